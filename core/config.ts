@@ -1,0 +1,187 @@
+import { readFileSync } from 'node:fs';
+
+import type { Technique } from './contracts/codec.js';
+import { ConfigError } from './errors.js';
+
+export type CodecChoice = 'auto' | 'native' | 'wasm';
+export const CODEC_CHOICES: readonly CodecChoice[] = ['auto', 'native', 'wasm'];
+
+/**
+ * MATRIXTYPE values. `cauchy` is the origin system's name and means jerasure's
+ * improved ("good") Cauchy matrix; the others name jerasure techniques directly.
+ */
+const MATRIX_TYPES: Readonly<Record<string, Technique>> = {
+  cauchy: 'cauchy_good',
+  cauchy_good: 'cauchy_good',
+  cauchy_orig: 'cauchy_orig',
+  reed_sol_van: 'reed_sol_van',
+};
+
+/**
+ * Bytes per packet of the Cauchy XOR schedule. A Cauchy shard is processed in
+ * groups of w x packetSize bytes (8 x 4 KiB = 32 KiB here): large enough that
+ * each scheduled XOR runs long SIMD loops, small enough that one group of all
+ * k+m shards (7 x 32 KiB = 224 KiB for 4+3) stays in the 256 KiB-1 MiB L2 of
+ * current cores. `npm run bench:codec -- --sweep` measured 4096 as the
+ * fastest for native and WASM at 4+3 and 8+4 (README, "Codec benchmark").
+ */
+export const DEFAULT_PACKET_SIZE = 4096;
+
+/**
+ * Bytes of object data per stripe. 1 MiB stripes give 256 KiB shard blocks at
+ * 4+3: big enough that per-block costs (a checksum, a write call, promise
+ * hops) are amortised and the codec runs at full speed (it is within a few
+ * percent of its 4 MiB rate at 256 KiB shards in the codec bench), small
+ * enough that a put in flight holds only a few MiB.
+ */
+export const DEFAULT_BLOCK_SIZE = 1 << 20;
+
+export interface KintsugiConfig {
+  /** DATA: data shards per stripe */
+  readonly data: number;
+  /** PARITY: parity shards per stripe; this many nodes may fail */
+  readonly parity: number;
+  /** NUMNODES: storage nodes (folders under NODEPATH on the embedded default) */
+  readonly numNodes: number;
+  /** METACOPIES: nodes holding a metadata replica; odd, for majorities */
+  readonly metaCopies: number;
+  /** NODEPATH: where the node folders live */
+  readonly nodePath: string;
+  /** MATRIXTYPE, resolved to a jerasure technique */
+  readonly technique: Technique;
+  /** MATRIXTYPE as given */
+  readonly matrixType: string;
+  /** CODEC: which codec build */
+  readonly codec: CodecChoice;
+  /** PLACEMENT: placement plugin name */
+  readonly placement: string;
+  /** PACKETSIZE: Cauchy packet bytes */
+  readonly packetSize: number;
+  /** BLOCKSIZE: data bytes per stripe */
+  readonly blockSize: number;
+  /** W: Galois field width; jerasure's byte-oriented w=8 only */
+  readonly w: number;
+}
+
+export const DEFAULT_CONFIG: KintsugiConfig = {
+  data: 4,
+  parity: 3,
+  numNodes: 7,
+  metaCopies: 3,
+  nodePath: './data',
+  technique: 'cauchy_good',
+  matrixType: 'cauchy',
+  codec: 'auto',
+  placement: 'hash',
+  packetSize: DEFAULT_PACKET_SIZE,
+  blockSize: DEFAULT_BLOCK_SIZE,
+  w: 8,
+};
+
+/** Raw settings by their origin names, from the environment or a config file. */
+export type RawSettings = Partial<Record<SettingName, string | number>>;
+const SETTING_NAMES = [
+  'DATA', 'PARITY', 'NUMNODES', 'METACOPIES', 'NODEPATH', 'MATRIXTYPE',
+  'CODEC', 'PLACEMENT', 'PACKETSIZE', 'BLOCKSIZE', 'W',
+] as const;
+type SettingName = (typeof SETTING_NAMES)[number];
+
+function integer(name: SettingName, value: string | number | undefined, fallback: number, min: number): number {
+  if (value === undefined || value === '') return fallback;
+  const n = typeof value === 'number' ? value : Number(value.trim());
+  if (!Number.isInteger(n)) throw new ConfigError(name, `must be an integer, got '${value}'`);
+  if (n < min) throw new ConfigError(name, `must be at least ${min}, got ${n}`);
+  return n;
+}
+
+function text(value: string | number | undefined, fallback: string): string {
+  return value === undefined || value === '' ? fallback : String(value).trim();
+}
+
+/** Reads a JSON config file whose keys are the setting names (DATA, PARITY, ...). */
+export function readConfigFile(path: string): RawSettings {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError('config file', `cannot read ${path}: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError('config file', `${path} must hold a JSON object`);
+  }
+  const out: RawSettings = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    if (!(SETTING_NAMES as readonly string[]).includes(key)) {
+      throw new ConfigError(key, `unknown setting in ${path} (known: ${SETTING_NAMES.join(', ')})`);
+    }
+    if (typeof value !== 'string' && typeof value !== 'number') {
+      throw new ConfigError(key, `must be a string or a number in ${path}`);
+    }
+    out[key as SettingName] = value;
+  }
+  return out;
+}
+
+/** Picks the known settings out of an environment. */
+export function settingsFromEnv(env: NodeJS.ProcessEnv): RawSettings {
+  const out: RawSettings = {};
+  for (const name of SETTING_NAMES) {
+    const value = env[name];
+    if (value !== undefined && value !== '') out[name] = value;
+  }
+  return out;
+}
+
+/** Validates raw settings over the defaults; throws ConfigError naming the setting and rule. */
+export function parseConfig(raw: RawSettings): KintsugiConfig {
+  const d = DEFAULT_CONFIG;
+  const data = integer('DATA', raw.DATA, d.data, 1);
+  const parity = integer('PARITY', raw.PARITY, d.parity, 1);
+  const numNodes = integer('NUMNODES', raw.NUMNODES, d.numNodes, 1);
+  const metaCopies = integer('METACOPIES', raw.METACOPIES, d.metaCopies, 1);
+  const w = integer('W', raw.W, d.w, 1);
+  const packetSize = integer('PACKETSIZE', raw.PACKETSIZE, d.packetSize, 8);
+  const blockSize = integer('BLOCKSIZE', raw.BLOCKSIZE, d.blockSize, 4096);
+  const nodePath = text(raw.NODEPATH, d.nodePath);
+  const matrixType = text(raw.MATRIXTYPE, d.matrixType).toLowerCase();
+  const codec = text(raw.CODEC, d.codec).toLowerCase();
+  const placement = text(raw.PLACEMENT, d.placement).toLowerCase();
+
+  if (w !== 8) throw new ConfigError('W', `only w=8 is supported, got ${w}`);
+  if (data + parity > 256) {
+    throw new ConfigError('DATA+PARITY', `must be at most 256 for w=8 (GF(2^8) has 256 elements), got ${data + parity}`);
+  }
+  if (data + parity > numNodes) {
+    throw new ConfigError('DATA+PARITY', `must not exceed NUMNODES (${numNodes}): each shard of a stripe needs its own node, got ${data}+${parity}`);
+  }
+  if (metaCopies % 2 === 0) {
+    throw new ConfigError('METACOPIES', `must be odd so that a majority exists, got ${metaCopies}`);
+  }
+  if (metaCopies > numNodes) {
+    throw new ConfigError('METACOPIES', `must not exceed NUMNODES (${numNodes}), got ${metaCopies}`);
+  }
+  const technique = MATRIX_TYPES[matrixType];
+  if (!technique) {
+    throw new ConfigError('MATRIXTYPE', `unknown technique '${matrixType}' (known: ${Object.keys(MATRIX_TYPES).join(', ')})`);
+  }
+  if (!(CODEC_CHOICES as readonly string[]).includes(codec)) {
+    throw new ConfigError('CODEC', `unknown codec '${codec}' (known: ${CODEC_CHOICES.join(', ')})`);
+  }
+  if (packetSize % 8 !== 0) {
+    throw new ConfigError('PACKETSIZE', `must be a multiple of 8, got ${packetSize}`);
+  }
+
+  return {
+    data, parity, numNodes, metaCopies, nodePath, technique, matrixType,
+    codec: codec as CodecChoice, placement, packetSize, blockSize, w,
+  };
+}
+
+/**
+ * The configuration in force: defaults, overridden by the JSON file named by
+ * KINTSUGI_CONFIG (or `configFile`), overridden by environment variables.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, configFile = env.KINTSUGI_CONFIG): KintsugiConfig {
+  const fromFile = configFile ? readConfigFile(configFile) : {};
+  return parseConfig({ ...fromFile, ...settingsFromEnv(env) });
+}

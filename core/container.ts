@@ -1,0 +1,48 @@
+import 'reflect-metadata';
+
+import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+
+import type { KintsugiConfig } from './config.js';
+import type { Logger } from './contracts/logger.js';
+import { UnknownPluginError } from './errors.js';
+import { JsonLineLogger } from './logger.js';
+import type { Contract, Plugin } from './plugins.js';
+import { TOKENS } from './tokens.js';
+
+/** Which config setting names the plugin for each contract the core wires. */
+const CHOSEN_BY: Partial<Record<Contract, (c: KintsugiConfig) => string>> = {
+  codec: (c) => c.codec,
+  placement: (c) => c.placement,
+};
+
+export interface ContainerOptions {
+  logger?: Logger;
+}
+
+/**
+ * A child container with the configuration, a logger and, for each contract
+ * the configuration picks (codec, placement), the plugin registered under the
+ * chosen name. Unknown names are refused with the list of known ones.
+ */
+export function createContainer(
+  config: KintsugiConfig,
+  plugins: readonly Plugin[],
+  options: ContainerOptions = {},
+): DependencyContainer {
+  const c = rootContainer.createChildContainer();
+  c.register(TOKENS.Config, { useValue: config });
+  c.register(TOKENS.Logger, { useValue: options.logger ?? new JsonLineLogger() });
+
+  for (const [contract, pick] of Object.entries(CHOSEN_BY) as [Contract, (k: KintsugiConfig) => string][]) {
+    const name = pick(config);
+    const candidates = plugins.filter((p) => p.contract === contract);
+    const plugin = candidates.find((p) => p.names.includes(name));
+    if (!plugin) throw new UnknownPluginError(contract, name, candidates.flatMap((p) => p.names));
+    plugin.register(c, config, name);
+  }
+  // Contracts with a single implementation so far register unconditionally.
+  for (const plugin of plugins) {
+    if (!(plugin.contract in CHOSEN_BY)) plugin.register(c, config, plugin.names[0]!);
+  }
+  return c;
+}

@@ -1,0 +1,56 @@
+/**
+ * Every error Kintsugi raises on purpose is a KintsugiError with a stable
+ * `code`. The S3 transport maps codes to S3 error codes and HTTP statuses in
+ * one table; nothing else invents status codes.
+ */
+export class KintsugiError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** The configuration breaks a rule; `setting` names the offending key. */
+export class ConfigError extends KintsugiError {
+  constructor(readonly setting: string, message: string) {
+    super('ERR_CONFIG', `${setting}: ${message}`);
+  }
+}
+
+/** No plugin is registered under the configured name. */
+export class UnknownPluginError extends KintsugiError {
+  constructor(contract: string, name: string, known: readonly string[]) {
+    super('ERR_UNKNOWN_PLUGIN', `unknown ${contract} plugin '${name}' (known: ${known.join(', ') || 'none'})`);
+  }
+}
+
+/** Codec parameters that no build can serve (k, m, w, technique, packet size). */
+export class CodecParamsError extends KintsugiError {
+  constructor(message: string) {
+    super('ERR_CODEC_PARAMS', message);
+  }
+}
+
+/** The requested codec build is not available (addon missing, WASM not built). */
+export class CodecUnavailableError extends KintsugiError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_CODEC_UNAVAILABLE', message, options);
+  }
+}
+
+/** Shard buffers of the wrong number or size were passed to the codec. */
+export class ShardLayoutError extends KintsugiError {
+  constructor(message: string) {
+    super('ERR_SHARD_LAYOUT', message);
+  }
+}
+
+/** More shards are missing than the code has parity for: the data is unrecoverable. */
+export class TooManyErasuresError extends KintsugiError {
+  constructor(readonly missing: number, readonly tolerated: number) {
+    super('ERR_TOO_MANY_ERASURES', `${missing} shards missing, at most ${tolerated} can be rebuilt`);
+  }
+}

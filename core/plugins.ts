@@ -1,0 +1,17 @@
+import type { DependencyContainer } from 'tsyringe';
+
+import type { KintsugiConfig } from './config.js';
+
+/** The contracts a plugin can fill, and the config setting that picks it. */
+export type Contract = 'codec' | 'placement' | 'metadata' | 'drive' | 'transport';
+
+/**
+ * A plugin fills one contract under one or more names. `register` binds the
+ * contract's token in the container; it runs only when configuration picks
+ * one of the plugin's names.
+ */
+export interface Plugin {
+  readonly contract: Contract;
+  readonly names: readonly string[];
+  register(container: DependencyContainer, config: KintsugiConfig, chosenName: string): void;
+}

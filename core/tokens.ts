@@ -1,0 +1,22 @@
+import type { InjectionToken } from 'tsyringe';
+
+import type { Codec } from './contracts/codec.js';
+import type { Logger } from './contracts/logger.js';
+import type { MetadataStore } from './contracts/metadata.js';
+import type { Placement } from './contracts/placement.js';
+import type { Transport } from './contracts/transport.js';
+import type { KintsugiConfig } from './config.js';
+
+/**
+ * Injection tokens. Every constructor parameter is injected by an explicit
+ * token, so resolution never depends on emitted decorator metadata and works
+ * the same under tsc (built code), esbuild/oxc (tests) and benches.
+ */
+export const TOKENS = {
+  Config: Symbol.for('kintsugi.Config') as InjectionToken<KintsugiConfig>,
+  Logger: Symbol.for('kintsugi.Logger') as InjectionToken<Logger>,
+  Codec: Symbol.for('kintsugi.Codec') as InjectionToken<Codec>,
+  Placement: Symbol.for('kintsugi.Placement') as InjectionToken<Placement>,
+  MetadataStore: Symbol.for('kintsugi.MetadataStore') as InjectionToken<MetadataStore>,
+  Transport: Symbol.for('kintsugi.Transport') as InjectionToken<Transport>,
+} as const;

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# One-step, idempotent set-up for a fresh machine of this kind: system packages,
+# npm dependencies, the native addon, the WASM build, the ISA-L bench addon and
+# the TypeScript build. Each step is skipped when its output is up to date.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+quiet=0
+[ "${1:-}" = "--quiet" ] && quiet=1
+log() { [ "$quiet" = 1 ] || echo "[setup] $*"; }
+
+# --- system packages -------------------------------------------------------
+APT_PACKAGES=(libjerasure-dev libgf-complete-dev libisal-dev emscripten dpkg-dev xz-utils g++ make python3)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "[setup] missing system packages: ${missing[*]} (run as root, or apt-get install them)" >&2
+    exit 1
+  fi
+  log "apt-get install ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  log "system packages present"
+fi
+
+# --- npm dependencies ------------------------------------------------------
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+else
+  log "npm dependencies up to date"
+fi
+
+# stale OUTPUT INPUT...: true when OUTPUT is missing or older than any INPUT file.
+stale() {
+  local out="$1"; shift
+  [ -e "$out" ] || return 0
+  [ -n "$(find "$@" -newer "$out" -type f 2>/dev/null | head -n1)" ]
+}
+
+gyp() {
+  # npm passes nodedir (Node's own headers) to node-gyp through its config;
+  # outside npm we pass it ourselves so that nothing is downloaded.
+  local nodedir="${npm_config_nodedir:-}"
+  [ -z "$nodedir" ] && [ -f /usr/include/node/node.h ] && nodedir=/usr
+  (cd "$1" && ../../node_modules/.bin/node-gyp rebuild --loglevel=error ${nodedir:+--nodedir="$nodedir"} >/dev/null)
+}
+
+# --- native codec ----------------------------------------------------------
+NATIVE=codecs/jerasure-native/build/Release/kintsugi_jerasure.node
+if stale "$NATIVE" codecs/jerasure-native/src codecs/jerasure-native/binding.gyp codecs/common/ks_codec.c codecs/common/ks_codec.h; then
+  log "building native codec (node-gyp, libJerasure)"
+  gyp codecs/jerasure-native
+else
+  log "native codec up to date"
+fi
+
+# --- WASM codec ------------------------------------------------------------
+WASM=codecs/jerasure-wasm/build/jerasure.wasm
+if stale "$WASM" codecs/jerasure-wasm/build.sh codecs/jerasure-wasm/wasm_cpu.c codecs/jerasure-wasm/wasm_api.c codecs/common/ks_codec.c codecs/common/ks_codec.h; then
+  log "building WASM codec (emscripten, Debian sources)"
+  if [ "$quiet" = 1 ]; then bash codecs/jerasure-wasm/build.sh >/dev/null; else bash codecs/jerasure-wasm/build.sh; fi
+else
+  log "WASM codec up to date"
+fi
+
+# --- ISA-L reference (benchmarks only) -------------------------------------
+ISAL=bench/isal/build/Release/kintsugi_isal.node
+if stale "$ISAL" bench/isal/src bench/isal/binding.gyp; then
+  log "building ISA-L bench reference"
+  gyp bench/isal
+else
+  log "ISA-L bench reference up to date"
+fi
+
+# --- TypeScript ------------------------------------------------------------
+if [ ! -e dist/.built ] || [ -n "$(find core plugins codecs server bench tsconfig.json package.json -name '*.ts' -newer dist/.built -o -name '*.json' -newer dist/.built 2>/dev/null | grep -v /node_modules/ | head -n1)" ]; then
+  log "compiling TypeScript (tsc)"
+  rm -rf dist
+  npx tsc -p tsconfig.json
+  touch dist/.built
+else
+  log "TypeScript build up to date"
+fi
+log "ready"

@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+import 'reflect-metadata';
+
+import { loadConfig } from '../core/config.js';
+import { createContainer } from '../core/container.js';
+import { KintsugiError } from '../core/errors.js';
+import { TOKENS } from '../core/tokens.js';
+import { runDemo } from './demo.js';
+import { PLUGINS } from './plugins.js';
+
+const HELP = `kintsugi — an S3-compatible, erasure-coded object store
+
+Usage: kintsugi <command> [options]
+
+Commands:
+  demo [FILE]   erasure-code FILE (default: 8 MiB of random bytes) onto the
+                node folders, destroy PARITY nodes, reconstruct, verify
+  config        print the configuration in force
+  help          this text
+
+Settings (environment variables, or a JSON file named by KINTSUGI_CONFIG):
+  DATA=4 PARITY=3 NUMNODES=7 METACOPIES=3 NODEPATH=./data MATRIXTYPE=cauchy
+  CODEC=auto|native|wasm PLACEMENT=hash PACKETSIZE=4096 BLOCKSIZE=1048576
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command = 'demo', ...rest] = argv;
+  if (command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const config = loadConfig();
+  if (command === 'config') {
+    process.stdout.write(JSON.stringify(config, null, 2) + '\n');
+    return 0;
+  }
+  if (command === 'demo') {
+    const container = createContainer(config, PLUGINS);
+    const ok = await runDemo(config, container.resolve(TOKENS.Codec), container.resolve(TOKENS.Placement), rest[0]);
+    return ok ? 0 : 1;
+  }
+  process.stderr.write(`unknown command '${command}'\n\n${HELP}`);
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (err) => {
+    if (err instanceof KintsugiError) {
+      process.stderr.write(`kintsugi: ${err.message}\n`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(`kintsugi: ${(err as Error).stack ?? err}\n`);
+      process.exitCode = 1;
+    }
+  },
+);
