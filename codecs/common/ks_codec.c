@@ -25,7 +25,10 @@ int ks_codec_new(int k, int m, int w, int technique, int packet_size, ks_codec *
    * Vandermonde the same. Only w=8 is offered; it is byte-oriented and fastest. */
   if (w != 8 || k < 1 || m < 1 || k + m > 256) return KS_EPARAMS;
   if (technique < KS_CAUCHY_GOOD || technique > KS_REED_SOL_VAN) return KS_EPARAMS;
-  if (is_cauchy(technique) && (packet_size <= 0 || packet_size % (int)sizeof(long) != 0))
+  /* jerasure XORs packets a machine word at a time. The rule is fixed at 8
+   * (64-bit long) rather than sizeof(long), which is 4 in wasm32, so that
+   * both builds accept exactly the same parameters. */
+  if (is_cauchy(technique) && (packet_size <= 0 || packet_size % 8 != 0))
     return KS_EPARAMS;
 
   ks_codec *c = calloc(1, sizeof(*c));

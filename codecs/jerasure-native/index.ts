@@ -67,9 +67,13 @@ class NativeCode implements RawCode {
   }
 }
 
-/** Loads the addon; throws when it is missing or does not load. */
+/**
+ * Loads the addon; throws when it is missing or does not load.
+ * KINTSUGI_NATIVE_ADDON points at another build of it (or at nothing, to
+ * see the WASM fallback at work).
+ */
 export function loadNativeBuild(): RawCodecBuild {
-  const path = artifactPath(import.meta.url, NATIVE_ADDON_PATH);
+  const path = process.env.KINTSUGI_NATIVE_ADDON || artifactPath(import.meta.url, NATIVE_ADDON_PATH);
   const addon = createRequire(import.meta.url)(path) as Addon;
   return {
     impl: 'native',

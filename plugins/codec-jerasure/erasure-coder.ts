@@ -3,7 +3,7 @@ import type {
 } from '../../core/contracts/codec.js';
 import { ShardLayoutError, TooManyErasuresError } from '../../core/errors.js';
 import { allocAlignedShards } from '../../codecs/common/aligned.js';
-import type { RawCode } from '../../codecs/common/raw-code.js';
+import type { RawCode, RawCodecBuild } from '../../codecs/common/raw-code.js';
 import { toTypedError } from './errors.js';
 
 /**
@@ -14,8 +14,17 @@ import { toTypedError } from './errors.js';
 export class JerasureCoder implements ErasureCoder {
   readonly alignment: number;
 
-  constructor(readonly impl: CodecImpl, readonly params: CodecParams, private readonly raw: RawCode) {
+  private constructor(readonly impl: CodecImpl, readonly params: CodecParams, private readonly raw: RawCode) {
     this.alignment = raw.alignment;
+  }
+
+  /** A coder for `params` over `build`; parameters it cannot serve raise CodecParamsError. */
+  static open(build: RawCodecBuild, params: CodecParams): JerasureCoder {
+    try {
+      return new JerasureCoder(build.impl, params, build.create(params));
+    } catch (err) {
+      throw toTypedError(err, params.m);
+    }
   }
 
   shardSizeFor(dataLength: number): number {

@@ -9,7 +9,6 @@ import type { RawCodecBuild } from '../../codecs/common/raw-code.js';
 import { loadNativeBuild } from '../../codecs/jerasure-native/index.js';
 import { loadWasmBuild } from '../../codecs/jerasure-wasm/index.js';
 import { JerasureCoder } from './erasure-coder.js';
-import { toTypedError } from './errors.js';
 
 export interface BuildLoaders {
   native: () => RawCodecBuild;
@@ -59,11 +58,7 @@ export class JerasureCodec implements Codec {
     const key = `${params.k}/${params.m}/${params.w}/${params.technique}/${params.packetSize}`;
     let coder = this.coders.get(key);
     if (!coder) {
-      try {
-        coder = new JerasureCoder(this.impl, params, this.build.create(params));
-      } catch (err) {
-        throw toTypedError(err, params.m);
-      }
+      coder = JerasureCoder.open(this.build, params);
       this.coders.set(key, coder);
     }
     return coder;
