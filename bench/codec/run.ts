@@ -1,0 +1,165 @@
+/**
+ * Codec benchmark: native jerasure vs the WASM build of the same sources,
+ * with ISA-L as the speed-of-light reference, in one run.
+ *
+ *   npm run bench:codec                  full table
+ *   npm run bench:codec -- --json FILE   the same as JSON
+ *   npm run bench:codec -- --quick       fewer, shorter rounds (--rounds=N --time=MS)
+ *   npm run bench:codec -- --sweep       packet-size and shard-size sweeps
+ */
+import { randomFillSync } from 'node:crypto';
+
+import type { CodecImpl, ErasureCoder, Technique } from '../../core/contracts/codec.js';
+import { DEFAULT_PACKET_SIZE } from '../../core/config.js';
+import { artifactPath } from '../../codecs/common/artifact.js';
+import { loadNativeBuild } from '../../codecs/jerasure-native/index.js';
+import { loadWasmBuild } from '../../codecs/jerasure-wasm/index.js';
+import { JerasureCoder } from '../../plugins/codec-jerasure/erasure-coder.js';
+import { fmt, parseBenchArgs, printTable, writeJson } from '../common/report.js';
+import { interleaved, medianRatio, type Contender } from '../common/rounds.js';
+import { loadIsal } from './isal.js';
+
+type Op = 'encode' | 'reconstruct-1' | 'reconstruct-m';
+type Impl = CodecImpl | 'native-2x' | 'isal';
+interface Result { impl: Impl; technique: Technique | 'isal_cauchy'; op: Op; k: number; m: number; shardBytes: number; packetSize?: number; gbps: number }
+
+const TECHNIQUES: Technique[] = ['cauchy_good', 'cauchy_orig', 'reed_sol_van'];
+const CODES = [[4, 3], [8, 4]] as const;
+const SIZES = [64 << 10, 1 << 20, 4 << 20];
+const OPS: Op[] = ['encode', 'reconstruct-1', 'reconstruct-m'];
+
+const { json, flags, values } = parseBenchArgs(process.argv.slice(2));
+const timeMs = Number(values.get('time') ?? (flags.has('quick') ? 60 : 120));
+const rounds = Number(values.get('rounds') ?? (flags.has('quick') ? 3 : 5));
+const builds = { native: loadNativeBuild(), wasm: loadWasmBuild() };
+const Isal = loadIsal(artifactPath(import.meta.url, ''));
+
+function erasedFor(op: Op, m: number): number[] {
+  if (op === 'encode') return [];
+  return op === 'reconstruct-1' ? [0] : Array.from({ length: m }, (_, i) => i);
+}
+
+/** Shards the coder works on in place (WASM: inside its memory), filled and encoded. */
+function stripeFor(coder: ErasureCoder, size: number): Uint8Array[] {
+  const { k, m } = coder.params;
+  const shards = coder.allocShards(k + m, size);
+  for (const s of shards.slice(0, k)) randomFillSync(s);
+  coder.encodeSync(shards.slice(0, k), shards.slice(k));
+  return shards;
+}
+
+/** A contender running one op on one build; units are bytes of data in (k x shard). */
+function coderContender(name: string, coder: ErasureCoder, size: number, op: Op): Contender {
+  const { k, m } = coder.params;
+  const shards = stripeFor(coder, size);
+  const data = shards.slice(0, k);
+  const parity = shards.slice(k);
+  const erased = erasedFor(op, m);
+  const run = op === 'encode' ? () => coder.encodeSync(data, parity) : () => coder.reconstructSync(shards, erased);
+  return { name, run, units: k * size };
+}
+
+/** Two async encodes in flight at once on the libuv thread pool (both cores busy). */
+function twoInFlight(coder: ErasureCoder, size: number): Contender {
+  const { k } = coder.params;
+  const a = stripeFor(coder, size);
+  const b = stripeFor(coder, size);
+  const run = () => Promise.all([coder.encode(a.slice(0, k), a.slice(k)), coder.encode(b.slice(0, k), b.slice(k))]);
+  return { name: 'native-2x', run, units: 2 * k * size };
+}
+
+function isalContender(k: number, m: number, size: number, op: Op): Contender | undefined {
+  if (!Isal) return undefined;
+  const code = new Isal(k, m);
+  const holder = JerasureCoder.open(builds.native, { k, m, w: 8, technique: 'reed_sol_van', packetSize: 8 });
+  const shards = holder.allocShards(k + m, size);
+  for (const s of shards.slice(0, k)) randomFillSync(s);
+  const data = shards.slice(0, k);
+  const parity = shards.slice(k);
+  code.encode(data, parity);
+  const erased = erasedFor(op, m);
+  return { name: 'isal', run: op === 'encode' ? () => code.encode(data, parity) : () => code.decode(shards, erased), units: k * size };
+}
+
+const coder = (impl: CodecImpl, technique: Technique, k: number, m: number, packetSize = DEFAULT_PACKET_SIZE) =>
+  JerasureCoder.open(builds[impl], { k, m, w: 8, technique, packetSize });
+
+/** bytes per ms to GB/s */
+const toGbps = (rate: number) => rate / 1e6;
+
+async function mainTable(): Promise<Result[]> {
+  const results: Result[] = [];
+  const rows: (string | number)[][] = [];
+  for (const technique of TECHNIQUES) {
+    for (const [k, m] of CODES) {
+      for (const size of SIZES) {
+        for (const op of OPS) {
+          const nativeCoder = coder('native', technique, k, m);
+          const wasmCoder = coder('wasm', technique, k, m);
+          const contenders = [
+            coderContender('native', nativeCoder, size, op),
+            coderContender('wasm', wasmCoder, size, op),
+            ...(op === 'encode' ? [twoInFlight(nativeCoder, size)] : []),
+            ...(technique === 'cauchy_good' ? [isalContender(k, m, size, op)].filter((c): c is Contender => !!c) : []),
+          ];
+          const r = await interleaved(contenders, rounds, timeMs);
+          wasmCoder.dispose();
+          const native = r.get('native')!;
+          const wasm = r.get('wasm')!;
+          const twice = r.get('native-2x');
+          const isal = r.get('isal');
+          const base = { technique, op, k, m, shardBytes: size, packetSize: DEFAULT_PACKET_SIZE };
+          results.push({ impl: 'native', ...base, gbps: toGbps(native.rate) }, { impl: 'wasm', ...base, gbps: toGbps(wasm.rate) });
+          if (twice) results.push({ impl: 'native-2x', ...base, gbps: toGbps(twice.rate) });
+          if (isal) results.push({ impl: 'isal', technique: 'isal_cauchy', op, k, m, shardBytes: size, gbps: toGbps(isal.rate) });
+          rows.push([technique, `${k}+${m}`, `${size >> 10} KiB`, op,
+            fmt(toGbps(native.rate)), fmt(toGbps(wasm.rate)), fmt(medianRatio(wasm.perRound, native.perRound)),
+            twice ? fmt(toGbps(twice.rate)) : '-', twice ? fmt(medianRatio(twice.perRound, native.perRound)) : '-',
+            isal ? fmt(toGbps(isal.rate)) : '-', isal ? fmt(medianRatio(native.perRound, isal.perRound)) : '-']);
+          process.stderr.write('.');
+        }
+      }
+    }
+  }
+  process.stderr.write('\n');
+  printTable(['technique', 'code', 'shard', 'op', 'native', 'wasm', 'wasm/native', 'native-2x', '2x/1x', 'isal', 'native/isal'], rows);
+  process.stdout.write(`\nGB/s of data in (k x shard bytes per call): median over ${rounds} interleaved rounds of ` +
+    `tinybench medians (${timeMs} ms each). Ratios: median of per-round ratios. Packet size ${DEFAULT_PACKET_SIZE}. ` +
+    'native-2x: two async encodes in flight on the libuv pool. isal: ISA-L ec_encode_data, Cauchy matrix (measured with the cauchy_good rows).\n');
+  return results;
+}
+
+async function sweep(): Promise<Result[]> {
+  const results: Result[] = [];
+  const rows: (string | number)[][] = [];
+  for (const [k, m] of CODES) {
+    const packets = [1024, 2048, 4096, 8192, 16384];
+    const contenders = packets.flatMap((ps) => [
+      coderContender(`native ${ps}`, coder('native', 'cauchy_good', k, m, ps), 1 << 20, 'encode'),
+      coderContender(`wasm ${ps}`, coder('wasm', 'cauchy_good', k, m, ps), 1 << 20, 'encode'),
+    ]);
+    const r = await interleaved(contenders, rounds, timeMs);
+    for (const ps of packets) {
+      const n = toGbps(r.get(`native ${ps}`)!.rate);
+      const w = toGbps(r.get(`wasm ${ps}`)!.rate);
+      rows.push([`packet ${ps}`, `${k}+${m}`, '1024 KiB', fmt(n), fmt(w)]);
+      results.push({ impl: 'native', technique: 'cauchy_good', op: 'encode', k, m, shardBytes: 1 << 20, packetSize: ps, gbps: n });
+      results.push({ impl: 'wasm', technique: 'cauchy_good', op: 'encode', k, m, shardBytes: 1 << 20, packetSize: ps, gbps: w });
+    }
+  }
+  const sizes = [64 << 10, 128 << 10, 256 << 10, 512 << 10, 1 << 20, 4 << 20];
+  const contenders = sizes.flatMap((size) => [
+    coderContender(`native ${size}`, coder('native', 'cauchy_good', 4, 3), size, 'encode'),
+    coderContender(`wasm ${size}`, coder('wasm', 'cauchy_good', 4, 3), size, 'encode'),
+  ]);
+  const r = await interleaved(contenders, rounds, timeMs);
+  for (const size of sizes) {
+    rows.push([`shard ${size >> 10} KiB`, '4+3', `${size >> 10} KiB`, fmt(toGbps(r.get(`native ${size}`)!.rate)), fmt(toGbps(r.get(`wasm ${size}`)!.rate))]);
+  }
+  printTable(['sweep (cauchy_good encode)', 'code', 'shard', 'native', 'wasm'], rows);
+  process.stdout.write(`\nGB/s, median over ${rounds} interleaved rounds (${timeMs} ms each).\n`);
+  return results;
+}
+
+const results = flags.has('sweep') ? await sweep() : await mainTable();
+if (json) writeJson(json, { results });
