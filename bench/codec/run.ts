@@ -20,7 +20,7 @@ import { interleaved, medianRatio, type Contender } from '../common/rounds.js';
 import { loadIsal } from './isal.js';
 
 type Op = 'encode' | 'reconstruct-1' | 'reconstruct-m';
-type Impl = CodecImpl | 'native-2x' | 'isal';
+type Impl = CodecImpl | 'native-2x' | 'isal' | 'wasm-scalar';
 interface Result { impl: Impl; technique: Technique | 'isal_cauchy'; op: Op; k: number; m: number; shardBytes: number; packetSize?: number; gbps: number }
 
 const TECHNIQUES: Technique[] = ['cauchy_good', 'cauchy_orig', 'reed_sol_van'];
@@ -32,6 +32,7 @@ const { json, flags, values } = parseBenchArgs(process.argv.slice(2));
 const timeMs = Number(values.get('time') ?? (flags.has('quick') ? 60 : 120));
 const rounds = Number(values.get('rounds') ?? (flags.has('quick') ? 3 : 5));
 const builds = { native: loadNativeBuild(), wasm: loadWasmBuild() };
+const scalarWasm = (() => { try { return loadWasmBuild('scalar'); } catch { return undefined; } })();
 const Isal = loadIsal(artifactPath(import.meta.url, ''));
 
 function erasedFor(op: Op, m: number): number[] {
@@ -100,6 +101,7 @@ async function mainTable(): Promise<Result[]> {
             coderContender('native', nativeCoder, size, op),
             coderContender('wasm', wasmCoder, size, op),
             ...(op === 'encode' ? [twoInFlight(nativeCoder, size)] : []),
+            ...(op === 'encode' && scalarWasm ? [coderContender('wasm-scalar', JerasureCoder.open(scalarWasm, nativeCoder.params), size, op)] : []),
             ...(technique === 'cauchy_good' ? [isalContender(k, m, size, op)].filter((c): c is Contender => !!c) : []),
           ];
           const r = await interleaved(contenders, rounds, timeMs);
@@ -108,13 +110,16 @@ async function mainTable(): Promise<Result[]> {
           const wasm = r.get('wasm')!;
           const twice = r.get('native-2x');
           const isal = r.get('isal');
+          const scalar = r.get('wasm-scalar');
           const base = { technique, op, k, m, shardBytes: size, packetSize: DEFAULT_PACKET_SIZE };
           results.push({ impl: 'native', ...base, gbps: toGbps(native.rate) }, { impl: 'wasm', ...base, gbps: toGbps(wasm.rate) });
           if (twice) results.push({ impl: 'native-2x', ...base, gbps: toGbps(twice.rate) });
+          if (scalar) results.push({ impl: 'wasm-scalar', ...base, gbps: toGbps(scalar.rate) });
           if (isal) results.push({ impl: 'isal', technique: 'isal_cauchy', op, k, m, shardBytes: size, gbps: toGbps(isal.rate) });
           rows.push([technique, `${k}+${m}`, `${size >> 10} KiB`, op,
             fmt(toGbps(native.rate)), fmt(toGbps(wasm.rate)), fmt(medianRatio(wasm.perRound, native.perRound)),
             twice ? fmt(toGbps(twice.rate)) : '-', twice ? fmt(medianRatio(twice.perRound, native.perRound)) : '-',
+            scalar ? fmt(medianRatio(wasm.perRound, scalar.perRound)) : '-',
             isal ? fmt(toGbps(isal.rate)) : '-', isal ? fmt(medianRatio(native.perRound, isal.perRound)) : '-']);
           process.stderr.write('.');
         }
@@ -122,10 +127,10 @@ async function mainTable(): Promise<Result[]> {
     }
   }
   process.stderr.write('\n');
-  printTable(['technique', 'code', 'shard', 'op', 'native', 'wasm', 'wasm/native', 'native-2x', '2x/1x', 'isal', 'native/isal'], rows);
+  printTable(['technique', 'code', 'shard', 'op', 'native', 'wasm', 'wasm/native', 'native-2x', '2x/1x', 'simd/scalar', 'isal', 'native/isal'], rows);
   process.stdout.write(`\nGB/s of data in (k x shard bytes per call): median over ${rounds} interleaved rounds of ` +
     `tinybench medians (${timeMs} ms each). Ratios: median of per-round ratios. Packet size ${DEFAULT_PACKET_SIZE}. ` +
-    'native-2x: two async encodes in flight on the libuv pool. isal: ISA-L ec_encode_data, Cauchy matrix (measured with the cauchy_good rows).\n');
+    'native-2x: two async encodes in flight on the libuv pool. simd/scalar: the WASM build against one compiled without SIMD. isal: ISA-L ec_encode_data, Cauchy matrix (measured with the cauchy_good rows).\n');
   return results;
 }
 

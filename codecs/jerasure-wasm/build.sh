@@ -59,14 +59,22 @@ for f in $JER_SRCS; do sources+=("$JER/src/$f"); done
 
 exports='["_ks_alloc","_ks_free","_ks_new","_ks_delete","_ks_alignment","_ks_encode_ptrs","_ks_decode_ptrs"]'
 
-echo "[wasm] emcc -O3 $SIMD -> build/jerasure.wasm"
-emcc -O3 $SIMD -DNDEBUG \
-  -I"$GF/include" -I"$JER/include" -I"$here/../common" \
-  -Wno-everything \
-  -sSTANDALONE_WASM=1 --no-entry \
-  -sEXPORTED_FUNCTIONS="$exports" \
-  -sALLOW_MEMORY_GROWTH=0 -sINITIAL_MEMORY=1073741824 \
-  -sFILESYSTEM=0 \
-  "${sources[@]}" -o "$out/jerasure.tmp.wasm"
-mv "$out/jerasure.tmp.wasm" "$out/jerasure.wasm"
-echo "[wasm] built $(stat -c %s "$out/jerasure.wasm") bytes"
+# build NAME FLAGS...: one variant. The SIMD one is what the store uses; the
+# scalar one exists so that the codec bench can show what SIMD buys.
+build() {
+  local name="$1"; shift
+  echo "[wasm] emcc -O3 $* -> build/$name.wasm"
+  emcc -O3 "$@" -DNDEBUG \
+    -I"$GF/include" -I"$JER/include" -I"$here/../common" \
+    -Wno-everything \
+    -sSTANDALONE_WASM=1 --no-entry \
+    -sEXPORTED_FUNCTIONS="$exports" \
+    -sALLOW_MEMORY_GROWTH=0 -sINITIAL_MEMORY=1073741824 \
+    -sFILESYSTEM=0 \
+    "${sources[@]}" -o "$out/$name.tmp.wasm"
+  mv "$out/$name.tmp.wasm" "$out/$name.wasm"
+  echo "[wasm] built build/$name.wasm, $(stat -c %s "$out/$name.wasm") bytes"
+}
+
+build jerasure $SIMD
+build jerasure-scalar

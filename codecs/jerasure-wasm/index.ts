@@ -6,7 +6,12 @@ import {
   type RawCode, type RawCodecBuild, type RawCodeParams,
 } from '../common/raw-code.js';
 
-export const WASM_MODULE_PATH = 'codecs/jerasure-wasm/build/jerasure.wasm';
+/** `simd` (what the store uses) or `scalar` (built for the codec bench's comparison). */
+export type WasmVariant = 'simd' | 'scalar';
+const MODULE_PATHS: Record<WasmVariant, string> = {
+  simd: 'codecs/jerasure-wasm/build/jerasure.wasm',
+  scalar: 'codecs/jerasure-wasm/build/jerasure-scalar.wasm',
+};
 
 /** Exports of wasm_api.c (pointers are byte offsets into `memory`). */
 interface Exports {
@@ -209,11 +214,15 @@ function range(from: number, to: number): number[] {
   return Array.from({ length: to - from }, (_, i) => from + i);
 }
 
-let shared: WasmInstance | undefined;
+const instances = new Map<WasmVariant, WasmInstance>();
 
-/** Instantiates the WASM build (once per process); throws when it is not built. */
-export function loadWasmBuild(): RawCodecBuild {
-  shared ??= new WasmInstance(readFileSync(artifactPath(import.meta.url, WASM_MODULE_PATH)));
-  const wasm = shared;
-  return { impl: 'wasm', create: (p) => new WasmCode(wasm, p) };
+/** Instantiates the WASM build (once per process and variant); throws when it is not built. */
+export function loadWasmBuild(variant: WasmVariant = 'simd'): RawCodecBuild {
+  let wasm = instances.get(variant);
+  if (!wasm) {
+    wasm = new WasmInstance(readFileSync(artifactPath(import.meta.url, MODULE_PATHS[variant])));
+    instances.set(variant, wasm);
+  }
+  const instance = wasm;
+  return { impl: 'wasm', create: (p) => new WasmCode(instance, p) };
 }
