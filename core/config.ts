@@ -65,6 +65,11 @@ export interface KintsugiConfig {
   readonly blockSize: number;
   /** W: Galois field width; jerasure's byte-oriented w=8 only */
   readonly w: number;
+  /**
+   * SYNC: flush shard and metadata files and their folders before a put is
+   * acknowledged (on by default, as MinIO and Ceph do); off for tmpfs/benches.
+   */
+  readonly sync: boolean;
 }
 
 export const DEFAULT_CONFIG: KintsugiConfig = {
@@ -80,13 +85,14 @@ export const DEFAULT_CONFIG: KintsugiConfig = {
   packetSize: DEFAULT_PACKET_SIZE,
   blockSize: DEFAULT_BLOCK_SIZE,
   w: 8,
+  sync: true,
 };
 
 /** Raw settings by their origin names, from the environment or a config file. */
 export type RawSettings = Partial<Record<SettingName, string | number>>;
 const SETTING_NAMES = [
   'DATA', 'PARITY', 'NUMNODES', 'METACOPIES', 'NODEPATH', 'MATRIXTYPE',
-  'CODEC', 'PLACEMENT', 'PACKETSIZE', 'BLOCKSIZE', 'W',
+  'CODEC', 'PLACEMENT', 'PACKETSIZE', 'BLOCKSIZE', 'W', 'SYNC',
 ] as const;
 type SettingName = (typeof SETTING_NAMES)[number];
 
@@ -96,6 +102,14 @@ function integer(name: SettingName, value: string | number | undefined, fallback
   if (!Number.isInteger(n)) throw new ConfigError(name, `must be an integer, got '${value}'`);
   if (n < min) throw new ConfigError(name, `must be at least ${min}, got ${n}`);
   return n;
+}
+
+function flag(name: SettingName, value: string | number | undefined, fallback: boolean): boolean {
+  if (value === undefined || value === '') return fallback;
+  const v = String(value).trim().toLowerCase();
+  if (['1', 'on', 'true', 'yes'].includes(v)) return true;
+  if (['0', 'off', 'false', 'no'].includes(v)) return false;
+  throw new ConfigError(name, `must be on or off, got '${value}'`);
 }
 
 function text(value: string | number | undefined, fallback: string): string {
@@ -150,6 +164,7 @@ export function parseConfig(raw: RawSettings): KintsugiConfig {
   const matrixType = text(raw.MATRIXTYPE, d.matrixType).toLowerCase();
   const codec = text(raw.CODEC, d.codec).toLowerCase();
   const placement = text(raw.PLACEMENT, d.placement).toLowerCase();
+  const sync = flag('SYNC', raw.SYNC, d.sync);
 
   if (w !== 8) throw new ConfigError('W', `only w=8 is supported, got ${w}`);
   if (data + parity > 256) {
@@ -171,13 +186,16 @@ export function parseConfig(raw: RawSettings): KintsugiConfig {
   if (!(CODEC_CHOICES as readonly string[]).includes(codec)) {
     throw new ConfigError('CODEC', `unknown codec '${codec}' (known: ${CODEC_CHOICES.join(', ')})`);
   }
+  if (blockSize % data !== 0) {
+    throw new ConfigError('BLOCKSIZE', `must be a multiple of DATA (${data}), got ${blockSize}`);
+  }
   if (packetSize % 8 !== 0) {
     throw new ConfigError('PACKETSIZE', `must be a multiple of 8, got ${packetSize}`);
   }
 
   return {
     data, parity, numNodes, metaCopies, nodePath, technique, matrixType,
-    codec: codec as CodecChoice, placement, packetSize, blockSize, w,
+    codec: codec as CodecChoice, placement, packetSize, blockSize, w, sync,
   };
 }
 

@@ -24,11 +24,11 @@ export interface ContainerOptions {
  * the configuration picks (codec, placement), the plugin registered under the
  * chosen name. Unknown names are refused with the list of known ones.
  */
-export function createContainer(
+export async function createContainer(
   config: KintsugiConfig,
   plugins: readonly Plugin[],
   options: ContainerOptions = {},
-): DependencyContainer {
+): Promise<DependencyContainer> {
   const c = rootContainer.createChildContainer();
   c.register(TOKENS.Config, { useValue: config });
   c.register(TOKENS.Logger, { useValue: options.logger ?? new JsonLineLogger() });
@@ -38,11 +38,11 @@ export function createContainer(
     const candidates = plugins.filter((p) => p.contract === contract);
     const plugin = candidates.find((p) => p.names.includes(name));
     if (!plugin) throw new UnknownPluginError(contract, name, candidates.flatMap((p) => p.names));
-    plugin.register(c, config, name);
+    await plugin.register(c, config, name);
   }
   // Contracts with a single implementation so far register unconditionally.
   for (const plugin of plugins) {
-    if (!(plugin.contract in CHOSEN_BY)) plugin.register(c, config, plugin.names[0]!);
+    if (!(plugin.contract in CHOSEN_BY)) await plugin.register(c, config, plugin.names[0]!);
   }
   return c;
 }

@@ -54,3 +54,45 @@ export class TooManyErasuresError extends KintsugiError {
     super('ERR_TOO_MANY_ERASURES', `${missing} shards missing, at most ${tolerated} can be rebuilt`);
   }
 }
+
+/** The object (or the version asked for) does not exist. */
+export class NoSuchKeyError extends KintsugiError {
+  constructor(bucket: string, key: string) {
+    super('ERR_NO_SUCH_KEY', `no object ${JSON.stringify(key)} in bucket ${bucket}`);
+  }
+}
+
+/** A byte range that does not overlap the object. */
+export class InvalidRangeError extends KintsugiError {
+  constructor(readonly size: number, range: string) {
+    super('ERR_INVALID_RANGE', `range ${range} is not satisfiable for an object of ${size} bytes`);
+  }
+}
+
+/** More shards of a stripe are lost than the code can rebuild. */
+export class DataUnavailableError extends KintsugiError {
+  constructor(message: string) {
+    super('ERR_DATA_UNAVAILABLE', message);
+  }
+}
+
+/** Too few nodes took a write for it to be durable. */
+export class WriteQuorumError extends KintsugiError {
+  constructor(message: string) {
+    super('ERR_WRITE_QUORUM', message);
+  }
+}
+
+/** A bucket name that S3 does not allow. */
+export class InvalidBucketNameError extends KintsugiError {
+  constructor(name: string) {
+    super('ERR_INVALID_BUCKET_NAME', `invalid bucket name ${JSON.stringify(name)}`);
+  }
+}
+
+/** A key that S3 does not allow (empty, over 1024 bytes of UTF-8). */
+export class InvalidKeyError extends KintsugiError {
+  constructor(message: string) {
+    super('ERR_INVALID_KEY', message);
+  }
+}

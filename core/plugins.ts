@@ -13,5 +13,5 @@ export type Contract = 'codec' | 'placement' | 'metadata' | 'drive' | 'transport
 export interface Plugin {
   readonly contract: Contract;
   readonly names: readonly string[];
-  register(container: DependencyContainer, config: KintsugiConfig, chosenName: string): void;
+  register(container: DependencyContainer, config: KintsugiConfig, chosenName: string): void | Promise<void>;
 }

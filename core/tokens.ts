@@ -3,6 +3,7 @@ import type { InjectionToken } from 'tsyringe';
 import type { Codec } from './contracts/codec.js';
 import type { Logger } from './contracts/logger.js';
 import type { MetadataStore } from './contracts/metadata.js';
+import type { NodeSet } from './contracts/nodes.js';
 import type { Placement } from './contracts/placement.js';
 import type { Transport } from './contracts/transport.js';
 import type { KintsugiConfig } from './config.js';
@@ -19,4 +20,5 @@ export const TOKENS = {
   Placement: Symbol.for('kintsugi.Placement') as InjectionToken<Placement>,
   MetadataStore: Symbol.for('kintsugi.MetadataStore') as InjectionToken<MetadataStore>,
   Transport: Symbol.for('kintsugi.Transport') as InjectionToken<Transport>,
+  Nodes: Symbol.for('kintsugi.Nodes') as InjectionToken<NodeSet>,
 } as const;

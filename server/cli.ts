@@ -35,7 +35,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === 'demo') {
-    const container = createContainer(config, PLUGINS);
+    const container = await createContainer(config, PLUGINS);
     const ok = await runDemo(config, container.resolve(TOKENS.Codec), container.resolve(TOKENS.Placement), rest[0]);
     return ok ? 0 : 1;
   }

@@ -1,6 +1,8 @@
 import type { Plugin } from '../core/plugins.js';
 import { jerasureCodecPlugin } from '../plugins/codec-jerasure/index.js';
+import { localDrivePlugin } from '../plugins/drive-local/index.js';
+import { msgpackMetadataPlugin } from '../plugins/metadata-msgpack/index.js';
 import { hashPlacementPlugin } from '../plugins/placement-hash/index.js';
 
 /** Every plugin this build ships; configuration picks among them. */
-export const PLUGINS: readonly Plugin[] = [jerasureCodecPlugin, hashPlacementPlugin];
+export const PLUGINS: readonly Plugin[] = [jerasureCodecPlugin, hashPlacementPlugin, localDrivePlugin, msgpackMetadataPlugin];

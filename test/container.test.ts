@@ -1,3 +1,7 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { parseConfig } from '../core/config.js';
@@ -7,6 +11,10 @@ import { MemoryLogger } from '../core/logger.js';
 import { TOKENS } from '../core/tokens.js';
 import { PLUGINS } from '../server/plugins.js';
 
+/** A configuration whose node folders live in a fresh temporary folder. */
+const settings = (raw: Parameters<typeof parseConfig>[0]) =>
+  parseConfig({ NODEPATH: mkdtempSync(join(tmpdir(), 'kintsugi-container-')), ...raw });
+
 describe('the container', () => {
   const saved = process.env.KINTSUGI_NATIVE_ADDON;
   afterEach(() => {
@@ -14,35 +22,35 @@ describe('the container', () => {
     else process.env.KINTSUGI_NATIVE_ADDON = saved;
   });
 
-  it.each(['native', 'wasm'] as const)('gives CODEC=%s the build it names', (codec) => {
-    const c = createContainer(parseConfig({ CODEC: codec }), PLUGINS, { logger: new MemoryLogger() });
+  it.each(['native', 'wasm'] as const)('gives CODEC=%s the build it names', async (codec) => {
+    const c = await createContainer(settings({ CODEC: codec }), PLUGINS, { logger: new MemoryLogger() });
     expect(c.resolve(TOKENS.Codec).impl).toBe(codec);
   });
 
-  it('gives CODEC=auto the native build when the addon loads, and says so', () => {
+  it('gives CODEC=auto the native build when the addon loads, and says so', async () => {
     const logger = new MemoryLogger();
-    const codec = createContainer(parseConfig({}), PLUGINS, { logger }).resolve(TOKENS.Codec);
+    const codec = (await createContainer(settings({}), PLUGINS, { logger })).resolve(TOKENS.Codec);
     expect(codec.impl).toBe('native');
     expect(logger.lines.find((l) => l.message.startsWith('codec:'))?.fields).toMatchObject({ codec: 'native' });
   });
 
-  it('falls back to WASM under CODEC=auto when the addon cannot be loaded, logging why', () => {
+  it('falls back to WASM under CODEC=auto when the addon cannot be loaded, logging why', async () => {
     process.env.KINTSUGI_NATIVE_ADDON = '/nonexistent/kintsugi_jerasure.node';
     const logger = new MemoryLogger();
-    const codec = createContainer(parseConfig({}), PLUGINS, { logger }).resolve(TOKENS.Codec);
+    const codec = (await createContainer(settings({}), PLUGINS, { logger })).resolve(TOKENS.Codec);
     expect(codec.impl).toBe('wasm');
     expect(codec.reason).toMatch(/fell back to WASM because the native jerasure build unavailable: Cannot find module/);
     expect(logger.lines.some((l) => l.fields?.codec === 'wasm')).toBe(true);
   });
 
-  it('refuses CODEC=native when the addon cannot be loaded instead of silently using WASM', () => {
+  it('refuses CODEC=native when the addon cannot be loaded instead of silently using WASM', async () => {
     process.env.KINTSUGI_NATIVE_ADDON = '/nonexistent/kintsugi_jerasure.node';
-    const c = createContainer(parseConfig({ CODEC: 'native' }), PLUGINS, { logger: new MemoryLogger() });
+    const c = await createContainer(settings({ CODEC: 'native' }), PLUGINS, { logger: new MemoryLogger() });
     expect(() => c.resolve(TOKENS.Codec)).toThrow(/native jerasure build unavailable/);
   });
 
-  it('hands out one codec per container and one coder per parameter set', () => {
-    const c = createContainer(parseConfig({}), PLUGINS, { logger: new MemoryLogger() });
+  it('hands out one codec per container and one coder per parameter set', async () => {
+    const c = await createContainer(settings({}), PLUGINS, { logger: new MemoryLogger() });
     const codec = c.resolve(TOKENS.Codec);
     expect(c.resolve(TOKENS.Codec)).toBe(codec);
     const p = { k: 4, m: 3, w: 8, technique: 'cauchy_good', packetSize: 4096 } as const;
@@ -50,10 +58,10 @@ describe('the container', () => {
     expect(codec.coder({ ...p, m: 2 })).not.toBe(codec.coder(p));
   });
 
-  it('wires placement by PLACEMENT and refuses unknown names with the known ones', () => {
-    const c = createContainer(parseConfig({}), PLUGINS, { logger: new MemoryLogger() });
+  it('wires placement by PLACEMENT and refuses unknown names with the known ones', async () => {
+    const c = await createContainer(settings({}), PLUGINS, { logger: new MemoryLogger() });
     expect(c.resolve(TOKENS.Placement).name).toBe('hash');
-    expect(() => createContainer(parseConfig({ PLACEMENT: 'ring' }), PLUGINS)).toThrow(UnknownPluginError);
-    expect(() => createContainer(parseConfig({ PLACEMENT: 'ring' }), PLUGINS)).toThrow(/unknown placement plugin 'ring' \(known: hash\)/);
+    await expect(createContainer(settings({ PLACEMENT: 'nope' }), PLUGINS)).rejects.toThrow(UnknownPluginError);
+    await expect(createContainer(settings({ PLACEMENT: 'nope' }), PLUGINS)).rejects.toThrow(/unknown placement plugin 'nope' \(known: hash/);
   });
 });

@@ -1,30 +1,43 @@
-/** What `stat` reports about a stored file. */
-export interface DriveStat {
-  readonly size: number;
-  readonly mtimeMs: number;
-}
-
 /** A file being written: appended to, then committed atomically or aborted. */
 export interface DriveWriter {
+  /** Appends; resolves when the bytes are handed to the OS. */
   write(chunk: Uint8Array): Promise<void>;
-  /** makes the file visible under its final name (after syncing, unless sync is off) */
+  /** Flushes (unless sync is off) and renames into place; the file is then visible. */
   commit(): Promise<void>;
-  /** removes the temporary file; the previous version, if any, is untouched */
+  /** Removes the temporary file; whatever was at the final path is untouched. */
   abort(): Promise<void>;
 }
 
-/** One storage node: a local folder now, a remote host later, same contract. */
+/** An open file for positional reads; stays readable if the path is deleted meanwhile. */
+export interface DriveFile {
+  readonly size: number;
+  /** Reads exactly `length` bytes at `offset`, or fewer at the end of the file. */
+  read(offset: number, length: number): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+/**
+ * One storage node: a local folder now, a remote host later, same contract.
+ * Paths are relative, '/'-separated, built by the engine from hashes; a drive
+ * refuses any path that could leave its folder.
+ */
 export interface Drive {
   readonly index: number;
-  readonly id: string;
-  /** Starts an atomic write of `path` (relative to the node). */
+  /** where it lives, for messages */
+  readonly location: string;
+  /** the node's folder when it is on this host (local indexes live there) */
+  readonly localPath?: string;
   createWriter(path: string): Promise<DriveWriter>;
-  /** Writes a whole small file atomically. */
+  /** Writes a small file atomically (temporary file, flush, rename). */
   writeFile(path: string, data: Uint8Array): Promise<void>;
-  /** Reads `length` bytes at `offset`, or the whole file. */
-  read(path: string, offset?: number, length?: number): Promise<Uint8Array>;
-  stat(path: string): Promise<DriveStat | undefined>;
-  delete(path: string): Promise<void>;
-  /** Lists paths below `prefix`, in no particular order. */
-  walk(prefix: string): AsyncIterable<string>;
+  /** The whole file, or undefined when it does not exist. */
+  readFile(path: string): Promise<Uint8Array | undefined>;
+  /** An open file, or undefined when it does not exist. */
+  open(path: string): Promise<DriveFile | undefined>;
+  /** Entry names in a folder; [] when the folder does not exist. */
+  list(dir: string): Promise<string[]>;
+  /** Deletes a file or a folder tree; a missing one is not an error. */
+  remove(path: string): Promise<void>;
+  /** Whether the node's folder is there and carries its identity. */
+  healthy(): Promise<boolean>;
 }

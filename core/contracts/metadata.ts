@@ -1,44 +1,75 @@
 import type { CodecParams } from './codec.js';
 
-/** The record kept for one object version. */
+/** The record kept for one object version (or a delete marker, `deleted`). */
 export interface ObjectRecord {
   readonly bucket: string;
+  readonly key: string;
+  /** sortable id (core/version-id.ts); the greatest one is the current version */
+  readonly versionId: string;
+  /** a delete marker: the object is gone as of this version */
+  readonly deleted?: boolean;
+  readonly size: number;
+  /** quoted-free hex MD5 of the body, or `md5-N` for multipart */
+  readonly etag: string;
+  readonly createdMs: number;
+  readonly contentType?: string;
+  /** Content-Encoding, Content-Disposition, Cache-Control, ... as sent */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** x-amz-meta-* without the prefix */
+  readonly userMetadata?: Readonly<Record<string, string>>;
+  /** x-amz-checksum-* values by algorithm */
+  readonly checksums?: Readonly<Record<string, string>>;
+  /** the code the object was written with */
+  readonly codec: CodecParams;
+  /** object bytes per stripe (a multiple of k) */
+  readonly blockSize: number;
+  /** node index of shard i (data shards first, then parity) */
+  readonly shardNodes: readonly number[];
+}
+
+/** One row of a listing. */
+export interface ListEntry {
   readonly key: string;
   readonly versionId: string;
   readonly size: number;
   readonly etag: string;
-  readonly contentType?: string;
-  readonly userMetadata?: Readonly<Record<string, string>>;
-  readonly createdMs: number;
-  readonly codec: CodecParams;
-  /** stripe size in data bytes (k x shard block) */
-  readonly blockSize: number;
-  /** node index holding shard i */
-  readonly shardNodes: readonly number[];
+  readonly modifiedMs: number;
 }
 
 export interface ListRequest {
   readonly bucket: string;
   readonly prefix?: string;
   readonly delimiter?: string;
+  /** list keys strictly after this one */
   readonly startAfter?: string;
   readonly maxKeys: number;
 }
 
 export interface ListPage {
-  readonly objects: ObjectRecord[];
+  readonly entries: ListEntry[];
   readonly commonPrefixes: string[];
   readonly isTruncated: boolean;
-  readonly nextStartAfter?: string;
+  /** pass as startAfter to continue (a key or a common prefix) */
+  readonly next?: string;
 }
 
 /**
- * Object metadata, replicated: reads confirm against a quorum and newest
- * version wins; writes are atomic and succeed on a quorum.
+ * Object metadata, replicated: reads confirm against a majority and the
+ * newest version wins; writes are atomic per replica and succeed on a quorum.
  */
 export interface MetadataStore {
+  /** The current record (delete markers included), or undefined if never written. */
   get(bucket: string, key: string): Promise<ObjectRecord | undefined>;
+  /** Writes a record (or a delete marker) to its replicas and the listing index. */
   put(record: ObjectRecord): Promise<void>;
-  delete(bucket: string, key: string, versionId: string): Promise<void>;
+  /**
+   * Removes records of versions older than the newest committed one (at
+   * least `versionId`) on the metadata nodes and `nodes`; returns the version
+   * kept, so that the caller removes the same versions' data.
+   */
+  prune(bucket: string, key: string, versionId: string, nodes: readonly number[]): Promise<string>;
+  /** Removes one version's records after its put failed to reach a quorum. */
+  discard(bucket: string, key: string, versionId: string, nodes: readonly number[]): Promise<void>;
   list(request: ListRequest): Promise<ListPage>;
+  close(): Promise<void>;
 }

@@ -1,0 +1,239 @@
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+
+import { inject, injectable } from 'tsyringe';
+
+import type { KintsugiConfig } from '../config.js';
+import type { Codec, CodecParams, ErasureCoder } from '../contracts/codec.js';
+import type { DriveWriter } from '../contracts/drive.js';
+import type { Logger } from '../contracts/logger.js';
+import type { ListPage, ListRequest, MetadataStore, ObjectRecord } from '../contracts/metadata.js';
+import type { NodeSet } from '../contracts/nodes.js';
+import type { Placement } from '../contracts/placement.js';
+import { InvalidRangeError, NoSuchKeyError, WriteQuorumError } from '../errors.js';
+import { objectDir, shardPath } from '../layout.js';
+import { TOKENS } from '../tokens.js';
+import { newVersionId } from '../version-id.js';
+import { Geometry, packetSizeFor } from './geometry.js';
+import { assertBucketName, assertKey } from './names.js';
+import { StripeReader, type ReadDamage } from './stripe-reader.js';
+import { StripeWriter } from './stripe-writer.js';
+
+export interface PutOptions {
+  contentType?: string;
+  headers?: Record<string, string>;
+  userMetadata?: Record<string, string>;
+  checksums?: Record<string, string>;
+}
+
+/** Inclusive byte range, already resolved against the object size by the caller. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+export interface GetResult {
+  record: ObjectRecord;
+  /** the object's bytes (or the range's), streamed stripe by stripe */
+  body: AsyncIterable<Uint8Array>;
+}
+
+/** Emitted as 'degraded' when a read had to rebuild shards: the healer listens. */
+export interface DegradedRead {
+  record: ObjectRecord;
+  damage: ReadDamage;
+}
+
+/**
+ * The object service: put, get, head, delete and list over the erasure-coded
+ * nodes. A put is visible only once its shards are committed on a write
+ * quorum and its record on a metadata quorum; until then, and if it fails,
+ * the previous version is what readers get.
+ */
+@injectable()
+export class ObjectEngine extends EventEmitter {
+  constructor(
+    @inject(TOKENS.Config) private readonly config: KintsugiConfig,
+    @inject(TOKENS.Codec) private readonly codec: Codec,
+    @inject(TOKENS.Placement) private readonly placement: Placement,
+    @inject(TOKENS.MetadataStore) private readonly metadata: MetadataStore,
+    @inject(TOKENS.Nodes) private readonly nodes: NodeSet,
+    @inject(TOKENS.Logger) private readonly log: Logger,
+  ) {
+    super();
+  }
+
+  /**
+   * Shards written before a put is acknowledged: k, plus one when k = m so
+   * that two halves of a split cluster cannot both win (MinIO's rule). The
+   * healer restores the rest.
+   */
+  get writeQuorum(): number {
+    const { data: k, parity: m } = this.config;
+    return k === m ? k + 1 : k;
+  }
+
+  async put(bucket: string, key: string, body: AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<ObjectRecord> {
+    assertBucketName(bucket);
+    assertKey(key);
+    const { data: k, parity: m } = this.config;
+    const base: CodecParams = { k, m, w: this.config.w, technique: this.config.technique, packetSize: this.config.packetSize };
+    let coder = this.codec.coder(base);
+    const shardNodes = this.placement.place({
+      bucket, key, nodes: this.nodeRefs(), metaCopies: this.config.metaCopies, shardCount: k + m,
+    }).shards;
+    const versionId = newVersionId();
+
+    const writers = await Promise.all(shardNodes.map((node, i) =>
+      this.nodes.drives[node]!.createWriter(shardPath(bucket, key, versionId, i)).catch((err: Error) => {
+        this.log.warn('shard writer unavailable', { node, error: err.message });
+        return null;
+      })));
+    const abortAll = () => Promise.all(writers.map((w) => w?.abort().catch(() => undefined)));
+    if (writers.filter(Boolean).length < this.writeQuorum) {
+      await abortAll();
+      throw new WriteQuorumError(`only ${writers.filter(Boolean).length} nodes can take shards, ${this.writeQuorum} needed`);
+    }
+
+    const md5 = createHash('md5');
+    let size = 0;
+    const stripeWriter = new StripeWriter(coder, writers, coder.shardSizeFor(this.config.blockSize), this.writeQuorum,
+      (length) => (coder = this.codec.coder({ ...base, packetSize: packetSizeFor(length, k, base.packetSize) })));
+    const stripeBytes = stripeWriter.stripeBytes;
+    try {
+      for await (const chunk of body) {
+        md5.update(chunk);
+        size += chunk.byteLength;
+        await stripeWriter.write(chunk);
+      }
+      await stripeWriter.end();
+      coder = stripeWriter.usedCoder;
+      await this.commitShards(writers, size);
+    } catch (err) {
+      await abortAll();
+      await this.removeVersion(bucket, key, versionId, shardNodes);
+      throw err;
+    }
+
+    const record: ObjectRecord = {
+      bucket, key, versionId, size,
+      etag: md5.digest('hex'),
+      createdMs: Date.now(),
+      ...(options.contentType ? { contentType: options.contentType } : {}),
+      ...(options.headers && Object.keys(options.headers).length ? { headers: options.headers } : {}),
+      ...(options.userMetadata && Object.keys(options.userMetadata).length ? { userMetadata: options.userMetadata } : {}),
+      ...(options.checksums && Object.keys(options.checksums).length ? { checksums: options.checksums } : {}),
+      codec: coder.params,
+      blockSize: stripeBytes,
+      shardNodes,
+    };
+    try {
+      await this.metadata.put(record);
+    } catch (err) {
+      await this.metadata.discard(bucket, key, versionId, shardNodes);
+      await this.removeVersion(bucket, key, versionId, shardNodes);
+      throw err;
+    }
+    await this.pruneOlder(bucket, key, versionId, shardNodes);
+    return record;
+  }
+
+  /** The current record, or NoSuchKeyError. */
+  async head(bucket: string, key: string): Promise<ObjectRecord> {
+    assertBucketName(bucket);
+    assertKey(key);
+    const record = await this.metadata.get(bucket, key);
+    if (!record || record.deleted) throw new NoSuchKeyError(bucket, key);
+    return record;
+  }
+
+  async get(bucket: string, key: string, range?: ByteRange): Promise<GetResult> {
+    const record = await this.head(bucket, key);
+    if (range && (range.start < 0 || range.end < range.start || range.start >= record.size)) {
+      throw new InvalidRangeError(record.size, `bytes=${range.start}-${range.end}`);
+    }
+    const start = range?.start ?? 0;
+    const end = Math.min(range?.end ?? record.size - 1, record.size - 1);
+    return { record, body: this.stream(record, start, end) };
+  }
+
+  /** Writes a delete marker, then removes the older versions' files. */
+  async delete(bucket: string, key: string): Promise<void> {
+    assertBucketName(bucket);
+    assertKey(key);
+    const current = await this.metadata.get(bucket, key);
+    if (!current || current.deleted) return;
+    const marker: ObjectRecord = {
+      bucket, key, versionId: newVersionId(), deleted: true, size: 0, etag: '', createdMs: Date.now(),
+      codec: current.codec, blockSize: current.blockSize, shardNodes: current.shardNodes,
+    };
+    await this.metadata.put(marker);
+    await this.pruneOlder(bucket, key, marker.versionId, current.shardNodes);
+  }
+
+  list(request: ListRequest): Promise<ListPage> {
+    assertBucketName(request.bucket);
+    return this.metadata.list(request);
+  }
+
+  private nodeRefs() {
+    return this.nodes.drives.map((d) => ({ index: d.index, id: `node-${d.index}` }));
+  }
+
+  private async commitShards(writers: (DriveWriter | null)[], size: number): Promise<void> {
+    if (size === 0) {
+      // An empty object has no stripes: nothing to keep on the nodes.
+      await Promise.all(writers.map((w) => w?.abort()));
+      return;
+    }
+    const committed = await Promise.all(writers.map((w) => (w ? w.commit().then(() => true, () => false) : false)));
+    const ok = committed.filter(Boolean).length;
+    if (ok < this.writeQuorum) throw new WriteQuorumError(`only ${ok} of ${writers.length} shard files committed, ${this.writeQuorum} needed`);
+  }
+
+  private async *stream(record: ObjectRecord, start: number, end: number): AsyncGenerator<Uint8Array> {
+    if (record.size === 0) return;
+    const coder: ErasureCoder = this.codec.coder(record.codec);
+    const geometry = new Geometry(record.size, record.blockSize, coder);
+    const reader = new StripeReader(record, geometry, coder, this.nodes.drives);
+    const first = Math.floor(start / geometry.stripeBytes);
+    const last = Math.floor(end / geometry.stripeBytes);
+    try {
+      // One stripe of read-ahead: the next is read while this one is consumed.
+      let next: Promise<Uint8Array> | undefined = reader.stripe(first);
+      for (let s = first; s <= last; s++) {
+        const current = await next!;
+        next = s < last ? reader.stripe(s + 1) : undefined;
+        next?.catch(() => undefined);
+        const from = s === first ? start - s * geometry.stripeBytes : 0;
+        const to = s === last ? end - s * geometry.stripeBytes + 1 : current.byteLength;
+        yield from === 0 && to === current.byteLength ? current : current.subarray(from, to);
+      }
+    } finally {
+      await reader.close();
+      if (reader.damage.shards.size > 0) {
+        this.log.warn('degraded read', { bucket: record.bucket, key: record.key, shards: [...reader.damage.shards] });
+        this.emit('degraded', { record, damage: reader.damage } satisfies DegradedRead);
+      }
+    }
+  }
+
+  /** Removes records, then shard folders, of versions older than the newest committed one. */
+  private async pruneOlder(bucket: string, key: string, versionId: string, shardNodes: readonly number[]): Promise<void> {
+    const dir = objectDir(bucket, key);
+    try {
+      const keep = await this.metadata.prune(bucket, key, versionId, shardNodes);
+      await Promise.all(this.nodes.drives.map(async (d) => {
+        const versions = await d.list(dir).catch(() => [] as string[]);
+        await Promise.all(versions.filter((v) => v < keep).map((v) => d.remove(`${dir}/${v}`).catch(() => undefined)));
+      }));
+    } catch (err) {
+      this.log.warn('pruning old versions failed', { bucket, key, error: (err as Error).message });
+    }
+  }
+
+  private async removeVersion(bucket: string, key: string, versionId: string, shardNodes: readonly number[]): Promise<void> {
+    const dir = `${objectDir(bucket, key)}/${versionId}`;
+    await Promise.all(shardNodes.map((n) => this.nodes.drives[n]!.remove(dir).catch(() => undefined)));
+  }
+}

@@ -1,0 +1,88 @@
+import { CHECKSUM_BYTES, checksumMatches } from '../checksum.js';
+import type { ErasureCoder } from '../contracts/codec.js';
+import type { Drive, DriveFile } from '../contracts/drive.js';
+import type { ObjectRecord } from '../contracts/metadata.js';
+import { DataUnavailableError } from '../errors.js';
+import { shardPath } from '../layout.js';
+import type { Geometry } from './geometry.js';
+
+/** What a read found wrong, for the healer. */
+export interface ReadDamage {
+  /** shard indexes that were missing, unreadable or failed their checksum */
+  readonly shards: Set<number>;
+}
+
+/**
+ * Reads stripes of one object version. Data shards are read first and, when
+ * all k blocks of a stripe pass their checksum, returned without decoding.
+ * A missing, short or rotten block pulls in parity and the stripe is rebuilt;
+ * more than m bad blocks is a DataUnavailableError. Files are opened once and
+ * stay readable even if a newer version deletes them mid-read.
+ */
+export class StripeReader {
+  private readonly files = new Map<number, Promise<DriveFile | undefined>>();
+  readonly damage: ReadDamage = { shards: new Set() };
+
+  constructor(
+    private readonly record: ObjectRecord,
+    private readonly geometry: Geometry,
+    private readonly coder: ErasureCoder,
+    private readonly drives: readonly Drive[],
+  ) {}
+
+  private file(shard: number): Promise<DriveFile | undefined> {
+    let f = this.files.get(shard);
+    if (!f) {
+      const node = this.record.shardNodes[shard]!;
+      const drive = this.drives[node];
+      f = drive
+        ? drive.open(shardPath(this.record.bucket, this.record.key, this.record.versionId, shard)).catch(() => undefined)
+        : Promise.resolve(undefined);
+      this.files.set(shard, f);
+    }
+    return f;
+  }
+
+  /** Shard i's block of stripe s, or null when it is missing or fails its checksum. */
+  private async block(shard: number, s: number): Promise<Uint8Array | null> {
+    const bytes = this.geometry.blockBytes(s);
+    try {
+      const f = await this.file(shard);
+      if (!f) throw new Error('missing');
+      const framed = await f.read(this.geometry.offset(s), CHECKSUM_BYTES + bytes);
+      const block = framed.subarray(CHECKSUM_BYTES);
+      if (block.byteLength === bytes && checksumMatches(block, framed, 0)) return block;
+    } catch {
+      // fall through: counted as damage
+    }
+    this.damage.shards.add(shard);
+    return null;
+  }
+
+  /** The data bytes of stripe s. */
+  async stripe(s: number): Promise<Uint8Array> {
+    const { k, m } = this.coder.params;
+    const shards: (Uint8Array | null)[] = new Array(k + m).fill(null);
+    const data = await Promise.all(Array.from({ length: k }, (_, i) => this.block(i, s)));
+    data.forEach((b, i) => { shards[i] = b; });
+    let missing = data.filter((b) => b === null).length;
+    // Pull in as many parity blocks as blocks are missing, until enough
+    // are sound or parity runs out.
+    let p = k;
+    while (missing > 0 && p < k + m) {
+      const batch = Array.from({ length: Math.min(missing, k + m - p) }, (_, j) => p + j);
+      const got = await Promise.all(batch.map((i) => this.block(i, s)));
+      got.forEach((b, j) => { shards[batch[j]!] = b; });
+      missing -= got.filter((b) => b !== null).length;
+      p += batch.length;
+    }
+    if (missing > 0) {
+      throw new DataUnavailableError(`stripe ${s} of ${this.record.bucket}/${this.record.key}: ${this.damage.shards.size} of ${k + m} shards lost, at most ${m} can be rebuilt`);
+    }
+    return this.coder.decodeStripe(shards, this.geometry.dataBytes(s));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.files.values()].map(async (f) => (await f)?.close().catch(() => undefined)));
+  }
+}

@@ -1,0 +1,155 @@
+import { CHECKSUM_BYTES, checksumInto } from '../checksum.js';
+import type { ErasureCoder } from '../contracts/codec.js';
+import type { DriveWriter } from '../contracts/drive.js';
+import { WriteQuorumError } from '../errors.js';
+
+/** Where shard data starts in its slot: 64-byte aligned, checksum just before it. */
+const HEAD = 64;
+
+/**
+ * One stripe's worth of shard buffers: k+m slots, each [.. checksum | block]
+ * so that a block and its checksum go to the file in one write, and every
+ * block starts 64-byte aligned (gf-complete's SIMD paths want that).
+ */
+class StripeBuffers {
+  private readonly backing: Buffer;
+  private readonly stride: number;
+
+  constructor(readonly count: number, readonly blockBytes: number) {
+    this.stride = Math.ceil((HEAD + blockBytes) / 64) * 64;
+    const raw = Buffer.allocUnsafeSlow(this.stride * count + 64);
+    const skew = (64 - (raw.byteOffset % 64)) % 64;
+    this.backing = raw.subarray(skew);
+  }
+
+  block(i: number, bytes = this.blockBytes): Buffer {
+    return this.backing.subarray(i * this.stride + HEAD, i * this.stride + HEAD + bytes);
+  }
+
+  /** checksum + block, as written to the shard file */
+  framed(i: number, bytes: number): Buffer {
+    return this.backing.subarray(i * this.stride + HEAD - CHECKSUM_BYTES, i * this.stride + HEAD + bytes);
+  }
+}
+
+/**
+ * Streams an object into k+m shard files: stripes are filled from the
+ * source, encoded on the codec (the native build runs on the thread pool),
+ * checksummed and appended to every node in parallel. One stripe is encoded
+ * and written while the next one fills, and the source is not read further
+ * until that write is done, so memory stays at two stripes whatever the size.
+ */
+export class StripeWriter {
+  private readonly k: number;
+  private readonly m: number;
+  private filling: StripeBuffers;
+  private spare: StripeBuffers;
+  private fill = 0;
+  private stripes = 0;
+  private inFlight: Promise<void> = Promise.resolve();
+  private firstStripeHeld = true;
+
+  constructor(
+    private coder: ErasureCoder,
+    private readonly writers: (DriveWriter | null)[],
+    readonly shardBytes: number,
+    private readonly quorum: number,
+    /** called once, before the first stripe is encoded, when the object fits one stripe */
+    private readonly smallObject: (size: number) => ErasureCoder,
+  ) {
+    this.k = coder.params.k;
+    this.m = coder.params.m;
+    this.filling = new StripeBuffers(this.k + this.m, shardBytes);
+    this.spare = new StripeBuffers(this.k + this.m, shardBytes);
+  }
+
+  get stripeBytes(): number {
+    return this.k * this.shardBytes;
+  }
+
+  /** The coder actually used (a small object may switch to a finer packet size). */
+  get usedCoder(): ErasureCoder {
+    return this.coder;
+  }
+
+  /** Copies `chunk` into stripes, flushing each full one. */
+  async write(chunk: Uint8Array): Promise<void> {
+    let at = 0;
+    while (at < chunk.byteLength) {
+      const take = Math.min(chunk.byteLength - at, this.stripeBytes - this.fill);
+      this.copyIn(chunk.subarray(at, at + take));
+      at += take;
+      if (this.fill === this.stripeBytes) await this.flush(this.stripeBytes);
+    }
+  }
+
+  /** Flushes the last, partial stripe and waits for every write. */
+  async end(): Promise<number> {
+    if (this.fill > 0) await this.flush(this.fill);
+    await this.inFlight;
+    return this.stripes;
+  }
+
+  private copyIn(part: Uint8Array): void {
+    let at = 0;
+    while (at < part.byteLength) {
+      const shard = Math.floor(this.fill / this.shardBytes);
+      const within = this.fill % this.shardBytes;
+      const take = Math.min(part.byteLength - at, this.shardBytes - within);
+      this.filling.block(shard).set(part.subarray(at, at + take), within);
+      at += take;
+      this.fill += take;
+    }
+  }
+
+  private async flush(length: number): Promise<void> {
+    let stripe = this.filling;
+    let blockBytes = this.shardBytes;
+    if (length < this.stripeBytes) {
+      if (this.firstStripeHeld) this.coder = this.smallObject(length);
+      blockBytes = this.coder.shardSizeFor(length);
+      stripe = this.relayout(stripe, length, blockBytes);
+    }
+    this.firstStripeHeld = false;
+    // The previous stripe must be on its way to disk before this one goes.
+    await this.inFlight;
+    this.filling = this.spare;
+    this.spare = stripe;
+    this.fill = 0;
+    this.stripes++;
+    this.inFlight = this.encodeAndWrite(stripe, blockBytes);
+    // Surface a failure of this stripe at the next flush or at end().
+    this.inFlight.catch(() => undefined);
+  }
+
+  /** Re-cuts a short last stripe into k equal (smaller) blocks, zero padded. */
+  private relayout(from: StripeBuffers, length: number, blockBytes: number): StripeBuffers {
+    const to = new StripeBuffers(this.k + this.m, blockBytes);
+    for (let i = 0; i < this.k; i++) to.block(i).fill(0);
+    for (let at = 0; at < length;) {
+      const src = Math.floor(at / this.shardBytes);
+      const dst = Math.floor(at / blockBytes);
+      const take = Math.min(this.shardBytes - (at % this.shardBytes), blockBytes - (at % blockBytes), length - at);
+      to.block(dst).set(from.block(src).subarray(at % this.shardBytes, (at % this.shardBytes) + take), at % blockBytes);
+      at += take;
+    }
+    return to;
+  }
+
+  private async encodeAndWrite(stripe: StripeBuffers, blockBytes: number): Promise<void> {
+    const blocks = Array.from({ length: this.k + this.m }, (_, i) => stripe.block(i, blockBytes));
+    await this.coder.encode(blocks.slice(0, this.k), blocks.slice(this.k));
+    for (let i = 0; i < blocks.length; i++) checksumInto(blocks[i]!, stripe.framed(i, blockBytes));
+    await Promise.all(this.writers.map(async (w, i) => {
+      if (!w) return;
+      try {
+        await w.write(stripe.framed(i, blockBytes));
+      } catch {
+        this.writers[i] = null;
+        await w.abort().catch(() => undefined);
+      }
+    }));
+    const live = this.writers.filter(Boolean).length;
+    if (live < this.quorum) throw new WriteQuorumError(`only ${live} of ${this.writers.length} shard writes succeeded, ${this.quorum} needed`);
+  }
+}

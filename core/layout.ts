@@ -1,0 +1,37 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Where an object's files live on a node. Keys never become paths: a key may
+ * be 1024 bytes of any unicode with `../`, `//` or leading slashes, so the
+ * path is built from a SHA-256 of bucket and key, fanned out over 256
+ * folders. Bucket names are validated S3 names ([a-z0-9.-]), safe as a path
+ * segment.
+ */
+export function objectHash(bucket: string, key: string): string {
+  return createHash('sha256').update(bucket).update('\n').update(key).digest('hex');
+}
+
+function fanOut(bucket: string, key: string): string {
+  const h = objectHash(bucket, key);
+  return `${bucket}/${h.slice(0, 2)}/${h.slice(2)}`;
+}
+
+/** Folder of an object's metadata records, one file per version. */
+export function recordDir(bucket: string, key: string): string {
+  return `meta/${fanOut(bucket, key)}`;
+}
+
+export function recordPath(bucket: string, key: string, versionId: string): string {
+  return `${recordDir(bucket, key)}/${versionId}${RECORD_SUFFIX}`;
+}
+
+export const RECORD_SUFFIX = '.rec';
+
+/** Folder of an object's shard files, one sub-folder per version. */
+export function objectDir(bucket: string, key: string): string {
+  return `data/${fanOut(bucket, key)}`;
+}
+
+export function shardPath(bucket: string, key: string, versionId: string, shard: number): string {
+  return `${objectDir(bucket, key)}/${versionId}/part.${shard}`;
+}

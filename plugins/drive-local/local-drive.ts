@@ -1,0 +1,144 @@
+import { randomUUID } from 'node:crypto';
+import { constants } from 'node:fs';
+import { mkdir, open, readFile, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+
+import type { Drive, DriveFile, DriveWriter } from '../../core/contracts/drive.js';
+import { resolveInside } from './safe-path.js';
+
+export const TMP_DIR = '.tmp';
+export const IDENTITY_DIR = '.kintsugi';
+
+/** fsync of a folder, so that a rename in it survives a power cut. */
+async function syncDir(path: string): Promise<void> {
+  const fh = await open(path, constants.O_RDONLY | constants.O_DIRECTORY);
+  try { await fh.sync(); } finally { await fh.close(); }
+}
+
+class LocalWriter implements DriveWriter {
+  private done = false;
+
+  constructor(private readonly fh: FileHandle, private readonly tmp: string, private readonly final: string, private readonly sync: boolean) {}
+
+  async write(chunk: Uint8Array): Promise<void> {
+    let off = 0;
+    while (off < chunk.byteLength) {
+      const { bytesWritten } = await this.fh.write(chunk, off, chunk.byteLength - off);
+      off += bytesWritten;
+    }
+  }
+
+  async commit(): Promise<void> {
+    if (this.sync) await this.fh.datasync();
+    await this.fh.close();
+    this.done = true;
+    await mkdir(dirname(this.final), { recursive: true });
+    await rename(this.tmp, this.final);
+    if (this.sync) await syncDir(dirname(this.final));
+  }
+
+  async abort(): Promise<void> {
+    if (!this.done) await this.fh.close().catch(() => undefined);
+    this.done = true;
+    await rm(this.tmp, { force: true });
+  }
+}
+
+class LocalFile implements DriveFile {
+  constructor(private readonly fh: FileHandle, readonly size: number) {}
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    const buf = Buffer.allocUnsafe(Math.max(0, Math.min(length, this.size - offset)));
+    let got = 0;
+    while (got < buf.byteLength) {
+      const { bytesRead } = await this.fh.read(buf, got, buf.byteLength - got, offset + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return got === buf.byteLength ? buf : buf.subarray(0, got);
+  }
+
+  close(): Promise<void> {
+    return this.fh.close();
+  }
+}
+
+const isMissing = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR';
+
+/**
+ * A node that is a local folder. Writes go to `.tmp/` (on the same file
+ * system, so rename is atomic) and are renamed into place on commit; with
+ * `sync` on, file data and the folder entry are flushed first.
+ */
+export class LocalDrive implements Drive {
+  constructor(readonly index: number, readonly location: string, private readonly sync: boolean) {}
+
+  get localPath(): string {
+    return this.location;
+  }
+
+  private path(p: string): string {
+    return resolveInside(this.location, p);
+  }
+
+  async createWriter(path: string): Promise<DriveWriter> {
+    const final = this.path(path);
+    // Not recursive: if the node folder itself is gone, the write must fail.
+    const tmp = join(this.location, TMP_DIR, randomUUID());
+    const fh = await open(tmp, 'wx');
+    return new LocalWriter(fh, tmp, final, this.sync);
+  }
+
+  async writeFile(path: string, data: Uint8Array): Promise<void> {
+    const w = await this.createWriter(path);
+    try {
+      await w.write(data);
+      await w.commit();
+    } catch (err) {
+      await w.abort();
+      throw err;
+    }
+  }
+
+  async readFile(path: string): Promise<Uint8Array | undefined> {
+    try {
+      return await readFile(this.path(path));
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async open(path: string): Promise<DriveFile | undefined> {
+    let fh: FileHandle;
+    try {
+      fh = await open(this.path(path), 'r');
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw err;
+    }
+    const { size } = await fh.stat();
+    return new LocalFile(fh, size);
+  }
+
+  async list(dir: string): Promise<string[]> {
+    try {
+      return await readdir(this.path(dir));
+    } catch (err) {
+      if (isMissing(err)) return [];
+      throw err;
+    }
+  }
+
+  async remove(path: string): Promise<void> {
+    await rm(this.path(path), { recursive: true, force: true });
+  }
+
+  async healthy(): Promise<boolean> {
+    try {
+      return (await stat(join(this.location, IDENTITY_DIR, 'format.json'))).isFile();
+    } catch {
+      return false;
+    }
+  }
+}

@@ -1,0 +1,16 @@
+import { Lifecycle } from 'tsyringe';
+
+import type { Plugin } from '../../core/plugins.js';
+import { TOKENS } from '../../core/tokens.js';
+import { MsgpackMetadataStore } from './msgpack-store.js';
+
+/** Metadata plugin: msgpack records on METACOPIES nodes plus the shard nodes; LMDB listing indexes. */
+export const msgpackMetadataPlugin: Plugin = {
+  contract: 'metadata',
+  names: ['msgpack'],
+  register(container) {
+    container.register(TOKENS.MetadataStore, { useClass: MsgpackMetadataStore }, { lifecycle: Lifecycle.ContainerScoped });
+  },
+};
+
+export { MsgpackMetadataStore } from './msgpack-store.js';

@@ -1,0 +1,192 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { inject, injectable } from 'tsyringe';
+
+import type { KintsugiConfig } from '../../core/config.js';
+import type { Drive } from '../../core/contracts/drive.js';
+import type { Logger } from '../../core/contracts/logger.js';
+import type { ListPage, ListRequest, MetadataStore, ObjectRecord } from '../../core/contracts/metadata.js';
+import type { NodeSet } from '../../core/contracts/nodes.js';
+import type { Placement } from '../../core/contracts/placement.js';
+import { WriteQuorumError } from '../../core/errors.js';
+import { RECORD_SUFFIX, recordDir, recordPath } from '../../core/layout.js';
+import { TOKENS } from '../../core/tokens.js';
+import { decodeRecord, encodeRecord } from './record-codec.js';
+import { mergeListing, NodeIndex } from './listing-index.js';
+
+/** A replica's answer: its newest readable record, or nothing. */
+type Answer = { node: number; record: ObjectRecord | undefined; newestName: string | undefined };
+
+/**
+ * Metadata as msgpack records, one file per version, on the METACOPIES nodes
+ * that placement picks for the key and on every node holding one of the
+ * object's shards (as MinIO keeps xl.meta beside the data): with 4+3 and 3
+ * copies, losing 3 nodes could take all 3 replicas, never all 7 copies.
+ * Writing a new file per version means concurrent writers never overwrite
+ * each other; the greatest version id wins.
+ */
+@injectable()
+export class MsgpackMetadataStore implements MetadataStore {
+  private readonly indexes = new Map<number, NodeIndex>();
+
+  constructor(
+    @inject(TOKENS.Config) private readonly config: KintsugiConfig,
+    @inject(TOKENS.Nodes) private readonly nodes: NodeSet,
+    @inject(TOKENS.Placement) private readonly placement: Placement,
+    @inject(TOKENS.Logger) private readonly log: Logger,
+  ) {}
+
+  /** The METACOPIES nodes placement picks for a key. */
+  metaNodes(bucket: string, key: string): number[] {
+    return this.placement.place({
+      bucket, key,
+      nodes: this.nodes.drives.map((d) => ({ index: d.index, id: `node-${d.index}` })),
+      metaCopies: this.config.metaCopies,
+      shardCount: 0,
+    }).metadata;
+  }
+
+  async put(record: ObjectRecord): Promise<void> {
+    const meta = this.metaNodes(record.bucket, record.key);
+    const targets = this.targets(record.bucket, record.key, record.shardNodes);
+    const bytes = encodeRecord(record);
+    const path = recordPath(record.bucket, record.key, record.versionId);
+    const ok = await Promise.all(targets.map((n) => this.drive(n).writeFile(path, bytes).then(() => true, (err) => {
+      this.log.warn('metadata replica write failed', { node: n, error: (err as Error).message });
+      return false;
+    })));
+    const metaOk = meta.filter((n) => ok[targets.indexOf(n)]).length;
+    const total = ok.filter(Boolean).length;
+    // A majority of the replicas, and more copies than PARITY nodes can take.
+    const needTotal = Math.min(targets.length, this.config.parity + 1);
+    if (metaOk <= meta.length / 2 || total < needTotal) {
+      throw new WriteQuorumError(`metadata written to ${metaOk}/${meta.length} replicas and ${total}/${targets.length} copies: no quorum`);
+    }
+    await Promise.all(targets.filter((_, i) => ok[i]).map((n) => this.index(n)?.upsert(record.bucket, {
+      key: record.key, versionId: record.versionId, size: record.size, etag: record.etag,
+      modifiedMs: record.createdMs, deleted: record.deleted,
+    }).catch((err) => this.log.warn('listing index update failed', { node: n, error: (err as Error).message }))));
+  }
+
+  async get(bucket: string, key: string): Promise<ObjectRecord | undefined> {
+    const meta = this.metaNodes(bucket, key);
+    const answers = await this.readMajority(bucket, key, meta);
+    let best = newest(answers);
+    let others: Answer[] = [];
+    if (answers.filter((a) => a.record).length <= meta.length / 2) {
+      // Too few replicas answered: ask every other node for its copy.
+      const rest = this.nodes.drives.map((d) => d.index).filter((n) => !meta.includes(n));
+      others = await Promise.all(rest.map((n) => this.readNewest(n, bucket, key)));
+      const candidate = newest(others);
+      if (candidate && (!best || candidate.versionId > best.versionId)) best = candidate;
+    }
+    if (best) this.repair(best, meta, answers);
+    return best;
+  }
+
+  async prune(bucket: string, key: string, versionId: string, nodes: readonly number[]): Promise<string> {
+    const targets = this.targets(bucket, key, nodes);
+    const dir = recordDir(bucket, key);
+    const listings = await Promise.all(targets.map((n) => this.drive(n).list(dir).catch(() => [] as string[])));
+    const versions = listings.map((names) => names.filter((f) => f.endsWith(RECORD_SUFFIX)).map((f) => f.slice(0, -RECORD_SUFFIX.length)));
+    // A concurrent writer may have committed a newer version meanwhile.
+    const keep = versions.flat().reduce((a, b) => (b > a ? b : a), versionId);
+    await Promise.all(targets.map((n, i) => Promise.all(versions[i]!.filter((v) => v < keep)
+      .map((v) => this.drive(n).remove(recordPath(bucket, key, v)).catch(() => undefined)))));
+    return keep;
+  }
+
+  async discard(bucket: string, key: string, versionId: string, nodes: readonly number[]): Promise<void> {
+    const path = recordPath(bucket, key, versionId);
+    await Promise.all(this.targets(bucket, key, nodes).map((n) => this.drive(n).remove(path).catch(() => undefined)));
+  }
+
+  private targets(bucket: string, key: string, nodes: readonly number[]): number[] {
+    return [...new Set([...this.metaNodes(bucket, key), ...nodes])];
+  }
+
+  async list(request: ListRequest): Promise<ListPage> {
+    const indexes = (await Promise.all(this.nodes.drives.map(async (d) => ((await d.healthy()) ? this.index(d.index) : undefined))))
+      .filter((ix): ix is NodeIndex => ix !== undefined);
+    return mergeListing(indexes, request);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.indexes.values()].map((ix) => ix.close()));
+    this.indexes.clear();
+  }
+
+  private drive(n: number): Drive {
+    return this.nodes.drives[n]!;
+  }
+
+  private index(n: number): NodeIndex | undefined {
+    let ix = this.indexes.get(n);
+    if (!ix) {
+      const folder = this.drive(n).localPath;
+      if (!folder) return undefined;
+      const dir = join(folder, '.kintsugi');
+      mkdirSync(dir, { recursive: true });
+      ix = new NodeIndex(dir, this.config.sync);
+      this.indexes.set(n, ix);
+    }
+    return ix;
+  }
+
+  /** Reads every replica; resolves once a majority answered (or all did). */
+  private readMajority(bucket: string, key: string, nodes: number[]): Promise<Answer[]> {
+    return new Promise((resolve) => {
+      const answers: Answer[] = [];
+      let settled = 0;
+      const need = Math.floor(nodes.length / 2) + 1;
+      for (const n of nodes) {
+        this.readNewest(n, bucket, key).then((a) => {
+          answers.push(a);
+          settled++;
+          if (answers.filter((x) => x.record).length >= need || settled === nodes.length) resolve([...answers]);
+        });
+      }
+    });
+  }
+
+  /** The newest record on one node that passes its checksum. */
+  private async readNewest(n: number, bucket: string, key: string): Promise<Answer> {
+    try {
+      const dir = recordDir(bucket, key);
+      const names = (await this.drive(n).list(dir)).filter((f) => f.endsWith(RECORD_SUFFIX)).sort().reverse();
+      for (const name of names) {
+        const bytes = await this.drive(n).readFile(`${dir}/${name}`);
+        const record = bytes && decodeRecord(bytes);
+        if (record) return { node: n, record, newestName: names[0] };
+        this.log.warn('rotten metadata record ignored', { node: n, file: `${dir}/${name}` });
+      }
+    } catch (err) {
+      this.log.warn('metadata replica unreadable', { node: n, error: (err as Error).message });
+    }
+    return { node: n, record: undefined, newestName: undefined };
+  }
+
+  /** Rewrites the winning record to replicas that lack it, in the background. */
+  private repair(best: ObjectRecord, meta: number[], answers: Answer[]): void {
+    const stale = meta.filter((n) => {
+      const a = answers.find((x) => x.node === n);
+      return a !== undefined && (!a.record || a.record.versionId < best.versionId);
+    });
+    if (stale.length === 0) return;
+    const bytes = encodeRecord(best);
+    const path = recordPath(best.bucket, best.key, best.versionId);
+    for (const n of stale) {
+      this.drive(n).writeFile(path, bytes).then(
+        () => this.log.info('metadata replica repaired', { node: n, bucket: best.bucket, key: best.key }),
+        () => undefined,
+      );
+    }
+  }
+}
+
+function newest(answers: Answer[]): ObjectRecord | undefined {
+  let best: ObjectRecord | undefined;
+  for (const a of answers) if (a.record && (!best || a.record.versionId > best.versionId)) best = a.record;
+  return best;
+}
