@@ -1,0 +1,112 @@
+import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import type { DegradedRead } from '../../core/engine/object-engine.js';
+import { DataUnavailableError } from '../../core/errors.js';
+import { shardPath } from '../../core/layout.js';
+import { subsetsUpTo } from '../helpers/codecs.js';
+import { chunked, collect, openStore, random, sha256, type TestStore } from '../helpers/engine.js';
+
+const STRIPE = 1 << 20;
+
+/** Moves node folders away for the duration of `fn` (a lost disk), then back. */
+async function withNodesGone<T>(store: TestStore, nodes: number[], fn: () => Promise<T>): Promise<T> {
+  for (const n of nodes) await rename(store.nodeFolder(n), `${store.nodeFolder(n)}.away`);
+  try {
+    return await fn();
+  } finally {
+    for (const n of nodes) await rename(`${store.nodeFolder(n)}.away`, store.nodeFolder(n));
+  }
+}
+
+describe('reads under faults (4+3)', () => {
+  let store: TestStore;
+  const data = random(2 * STRIPE + 4321);
+  beforeAll(async () => {
+    store = await openStore();
+    await store.engine.put('bucket', 'precious', chunked(data));
+  });
+  afterAll(async () => { await store.close(); });
+
+  const read = async () => sha256(await collect((await store.engine.get('bucket', 'precious')).body));
+
+  it('reads back bit-exact with every pattern of up to 3 node folders lost (63 patterns)', async () => {
+    const patterns = subsetsUpTo(7, 3);
+    expect(patterns).toHaveLength(63);
+    for (const lost of patterns) {
+      expect(await withNodesGone(store, lost, read), `nodes ${lost} lost`).toBe(sha256(data));
+    }
+  });
+
+  it('finds the metadata when all METACOPIES replicas are gone, from the copies beside the shards', async () => {
+    const meta = (store.engine as unknown as { metadata: { metaNodes(b: string, k: string): number[] } }).metadata.metaNodes('bucket', 'precious');
+    expect(meta).toHaveLength(3);
+    expect(await withNodesGone(store, meta, read)).toBe(sha256(data));
+  });
+
+  it('fails with a clear error when more than PARITY shards are lost', async () => {
+    const record = await store.engine.head('bucket', 'precious');
+    const lost = record.shardNodes.slice(0, 4);
+    await withNodesGone(store, lost, async () => {
+      const { body } = await store.engine.get('bucket', 'precious');
+      await expect(collect(body)).rejects.toBeInstanceOf(DataUnavailableError);
+      await expect(collect((await store.engine.get('bucket', 'precious')).body)).rejects.toThrow(/4 of 7 shards lost, at most 3 can be rebuilt/);
+    });
+  });
+
+  it('detects rotten bytes in shard files by checksum, rebuilds them on read and reports the damage', async () => {
+    const record = await store.engine.head('bucket', 'precious');
+    const damaged: number[] = [];
+    const originals = new Map<string, Buffer>();
+    for (const shard of [0, 2, 5]) {
+      const file = join(store.nodeFolder(record.shardNodes[shard]!), ...shardPath('bucket', 'precious', record.versionId, shard).split('/'));
+      const bytes = await readFile(file);
+      originals.set(file, Buffer.from(bytes));
+      bytes[100 + shard * 7]! ^= 0x40; // one flipped bit in the first stripe's block
+      await writeFile(file, bytes);
+      damaged.push(shard);
+    }
+    const events: DegradedRead[] = [];
+    store.engine.on('degraded', (e: DegradedRead) => events.push(e));
+    expect(await read()).toBe(sha256(data));
+    expect(events).toHaveLength(1);
+    expect([...events[0]!.damage.shards].sort()).toEqual(damaged);
+    for (const [file, bytes] of originals) await writeFile(file, bytes);
+    store.engine.removeAllListeners('degraded');
+  });
+});
+
+describe('failed writes', () => {
+  it('leave the previous version intact and no temporary files behind', async () => {
+    const store = await openStore();
+    const first = random(3 * STRIPE);
+    await store.engine.put('bucket', 'k', chunked(first));
+    async function* broken(): AsyncGenerator<Uint8Array> {
+      yield random(STRIPE);
+      yield random(STRIPE);
+      throw new Error('client went away');
+    }
+    await expect(store.engine.put('bucket', 'k', broken())).rejects.toThrow('client went away');
+    expect(sha256(await collect((await store.engine.get('bucket', 'k')).body))).toBe(sha256(first));
+    for (let n = 0; n < 7; n++) expect(await readdir(join(store.nodeFolder(n), '.tmp'))).toEqual([]);
+    await store.close();
+  });
+
+  it('succeed with PARITY nodes down, and the object reads back once they return', async () => {
+    const store = await openStore();
+    const data = random(STRIPE + 5);
+    await withNodesGone(store, [1, 3, 5], () => store.engine.put('bucket', 'while-down', chunked(data)));
+    expect(sha256(await collect((await store.engine.get('bucket', 'while-down')).body))).toBe(sha256(data));
+    await store.close();
+  });
+
+  it('are refused when fewer nodes than the write quorum are up', async () => {
+    const store = await openStore();
+    await withNodesGone(store, [0, 1, 2, 3], async () => {
+      await expect(store.engine.put('bucket', 'nope', chunked(random(10)))).rejects.toThrow(/nodes can take shards, 4 needed/);
+    });
+    await store.close();
+  });
+});

@@ -1,0 +1,60 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { parseConfig, type KintsugiConfig, type RawSettings } from '../../core/config.js';
+import { createContainer } from '../../core/container.js';
+import { ObjectEngine } from '../../core/engine/object-engine.js';
+import { MemoryLogger } from '../../core/logger.js';
+import { TOKENS } from '../../core/tokens.js';
+import { PLUGINS } from '../../server/plugins.js';
+
+export interface TestStore {
+  engine: ObjectEngine;
+  config: KintsugiConfig;
+  logger: MemoryLogger;
+  nodeFolder(i: number): string;
+  close(): Promise<void>;
+}
+
+/** An engine over fresh node folders in a temporary directory (SYNC off unless asked). */
+export async function openStore(raw: RawSettings = {}, nodePath = mkdtempSync(join(tmpdir(), 'kintsugi-engine-'))): Promise<TestStore> {
+  const config = parseConfig({ NODEPATH: nodePath, SYNC: 'off', ...raw });
+  const logger = new MemoryLogger();
+  const container = await createContainer(config, PLUGINS, { logger });
+  const engine = container.resolve(ObjectEngine);
+  return {
+    engine, config, logger,
+    nodeFolder: (i) => join(nodePath, `node-${i}`),
+    close: async () => {
+      await container.resolve(TOKENS.MetadataStore).close();
+    },
+  };
+}
+
+export async function removeTree(path: string): Promise<void> {
+  await rm(path, { recursive: true, force: true });
+}
+
+/** `size` random bytes delivered in chunks of random sizes (1 byte to 300 KiB). */
+export async function* chunked(data: Uint8Array, seed = 7): AsyncGenerator<Uint8Array> {
+  let s = seed;
+  for (let at = 0; at < data.byteLength;) {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    const take = 1 + (s % (300 << 10));
+    yield data.subarray(at, at + take);
+    at += take;
+  }
+}
+
+export async function collect(body: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Uint8Array[] = [];
+  for await (const part of body) parts.push(part);
+  return Buffer.concat(parts);
+}
+
+export const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+export const md5 = (b: Uint8Array) => createHash('md5').update(b).digest('hex');
+export const random = (n: number) => randomBytes(n);
