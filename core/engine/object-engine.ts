@@ -148,13 +148,28 @@ export class ObjectEngine extends EventEmitter {
   }
 
   async get(bucket: string, key: string, range?: ByteRange): Promise<GetResult> {
-    const record = await this.head(bucket, key);
-    if (range && (range.start < 0 || range.end < range.start || range.start >= record.size)) {
-      throw new InvalidRangeError(record.size, `bytes=${range.start}-${range.end}`);
+    for (let attempt = 0; ; attempt++) {
+      const record = await this.head(bucket, key);
+      if (range && (range.start < 0 || range.end < range.start || range.start >= record.size)) {
+        throw new InvalidRangeError(record.size, `bytes=${range.start}-${range.end}`);
+      }
+      const start = range?.start ?? 0;
+      const end = Math.min(range?.end ?? record.size - 1, record.size - 1);
+      const reader = this.reader(record);
+      // A concurrent overwrite may have removed this version between reading
+      // its record and opening its files: then read the newer one.
+      if (reader && (await reader.openData()) > record.codec.m && attempt < 2) {
+        await reader.close();
+        continue;
+      }
+      return { record, body: this.stream(record, reader, start, end) };
     }
-    const start = range?.start ?? 0;
-    const end = Math.min(range?.end ?? record.size - 1, record.size - 1);
-    return { record, body: this.stream(record, start, end) };
+  }
+
+  private reader(record: ObjectRecord): StripeReader | undefined {
+    if (record.size === 0) return undefined;
+    const coder: ErasureCoder = this.codec.coder(record.codec);
+    return new StripeReader(record, new Geometry(record.size, record.blockSize, coder), coder, this.nodes.drives);
   }
 
   /** Writes a delete marker, then removes the older versions' files. */
@@ -191,13 +206,11 @@ export class ObjectEngine extends EventEmitter {
     if (ok < this.writeQuorum) throw new WriteQuorumError(`only ${ok} of ${writers.length} shard files committed, ${this.writeQuorum} needed`);
   }
 
-  private async *stream(record: ObjectRecord, start: number, end: number): AsyncGenerator<Uint8Array> {
-    if (record.size === 0) return;
-    const coder: ErasureCoder = this.codec.coder(record.codec);
-    const geometry = new Geometry(record.size, record.blockSize, coder);
-    const reader = new StripeReader(record, geometry, coder, this.nodes.drives);
-    const first = Math.floor(start / geometry.stripeBytes);
-    const last = Math.floor(end / geometry.stripeBytes);
+  private async *stream(record: ObjectRecord, reader: StripeReader | undefined, start: number, end: number): AsyncGenerator<Uint8Array> {
+    if (!reader) return;
+    const stripeBytes = record.blockSize;
+    const first = Math.floor(start / stripeBytes);
+    const last = Math.floor(end / stripeBytes);
     try {
       // One stripe of read-ahead: the next is read while this one is consumed.
       let next: Promise<Uint8Array> | undefined = reader.stripe(first);
@@ -205,8 +218,8 @@ export class ObjectEngine extends EventEmitter {
         const current = await next!;
         next = s < last ? reader.stripe(s + 1) : undefined;
         next?.catch(() => undefined);
-        const from = s === first ? start - s * geometry.stripeBytes : 0;
-        const to = s === last ? end - s * geometry.stripeBytes + 1 : current.byteLength;
+        const from = s === first ? start - s * stripeBytes : 0;
+        const to = s === last ? end - s * stripeBytes + 1 : current.byteLength;
         yield from === 0 && to === current.byteLength ? current : current.subarray(from, to);
       }
     } finally {

@@ -43,6 +43,15 @@ export class StripeReader {
     return f;
   }
 
+  /**
+   * Opens the data shards' files up front (they then survive a concurrent
+   * overwrite deleting them) and says how many are missing.
+   */
+  async openData(): Promise<number> {
+    const files = await Promise.all(Array.from({ length: this.coder.params.k }, (_, i) => this.file(i)));
+    return files.filter((f) => !f).length;
+  }
+
   /** Shard i's block of stripe s, or null when it is missing or fails its checksum. */
   private async block(shard: number, s: number): Promise<Uint8Array | null> {
     const bytes = this.geometry.blockBytes(s);

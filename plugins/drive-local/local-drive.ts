@@ -32,8 +32,17 @@ class LocalWriter implements DriveWriter {
     if (this.sync) await this.fh.datasync();
     await this.fh.close();
     this.done = true;
-    await mkdir(dirname(this.final), { recursive: true });
-    await rename(this.tmp, this.final);
+    // Another process pruning older versions may remove the freshly made
+    // folder between mkdir and rename; make it again.
+    for (let attempt = 0; ; attempt++) {
+      await mkdir(dirname(this.final), { recursive: true });
+      try {
+        await rename(this.tmp, this.final);
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 4) throw err;
+      }
+    }
     if (this.sync) await syncDir(dirname(this.final));
   }
 
