@@ -61,7 +61,7 @@ export interface KintsugiConfig {
   readonly placement: string;
   /** PACKETSIZE: Cauchy packet bytes */
   readonly packetSize: number;
-  /** BLOCKSIZE: data bytes per stripe */
+  /** BLOCKSIZE: data bytes per stripe (rounded up so that each shard block is aligned) */
   readonly blockSize: number;
   /** W: Galois field width; jerasure's byte-oriented w=8 only */
   readonly w: number;
@@ -185,9 +185,6 @@ export function parseConfig(raw: RawSettings): KintsugiConfig {
   }
   if (!(CODEC_CHOICES as readonly string[]).includes(codec)) {
     throw new ConfigError('CODEC', `unknown codec '${codec}' (known: ${CODEC_CHOICES.join(', ')})`);
-  }
-  if (blockSize % data !== 0) {
-    throw new ConfigError('BLOCKSIZE', `must be a multiple of DATA (${data}), got ${blockSize}`);
   }
   if (packetSize % 8 !== 0) {
     throw new ConfigError('PACKETSIZE', `must be a multiple of 8, got ${packetSize}`);

@@ -3,6 +3,7 @@ import { jerasureCodecPlugin } from '../plugins/codec-jerasure/index.js';
 import { localDrivePlugin } from '../plugins/drive-local/index.js';
 import { msgpackMetadataPlugin } from '../plugins/metadata-msgpack/index.js';
 import { hashPlacementPlugin } from '../plugins/placement-hash/index.js';
+import { ringPlacementPlugin } from '../plugins/placement-ring/index.js';
 
 /** Every plugin this build ships; configuration picks among them. */
-export const PLUGINS: readonly Plugin[] = [jerasureCodecPlugin, hashPlacementPlugin, localDrivePlugin, msgpackMetadataPlugin];
+export const PLUGINS: readonly Plugin[] = [jerasureCodecPlugin, hashPlacementPlugin, ringPlacementPlugin, localDrivePlugin, msgpackMetadataPlugin];
