@@ -1,10 +1,7 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-
 import { describe, expect, it } from 'vitest';
 
 import { runCli } from './helpers/cli.js';
+import { tempDir } from './helpers/engine.js';
 
 describe('the kintsugi command (built code)', () => {
   it('lists its commands with --help', () => {
@@ -15,7 +12,7 @@ describe('the kintsugi command (built code)', () => {
   });
 
   it.each(['native', 'wasm', 'auto'])('demo with CODEC=%s: destroys PARITY nodes and reconstructs bit-exact', (codec) => {
-    const nodePath = mkdtempSync(join(tmpdir(), 'kintsugi-demo-'));
+    const nodePath = tempDir('kintsugi-demo-');
     const r = runCli(['demo'], { CODEC: codec, NODEPATH: nodePath });
     expect(r.stderr).toMatch(new RegExp(`"codec":"${codec === 'auto' ? 'native' : codec}"`));
     expect(r.stdout).toMatch(/destroyed nodes \d, \d, \d \(3 = PARITY/);
@@ -24,7 +21,7 @@ describe('the kintsugi command (built code)', () => {
   });
 
   it('demo with another code and technique set by the environment', () => {
-    const nodePath = mkdtempSync(join(tmpdir(), 'kintsugi-demo-'));
+    const nodePath = tempDir('kintsugi-demo-');
     const r = runCli(['demo'], { DATA: '6', PARITY: '3', NUMNODES: '10', MATRIXTYPE: 'reed_sol_van', NODEPATH: nodePath });
     expect(r.stdout).toMatch(/6\+3 reed_sol_van/);
     expect(r.stdout).toMatch(/bit-exact/);

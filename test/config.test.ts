@@ -1,11 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
+
 import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
 import { DEFAULT_CONFIG, loadConfig, parseConfig } from '../core/config.js';
 import { ConfigError } from '../core/errors.js';
+import { tempDir } from './helpers/engine.js';
 
 function refusal(raw: Parameters<typeof parseConfig>[0]): ConfigError {
   try {
@@ -31,7 +32,7 @@ describe('configuration', () => {
   });
 
   it('reads a JSON file named by KINTSUGI_CONFIG, with the environment taking precedence', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kintsugi-config-'));
+    const dir = tempDir('kintsugi-config-');
     const file = join(dir, 'kintsugi.json');
     writeFileSync(file, JSON.stringify({ DATA: 8, PARITY: 4, NUMNODES: 12, MATRIXTYPE: 'cauchy_orig' }));
     const c = loadConfig({ KINTSUGI_CONFIG: file, PARITY: '3' });
@@ -39,7 +40,7 @@ describe('configuration', () => {
   });
 
   it('refuses unknown keys and unreadable files, naming them', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kintsugi-config-'));
+    const dir = tempDir('kintsugi-config-');
     const file = join(dir, 'bad.json');
     writeFileSync(file, JSON.stringify({ DATTA: 4 }));
     expect(() => loadConfig({ KINTSUGI_CONFIG: file })).toThrow(/DATTA: unknown setting/);

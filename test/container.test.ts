@@ -1,7 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { parseConfig } from '../core/config.js';
@@ -10,10 +6,11 @@ import { UnknownPluginError } from '../core/errors.js';
 import { MemoryLogger } from '../core/logger.js';
 import { TOKENS } from '../core/tokens.js';
 import { PLUGINS } from '../server/plugins.js';
+import { tempDir } from './helpers/engine.js';
 
 /** A configuration whose node folders live in a fresh temporary folder. */
 const settings = (raw: Parameters<typeof parseConfig>[0]) =>
-  parseConfig({ NODEPATH: mkdtempSync(join(tmpdir(), 'kintsugi-container-')), ...raw });
+  parseConfig({ NODEPATH: tempDir('kintsugi-container-'), ...raw });
 
 describe('the container', () => {
   const saved = process.env.KINTSUGI_NATIVE_ADDON;

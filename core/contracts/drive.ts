@@ -1,7 +1,10 @@
 /** A file being written: appended to, then committed atomically or aborted. */
 export interface DriveWriter {
-  /** Appends; resolves when the bytes are handed to the OS. */
-  write(chunk: Uint8Array): Promise<void>;
+  /**
+   * Writes at `position` (or appends); resolves when the bytes are handed to
+   * the OS. Positional writes may be in flight together.
+   */
+  write(chunk: Uint8Array, position?: number): Promise<void>;
   /** Flushes (unless sync is off) and renames into place; the file is then visible. */
   commit(): Promise<void>;
   /** Removes the temporary file; whatever was at the final path is untouched. */

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 
 import { inject, injectable } from 'tsyringe';
@@ -15,6 +14,7 @@ import { objectDir, shardPath } from '../layout.js';
 import { TOKENS } from '../tokens.js';
 import { newVersionId } from '../version-id.js';
 import { Geometry, packetSizeFor } from './geometry.js';
+import { Md5Worker } from './md5-worker.js';
 import { assertBucketName, assertKey } from './names.js';
 import { StripeReader, type ReadDamage } from './stripe-reader.js';
 import { StripeWriter } from './stripe-writer.js';
@@ -52,6 +52,8 @@ export interface DegradedRead {
  */
 @injectable()
 export class ObjectEngine extends EventEmitter {
+  private readonly md5 = new Md5Worker();
+
   constructor(
     @inject(TOKENS.Config) private readonly config: KintsugiConfig,
     @inject(TOKENS.Codec) private readonly codec: Codec,
@@ -95,11 +97,11 @@ export class ObjectEngine extends EventEmitter {
       throw new WriteQuorumError(`only ${writers.filter(Boolean).length} nodes can take shards, ${this.writeQuorum} needed`);
     }
 
-    const md5 = createHash('md5');
     let size = 0;
     const stripeWriter = new StripeWriter(coder, writers, coder.shardSizeFor(this.config.blockSize), this.writeQuorum,
       (length) => (coder = this.codec.coder({ ...base, packetSize: packetSizeFor(length, k, base.packetSize) })));
     const stripeBytes = stripeWriter.stripeBytes;
+    const md5 = this.md5.hasher(stripeBytes);
     try {
       for await (const chunk of body) {
         md5.update(chunk);
@@ -117,7 +119,7 @@ export class ObjectEngine extends EventEmitter {
 
     const record: ObjectRecord = {
       bucket, key, versionId, size,
-      etag: md5.digest('hex'),
+      etag: await md5.digest(),
       createdMs: Date.now(),
       ...(options.contentType ? { contentType: options.contentType } : {}),
       ...(options.headers && Object.keys(options.headers).length ? { headers: options.headers } : {}),
@@ -213,14 +215,22 @@ export class ObjectEngine extends EventEmitter {
     const last = Math.floor(end / stripeBytes);
     try {
       // One stripe of read-ahead: the next is read while this one is consumed.
-      let next: Promise<Uint8Array> | undefined = reader.stripe(first);
+      let next: Promise<Uint8Array[]> | undefined = reader.stripe(first);
       for (let s = first; s <= last; s++) {
-        const current = await next!;
+        const parts = await next!;
         next = s < last ? reader.stripe(s + 1) : undefined;
         next?.catch(() => undefined);
+        // Yield the stripe's [from, to) bytes, part by part, without copying.
         const from = s === first ? start - s * stripeBytes : 0;
-        const to = s === last ? end - s * stripeBytes + 1 : current.byteLength;
-        yield from === 0 && to === current.byteLength ? current : current.subarray(from, to);
+        const to = s === last ? end - s * stripeBytes + 1 : Infinity;
+        let at = 0;
+        for (const part of parts) {
+          const a = Math.max(from - at, 0);
+          const b = Math.min(to - at, part.byteLength);
+          if (b > a) yield a === 0 && b === part.byteLength ? part : part.subarray(a, b);
+          at += part.byteLength;
+          if (at >= to) break;
+        }
       }
     } finally {
       await reader.close();

@@ -68,13 +68,14 @@ export class StripeReader {
     return null;
   }
 
-  /** The data bytes of stripe s. */
-  async stripe(s: number): Promise<Uint8Array> {
+  /** The data bytes of stripe s, as the k data blocks (trimmed) when healthy, else one rebuilt buffer. */
+  async stripe(s: number): Promise<Uint8Array[]> {
     const { k, m } = this.coder.params;
     const shards: (Uint8Array | null)[] = new Array(k + m).fill(null);
     const data = await Promise.all(Array.from({ length: k }, (_, i) => this.block(i, s)));
     data.forEach((b, i) => { shards[i] = b; });
     let missing = data.filter((b) => b === null).length;
+    if (missing === 0) return trim(data as Uint8Array[], this.geometry.dataBytes(s));
     // Pull in as many parity blocks as blocks are missing, until enough
     // are sound or parity runs out.
     let p = k;
@@ -88,10 +89,21 @@ export class StripeReader {
     if (missing > 0) {
       throw new DataUnavailableError(`stripe ${s} of ${this.record.bucket}/${this.record.key}: ${this.damage.shards.size} of ${k + m} shards lost, at most ${m} can be rebuilt`);
     }
-    return this.coder.decodeStripe(shards, this.geometry.dataBytes(s));
+    return [await this.coder.decodeStripe(shards, this.geometry.dataBytes(s))];
   }
 
   async close(): Promise<void> {
     await Promise.all([...this.files.values()].map(async (f) => (await f)?.close().catch(() => undefined)));
   }
+}
+
+/** The first `bytes` bytes of the concatenation of `blocks`, as views. */
+function trim(blocks: Uint8Array[], bytes: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let i = 0, left = bytes; left > 0 && i < blocks.length; i++) {
+    const b = blocks[i]!;
+    out.push(left >= b.byteLength ? b : b.subarray(0, left));
+    left -= b.byteLength;
+  }
+  return out;
 }

@@ -33,20 +33,28 @@ class StripeBuffers {
 }
 
 /**
+ * Up to this many stripes are being encoded or written while the next one
+ * fills. One was not enough: the event loop sat idle while a stripe went
+ * through encode, then checksums, then seven writes. Memory is
+ * (DEPTH + 1) stripes x (k+m)/k, about 7 MiB at 4+3, whatever the size.
+ */
+const DEPTH = 3;
+
+/**
  * Streams an object into k+m shard files: stripes are filled from the
  * source, encoded on the codec (the native build runs on the thread pool),
- * checksummed and appended to every node in parallel. One stripe is encoded
- * and written while the next one fills, and the source is not read further
- * until that write is done, so memory stays at two stripes whatever the size.
+ * checksummed and written to every node in parallel at their offsets. The
+ * source is not read further while DEPTH stripes are in flight.
  */
 export class StripeWriter {
   private readonly k: number;
   private readonly m: number;
   private filling: StripeBuffers;
-  private spare: StripeBuffers;
+  private readonly free: StripeBuffers[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+  private failure: unknown;
   private fill = 0;
   private stripes = 0;
-  private inFlight: Promise<void> = Promise.resolve();
   private firstStripeHeld = true;
 
   constructor(
@@ -60,7 +68,6 @@ export class StripeWriter {
     this.k = coder.params.k;
     this.m = coder.params.m;
     this.filling = new StripeBuffers(this.k + this.m, shardBytes);
-    this.spare = new StripeBuffers(this.k + this.m, shardBytes);
   }
 
   get stripeBytes(): number {
@@ -86,7 +93,8 @@ export class StripeWriter {
   /** Flushes the last, partial stripe and waits for every write. */
   async end(): Promise<number> {
     if (this.fill > 0) await this.flush(this.fill);
-    await this.inFlight;
+    await Promise.all(this.inFlight);
+    if (this.failure) throw this.failure;
     return this.stripes;
   }
 
@@ -109,17 +117,21 @@ export class StripeWriter {
       if (this.firstStripeHeld) this.coder = this.smallObject(length);
       blockBytes = this.coder.shardSizeFor(length);
       stripe = this.relayout(stripe, length, blockBytes);
+      this.free.push(this.filling);
     }
     this.firstStripeHeld = false;
-    // The previous stripe must be on its way to disk before this one goes.
-    await this.inFlight;
-    this.filling = this.spare;
-    this.spare = stripe;
+    while (this.inFlight.size >= DEPTH) await Promise.race(this.inFlight);
+    if (this.failure) throw this.failure;
+    const index = this.stripes++;
+    const work: Promise<void> = this.encodeAndWrite(stripe, blockBytes, index * (this.shardBytes + CHECKSUM_BYTES))
+      .catch((err) => { this.failure ??= err; })
+      .finally(() => {
+        this.inFlight.delete(work);
+        if (stripe.blockBytes === this.shardBytes) this.free.push(stripe);
+      });
+    this.inFlight.add(work);
+    this.filling = this.free.pop() ?? new StripeBuffers(this.k + this.m, this.shardBytes);
     this.fill = 0;
-    this.stripes++;
-    this.inFlight = this.encodeAndWrite(stripe, blockBytes);
-    // Surface a failure of this stripe at the next flush or at end().
-    this.inFlight.catch(() => undefined);
   }
 
   /** Re-cuts a short last stripe into k equal (smaller) blocks, zero padded. */
@@ -136,14 +148,14 @@ export class StripeWriter {
     return to;
   }
 
-  private async encodeAndWrite(stripe: StripeBuffers, blockBytes: number): Promise<void> {
+  private async encodeAndWrite(stripe: StripeBuffers, blockBytes: number, position: number): Promise<void> {
     const blocks = Array.from({ length: this.k + this.m }, (_, i) => stripe.block(i, blockBytes));
     await this.coder.encode(blocks.slice(0, this.k), blocks.slice(this.k));
     for (let i = 0; i < blocks.length; i++) checksumInto(blocks[i]!, stripe.framed(i, blockBytes));
     await Promise.all(this.writers.map(async (w, i) => {
       if (!w) return;
       try {
-        await w.write(stripe.framed(i, blockBytes));
+        await w.write(stripe.framed(i, blockBytes), position);
       } catch {
         this.writers[i] = null;
         await w.abort().catch(() => undefined);

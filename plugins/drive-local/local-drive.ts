@@ -20,10 +20,11 @@ class LocalWriter implements DriveWriter {
 
   constructor(private readonly fh: FileHandle, private readonly tmp: string, private readonly final: string, private readonly sync: boolean) {}
 
-  async write(chunk: Uint8Array): Promise<void> {
+  async write(chunk: Uint8Array, position?: number): Promise<void> {
     let off = 0;
     while (off < chunk.byteLength) {
-      const { bytesWritten } = await this.fh.write(chunk, off, chunk.byteLength - off);
+      const at = position === undefined ? null : position + off;
+      const { bytesWritten } = await this.fh.write(chunk, off, chunk.byteLength - off, at);
       off += bytesWritten;
     }
   }

@@ -1,14 +1,12 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
 import { NoSuchKeyError } from '../../core/errors.js';
 import { ROOT } from '../helpers/cli.js';
-import { collect, openStore } from '../helpers/engine.js';
+import { collect, openStore, tempDir } from '../helpers/engine.js';
 
 function client(nodePath: string, id: number, ops: number): Promise<{ puts: number; gets: number; deletes: number; torn: number; errors: string[] }> {
   return new Promise((resolve, reject) => {
@@ -22,7 +20,7 @@ function client(nodePath: string, id: number, ops: number): Promise<{ puts: numb
 
 describe('several processes on the same nodes', () => {
   it('put, get and delete the same keys: last writer by version id wins whole, no reader sees a torn object', async () => {
-    const nodePath = mkdtempSync(join(tmpdir(), 'kintsugi-race-'));
+    const nodePath = tempDir('kintsugi-race-');
     // The cluster identity is written once, before the workers start (as the server's primary does).
     const setup = await openStore({}, nodePath);
     await setup.close();

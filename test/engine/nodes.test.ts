@@ -1,13 +1,11 @@
-import { mkdtempSync } from 'node:fs';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { chunked, collect, openStore, random, sha256 } from '../helpers/engine.js';
+import { chunked, collect, openStore, random, sha256, tempDir } from '../helpers/engine.js';
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'kintsugi-nodes-'));
+const tmp = () => tempDir('kintsugi-nodes-');
 
 describe('node folders', () => {
   it('carry an identity (cluster id, index, format) written on first start', async () => {

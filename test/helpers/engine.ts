@@ -4,12 +4,28 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { afterAll } from 'vitest';
+
 import { parseConfig, type KintsugiConfig, type RawSettings } from '../../core/config.js';
 import { createContainer } from '../../core/container.js';
 import { ObjectEngine } from '../../core/engine/object-engine.js';
 import { MemoryLogger } from '../../core/logger.js';
 import { TOKENS } from '../../core/tokens.js';
 import { PLUGINS } from '../../server/plugins.js';
+
+const made: string[] = [];
+// Node folders of big test objects add up to gigabytes: every file that
+// makes temporary folders through here removes them when it is done.
+afterAll(async () => {
+  await Promise.all(made.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+/** A fresh temporary folder, removed after the test file. */
+export function tempDir(label = 'kintsugi-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), label));
+  made.push(dir);
+  return dir;
+}
 
 export interface TestStore {
   engine: ObjectEngine;
@@ -20,7 +36,7 @@ export interface TestStore {
 }
 
 /** An engine over fresh node folders in a temporary directory (SYNC off unless asked). */
-export async function openStore(raw: RawSettings = {}, nodePath = mkdtempSync(join(tmpdir(), 'kintsugi-engine-'))): Promise<TestStore> {
+export async function openStore(raw: RawSettings = {}, nodePath = tempDir('kintsugi-engine-')): Promise<TestStore> {
   const config = parseConfig({ NODEPATH: nodePath, SYNC: 'off', ...raw });
   const logger = new MemoryLogger();
   const container = await createContainer(config, PLUGINS, { logger });

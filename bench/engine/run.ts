@@ -1,0 +1,149 @@
+/**
+ * Engine benchmark: the object engine on local node folders against plain
+ * fs reads and writes of the same bytes on the same disk, in one run.
+ *
+ *   npm run bench:engine                  SYNC on (as deployed)
+ *   npm run bench:engine -- --sync=off    no fsync on either side
+ *   npm run bench:engine -- --json FILE   figures and ratios as JSON
+ *   npm run bench:engine -- --quick       256 MiB and 1,000 small objects
+ */
+import { randomFillSync } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { mkdtemp, rename, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { parseConfig } from '../../core/config.js';
+import { createContainer } from '../../core/container.js';
+import { ObjectEngine } from '../../core/engine/object-engine.js';
+import { MemoryLogger } from '../../core/logger.js';
+import { TOKENS } from '../../core/tokens.js';
+import { NodeIndex } from '../../plugins/metadata-msgpack/listing-index.js';
+import { PLUGINS } from '../../server/plugins.js';
+import { median } from '../common/rounds.js';
+import { fmt, parseBenchArgs, printTable, writeJson } from '../common/report.js';
+import { rawRead, rawSmallWrites, rawWrite } from './raw-disk.js';
+
+const { json, flags, values } = parseBenchArgs(process.argv.slice(2));
+const sync = (values.get('sync') ?? 'on') !== 'off';
+const quick = flags.has('quick');
+const BIG = (quick ? 256 : 1024) << 20;
+const SMALL = 64 << 10;
+const SMALL_COUNT = quick ? 1000 : 8000;
+const IN_FLIGHT = 16;
+const LIST_KEYS = quick ? 100_000 : 1_000_000;
+const K = 4;
+const M = 3;
+const root = values.get('dir') ?? tmpdir();
+
+const MiB = 1 << 20;
+const source = randomFillSync(Buffer.allocUnsafe(64 * MiB));
+/** `total` bytes in 1 MiB chunks cycling over 64 MiB of random data. */
+async function* body(total: number): AsyncGenerator<Uint8Array> {
+  for (let at = 0; at < total; at += MiB) yield source.subarray(at % source.byteLength, (at % source.byteLength) + Math.min(MiB, total - at));
+}
+async function drain(it: AsyncIterable<Uint8Array>): Promise<number> {
+  let n = 0;
+  for await (const part of it) n += part.byteLength;
+  return n;
+}
+function dropCaches(): void {
+  try { writeFileSync('/proc/sys/vm/drop_caches', '3'); } catch { /* not allowed here: reads may come from the page cache */ }
+}
+const seconds = async (fn: () => Promise<unknown>) => { const t = performance.now(); await fn(); return (performance.now() - t) / 1000; };
+
+async function openEngine(nodePath: string) {
+  const config = parseConfig({ NODEPATH: nodePath, SYNC: sync ? 'on' : 'off', DATA: String(K), PARITY: String(M) });
+  const container = await createContainer(config, PLUGINS, { logger: new MemoryLogger() });
+  return { engine: container.resolve(ObjectEngine), close: () => container.resolve(TOKENS.MetadataStore).close() };
+}
+
+interface Row { name: string; kintsugi: number; raw?: number; unit: string }
+const rows: Row[] = [];
+const dir = await mkdtemp(join(root, 'kintsugi-bench-'));
+try {
+  // Big object: raw write, put, raw read, get, degraded get.
+  const rawDir = join(dir, 'raw');
+  const rawW = await rawWrite(rawDir, K + M, BIG / K, source.subarray(0, 256 << 10), sync);
+  const { engine, close } = await openEngine(join(dir, 'nodes'));
+  const putS = await seconds(() => engine.put('bench', 'big', body(BIG)));
+  rows.push({ name: `PUT ${BIG / MiB} MiB (${K}+${M})`, kintsugi: BIG / MiB / putS, raw: BIG / MiB / rawW, unit: 'MB/s' });
+
+  dropCaches();
+  const rawR = await rawRead(rawDir, K, 256 << 10);
+  dropCaches();
+  const getS = await seconds(async () => drain((await engine.get('bench', 'big')).body));
+  rows.push({ name: `GET ${BIG / MiB} MiB`, kintsugi: BIG / MiB / getS, raw: BIG / MiB / rawR, unit: 'MB/s' });
+
+  const record = await engine.head('bench', 'big');
+  const gone = record.shardNodes.slice(0, M); // data shards: every stripe must be rebuilt
+  for (const n of gone) await rename(join(dir, 'nodes', `node-${n}`), join(dir, 'nodes', `gone-${n}`));
+  dropCaches();
+  const degS = await seconds(async () => drain((await engine.get('bench', 'big')).body));
+  for (const n of gone) await rename(join(dir, 'nodes', `gone-${n}`), join(dir, 'nodes', `node-${n}`));
+  rows.push({ name: `GET ${BIG / MiB} MiB, ${M} data nodes gone`, kintsugi: BIG / MiB / degS, raw: BIG / MiB / rawR, unit: 'MB/s' });
+  await rm(rawDir, { recursive: true, force: true });
+  await engine.delete('bench', 'big');
+
+  // Small objects, IN_FLIGHT at a time.
+  const smallRaw = await rawSmallWrites(join(dir, 'raw-small'), SMALL_COUNT, K + M, SMALL / K, IN_FLIGHT, sync);
+  let next = 0;
+  const latencies: number[] = [];
+  const smallPut = await seconds(() => Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
+    while (next < SMALL_COUNT) {
+      const i = next++;
+      const t = performance.now();
+      await engine.put('bench', `small/${i}`, body(SMALL));
+      latencies.push(performance.now() - t);
+    }
+  })));
+  rows.push({ name: `PUT ${SMALL_COUNT} x 64 KiB, ${IN_FLIGHT} in flight`, kintsugi: SMALL_COUNT / smallPut, raw: SMALL_COUNT / smallRaw, unit: 'objects/s' });
+  next = 0;
+  const smallGet = await seconds(() => Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
+    while (next < SMALL_COUNT) await drain((await engine.get('bench', `small/${next++}`)).body);
+  })));
+  rows.push({ name: `GET ${SMALL_COUNT} x 64 KiB, ${IN_FLIGHT} in flight`, kintsugi: SMALL_COUNT / smallGet, unit: 'objects/s' });
+  rows.push({ name: '  PUT 64 KiB latency p50', kintsugi: median(latencies), unit: 'ms' });
+  await close();
+
+  // Listing: LIST_KEYS keys loaded straight into the nodes' indexes, then paged through the engine.
+  const listPath = join(dir, 'list');
+  const listing = await openEngine(listPath);
+  await listing.close();
+  for (let n = 0; n < K + M; n++) {
+    const ix = new NodeIndex(join(listPath, `node-${n}`, '.kintsugi'), false);
+    await ix.database.transaction(() => {
+      for (let i = 0; i < LIST_KEYS; i++) {
+        const key = `dir-${String(i % 100).padStart(3, '0')}/object-${String(i).padStart(8, '0')}`;
+        ix.database.put(Buffer.from(`bench\0${key}`), { v: '00000000000000000000000a', s: 1000, e: 'd41d8cd98f00b204e9800998ecf8427e', t: 0 });
+      }
+    });
+    await ix.close();
+  }
+  const lister = await openEngine(listPath);
+  const pageMs: number[] = [];
+  let startAfter: string | undefined;
+  for (let p = 0; p < 50; p++) {
+    const t = performance.now();
+    const page = await lister.engine.list({ bucket: 'bench', startAfter, maxKeys: 1000 });
+    pageMs.push(performance.now() - t);
+    startAfter = page.next;
+  }
+  const delimMs: number[] = [];
+  for (let p = 0; p < 20; p++) {
+    const t = performance.now();
+    await lister.engine.list({ bucket: 'bench', prefix: `dir-0${String(p).padStart(2, '0')}/`, delimiter: '/', maxKeys: 1000 });
+    delimMs.push(performance.now() - t);
+  }
+  await lister.close();
+  rows.push({ name: `LIST page of 1000 from ${LIST_KEYS.toLocaleString('en')} keys, p50`, kintsugi: median(pageMs.slice(1)), unit: 'ms' });
+  rows.push({ name: '  same with prefix and delimiter, p50', kintsugi: median(delimMs.slice(1)), unit: 'ms' });
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
+
+printTable(['workload', 'kintsugi', 'raw fs', 'kintsugi/raw', 'unit'],
+  rows.map((r) => [r.name, fmt(r.kintsugi, 1), r.raw === undefined ? '-' : fmt(r.raw, 1), r.raw === undefined ? '-' : fmt(r.kintsugi / r.raw), r.unit]));
+process.stdout.write(`\nSYNC=${sync ? 'on' : 'off'} on both sides; raw fs writes the same (k+m)/k bytes over ${K + M} files and reads the ${K} data files back. ` +
+  'MB/s are object bytes (MiB) per second. Page cache dropped before reads where permitted.\n');
+if (json) writeJson(json, { sync, results: rows.map((r) => ({ workload: r.name, kintsugi: r.kintsugi, raw: r.raw, ratio: r.raw === undefined ? undefined : r.kintsugi / r.raw, unit: r.unit })) });
