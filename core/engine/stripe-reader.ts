@@ -72,23 +72,24 @@ export class StripeReader {
   async stripe(s: number): Promise<Uint8Array[]> {
     const { k, m } = this.coder.params;
     const shards: (Uint8Array | null)[] = new Array(k + m).fill(null);
-    const data = await Promise.all(Array.from({ length: k }, (_, i) => this.block(i, s)));
-    data.forEach((b, i) => { shards[i] = b; });
-    let missing = data.filter((b) => b === null).length;
-    if (missing === 0) return trim(data as Uint8Array[], this.geometry.dataBytes(s));
-    // Pull in as many parity blocks as blocks are missing, until enough
-    // are sound or parity runs out.
-    let p = k;
-    while (missing > 0 && p < k + m) {
-      const batch = Array.from({ length: Math.min(missing, k + m - p) }, (_, j) => p + j);
+    // Shards whose file is known to be missing are not asked again: the
+    // first k others (data first) are read together in one round.
+    const absent = new Set<number>();
+    for (const i of this.damage.shards) if ((await this.file(i)) === undefined) absent.add(i);
+    const order = Array.from({ length: k + m }, (_, i) => i).filter((i) => !absent.has(i));
+    let next = 0;
+    let sound = 0;
+    while (sound < k && next < order.length) {
+      const batch = order.slice(next, next + (k - sound));
+      next += batch.length;
       const got = await Promise.all(batch.map((i) => this.block(i, s)));
       got.forEach((b, j) => { shards[batch[j]!] = b; });
-      missing -= got.filter((b) => b !== null).length;
-      p += batch.length;
+      sound += got.filter((b) => b !== null).length;
     }
-    if (missing > 0) {
-      throw new DataUnavailableError(`stripe ${s} of ${this.record.bucket}/${this.record.key}: ${this.damage.shards.size} of ${k + m} shards lost, at most ${m} can be rebuilt`);
+    if (sound < k) {
+      throw new DataUnavailableError(`stripe ${s} of ${this.record.bucket}/${this.record.key}: ${k + m - sound} of ${k + m} shards lost, at most ${m} can be rebuilt`);
     }
+    if (shards.slice(0, k).every((b) => b !== null)) return trim(shards.slice(0, k) as Uint8Array[], this.geometry.dataBytes(s));
     return [await this.coder.decodeStripe(shards, this.geometry.dataBytes(s))];
   }
 
