@@ -15,8 +15,19 @@ async function syncDir(path: string): Promise<void> {
   try { await fh.sync(); } finally { await fh.close(); }
 }
 
+/**
+ * With sync on, a writer flushes in the background every this many bytes.
+ * Linux starts writeback only when dirty pages pass a share of RAM (GiBs
+ * here), so without it a large put would first fill the page cache and then
+ * wait for the whole flush in commit: CPU time plus disk time instead of the
+ * larger of the two. 8 MiB a file keeps the disk busy from the start.
+ */
+const EARLY_SYNC_BYTES = 8 << 20;
+
 class LocalWriter implements DriveWriter {
   private done = false;
+  private unsynced = 0;
+  private flushing: Promise<void> | undefined;
 
   constructor(private readonly fh: FileHandle, private readonly tmp: string, private readonly final: string, private readonly sync: boolean) {}
 
@@ -27,9 +38,15 @@ class LocalWriter implements DriveWriter {
       const { bytesWritten } = await this.fh.write(chunk, off, chunk.byteLength - off, at);
       off += bytesWritten;
     }
+    this.unsynced += chunk.byteLength;
+    if (this.sync && this.unsynced >= EARLY_SYNC_BYTES && !this.flushing) {
+      this.unsynced = 0;
+      this.flushing = this.fh.datasync().catch(() => undefined).finally(() => { this.flushing = undefined; });
+    }
   }
 
   async commit(): Promise<void> {
+    await this.flushing;
     if (this.sync) await this.fh.datasync();
     await this.fh.close();
     this.done = true;
@@ -48,6 +65,7 @@ class LocalWriter implements DriveWriter {
   }
 
   async abort(): Promise<void> {
+    await this.flushing;
     if (!this.done) await this.fh.close().catch(() => undefined);
     this.done = true;
     await rm(this.tmp, { force: true });
