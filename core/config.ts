@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 
 import type { Technique } from './contracts/codec.js';
 import { ConfigError } from './errors.js';
@@ -70,7 +71,23 @@ export interface KintsugiConfig {
    * acknowledged (on by default, as MinIO and Ceph do); off for tmpfs/benches.
    */
   readonly sync: boolean;
+  /** ACCESS_KEY / SECRET_KEY: the S3 credentials */
+  readonly accessKey: string;
+  readonly secretKey: string;
+  /** whether the credentials are the built-in defaults (the server warns) */
+  readonly defaultCredentials: boolean;
+  /** DOMAIN: serve virtual-host style requests for <bucket>.DOMAIN */
+  readonly domain?: string;
+  /** HOST / PORT: where the server listens */
+  readonly host: string;
+  readonly port: number;
+  /** WORKERS: server processes sharing the nodes (default: number of cores) */
+  readonly workers: number;
 }
+
+/** MinIO-style well-known defaults, so that the first start works; the banner says to change them. */
+export const DEFAULT_ACCESS_KEY = 'kintsugiadmin';
+export const DEFAULT_SECRET_KEY = 'kintsugiadmin';
 
 export const DEFAULT_CONFIG: KintsugiConfig = {
   data: 4,
@@ -86,6 +103,12 @@ export const DEFAULT_CONFIG: KintsugiConfig = {
   blockSize: DEFAULT_BLOCK_SIZE,
   w: 8,
   sync: true,
+  accessKey: DEFAULT_ACCESS_KEY,
+  secretKey: DEFAULT_SECRET_KEY,
+  defaultCredentials: true,
+  host: '0.0.0.0',
+  port: 9000,
+  workers: availableParallelism(),
 };
 
 /** Raw settings by their origin names, from the environment or a config file. */
@@ -93,6 +116,7 @@ export type RawSettings = Partial<Record<SettingName, string | number>>;
 const SETTING_NAMES = [
   'DATA', 'PARITY', 'NUMNODES', 'METACOPIES', 'NODEPATH', 'MATRIXTYPE',
   'CODEC', 'PLACEMENT', 'PACKETSIZE', 'BLOCKSIZE', 'W', 'SYNC',
+  'ACCESS_KEY', 'SECRET_KEY', 'DOMAIN', 'HOST', 'PORT', 'WORKERS',
 ] as const;
 type SettingName = (typeof SETTING_NAMES)[number];
 
@@ -165,7 +189,14 @@ export function parseConfig(raw: RawSettings): KintsugiConfig {
   const codec = text(raw.CODEC, d.codec).toLowerCase();
   const placement = text(raw.PLACEMENT, d.placement).toLowerCase();
   const sync = flag('SYNC', raw.SYNC, d.sync);
-
+  const accessKey = text(raw.ACCESS_KEY, d.accessKey);
+  const secretKey = text(raw.SECRET_KEY, d.secretKey);
+  const port = integer('PORT', raw.PORT, d.port, 0);
+  const workers = integer('WORKERS', raw.WORKERS, d.workers, 1);
+  const domain = raw.DOMAIN === undefined || raw.DOMAIN === '' ? undefined : String(raw.DOMAIN).trim().toLowerCase();
+  if (port > 65535) throw new ConfigError('PORT', `must be at most 65535, got ${port}`);
+  if (accessKey.length < 3) throw new ConfigError('ACCESS_KEY', 'must be at least 3 characters');
+  if (secretKey.length < 8) throw new ConfigError('SECRET_KEY', 'must be at least 8 characters');
   if (w !== 8) throw new ConfigError('W', `only w=8 is supported, got ${w}`);
   if (data + parity > 256) {
     throw new ConfigError('DATA+PARITY', `must be at most 256 for w=8 (GF(2^8) has 256 elements), got ${data + parity}`);
@@ -193,6 +224,9 @@ export function parseConfig(raw: RawSettings): KintsugiConfig {
   return {
     data, parity, numNodes, metaCopies, nodePath, technique, matrixType,
     codec: codec as CodecChoice, placement, packetSize, blockSize, w, sync,
+    accessKey, secretKey, defaultCredentials: raw.ACCESS_KEY === undefined && raw.SECRET_KEY === undefined,
+    ...(domain ? { domain } : {}),
+    host: text(raw.HOST, d.host), port, workers,
   };
 }
 

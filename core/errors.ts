@@ -96,3 +96,21 @@ export class InvalidKeyError extends KintsugiError {
     super('ERR_INVALID_KEY', message);
   }
 }
+
+export class NoSuchBucketError extends KintsugiError {
+  constructor(bucket: string) {
+    super('ERR_NO_SUCH_BUCKET', `bucket ${bucket} does not exist`);
+  }
+}
+
+export class BucketExistsError extends KintsugiError {
+  constructor(bucket: string) {
+    super('ERR_BUCKET_EXISTS', `bucket ${bucket} already exists and is yours`);
+  }
+}
+
+export class BucketNotEmptyError extends KintsugiError {
+  constructor(bucket: string) {
+    super('ERR_BUCKET_NOT_EMPTY', `bucket ${bucket} is not empty`);
+  }
+}

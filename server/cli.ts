@@ -6,6 +6,7 @@ import { createContainer } from '../core/container.js';
 import { KintsugiError } from '../core/errors.js';
 import { TOKENS } from '../core/tokens.js';
 import { runDemo } from './demo.js';
+import { runServer } from './serve.js';
 import { PLUGINS } from './plugins.js';
 
 const HELP = `kintsugi — an S3-compatible, erasure-coded object store
@@ -13,6 +14,7 @@ const HELP = `kintsugi — an S3-compatible, erasure-coded object store
 Usage: kintsugi <command> [options]
 
 Commands:
+  server        serve the S3 API (PORT, HOST, WORKERS, ACCESS_KEY, SECRET_KEY, DOMAIN)
   demo [FILE]   erasure-code FILE (default: 8 MiB of random bytes) onto the
                 node folders, destroy PARITY nodes, reconstruct, verify
   config        print the configuration in force
@@ -20,11 +22,12 @@ Commands:
 
 Settings (environment variables, or a JSON file named by KINTSUGI_CONFIG):
   DATA=4 PARITY=3 NUMNODES=7 METACOPIES=3 NODEPATH=./data MATRIXTYPE=cauchy
-  CODEC=auto|native|wasm PLACEMENT=hash PACKETSIZE=4096 BLOCKSIZE=1048576
+  CODEC=auto|native|wasm PLACEMENT=hash|ring PACKETSIZE=4096 BLOCKSIZE=1048576
+  SYNC=on PORT=9000 HOST=0.0.0.0 WORKERS=<cores> ACCESS_KEY=… SECRET_KEY=… DOMAIN=
 `;
 
 async function main(argv: string[]): Promise<number> {
-  const [command = 'demo', ...rest] = argv;
+  const [command = 'help', ...rest] = argv;
   if (command === 'help' || command === '--help' || command === '-h') {
     process.stdout.write(HELP);
     return 0;
@@ -32,6 +35,10 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig();
   if (command === 'config') {
     process.stdout.write(JSON.stringify(config, null, 2) + '\n');
+    return 0;
+  }
+  if (command === 'server') {
+    await runServer(config);
     return 0;
   }
   if (command === 'demo') {

@@ -4,6 +4,7 @@ import { localDrivePlugin } from '../plugins/drive-local/index.js';
 import { msgpackMetadataPlugin } from '../plugins/metadata-msgpack/index.js';
 import { hashPlacementPlugin } from '../plugins/placement-hash/index.js';
 import { ringPlacementPlugin } from '../plugins/placement-ring/index.js';
+import { h3TransportPlugin } from '../plugins/transport-h3/index.js';
 
 /** Every plugin this build ships; configuration picks among them. */
-export const PLUGINS: readonly Plugin[] = [jerasureCodecPlugin, hashPlacementPlugin, ringPlacementPlugin, localDrivePlugin, msgpackMetadataPlugin];
+export const PLUGINS: readonly Plugin[] = [jerasureCodecPlugin, hashPlacementPlugin, ringPlacementPlugin, localDrivePlugin, msgpackMetadataPlugin, h3TransportPlugin];

@@ -1,0 +1,98 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+
+import { H3, toNodeHandler } from 'h3';
+import { FastResponse } from 'srvx';
+
+import type { Logger } from '../../core/contracts/logger.js';
+import type { Transport } from '../../core/contracts/transport.js';
+import { errorXml, toS3Error } from './s3-error.js';
+import { newRequestId, type S3Api, type S3Request, type S3Response } from './s3-api.js';
+
+export interface H3TransportOptions {
+  /** serve <bucket>.<domain> as virtual-host style */
+  domain?: string;
+}
+
+/**
+ * The S3 API served by h3 on node:http. Request bodies are read from the
+ * Node request stream as they arrive (back-pressure reaches the client),
+ * responses are piped from the engine's stream; h3 routes and srvx writes.
+ * Every response carries x-amz-request-id and Server-Timing.
+ */
+export class H3Transport implements Transport {
+  readonly name = 'h3';
+  private server: Server | undefined;
+
+  constructor(private readonly api: S3Api, private readonly log: Logger, private readonly options: H3TransportOptions = {}) {}
+
+  /** The h3 app; exposed for tests that want the handler without a socket. */
+  app(): H3 {
+    const app = new H3();
+    app.use(async (event) => {
+      const node = event.runtime?.node;
+      if (!node) throw new Error('the S3 transport runs on Node.js');
+      return this.serve(node.req as IncomingMessage);
+    });
+    return app;
+  }
+
+  async listen(host: string, port: number): Promise<{ host: string; port: number }> {
+    const handler = toNodeHandler(this.app());
+    this.server = createServer((req, res) => { void handler(req, res as ServerResponse); });
+    // S3 clients keep connections open; allow long uploads.
+    this.server.requestTimeout = 0;
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(port, host, () => resolve());
+    });
+    const addr = this.server.address() as AddressInfo;
+    return { host: addr.address, port: addr.port };
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+    this.server = undefined;
+  }
+
+  private async serve(req: IncomingMessage): Promise<Response> {
+    const started = performance.now();
+    const requestId = newRequestId();
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const rawPath = q < 0 ? url : url.slice(0, q);
+    const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+    const s3req: S3Request = {
+      method: req.method ?? 'GET', rawPath, query, headers: req.headers, body: req,
+      ...this.virtualBucket(req),
+    };
+    let res: S3Response;
+    try {
+      res = await this.api.handle(s3req);
+    } catch (err) {
+      const e = toS3Error(err);
+      if (e.status === 500) this.log.error('request failed', { requestId, error: (err as Error).stack ?? String(err) });
+      res = { status: e.status, headers: { 'content-type': 'application/xml' }, body: s3req.method === 'HEAD' ? undefined : errorXml(e, rawPath, requestId) };
+      // An unread request body must not be left half-read on a kept-alive socket.
+      if (!req.complete) req.resume();
+    }
+    const ms = performance.now() - started;
+    const headers = { ...res.headers, 'x-amz-request-id': requestId, 'server-timing': `total;dur=${ms.toFixed(1)}`, server: 'Kintsugi' };
+    this.log.info('request', { requestId, method: s3req.method, path: rawPath, status: res.status, ms: Math.round(ms * 10) / 10 });
+    const body = res.body === undefined ? null : typeof res.body === 'string' ? res.body : Readable.from(res.body, { objectMode: false });
+    return new FastResponse(body as never, { status: res.status, headers }) as unknown as Response;
+  }
+
+  private virtualBucket(req: IncomingMessage): { virtualBucket?: string } {
+    const domain = this.options.domain;
+    const host = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase();
+    if (!domain || !host.endsWith(`.${domain}`)) return {};
+    return { virtualBucket: host.slice(0, -(domain.length + 1)) };
+  }
+}

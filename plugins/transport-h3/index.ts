@@ -1,0 +1,30 @@
+import type { KintsugiConfig } from '../../core/config.js';
+import { BucketStore } from '../../core/engine/buckets.js';
+import { ObjectEngine } from '../../core/engine/object-engine.js';
+import type { Plugin } from '../../core/plugins.js';
+import { TOKENS } from '../../core/tokens.js';
+import { H3Transport } from './h3-transport.js';
+import { S3Api, type Credentials } from './s3-api.js';
+
+/** One user from ACCESS_KEY / SECRET_KEY. */
+export function credentialsFrom(config: KintsugiConfig): Credentials {
+  return { secretFor: (key) => (key === config.accessKey ? config.secretKey : undefined) };
+}
+
+/** Transport plugin: the S3 API over HTTP, served by h3. */
+export const h3TransportPlugin: Plugin = {
+  contract: 'transport',
+  names: ['h3'],
+  register(container, config) {
+    container.register(TOKENS.Transport, {
+      useFactory: (c) => new H3Transport(
+        new S3Api(c.resolve(ObjectEngine), c.resolve(BucketStore), credentialsFrom(config), config),
+        c.resolve(TOKENS.Logger),
+        config.domain ? { domain: config.domain } : {},
+      ),
+    });
+  },
+};
+
+export { H3Transport } from './h3-transport.js';
+export { S3Api } from './s3-api.js';

@@ -1,0 +1,82 @@
+import type { ObjectEngine } from '../../core/engine/object-engine.js';
+import { S3Error } from './s3-error.js';
+import { isoDate, xmlDocument, type XmlNode } from './xml.js';
+
+/** S3's url encoding of keys in listings (`encoding-type=url`): like encodeURIComponent, keeping '/'. */
+const urlEncode = (s: string) => encodeURIComponent(s).replace(/%2F/g, '/').replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+/**
+ * ListObjectsV2 (list-type=2) and ListObjects (v1), and ListObjectVersions
+ * for an unversioned bucket (every current object, VersionId "null").
+ * Continuation tokens are the base64 of the last key or common prefix given.
+ */
+export async function listObjects(engine: ObjectEngine, bucket: string, q: URLSearchParams, owner: { id: string; name: string }): Promise<string> {
+  const v2 = q.get('list-type') === '2';
+  const versions = q.has('versions');
+  const prefix = q.get('prefix') ?? '';
+  const delimiter = q.get('delimiter') || undefined;
+  const encoding = q.get('encoding-type');
+  if (encoding !== null && encoding !== 'url') throw new S3Error('InvalidArgument', 400, 'Invalid Encoding Method specified in Request');
+  const enc = (s: string) => (encoding === 'url' ? urlEncode(s) : s);
+  const rawMax = q.get('max-keys');
+  const maxKeys = rawMax === null ? 1000 : Number(rawMax);
+  if (!Number.isInteger(maxKeys) || maxKeys < 0) throw new S3Error('InvalidArgument', 400, 'max-keys must be a non-negative integer');
+
+  let startAfter: string | undefined;
+  const token = q.get('continuation-token');
+  if (v2 && token !== null) {
+    startAfter = Buffer.from(token, 'base64').toString('utf8');
+    if (!token || Buffer.from(startAfter, 'utf8').toString('base64') !== token) throw new S3Error('InvalidArgument', 400, 'The continuation token provided is incorrect');
+  } else if (v2) {
+    startAfter = q.get('start-after') ?? undefined;
+  } else {
+    startAfter = (versions ? q.get('key-marker') : q.get('marker')) || undefined;
+  }
+
+  const page = maxKeys === 0
+    ? { entries: [], commonPrefixes: [], isTruncated: false, next: undefined }
+    : await engine.list({ bucket, prefix, delimiter, startAfter, maxKeys: Math.min(maxKeys, 1000) });
+  const fetchOwner = !v2 || q.get('fetch-owner') === 'true';
+  const ownerNode: XmlNode = ['Owner', [['ID', owner.id], ['DisplayName', owner.name]]];
+
+  const contents: XmlNode[] = page.entries.map((e) => [versions ? 'Version' : 'Contents', [
+    ['Key', enc(e.key)],
+    ...(versions ? [['VersionId', 'null'], ['IsLatest', 'true']] as XmlNode[] : []),
+    ['LastModified', isoDate(e.modifiedMs)],
+    ['ETag', `"${e.etag}"`],
+    ['Size', e.size],
+    ...(fetchOwner || versions ? [ownerNode] : []),
+    ['StorageClass', 'STANDARD'],
+  ]]);
+  const prefixes: XmlNode[] = page.commonPrefixes.map((p) => ['CommonPrefixes', [['Prefix', enc(p)]]]);
+  const common: XmlNode[] = [
+    ['Name', bucket],
+    ['Prefix', enc(prefix)],
+    ...(delimiter ? [['Delimiter', enc(delimiter)] as XmlNode] : []),
+    ['MaxKeys', maxKeys],
+    ...(encoding ? [['EncodingType', encoding] as XmlNode] : []),
+    ['IsTruncated', page.isTruncated],
+  ];
+
+  if (versions) {
+    return xmlDocument('ListVersionsResult', [
+      ...common.slice(0, 2), ['KeyMarker', enc(startAfter ?? '')], ['VersionIdMarker', ''],
+      ...(page.isTruncated && page.next ? [['NextKeyMarker', enc(page.next)], ['NextVersionIdMarker', 'null']] as XmlNode[] : []),
+      ...common.slice(2), ...contents, ...prefixes,
+    ]);
+  }
+  if (v2) {
+    return xmlDocument('ListBucketResult', [
+      ...common, ...contents, ...prefixes,
+      ['KeyCount', page.entries.length + page.commonPrefixes.length],
+      ...(token !== null ? [['ContinuationToken', token] as XmlNode] : []),
+      ...(page.isTruncated && page.next ? [['NextContinuationToken', Buffer.from(page.next, 'utf8').toString('base64')] as XmlNode] : []),
+      ...(q.get('start-after') !== null ? [['StartAfter', enc(q.get('start-after')!)] as XmlNode] : []),
+    ]);
+  }
+  return xmlDocument('ListBucketResult', [
+    ...common.slice(0, 2), ['Marker', enc(startAfter ?? '')],
+    ...(page.isTruncated && page.next && delimiter ? [['NextMarker', enc(page.next)] as XmlNode] : []),
+    ...common.slice(2), ...contents, ...prefixes,
+  ]);
+}

@@ -1,0 +1,270 @@
+import { randomBytes } from 'node:crypto';
+
+import type { KintsugiConfig } from '../../core/config.js';
+import type { ObjectRecord } from '../../core/contracts/metadata.js';
+import { BucketStore } from '../../core/engine/buckets.js';
+import type { ObjectEngine } from '../../core/engine/object-engine.js';
+import { decodeAwsChunked } from './aws-chunked.js';
+import { CHECKSUM_ALGORITHMS, verifyBody, type ChecksumAlgorithm } from './checksums.js';
+import { listObjects } from './listing.js';
+import { S3Error } from './s3-error.js';
+import { STREAMING_SIGNED, STREAMING_SIGNED_TRAILER, STREAMING_UNSIGNED_TRAILER, UNSIGNED, verifySigV4, type Verified } from './sigv4.js';
+import { isoDate, xmlDocument } from './xml.js';
+
+export interface S3Request {
+  method: string;
+  rawPath: string;
+  query: URLSearchParams;
+  headers: Record<string, string | string[] | undefined>;
+  body: AsyncIterable<Uint8Array>;
+  /** the bucket named by the Host header (virtual-host style); rawPath is then the key */
+  virtualBucket?: string;
+}
+
+export interface S3Response {
+  status: number;
+  headers: Record<string, string>;
+  body?: string | AsyncIterable<Uint8Array>;
+}
+
+export interface Credentials {
+  secretFor(accessKey: string): string | undefined;
+}
+
+const xml = (status: number, body: string): S3Response => ({ status, headers: { 'content-type': 'application/xml' }, body });
+const h = (req: S3Request, name: string): string | undefined => {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+};
+
+/** Headers stored with an object and returned as they were sent. */
+const STORED_HEADERS = ['content-encoding', 'content-disposition', 'content-language', 'cache-control', 'expires'];
+const OWNER = { id: 'kintsugi', name: 'kintsugi' };
+
+/**
+ * The S3 REST API over the object engine, independent of the HTTP framework:
+ * a request in, a response out. Path-style (`/bucket/key`); the transport
+ * maps virtual-host requests onto it.
+ */
+export class S3Api {
+  constructor(
+    private readonly engine: ObjectEngine,
+    private readonly buckets: BucketStore,
+    private readonly credentials: Credentials,
+    private readonly config: KintsugiConfig,
+  ) {}
+
+  async handle(req: S3Request): Promise<S3Response> {
+    const auth = verifySigV4(req, (k) => this.credentials.secretFor(k));
+    const [bucket, key] = req.virtualBucket ? [req.virtualBucket, keyOnly(req.rawPath)] : splitPath(req.rawPath);
+    const q = req.query;
+    if (!bucket) {
+      if (req.method === 'GET') return this.listBuckets();
+      throw new S3Error('MethodNotAllowed', 405, 'The specified method is not allowed against this resource.');
+    }
+    if (key === undefined) return this.bucketOp(req, bucket, q);
+    switch (req.method) {
+      case 'PUT': return this.putObject(req, auth, bucket, key);
+      case 'GET': return this.getObject(req, bucket, key, false);
+      case 'HEAD': return this.getObject(req, bucket, key, true);
+      case 'DELETE':
+        await this.buckets.get(bucket);
+        await this.engine.delete(bucket, key);
+        return { status: 204, headers: {} };
+      default: throw new S3Error('MethodNotAllowed', 405, 'The specified method is not allowed against this resource.');
+    }
+  }
+
+  private async listBuckets(): Promise<S3Response> {
+    const list = await this.buckets.list();
+    return xml(200, xmlDocument('ListAllMyBucketsResult', [
+      ['Owner', [['ID', OWNER.id], ['DisplayName', OWNER.name]]],
+      ['Buckets', list.map((b) => ['Bucket', [['Name', b.name], ['CreationDate', isoDate(b.createdMs)]]])],
+    ]));
+  }
+
+  private async bucketOp(req: S3Request, bucket: string, q: URLSearchParams): Promise<S3Response> {
+    switch (req.method) {
+      case 'PUT':
+        await this.buckets.create(bucket);
+        return { status: 200, headers: { location: `/${bucket}` } };
+      case 'HEAD':
+        await this.buckets.get(bucket);
+        return { status: 200, headers: { 'x-amz-bucket-region': 'us-east-1' } };
+      case 'DELETE':
+        await this.buckets.delete(bucket);
+        return { status: 204, headers: {} };
+      case 'GET':
+        await this.buckets.get(bucket);
+        if (q.has('location')) return xml(200, '<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/"></LocationConstraint>');
+        if (q.has('versioning')) return xml(200, xmlDocument('VersioningConfiguration', []));
+        for (const sub of ['uploads', 'policy', 'acl', 'cors', 'lifecycle', 'tagging', 'website', 'replication', 'encryption', 'object-lock']) {
+          if (q.has(sub)) throw new S3Error('NotImplemented', 501, `?${sub} is not implemented yet`);
+        }
+        return xml(200, await listObjects(this.engine, bucket, q, OWNER));
+      default:
+        throw new S3Error('MethodNotAllowed', 405, 'The specified method is not allowed against this resource.');
+    }
+  }
+
+  private async putObject(req: S3Request, auth: Verified, bucket: string, key: string): Promise<S3Response> {
+    await this.buckets.get(bucket);
+    const declared = h(req, 'content-length');
+    let body = req.body;
+    const trailers = new Map<string, string>();
+    const payload = auth.payloadHash;
+    const chunked = payload.startsWith('STREAMING-') || (h(req, 'content-encoding') ?? '').split(',').map((s) => s.trim()).includes('aws-chunked');
+    if (chunked) {
+      body = decodeAwsChunked(body, {
+        trailers,
+        ...(payload === STREAMING_SIGNED || payload === STREAMING_SIGNED_TRAILER ? { seed: auth.seed! } : {}),
+      });
+    }
+    const checksums = new Map<ChecksumAlgorithm, string | undefined>();
+    for (const a of CHECKSUM_ALGORITHMS) {
+      const v = h(req, `x-amz-checksum-${a}`);
+      if (v) checksums.set(a, v);
+    }
+    const trailer = h(req, 'x-amz-trailer');
+    for (const t of (trailer ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)) {
+      const a = t.replace(/^x-amz-checksum-/, '') as ChecksumAlgorithm;
+      if (!CHECKSUM_ALGORITHMS.includes(a)) throw new S3Error('InvalidRequest', 400, `unsupported trailer ${t}`);
+      checksums.set(a, undefined);
+    }
+    const decodedLength = h(req, 'x-amz-decoded-content-length');
+    const computed = new Map<ChecksumAlgorithm, string>();
+    const verified = verifyBody(body, {
+      contentMd5: h(req, 'content-md5'),
+      sha256Hex: /^[0-9a-f]{64}$/.test(payload) ? payload : undefined,
+      checksums,
+      trailers,
+      declaredLength: chunked ? (decodedLength !== undefined ? Number(decodedLength) : undefined) : (declared !== undefined ? Number(declared) : undefined),
+    }, computed);
+    if (!chunked && payload !== UNSIGNED && payload !== STREAMING_UNSIGNED_TRAILER && !/^[0-9a-f]{64}$/.test(payload)) {
+      throw new S3Error('InvalidArgument', 400, `invalid x-amz-content-sha256 ${payload}`);
+    }
+
+    const headers: Record<string, string> = {};
+    for (const name of STORED_HEADERS) {
+      const v = h(req, name);
+      if (v !== undefined && !(name === 'content-encoding' && v === 'aws-chunked')) headers[name] = v.replace(/(^|,\s*)aws-chunked\s*(,|$)/, '$1').replace(/,\s*$/, '');
+    }
+    const record = await this.engine.put(bucket, key, verified, {
+      contentType: h(req, 'content-type') ?? 'binary/octet-stream',
+      headers,
+      userMetadata: userMetadata(req.headers),
+      checksums: Object.fromEntries(computed),
+    });
+    const out: Record<string, string> = { etag: `"${record.etag}"` };
+    for (const [a, v] of computed) out[`x-amz-checksum-${a}`] = v;
+    return { status: 200, headers: out };
+  }
+
+  private async getObject(req: S3Request, bucket: string, key: string, headOnly: boolean): Promise<S3Response> {
+    await this.buckets.get(bucket);
+    const record = await this.engine.head(bucket, key);
+    const notModified = checkConditions(req, record);
+    const headers = objectHeaders(record, req);
+    if (notModified) return { status: 304, headers: { etag: headers.etag!, 'last-modified': headers['last-modified']! } };
+    const rangeHeader = h(req, 'range');
+    const range = rangeHeader ? parseRange(rangeHeader, record.size) : undefined;
+    if (range) {
+      headers['content-range'] = `bytes ${range.start}-${range.end}/${record.size}`;
+      headers['content-length'] = String(range.end - range.start + 1);
+    } else {
+      headers['content-length'] = String(record.size);
+    }
+    if (headOnly) return { status: range ? 206 : 200, headers };
+    const { body } = await this.engine.get(bucket, key, range);
+    return { status: range ? 206 : 200, headers, body };
+  }
+}
+
+function splitPath(rawPath: string): [string | undefined, string | undefined] {
+  const path = rawPath.startsWith('/') ? rawPath.slice(1) : rawPath;
+  const slash = path.indexOf('/');
+  const bucket = decodeURIComponent(slash < 0 ? path : path.slice(0, slash));
+  if (!bucket) return [undefined, undefined];
+  if (slash < 0 || slash === path.length - 1) return [bucket, undefined];
+  return [bucket, decodeURIComponent(path.slice(slash + 1))];
+}
+
+function keyOnly(rawPath: string): string | undefined {
+  const key = decodeURIComponent(rawPath.replace(/^\//, ''));
+  return key === '' ? undefined : key;
+}
+
+function userMetadata(headers: S3Request['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  let bytes = 0;
+  for (const [name, value] of Object.entries(headers)) {
+    if (!name.startsWith('x-amz-meta-') || value === undefined) continue;
+    const v = Array.isArray(value) ? value.join(',') : value;
+    out[name.slice('x-amz-meta-'.length)] = v;
+    bytes += name.length + v.length;
+  }
+  if (bytes > 2048) throw new S3Error('MetadataTooLarge', 400, 'Your metadata headers exceed the maximum allowed metadata size (2 KB).');
+  return out;
+}
+
+function objectHeaders(record: ObjectRecord, req: S3Request): Record<string, string> {
+  const headers: Record<string, string> = {
+    etag: `"${record.etag}"`,
+    'last-modified': new Date(record.createdMs).toUTCString(),
+    'content-type': record.contentType ?? 'binary/octet-stream',
+    'accept-ranges': 'bytes',
+    ...(record.headers ?? {}),
+  };
+  for (const [k, v] of Object.entries(record.userMetadata ?? {})) headers[`x-amz-meta-${k}`] = v;
+  if (h(req, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') {
+    for (const [a, v] of Object.entries(record.checksums ?? {})) headers[`x-amz-checksum-${a}`] = v;
+  }
+  // response-* query parameters override what is returned (signed requests only, as here).
+  for (const [param, header] of [['response-content-type', 'content-type'], ['response-content-language', 'content-language'],
+    ['response-expires', 'expires'], ['response-cache-control', 'cache-control'], ['response-content-disposition', 'content-disposition'],
+    ['response-content-encoding', 'content-encoding']] as const) {
+    const v = req.query.get(param);
+    if (v !== null) headers[header] = v;
+  }
+  return headers;
+}
+
+/** RFC 7232 preconditions; returns true for 304 Not Modified, throws 412 PreconditionFailed. */
+function checkConditions(req: S3Request, record: ObjectRecord): boolean {
+  const etag = `"${record.etag}"`;
+  const matches = (list: string) => list.split(',').map((s) => s.trim()).some((t) => t === '*' || t === etag || t === record.etag);
+  const modified = Math.floor(record.createdMs / 1000) * 1000;
+  const ifMatch = h(req, 'if-match');
+  const ifNoneMatch = h(req, 'if-none-match');
+  const ifModifiedSince = h(req, 'if-modified-since');
+  const ifUnmodifiedSince = h(req, 'if-unmodified-since');
+  if (ifMatch !== undefined && !matches(ifMatch)) throw new S3Error('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold');
+  if (ifMatch === undefined && ifUnmodifiedSince !== undefined && modified > Date.parse(ifUnmodifiedSince)) {
+    throw new S3Error('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold');
+  }
+  if (ifNoneMatch !== undefined) return matches(ifNoneMatch);
+  if (ifModifiedSince !== undefined && !Number.isNaN(Date.parse(ifModifiedSince))) return modified <= Date.parse(ifModifiedSince);
+  return false;
+}
+
+/** One `bytes=` range (first-last, first-, -suffix) resolved against the size; others are ignored as S3 does. */
+function parseRange(header: string, size: number): { start: number; end: number } | undefined {
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0) throw new S3Error('InvalidRange', 416, 'The requested range is not satisfiable');
+    start = Math.max(0, size - suffix);
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+    if (m[2] !== '' && Number(m[2]) < start) return undefined;
+  }
+  if (start >= size) throw new S3Error('InvalidRange', 416, 'The requested range is not satisfiable');
+  return { start, end };
+}
+
+export const newRequestId = () => randomBytes(8).toString('hex').toUpperCase();

@@ -1,0 +1,167 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+
+import { S3Error } from './s3-error.js';
+
+export const UNSIGNED = 'UNSIGNED-PAYLOAD';
+export const STREAMING_SIGNED = 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD';
+export const STREAMING_SIGNED_TRAILER = 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER';
+export const STREAMING_UNSIGNED_TRAILER = 'STREAMING-UNSIGNED-PAYLOAD-TRAILER';
+const EMPTY_SHA256 = createHash('sha256').digest('hex');
+
+/** How far a request's X-Amz-Date may be from our clock (S3 allows 15 minutes). */
+const MAX_SKEW_MS = 15 * 60 * 1000;
+
+export interface SignedRequest {
+  method: string;
+  /** raw path as sent, still percent-encoded */
+  rawPath: string;
+  query: URLSearchParams;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+export interface Verified {
+  accessKey: string;
+  /** what the body is claimed to be: a hex SHA-256, UNSIGNED-PAYLOAD or a STREAMING-* form */
+  payloadHash: string;
+  /** for aws-chunked bodies with chunk signatures */
+  seed?: { signature: string; signingKey: Buffer; scope: string; amzDate: string };
+}
+
+const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data).digest();
+const sha256hex = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
+
+export function signingKey(secret: string, date: string, region: string, service: string): Buffer {
+  return hmac(hmac(hmac(hmac(`AWS4${secret}`, date), region), service), 'aws4_request');
+}
+
+/** RFC 3986 encoding as SigV4 wants it (S3 keeps '/' in paths). */
+function uriEncode(s: string, keepSlash: boolean): string {
+  let out = '';
+  for (const byte of Buffer.from(s, 'utf8')) {
+    const c = String.fromCharCode(byte);
+    if (/[A-Za-z0-9\-._~]/.test(c) || (keepSlash && c === '/')) out += c;
+    else out += '%' + byte.toString(16).toUpperCase().padStart(2, '0');
+  }
+  return out;
+}
+
+function canonicalPath(rawPath: string): string {
+  // S3 signs the path as sent, each segment decoded once and re-encoded.
+  return rawPath.split('/').map((seg) => uriEncode(safeDecode(seg), false)).join('/');
+}
+
+function safeDecode(s: string): string {
+  try { return decodeURIComponent(s); } catch { return s; }
+}
+
+function canonicalQuery(query: URLSearchParams, skip?: string): string {
+  const pairs: [string, string][] = [];
+  for (const [k, v] of query) if (k !== skip) pairs.push([uriEncode(k, false), uriEncode(v, false)]);
+  pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+  return pairs.map(([k, v]) => `${k}=${v}`).join('&');
+}
+
+function header(headers: SignedRequest['headers'], name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v.join(',') : v;
+}
+
+function canonicalHeaders(req: SignedRequest, signed: string[]): string {
+  return signed.map((h) => {
+    const v = header(req.headers, h);
+    if (v === undefined) throw new S3Error('AccessDenied', 403, `signed header ${h} is missing`);
+    return `${h}:${v.trim().replace(/\s+/g, ' ')}\n`;
+  }).join('');
+}
+
+function parseAmzDate(amzDate: string): number {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(amzDate);
+  if (!m) throw new S3Error('AccessDenied', 403, `invalid X-Amz-Date ${amzDate}`);
+  return Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
+}
+
+function same(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/**
+ * Verifies AWS Signature Version 4, in the Authorization header or in a
+ * presigned URL's query. `secretFor` returns the secret of an access key or
+ * undefined. Throws S3Error with S3's codes: AccessDenied (no or malformed
+ * auth), InvalidAccessKeyId, SignatureDoesNotMatch, RequestTimeTooSkewed,
+ * and AccessDenied "Request has expired" for presigned URLs.
+ */
+export function verifySigV4(req: SignedRequest, secretFor: (accessKey: string) => string | undefined, now = Date.now()): Verified {
+  const auth = header(req.headers, 'authorization');
+  const presigned = req.query.get('X-Amz-Algorithm');
+  let credential: string;
+  let signedHeaders: string[];
+  let signature: string;
+  let amzDate: string;
+  let payloadHash: string;
+
+  if (auth) {
+    const m = /^AWS4-HMAC-SHA256\s+Credential=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-f]{64})\s*$/.exec(auth);
+    if (!m) {
+      if (auth.startsWith('AWS ')) throw new S3Error('InvalidRequest', 400, 'Signature Version 2 is not supported; use AWS4-HMAC-SHA256');
+      throw new S3Error('AccessDenied', 403, 'malformed Authorization header');
+    }
+    [, credential, , signature] = m as unknown as [string, string, string, string];
+    signedHeaders = m[2]!.split(';');
+    amzDate = header(req.headers, 'x-amz-date') ?? '';
+    if (!amzDate) throw new S3Error('AccessDenied', 403, 'X-Amz-Date is missing');
+    payloadHash = header(req.headers, 'x-amz-content-sha256') ?? EMPTY_SHA256;
+    if (Math.abs(now - parseAmzDate(amzDate)) > MAX_SKEW_MS) {
+      throw new S3Error('RequestTimeTooSkewed', 403, 'The difference between the request time and the server\'s time is too large.');
+    }
+  } else if (presigned) {
+    if (presigned !== 'AWS4-HMAC-SHA256') throw new S3Error('AccessDenied', 403, `unsupported algorithm ${presigned}`);
+    credential = req.query.get('X-Amz-Credential') ?? '';
+    signedHeaders = (req.query.get('X-Amz-SignedHeaders') ?? '').split(';');
+    signature = req.query.get('X-Amz-Signature') ?? '';
+    amzDate = req.query.get('X-Amz-Date') ?? '';
+    const expires = Number(req.query.get('X-Amz-Expires'));
+    if (!credential || !signature || !amzDate || !Number.isInteger(expires)) throw new S3Error('AccessDenied', 403, 'malformed presigned URL');
+    if (expires < 1 || expires > 604800) throw new S3Error('AuthorizationQueryParametersError', 400, 'X-Amz-Expires must be between 1 and 604800 seconds');
+    const signedAt = parseAmzDate(amzDate);
+    if (now > signedAt + expires * 1000) throw new S3Error('AccessDenied', 403, 'Request has expired');
+    if (signedAt - now > MAX_SKEW_MS) throw new S3Error('RequestTimeTooSkewed', 403, 'presigned URL is dated in the future');
+    payloadHash = UNSIGNED;
+  } else {
+    throw new S3Error('AccessDenied', 403, 'Access Denied: anonymous requests are not allowed');
+  }
+
+  const parts = credential.split('/');
+  if (parts.length !== 5 || parts[4] !== 'aws4_request') throw new S3Error('AuthorizationHeaderMalformed', 400, `malformed credential ${credential}`);
+  const [accessKey, date, region, service] = parts as [string, string, string, string];
+  const secret = secretFor(accessKey);
+  if (secret === undefined) throw new S3Error('InvalidAccessKeyId', 403, 'The AWS Access Key Id you provided does not exist in our records.');
+  if (!amzDate.startsWith(date)) throw new S3Error('AuthorizationHeaderMalformed', 400, 'credential date does not match X-Amz-Date');
+
+  const canonical = [
+    req.method,
+    canonicalPath(req.rawPath),
+    canonicalQuery(req.query, presigned ? 'X-Amz-Signature' : undefined),
+    canonicalHeaders(req, signedHeaders),
+    signedHeaders.join(';'),
+    payloadHash,
+  ].join('\n');
+  const scope = `${date}/${region}/${service}/aws4_request`;
+  const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256hex(canonical)].join('\n');
+  const key = signingKey(secret, date, region, service);
+  const expected = createHmac('sha256', key).update(stringToSign).digest('hex');
+  if (!same(expected, signature)) {
+    throw new S3Error('SignatureDoesNotMatch', 403, 'The request signature we calculated does not match the signature you provided. Check your key and signing method.');
+  }
+  return { accessKey, payloadHash, seed: { signature, signingKey: key, scope, amzDate } };
+}
+
+/** The signature of one aws-chunked chunk, chained from the previous one. */
+export function chunkSignature(seed: NonNullable<Verified['seed']>, previous: string, chunk: Buffer): string {
+  const stringToSign = ['AWS4-HMAC-SHA256-PAYLOAD', seed.amzDate, seed.scope, previous, EMPTY_SHA256, sha256hex(chunk)].join('\n');
+  return createHmac('sha256', seed.signingKey).update(stringToSign).digest('hex');
+}
+
+export { same as signaturesEqual };

@@ -1,0 +1,91 @@
+import cluster from 'node:cluster';
+import { resolve } from 'node:path';
+
+import type { KintsugiConfig } from '../core/config.js';
+import { createContainer } from '../core/container.js';
+import { JsonLineLogger } from '../core/logger.js';
+import { TOKENS } from '../core/tokens.js';
+import { openLocalNodes } from '../plugins/drive-local/index.js';
+import { PLUGINS } from './plugins.js';
+
+/** Serves S3 in this process until SIGTERM/SIGINT; resolves with the bound address. */
+export async function serveHere(config: KintsugiConfig): Promise<{ host: string; port: number; close: () => Promise<void> }> {
+  const container = await createContainer(config, PLUGINS);
+  const transport = container.resolve(TOKENS.Transport);
+  const address = await transport.listen(config.host, config.port);
+  const close = async () => {
+    await transport.close();
+    await container.resolve(TOKENS.MetadataStore).close();
+  };
+  return { ...address, close };
+}
+
+function banner(config: KintsugiConfig, port: number, codec: string): string {
+  const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
+  return [
+    `Kintsugi S3 endpoint  http://${host}:${port}${config.domain ? `  (virtual hosts: <bucket>.${config.domain})` : ''}`,
+    `credentials           ${config.defaultCredentials ? `built-in defaults ${config.accessKey} / ${config.secretKey}: set ACCESS_KEY and SECRET_KEY` : 'ACCESS_KEY / SECRET_KEY'}`,
+    `codec                 jerasure ${codec}, ${config.data}+${config.parity} ${config.technique}`,
+    `layout                ${config.numNodes} nodes under ${resolve(config.nodePath)}, ${config.metaCopies} metadata copies, SYNC=${config.sync ? 'on' : 'off'}`,
+    `workers               ${config.workers}`,
+    '',
+    `  aws configure set aws_access_key_id ${config.accessKey}; aws configure set aws_secret_access_key ${config.secretKey}`,
+    `  aws --endpoint-url http://${host}:${port} s3 mb s3://my-bucket`,
+    `  aws --endpoint-url http://${host}:${port} s3 cp ./file s3://my-bucket/`,
+    '',
+  ].join('\n');
+}
+
+/**
+ * `kintsugi server`: the primary checks the node folders once (identities,
+ * crash leftovers) and forks WORKERS processes that share the port and the
+ * nodes; on SIGTERM/SIGINT each worker stops accepting, finishes its
+ * in-flight requests and exits.
+ */
+export async function runServer(config: KintsugiConfig): Promise<void> {
+  const log = new JsonLineLogger();
+  if (cluster.isPrimary) {
+    await openLocalNodes(config.nodePath, config.numNodes, config.sync, log, 0);
+    const container = await createContainer(config, PLUGINS, { logger: { info() {}, warn: log.warn.bind(log), error: log.error.bind(log) } });
+    const codec = container.resolve(TOKENS.Codec).impl;
+    if (config.workers === 1) {
+      const server = await serveHere(config);
+      process.stdout.write(banner(config, server.port, codec));
+      await waitForSignal();
+      await server.close();
+      return;
+    }
+    for (let i = 0; i < config.workers; i++) cluster.fork();
+    let ready = 0;
+    cluster.on('message', (_w, msg: { port?: number }) => {
+      if (msg.port !== undefined && ++ready === config.workers) process.stdout.write(banner(config, msg.port, codec));
+    });
+    let stopping = false;
+    cluster.on('exit', (worker, code) => {
+      if (!stopping) {
+        log.warn('worker exited, starting another', { pid: worker.process.pid, code });
+        cluster.fork();
+      }
+    });
+    await waitForSignal();
+    stopping = true;
+    await Promise.all(Object.values(cluster.workers ?? {}).map((w) => new Promise<void>((done) => {
+      w!.once('exit', () => done());
+      w!.send('shutdown');
+    })));
+    return;
+  }
+  const server = await serveHere(config);
+  process.send?.({ port: server.port });
+  process.on('message', (msg) => {
+    if (msg === 'shutdown') void server.close().then(() => process.exit(0));
+  });
+  process.on('SIGINT', () => undefined); // the primary coordinates shutdown
+}
+
+function waitForSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
+  });
+}
