@@ -23,7 +23,8 @@ export interface PutOptions {
   contentType?: string;
   headers?: Record<string, string>;
   userMetadata?: Record<string, string>;
-  checksums?: Record<string, string>;
+  /** x-amz-checksum-* values; a Map is read after the body was consumed (trailers arrive last) */
+  checksums?: Record<string, string> | ReadonlyMap<string, string>;
 }
 
 /** Inclusive byte range, already resolved against the object size by the caller. */
@@ -124,7 +125,7 @@ export class ObjectEngine extends EventEmitter {
       ...(options.contentType ? { contentType: options.contentType } : {}),
       ...(options.headers && Object.keys(options.headers).length ? { headers: options.headers } : {}),
       ...(options.userMetadata && Object.keys(options.userMetadata).length ? { userMetadata: options.userMetadata } : {}),
-      ...(options.checksums && Object.keys(options.checksums).length ? { checksums: options.checksums } : {}),
+      ...checksumField(options.checksums),
       codec: coder.params,
       blockSize: stripeBytes,
       shardNodes,
@@ -259,4 +260,9 @@ export class ObjectEngine extends EventEmitter {
     const dir = `${objectDir(bucket, key)}/${versionId}`;
     await Promise.all(shardNodes.map((n) => this.nodes.drives[n]!.remove(dir).catch(() => undefined)));
   }
+}
+
+function checksumField(checksums: PutOptions['checksums']): { checksums?: Record<string, string> } {
+  const plain = checksums instanceof Map ? Object.fromEntries(checksums) : (checksums as Record<string, string> | undefined);
+  return plain && Object.keys(plain).length ? { checksums: plain } : {};
 }

@@ -153,7 +153,7 @@ export class S3Api {
       contentType: h(req, 'content-type') ?? 'binary/octet-stream',
       headers,
       userMetadata: userMetadata(req.headers),
-      checksums: Object.fromEntries(computed),
+      checksums: computed,
     });
     const out: Record<string, string> = { etag: `"${record.etag}"` };
     for (const [a, v] of computed) out[`x-amz-checksum-${a}`] = v;
@@ -164,9 +164,10 @@ export class S3Api {
     await this.buckets.get(bucket);
     const record = await this.engine.head(bucket, key);
     const notModified = checkConditions(req, record);
-    const headers = objectHeaders(record, req);
-    if (notModified) return { status: 304, headers: { etag: headers.etag!, 'last-modified': headers['last-modified']! } };
     const rangeHeader = h(req, 'range');
+    // A checksum of the whole object does not describe a range: S3 leaves it out.
+    const headers = objectHeaders(record, req, rangeHeader === undefined);
+    if (notModified) return { status: 304, headers: { etag: headers.etag!, 'last-modified': headers['last-modified']! } };
     const range = rangeHeader ? parseRange(rangeHeader, record.size) : undefined;
     if (range) {
       headers['content-range'] = `bytes ${range.start}-${range.end}/${record.size}`;
@@ -207,7 +208,7 @@ function userMetadata(headers: S3Request['headers']): Record<string, string> {
   return out;
 }
 
-function objectHeaders(record: ObjectRecord, req: S3Request): Record<string, string> {
+function objectHeaders(record: ObjectRecord, req: S3Request, withChecksums: boolean): Record<string, string> {
   const headers: Record<string, string> = {
     etag: `"${record.etag}"`,
     'last-modified': new Date(record.createdMs).toUTCString(),
@@ -216,7 +217,7 @@ function objectHeaders(record: ObjectRecord, req: S3Request): Record<string, str
     ...(record.headers ?? {}),
   };
   for (const [k, v] of Object.entries(record.userMetadata ?? {})) headers[`x-amz-meta-${k}`] = v;
-  if (h(req, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') {
+  if (withChecksums && h(req, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') {
     for (const [a, v] of Object.entries(record.checksums ?? {})) headers[`x-amz-checksum-${a}`] = v;
   }
   // response-* query parameters override what is returned (signed requests only, as here).

@@ -1,0 +1,63 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+import { S3Client } from '@aws-sdk/client-s3';
+
+import { ROOT } from './cli.js';
+import { tempDir } from './engine.js';
+
+export const ACCESS_KEY = 'test-access-key';
+export const SECRET_KEY = 'test-secret-key-123';
+
+export interface RunningServer {
+  endpoint: string;
+  port: number;
+  nodePath: string;
+  client(overrides?: { secret?: string; accessKey?: string }): S3Client;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts the built `kintsugi server` as a child process on a free port of 127.0.0.1. */
+export async function startServer(env: Record<string, string> = {}): Promise<RunningServer> {
+  const port = await freePort();
+  const nodePath = env.NODEPATH ?? tempDir('kintsugi-s3-');
+  const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'dist/server/cli.js'), 'server'], {
+    env: { ...process.env, NODEPATH: nodePath, PORT: String(port), HOST: '127.0.0.1', WORKERS: '2', SYNC: 'off', ACCESS_KEY, SECRET_KEY, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d) => { out += d; });
+  child.stderr!.on('data', (d) => { err += d; });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}\n${err.slice(-2000)}`)), 30_000);
+    const check = () => { if (out.includes('Kintsugi S3 endpoint')) { clearTimeout(timer); resolve(); } };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited ${code}: ${err.slice(-2000)}`)); });
+  });
+  const endpoint = `http://127.0.0.1:${port}`;
+  return {
+    endpoint, port, nodePath,
+    client: (o = {}) => new S3Client({
+      endpoint, region: 'us-east-1', forcePathStyle: true,
+      credentials: { accessKeyId: o.accessKey ?? ACCESS_KEY, secretAccessKey: o.secret ?? SECRET_KEY },
+    }),
+    stop: () => new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    }),
+  };
+}
