@@ -32,6 +32,21 @@ export function objectDir(bucket: string, key: string): string {
   return `data/${fanOut(bucket, key)}`;
 }
 
-export function shardPath(bucket: string, key: string, versionId: string, shard: number): string {
-  return `${objectDir(bucket, key)}/${versionId}/part.${shard}`;
+/** Shard i of the span stored in `dir` (a version id, or `<versionId>/<part>` for multipart). */
+export function shardPath(bucket: string, key: string, dir: string, shard: number): string {
+  return `${objectDir(bucket, key)}/${dir}/part.${shard}`;
+}
+
+/** Where the parts of an upload in progress are written; renamed to the version's folder on completion. */
+export function uploadDir(uploadId: string): string {
+  return `u-${uploadId}`;
+}
+
+/** Upload state (one small file per upload, and one per part attempt) on every node. */
+export function uploadRecordPath(bucket: string, uploadId: string): string {
+  return `uploads/${bucket}/${uploadId}`;
+}
+
+export function partRecordDir(bucket: string, uploadId: string): string {
+  return `uploads/${bucket}/${uploadId}.parts`;
 }

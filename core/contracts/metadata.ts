@@ -1,5 +1,23 @@
 import type { CodecParams } from './codec.js';
 
+/**
+ * Where a run of an object's bytes lives: shard files `part.<i>` in `dir`
+ * (relative to the object's data folder) on `shardNodes`, coded with `codec`.
+ */
+export interface DataSpan {
+  readonly dir: string;
+  readonly size: number;
+  readonly codec: CodecParams;
+  readonly blockSize: number;
+  readonly shardNodes: readonly number[];
+}
+
+/** One part of a multipart object. */
+export interface PartSpan extends DataSpan {
+  readonly partNumber: number;
+  readonly etag: string;
+}
+
 /** The record kept for one object version (or a delete marker, `deleted`). */
 export interface ObjectRecord {
   readonly bucket: string;
@@ -25,6 +43,13 @@ export interface ObjectRecord {
   readonly blockSize: number;
   /** node index of shard i (data shards first, then parity) */
   readonly shardNodes: readonly number[];
+  /** a multipart object's parts, in order; absent: the data is in folder `versionId` */
+  readonly parts?: readonly PartSpan[];
+}
+
+/** The spans holding a record's bytes, in order. */
+export function dataSpans(record: ObjectRecord): readonly DataSpan[] {
+  return record.parts ?? [{ dir: record.versionId, size: record.size, codec: record.codec, blockSize: record.blockSize, shardNodes: record.shardNodes }];
 }
 
 /** One row of a listing. */

@@ -6,7 +6,7 @@ import type { KintsugiConfig } from '../config.js';
 import type { Codec, CodecParams, ErasureCoder } from '../contracts/codec.js';
 import type { DriveWriter } from '../contracts/drive.js';
 import type { Logger } from '../contracts/logger.js';
-import type { ListPage, ListRequest, MetadataStore, ObjectRecord } from '../contracts/metadata.js';
+import { dataSpans, type DataSpan, type ListPage, type ListRequest, type MetadataStore, type ObjectRecord } from '../contracts/metadata.js';
 import type { NodeSet } from '../contracts/nodes.js';
 import type { Placement } from '../contracts/placement.js';
 import { InvalidRangeError, NoSuchKeyError, WriteQuorumError } from '../errors.js';
@@ -76,19 +76,21 @@ export class ObjectEngine extends EventEmitter {
     return k === m ? k + 1 : k;
   }
 
-  async put(bucket: string, key: string, body: AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<ObjectRecord> {
-    assertBucketName(bucket);
-    assertKey(key);
+  /**
+   * Streams `body` into shard files in folder `dir` of the object's data
+   * folder and commits them; on any failure the files are removed. Returns
+   * the span and the body's MD5.
+   */
+  async writeSpan(bucket: string, key: string, dir: string, body: AsyncIterable<Uint8Array>): Promise<{ span: DataSpan; md5: string }> {
     const { data: k, parity: m } = this.config;
     const base: CodecParams = { k, m, w: this.config.w, technique: this.config.technique, packetSize: this.config.packetSize };
     let coder = this.codec.coder(base);
     const shardNodes = this.placement.place({
       bucket, key, nodes: this.nodeRefs(), metaCopies: this.config.metaCopies, shardCount: k + m,
     }).shards;
-    const versionId = newVersionId();
 
     const writers = await Promise.all(shardNodes.map((node, i) =>
-      this.nodes.drives[node]!.createWriter(shardPath(bucket, key, versionId, i)).catch((err: Error) => {
+      this.nodes.drives[node]!.createWriter(shardPath(bucket, key, dir, i)).catch((err: Error) => {
         this.log.warn('shard writer unavailable', { node, error: err.message });
         return null;
       })));
@@ -101,8 +103,7 @@ export class ObjectEngine extends EventEmitter {
     let size = 0;
     const stripeWriter = new StripeWriter(coder, writers, coder.shardSizeFor(this.config.blockSize), this.writeQuorum,
       (length) => (coder = this.codec.coder({ ...base, packetSize: packetSizeFor(length, k, base.packetSize) })));
-    const stripeBytes = stripeWriter.stripeBytes;
-    const md5 = this.md5.hasher(stripeBytes);
+    const md5 = this.md5.hasher(stripeWriter.stripeBytes);
     try {
       for await (const chunk of body) {
         md5.update(chunk);
@@ -114,27 +115,28 @@ export class ObjectEngine extends EventEmitter {
       await this.commitShards(writers, size);
     } catch (err) {
       await abortAll();
-      await this.removeVersion(bucket, key, versionId, shardNodes);
+      await this.removeDir(bucket, key, dir, shardNodes);
       throw err;
     }
+    return { span: { dir, size, codec: coder.params, blockSize: stripeWriter.stripeBytes, shardNodes }, md5: await md5.digest() };
+  }
 
-    const record: ObjectRecord = {
-      bucket, key, versionId, size,
-      etag: await md5.digest(),
-      createdMs: Date.now(),
-      ...(options.contentType ? { contentType: options.contentType } : {}),
-      ...(options.headers && Object.keys(options.headers).length ? { headers: options.headers } : {}),
-      ...(options.userMetadata && Object.keys(options.userMetadata).length ? { userMetadata: options.userMetadata } : {}),
-      ...checksumField(options.checksums),
-      codec: coder.params,
-      blockSize: stripeBytes,
-      shardNodes,
-    };
+  async put(bucket: string, key: string, body: AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<ObjectRecord> {
+    assertBucketName(bucket);
+    assertKey(key);
+    const versionId = newVersionId();
+    const { span, md5 } = await this.writeSpan(bucket, key, versionId, body);
+    return this.commit(recordFor(bucket, key, versionId, span.size, md5, options, span));
+  }
+
+  /** Makes a record whose data is in place visible, then removes older versions. */
+  async commit(record: ObjectRecord): Promise<ObjectRecord> {
+    const { bucket, key, versionId, shardNodes } = record;
     try {
       await this.metadata.put(record);
     } catch (err) {
       await this.metadata.discard(bucket, key, versionId, shardNodes);
-      await this.removeVersion(bucket, key, versionId, shardNodes);
+      await this.removeDir(bucket, key, versionId, shardNodes);
       throw err;
     }
     await this.pruneOlder(bucket, key, versionId, shardNodes);
@@ -158,21 +160,22 @@ export class ObjectEngine extends EventEmitter {
       }
       const start = range?.start ?? 0;
       const end = Math.min(range?.end ?? record.size - 1, record.size - 1);
-      const reader = this.reader(record);
+      const spans = dataSpans(record);
+      const first = this.reader(record, spans[0]!);
       // A concurrent overwrite may have removed this version between reading
       // its record and opening its files: then read the newer one.
-      if (reader && (await reader.openData()) > record.codec.m && attempt < 2) {
-        await reader.close();
+      if (first && (await first.openData()) > spans[0]!.codec.m && attempt < 2) {
+        await first.close();
         continue;
       }
-      return { record, body: this.stream(record, reader, start, end) };
+      return { record, body: this.stream(record, spans, first, start, end) };
     }
   }
 
-  private reader(record: ObjectRecord): StripeReader | undefined {
-    if (record.size === 0) return undefined;
-    const coder: ErasureCoder = this.codec.coder(record.codec);
-    return new StripeReader(record, new Geometry(record.size, record.blockSize, coder), coder, this.nodes.drives);
+  private reader(record: ObjectRecord, span: DataSpan): StripeReader | undefined {
+    if (span.size === 0) return undefined;
+    const coder: ErasureCoder = this.codec.coder(span.codec);
+    return new StripeReader(record.bucket, record.key, span, new Geometry(span.size, span.blockSize, coder), coder, this.nodes.drives);
   }
 
   /** Writes a delete marker, then removes the older versions' files. */
@@ -209,9 +212,24 @@ export class ObjectEngine extends EventEmitter {
     if (ok < this.writeQuorum) throw new WriteQuorumError(`only ${ok} of ${writers.length} shard files committed, ${this.writeQuorum} needed`);
   }
 
-  private async *stream(record: ObjectRecord, reader: StripeReader | undefined, start: number, end: number): AsyncGenerator<Uint8Array> {
-    if (!reader) return;
-    const stripeBytes = record.blockSize;
+  /** Bytes [start, end] of the record, span by span, stripe by stripe. */
+  private async *stream(record: ObjectRecord, spans: readonly DataSpan[], firstReader: StripeReader | undefined, start: number, end: number): AsyncGenerator<Uint8Array> {
+    let offset = 0;
+    for (let i = 0; i < spans.length; i++) {
+      const span = spans[i]!;
+      const spanStart = offset;
+      offset += span.size;
+      const reader = i === 0 ? firstReader : undefined;
+      if (offset <= start || spanStart > end || span.size === 0) {
+        await reader?.close();
+        continue;
+      }
+      yield* this.streamSpan(record, reader ?? this.reader(record, span)!, span, Math.max(start - spanStart, 0), Math.min(end - spanStart, span.size - 1));
+    }
+  }
+
+  private async *streamSpan(record: ObjectRecord, reader: StripeReader, span: DataSpan, start: number, end: number): AsyncGenerator<Uint8Array> {
+    const stripeBytes = span.blockSize;
     const first = Math.floor(start / stripeBytes);
     const last = Math.floor(end / stripeBytes);
     try {
@@ -236,7 +254,7 @@ export class ObjectEngine extends EventEmitter {
     } finally {
       await reader.close();
       if (reader.damage.shards.size > 0) {
-        this.log.warn('degraded read', { bucket: record.bucket, key: record.key, shards: [...reader.damage.shards] });
+        this.log.warn('degraded read', { bucket: record.bucket, key: record.key, dir: span.dir, shards: [...reader.damage.shards] });
         this.emit('degraded', { record, damage: reader.damage } satisfies DegradedRead);
       }
     }
@@ -256,13 +274,36 @@ export class ObjectEngine extends EventEmitter {
     }
   }
 
-  private async removeVersion(bucket: string, key: string, versionId: string, shardNodes: readonly number[]): Promise<void> {
-    const dir = `${objectDir(bucket, key)}/${versionId}`;
-    await Promise.all(shardNodes.map((n) => this.nodes.drives[n]!.remove(dir).catch(() => undefined)));
+  /** Removes a folder of the object's data folder on the given nodes. */
+  async removeDir(bucket: string, key: string, dir: string, shardNodes: readonly number[]): Promise<void> {
+    const path = `${objectDir(bucket, key)}/${dir}`;
+    await Promise.all(shardNodes.map((n) => this.nodes.drives[n]!.remove(path).catch(() => undefined)));
   }
 }
 
 function checksumField(checksums: PutOptions['checksums']): { checksums?: Record<string, string> } {
   const plain = checksums instanceof Map ? Object.fromEntries(checksums) : (checksums as Record<string, string> | undefined);
   return plain && Object.keys(plain).length ? { checksums: plain } : {};
+}
+
+/** The record of a single-span object. */
+function recordFor(bucket: string, key: string, versionId: string, size: number, etag: string, options: PutOptions, span: DataSpan): ObjectRecord {
+  return {
+    bucket, key, versionId, size, etag,
+    createdMs: Date.now(),
+    ...metadataFields(options),
+    codec: span.codec,
+    blockSize: span.blockSize,
+    shardNodes: span.shardNodes,
+  };
+}
+
+/** The optional descriptive fields of a record, only where set. */
+export function metadataFields(options: PutOptions): Partial<ObjectRecord> {
+  return {
+    ...(options.contentType ? { contentType: options.contentType } : {}),
+    ...(options.headers && Object.keys(options.headers).length ? { headers: options.headers } : {}),
+    ...(options.userMetadata && Object.keys(options.userMetadata).length ? { userMetadata: options.userMetadata } : {}),
+    ...checksumField(options.checksums),
+  };
 }

@@ -1,7 +1,7 @@
 import { CHECKSUM_BYTES, checksumMatches } from '../checksum.js';
 import type { ErasureCoder } from '../contracts/codec.js';
 import type { Drive, DriveFile } from '../contracts/drive.js';
-import type { ObjectRecord } from '../contracts/metadata.js';
+import type { DataSpan } from '../contracts/metadata.js';
 import { DataUnavailableError } from '../errors.js';
 import { shardPath } from '../layout.js';
 import type { Geometry } from './geometry.js';
@@ -24,7 +24,9 @@ export class StripeReader {
   readonly damage: ReadDamage = { shards: new Set() };
 
   constructor(
-    private readonly record: ObjectRecord,
+    private readonly bucket: string,
+    private readonly key: string,
+    private readonly span: DataSpan,
     private readonly geometry: Geometry,
     private readonly coder: ErasureCoder,
     private readonly drives: readonly Drive[],
@@ -33,10 +35,10 @@ export class StripeReader {
   private file(shard: number): Promise<DriveFile | undefined> {
     let f = this.files.get(shard);
     if (!f) {
-      const node = this.record.shardNodes[shard]!;
+      const node = this.span.shardNodes[shard]!;
       const drive = this.drives[node];
       f = drive
-        ? drive.open(shardPath(this.record.bucket, this.record.key, this.record.versionId, shard)).catch(() => undefined)
+        ? drive.open(shardPath(this.bucket, this.key, this.span.dir, shard)).catch(() => undefined)
         : Promise.resolve(undefined);
       this.files.set(shard, f);
     }
@@ -87,7 +89,7 @@ export class StripeReader {
       sound += got.filter((b) => b !== null).length;
     }
     if (sound < k) {
-      throw new DataUnavailableError(`stripe ${s} of ${this.record.bucket}/${this.record.key}: ${k + m - sound} of ${k + m} shards lost, at most ${m} can be rebuilt`);
+      throw new DataUnavailableError(`stripe ${s} of ${this.bucket}/${this.key}: ${k + m - sound} of ${k + m} shards lost, at most ${m} can be rebuilt`);
     }
     if (shards.slice(0, k).every((b) => b !== null)) return trim(shards.slice(0, k) as Uint8Array[], this.geometry.dataBytes(s));
     return [await this.coder.decodeStripe(shards, this.geometry.dataBytes(s))];

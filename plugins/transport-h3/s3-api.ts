@@ -3,13 +3,14 @@ import { randomBytes } from 'node:crypto';
 import type { KintsugiConfig } from '../../core/config.js';
 import type { ObjectRecord } from '../../core/contracts/metadata.js';
 import { BucketStore } from '../../core/engine/buckets.js';
-import type { ObjectEngine } from '../../core/engine/object-engine.js';
+import type { ObjectEngine, PutOptions } from '../../core/engine/object-engine.js';
 import { decodeAwsChunked } from './aws-chunked.js';
 import { CHECKSUM_ALGORITHMS, verifyBody, type ChecksumAlgorithm } from './checksums.js';
 import { listObjects } from './listing.js';
-import { S3Error } from './s3-error.js';
+import { decodeXmlText, parseRequestXml, readSmallBody } from './request-xml.js';
+import { S3Error, toS3Error } from './s3-error.js';
 import { STREAMING_SIGNED, STREAMING_SIGNED_TRAILER, STREAMING_UNSIGNED_TRAILER, UNSIGNED, verifySigV4, type Verified } from './sigv4.js';
-import { isoDate, xmlDocument } from './xml.js';
+import { isoDate, xmlDocument, type XmlNode } from './xml.js';
 
 export interface S3Request {
   method: string;
@@ -62,9 +63,13 @@ export class S3Api {
       if (req.method === 'GET') return this.listBuckets();
       throw new S3Error('MethodNotAllowed', 405, 'The specified method is not allowed against this resource.');
     }
-    if (key === undefined) return this.bucketOp(req, bucket, q);
+    if (key === undefined) {
+      if (req.method === 'POST' && q.has('delete')) return this.deleteObjects(req, auth, bucket);
+      return this.bucketOp(req, bucket, q);
+    }
     switch (req.method) {
       case 'PUT': return this.putObject(req, auth, bucket, key);
+      case 'POST': throw new S3Error('NotImplemented', 501, 'This POST operation is not implemented yet');
       case 'GET': return this.getObject(req, bucket, key, false);
       case 'HEAD': return this.getObject(req, bucket, key, true);
       case 'DELETE':
@@ -107,13 +112,21 @@ export class S3Api {
     }
   }
 
-  private async putObject(req: S3Request, auth: Verified, bucket: string, key: string): Promise<S3Response> {
-    await this.buckets.get(bucket);
+  /**
+   * The request body as the client meant it: aws-chunked frames removed,
+   * and checked, as it streams, against Content-Length, Content-MD5, a signed
+   * payload hash and any x-amz-checksum-* (header or trailer). `computed`
+   * holds the checksums once the body has been consumed.
+   */
+  private body(req: S3Request, auth: Verified): { body: AsyncIterable<Uint8Array>; computed: Map<ChecksumAlgorithm, string> } {
     const declared = h(req, 'content-length');
     let body = req.body;
     const trailers = new Map<string, string>();
     const payload = auth.payloadHash;
     const chunked = payload.startsWith('STREAMING-') || (h(req, 'content-encoding') ?? '').split(',').map((s) => s.trim()).includes('aws-chunked');
+    if (!chunked && payload !== UNSIGNED && !/^[0-9a-f]{64}$/.test(payload)) {
+      throw new S3Error('InvalidArgument', 400, `invalid x-amz-content-sha256 ${payload}`);
+    }
     if (chunked) {
       body = decodeAwsChunked(body, {
         trailers,
@@ -125,8 +138,7 @@ export class S3Api {
       const v = h(req, `x-amz-checksum-${a}`);
       if (v) checksums.set(a, v);
     }
-    const trailer = h(req, 'x-amz-trailer');
-    for (const t of (trailer ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)) {
+    for (const t of (h(req, 'x-amz-trailer') ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)) {
       const a = t.replace(/^x-amz-checksum-/, '') as ChecksumAlgorithm;
       if (!CHECKSUM_ALGORITHMS.includes(a)) throw new S3Error('InvalidRequest', 400, `unsupported trailer ${t}`);
       checksums.set(a, undefined);
@@ -140,24 +152,71 @@ export class S3Api {
       trailers,
       declaredLength: chunked ? (decodedLength !== undefined ? Number(decodedLength) : undefined) : (declared !== undefined ? Number(declared) : undefined),
     }, computed);
-    if (!chunked && payload !== UNSIGNED && payload !== STREAMING_UNSIGNED_TRAILER && !/^[0-9a-f]{64}$/.test(payload)) {
-      throw new S3Error('InvalidArgument', 400, `invalid x-amz-content-sha256 ${payload}`);
-    }
+    return { body: verified, computed };
+  }
 
-    const headers: Record<string, string> = {};
-    for (const name of STORED_HEADERS) {
-      const v = h(req, name);
-      if (v !== undefined && !(name === 'content-encoding' && v === 'aws-chunked')) headers[name] = v.replace(/(^|,\s*)aws-chunked\s*(,|$)/, '$1').replace(/,\s*$/, '');
-    }
-    const record = await this.engine.put(bucket, key, verified, {
-      contentType: h(req, 'content-type') ?? 'binary/octet-stream',
-      headers,
-      userMetadata: userMetadata(req.headers),
-      checksums: computed,
-    });
+  private async putObject(req: S3Request, auth: Verified, bucket: string, key: string): Promise<S3Response> {
+    await this.buckets.get(bucket);
+    if (h(req, 'x-amz-copy-source') !== undefined) return this.copyObject(req, bucket, key);
+    const { body, computed } = this.body(req, auth);
+    const record = await this.engine.put(bucket, key, body, { ...this.putOptions(req), checksums: computed });
     const out: Record<string, string> = { etag: `"${record.etag}"` };
     for (const [a, v] of computed) out[`x-amz-checksum-${a}`] = v;
     return { status: 200, headers: out };
+  }
+
+  /** Content type, stored headers and user metadata of a put or a REPLACE copy. */
+  private putOptions(req: S3Request): PutOptions {
+    const headers: Record<string, string> = {};
+    for (const name of STORED_HEADERS) {
+      const v = h(req, name);
+      if (v === undefined) continue;
+      const kept = name === 'content-encoding' ? v.split(',').map((s) => s.trim()).filter((e) => e && e !== 'aws-chunked').join(', ') : v;
+      if (kept) headers[name] = kept;
+    }
+    return { contentType: h(req, 'content-type') ?? 'binary/octet-stream', headers, userMetadata: userMetadata(req.headers) };
+  }
+
+  /** CopyObject: streams the source through the engine into a new object (metadata COPY or REPLACE). */
+  private async copyObject(req: S3Request, bucket: string, key: string): Promise<S3Response> {
+    const [srcBucket, srcKey] = parseCopySource(h(req, 'x-amz-copy-source')!);
+    await this.buckets.get(srcBucket);
+    const source = await this.engine.head(srcBucket, srcKey);
+    checkCopyConditions(req, source);
+    const directive = (h(req, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
+    if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', 400, `Unknown metadata directive ${directive}`);
+    if (srcBucket === bucket && srcKey === key && directive === 'COPY') {
+      throw new S3Error('InvalidRequest', 400, 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata, storage class, website redirect location or encryption attributes.');
+    }
+    const options: PutOptions = directive === 'REPLACE' ? this.putOptions(req)
+      : { contentType: source.contentType, headers: { ...(source.headers ?? {}) }, userMetadata: { ...(source.userMetadata ?? {}) } };
+    const { body } = await this.engine.get(srcBucket, srcKey);
+    const record = await this.engine.put(bucket, key, body, { ...options, checksums: source.checksums ?? {} });
+    return xml(200, xmlDocument('CopyObjectResult', [['LastModified', isoDate(record.createdMs)], ['ETag', `"${record.etag}"`]]));
+  }
+
+  /** DeleteObjects: up to 1000 keys, each answered as deleted or with its error; Quiet leaves out the deleted. */
+  private async deleteObjects(req: S3Request, auth: Verified, bucket: string): Promise<S3Response> {
+    await this.buckets.get(bucket);
+    const doc = parseRequestXml(await readSmallBody(this.body(req, auth).body));
+    const del = doc.Delete as { Quiet?: string; Object?: { Key?: unknown }[] } | undefined;
+    if (!del || !Array.isArray(del.Object) || del.Object.length === 0 || del.Object.length > 1000) {
+      throw new S3Error('MalformedXML', 400, 'The XML you provided was not well-formed or did not validate against our published schema.');
+    }
+    const quiet = del.Quiet === 'true';
+    const results: XmlNode[] = [];
+    for (const o of del.Object) {
+      const key = typeof o.Key === 'string' ? decodeXmlText(o.Key) : undefined;
+      if (key === undefined) throw new S3Error('MalformedXML', 400, 'Object without Key');
+      try {
+        await this.engine.delete(bucket, key);
+        if (!quiet) results.push(['Deleted', [['Key', key]]]);
+      } catch (err) {
+        const e = toS3Error(err);
+        results.push(['Error', [['Key', key], ['Code', e.code], ['Message', e.message]]]);
+      }
+    }
+    return xml(200, xmlDocument('DeleteResult', results));
   }
 
   private async getObject(req: S3Request, bucket: string, key: string, headOnly: boolean): Promise<S3Response> {
@@ -188,6 +247,32 @@ function splitPath(rawPath: string): [string | undefined, string | undefined] {
   if (!bucket) return [undefined, undefined];
   if (slash < 0 || slash === path.length - 1) return [bucket, undefined];
   return [bucket, decodeURIComponent(path.slice(slash + 1))];
+}
+
+/** `bucket/key` (url-encoded, maybe with a leading slash and ?versionId=null). */
+function parseCopySource(header: string): [string, string] {
+  const [path, query] = header.split('?');
+  const versionId = new URLSearchParams(query ?? '').get('versionId');
+  if (versionId !== null && versionId !== 'null') throw new S3Error('NoSuchVersion', 404, 'The specified version does not exist.');
+  const decoded = decodeURIComponent(path!.replace(/^\//, ''));
+  const slash = decoded.indexOf('/');
+  if (slash <= 0 || slash === decoded.length - 1) throw new S3Error('InvalidArgument', 400, 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey');
+  return [decoded.slice(0, slash), decoded.slice(slash + 1)];
+}
+
+/** x-amz-copy-source-if-* preconditions: each failure is 412 PreconditionFailed. */
+function checkCopyConditions(req: S3Request, source: ObjectRecord): void {
+  const etag = `"${source.etag}"`;
+  const modified = Math.floor(source.createdMs / 1000) * 1000;
+  const fail = () => { throw new S3Error('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold'); };
+  const match = h(req, 'x-amz-copy-source-if-match');
+  const noneMatch = h(req, 'x-amz-copy-source-if-none-match');
+  const since = h(req, 'x-amz-copy-source-if-modified-since');
+  const unmodified = h(req, 'x-amz-copy-source-if-unmodified-since');
+  if (match !== undefined && !match.split(',').map((s) => s.trim()).some((t) => t === etag || t === source.etag || t === '*')) fail();
+  if (noneMatch !== undefined && noneMatch.split(',').map((s) => s.trim()).some((t) => t === etag || t === source.etag || t === '*')) fail();
+  if (unmodified !== undefined && modified > Date.parse(unmodified)) fail();
+  if (since !== undefined && modified <= Date.parse(since)) fail();
 }
 
 function keyOnly(rawPath: string): string | undefined {
