@@ -114,3 +114,30 @@ export class BucketNotEmptyError extends KintsugiError {
     super('ERR_BUCKET_NOT_EMPTY', `bucket ${bucket} is not empty`);
   }
 }
+
+/** The multipart upload does not exist (never created, completed or aborted). */
+export class NoSuchUploadError extends KintsugiError {
+  constructor(uploadId: string) {
+    super('ERR_NO_SUCH_UPLOAD', `no multipart upload ${uploadId}`);
+  }
+}
+
+/** CompleteMultipartUpload named a part that is not there, or with another ETag. */
+export class InvalidPartError extends KintsugiError {
+  constructor(message: string) {
+    super('ERR_INVALID_PART', message);
+  }
+}
+
+export class InvalidPartOrderError extends KintsugiError {
+  constructor() {
+    super('ERR_INVALID_PART_ORDER', 'The list of parts was not in ascending order. The parts list must be specified in order by part number.');
+  }
+}
+
+/** A part other than the last is smaller than 5 MiB. */
+export class EntityTooSmallError extends KintsugiError {
+  constructor(partNumber: number) {
+    super('ERR_ENTITY_TOO_SMALL', `part ${partNumber} is smaller than the minimum allowed object size (5 MiB)`);
+  }
+}

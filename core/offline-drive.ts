@@ -14,6 +14,7 @@ export class OfflineDrive implements Drive {
   async readFile(): Promise<Uint8Array | undefined> { this.fail(); }
   async open(): Promise<DriveFile | undefined> { this.fail(); }
   async list(): Promise<string[]> { this.fail(); }
+  async rename(): Promise<void> { this.fail(); }
   async remove(): Promise<void> { this.fail(); }
   async healthy(): Promise<boolean> { return false; }
 }

@@ -39,6 +39,8 @@ export interface Drive {
   open(path: string): Promise<DriveFile | undefined>;
   /** Entry names in a folder; [] when the folder does not exist. */
   list(dir: string): Promise<string[]>;
+  /** Renames a file or folder within the node (atomic); a missing source is an error. */
+  rename(from: string, to: string): Promise<void>;
   /** Deletes a file or a folder tree; a missing one is not an error. */
   remove(path: string): Promise<void>;
   /** Whether the node's folder is there and carries its identity. */

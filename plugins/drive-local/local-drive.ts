@@ -158,6 +158,13 @@ export class LocalDrive implements Drive {
     }
   }
 
+  async rename(from: string, to: string): Promise<void> {
+    const target = this.path(to);
+    await mkdir(dirname(target), { recursive: true });
+    await rename(this.path(from), target);
+    if (this.sync) await syncDir(dirname(target));
+  }
+
   async remove(path: string): Promise<void> {
     await rm(this.path(path), { recursive: true, force: true });
   }

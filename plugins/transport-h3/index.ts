@@ -1,5 +1,6 @@
 import type { KintsugiConfig } from '../../core/config.js';
 import { BucketStore } from '../../core/engine/buckets.js';
+import { MultipartUploads } from '../../core/engine/multipart.js';
 import { ObjectEngine } from '../../core/engine/object-engine.js';
 import type { Plugin } from '../../core/plugins.js';
 import { TOKENS } from '../../core/tokens.js';
@@ -18,7 +19,7 @@ export const h3TransportPlugin: Plugin = {
   register(container, config) {
     container.register(TOKENS.Transport, {
       useFactory: (c) => new H3Transport(
-        new S3Api(c.resolve(ObjectEngine), c.resolve(BucketStore), credentialsFrom(config), config),
+        new S3Api(c.resolve(ObjectEngine), c.resolve(BucketStore), c.resolve(MultipartUploads), credentialsFrom(config), config),
         c.resolve(TOKENS.Logger),
         config.domain ? { domain: config.domain } : {},
       ),

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { KintsugiConfig } from '../../core/config.js';
 import type { ObjectRecord } from '../../core/contracts/metadata.js';
 import { BucketStore } from '../../core/engine/buckets.js';
+import type { MultipartUploads } from '../../core/engine/multipart.js';
 import type { ObjectEngine, PutOptions } from '../../core/engine/object-engine.js';
 import { decodeAwsChunked } from './aws-chunked.js';
 import { CHECKSUM_ALGORITHMS, verifyBody, type ChecksumAlgorithm } from './checksums.js';
@@ -51,6 +52,7 @@ export class S3Api {
   constructor(
     private readonly engine: ObjectEngine,
     private readonly buckets: BucketStore,
+    private readonly uploads: MultipartUploads,
     private readonly credentials: Credentials,
     private readonly config: KintsugiConfig,
   ) {}
@@ -67,9 +69,10 @@ export class S3Api {
       if (req.method === 'POST' && q.has('delete')) return this.deleteObjects(req, auth, bucket);
       return this.bucketOp(req, bucket, q);
     }
+    if (q.has('uploads') || q.has('uploadId')) return this.multipart(req, auth, bucket, key, q);
     switch (req.method) {
       case 'PUT': return this.putObject(req, auth, bucket, key);
-      case 'POST': throw new S3Error('NotImplemented', 501, 'This POST operation is not implemented yet');
+      case 'POST': throw new S3Error('NotImplemented', 501, 'This POST operation is not implemented');
       case 'GET': return this.getObject(req, bucket, key, false);
       case 'HEAD': return this.getObject(req, bucket, key, true);
       case 'DELETE':
@@ -103,7 +106,8 @@ export class S3Api {
         await this.buckets.get(bucket);
         if (q.has('location')) return xml(200, '<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/"></LocationConstraint>');
         if (q.has('versioning')) return xml(200, xmlDocument('VersioningConfiguration', []));
-        for (const sub of ['uploads', 'policy', 'acl', 'cors', 'lifecycle', 'tagging', 'website', 'replication', 'encryption', 'object-lock']) {
+        if (q.has('uploads')) return this.listUploads(bucket, q);
+        for (const sub of ['policy', 'acl', 'cors', 'lifecycle', 'tagging', 'website', 'replication', 'encryption', 'object-lock']) {
           if (q.has(sub)) throw new S3Error('NotImplemented', 501, `?${sub} is not implemented yet`);
         }
         return xml(200, await listObjects(this.engine, bucket, q, OWNER));
@@ -193,6 +197,94 @@ export class S3Api {
     const { body } = await this.engine.get(srcBucket, srcKey);
     const record = await this.engine.put(bucket, key, body, { ...options, checksums: source.checksums ?? {} });
     return xml(200, xmlDocument('CopyObjectResult', [['LastModified', isoDate(record.createdMs)], ['ETag', `"${record.etag}"`]]));
+  }
+
+  /** CreateMultipartUpload, UploadPart(Copy), CompleteMultipartUpload, AbortMultipartUpload, ListParts. */
+  private async multipart(req: S3Request, auth: Verified, bucket: string, key: string, q: URLSearchParams): Promise<S3Response> {
+    await this.buckets.get(bucket);
+    if (req.method === 'POST' && q.has('uploads')) {
+      const uploadId = await this.uploads.create(bucket, key, this.putOptions(req));
+      return xml(200, xmlDocument('InitiateMultipartUploadResult', [['Bucket', bucket], ['Key', key], ['UploadId', uploadId]]));
+    }
+    const uploadId = q.get('uploadId') ?? '';
+    switch (req.method) {
+      case 'PUT': {
+        const partNumber = Number(q.get('partNumber'));
+        if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10000) {
+          throw new S3Error('InvalidArgument', 400, 'Part number must be an integer between 1 and 10000, inclusive');
+        }
+        const copySource = h(req, 'x-amz-copy-source');
+        if (copySource !== undefined) {
+          const [srcBucket, srcKey] = parseCopySource(copySource);
+          await this.buckets.get(srcBucket);
+          const source = await this.engine.head(srcBucket, srcKey);
+          checkCopyConditions(req, source);
+          const rangeHeader = h(req, 'x-amz-copy-source-range');
+          const range = rangeHeader ? parseRange(rangeHeader, source.size) : undefined;
+          if (rangeHeader && !range) throw new S3Error('InvalidArgument', 400, 'The x-amz-copy-source-range value must be of the form bytes=first-last');
+          const { body } = await this.engine.get(srcBucket, srcKey, range);
+          const part = await this.uploads.putPart(bucket, key, uploadId, partNumber, body);
+          return xml(200, xmlDocument('CopyPartResult', [['LastModified', isoDate(part.modifiedMs)], ['ETag', `"${part.etag}"`]]));
+        }
+        const { body, computed } = this.body(req, auth);
+        const part = await this.uploads.putPart(bucket, key, uploadId, partNumber, body);
+        const headers: Record<string, string> = { etag: `"${part.etag}"` };
+        for (const [a, v] of computed) headers[`x-amz-checksum-${a}`] = v;
+        return { status: 200, headers };
+      }
+      case 'POST': {
+        const doc = parseRequestXml(await readSmallBody(this.body(req, auth).body));
+        const parts = (doc.CompleteMultipartUpload as { Part?: { PartNumber?: unknown; ETag?: unknown }[] } | undefined)?.Part;
+        if (!Array.isArray(parts)) throw new S3Error('MalformedXML', 400, 'The XML you provided was not well-formed or did not validate against our published schema.');
+        const requested = parts.map((p) => {
+          const partNumber = Number(p.PartNumber);
+          if (!Number.isInteger(partNumber) || typeof p.ETag !== 'string') throw new S3Error('MalformedXML', 400, 'Part without PartNumber or ETag');
+          return { partNumber, etag: decodeXmlText(p.ETag) };
+        });
+        const record = await this.uploads.complete(bucket, key, uploadId, requested);
+        return xml(200, xmlDocument('CompleteMultipartUploadResult', [
+          ['Location', `/${bucket}/${key}`], ['Bucket', bucket], ['Key', key], ['ETag', `"${record.etag}"`],
+        ]));
+      }
+      case 'DELETE':
+        await this.uploads.abort(bucket, key, uploadId);
+        return { status: 204, headers: {} };
+      case 'GET': {
+        await this.uploads.get(bucket, key, uploadId);
+        const marker = Number(q.get('part-number-marker') ?? 0);
+        const max = Math.min(Number(q.get('max-parts') ?? 1000), 1000);
+        const all = (await this.uploads.parts(bucket, key, uploadId)).filter((p) => p.partNumber > marker);
+        const page = all.slice(0, max);
+        const body: XmlNode[] = [
+          ['Bucket', bucket], ['Key', key], ['UploadId', uploadId],
+          ['Initiator', [['ID', OWNER.id], ['DisplayName', OWNER.name]]], ['Owner', [['ID', OWNER.id], ['DisplayName', OWNER.name]]],
+          ['StorageClass', 'STANDARD'], ['PartNumberMarker', marker],
+          ...(all.length > max ? [['NextPartNumberMarker', page[page.length - 1]!.partNumber] as XmlNode] : []),
+          ['MaxParts', max], ['IsTruncated', all.length > max],
+          ...page.map((p): XmlNode => ['Part', [['PartNumber', p.partNumber], ['LastModified', isoDate(p.modifiedMs)], ['ETag', `"${p.etag}"`], ['Size', p.size]]]),
+        ];
+        return xml(200, xmlDocument('ListPartsResult', body));
+      }
+      default:
+        throw new S3Error('MethodNotAllowed', 405, 'The specified method is not allowed against this resource.');
+    }
+  }
+
+  private async listUploads(bucket: string, q: URLSearchParams): Promise<S3Response> {
+    const prefix = q.get('prefix') ?? '';
+    const keyMarker = q.get('key-marker') ?? '';
+    const max = Math.min(Number(q.get('max-uploads') ?? 1000), 1000);
+    const all = (await this.uploads.list(bucket)).filter((u) => u.key.startsWith(prefix) && u.key > keyMarker);
+    const page = all.slice(0, max);
+    const last = page[page.length - 1];
+    return xml(200, xmlDocument('ListMultipartUploadsResult', [
+      ['Bucket', bucket], ['KeyMarker', keyMarker], ['UploadIdMarker', q.get('upload-id-marker') ?? ''],
+      ...(all.length > max && last ? [['NextKeyMarker', last.key], ['NextUploadIdMarker', last.uploadId]] as XmlNode[] : []),
+      ['Prefix', prefix] as XmlNode, ['MaxUploads', max] as XmlNode, ['IsTruncated', all.length > max] as XmlNode,
+      ...page.map((u): XmlNode => ['Upload', [['Key', u.key], ['UploadId', u.uploadId],
+        ['Initiator', [['ID', OWNER.id], ['DisplayName', OWNER.name]]], ['Owner', [['ID', OWNER.id], ['DisplayName', OWNER.name]]],
+        ['StorageClass', 'STANDARD'], ['Initiated', isoDate(u.initiatedMs)]]]),
+    ]));
   }
 
   /** DeleteObjects: up to 1000 keys, each answered as deleted or with its error; Quiet leaves out the deleted. */

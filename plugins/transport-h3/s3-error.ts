@@ -24,6 +24,11 @@ const BY_CODE: Readonly<Record<string, [code: string, status: number]>> = {
   ERR_DATA_UNAVAILABLE: ['SlowDown', 503],
   ERR_WRITE_QUORUM: ['SlowDown', 503],
   ERR_NODE_OFFLINE: ['SlowDown', 503],
+  ERR_NO_SUCH_UPLOAD: ['NoSuchUpload', 404],
+  ERR_MALFORMED_XML: ['MalformedXML', 400],
+  ERR_INVALID_PART: ['InvalidPart', 400],
+  ERR_INVALID_PART_ORDER: ['InvalidPartOrder', 400],
+  ERR_ENTITY_TOO_SMALL: ['EntityTooSmall', 400],
 };
 
 export function toS3Error(err: unknown): S3Error {

@@ -1,0 +1,184 @@
+import { createHash } from 'node:crypto';
+
+import { inject, injectable } from 'tsyringe';
+
+import type { PartSpan, ObjectRecord } from '../contracts/metadata.js';
+import type { NodeSet } from '../contracts/nodes.js';
+import {
+  EntityTooSmallError, InvalidPartError, InvalidPartOrderError, KintsugiError, NoSuchUploadError, WriteQuorumError,
+} from '../errors.js';
+import { objectDir, partRecordDir, uploadDir, uploadRecordPath } from '../layout.js';
+import { TOKENS } from '../tokens.js';
+import { newVersionId } from '../version-id.js';
+import { assertBucketName, assertKey } from './names.js';
+import { metadataFields, ObjectEngine, type PutOptions } from './object-engine.js';
+
+/** S3's floor for every part but the last. */
+export const MIN_PART_SIZE = 5 << 20;
+
+export interface UploadInfo {
+  bucket: string;
+  key: string;
+  uploadId: string;
+  initiatedMs: number;
+  /** content type, headers and user metadata given at creation (checksums are per part) */
+  options: Omit<PutOptions, 'checksums'>;
+}
+
+/** One uploaded part attempt; the newest attempt of a part number counts. */
+export interface PartInfo {
+  partNumber: number;
+  attempt: string;
+  etag: string;
+  size: number;
+  modifiedMs: number;
+  span: Omit<PartSpan, 'partNumber' | 'etag'>;
+}
+
+/**
+ * Multipart uploads. Each part is erasure-coded as it arrives, into its own
+ * folder under `u-<uploadId>` in the object's data folder; the upload and
+ * each part attempt are small JSON records on every node (a majority must
+ * take them). Completion renames the upload folder to the new version's
+ * folder on every node (no data is copied) and commits a record that lists
+ * the parts' spans; until that record is written, the previous version is
+ * what readers get.
+ */
+@injectable()
+export class MultipartUploads {
+  constructor(
+    @inject(ObjectEngine) private readonly engine: ObjectEngine,
+    @inject(TOKENS.Nodes) private readonly nodes: NodeSet,
+  ) {}
+
+  async create(bucket: string, key: string, options: UploadInfo['options']): Promise<string> {
+    assertBucketName(bucket);
+    assertKey(key);
+    const uploadId = newVersionId();
+    const info: UploadInfo = { bucket, key, uploadId, initiatedMs: Date.now(), options };
+    await this.writeEverywhere(uploadRecordPath(bucket, uploadId), info);
+    return uploadId;
+  }
+
+  async get(bucket: string, key: string, uploadId: string): Promise<UploadInfo> {
+    if (!/^[0-9a-f]{24}$/.test(uploadId)) throw new NoSuchUploadError(uploadId);
+    const info = await this.readMajority<UploadInfo>(uploadRecordPath(bucket, uploadId));
+    if (!info || info.key !== key) throw new NoSuchUploadError(uploadId);
+    return info;
+  }
+
+  async putPart(bucket: string, key: string, uploadId: string, partNumber: number, body: AsyncIterable<Uint8Array>): Promise<PartInfo> {
+    await this.get(bucket, key, uploadId);
+    const attempt = newVersionId();
+    const sub = `p${String(partNumber).padStart(5, '0')}-${attempt}`;
+    const { span, md5 } = await this.engine.writeSpan(bucket, key, `${uploadDir(uploadId)}/${sub}`, body);
+    const part: PartInfo = { partNumber, attempt, etag: md5, size: span.size, modifiedMs: Date.now(), span: { ...span, dir: sub } };
+    await this.writeEverywhere(`${partRecordDir(bucket, uploadId)}/${sub}`, part);
+    return part;
+  }
+
+  /** The newest attempt of every part number, in part order. */
+  async parts(bucket: string, key: string, uploadId: string): Promise<PartInfo[]> {
+    await this.get(bucket, key, uploadId);
+    const dir = partRecordDir(bucket, uploadId);
+    const listings = await Promise.all(this.nodes.drives.map((d) => d.list(dir).catch(() => null)));
+    const up = listings.filter((l): l is string[] => l !== null);
+    const votes = new Map<string, number>();
+    for (const names of up) for (const n of names) votes.set(n, (votes.get(n) ?? 0) + 1);
+    const newest = new Map<number, string>();
+    for (const [name, v] of votes) {
+      if (v <= up.length / 2) continue;
+      const number = Number(name.slice(1, 6));
+      if (!newest.has(number) || newest.get(number)! < name) newest.set(number, name);
+    }
+    const parts = await Promise.all([...newest.values()].map((name) => this.readMajority<PartInfo>(`${dir}/${name}`)));
+    return parts.filter((p): p is PartInfo => !!p).sort((a, b) => a.partNumber - b.partNumber);
+  }
+
+  async complete(bucket: string, key: string, uploadId: string, requested: { partNumber: number; etag: string }[]): Promise<ObjectRecord> {
+    const info = await this.get(bucket, key, uploadId);
+    if (requested.length === 0) throw new KintsugiError('ERR_MALFORMED_XML', 'You must specify at least one part');
+    for (let i = 1; i < requested.length; i++) if (requested[i]!.partNumber <= requested[i - 1]!.partNumber) throw new InvalidPartOrderError();
+    const available = new Map((await this.parts(bucket, key, uploadId)).map((p) => [p.partNumber, p]));
+    const chosen = requested.map((r, i) => {
+      const part = available.get(r.partNumber);
+      const etag = r.etag.replace(/"/g, '');
+      if (!part || part.etag !== etag) throw new InvalidPartError(`One or more of the specified parts could not be found (part ${r.partNumber}).`);
+      if (i < requested.length - 1 && part.size < MIN_PART_SIZE) throw new EntityTooSmallError(r.partNumber);
+      return part;
+    });
+
+    const versionId = newVersionId();
+    const data = objectDir(bucket, key);
+    const moved = await Promise.all(this.nodes.drives.map((d) => d.rename(`${data}/${uploadDir(uploadId)}`, `${data}/${versionId}`).then(() => true, () => false)));
+    if (moved.filter(Boolean).length < this.engine.writeQuorum) throw new WriteQuorumError('too few nodes took the completed upload');
+
+    const md5s = createHash('md5');
+    for (const p of chosen) md5s.update(Buffer.from(p.etag, 'hex'));
+    const parts: PartSpan[] = chosen.map((p) => ({ ...p.span, dir: `${versionId}/${p.span.dir}`, partNumber: p.partNumber, etag: p.etag }));
+    const first = parts[0]!;
+    const record: ObjectRecord = {
+      bucket, key, versionId,
+      size: parts.reduce((a, p) => a + p.size, 0),
+      etag: `${md5s.digest('hex')}-${parts.length}`,
+      createdMs: Date.now(),
+      ...metadataFields(info.options),
+      codec: first.codec,
+      blockSize: first.blockSize,
+      shardNodes: first.shardNodes,
+      parts,
+    };
+    await this.engine.commit(record);
+    // Part attempts that did not make it into the object, and the upload's records.
+    const keep = new Set(chosen.map((p) => p.span.dir));
+    await Promise.all(this.nodes.drives.map(async (d) => {
+      const dirs = await d.list(`${data}/${versionId}`).catch(() => [] as string[]);
+      await Promise.all(dirs.filter((x) => !keep.has(x)).map((x) => d.remove(`${data}/${versionId}/${x}`).catch(() => undefined)));
+    }));
+    await this.forget(bucket, uploadId);
+    return record;
+  }
+
+  async abort(bucket: string, key: string, uploadId: string): Promise<void> {
+    await this.get(bucket, key, uploadId);
+    await Promise.all(this.nodes.drives.map((d) => d.remove(`${objectDir(bucket, key)}/${uploadDir(uploadId)}`).catch(() => undefined)));
+    await this.forget(bucket, uploadId);
+  }
+
+  /** Uploads in progress in a bucket, by key then initiation. */
+  async list(bucket: string): Promise<UploadInfo[]> {
+    const listings = await Promise.all(this.nodes.drives.map((d) => d.list(`uploads/${bucket}`).catch(() => null)));
+    const up = listings.filter((l): l is string[] => l !== null);
+    const votes = new Map<string, number>();
+    for (const names of up) for (const n of names) if (!n.endsWith('.parts')) votes.set(n, (votes.get(n) ?? 0) + 1);
+    const ids = [...votes].filter(([, v]) => v > up.length / 2).map(([id]) => id);
+    const infos = await Promise.all(ids.map((id) => this.readMajority<UploadInfo>(uploadRecordPath(bucket, id))));
+    return infos.filter((i): i is UploadInfo => !!i).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.uploadId < b.uploadId ? -1 : 1));
+  }
+
+  private async forget(bucket: string, uploadId: string): Promise<void> {
+    await Promise.all(this.nodes.drives.map(async (d) => {
+      await d.remove(partRecordDir(bucket, uploadId)).catch(() => undefined);
+      await d.remove(uploadRecordPath(bucket, uploadId)).catch(() => undefined);
+    }));
+  }
+
+  private async writeEverywhere(path: string, value: unknown): Promise<void> {
+    const bytes = Buffer.from(JSON.stringify(value));
+    const ok = await Promise.all(this.nodes.drives.map((d) => d.writeFile(path, bytes).then(() => true, () => false)));
+    if (ok.filter(Boolean).length <= this.nodes.drives.length / 2) throw new WriteQuorumError(`${path} written to too few nodes`);
+  }
+
+  /** The value a majority of the answering nodes hold, or undefined. */
+  private async readMajority<T>(path: string): Promise<T | undefined> {
+    const answers = await Promise.all(this.nodes.drives.map((d) => d.readFile(path).then((b) => b, () => null)));
+    const up = answers.filter((a) => a !== null);
+    const held = up.filter((a): a is Uint8Array => a !== undefined);
+    if (held.length === 0 || held.length <= up.length / 2) return undefined;
+    try {
+      return JSON.parse(Buffer.from(held[0]!).toString('utf8')) as T;
+    } catch {
+      return undefined;
+    }
+  }
+}
