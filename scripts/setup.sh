@@ -9,7 +9,8 @@ quiet=0
 log() { [ "$quiet" = 1 ] || echo "[setup] $*"; }
 
 # --- system packages -------------------------------------------------------
-APT_PACKAGES=(libjerasure-dev libgf-complete-dev libisal-dev emscripten dpkg-dev xz-utils g++ make python3)
+# The S3 clients (awscli, rclone, s3cmd) are there for the integration tests.
+APT_PACKAGES=(libjerasure-dev libgf-complete-dev libisal-dev emscripten dpkg-dev xz-utils g++ make python3 awscli rclone s3cmd)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -81,6 +82,7 @@ if [ ! -e dist/.built ] || [ -n "$(find core plugins codecs server bench tsconfi
   log "compiling TypeScript (tsc)"
   rm -rf dist
   npx tsc -p tsconfig.json
+  chmod +x dist/server/cli.js
   touch dist/.built
 else
   log "TypeScript build up to date"
