@@ -74,6 +74,8 @@ export interface KintsugiConfig {
   /** ACCESS_KEY / SECRET_KEY: the S3 credentials */
   readonly accessKey: string;
   readonly secretKey: string;
+  /** USERS: more users, `key:secret` pairs separated by commas */
+  readonly users: Readonly<Record<string, string>>;
   /** whether the credentials are the built-in defaults (the server warns) */
   readonly defaultCredentials: boolean;
   /** DOMAIN: serve virtual-host style requests for <bucket>.DOMAIN */
@@ -106,6 +108,7 @@ export const DEFAULT_CONFIG: KintsugiConfig = {
   accessKey: DEFAULT_ACCESS_KEY,
   secretKey: DEFAULT_SECRET_KEY,
   defaultCredentials: true,
+  users: {},
   host: '0.0.0.0',
   port: 9000,
   workers: availableParallelism(),
@@ -116,7 +119,7 @@ export type RawSettings = Partial<Record<SettingName, string | number>>;
 const SETTING_NAMES = [
   'DATA', 'PARITY', 'NUMNODES', 'METACOPIES', 'NODEPATH', 'MATRIXTYPE',
   'CODEC', 'PLACEMENT', 'PACKETSIZE', 'BLOCKSIZE', 'W', 'SYNC',
-  'ACCESS_KEY', 'SECRET_KEY', 'DOMAIN', 'HOST', 'PORT', 'WORKERS',
+  'ACCESS_KEY', 'SECRET_KEY', 'USERS', 'DOMAIN', 'HOST', 'PORT', 'WORKERS',
 ] as const;
 type SettingName = (typeof SETTING_NAMES)[number];
 
@@ -197,6 +200,12 @@ export function parseConfig(raw: RawSettings): KintsugiConfig {
   if (port > 65535) throw new ConfigError('PORT', `must be at most 65535, got ${port}`);
   if (accessKey.length < 3) throw new ConfigError('ACCESS_KEY', 'must be at least 3 characters');
   if (secretKey.length < 8) throw new ConfigError('SECRET_KEY', 'must be at least 8 characters');
+  const users: Record<string, string> = {};
+  for (const pair of text(raw.USERS, '').split(',').map((p) => p.trim()).filter(Boolean)) {
+    const at = pair.indexOf(':');
+    if (at < 3 || pair.length - at - 1 < 8) throw new ConfigError('USERS', 'each user must be key:secret, key at least 3 and secret at least 8 characters');
+    users[pair.slice(0, at)] = pair.slice(at + 1);
+  }
   if (w !== 8) throw new ConfigError('W', `only w=8 is supported, got ${w}`);
   if (data + parity > 256) {
     throw new ConfigError('DATA+PARITY', `must be at most 256 for w=8 (GF(2^8) has 256 elements), got ${data + parity}`);
@@ -224,7 +233,7 @@ export function parseConfig(raw: RawSettings): KintsugiConfig {
   return {
     data, parity, numNodes, metaCopies, nodePath, technique, matrixType,
     codec: codec as CodecChoice, placement, packetSize, blockSize, w, sync,
-    accessKey, secretKey, defaultCredentials: raw.ACCESS_KEY === undefined && raw.SECRET_KEY === undefined,
+    accessKey, secretKey, users, defaultCredentials: raw.ACCESS_KEY === undefined && raw.SECRET_KEY === undefined,
     ...(domain ? { domain } : {}),
     host: text(raw.HOST, d.host), port, workers,
   };

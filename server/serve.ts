@@ -24,7 +24,7 @@ function banner(config: KintsugiConfig, port: number, codec: string): string {
   const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
   return [
     `Kintsugi S3 endpoint  http://${host}:${port}${config.domain ? `  (virtual hosts: <bucket>.${config.domain})` : ''}`,
-    `credentials           ${config.defaultCredentials ? `built-in defaults ${config.accessKey} / ${config.secretKey}: set ACCESS_KEY and SECRET_KEY` : 'ACCESS_KEY / SECRET_KEY'}`,
+    `credentials           ${config.defaultCredentials ? `built-in defaults ${config.accessKey} / ${config.secretKey}: set ACCESS_KEY and SECRET_KEY` : 'ACCESS_KEY / SECRET_KEY'}${Object.keys(config.users).length ? ` + ${Object.keys(config.users).length} from USERS` : ''}`,
     `codec                 jerasure ${codec}, ${config.data}+${config.parity} ${config.technique}`,
     `layout                ${config.numNodes} nodes under ${resolve(config.nodePath)}, ${config.metaCopies} metadata copies, SYNC=${config.sync ? 'on' : 'off'}`,
     `workers               ${config.workers}`,

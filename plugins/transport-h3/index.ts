@@ -7,9 +7,10 @@ import { TOKENS } from '../../core/tokens.js';
 import { H3Transport } from './h3-transport.js';
 import { S3Api, type Credentials } from './s3-api.js';
 
-/** One user from ACCESS_KEY / SECRET_KEY. */
+/** The users: ACCESS_KEY / SECRET_KEY, and any more from USERS. */
 export function credentialsFrom(config: KintsugiConfig): Credentials {
-  return { secretFor: (key) => (key === config.accessKey ? config.secretKey : undefined) };
+  const users = new Map(Object.entries({ ...config.users, [config.accessKey]: config.secretKey }));
+  return { secretFor: (key) => users.get(key) };
 }
 
 /** Transport plugin: the S3 API over HTTP, served by h3. */
