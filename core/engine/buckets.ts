@@ -2,9 +2,10 @@ import { inject, injectable } from 'tsyringe';
 
 import type { MetadataStore } from '../contracts/metadata.js';
 import type { NodeSet } from '../contracts/nodes.js';
-import { BucketExistsError, BucketNotEmptyError, NoSuchBucketError, WriteQuorumError } from '../errors.js';
+import { BucketExistsError, BucketNotEmptyError, NoSuchBucketError } from '../errors.js';
 import { TOKENS } from '../tokens.js';
 import { assertBucketName } from './names.js';
+import { listOnMajority, readFromMajority, removeOnAll, writeOnAll } from './node-quorum.js';
 
 export interface BucketInfo {
   name: string;
@@ -24,16 +25,9 @@ export class BucketStore {
   ) {}
 
   async list(): Promise<BucketInfo[]> {
-    const answers = await this.answers();
-    const seen = new Map<string, { info: BucketInfo; votes: number }>();
-    for (const names of answers) {
-      for (const [name, info] of names) {
-        const s = seen.get(name);
-        if (s) s.votes++;
-        else seen.set(name, { info, votes: 1 });
-      }
-    }
-    return [...seen.values()].filter((s) => s.votes > answers.length / 2).map((s) => s.info).sort((a, b) => (a.name < b.name ? -1 : 1));
+    const names = await listOnMajority(this.nodes, 'buckets');
+    const infos = await Promise.all(names.map((n) => this.get(n).catch(() => undefined)));
+    return infos.filter((i): i is BucketInfo => !!i).sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 
   /** Buckets seen recently: object requests check their bucket, and 7 reads each would cost more than the request. */
@@ -50,45 +44,23 @@ export class BucketStore {
   }
 
   private async read(name: string): Promise<BucketInfo> {
-    const answers = await Promise.all(this.nodes.drives.map((d) => d.readFile(`buckets/${name}`).then((b) => b, () => null)));
-    const up = answers.filter((a) => a !== null);
-    const held = up.filter((a) => a !== undefined) as Uint8Array[];
-    if (held.length === 0 || held.length <= up.length / 2) throw new NoSuchBucketError(name);
-    return JSON.parse(Buffer.from(held[0]!).toString('utf8')) as BucketInfo;
+    const bytes = await readFromMajority(this.nodes, `buckets/${name}`);
+    if (!bytes) throw new NoSuchBucketError(name);
+    return JSON.parse(Buffer.from(bytes).toString('utf8')) as BucketInfo;
   }
 
   async create(name: string): Promise<void> {
     assertBucketName(name);
     this.recent.delete(name);
     if (await this.get(name).then(() => true, () => false)) throw new BucketExistsError(name);
-    const info = Buffer.from(JSON.stringify({ name, createdMs: Date.now() } satisfies BucketInfo));
-    const ok = await Promise.all(this.nodes.drives.map((d) => d.writeFile(`buckets/${name}`, info).then(() => true, () => false)));
-    if (ok.filter(Boolean).length <= this.nodes.drives.length / 2) throw new WriteQuorumError(`bucket ${name} written to too few nodes`);
+    await writeOnAll(this.nodes, `buckets/${name}`, Buffer.from(JSON.stringify({ name, createdMs: Date.now() } satisfies BucketInfo)));
   }
 
   async delete(name: string): Promise<void> {
     await this.get(name);
     const page = await this.metadata.list({ bucket: name, maxKeys: 1 });
     if (page.entries.length > 0 || page.commonPrefixes.length > 0) throw new BucketNotEmptyError(name);
-    await Promise.all(this.nodes.drives.map((d) => d.remove(`buckets/${name}`).catch(() => undefined)));
+    await removeOnAll(this.nodes, `buckets/${name}`);
     this.recent.delete(name);
-  }
-
-  /** Per node that answered, its buckets. */
-  private async answers(): Promise<Map<string, BucketInfo>[]> {
-    const per = await Promise.all(this.nodes.drives.map(async (d) => {
-      try {
-        if (!(await d.healthy())) return null;
-        const names = await d.list('buckets');
-        const infos = await Promise.all(names.map(async (n) => {
-          const b = await d.readFile(`buckets/${n}`);
-          return b ? (JSON.parse(Buffer.from(b).toString('utf8')) as BucketInfo) : undefined;
-        }));
-        return new Map(infos.filter((i): i is BucketInfo => !!i).map((i) => [i.name, i]));
-      } catch {
-        return null;
-      }
-    }));
-    return per.filter((p): p is Map<string, BucketInfo> => p !== null);
   }
 }

@@ -7,6 +7,7 @@ import type { NodeSet } from '../contracts/nodes.js';
 import {
   EntityTooSmallError, InvalidPartError, InvalidPartOrderError, KintsugiError, NoSuchUploadError, WriteQuorumError,
 } from '../errors.js';
+import { listOnMajority, readFromMajority, removeOnAll, writeOnAll } from './node-quorum.js';
 import { objectDir, partRecordDir, uploadDir, uploadRecordPath } from '../layout.js';
 import { TOKENS } from '../tokens.js';
 import { newVersionId } from '../version-id.js';
@@ -81,13 +82,8 @@ export class MultipartUploads {
   async parts(bucket: string, key: string, uploadId: string): Promise<PartInfo[]> {
     await this.get(bucket, key, uploadId);
     const dir = partRecordDir(bucket, uploadId);
-    const listings = await Promise.all(this.nodes.drives.map((d) => d.list(dir).catch(() => null)));
-    const up = listings.filter((l): l is string[] => l !== null);
-    const votes = new Map<string, number>();
-    for (const names of up) for (const n of names) votes.set(n, (votes.get(n) ?? 0) + 1);
     const newest = new Map<number, string>();
-    for (const [name, v] of votes) {
-      if (v <= up.length / 2) continue;
+    for (const name of await listOnMajority(this.nodes, dir)) {
       const number = Number(name.slice(1, 6));
       if (!newest.has(number) || newest.get(number)! < name) newest.set(number, name);
     }
@@ -141,42 +137,31 @@ export class MultipartUploads {
 
   async abort(bucket: string, key: string, uploadId: string): Promise<void> {
     await this.get(bucket, key, uploadId);
-    await Promise.all(this.nodes.drives.map((d) => d.remove(`${objectDir(bucket, key)}/${uploadDir(uploadId)}`).catch(() => undefined)));
+    await removeOnAll(this.nodes, `${objectDir(bucket, key)}/${uploadDir(uploadId)}`);
     await this.forget(bucket, uploadId);
   }
 
   /** Uploads in progress in a bucket, by key then initiation. */
   async list(bucket: string): Promise<UploadInfo[]> {
-    const listings = await Promise.all(this.nodes.drives.map((d) => d.list(`uploads/${bucket}`).catch(() => null)));
-    const up = listings.filter((l): l is string[] => l !== null);
-    const votes = new Map<string, number>();
-    for (const names of up) for (const n of names) if (!n.endsWith('.parts')) votes.set(n, (votes.get(n) ?? 0) + 1);
-    const ids = [...votes].filter(([, v]) => v > up.length / 2).map(([id]) => id);
+    const ids = (await listOnMajority(this.nodes, `uploads/${bucket}`)).filter((n) => !n.endsWith('.parts'));
     const infos = await Promise.all(ids.map((id) => this.readMajority<UploadInfo>(uploadRecordPath(bucket, id))));
     return infos.filter((i): i is UploadInfo => !!i).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.uploadId < b.uploadId ? -1 : 1));
   }
 
   private async forget(bucket: string, uploadId: string): Promise<void> {
-    await Promise.all(this.nodes.drives.map(async (d) => {
-      await d.remove(partRecordDir(bucket, uploadId)).catch(() => undefined);
-      await d.remove(uploadRecordPath(bucket, uploadId)).catch(() => undefined);
-    }));
+    await removeOnAll(this.nodes, partRecordDir(bucket, uploadId));
+    await removeOnAll(this.nodes, uploadRecordPath(bucket, uploadId));
   }
 
-  private async writeEverywhere(path: string, value: unknown): Promise<void> {
-    const bytes = Buffer.from(JSON.stringify(value));
-    const ok = await Promise.all(this.nodes.drives.map((d) => d.writeFile(path, bytes).then(() => true, () => false)));
-    if (ok.filter(Boolean).length <= this.nodes.drives.length / 2) throw new WriteQuorumError(`${path} written to too few nodes`);
+  private writeEverywhere(path: string, value: unknown): Promise<void> {
+    return writeOnAll(this.nodes, path, Buffer.from(JSON.stringify(value)));
   }
 
-  /** The value a majority of the answering nodes hold, or undefined. */
+  /** The JSON value a majority of the answering nodes hold, or undefined. */
   private async readMajority<T>(path: string): Promise<T | undefined> {
-    const answers = await Promise.all(this.nodes.drives.map((d) => d.readFile(path).then((b) => b, () => null)));
-    const up = answers.filter((a) => a !== null);
-    const held = up.filter((a): a is Uint8Array => a !== undefined);
-    if (held.length === 0 || held.length <= up.length / 2) return undefined;
+    const bytes = await readFromMajority(this.nodes, path);
     try {
-      return JSON.parse(Buffer.from(held[0]!).toString('utf8')) as T;
+      return bytes && (JSON.parse(Buffer.from(bytes).toString('utf8')) as T);
     } catch {
       return undefined;
     }

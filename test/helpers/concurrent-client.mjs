@@ -3,18 +3,10 @@
 // the rest of itself, so any reader can tell a whole object from a torn one.
 // Prints one JSON line of counts. Runs the built code (dist/).
 import { createHash, randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 
 const [root, nodePath, id, ops] = process.argv.slice(2);
-const dist = (p) => join(root, 'dist', p);
-const { parseConfig } = await import(dist('core/config.js'));
-const { createContainer } = await import(dist('core/container.js'));
-const { ObjectEngine } = await import(dist('core/engine/object-engine.js'));
-const { MemoryLogger } = await import(dist('core/logger.js'));
-const { PLUGINS } = await import(dist('server/plugins.js'));
-
-const container = await createContainer(parseConfig({ NODEPATH: nodePath, SYNC: 'off' }), PLUGINS, { logger: new MemoryLogger() });
-const engine = container.resolve(ObjectEngine);
+const { openEngine } = await import('./open-engine.mjs');
+const engine = await openEngine(root, nodePath);
 
 function payload() {
   const body = randomBytes(1 + Math.floor(Math.random() * (2.5 * 1024 * 1024)));

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
-import { S3Client } from '@aws-sdk/client-s3';
+import { S3Client, type S3ServiceException } from '@aws-sdk/client-s3';
 
 import { ROOT } from './cli.js';
 import { tempDir } from './engine.js';
@@ -60,4 +60,15 @@ export async function startServer(env: Record<string, string> = {}): Promise<Run
       child.kill('SIGTERM');
     }),
   };
+}
+
+/** The S3 error a request failed with (name and HTTP status); throws if it succeeded. */
+export async function failure(p: Promise<unknown>): Promise<{ name: string; status: number | undefined }> {
+  try {
+    await p;
+  } catch (err) {
+    const e = err as S3ServiceException;
+    return { name: e.name, status: e.$metadata?.httpStatusCode };
+  }
+  throw new Error('request succeeded');
 }

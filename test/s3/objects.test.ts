@@ -5,25 +5,15 @@ import { join } from 'node:path';
 import {
   CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, GetBucketLocationCommand, GetBucketVersioningCommand,
   GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListBucketsCommand, ListObjectsCommand, ListObjectsV2Command,
-  ListObjectVersionsCommand, PutObjectCommand, type S3Client, S3ServiceException,
+  ListObjectVersionsCommand, PutObjectCommand, type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { startServer, type RunningServer } from '../helpers/server.js';
+import { failure, startServer, type RunningServer } from '../helpers/server.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const md5 = (b: Uint8Array) => createHash('md5').update(b).digest('hex');
-
-async function failure(p: Promise<unknown>): Promise<{ name: string; status: number | undefined }> {
-  try {
-    await p;
-  } catch (err) {
-    const e = err as S3ServiceException;
-    return { name: e.name, status: e.$metadata?.httpStatusCode };
-  }
-  throw new Error('request succeeded');
-}
 
 describe('the S3 API through @aws-sdk/client-s3 (2 workers)', () => {
   let server: RunningServer;

@@ -1,0 +1,35 @@
+import type { NodeSet } from '../contracts/nodes.js';
+import { WriteQuorumError } from '../errors.js';
+
+/**
+ * Small records kept on every node (buckets, multipart uploads and parts):
+ * a write must reach a majority of the nodes, and a read believes what a
+ * majority of the nodes that answer hold. Losing PARITY nodes then neither
+ * loses such a record nor brings back a deleted one.
+ */
+export async function writeOnAll(nodes: NodeSet, path: string, bytes: Uint8Array): Promise<void> {
+  const ok = await Promise.all(nodes.drives.map((d) => d.writeFile(path, bytes).then(() => true, () => false)));
+  if (ok.filter(Boolean).length <= nodes.drives.length / 2) throw new WriteQuorumError(`${path} written to too few nodes`);
+}
+
+/** The file as a majority of the answering nodes hold it, or undefined. */
+export async function readFromMajority(nodes: NodeSet, path: string): Promise<Uint8Array | undefined> {
+  const answers = await Promise.all(nodes.drives.map((d) => d.readFile(path).then((b) => b, () => null)));
+  const up = answers.filter((a) => a !== null);
+  const held = up.filter((a): a is Uint8Array => a !== undefined);
+  return held.length > 0 && held.length > up.length / 2 ? held[0] : undefined;
+}
+
+/** Names in a folder that a majority of the answering nodes list. */
+export async function listOnMajority(nodes: NodeSet, dir: string): Promise<string[]> {
+  const listings = await Promise.all(nodes.drives.map((d) => d.list(dir).catch(() => null)));
+  const up = listings.filter((l): l is string[] => l !== null);
+  const votes = new Map<string, number>();
+  for (const names of up) for (const n of names) votes.set(n, (votes.get(n) ?? 0) + 1);
+  return [...votes].filter(([, v]) => v > up.length / 2).map(([name]) => name);
+}
+
+/** Removes a path on every node that can be reached. */
+export async function removeOnAll(nodes: NodeSet, path: string): Promise<void> {
+  await Promise.all(nodes.drives.map((d) => d.remove(path).catch(() => undefined)));
+}
