@@ -1,8 +1,12 @@
 import 'reflect-metadata';
 
-import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+import { Lifecycle, container as rootContainer, type DependencyContainer } from 'tsyringe';
 
 import type { KintsugiConfig } from './config.js';
+import { BucketStore } from './engine/buckets.js';
+import { Healer } from './engine/healer.js';
+import { MultipartUploads } from './engine/multipart.js';
+import { ObjectEngine } from './engine/object-engine.js';
 import type { Logger } from './contracts/logger.js';
 import { UnknownPluginError } from './errors.js';
 import { JsonLineLogger } from './logger.js';
@@ -43,6 +47,10 @@ export async function createContainer(
   // Contracts with a single implementation so far register unconditionally.
   for (const plugin of plugins) {
     if (!(plugin.contract in CHOSEN_BY)) await plugin.register(c, config, plugin.names[0]!);
+  }
+  // The core's services: one of each per container (the healer listens to this engine's events).
+  for (const service of [ObjectEngine, BucketStore, MultipartUploads, Healer] as const) {
+    c.register(service as never, { useClass: service as never }, { lifecycle: Lifecycle.ContainerScoped });
   }
   return c;
 }

@@ -1,4 +1,4 @@
-import type { Drive, DriveFile, DriveWriter } from './contracts/drive.js';
+import type { Drive, DriveFile, DriveStat, DriveWriter } from './contracts/drive.js';
 import { KintsugiError } from './errors.js';
 
 /** Stands in for a node that was refused at start: every operation fails, nothing is touched. */
@@ -13,6 +13,7 @@ export class OfflineDrive implements Drive {
   async writeFile(): Promise<void> { this.fail(); }
   async readFile(): Promise<Uint8Array | undefined> { this.fail(); }
   async open(): Promise<DriveFile | undefined> { this.fail(); }
+  async stat(): Promise<DriveStat | undefined> { this.fail(); }
   async list(): Promise<string[]> { this.fail(); }
   async rename(): Promise<void> { this.fail(); }
   async remove(): Promise<void> { this.fail(); }

@@ -6,6 +6,7 @@ import { createContainer } from '../core/container.js';
 import { KintsugiError } from '../core/errors.js';
 import { TOKENS } from '../core/tokens.js';
 import { runDemo } from './demo.js';
+import { runHeal } from './heal.js';
 import { runServer } from './serve.js';
 import { PLUGINS } from './plugins.js';
 
@@ -15,6 +16,10 @@ Usage: kintsugi <command> [options]
 
 Commands:
   server        serve the S3 API (PORT, HOST, WORKERS, ACCESS_KEY, SECRET_KEY, DOMAIN)
+  heal [--json] [--grace=SECONDS]
+                check every object and rebuild lost shards and metadata
+                copies, remove leftovers older than the grace (1 hour);
+                exit 0 only when nothing is unrecoverable
   demo [FILE]   erasure-code FILE (default: 8 MiB of random bytes) onto the
                 node folders, destroy PARITY nodes, reconstruct, verify
   config        print the configuration in force
@@ -41,6 +46,7 @@ async function main(argv: string[]): Promise<number> {
     await runServer(config);
     return 0;
   }
+  if (command === 'heal') return runHeal(config, rest);
   if (command === 'demo') {
     const container = await createContainer(config, PLUGINS);
     const ok = await runDemo(config, container.resolve(TOKENS.Codec), container.resolve(TOKENS.Placement), rest[0]);

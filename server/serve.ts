@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 
 import type { KintsugiConfig } from '../core/config.js';
 import { createContainer } from '../core/container.js';
+import { Healer } from '../core/engine/healer.js';
 import { JsonLineLogger } from '../core/logger.js';
 import { TOKENS } from '../core/tokens.js';
 import { openLocalNodes } from '../plugins/drive-local/index.js';
@@ -11,6 +12,8 @@ import { PLUGINS } from './plugins.js';
 /** Serves S3 in this process until SIGTERM/SIGINT; resolves with the bound address. */
 export async function serveHere(config: KintsugiConfig): Promise<{ host: string; port: number; close: () => Promise<void> }> {
   const container = await createContainer(config, PLUGINS);
+  // Objects a read had to reconstruct are healed in the background.
+  container.resolve(Healer).watch();
   const transport = container.resolve(TOKENS.Transport);
   const address = await transport.listen(config.host, config.port);
   const close = async () => {

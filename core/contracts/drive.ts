@@ -1,3 +1,10 @@
+/** What `stat` reports about a stored file or folder. */
+export interface DriveStat {
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly isDirectory: boolean;
+}
+
 /** A file being written: appended to, then committed atomically or aborted. */
 export interface DriveWriter {
   /**
@@ -37,6 +44,8 @@ export interface Drive {
   readFile(path: string): Promise<Uint8Array | undefined>;
   /** An open file, or undefined when it does not exist. */
   open(path: string): Promise<DriveFile | undefined>;
+  /** Size and age of a file or folder, or undefined when it does not exist. */
+  stat(path: string): Promise<DriveStat | undefined>;
   /** Entry names in a folder; [] when the folder does not exist. */
   list(dir: string): Promise<string[]>;
   /** Renames a file or folder within the node (atomic); a missing source is an error. */

@@ -96,5 +96,9 @@ export interface MetadataStore {
   /** Removes one version's records after its put failed to reach a quorum. */
   discard(bucket: string, key: string, versionId: string, nodes: readonly number[]): Promise<void>;
   list(request: ListRequest): Promise<ListPage>;
+  /** Nodes that should hold a copy of `record` but have no sound copy of it (for the healer). */
+  missingCopies(record: ObjectRecord): Promise<number[]>;
+  /** Every (bucket, key) with a record on some node, each once (for the healer's full pass). */
+  allObjects(): AsyncIterable<{ bucket: string; key: string }>;
   close(): Promise<void>;
 }

@@ -1,3 +1,5 @@
+import 'reflect-metadata';
+
 import { inject, injectable } from 'tsyringe';
 
 import type { MetadataStore } from '../contracts/metadata.js';

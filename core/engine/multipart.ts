@@ -1,3 +1,5 @@
+import 'reflect-metadata';
+
 import { createHash } from 'node:crypto';
 
 import { inject, injectable } from 'tsyringe';

@@ -1,3 +1,5 @@
+import 'reflect-metadata';
+
 import { EventEmitter } from 'node:events';
 
 import { inject, injectable } from 'tsyringe';

@@ -3,7 +3,7 @@ import { constants } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
-import type { Drive, DriveFile, DriveWriter } from '../../core/contracts/drive.js';
+import type { Drive, DriveFile, DriveStat, DriveWriter } from '../../core/contracts/drive.js';
 import { resolveInside } from './safe-path.js';
 
 export const TMP_DIR = '.tmp';
@@ -147,6 +147,16 @@ export class LocalDrive implements Drive {
     }
     const { size } = await fh.stat();
     return new LocalFile(fh, size);
+  }
+
+  async stat(path: string): Promise<DriveStat | undefined> {
+    try {
+      const st = await stat(this.path(path));
+      return { size: st.size, mtimeMs: st.mtimeMs, isDirectory: st.isDirectory() };
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw err;
+    }
   }
 
   async list(dir: string): Promise<string[]> {

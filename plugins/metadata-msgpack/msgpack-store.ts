@@ -1,3 +1,5 @@
+import 'reflect-metadata';
+
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -110,6 +112,42 @@ export class MsgpackMetadataStore implements MetadataStore {
     const indexes = (await Promise.all(this.nodes.drives.map(async (d) => ((await d.healthy()) ? this.index(d.index) : undefined))))
       .filter((ix): ix is NodeIndex => ix !== undefined);
     return mergeListing(indexes, request);
+  }
+
+  async missingCopies(record: ObjectRecord): Promise<number[]> {
+    const path = recordPath(record.bucket, record.key, record.versionId);
+    const targets = this.targets(record.bucket, record.key, record.shardNodes);
+    const sound = await Promise.all(targets.map(async (n) => {
+      const bytes = await this.drive(n).readFile(path).catch(() => undefined);
+      return bytes !== undefined && decodeRecord(bytes)?.versionId === record.versionId;
+    }));
+    return targets.filter((_, i) => !sound[i]);
+  }
+
+  async *allObjects(): AsyncIterable<{ bucket: string; key: string }> {
+    const seen = new Set<string>();
+    for (const drive of this.nodes.drives) {
+      const buckets = await drive.list('meta').catch(() => [] as string[]);
+      for (const bucket of buckets) {
+        for (const fan of await drive.list(`meta/${bucket}`).catch(() => [] as string[])) {
+          for (const rest of await drive.list(`meta/${bucket}/${fan}`).catch(() => [] as string[])) {
+            const id = `${bucket}/${fan}${rest}`;
+            if (seen.has(id)) continue;
+            const dir = `meta/${bucket}/${fan}/${rest}`;
+            const names = (await drive.list(dir).catch(() => [] as string[])).filter((f) => f.endsWith(RECORD_SUFFIX)).sort().reverse();
+            for (const name of names) {
+              const bytes = await drive.readFile(`${dir}/${name}`).catch(() => undefined);
+              const record = bytes && decodeRecord(bytes);
+              if (record) {
+                seen.add(id);
+                yield { bucket: record.bucket, key: record.key };
+                break;
+              }
+            }
+          }
+        }
+      }
+    }
   }
 
   async close(): Promise<void> {

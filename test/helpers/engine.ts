@@ -4,6 +4,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import type { DependencyContainer } from 'tsyringe';
 import { afterAll } from 'vitest';
 
 import { parseConfig, type KintsugiConfig, type RawSettings } from '../../core/config.js';
@@ -29,6 +30,7 @@ export function tempDir(label = 'kintsugi-test-'): string {
 
 export interface TestStore {
   engine: ObjectEngine;
+  container: DependencyContainer;
   config: KintsugiConfig;
   logger: MemoryLogger;
   nodeFolder(i: number): string;
@@ -42,7 +44,7 @@ export async function openStore(raw: RawSettings = {}, nodePath = tempDir('kints
   const container = await createContainer(config, PLUGINS, { logger });
   const engine = container.resolve(ObjectEngine);
   return {
-    engine, config, logger,
+    engine, config, logger, container,
     nodeFolder: (i) => join(nodePath, `node-${i}`),
     close: async () => {
       await container.resolve(TOKENS.MetadataStore).close();

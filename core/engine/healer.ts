@@ -1,0 +1,229 @@
+import 'reflect-metadata';
+
+import { inject, injectable } from 'tsyringe';
+
+import { CHECKSUM_BYTES, checksumInto, checksumMatches } from '../checksum.js';
+import type { Codec } from '../contracts/codec.js';
+import type { DriveFile, DriveWriter } from '../contracts/drive.js';
+import type { Logger } from '../contracts/logger.js';
+import { dataSpans, type DataSpan, type MetadataStore, type ObjectRecord } from '../contracts/metadata.js';
+import type { NodeSet } from '../contracts/nodes.js';
+import { objectHash, shardPath, uploadRecordPath } from '../layout.js';
+import { TOKENS } from '../tokens.js';
+import { versionTime } from '../version-id.js';
+import { Geometry } from './geometry.js';
+import { readFromMajority } from './node-quorum.js';
+import { ObjectEngine, type DegradedRead } from './object-engine.js';
+
+/** What one heal pass found and did. */
+export interface HealSummary {
+  objectsChecked: number;
+  shardsRebuilt: number;
+  replicasRepaired: number;
+  bytesRewritten: number;
+  orphansRemoved: number;
+  /** bucket/key of objects with more shards lost than parity */
+  unrecoverable: string[];
+}
+
+export interface HealOptions {
+  /** leftovers (temporary files, unreferenced versions, abandoned uploads) younger than this are kept */
+  graceMs?: number;
+  /** called after each object, for a progress bar */
+  onProgress?: (done: number, current: string) => void;
+  /** objects per second at most (the background scanner leaves room for traffic) */
+  rate?: number;
+}
+
+export const emptySummary = (): HealSummary => ({ objectsChecked: 0, shardsRebuilt: 0, replicasRepaired: 0, bytesRewritten: 0, orphansRemoved: 0, unrecoverable: [] });
+
+/** An hour: an upload or write this young may still be in flight. */
+export const DEFAULT_GRACE_MS = 3600_000;
+
+/**
+ * Puts lost redundancy back. For each object version it checks every shard
+ * file block by block against its checksum and rebuilds missing or rotten
+ * ones from the survivors onto their node (a wiped node folder is refilled
+ * this way); it rewrites missing or stale metadata copies (and so the
+ * listing indexes); and it removes leftovers nothing refers to. Three ways
+ * in: `healObject` (a read that had to reconstruct queues one), `pass` (all
+ * objects, for `kintsugi heal` and the background scanner).
+ */
+@injectable()
+export class Healer {
+  private readonly queue = new Set<string>();
+  private draining = false;
+
+  constructor(
+    @inject(ObjectEngine) private readonly engine: ObjectEngine,
+    @inject(TOKENS.MetadataStore) private readonly metadata: MetadataStore,
+    @inject(TOKENS.Nodes) private readonly nodes: NodeSet,
+    @inject(TOKENS.Codec) private readonly codec: Codec,
+    @inject(TOKENS.Logger) private readonly log: Logger,
+  ) {}
+
+  /** Heals, in the background, every object a read had to reconstruct. */
+  watch(): void {
+    this.engine.on('degraded', (e: DegradedRead) => {
+      this.queue.add(JSON.stringify([e.record.bucket, e.record.key]));
+      void this.drain();
+    });
+  }
+
+  /** Resolves once the queue of degraded objects is empty. */
+  async idle(): Promise<void> {
+    while (this.draining || this.queue.size > 0) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      for (const item of this.queue) {
+        this.queue.delete(item);
+        const [bucket, key] = JSON.parse(item) as [string, string];
+        const s = emptySummary();
+        await this.healObject(bucket, key, s).catch((err) => this.log.warn('heal failed', { bucket, key, error: (err as Error).message }));
+        this.log.info('healed after a degraded read', { bucket, key, shardsRebuilt: s.shardsRebuilt, replicasRepaired: s.replicasRepaired });
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /** One full pass over every object, then the leftovers. */
+  async pass(options: HealOptions = {}): Promise<HealSummary> {
+    const summary = emptySummary();
+    const live = new Map<string, ObjectRecord | undefined>();
+    let done = 0;
+    for await (const { bucket, key } of this.metadata.allObjects()) {
+      const started = Date.now();
+      live.set(`${bucket}/${objectHash(bucket, key)}`, await this.healObject(bucket, key, summary));
+      options.onProgress?.(++done, `${bucket}/${key}`);
+      if (options.rate) await new Promise((r) => setTimeout(r, Math.max(0, 1000 / options.rate! - (Date.now() - started))));
+    }
+    await this.removeOrphans(live, options.graceMs ?? DEFAULT_GRACE_MS, summary);
+    return summary;
+  }
+
+  /** Checks and repairs one object's current version; returns its record. */
+  async healObject(bucket: string, key: string, summary: HealSummary): Promise<ObjectRecord | undefined> {
+    const record = await this.metadata.get(bucket, key);
+    if (!record) return undefined;
+    summary.objectsChecked++;
+    const missing = await this.metadata.missingCopies(record);
+    if (missing.length > 0) {
+      await this.metadata.put(record);
+      summary.replicasRepaired += missing.length;
+    }
+    if (record.deleted) return record;
+    for (const span of dataSpans(record)) {
+      if (!(await this.healSpan(record, span, summary))) {
+        summary.unrecoverable.push(`${bucket}/${key}`);
+        break;
+      }
+    }
+    return record;
+  }
+
+  /** Rebuilds the span's bad shard files; false when more than m are bad in some stripe. */
+  private async healSpan(record: ObjectRecord, span: DataSpan, summary: HealSummary): Promise<boolean> {
+    if (span.size === 0) return true;
+    const coder = this.codec.coder(span.codec);
+    const { k } = coder.params;
+    const geometry = new Geometry(span.size, span.blockSize, coder);
+    const paths = span.shardNodes.map((_, i) => shardPath(record.bucket, record.key, span.dir, i));
+    const files: (DriveFile | undefined)[] = await Promise.all(span.shardNodes.map((n, i) =>
+      this.nodes.drives[n]!.open(paths[i]!).catch(() => undefined)));
+    try {
+      // A shard is rewritten whole when its file is missing, has the wrong
+      // size or any rotten block. Two passes (find, then rebuild) keep
+      // memory at one stripe whatever the object size.
+      const readRow = (s: number) => Promise.all(files.map(async (f) => {
+        if (!f || f.size !== geometry.shardFileBytes) return null;
+        const framed = await f.read(geometry.offset(s), CHECKSUM_BYTES + geometry.blockBytes(s)).catch(() => null);
+        const block = framed?.subarray(CHECKSUM_BYTES);
+        return framed && block!.byteLength === geometry.blockBytes(s) && checksumMatches(block!, framed, 0) ? block! : null;
+      }));
+      const bad = new Set<number>();
+      for (let s = 0; s < geometry.stripes; s++) {
+        const row = await readRow(s);
+        row.forEach((b, i) => { if (!b) bad.add(i); });
+        if (row.filter((b) => b !== null).length < k) return false;
+      }
+      if (bad.size === 0) return true;
+
+      const writers: (DriveWriter | null)[] = await Promise.all(span.shardNodes.map((n, i) =>
+        bad.has(i) ? this.nodes.drives[n]!.createWriter(paths[i]!).catch(() => null) : Promise.resolve(null)));
+      try {
+        for (let s = 0; s < geometry.stripes; s++) {
+          const size = geometry.blockBytes(s);
+          const row = await readRow(s);
+          if (row.filter((b) => b !== null).length < k) return false;
+          const holes = row.flatMap((b, i) => (b === null ? [i] : []));
+          const shards = row.map((b) => b ?? new Uint8Array(size));
+          if (holes.length > 0) await coder.reconstruct(shards, holes);
+          await Promise.all(writers.map(async (w, i) => {
+            if (!w) return;
+            const framed = Buffer.allocUnsafe(CHECKSUM_BYTES + size);
+            framed.set(shards[i]!, CHECKSUM_BYTES);
+            checksumInto(shards[i]!, framed, 0);
+            await w.write(framed, geometry.offset(s));
+          }));
+        }
+        await Promise.all(writers.map(async (w) => w?.commit()));
+      } catch (err) {
+        await Promise.all(writers.map((w) => w?.abort().catch(() => undefined)));
+        throw err;
+      }
+      const rebuilt = writers.filter(Boolean).length;
+      summary.shardsRebuilt += rebuilt;
+      summary.bytesRewritten += rebuilt * geometry.shardFileBytes;
+      this.log.info('shards rebuilt', { bucket: record.bucket, key: record.key, dir: span.dir, shards: [...bad] });
+      return true;
+    } finally {
+      await Promise.all(files.map((f) => f?.close().catch(() => undefined)));
+    }
+  }
+
+  /**
+   * Removes what no current record refers to, once older than the grace
+   * period: versions of live objects other than the current one, all data of
+   * objects without any record, uploads without their upload record, and
+   * temporary files.
+   */
+  private async removeOrphans(live: Map<string, ObjectRecord | undefined>, graceMs: number, summary: HealSummary): Promise<void> {
+    const now = Date.now();
+    const old = async (drive: NodeSet['drives'][number], path: string) => {
+      const st = await drive.stat(path).catch(() => undefined);
+      return st !== undefined && now - st.mtimeMs >= graceMs;
+    };
+    for (const drive of this.nodes.drives) {
+      if (!(await drive.healthy())) continue;
+      for (const name of await drive.list('.tmp').catch(() => [] as string[])) {
+        if (await old(drive, `.tmp/${name}`)) { await drive.remove(`.tmp/${name}`); summary.orphansRemoved++; }
+      }
+      for (const bucket of await drive.list('data').catch(() => [] as string[])) {
+        for (const fan of await drive.list(`data/${bucket}`).catch(() => [] as string[])) {
+          for (const rest of await drive.list(`data/${bucket}/${fan}`).catch(() => [] as string[])) {
+            const record = live.get(`${bucket}/${fan}${rest}`);
+            const dir = `data/${bucket}/${fan}/${rest}`;
+            const keep = record && !record.deleted ? new Set(dataSpans(record).map((s) => s.dir.split('/')[0]!)) : new Set<string>();
+            for (const version of await drive.list(dir).catch(() => [] as string[])) {
+              if (keep.has(version)) continue;
+              if (version.startsWith('u-')) {
+                const id = version.slice(2);
+                const upload = await readFromMajority(this.nodes, uploadRecordPath(bucket, id));
+                if (upload || now - versionTime(id) < graceMs) continue;
+              } else if (now - versionTime(version) < graceMs || !(await old(drive, `${dir}/${version}`))) {
+                continue;
+              }
+              await drive.remove(`${dir}/${version}`);
+              summary.orphansRemoved++;
+            }
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,40 @@
+import type { KintsugiConfig } from '../core/config.js';
+import { createContainer } from '../core/container.js';
+import { Healer, type HealSummary } from '../core/engine/healer.js';
+import { TOKENS } from '../core/tokens.js';
+import { PLUGINS } from './plugins.js';
+
+function progressBar(done: number, current: string): void {
+  if (!process.stderr.isTTY) return;
+  const spin = '|/-\\'[done % 4];
+  process.stderr.write(`\r${spin} ${done} objects checked  ${current.slice(0, 60).padEnd(60)}`);
+}
+
+export function formatSummary(s: HealSummary): string {
+  return [
+    `objects checked     ${s.objectsChecked}`,
+    `shards rebuilt      ${s.shardsRebuilt}`,
+    `replicas repaired   ${s.replicasRepaired}`,
+    `bytes rewritten     ${s.bytesRewritten}`,
+    `orphans removed     ${s.orphansRemoved}`,
+    `unrecoverable       ${s.unrecoverable.length}${s.unrecoverable.length ? `: ${s.unrecoverable.join(', ')}` : ''}`,
+    '',
+  ].join('\n');
+}
+
+/**
+ * `kintsugi heal [--json] [--grace=SECONDS]`: one full pass; exit status 0
+ * only when nothing is left unrecoverable.
+ */
+export async function runHeal(config: KintsugiConfig, args: string[]): Promise<number> {
+  const json = args.includes('--json');
+  const graceArg = args.find((a) => a.startsWith('--grace='));
+  const graceMs = graceArg ? Number(graceArg.slice('--grace='.length)) * 1000 : undefined;
+  const container = await createContainer(config, PLUGINS, { logger: { info() {}, warn() {}, error: (m, f) => process.stderr.write(`${m} ${JSON.stringify(f)}\n`) } });
+  const healer = container.resolve(Healer);
+  const summary = await healer.pass({ ...(graceMs !== undefined ? { graceMs } : {}), onProgress: json ? undefined : progressBar });
+  if (!json && process.stderr.isTTY) process.stderr.write('\n');
+  process.stdout.write(json ? JSON.stringify(summary) + '\n' : formatSummary(summary));
+  await container.resolve(TOKENS.MetadataStore).close();
+  return summary.unrecoverable.length === 0 ? 0 : 1;
+}

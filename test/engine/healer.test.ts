@@ -1,0 +1,133 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { Healer } from '../../core/engine/healer.js';
+import { objectDir, recordPath, shardPath } from '../../core/layout.js';
+import { runCli } from '../helpers/cli.js';
+import { chunked, collect, openStore, random, sha256, tempDir, type TestStore } from '../helpers/engine.js';
+
+const MiB = 1 << 20;
+const healerOf = (store: TestStore) => store.container.resolve(Healer);
+const file = (store: TestStore, node: number, path: string) => join(store.nodeFolder(node), ...path.split('/'));
+
+async function fill(store: TestStore, count: number): Promise<Map<string, Buffer>> {
+  const objects = new Map<string, Buffer>();
+  for (let i = 0; i < count; i++) {
+    const data = random(i * 700_000 + 1000);
+    await store.engine.put('heal', `obj-${i}`, chunked(data));
+    objects.set(`obj-${i}`, data);
+  }
+  return objects;
+}
+
+async function readsBack(store: TestStore, objects: Map<string, Buffer>): Promise<boolean> {
+  for (const [key, data] of objects) {
+    if (sha256(await collect((await store.engine.get('heal', key)).body)) !== sha256(data)) return false;
+  }
+  return true;
+}
+
+describe('the healer', () => {
+  it('refills a wiped node folder, after which PARITY other nodes can be lost', async () => {
+    const path = tempDir('kintsugi-heal-');
+    const first = await openStore({}, path);
+    const objects = await fill(first, 6);
+    await first.close();
+    await rm(join(path, 'node-2'), { recursive: true });
+
+    const store = await openStore({}, path);
+    const summary = await healerOf(store).pass({ graceMs: 0 });
+    expect(summary.objectsChecked).toBe(6);
+    expect(summary.shardsRebuilt).toBe(6); // with 4+3 on 7 nodes every object has one shard on node 2
+    expect(summary.replicasRepaired).toBeGreaterThanOrEqual(6);
+    expect(summary.bytesRewritten).toBeGreaterThan(0);
+    expect(summary.unrecoverable).toEqual([]);
+    for (const n of [0, 4, 6]) await rm(join(path, `node-${n}`), { recursive: true });
+    expect(await readsBack(store, objects)).toBe(true);
+    await store.close();
+  });
+
+  it('rebuilds a rotten shard file and a missing metadata copy; a second pass finds nothing to do', async () => {
+    const store = await openStore();
+    const objects = await fill(store, 3);
+    const record = await store.engine.head('heal', 'obj-2');
+    const shard = file(store, record.shardNodes[1]!, shardPath('heal', 'obj-2', record.versionId, 1));
+    const bytes = await readFile(shard);
+    bytes[5000]! ^= 1;
+    await writeFile(shard, bytes);
+    await rm(file(store, record.shardNodes[4]!, recordPath('heal', 'obj-2', record.versionId)));
+
+    const summary = await healerOf(store).pass({ graceMs: 0 });
+    expect(summary).toMatchObject({ objectsChecked: 3, shardsRebuilt: 1, replicasRepaired: 1, unrecoverable: [] });
+    expect(Buffer.compare(await readFile(shard), bytes)).not.toBe(0);
+    expect(existsSync(file(store, record.shardNodes[4]!, recordPath('heal', 'obj-2', record.versionId)))).toBe(true);
+    expect(await healerOf(store).pass({ graceMs: 0 })).toMatchObject({ shardsRebuilt: 0, replicasRepaired: 0 });
+    expect(await readsBack(store, objects)).toBe(true);
+    await store.close();
+  });
+
+  it('removes leftovers older than the grace period: temporary files, unreferenced versions, data without a record', async () => {
+    const store = await openStore();
+    await fill(store, 1);
+    const record = await store.engine.head('heal', 'obj-0');
+    const staleVersion = file(store, record.shardNodes[0]!, `${objectDir('heal', 'obj-0')}/000000000001000000000000`);
+    const noRecord = file(store, 3, `${objectDir('heal', 'never-committed')}/000000000001000000000000`);
+    const tmp = join(store.nodeFolder(5), '.tmp', 'crashed-write');
+    for (const d of [staleVersion, noRecord]) { await mkdir(d, { recursive: true }); await writeFile(join(d, 'part.0'), 'x'); }
+    await writeFile(tmp, 'x');
+
+    expect((await healerOf(store).pass()).orphansRemoved).toBe(0); // default grace: an hour
+    const summary = await healerOf(store).pass({ graceMs: 0 });
+    expect(summary.orphansRemoved).toBe(3);
+    expect([staleVersion, noRecord, tmp].map(existsSync)).toEqual([false, false, false]);
+    expect(await readsBack(store, new Map())).toBe(true);
+    await store.close();
+  });
+
+  it('names objects with more than PARITY shards lost as unrecoverable', async () => {
+    const store = await openStore();
+    await fill(store, 2);
+    const record = await store.engine.head('heal', 'obj-1');
+    for (const i of [0, 1, 2, 3]) await rm(file(store, record.shardNodes[i]!, shardPath('heal', 'obj-1', record.versionId, i)));
+    const summary = await healerOf(store).pass({ graceMs: 0 });
+    expect(summary.unrecoverable).toEqual(['heal/obj-1']);
+    await store.close();
+  });
+
+  it('heals in the background an object that a read had to reconstruct', async () => {
+    const store = await openStore();
+    const objects = await fill(store, 2);
+    const healer = healerOf(store);
+    healer.watch();
+    const record = await store.engine.head('heal', 'obj-1');
+    const shard = file(store, record.shardNodes[0]!, shardPath('heal', 'obj-1', record.versionId, 0));
+    await rm(shard);
+    expect(await readsBack(store, objects)).toBe(true);
+    await healer.idle();
+    expect(existsSync(shard)).toBe(true);
+    await store.close();
+  });
+});
+
+describe('kintsugi heal (built code)', () => {
+  it('prints a summary (or JSON) and exits 0 only when nothing is unrecoverable', async () => {
+    const path = tempDir('kintsugi-heal-cli-');
+    const store = await openStore({}, path);
+    await fill(store, 2);
+    const record = await store.engine.head('heal', 'obj-1');
+    await store.close();
+    const env = { NODEPATH: path, SYNC: 'off' };
+    await rm(join(path, 'node-1'), { recursive: true });
+    const ok = runCli(['heal'], env);
+    expect(ok.stdout).toMatch(/objects checked\s+2/);
+    expect(ok.stdout).toMatch(/unrecoverable\s+0/);
+    expect(ok.status).toBe(0);
+    for (const i of [0, 1, 2, 3]) await rm(join(path, `node-${record.shardNodes[i]}`, ...shardPath('heal', 'obj-1', record.versionId, i).split('/')), { force: true });
+    const bad = runCli(['heal', '--json'], env);
+    expect(JSON.parse(bad.stdout)).toMatchObject({ objectsChecked: 2, unrecoverable: ['heal/obj-1'] });
+    expect(bad.status).toBe(1);
+  });
+});
