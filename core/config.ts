@@ -85,6 +85,10 @@ export interface KintsugiConfig {
   readonly port: number;
   /** WORKERS: server processes sharing the nodes (default: number of cores) */
   readonly workers: number;
+  /** HEAL_INTERVAL: seconds between background heal passes (0: off) */
+  readonly healIntervalS: number;
+  /** HEAL_RATE: objects per second the background scanner checks at most */
+  readonly healRate: number;
 }
 
 /** MinIO-style well-known defaults, so that the first start works; the banner says to change them. */
@@ -112,6 +116,8 @@ export const DEFAULT_CONFIG: KintsugiConfig = {
   host: '0.0.0.0',
   port: 9000,
   workers: availableParallelism(),
+  healIntervalS: 3600,
+  healRate: 20,
 };
 
 /** Raw settings by their origin names, from the environment or a config file. */
@@ -119,7 +125,7 @@ export type RawSettings = Partial<Record<SettingName, string | number>>;
 const SETTING_NAMES = [
   'DATA', 'PARITY', 'NUMNODES', 'METACOPIES', 'NODEPATH', 'MATRIXTYPE',
   'CODEC', 'PLACEMENT', 'PACKETSIZE', 'BLOCKSIZE', 'W', 'SYNC',
-  'ACCESS_KEY', 'SECRET_KEY', 'USERS', 'DOMAIN', 'HOST', 'PORT', 'WORKERS',
+  'ACCESS_KEY', 'SECRET_KEY', 'USERS', 'DOMAIN', 'HOST', 'PORT', 'WORKERS', 'HEAL_INTERVAL', 'HEAL_RATE',
 ] as const;
 type SettingName = (typeof SETTING_NAMES)[number];
 
@@ -236,6 +242,8 @@ export function parseConfig(raw: RawSettings): KintsugiConfig {
     accessKey, secretKey, users, defaultCredentials: raw.ACCESS_KEY === undefined && raw.SECRET_KEY === undefined,
     ...(domain ? { domain } : {}),
     host: text(raw.HOST, d.host), port, workers,
+    healIntervalS: integer('HEAL_INTERVAL', raw.HEAL_INTERVAL, d.healIntervalS, 0),
+    healRate: integer('HEAL_RATE', raw.HEAL_RATE, d.healRate, 1),
   };
 }
 

@@ -10,6 +10,7 @@ import { ObjectEngine } from './engine/object-engine.js';
 import type { Logger } from './contracts/logger.js';
 import { UnknownPluginError } from './errors.js';
 import { JsonLineLogger } from './logger.js';
+import { Metrics } from './metrics.js';
 import type { Contract, Plugin } from './plugins.js';
 import { TOKENS } from './tokens.js';
 
@@ -36,6 +37,7 @@ export async function createContainer(
   const c = rootContainer.createChildContainer();
   c.register(TOKENS.Config, { useValue: config });
   c.register(TOKENS.Logger, { useValue: options.logger ?? new JsonLineLogger() });
+  c.register(TOKENS.Metrics, { useValue: new Metrics({ worker: String(process.pid) }) });
 
   for (const [contract, pick] of Object.entries(CHOSEN_BY) as [Contract, (k: KintsugiConfig) => string][]) {
     const name = pick(config);

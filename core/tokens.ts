@@ -1,6 +1,7 @@
 import type { InjectionToken } from 'tsyringe';
 
 import type { Codec } from './contracts/codec.js';
+import type { Metrics } from './metrics.js';
 import type { Logger } from './contracts/logger.js';
 import type { MetadataStore } from './contracts/metadata.js';
 import type { NodeSet } from './contracts/nodes.js';
@@ -21,4 +22,5 @@ export const TOKENS = {
   MetadataStore: Symbol.for('kintsugi.MetadataStore') as InjectionToken<MetadataStore>,
   Transport: Symbol.for('kintsugi.Transport') as InjectionToken<Transport>,
   Nodes: Symbol.for('kintsugi.Nodes') as InjectionToken<NodeSet>,
+  Metrics: Symbol.for('kintsugi.Metrics') as InjectionToken<Metrics>,
 } as const;

@@ -51,6 +51,8 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
     await openLocalNodes(config.nodePath, config.numNodes, config.sync, log, 0);
     const container = await createContainer(config, PLUGINS, { logger: { info() {}, warn: log.warn.bind(log), error: log.error.bind(log) } });
     const codec = container.resolve(TOKENS.Codec).impl;
+    // One background scanner for the whole cluster of workers, in the primary.
+    if (config.healIntervalS > 0) container.resolve(Healer).startScanner(config.healIntervalS * 1000, config.healRate);
     if (config.workers === 1) {
       const server = await serveHere(config);
       process.stdout.write(banner(config, server.port, codec));

@@ -53,6 +53,9 @@ export const DEFAULT_GRACE_MS = 3600_000;
 export class Healer {
   private readonly queue = new Set<string>();
   private draining = false;
+  private scanning = false;
+  private lastPass: (HealSummary & { finishedMs: number }) | undefined;
+  private scanner: NodeJS.Timeout | undefined;
 
   constructor(
     @inject(ObjectEngine) private readonly engine: ObjectEngine,
@@ -61,6 +64,37 @@ export class Healer {
     @inject(TOKENS.Codec) private readonly codec: Codec,
     @inject(TOKENS.Logger) private readonly log: Logger,
   ) {}
+
+  /** What the healer is doing, for the admin endpoint and metrics. */
+  status(): { queued: number; healingDegraded: boolean; scanning: boolean; lastPass?: HealSummary & { finishedMs: number } } {
+    return { queued: this.queue.size, healingDegraded: this.draining, scanning: this.scanning, ...(this.lastPass ? { lastPass: this.lastPass } : {}) };
+  }
+
+  /**
+   * The background scanner: a full pass every `intervalMs`, at most `rate`
+   * objects a second so that foreground traffic is not starved.
+   */
+  startScanner(intervalMs: number, rate: number): void {
+    const run = async () => {
+      if (this.scanning) return;
+      this.scanning = true;
+      try {
+        const summary = await this.pass({ rate });
+        this.lastPass = { ...summary, finishedMs: Date.now() };
+        this.log.info('heal pass', { ...summary });
+      } catch (err) {
+        this.log.warn('heal pass failed', { error: (err as Error).message });
+      } finally {
+        this.scanning = false;
+      }
+    };
+    this.scanner = setInterval(() => { void run(); }, intervalMs);
+    this.scanner.unref();
+  }
+
+  stopScanner(): void {
+    if (this.scanner) clearInterval(this.scanner);
+  }
 
   /** Heals, in the background, every object a read had to reconstruct. */
   watch(): void {

@@ -7,6 +7,7 @@ import { FastResponse } from 'srvx';
 
 import type { Logger } from '../../core/contracts/logger.js';
 import type { Transport } from '../../core/contracts/transport.js';
+import { apiName, OPS_PREFIX, type Operations } from './operations.js';
 import { errorXml, toS3Error } from './s3-error.js';
 import { newRequestId, type S3Api, type S3Request, type S3Response } from './s3-api.js';
 
@@ -25,7 +26,12 @@ export class H3Transport implements Transport {
   readonly name = 'h3';
   private server: Server | undefined;
 
-  constructor(private readonly api: S3Api, private readonly log: Logger, private readonly options: H3TransportOptions = {}) {}
+  constructor(
+    private readonly api: S3Api,
+    private readonly ops: Operations,
+    private readonly log: Logger,
+    private readonly options: H3TransportOptions = {},
+  ) {}
 
   /** The h3 app; exposed for tests that want the handler without a socket. */
   app(): H3 {
@@ -74,7 +80,7 @@ export class H3Transport implements Transport {
     };
     let res: S3Response;
     try {
-      res = await this.api.handle(s3req);
+      res = rawPath.startsWith(OPS_PREFIX) ? await this.ops.handle(s3req) : await this.api.handle(s3req);
     } catch (err) {
       const e = toS3Error(err);
       if (e.status === 500) this.log.error('request failed', { requestId, error: (err as Error).stack ?? String(err) });
@@ -84,7 +90,11 @@ export class H3Transport implements Transport {
     }
     const ms = performance.now() - started;
     const headers = { ...res.headers, 'x-amz-request-id': requestId, 'server-timing': `total;dur=${ms.toFixed(1)}`, server: 'Kintsugi' };
-    this.log.info('request', { requestId, method: s3req.method, path: rawPath, status: res.status, ms: Math.round(ms * 10) / 10 });
+    const api = apiName(s3req.method, rawPath, query, req.headers);
+    const bytesIn = Number(req.headers['x-amz-decoded-content-length'] ?? req.headers['content-length'] ?? 0) || 0;
+    const bytesOut = Number(res.headers['content-length'] ?? (typeof res.body === 'string' ? Buffer.byteLength(res.body) : 0)) || 0;
+    this.ops.record(api, res.status, ms / 1000, bytesIn, bytesOut);
+    this.log.info('request', { requestId, api, method: s3req.method, path: rawPath, status: res.status, ms: Math.round(ms * 10) / 10 });
     const body = res.body === undefined ? null : typeof res.body === 'string' ? res.body : Readable.from(res.body, { objectMode: false });
     return new FastResponse(body as never, { status: res.status, headers }) as unknown as Response;
   }

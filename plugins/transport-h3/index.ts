@@ -1,10 +1,12 @@
 import type { KintsugiConfig } from '../../core/config.js';
 import { BucketStore } from '../../core/engine/buckets.js';
+import { Healer } from '../../core/engine/healer.js';
 import { MultipartUploads } from '../../core/engine/multipart.js';
 import { ObjectEngine } from '../../core/engine/object-engine.js';
 import type { Plugin } from '../../core/plugins.js';
 import { TOKENS } from '../../core/tokens.js';
 import { H3Transport } from './h3-transport.js';
+import { Operations } from './operations.js';
 import { S3Api, type Credentials } from './s3-api.js';
 
 /** The users: ACCESS_KEY / SECRET_KEY, and any more from USERS. */
@@ -19,11 +21,16 @@ export const h3TransportPlugin: Plugin = {
   names: ['h3'],
   register(container, config) {
     container.register(TOKENS.Transport, {
-      useFactory: (c) => new H3Transport(
-        new S3Api(c.resolve(ObjectEngine), c.resolve(BucketStore), c.resolve(MultipartUploads), credentialsFrom(config), config),
-        c.resolve(TOKENS.Logger),
-        config.domain ? { domain: config.domain } : {},
-      ),
+      useFactory: (c) => {
+        const credentials = credentialsFrom(config);
+        const engine = c.resolve(ObjectEngine);
+        return new H3Transport(
+          new S3Api(engine, c.resolve(BucketStore), c.resolve(MultipartUploads), credentials, config),
+          new Operations(engine, c.resolve(Healer), c.resolve(TOKENS.Nodes), c.resolve(TOKENS.Codec), c.resolve(TOKENS.Metrics), credentials),
+          c.resolve(TOKENS.Logger),
+          config.domain ? { domain: config.domain } : {},
+        );
+      },
     });
   },
 };

@@ -1,49 +1,16 @@
 import { createHash, createHmac } from 'node:crypto';
-import { request } from 'node:http';
 
 import { HeadObjectCommand, ListBucketsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ACCESS_KEY, SECRET_KEY, startServer, type RunningServer } from '../helpers/server.js';
-
-/** The hash constructor @smithy/signature-v4 expects, over node:crypto. */
-const Sha256 = class {
-  private h = createHash('sha256');
-  private hmac?: ReturnType<typeof createHmac>;
-  constructor(secret?: Uint8Array | string) { if (secret) this.hmac = createHmac('sha256', secret as Buffer); }
-  update(d: Uint8Array | string) { (this.hmac ?? this.h).update(d); }
-  async digest() { return new Uint8Array((this.hmac ?? this.h).digest()); }
-};
-
-/** Sends a raw HTTP request and returns status and body. */
-function send(port: number, method: string, path: string, headers: Record<string, string>, body?: Buffer): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method, path, headers }, (res) => {
-      let text = '';
-      res.on('data', (d) => { text += d; });
-      res.on('end', () => resolve({ status: res.statusCode!, body: text }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-/** Headers signed by an independent SigV4 implementation (@smithy/signature-v4). */
-async function signed(port: number, method: string, path: string, headers: Record<string, string>, payloadHash: string, date = new Date()) {
-  const signer = new SignatureV4({ service: 's3', region: 'us-east-1', credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY }, sha256: Sha256 as never, uriEscapePath: false, applyChecksum: false });
-  const req = await signer.sign({
-    method, protocol: 'http:', hostname: '127.0.0.1', port, path, query: {},
-    headers: { host: `127.0.0.1:${port}`, 'x-amz-content-sha256': payloadHash, ...headers },
-  }, { signingDate: date });
-  return req.headers as Record<string, string>;
-}
+import { send, signedHeaders } from '../helpers/sign.js';
 
 describe('signatures and addressing', () => {
   let server: RunningServer;
   beforeAll(async () => {
     server = await startServer({ DOMAIN: 'kintsugi.test', USERS: 'second-user:second-secret-1' });
-    const create = await send(server.port, 'PUT', '/sig', await signed(server.port, 'PUT', '/sig', {}, createHash('sha256').digest('hex')));
+    const create = await send(server.port, 'PUT', '/sig', await signedHeaders(server.port, 'PUT', '/sig', {}, createHash('sha256').digest('hex')));
     expect(create.status).toBe(200);
   });
   afterAll(async () => { await server.stop(); });
@@ -54,7 +21,7 @@ describe('signatures and addressing', () => {
     const framedLength = chunks.reduce((n, c) => n + c.length.toString(16).length + ';chunk-signature='.length + 64 + 4 + c.length, 0);
     const build = async (tamper: boolean) => {
       const amzDate = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
-      const headers = await signed(server.port, 'PUT', '/sig/chunked', {
+      const headers = await signedHeaders(server.port, 'PUT', '/sig/chunked', {
         'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': String(data.length), 'content-length': String(framedLength), 'x-amz-date': amzDate,
       }, 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD');
       const seed = /Signature=([0-9a-f]{64})/.exec(headers.authorization!)![1]!;
@@ -84,7 +51,7 @@ describe('signatures and addressing', () => {
   });
 
   it('refuses a request signed 20 minutes ago with RequestTimeTooSkewed', async () => {
-    const headers = await signed(server.port, 'GET', '/', {}, createHash('sha256').digest('hex'), new Date(Date.now() - 20 * 60_000));
+    const headers = await signedHeaders(server.port, 'GET', '/', {}, createHash('sha256').digest('hex'), new Date(Date.now() - 20 * 60_000));
     const r = await send(server.port, 'GET', '/', headers);
     expect(r.status).toBe(403);
     expect(r.body).toMatch(/<Code>RequestTimeTooSkewed<\/Code>/);

@@ -1,0 +1,100 @@
+import type { Codec } from '../../core/contracts/codec.js';
+import type { NodeSet } from '../../core/contracts/nodes.js';
+import type { Healer } from '../../core/engine/healer.js';
+import type { DegradedRead, ObjectEngine } from '../../core/engine/object-engine.js';
+import type { Metrics } from '../../core/metrics.js';
+import type { Credentials, S3Request, S3Response } from './s3-api.js';
+import { S3Error } from './s3-error.js';
+import { verifySigV4 } from './sigv4.js';
+
+/**
+ * Endpoints for operators, under `/_kintsugi/` (an underscore is not allowed
+ * in bucket names, so these never shadow a bucket): liveness, readiness
+ * (enough nodes for a write quorum), Prometheus metrics, and a signed admin
+ * status with node health and heal state.
+ */
+export const OPS_PREFIX = '/_kintsugi/';
+
+export class Operations {
+  constructor(
+    private readonly engine: ObjectEngine,
+    private readonly healer: Healer,
+    private readonly nodes: NodeSet,
+    private readonly codec: Codec,
+    readonly metrics: Metrics,
+    private readonly credentials: Credentials,
+  ) {
+    metrics.set('kintsugi_codec_info', 'The codec build in use', { impl: codec.impl }, 1);
+    engine.on('degraded', (e: DegradedRead) => {
+      metrics.inc('kintsugi_degraded_reads_total', 'Reads that had to reconstruct shards');
+      metrics.inc('kintsugi_shards_reconstructed_total', 'Shards found missing or rotten and rebuilt on read', {}, e.damage.shards.size);
+    });
+    metrics.collect(async () => {
+      for (const d of this.nodes.drives) metrics.set('kintsugi_node_up', 'Whether a storage node is reachable and formatted', { node: String(d.index) }, (await d.healthy()) ? 1 : 0);
+      const heal = this.healer.status();
+      metrics.set('kintsugi_heal_queue', 'Objects waiting to be healed after a degraded read', {}, heal.queued);
+      metrics.set('kintsugi_heal_scanning', 'Whether a background heal pass is running', {}, heal.scanning ? 1 : 0);
+      if (heal.lastPass) {
+        metrics.set('kintsugi_heal_last_pass_objects', 'Objects checked by the last heal pass', {}, heal.lastPass.objectsChecked);
+        metrics.set('kintsugi_heal_last_pass_shards_rebuilt', 'Shards rebuilt by the last heal pass', {}, heal.lastPass.shardsRebuilt);
+        metrics.set('kintsugi_heal_last_pass_unrecoverable', 'Objects the last heal pass could not recover', {}, heal.lastPass.unrecoverable.length);
+      }
+    });
+  }
+
+  /** Counts one S3 request. */
+  record(api: string, status: number, seconds: number, bytesIn: number, bytesOut: number): void {
+    this.metrics.inc('kintsugi_requests_total', 'S3 requests by API and HTTP status', { api, code: String(status) });
+    this.metrics.observe('kintsugi_request_duration_seconds', 'S3 request latency', { api }, seconds);
+    if (bytesIn) this.metrics.inc('kintsugi_bytes_in_total', 'Request body bytes received', {}, bytesIn);
+    if (bytesOut) this.metrics.inc('kintsugi_bytes_out_total', 'Response body bytes sent', {}, bytesOut);
+  }
+
+  async handle(req: S3Request): Promise<S3Response> {
+    const path = req.rawPath.slice(OPS_PREFIX.length);
+    const text = (status: number, body: string, type = 'text/plain; charset=utf-8'): S3Response => ({ status, headers: { 'content-type': type }, body });
+    switch (path) {
+      case 'health/live':
+        return text(200, 'OK\n');
+      case 'health/ready': {
+        const up = (await Promise.all(this.nodes.drives.map((d) => d.healthy()))).filter(Boolean).length;
+        return up >= this.engine.writeQuorum ? text(200, `OK ${up} nodes up\n`) : text(503, `NOT READY: ${up} nodes up, ${this.engine.writeQuorum} needed\n`);
+      }
+      case 'metrics':
+        return text(200, await this.metrics.render(), 'text/plain; version=0.0.4');
+      case 'admin/status': {
+        verifySigV4(req, (k) => this.credentials.secretFor(k));
+        const nodes = await Promise.all(this.nodes.drives.map(async (d) => ({ index: d.index, location: d.location, healthy: await d.healthy() })));
+        return text(200, JSON.stringify({ codec: this.codec.impl, nodes, heal: this.healer.status() }), 'application/json');
+      }
+      default:
+        throw new S3Error('NoSuchKey', 404, `no operations endpoint ${req.rawPath}`);
+    }
+  }
+}
+
+/** The S3 API a request is, for metrics and logs. */
+export function apiName(method: string, rawPath: string, q: URLSearchParams, headers: S3Request['headers']): string {
+  if (rawPath.startsWith(OPS_PREFIX)) return 'Operations';
+  const parts = rawPath.replace(/^\//, '').split('/');
+  const hasKey = parts.length > 1 && parts.slice(1).join('/') !== '';
+  if (!parts[0]) return 'ListBuckets';
+  if (!hasKey) {
+    if (method === 'GET') {
+      if (q.has('location')) return 'GetBucketLocation';
+      if (q.has('versioning')) return 'GetBucketVersioning';
+      if (q.has('uploads')) return 'ListMultipartUploads';
+      if (q.has('versions')) return 'ListObjectVersions';
+      return q.get('list-type') === '2' ? 'ListObjectsV2' : 'ListObjects';
+    }
+    if (method === 'POST' && q.has('delete')) return 'DeleteObjects';
+    return ({ PUT: 'CreateBucket', HEAD: 'HeadBucket', DELETE: 'DeleteBucket' } as Record<string, string>)[method] ?? method;
+  }
+  if (q.has('uploads')) return 'CreateMultipartUpload';
+  if (q.has('uploadId')) {
+    if (method === 'PUT') return headers['x-amz-copy-source'] ? 'UploadPartCopy' : 'UploadPart';
+    return ({ POST: 'CompleteMultipartUpload', DELETE: 'AbortMultipartUpload', GET: 'ListParts' } as Record<string, string>)[method] ?? method;
+  }
+  if (method === 'PUT') return headers['x-amz-copy-source'] ? 'CopyObject' : 'PutObject';
+  return ({ GET: 'GetObject', HEAD: 'HeadObject', DELETE: 'DeleteObject' } as Record<string, string>)[method] ?? method;
+}

@@ -1,0 +1,55 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { startServer, type RunningServer } from '../helpers/server.js';
+import { send, signedHeaders } from '../helpers/sign.js';
+
+describe('operator endpoints', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startServer({ WORKERS: '1' });
+    const s3 = server.client();
+    await s3.send(new CreateBucketCommand({ Bucket: 'ops' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'ops', Key: 'k', Body: Buffer.alloc(300_000, 1) }));
+  });
+  afterAll(async () => { await server.stop(); });
+
+  it('answers liveness and readiness without credentials', async () => {
+    expect(await send(server.port, 'GET', '/_kintsugi/health/live')).toMatchObject({ status: 200 });
+    expect(await send(server.port, 'GET', '/_kintsugi/health/ready')).toMatchObject({ status: 200, body: 'OK 7 nodes up\n' });
+  });
+
+  it('exports Prometheus metrics: requests by API and code, latency, bytes, codec, nodes, reconstructions', async () => {
+    await rm(join(server.nodePath, 'node-0', 'data'), { recursive: true, force: true });
+    const got = await server.client().send(new GetObjectCommand({ Bucket: 'ops', Key: 'k' }));
+    await got.Body!.transformToByteArray();
+    const { status, body } = await send(server.port, 'GET', '/_kintsugi/metrics');
+    expect(status).toBe(200);
+    expect(body).toMatch(/^kintsugi_requests_total\{worker="\d+",api="PutObject",code="200"\} 1$/m);
+    expect(body).toMatch(/^kintsugi_request_duration_seconds_bucket\{worker="\d+",api="GetObject",le="\+Inf"\} 1$/m);
+    expect(body).toMatch(/^kintsugi_bytes_in_total\{worker="\d+"\} \d+$/m);
+    expect(body).toMatch(/^kintsugi_codec_info\{worker="\d+",impl="native"\} 1$/m);
+    expect(body).toMatch(/^kintsugi_node_up\{worker="\d+",node="6"\} 1$/m);
+    expect(body).toMatch(/^kintsugi_shards_reconstructed_total\{worker="\d+"\} 1$/m);
+  });
+
+  it('reports node health and heal state to signed admin requests only', async () => {
+    expect((await send(server.port, 'GET', '/_kintsugi/admin/status')).status).toBe(403);
+    const r = await send(server.port, 'GET', '/_kintsugi/admin/status', await signedHeaders(server.port, 'GET', '/_kintsugi/admin/status', {}));
+    expect(r.status).toBe(200);
+    const status = JSON.parse(r.body) as { codec: string; nodes: { healthy: boolean }[]; heal: { queued: number } };
+    expect(status.codec).toBe('native');
+    expect(status.nodes).toHaveLength(7);
+    expect(status.heal).toMatchObject({ scanning: false });
+  });
+
+  it('is not ready once fewer nodes than the write quorum are up', async () => {
+    for (const n of [1, 2, 3, 4]) await rm(join(server.nodePath, `node-${n}`), { recursive: true, force: true });
+    const r = await send(server.port, 'GET', '/_kintsugi/health/ready');
+    expect(r.status).toBe(503);
+    expect(r.body).toMatch(/3 nodes up, 4 needed/);
+  });
+});
