@@ -90,10 +90,10 @@ export class InvalidBucketNameError extends KintsugiError {
   }
 }
 
-/** A key that S3 does not allow (empty, over 1024 bytes of UTF-8). */
+/** A key that S3 does not allow: empty, not unicode, or with NUL; over 1024 bytes is `ERR_KEY_TOO_LONG`. */
 export class InvalidKeyError extends KintsugiError {
-  constructor(message: string) {
-    super('ERR_INVALID_KEY', message);
+  constructor(message: string, code: 'ERR_INVALID_KEY' | 'ERR_KEY_TOO_LONG' = 'ERR_INVALID_KEY') {
+    super(code, message);
   }
 }
 

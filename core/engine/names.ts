@@ -15,7 +15,7 @@ export function assertBucketName(name: string): void {
 export function assertKey(key: string): void {
   const bytes = Buffer.byteLength(key, 'utf8');
   if (bytes === 0) throw new InvalidKeyError('key must not be empty');
-  if (bytes > 1024) throw new InvalidKeyError(`key is ${bytes} bytes of UTF-8, at most 1024 are allowed`);
+  if (bytes > 1024) throw new InvalidKeyError(`key is ${bytes} bytes of UTF-8, at most 1024 are allowed`, 'ERR_KEY_TOO_LONG');
   if (key.includes('\0')) throw new InvalidKeyError('key must not contain NUL');
   if (Buffer.from(key, 'utf8').toString('utf8') !== key) throw new InvalidKeyError('key is not valid unicode');
 }

@@ -332,13 +332,22 @@ export class S3Api {
   }
 }
 
+/** Percent-decoding of a path part; a malformed escape is S3's InvalidURI, not a crash. */
+function decodePath(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new S3Error('InvalidURI', 400, 'Couldn\'t parse the specified URI.');
+  }
+}
+
 function splitPath(rawPath: string): [string | undefined, string | undefined] {
   const path = rawPath.startsWith('/') ? rawPath.slice(1) : rawPath;
   const slash = path.indexOf('/');
-  const bucket = decodeURIComponent(slash < 0 ? path : path.slice(0, slash));
+  const bucket = decodePath(slash < 0 ? path : path.slice(0, slash));
   if (!bucket) return [undefined, undefined];
   if (slash < 0 || slash === path.length - 1) return [bucket, undefined];
-  return [bucket, decodeURIComponent(path.slice(slash + 1))];
+  return [bucket, decodePath(path.slice(slash + 1))];
 }
 
 /** `bucket/key` (url-encoded, maybe with a leading slash and ?versionId=null). */
@@ -346,7 +355,7 @@ function parseCopySource(header: string): [string, string] {
   const [path, query] = header.split('?');
   const versionId = new URLSearchParams(query ?? '').get('versionId');
   if (versionId !== null && versionId !== 'null') throw new S3Error('NoSuchVersion', 404, 'The specified version does not exist.');
-  const decoded = decodeURIComponent(path!.replace(/^\//, ''));
+  const decoded = decodePath(path!.replace(/^\//, ''));
   const slash = decoded.indexOf('/');
   if (slash <= 0 || slash === decoded.length - 1) throw new S3Error('InvalidArgument', 400, 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey');
   return [decoded.slice(0, slash), decoded.slice(slash + 1)];
@@ -368,7 +377,7 @@ function checkCopyConditions(req: S3Request, source: ObjectRecord): void {
 }
 
 function keyOnly(rawPath: string): string | undefined {
-  const key = decodeURIComponent(rawPath.replace(/^\//, ''));
+  const key = decodePath(rawPath.replace(/^\//, ''));
   return key === '' ? undefined : key;
 }
 

@@ -20,8 +20,10 @@ export const EMPTY_SHA256 = createHash('sha256').digest('hex');
 /** Headers signed by an independent SigV4 implementation (@smithy/signature-v4). */
 export async function signedHeaders(port: number, method: string, path: string, headers: Record<string, string>, payloadHash = EMPTY_SHA256, date = new Date()) {
   const signer = new SignatureV4({ service: 's3', region: 'us-east-1', credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY }, sha256: Sha256 as never, uriEscapePath: false, applyChecksum: false });
+  const [pathname, search = ''] = path.split('?');
+  const query = Object.fromEntries(new URLSearchParams(search));
   const req = await signer.sign({
-    method, protocol: 'http:', hostname: '127.0.0.1', port, path, query: {},
+    method, protocol: 'http:', hostname: '127.0.0.1', port, path: pathname!, query,
     headers: { host: `127.0.0.1:${port}`, 'x-amz-content-sha256': payloadHash, ...headers },
   }, { signingDate: date });
   return req.headers as Record<string, string>;
