@@ -12,7 +12,7 @@ import { objectHash, shardPath, uploadRecordPath } from '../layout.js';
 import { TOKENS } from '../tokens.js';
 import { versionTime } from '../version-id.js';
 import { Geometry } from './geometry.js';
-import { readFromMajority } from './node-quorum.js';
+import { listOnMajority, readFromMajority, restoreOnAll } from './node-quorum.js';
 import { ObjectEngine, type DegradedRead } from './object-engine.js';
 
 /** What one heal pass found and did. */
@@ -125,9 +125,10 @@ export class Healer {
     }
   }
 
-  /** One full pass over every object, then the leftovers. */
+  /** One full pass: bucket and upload records, every object, then the leftovers. */
   async pass(options: HealOptions = {}): Promise<HealSummary> {
     const summary = emptySummary();
+    summary.replicasRepaired += await this.healSmallRecords();
     const live = new Map<string, ObjectRecord | undefined>();
     let done = 0;
     for await (const { bucket, key } of this.metadata.allObjects()) {
@@ -138,6 +139,22 @@ export class Healer {
     }
     await this.removeOrphans(live, options.graceMs ?? DEFAULT_GRACE_MS, summary);
     return summary;
+  }
+
+  /** Bucket records and multipart upload records, kept on every node, restored where missing. */
+  private async healSmallRecords(): Promise<number> {
+    let restored = 0;
+    for (const bucket of await listOnMajority(this.nodes, 'buckets')) {
+      restored += await restoreOnAll(this.nodes, `buckets/${bucket}`);
+      for (const name of await listOnMajority(this.nodes, `uploads/${bucket}`)) {
+        if (name.endsWith('.parts')) {
+          for (const part of await listOnMajority(this.nodes, `uploads/${bucket}/${name}`)) restored += await restoreOnAll(this.nodes, `uploads/${bucket}/${name}/${part}`);
+        } else {
+          restored += await restoreOnAll(this.nodes, `uploads/${bucket}/${name}`);
+        }
+      }
+    }
+    return restored;
   }
 
   /** Checks and repairs one object's current version; returns its record. */

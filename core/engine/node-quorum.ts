@@ -33,3 +33,16 @@ export async function listOnMajority(nodes: NodeSet, dir: string): Promise<strin
 export async function removeOnAll(nodes: NodeSet, path: string): Promise<void> {
   await Promise.all(nodes.drives.map((d) => d.remove(path).catch(() => undefined)));
 }
+
+/**
+ * Rewrites a majority-held file onto the answering nodes that lack it (after
+ * a disk was replaced); returns how many copies were written.
+ */
+export async function restoreOnAll(nodes: NodeSet, path: string): Promise<number> {
+  const bytes = await readFromMajority(nodes, path);
+  if (!bytes) return 0;
+  const copies = await Promise.all(nodes.drives.map((d) => d.readFile(path).then((b) => b, () => null)));
+  const lacking = nodes.drives.filter((_, i) => copies[i] === undefined);
+  const ok = await Promise.all(lacking.map((d) => d.writeFile(path, bytes).then(() => 1, () => 0)));
+  return ok.reduce<number>((a, b) => a + b, 0);
+}

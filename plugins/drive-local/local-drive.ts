@@ -24,12 +24,32 @@ async function syncDir(path: string): Promise<void> {
  */
 const EARLY_SYNC_BYTES = 8 << 20;
 
+/**
+ * mkdir -p of a folder inside a node, refusing to run when the node folder
+ * itself is gone: a recursive mkdir would quietly recreate a lost disk's
+ * mount point and write onto the wrong file system.
+ */
+async function mkdirInside(root: string, dir: string): Promise<void> {
+  try {
+    await stat(root);
+  } catch {
+    throw Object.assign(new Error(`node folder ${root} is gone`), { code: 'ENOENT' });
+  }
+  await mkdir(dir, { recursive: true });
+}
+
 class LocalWriter implements DriveWriter {
   private done = false;
   private unsynced = 0;
   private flushing: Promise<void> | undefined;
 
-  constructor(private readonly fh: FileHandle, private readonly tmp: string, private readonly final: string, private readonly sync: boolean) {}
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly root: string,
+    private readonly tmp: string,
+    private readonly final: string,
+    private readonly sync: boolean,
+  ) {}
 
   async write(chunk: Uint8Array, position?: number): Promise<void> {
     let off = 0;
@@ -53,7 +73,7 @@ class LocalWriter implements DriveWriter {
     // Another process pruning older versions may remove the freshly made
     // folder between mkdir and rename; make it again.
     for (let attempt = 0; ; attempt++) {
-      await mkdir(dirname(this.final), { recursive: true });
+      await mkdirInside(this.root, dirname(this.final));
       try {
         await rename(this.tmp, this.final);
         break;
@@ -114,7 +134,7 @@ export class LocalDrive implements Drive {
     // Not recursive: if the node folder itself is gone, the write must fail.
     const tmp = join(this.location, TMP_DIR, randomUUID());
     const fh = await open(tmp, 'wx');
-    return new LocalWriter(fh, tmp, final, this.sync);
+    return new LocalWriter(fh, this.location, tmp, final, this.sync);
   }
 
   async writeFile(path: string, data: Uint8Array): Promise<void> {
@@ -170,7 +190,7 @@ export class LocalDrive implements Drive {
 
   async rename(from: string, to: string): Promise<void> {
     const target = this.path(to);
-    await mkdir(dirname(target), { recursive: true });
+    await mkdirInside(this.location, dirname(target));
     await rename(this.path(from), target);
     if (this.sync) await syncDir(dirname(target));
   }

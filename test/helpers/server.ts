@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -16,6 +16,10 @@ export interface RunningServer {
   nodePath: string;
   client(overrides?: { secret?: string; accessKey?: string }): S3Client;
   stop(): Promise<void>;
+  /** kill -9 of the primary and every worker at once (a power cut, as far as the processes know) */
+  kill9(): Promise<void>;
+  /** process ids of the worker processes */
+  workerPids(): number[];
 }
 
 async function freePort(): Promise<number> {
@@ -36,6 +40,8 @@ export async function startServer(env: Record<string, string> = {}): Promise<Run
   const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'dist/server/cli.js'), 'server'], {
     env: { ...process.env, NODEPATH: nodePath, PORT: String(port), HOST: '127.0.0.1', WORKERS: '2', SYNC: 'off', ACCESS_KEY, SECRET_KEY, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so that kill9() takes the workers too.
+    detached: true,
   });
   let out = '';
   let err = '';
@@ -55,10 +61,19 @@ export async function startServer(env: Record<string, string> = {}): Promise<Run
       credentials: { accessKeyId: o.accessKey ?? ACCESS_KEY, secretAccessKey: o.secret ?? SECRET_KEY },
     }),
     stop: () => new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve();
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
       child.once('exit', () => resolve());
       child.kill('SIGTERM');
     }),
+    kill9: () => new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      process.kill(-child.pid!, 'SIGKILL');
+    }),
+    workerPids: () => {
+      const out = spawnSync('ps', ['-o', 'pid=', '--ppid', String(child.pid)], { encoding: 'utf8' }).stdout;
+      return out.split('\n').map((l) => Number(l.trim())).filter((n) => n > 0);
+    },
   };
 }
 
