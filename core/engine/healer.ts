@@ -168,18 +168,35 @@ export class Healer {
       summary.replicasRepaired += missing.length;
     }
     if (record.deleted) return record;
-    for (const span of dataSpans(record)) {
-      if (!(await this.healSpan(record, span, summary))) {
+    const spans = dataSpans(record);
+    const healed: DataSpan[] = [];
+    for (const span of spans) {
+      const result = await this.healSpan(record, span, summary);
+      if (!result) {
         summary.unrecoverable.push(`${bucket}/${key}`);
-        break;
+        return record;
       }
+      healed.push(result);
+    }
+    // Shards rebuilt onto replacement nodes: the record says where they are now.
+    if (healed.some((h, i) => h.shardNodes.some((n, j) => n !== spans[i]!.shardNodes[j]))) {
+      const moved: ObjectRecord = record.parts
+        ? { ...record, shardNodes: healed[0]!.shardNodes, parts: record.parts.map((p, i) => ({ ...p, shardNodes: healed[i]!.shardNodes })) }
+        : { ...record, shardNodes: healed[0]!.shardNodes };
+      await this.metadata.put(moved);
+      return moved;
     }
     return record;
   }
 
-  /** Rebuilds the span's bad shard files; false when more than m are bad in some stripe. */
-  private async healSpan(record: ObjectRecord, span: DataSpan, summary: HealSummary): Promise<boolean> {
-    if (span.size === 0) return true;
+  /**
+   * Rebuilds the span's bad shard files, on their node, or on a healthy node
+   * not holding a shard of the span when theirs is offline. Returns the span
+   * (with its new shard → node map), or undefined when more than m blocks of
+   * some stripe are lost.
+   */
+  private async healSpan(record: ObjectRecord, span: DataSpan, summary: HealSummary): Promise<DataSpan | undefined> {
+    if (span.size === 0) return span;
     const coder = this.codec.coder(span.codec);
     const { k } = coder.params;
     const geometry = new Geometry(span.size, span.blockSize, coder);
@@ -200,17 +217,25 @@ export class Healer {
       for (let s = 0; s < geometry.stripes; s++) {
         const row = await readRow(s);
         row.forEach((b, i) => { if (!b) bad.add(i); });
-        if (row.filter((b) => b !== null).length < k) return false;
+        if (row.filter((b) => b !== null).length < k) return undefined;
       }
-      if (bad.size === 0) return true;
+      if (bad.size === 0) return span;
 
-      const writers: (DriveWriter | null)[] = await Promise.all(span.shardNodes.map((n, i) =>
+      const shardNodes = [...span.shardNodes];
+      const healthy = await Promise.all(this.nodes.drives.map((d) => d.healthy()));
+      for (const i of bad) {
+        if (healthy[shardNodes[i]!]) continue;
+        const spare = this.nodes.drives.findIndex((_, n) => healthy[n] && !shardNodes.includes(n));
+        if (spare >= 0) shardNodes[i] = spare;
+      }
+
+      const writers: (DriveWriter | null)[] = await Promise.all(shardNodes.map((n, i) =>
         bad.has(i) ? this.nodes.drives[n]!.createWriter(paths[i]!).catch(() => null) : Promise.resolve(null)));
       try {
         for (let s = 0; s < geometry.stripes; s++) {
           const size = geometry.blockBytes(s);
           const row = await readRow(s);
-          if (row.filter((b) => b !== null).length < k) return false;
+          if (row.filter((b) => b !== null).length < k) return undefined;
           const holes = row.flatMap((b, i) => (b === null ? [i] : []));
           const shards = row.map((b) => b ?? new Uint8Array(size));
           if (holes.length > 0) await coder.reconstruct(shards, holes);
@@ -230,8 +255,9 @@ export class Healer {
       const rebuilt = writers.filter(Boolean).length;
       summary.shardsRebuilt += rebuilt;
       summary.bytesRewritten += rebuilt * geometry.shardFileBytes;
-      this.log.info('shards rebuilt', { bucket: record.bucket, key: record.key, dir: span.dir, shards: [...bad] });
-      return true;
+      this.log.info('shards rebuilt', { bucket: record.bucket, key: record.key, dir: span.dir, shards: [...bad], nodes: shardNodes });
+      // Shards whose writer could not be opened stay where they were (still lost).
+      return { ...span, shardNodes: shardNodes.map((n, i) => (bad.has(i) && !writers[i] ? span.shardNodes[i]! : n)) };
     } finally {
       await Promise.all(files.map((f) => f?.close().catch(() => undefined)));
     }

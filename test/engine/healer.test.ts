@@ -50,6 +50,25 @@ describe('the healer', () => {
     await store.close();
   });
 
+  it('rebuilds the shards of an offline node onto a spare node and records where they went (4+3 on 8 nodes)', async () => {
+    const path = tempDir('kintsugi-heal-spare-');
+    const first = await openStore({ NUMNODES: '8' }, path);
+    const objects = await fill(first, 5);
+    await first.close();
+    // Node 2 now belongs to another cluster: refused, offline, untouched.
+    await writeFile(join(path, 'node-2', '.kintsugi', 'format.json'), JSON.stringify({ format: 1, clusterId: 'elsewhere', index: 2 }));
+    const store = await openStore({ NUMNODES: '8' }, path);
+    const summary = await healerOf(store).pass({ graceMs: 0 });
+    expect(summary.unrecoverable).toEqual([]);
+    expect(summary.shardsRebuilt).toBeGreaterThan(0);
+    for (const key of objects.keys()) expect((await store.engine.head('heal', key)).shardNodes).not.toContain(2);
+    // Node 2 is still gone; three more can go now.
+    const survivors = [0, 1, 3, 4, 5, 6, 7];
+    for (const n of survivors.slice(0, 3)) await rm(join(path, `node-${n}`, 'data'), { recursive: true });
+    expect(await readsBack(store, objects)).toBe(true);
+    await store.close();
+  });
+
   it('rebuilds a rotten shard file and a missing metadata copy; a second pass finds nothing to do', async () => {
     const store = await openStore();
     const objects = await fill(store, 3);
@@ -84,6 +103,21 @@ describe('the healer', () => {
     expect(summary.orphansRemoved).toBe(3);
     expect([staleVersion, noRecord, tmp].map(existsSync)).toEqual([false, false, false]);
     expect(await readsBack(store, new Map())).toBe(true);
+    await store.close();
+  });
+
+  it('runs as a background scanner at a set pace, and reports its last pass', async () => {
+    const store = await openStore();
+    await fill(store, 2);
+    const record = await store.engine.head('heal', 'obj-1');
+    const shard = file(store, record.shardNodes[6]!, shardPath('heal', 'obj-1', record.versionId, 6));
+    await rm(shard);
+    const healer = healerOf(store);
+    healer.startScanner(100, 50);
+    for (let i = 0; i < 100 && !healer.status().lastPass; i++) await new Promise((r) => setTimeout(r, 50));
+    healer.stopScanner();
+    expect(healer.status().lastPass).toMatchObject({ objectsChecked: 2, shardsRebuilt: 1 });
+    expect(existsSync(shard)).toBe(true);
     await store.close();
   });
 
