@@ -108,7 +108,7 @@ export class ObjectEngine extends EventEmitter {
     const md5 = this.md5.hasher(stripeWriter.stripeBytes);
     try {
       for await (const chunk of body) {
-        md5.update(chunk);
+        await md5.update(chunk);
         size += chunk.byteLength;
         await stripeWriter.write(chunk);
       }
