@@ -1,0 +1,60 @@
+import { createReadStream, statSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+
+const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+
+/** One request; resolves with status and body byte count once the response has ended. */
+export function call(url: string, method: string, body?: Buffer | string, headers: Record<string, string> = {}): Promise<{ status: number; bytes: number; etag?: string }> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const req = request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method, agent, headers: { ...headers, ...(body !== undefined ? { 'content-length': String(typeof body === 'string' ? Buffer.byteLength(body) : body.length) } : {}) } }, (res) => {
+      let bytes = 0;
+      res.on('data', (d: Buffer) => { bytes += d.length; });
+      res.on('end', () => resolve({ status: res.statusCode!, bytes, ...(res.headers.etag ? { etag: String(res.headers.etag) } : {}) }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Streams a file as a PUT body (no buffering in the client); seconds taken. */
+export function putFile(url: string, file: string, start = 0, end?: number): Promise<{ seconds: number; status: number; etag?: string }> {
+  const size = (end ?? statSync(file).size - 1) - start + 1;
+  const t = performance.now();
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const req = request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method: 'PUT', agent, headers: { 'content-length': String(size) } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ seconds: (performance.now() - t) / 1000, status: res.statusCode!, ...(res.headers.etag ? { etag: String(res.headers.etag) } : {}) }));
+    });
+    req.on('error', reject);
+    createReadStream(file, { start, ...(end !== undefined ? { end } : {}), highWaterMark: 1 << 20 }).pipe(req);
+  });
+}
+
+/** GETs a URL, discarding the body; seconds taken and bytes received. */
+export async function getTimed(url: string): Promise<{ seconds: number; bytes: number; status: number }> {
+  const t = performance.now();
+  const r = await call(url, 'GET');
+  return { seconds: (performance.now() - t) / 1000, bytes: r.bytes, status: r.status };
+}
+
+/** Runs `op` with `concurrency` in flight for `ms`; operations per second and latency percentiles (ms). */
+export async function sustained(ms: number, concurrency: number, op: (i: number) => Promise<unknown>): Promise<{ perSecond: number; p50: number; p99: number; errors: number }> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let next = 0;
+  const until = performance.now() + ms;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() < until) {
+      const i = next++;
+      const t = performance.now();
+      try { await op(i); latencies.push(performance.now() - t); } catch { errors++; }
+    }
+  }));
+  const seconds = (performance.now() - t0) / 1000;
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
+  return { perSecond: latencies.length / seconds, p50: pct(0.5), p99: pct(0.99), errors };
+}

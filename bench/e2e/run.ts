@@ -1,0 +1,254 @@
+/**
+ * End-to-end benchmark through the S3 API, as a user would see it: the
+ * Kintsugi server (WORKERS as configured) against s3rver (plain files, no
+ * erasure coding) on the same disk, with plain fs and a bare node:http
+ * server as ceilings, all in one run. Requests are streamed by a thin HTTP
+ * client over presigned URLs, so the client costs the same for every target.
+ *
+ *   npm run bench:e2e                    SYNC=on, 1 GiB, 20 s small-object runs
+ *   npm run bench:e2e -- --quick         256 MiB, 5 s runs, 100k-key listing
+ *   npm run bench:e2e -- --sync=off      no fsync in Kintsugi (s3rver never syncs)
+ *   npm run bench:e2e -- --json FILE
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomFillSync } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import {
+  CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand, GetObjectCommand, HeadObjectCommand,
+  ListObjectsV2Command, PutObjectCommand, S3Client, UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+
+import { artifactPath } from '../../codecs/common/artifact.js';
+import { NodeIndex } from '../../plugins/metadata-msgpack/listing-index.js';
+import { fmt, parseBenchArgs, printTable, writeJson } from '../common/report.js';
+import { rawRead, rawWrite } from '../engine/raw-disk.js';
+import { call, getTimed, putFile, sustained } from './http-load.js';
+
+const { json, flags, values } = parseBenchArgs(process.argv.slice(2));
+const quick = flags.has('quick');
+const sync = (values.get('sync') ?? 'on') !== 'off';
+const BIG = (quick ? 256 : 1024) << 20;
+const HUGE = quick ? BIG * 2 : 5 * 1024 << 20;
+const RUN_MS = (quick ? 5 : 20) * 1000;
+const LIST_KEYS = quick ? 100_000 : 1_000_000;
+const MiB = 1 << 20;
+const root = artifactPath(import.meta.url, '');
+
+interface Target { name: string; client: S3Client; proc: ChildProcess; endpoint: string }
+
+function waitFor(proc: ChildProcess, text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    proc.stdout!.on('data', (d) => { out += d; if (out.includes(text)) resolve(); });
+    proc.once('exit', (code) => reject(new Error(`exited ${code}`)));
+  });
+}
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); }); });
+}
+
+const client = (endpoint: string, key: string, secret: string) => new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: key, secretAccessKey: secret } });
+
+async function startKintsugi(nodePath: string): Promise<Target> {
+  const port = await freePort();
+  const proc = spawn(process.execPath, [join(root, 'dist/server/cli.js'), 'server'], {
+    env: { ...process.env, NODEPATH: nodePath, PORT: String(port), HOST: '127.0.0.1', SYNC: sync ? 'on' : 'off', ACCESS_KEY: 'benchkey', SECRET_KEY: 'benchsecret', HEAL_INTERVAL: '0' },
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  await waitFor(proc, 'Kintsugi S3 endpoint');
+  const endpoint = `http://127.0.0.1:${port}`;
+  return { name: 'kintsugi', proc, endpoint, client: client(endpoint, 'benchkey', 'benchsecret') };
+}
+
+async function startS3rver(dir: string): Promise<Target> {
+  const port = await freePort();
+  const proc = spawn(process.execPath, [join(root, 'node_modules/s3rver/bin/s3rver.js'), '-d', dir, '-p', String(port), '-a', '127.0.0.1', '--silent'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  await new Promise((r) => setTimeout(r, 1500));
+  const endpoint = `http://127.0.0.1:${port}`;
+  return { name: 's3rver', proc, endpoint, client: client(endpoint, 'S3RVER', 'S3RVER') };
+}
+
+/** Resident memory of a process and its children, in MiB. */
+function rssMiB(pid: number): number {
+  const out = spawnSync('ps', ['-o', 'rss=', '-p', String(pid), '--ppid', String(pid)], { encoding: 'utf8' }).stdout;
+  return out.split('\n').map((l) => Number(l.trim())).filter((n) => n > 0).reduce((a, b) => a + b, 0) / 1024;
+}
+
+const presign = (t: Target, cmd: PutObjectCommand | GetObjectCommand | HeadObjectCommand | UploadPartCommand) => getSignedUrl(t.client, cmd as never, { expiresIn: 3600 });
+
+interface Row { name: string; unit: string; kintsugi?: number; s3rver?: number; ceiling?: number; ceilingName?: string }
+const rows: Row[] = [];
+const mbps = (bytes: number, s: number) => bytes / MiB / s;
+
+async function bigObjects(t: Target, file: string): Promise<Record<string, number>> {
+  await t.client.send(new CreateBucketCommand({ Bucket: 'bench' })).catch(() => undefined);
+  const put = await putFile(await presign(t, new PutObjectCommand({ Bucket: 'bench', Key: 'big' })), file);
+  const get = await getTimed(await presign(t, new GetObjectCommand({ Bucket: 'bench', Key: 'big' })));
+  // Multipart with 8 parts in flight.
+  const { UploadId } = await t.client.send(new CreateMultipartUploadCommand({ Bucket: 'bench', Key: 'multi' }));
+  const partSize = BIG / 8;
+  const t0 = performance.now();
+  const parts = await Promise.all(Array.from({ length: 8 }, async (_, i) => {
+    const url = await presign(t, new UploadPartCommand({ Bucket: 'bench', Key: 'multi', UploadId, PartNumber: i + 1 }));
+    const r = await putFile(url, file, i * partSize, (i + 1) * partSize - 1);
+    return { PartNumber: i + 1, ETag: r.etag };
+  }));
+  await t.client.send(new CompleteMultipartUploadCommand({ Bucket: 'bench', Key: 'multi', UploadId, MultipartUpload: { Parts: parts } }));
+  const multi = (performance.now() - t0) / 1000;
+  return { put: mbps(BIG, put.seconds), get: mbps(get.bytes, get.seconds), multi: mbps(BIG, multi) };
+}
+
+async function smallObjects(t: Target): Promise<Record<string, { perSecond: number; p50: number; p99: number }>> {
+  const body = randomFillSync(Buffer.alloc(64 << 10));
+  const put = await sustained(RUN_MS, 32, async (i) => {
+    const r = await call(await presign(t, new PutObjectCommand({ Bucket: 'bench', Key: `small/${i}` })), 'PUT', body);
+    if (r.status !== 200) throw new Error(String(r.status));
+  });
+  const count = Math.max(1, Math.floor(put.perSecond * RUN_MS / 1000) - 1);
+  const get = await sustained(RUN_MS, 32, async (i) => {
+    const r = await call(await presign(t, new GetObjectCommand({ Bucket: 'bench', Key: `small/${i % count}` })), 'GET');
+    if (r.status !== 200) throw new Error(String(r.status));
+  });
+  const head = await sustained(RUN_MS, 32, async (i) => {
+    const r = await call(await presign(t, new HeadObjectCommand({ Bucket: 'bench', Key: `small/${i % count}` })), 'HEAD');
+    if (r.status !== 200) throw new Error(String(r.status));
+  });
+  return { put, get, head };
+}
+
+/** A file of `bytes` random bytes, made once per size and kept in bench/.cache. */
+async function dataFile(bytes: number): Promise<string> {
+  const dir = join(root, 'bench/.cache');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `random-${bytes}.bin`);
+  if (existsSync(file)) return file;
+  const ws = createWriteStream(file);
+  const chunk = Buffer.alloc(MiB);
+  for (let at = 0; at < bytes; at += MiB) { randomFillSync(chunk); if (!ws.write(Buffer.from(chunk))) await new Promise<void>((r) => ws.once('drain', () => r())); }
+  await new Promise((r) => ws.end(r));
+  return file;
+}
+
+/** A node folder set whose listing indexes hold LIST_KEYS keys, made once and kept in bench/.cache. */
+async function listingNodes(): Promise<string> {
+  const dir = join(root, `bench/.cache/list-${LIST_KEYS}`);
+  if (existsSync(join(dir, 'ready'))) return dir;
+  const t = await startKintsugi(dir);
+  await t.client.send(new CreateBucketCommand({ Bucket: 'list' }));
+  t.proc.kill('SIGTERM');
+  await new Promise((r) => t.proc.once('exit', r));
+  for (let n = 0; n < 7; n++) {
+    const ix = new NodeIndex(join(dir, `node-${n}`, '.kintsugi'), false);
+    await ix.database.transaction(() => {
+      for (let i = 0; i < LIST_KEYS; i++) {
+        const key = `dir-${String(i % 100).padStart(3, '0')}/object-${String(i).padStart(8, '0')}`;
+        ix.database.put(Buffer.from(`list\0${key}`), { v: '00000000000000000000000a', s: 1000, e: 'd41d8cd98f00b204e9800998ecf8427e', t: 0 });
+      }
+    });
+    await ix.close();
+  }
+  await (await import('node:fs/promises')).writeFile(join(dir, 'ready'), '');
+  return dir;
+}
+
+const work = await mkdtemp(join(values.get('dir') ?? tmpdir(), 'kintsugi-e2e-'));
+try {
+  const file = await dataFile(BIG);
+
+  // Ceilings: plain fs with the same bytes and sync policy, and a bare node:http server.
+  const rawW = await rawWrite(join(work, 'raw'), 7, BIG / 4, randomFillSync(Buffer.alloc(256 << 10)), sync);
+  const rawR = await rawRead(join(work, 'raw'), 4, 256 << 10);
+  await rm(join(work, 'raw'), { recursive: true, force: true });
+  const barePort = await freePort();
+  mkdirSync(join(work, 'bare'));
+  const bare = spawn(process.execPath, [join(root, 'dist/bench/e2e/bare-server.js'), join(work, 'bare'), String(barePort)], { stdio: ['ignore', 'pipe', 'ignore'] });
+  await waitFor(bare, 'ready');
+  const bareUrl = `http://127.0.0.1:${barePort}/big`;
+  const bareW = await putFile(bareUrl, file);
+  const bareR = await getTimed(bareUrl);
+  bare.kill();
+  const transportPut = mbps(BIG, bareW.seconds);
+  const transportGet = mbps(bareR.bytes, bareR.seconds);
+
+  const results: Record<string, Record<string, number | Record<string, number>>> = {};
+  for (const start of [startKintsugi, startS3rver] as const) {
+    const t = await start(join(work, start === startKintsugi ? 'nodes' : 's3rver'));
+    const big = await bigObjects(t, file);
+    const small = await smallObjects(t);
+    results[t.name] = { ...big, small: small as never };
+    if (t.name === 'kintsugi') {
+      // Degraded: three node folders gone while the server runs.
+      for (const n of [0, 1, 2]) await rm(join(work, 'nodes', `node-${n}`), { recursive: true, force: true });
+      const deg = await getTimed(await presign(t, new GetObjectCommand({ Bucket: 'bench', Key: 'big' })));
+      results.kintsugi!.degraded = mbps(deg.bytes, deg.seconds);
+    }
+    t.proc.kill('SIGTERM');
+    await new Promise((r) => t.proc.once('exit', r));
+  }
+
+  // Peak RSS during a HUGE streamed PUT, and a listing of LIST_KEYS keys, on fresh servers.
+  const fresh = await startKintsugi(join(work, 'rss'));
+  await fresh.client.send(new CreateBucketCommand({ Bucket: 'bench' }));
+  let peak = 0;
+  const sampler = setInterval(() => { peak = Math.max(peak, rssMiB(fresh.proc.pid!)); }, 100);
+  const hugeUrl = new URL(await presign(fresh, new PutObjectCommand({ Bucket: 'bench', Key: 'huge' })));
+  await new Promise<void>((resolve, reject) => {
+    const req = httpRequest({ host: hugeUrl.hostname, port: hugeUrl.port, path: hugeUrl.pathname + hugeUrl.search, method: 'PUT', headers: { 'content-length': String(HUGE) } }, (res) => { res.resume(); res.on('end', () => resolve()); });
+    req.on('error', reject);
+    const chunk = randomFillSync(Buffer.alloc(MiB));
+    let sent = 0;
+    const pump = () => { while (sent < HUGE) { sent += MiB; if (!req.write(chunk)) { req.once('drain', pump); return; } } req.end(); };
+    pump();
+  });
+  clearInterval(sampler);
+  fresh.proc.kill('SIGTERM');
+  await new Promise((r) => fresh.proc.once('exit', r));
+
+  const lister = await startKintsugi(await listingNodes());
+  const pageMs: number[] = [];
+  let token: string | undefined;
+  for (let p = 0; p < 30; p++) {
+    const t0 = performance.now();
+    const page = await lister.client.send(new ListObjectsV2Command({ Bucket: 'list', ContinuationToken: token, MaxKeys: 1000 }));
+    pageMs.push(performance.now() - t0);
+    token = page.NextContinuationToken;
+  }
+  lister.proc.kill('SIGTERM');
+  await new Promise((r) => lister.proc.once('exit', r));
+  pageMs.sort((a, b) => a - b);
+
+  const k = results.kintsugi as Record<string, number> & { small: Record<string, { perSecond: number; p50: number; p99: number }> };
+  const s = results.s3rver as Record<string, number> & { small: Record<string, { perSecond: number; p50: number; p99: number }> };
+  const disk = Math.min(mbps(BIG, rawW), transportPut);
+  rows.push(
+    { name: `PUT ${BIG / MiB} MiB`, unit: 'MB/s', kintsugi: k.put, s3rver: s.put, ceiling: disk, ceilingName: 'min(disk, transport)' },
+    { name: `PUT ${BIG / MiB} MiB, multipart 8 in flight`, unit: 'MB/s', kintsugi: k.multi, s3rver: s.multi, ceiling: disk, ceilingName: 'min(disk, transport)' },
+    { name: `GET ${BIG / MiB} MiB`, unit: 'MB/s', kintsugi: k.get, s3rver: s.get, ceiling: transportGet, ceilingName: 'transport' },
+    { name: `GET ${BIG / MiB} MiB, 3 nodes gone`, unit: 'MB/s', kintsugi: k.degraded, ceiling: transportGet, ceilingName: 'transport' },
+    ...(['put', 'get', 'head'] as const).flatMap((op) => [
+      { name: `${op.toUpperCase()} 64 KiB, 32 in flight`, unit: 'objects/s', kintsugi: k.small[op]!.perSecond, s3rver: s.small[op]!.perSecond },
+      { name: `  p50 / p99 latency`, unit: 'ms', kintsugi: k.small[op]!.p50, s3rver: s.small[op]!.p50, ceiling: k.small[op]!.p99, ceilingName: 'kintsugi p99' },
+    ]),
+    { name: `LIST 1000 of ${LIST_KEYS.toLocaleString('en')} keys, p50`, unit: 'ms', kintsugi: pageMs[Math.floor(pageMs.length / 2)] },
+    { name: `peak server RSS, ${HUGE / MiB / 1024} GiB PUT`, unit: 'MiB', kintsugi: peak },
+    { name: 'ceilings: disk write / read, transport PUT / GET', unit: 'MB/s', kintsugi: mbps(BIG, rawW), s3rver: mbps(BIG, rawR), ceiling: transportPut, ceilingName: `transport GET ${fmt(transportGet, 0)}` },
+  );
+  printTable(['workload', 'kintsugi', 's3rver', 'kintsugi/s3rver', 'ceiling', 'kintsugi/ceiling', 'unit'], rows.map((r) => [
+    r.name, fmt(r.kintsugi, 1), fmt(r.s3rver, 1), r.s3rver !== undefined && r.kintsugi !== undefined && r.unit !== 'ms' ? fmt(r.kintsugi / r.s3rver) : '-',
+    r.ceiling !== undefined ? `${fmt(r.ceiling, 1)}${r.ceilingName ? ` (${r.ceilingName})` : ''}` : '-',
+    r.ceiling !== undefined && r.kintsugi !== undefined && r.unit === 'MB/s' && !r.name.startsWith('ceilings') ? fmt(r.kintsugi / r.ceiling) : '-', r.unit,
+  ]));
+  process.stdout.write(`\nKintsugi SYNC=${sync ? 'on' : 'off'}, WORKERS=default, 4+3 on 7 node folders; s3rver writes each byte once and never syncs. ` +
+    'Client: streaming node:http over presigned URLs. Disk ceiling: plain fs writes of 7/4 of the object over 7 files, same sync policy.\n');
+  if (json) writeJson(json, { sync, rows });
+} finally {
+  await rm(work, { recursive: true, force: true });
+}
