@@ -53,14 +53,11 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
     const codec = container.resolve(TOKENS.Codec).impl;
     // One background scanner for the whole cluster of workers, in the primary.
     if (config.healIntervalS > 0) container.resolve(Healer).startScanner(config.healIntervalS * 1000, config.healRate);
-    if (config.workers === 1) {
-      const server = await serveHere(config);
-      process.stdout.write(banner(config, server.port, codec));
-      await waitForSignal();
-      await server.close();
-      return;
-    }
-    for (let i = 0; i < config.workers; i++) cluster.fork();
+    // Workers are always separate processes: that is how they get a larger
+    // libuv pool (a put or get touches files on every node; 4 threads queued
+    // them). The pool size is read when a process starts, hence the env.
+    const workerEnv = { UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '16' };
+    for (let i = 0; i < config.workers; i++) cluster.fork(workerEnv);
     let ready = 0;
     cluster.on('message', (_w, msg: { port?: number }) => {
       if (msg.port !== undefined && ++ready === config.workers) process.stdout.write(banner(config, msg.port, codec));
@@ -69,7 +66,7 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
     cluster.on('exit', (worker, code) => {
       if (!stopping) {
         log.warn('worker exited, starting another', { pid: worker.process.pid, code });
-        cluster.fork();
+        cluster.fork(workerEnv);
       }
     });
     await waitForSignal();

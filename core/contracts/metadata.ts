@@ -90,9 +90,10 @@ export interface MetadataStore {
   /**
    * Removes records of versions older than the newest committed one (at
    * least `versionId`) on the metadata nodes and `nodes`; returns the version
-   * kept, so that the caller removes the same versions' data.
+   * kept, so that the caller removes the same versions' data, and whether
+   * there were older versions at all (when not, there is no data to remove).
    */
-  prune(bucket: string, key: string, versionId: string, nodes: readonly number[]): Promise<string>;
+  prune(bucket: string, key: string, versionId: string, nodes: readonly number[]): Promise<{ keep: string; hadOlder: boolean }>;
   /** Removes one version's records after its put failed to reach a quorum. */
   discard(bucket: string, key: string, versionId: string, nodes: readonly number[]): Promise<void>;
   list(request: ListRequest): Promise<ListPage>;

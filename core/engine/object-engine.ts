@@ -266,7 +266,9 @@ export class ObjectEngine extends EventEmitter {
   private async pruneOlder(bucket: string, key: string, versionId: string, shardNodes: readonly number[]): Promise<void> {
     const dir = objectDir(bucket, key);
     try {
-      const keep = await this.metadata.prune(bucket, key, versionId, shardNodes);
+      const { keep, hadOlder } = await this.metadata.prune(bucket, key, versionId, shardNodes);
+      // A key written for the first time has nothing older on any node.
+      if (!hadOlder) return;
       await Promise.all(this.nodes.drives.map(async (d) => {
         const versions = await d.list(dir).catch(() => [] as string[]);
         await Promise.all(versions.filter((v) => v < keep).map((v) => d.remove(`${dir}/${v}`).catch(() => undefined)));

@@ -87,16 +87,16 @@ export class MsgpackMetadataStore implements MetadataStore {
     return best;
   }
 
-  async prune(bucket: string, key: string, versionId: string, nodes: readonly number[]): Promise<string> {
+  async prune(bucket: string, key: string, versionId: string, nodes: readonly number[]): Promise<{ keep: string; hadOlder: boolean }> {
     const targets = this.targets(bucket, key, nodes);
     const dir = recordDir(bucket, key);
     const listings = await Promise.all(targets.map((n) => this.drive(n).list(dir).catch(() => [] as string[])));
     const versions = listings.map((names) => names.filter((f) => f.endsWith(RECORD_SUFFIX)).map((f) => f.slice(0, -RECORD_SUFFIX.length)));
     // A concurrent writer may have committed a newer version meanwhile.
     const keep = versions.flat().reduce((a, b) => (b > a ? b : a), versionId);
-    await Promise.all(targets.map((n, i) => Promise.all(versions[i]!.filter((v) => v < keep)
-      .map((v) => this.drive(n).remove(recordPath(bucket, key, v)).catch(() => undefined)))));
-    return keep;
+    const older = versions.map((vs) => vs.filter((v) => v < keep));
+    await Promise.all(targets.map((n, i) => Promise.all(older[i]!.map((v) => this.drive(n).remove(recordPath(bucket, key, v)).catch(() => undefined)))));
+    return { keep, hadOlder: older.some((vs) => vs.length > 0) };
   }
 
   async discard(bucket: string, key: string, versionId: string, nodes: readonly number[]): Promise<void> {

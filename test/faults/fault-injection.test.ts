@@ -56,9 +56,13 @@ describe('fault injection (real S3 client, 2 workers, faults on PARITY nodes, wo
             uncertain.delete(key);
           } else if (r < 0.85) {
             const want = acked.get(key);
-            if (want) {
-              const got = await s3.send(new GetObjectCommand({ Bucket: 'faults', Key: key }));
-              if (sha(await got.Body!.transformToByteArray()) !== want) figures.lost++;
+            // A key whose last write was cut may hold that write or the one before: not checked here.
+            if (want && !uncertain.has(key)) {
+              const got = sha(await (await s3.send(new GetObjectCommand({ Bucket: 'faults', Key: key }))).Body!.transformToByteArray());
+              if (got !== want) {
+                figures.lost++;
+                console.log(`lost ${key} during the workload: acknowledged ${want}, read ${got}`);
+              }
             }
           } else if (r < 0.92) {
             await s3.send(new ListObjectsV2Command({ Bucket: 'faults', Prefix: `lane-${id}/` }));
