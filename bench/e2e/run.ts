@@ -25,7 +25,7 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 
 import { artifactPath } from '../../codecs/common/artifact.js';
-import { NodeIndex } from '../../plugins/metadata-msgpack/listing-index.js';
+import { fillListingIndexes } from '../common/listing-fill.js';
 import { fmt, parseBenchArgs, printTable, writeJson } from '../common/report.js';
 import { rawRead, rawWrite } from '../engine/raw-disk.js';
 import { call, getTimed, putFile, sustained } from './http-load.js';
@@ -34,11 +34,11 @@ import { presignUrl } from './presign.js';
 const { json, flags, values } = parseBenchArgs(process.argv.slice(2));
 const quick = flags.has('quick');
 const sync = (values.get('sync') ?? 'on') !== 'off';
-const BIG = (quick ? 256 : 1024) << 20;
-const HUGE = quick ? BIG * 2 : 5 * 1024 << 20;
+const MiB = 1 << 20;
+const BIG = (quick ? 256 : 1024) * MiB;
+const HUGE = quick ? BIG * 2 : 5 * 1024 * MiB;
 const RUN_MS = (quick ? 5 : 20) * 1000;
 const LIST_KEYS = quick ? 100_000 : 1_000_000;
-const MiB = 1 << 20;
 const root = artifactPath(import.meta.url, '');
 
 interface Target { name: string; client: S3Client; proc: ChildProcess; endpoint: string; key: string; secret: string }
@@ -147,16 +147,7 @@ async function listingNodes(): Promise<string> {
   await t.client.send(new CreateBucketCommand({ Bucket: 'list' }));
   t.proc.kill('SIGTERM');
   await new Promise((r) => t.proc.once('exit', r));
-  for (let n = 0; n < 7; n++) {
-    const ix = new NodeIndex(join(dir, `node-${n}`, '.kintsugi'), false);
-    await ix.database.transaction(() => {
-      for (let i = 0; i < LIST_KEYS; i++) {
-        const key = `dir-${String(i % 100).padStart(3, '0')}/object-${String(i).padStart(8, '0')}`;
-        ix.database.put(Buffer.from(`list\0${key}`), { v: '00000000000000000000000a', s: 1000, e: 'd41d8cd98f00b204e9800998ecf8427e', t: 0 });
-      }
-    });
-    await ix.close();
-  }
+  await fillListingIndexes(dir, 7, 'list', LIST_KEYS);
   await (await import('node:fs/promises')).writeFile(join(dir, 'ready'), '');
   return dir;
 }

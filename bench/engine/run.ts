@@ -18,8 +18,8 @@ import { createContainer } from '../../core/container.js';
 import { ObjectEngine } from '../../core/engine/object-engine.js';
 import { MemoryLogger } from '../../core/logger.js';
 import { TOKENS } from '../../core/tokens.js';
-import { NodeIndex } from '../../plugins/metadata-msgpack/listing-index.js';
 import { PLUGINS } from '../../server/plugins.js';
+import { fillListingIndexes } from '../common/listing-fill.js';
 import { median } from '../common/rounds.js';
 import { fmt, parseBenchArgs, printTable, writeJson } from '../common/report.js';
 import { rawRead, rawSmallWrites, rawWrite } from './raw-disk.js';
@@ -110,16 +110,7 @@ try {
   const listPath = join(dir, 'list');
   const listing = await openEngine(listPath);
   await listing.close();
-  for (let n = 0; n < K + M; n++) {
-    const ix = new NodeIndex(join(listPath, `node-${n}`, '.kintsugi'), false);
-    await ix.database.transaction(() => {
-      for (let i = 0; i < LIST_KEYS; i++) {
-        const key = `dir-${String(i % 100).padStart(3, '0')}/object-${String(i).padStart(8, '0')}`;
-        ix.database.put(Buffer.from(`bench\0${key}`), { v: '00000000000000000000000a', s: 1000, e: 'd41d8cd98f00b204e9800998ecf8427e', t: 0 });
-      }
-    });
-    await ix.close();
-  }
+  await fillListingIndexes(listPath, K + M, 'bench', LIST_KEYS);
   const lister = await openEngine(listPath);
   const pageMs: number[] = [];
   let startAfter: string | undefined;

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 
-import type { KintsugiConfig } from '../../core/config.js';
 import type { ObjectRecord } from '../../core/contracts/metadata.js';
 import { BucketStore } from '../../core/engine/buckets.js';
 import type { MultipartUploads } from '../../core/engine/multipart.js';
@@ -10,7 +9,7 @@ import { CHECKSUM_ALGORITHMS, verifyBody, type ChecksumAlgorithm } from './check
 import { listObjects } from './listing.js';
 import { decodeXmlText, parseRequestXml, readSmallBody } from './request-xml.js';
 import { S3Error, toS3Error } from './s3-error.js';
-import { STREAMING_SIGNED, STREAMING_SIGNED_TRAILER, STREAMING_UNSIGNED_TRAILER, UNSIGNED, verifySigV4, type Verified } from './sigv4.js';
+import { STREAMING_SIGNED, STREAMING_SIGNED_TRAILER, UNSIGNED, verifySigV4, type Verified } from './sigv4.js';
 import { isoDate, xmlDocument, type XmlNode } from './xml.js';
 
 export interface S3Request {
@@ -54,7 +53,6 @@ export class S3Api {
     private readonly buckets: BucketStore,
     private readonly uploads: MultipartUploads,
     private readonly credentials: Credentials,
-    private readonly config: KintsugiConfig,
   ) {}
 
   async handle(req: S3Request): Promise<S3Response> {
