@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -17,8 +17,12 @@ const LANES = 4;
 
 /** Every file below a folder (shard files are the ones named part.N). */
 function files(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((f) => join(dir, f)).filter((f) => { try { return statSync(f).isFile(); } catch { return false; } });
+  try {
+    return readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((f) => join(dir, f)).filter((f) => { try { return statSync(f).isFile(); } catch { return false; } });
+  } catch {
+    // the folder changed under the walk (a prune, a completed upload): try again next time
+    return [];
+  }
 }
 
 describe('fault injection (real S3 client, 2 workers, faults on PARITY nodes, workers killed)', () => {

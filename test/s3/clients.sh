@@ -20,10 +20,10 @@ aws="aws --endpoint-url $endpoint"
 $aws s3 mb s3://cli-bucket
 $aws s3 cp --no-progress small.bin s3://cli-bucket/dir/small.bin
 $aws s3 cp --no-progress big.bin s3://cli-bucket/dir/big.bin   # multipart (8 MiB parts by default)
-$aws s3 ls s3://cli-bucket/dir/ | grep -q big.bin
+$aws s3 ls s3://cli-bucket/dir/ | grep big.bin > /dev/null  # not -q: an early exit breaks the pipe (pipefail)
 $aws s3 cp --no-progress s3://cli-bucket/dir/big.bin aws-big.out
 same big.bin aws-big.out
-$aws s3api head-object --bucket cli-bucket --key dir/small.bin | grep -q '"ContentLength": 1000'
+$aws s3api head-object --bucket cli-bucket --key dir/small.bin | grep '"ContentLength": 1000' > /dev/null  # not -q: an early exit breaks the pipe (pipefail)
 $aws s3 cp --no-progress s3://cli-bucket/dir/small.bin s3://cli-bucket/copy.bin
 $aws s3 cp --no-progress s3://cli-bucket/copy.bin aws-copy.out
 same small.bin aws-copy.out
@@ -49,7 +49,7 @@ rc="env -u AWS_CA_BUNDLE rclone --config rclone.conf"
 $rc mkdir k:rclone-bucket
 $rc copyto big.bin k:rclone-bucket/a/big.bin
 $rc copyto small.bin k:rclone-bucket/a/small.bin
-$rc lsf k:rclone-bucket/a/ | sort | tr '\n' ' ' | grep -q "big.bin small.bin"
+$rc lsf k:rclone-bucket/a/ | sort | tr '\n' ' ' | grep "big.bin small.bin" > /dev/null  # not -q: an early exit breaks the pipe (pipefail)
 $rc copyto k:rclone-bucket/a/big.bin rclone-big.out
 same big.bin rclone-big.out
 $rc check --one-way --download . k:rclone-bucket/a/ --include "*.bin" 2>&1 | tail -2
@@ -60,7 +60,7 @@ s3="s3cmd --no-ssl --host=$hostport --host-bucket=$hostport --access_key=$access
 $s3 mb s3://s3cmd-bucket
 $s3 put big.bin s3://s3cmd-bucket/x/big.bin
 $s3 put small.bin s3://s3cmd-bucket/x/small.bin
-$s3 ls s3://s3cmd-bucket/x/ | grep -q small.bin
+$s3 ls s3://s3cmd-bucket/x/ | grep small.bin > /dev/null  # not -q: an early exit breaks the pipe (pipefail)
 $s3 get s3://s3cmd-bucket/x/big.bin s3cmd-big.out
 same big.bin s3cmd-big.out
 $s3 del s3://s3cmd-bucket/x/big.bin s3://s3cmd-bucket/x/small.bin
