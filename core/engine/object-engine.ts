@@ -41,6 +41,15 @@ export interface GetResult {
   body: AsyncIterable<Uint8Array>;
 }
 
+/** An object version ready to be read; see ObjectEngine.open. */
+export interface OpenObject {
+  readonly record: ObjectRecord;
+  /** the object's bytes (or a range), streamed; call once */
+  read(range?: ByteRange): AsyncIterable<Uint8Array>;
+  /** releases the open files when the bytes will not be read */
+  close(): Promise<void>;
+}
+
 /** Emitted as 'degraded' when a read had to rebuild shards: the healer listens. */
 export interface DegradedRead {
   record: ObjectRecord;
@@ -155,13 +164,23 @@ export class ObjectEngine extends EventEmitter {
   }
 
   async get(bucket: string, key: string, range?: ByteRange): Promise<GetResult> {
+    const object = await this.open(bucket, key);
+    try {
+      return { record: object.record, body: object.read(range) };
+    } catch (err) {
+      await object.close();
+      throw err;
+    }
+  }
+
+  /**
+   * The current version, its record read once and its data files open, for
+   * callers that look at the record (preconditions, ranges) before reading:
+   * they call `read` once, or `close` when they will not.
+   */
+  async open(bucket: string, key: string): Promise<OpenObject> {
     for (let attempt = 0; ; attempt++) {
       const record = await this.head(bucket, key);
-      if (range && (range.start < 0 || range.end < range.start || range.start >= record.size)) {
-        throw new InvalidRangeError(record.size, `bytes=${range.start}-${range.end}`);
-      }
-      const start = range?.start ?? 0;
-      const end = Math.min(range?.end ?? record.size - 1, record.size - 1);
       const spans = dataSpans(record);
       const first = this.reader(record, spans[0]!);
       // A concurrent overwrite may have removed this version between reading
@@ -170,7 +189,18 @@ export class ObjectEngine extends EventEmitter {
         await first.close();
         continue;
       }
-      return { record, body: this.stream(record, spans, first, start, end) };
+      return {
+        record,
+        read: (range) => {
+          if (range && (range.start < 0 || range.end < range.start || range.start >= record.size)) {
+            throw new InvalidRangeError(record.size, `bytes=${range.start}-${range.end}`);
+          }
+          const start = range?.start ?? 0;
+          const end = Math.min(range?.end ?? record.size - 1, record.size - 1);
+          return this.stream(record, spans, first, start, end);
+        },
+        close: async () => { await first?.close(); },
+      };
     }
   }
 

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { ObjectRecord } from '../../core/contracts/metadata.js';
 import { BucketStore } from '../../core/engine/buckets.js';
 import type { MultipartUploads } from '../../core/engine/multipart.js';
-import type { ObjectEngine, PutOptions } from '../../core/engine/object-engine.js';
+import type { ObjectEngine, OpenObject, PutOptions } from '../../core/engine/object-engine.js';
 import { decodeAwsChunked } from './aws-chunked.js';
 import { CHECKSUM_ALGORITHMS, verifyBody, type ChecksumAlgorithm } from './checksums.js';
 import { listObjects } from './listing.js';
@@ -183,7 +183,11 @@ export class S3Api {
   private async copyObject(req: S3Request, bucket: string, key: string): Promise<S3Response> {
     const [srcBucket, srcKey] = parseCopySource(h(req, 'x-amz-copy-source')!);
     await this.buckets.get(srcBucket);
-    const source = await this.engine.head(srcBucket, srcKey);
+    return this.reading(await this.engine.open(srcBucket, srcKey), (source) => this.copyFrom(req, bucket, key, srcBucket, srcKey, source));
+  }
+
+  private async copyFrom(req: S3Request, bucket: string, key: string, srcBucket: string, srcKey: string, object: OpenObject): Promise<S3Response> {
+    const source = object.record;
     checkCopyConditions(req, source);
     const directive = (h(req, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
     if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', 400, `Unknown metadata directive ${directive}`);
@@ -192,8 +196,7 @@ export class S3Api {
     }
     const options: PutOptions = directive === 'REPLACE' ? this.putOptions(req)
       : { contentType: source.contentType, headers: { ...(source.headers ?? {}) }, userMetadata: { ...(source.userMetadata ?? {}) } };
-    const { body } = await this.engine.get(srcBucket, srcKey);
-    const record = await this.engine.put(bucket, key, body, { ...options, checksums: source.checksums ?? {} });
+    const record = await this.engine.put(bucket, key, object.read(), { ...options, checksums: source.checksums ?? {} });
     return xml(200, xmlDocument('CopyObjectResult', [['LastModified', isoDate(record.createdMs)], ['ETag', `"${record.etag}"`]]));
   }
 
@@ -215,14 +218,14 @@ export class S3Api {
         if (copySource !== undefined) {
           const [srcBucket, srcKey] = parseCopySource(copySource);
           await this.buckets.get(srcBucket);
-          const source = await this.engine.head(srcBucket, srcKey);
-          checkCopyConditions(req, source);
-          const rangeHeader = h(req, 'x-amz-copy-source-range');
-          const range = rangeHeader ? parseRange(rangeHeader, source.size) : undefined;
-          if (rangeHeader && !range) throw new S3Error('InvalidArgument', 400, 'The x-amz-copy-source-range value must be of the form bytes=first-last');
-          const { body } = await this.engine.get(srcBucket, srcKey, range);
-          const part = await this.uploads.putPart(bucket, key, uploadId, partNumber, body);
-          return xml(200, xmlDocument('CopyPartResult', [['LastModified', isoDate(part.modifiedMs)], ['ETag', `"${part.etag}"`]]));
+          return this.reading(await this.engine.open(srcBucket, srcKey), async (source) => {
+            checkCopyConditions(req, source.record);
+            const rangeHeader = h(req, 'x-amz-copy-source-range');
+            const range = rangeHeader ? parseRange(rangeHeader, source.record.size) : undefined;
+            if (rangeHeader && !range) throw new S3Error('InvalidArgument', 400, 'The x-amz-copy-source-range value must be of the form bytes=first-last');
+            const part = await this.uploads.putPart(bucket, key, uploadId, partNumber, source.read(range));
+            return xml(200, xmlDocument('CopyPartResult', [['LastModified', isoDate(part.modifiedMs)], ['ETag', `"${part.etag}"`]]));
+          });
         }
         const { body, computed } = this.body(req, auth);
         const part = await this.uploads.putPart(bucket, key, uploadId, partNumber, body);
@@ -311,12 +314,22 @@ export class S3Api {
 
   private async getObject(req: S3Request, bucket: string, key: string, headOnly: boolean): Promise<S3Response> {
     await this.buckets.get(bucket);
-    const record = await this.engine.head(bucket, key);
+    if (headOnly) return this.describe(req, await this.engine.head(bucket, key)).response;
+    // The record is read once: preconditions and the range are checked
+    // against the version whose files are now open.
+    return this.reading(await this.engine.open(bucket, key), (object) => {
+      const { response, range } = this.describe(req, object.record);
+      return response.status === 304 ? response : { ...response, body: object.read(range) };
+    });
+  }
+
+  /** Status and headers of a GET or HEAD of `record` (preconditions, range), without the body. */
+  private describe(req: S3Request, record: ObjectRecord): { response: S3Response; range?: { start: number; end: number } } {
     const notModified = checkConditions(req, record);
     const rangeHeader = h(req, 'range');
     // A checksum of the whole object does not describe a range: S3 leaves it out.
     const headers = objectHeaders(record, req, rangeHeader === undefined);
-    if (notModified) return { status: 304, headers: { etag: headers.etag!, 'last-modified': headers['last-modified']! } };
+    if (notModified) return { response: { status: 304, headers: { etag: headers.etag!, 'last-modified': headers['last-modified']! } } };
     const range = rangeHeader ? parseRange(rangeHeader, record.size) : undefined;
     if (range) {
       headers['content-range'] = `bytes ${range.start}-${range.end}/${record.size}`;
@@ -324,9 +337,25 @@ export class S3Api {
     } else {
       headers['content-length'] = String(record.size);
     }
-    if (headOnly) return { status: range ? 206 : 200, headers };
-    const { body } = await this.engine.get(bucket, key, range);
-    return { status: range ? 206 : 200, headers, body };
+    return { response: { status: range ? 206 : 200, headers }, ...(range ? { range } : {}) };
+  }
+
+  /**
+   * Runs `use` on an opened object and closes it unless `use` went on to
+   * read it (the body stream closes it when done) — or failed, when the
+   * stream may never have started.
+   */
+  private async reading<T>(object: OpenObject, use: (object: OpenObject) => T | Promise<T>): Promise<T> {
+    let read = false;
+    const watched: OpenObject = { record: object.record, close: object.close, read: (range) => { read = true; return object.read(range); } };
+    try {
+      const result = await use(watched);
+      if (!read) await object.close();
+      return result;
+    } catch (err) {
+      await object.close();
+      throw err;
+    }
   }
 }
 
