@@ -51,7 +51,7 @@ export class MsgpackMetadataStore implements MetadataStore {
 
   async put(record: ObjectRecord): Promise<void> {
     const meta = this.metaNodes(record.bucket, record.key);
-    const targets = this.targets(record.bucket, record.key, record.shardNodes);
+    const targets = [...new Set([...meta, ...record.shardNodes])];
     const bytes = encodeRecord(record);
     const path = recordPath(record.bucket, record.key, record.versionId);
     const ok = await Promise.all(targets.map((n) => this.drive(n).writeFile(path, bytes).then(() => true, (err) => {
