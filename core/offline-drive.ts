@@ -11,6 +11,7 @@ export class OfflineDrive implements Drive {
 
   async createWriter(): Promise<DriveWriter> { this.fail(); }
   async writeFile(): Promise<void> { this.fail(); }
+  async createFile(): Promise<{ newFolder: boolean }> { this.fail(); }
   async readFile(): Promise<Uint8Array | undefined> { this.fail(); }
   async open(): Promise<DriveFile | undefined> { this.fail(); }
   async stat(): Promise<DriveStat | undefined> { this.fail(); }

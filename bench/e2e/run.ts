@@ -8,6 +8,8 @@
  *   npm run bench:e2e                    SYNC=on, 1 GiB, 20 s small-object runs
  *   npm run bench:e2e -- --quick         256 MiB, 5 s runs, 100k-key listing
  *   npm run bench:e2e -- --sync=off      no fsync in Kintsugi (s3rver never syncs)
+ *   npm run bench:e2e -- --dir=/dev/shm  node folders (and s3rver's) on tmpfs
+ *   npm run bench:e2e -- --only=small    a subset: big, small, rss, list
  *   npm run bench:e2e -- --json FILE
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -40,6 +42,8 @@ const HUGE = quick ? BIG * 2 : 5 * 1024 * MiB;
 const RUN_MS = (quick ? 5 : 20) * 1000;
 const LIST_KEYS = quick ? 100_000 : 1_000_000;
 const root = artifactPath(import.meta.url, '');
+/** `--only=small,big,rss,list`: a subset of the workloads, for iterating on one of them. */
+const only = new Set((values.get('only') ?? 'big,small,rss,list').split(','));
 
 interface Target { name: string; client: S3Client; proc: ChildProcess; endpoint: string; key: string; secret: string }
 
@@ -90,7 +94,6 @@ const rows: Row[] = [];
 const mbps = (bytes: number, s: number) => bytes / MiB / s;
 
 async function bigObjects(t: Target, file: string): Promise<Record<string, number>> {
-  await t.client.send(new CreateBucketCommand({ Bucket: 'bench' })).catch(() => undefined);
   const put = await putFile(await presign(t, new PutObjectCommand({ Bucket: 'bench', Key: 'big' })), file);
   const get = await getTimed(await presign(t, new GetObjectCommand({ Bucket: 'bench', Key: 'big' })));
   // Multipart with 8 parts in flight.
@@ -152,42 +155,27 @@ async function listingNodes(): Promise<string> {
   return dir;
 }
 
-const work = await mkdtemp(join(values.get('dir') ?? tmpdir(), 'kintsugi-e2e-'));
-try {
-  const file = await dataFile(BIG);
+async function stop(t: Target): Promise<void> {
+  t.proc.kill('SIGTERM');
+  await new Promise((r) => t.proc.once('exit', r));
+}
 
-  // Ceilings: plain fs with the same bytes and sync policy, and a bare node:http server.
-  const rawW = await rawWrite(join(work, 'raw'), 7, BIG / 4, randomFillSync(Buffer.alloc(256 << 10)), sync);
-  const rawR = await rawRead(join(work, 'raw'), 4, 256 << 10);
-  await rm(join(work, 'raw'), { recursive: true, force: true });
+/** Transport ceiling: a bare node:http server streaming one file in and out. */
+async function transportCeiling(work: string, file: string): Promise<{ put: number; get: number }> {
   const barePort = await freePort();
   mkdirSync(join(work, 'bare'));
   const bare = spawn(process.execPath, [join(root, 'dist/bench/e2e/bare-server.js'), join(work, 'bare'), String(barePort)], { stdio: ['ignore', 'pipe', 'ignore'] });
   await waitFor(bare, 'ready');
   const bareUrl = `http://127.0.0.1:${barePort}/big`;
-  const bareW = await putFile(bareUrl, file);
-  const bareR = await getTimed(bareUrl);
+  const w = await putFile(bareUrl, file);
+  const r = await getTimed(bareUrl);
   bare.kill();
-  const transportPut = mbps(BIG, bareW.seconds);
-  const transportGet = mbps(bareR.bytes, bareR.seconds);
+  await rm(join(work, 'bare'), { recursive: true, force: true });
+  return { put: mbps(BIG, w.seconds), get: mbps(r.bytes, r.seconds) };
+}
 
-  const results: Record<string, Record<string, number | Record<string, number>>> = {};
-  for (const start of [startKintsugi, startS3rver] as const) {
-    const t = await start(join(work, start === startKintsugi ? 'nodes' : 's3rver'));
-    const big = await bigObjects(t, file);
-    const small = await smallObjects(t);
-    results[t.name] = { ...big, small: small as never };
-    if (t.name === 'kintsugi') {
-      // Degraded: three node folders gone while the server runs.
-      for (const n of [0, 1, 2]) await rm(join(work, 'nodes', `node-${n}`), { recursive: true, force: true });
-      const deg = await getTimed(await presign(t, new GetObjectCommand({ Bucket: 'bench', Key: 'big' })));
-      results.kintsugi!.degraded = mbps(deg.bytes, deg.seconds);
-    }
-    t.proc.kill('SIGTERM');
-    await new Promise((r) => t.proc.once('exit', r));
-  }
-
-  // Peak RSS during a HUGE streamed PUT, and a listing of LIST_KEYS keys, on fresh servers.
+/** Peak RSS of the server's processes during a HUGE streamed PUT. */
+async function peakRss(work: string): Promise<number> {
   const fresh = await startKintsugi(join(work, 'rss'));
   await fresh.client.send(new CreateBucketCommand({ Bucket: 'bench' }));
   let peak = 0;
@@ -202,9 +190,13 @@ try {
     pump();
   });
   clearInterval(sampler);
-  fresh.proc.kill('SIGTERM');
-  await new Promise((r) => fresh.proc.once('exit', r));
+  await stop(fresh);
+  await rm(join(work, 'rss'), { recursive: true, force: true });
+  return peak;
+}
 
+/** Median ms of 30 consecutive ListObjectsV2 pages of 1000 keys. */
+async function listPages(): Promise<number> {
   const lister = await startKintsugi(await listingNodes());
   const pageMs: number[] = [];
   let token: string | undefined;
@@ -214,34 +206,75 @@ try {
     pageMs.push(performance.now() - t0);
     token = page.NextContinuationToken;
   }
-  lister.proc.kill('SIGTERM');
-  await new Promise((r) => lister.proc.once('exit', r));
+  await stop(lister);
   pageMs.sort((a, b) => a - b);
+  return pageMs[Math.floor(pageMs.length / 2)]!;
+}
 
-  const k = results.kintsugi as Record<string, number> & { small: Record<string, { perSecond: number; p50: number; p99: number }> };
-  const s = results.s3rver as Record<string, number> & { small: Record<string, { perSecond: number; p50: number; p99: number }> };
-  const disk = Math.min(mbps(BIG, rawW), transportPut);
-  rows.push(
-    { name: `PUT ${BIG / MiB} MiB`, unit: 'MB/s', kintsugi: k.put, s3rver: s.put, ceiling: disk, ceilingName: 'min(disk, transport)' },
-    { name: `PUT ${BIG / MiB} MiB, multipart 8 in flight`, unit: 'MB/s', kintsugi: k.multi, s3rver: s.multi, ceiling: disk, ceilingName: 'min(disk, transport)' },
-    { name: `GET ${BIG / MiB} MiB`, unit: 'MB/s', kintsugi: k.get, s3rver: s.get, ceiling: transportGet, ceilingName: 'transport' },
-    { name: `GET ${BIG / MiB} MiB, 3 nodes gone`, unit: 'MB/s', kintsugi: k.degraded, ceiling: transportGet, ceilingName: 'transport' },
-    ...(['put', 'get', 'head'] as const).flatMap((op) => [
-      { name: `${op.toUpperCase()} 64 KiB, 32 in flight`, unit: 'objects/s', kintsugi: k.small[op]!.perSecond, s3rver: s.small[op]!.perSecond },
-      { name: `  p50 / p99 latency`, unit: 'ms', kintsugi: k.small[op]!.p50, s3rver: s.small[op]!.p50, ceiling: k.small[op]!.p99, ceilingName: 'kintsugi p99' },
-    ]),
-    { name: `LIST 1000 of ${LIST_KEYS.toLocaleString('en')} keys, p50`, unit: 'ms', kintsugi: pageMs[Math.floor(pageMs.length / 2)] },
-    { name: `peak server RSS, ${HUGE / MiB / 1024} GiB PUT`, unit: 'MiB', kintsugi: peak },
-    { name: 'ceilings: disk write / read, transport PUT / GET', unit: 'MB/s', kintsugi: mbps(BIG, rawW), s3rver: mbps(BIG, rawR), ceiling: transportPut, ceilingName: `transport GET ${fmt(transportGet, 0)}` },
-  );
+type Small = Record<string, { perSecond: number; p50: number; p99: number }>;
+const work = await mkdtemp(join(values.get('dir') ?? tmpdir(), 'kintsugi-e2e-'));
+try {
+  const file = await dataFile(only.has('big') ? BIG : MiB);
+
+  // Ceilings: plain fs with the same bytes and sync policy, and a bare node:http server.
+  let rawW = NaN;
+  let rawR = NaN;
+  let transport = { put: NaN, get: NaN };
+  if (only.has('big')) {
+    rawW = await rawWrite(join(work, 'raw'), 7, BIG / 4, randomFillSync(Buffer.alloc(256 << 10)), sync);
+    rawR = await rawRead(join(work, 'raw'), 4, 256 << 10);
+    await rm(join(work, 'raw'), { recursive: true, force: true });
+    transport = await transportCeiling(work, file);
+  }
+
+  const results: Record<string, { big?: Record<string, number>; small?: Small }> = { kintsugi: {}, s3rver: {} };
+  for (const start of [startKintsugi, startS3rver] as const) {
+    if (!only.has('big') && !only.has('small')) break;
+    const t = await start(join(work, start === startKintsugi ? 'nodes' : 's3rver'));
+    await t.client.send(new CreateBucketCommand({ Bucket: 'bench' })).catch(() => undefined);
+    const r = results[t.name]!;
+    if (only.has('big')) r.big = await bigObjects(t, file);
+    if (only.has('small')) r.small = await smallObjects(t);
+    if (t.name === 'kintsugi' && only.has('big')) {
+      // Degraded: three node folders gone while the server runs.
+      for (const n of [0, 1, 2]) await rm(join(work, 'nodes', `node-${n}`), { recursive: true, force: true });
+      const deg = await getTimed(await presign(t, new GetObjectCommand({ Bucket: 'bench', Key: 'big' })));
+      r.big!.degraded = mbps(deg.bytes, deg.seconds);
+    }
+    await stop(t);
+    await rm(join(work, start === startKintsugi ? 'nodes' : 's3rver'), { recursive: true, force: true });
+  }
+  const peak = only.has('rss') ? await peakRss(work) : NaN;
+  const listMs = only.has('list') ? await listPages() : NaN;
+
+  const k = results.kintsugi!;
+  const s = results.s3rver!;
+  const disk = Math.min(mbps(BIG, rawW), transport.put);
+  if (k.big && s.big) {
+    rows.push(
+      { name: `PUT ${BIG / MiB} MiB`, unit: 'MB/s', kintsugi: k.big.put, s3rver: s.big.put, ceiling: disk, ceilingName: 'min(disk, transport)' },
+      { name: `PUT ${BIG / MiB} MiB, multipart 8 in flight`, unit: 'MB/s', kintsugi: k.big.multi, s3rver: s.big.multi, ceiling: disk, ceilingName: 'min(disk, transport)' },
+      { name: `GET ${BIG / MiB} MiB`, unit: 'MB/s', kintsugi: k.big.get, s3rver: s.big.get, ceiling: transport.get, ceilingName: 'transport' },
+      { name: `GET ${BIG / MiB} MiB, 3 nodes gone`, unit: 'MB/s', kintsugi: k.big.degraded, ceiling: transport.get, ceilingName: 'transport' },
+    );
+  }
+  if (k.small && s.small) {
+    rows.push(...(['put', 'get', 'head'] as const).flatMap((op) => [
+      { name: `${op.toUpperCase()} 64 KiB, 32 in flight`, unit: 'objects/s', kintsugi: k.small![op]!.perSecond, s3rver: s.small![op]!.perSecond },
+      { name: `  p50 / p99 latency`, unit: 'ms', kintsugi: k.small![op]!.p50, s3rver: s.small![op]!.p50, ceiling: k.small![op]!.p99, ceilingName: 'kintsugi p99' },
+    ]));
+  }
+  if (only.has('list')) rows.push({ name: `LIST 1000 of ${LIST_KEYS.toLocaleString('en')} keys, p50`, unit: 'ms', kintsugi: listMs });
+  if (only.has('rss')) rows.push({ name: `peak server RSS, ${HUGE / MiB / 1024} GiB PUT`, unit: 'MiB', kintsugi: peak });
+  if (only.has('big')) rows.push({ name: 'ceilings: disk write / read, transport PUT / GET', unit: 'MB/s', kintsugi: mbps(BIG, rawW), s3rver: mbps(BIG, rawR), ceiling: transport.put, ceilingName: `transport GET ${fmt(transport.get, 0)}` });
   printTable(['workload', 'kintsugi', 's3rver', 'kintsugi/s3rver', 'ceiling', 'kintsugi/ceiling', 'unit'], rows.map((r) => [
     r.name, fmt(r.kintsugi, 1), fmt(r.s3rver, 1), r.s3rver !== undefined && r.kintsugi !== undefined && r.unit !== 'ms' ? fmt(r.kintsugi / r.s3rver) : '-',
     r.ceiling !== undefined ? `${fmt(r.ceiling, 1)}${r.ceilingName ? ` (${r.ceilingName})` : ''}` : '-',
     r.ceiling !== undefined && r.kintsugi !== undefined && r.unit === 'MB/s' && !r.name.startsWith('ceilings') ? fmt(r.kintsugi / r.ceiling) : '-', r.unit,
   ]));
-  process.stdout.write(`\nKintsugi SYNC=${sync ? 'on' : 'off'}, WORKERS=default, 4+3 on 7 node folders; s3rver writes each byte once and never syncs. ` +
+  process.stdout.write(`\nKintsugi SYNC=${sync ? 'on' : 'off'}, WORKERS=${process.env.WORKERS ?? 'default'}, 4+3 on 7 node folders under ${work}; s3rver writes each byte once and never syncs. ` +
     'Client: streaming node:http over presigned URLs. Disk ceiling: plain fs writes of 7/4 of the object over 7 files, same sync policy.\n');
-  if (json) writeJson(json, { sync, rows });
+  if (json) writeJson(json, { sync, dir: values.get('dir') ?? tmpdir(), rows });
 } finally {
   await rm(work, { recursive: true, force: true });
 }

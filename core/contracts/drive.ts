@@ -38,8 +38,16 @@ export interface Drive {
   /** the node's folder when it is on this host (local indexes live there) */
   readonly localPath?: string;
   createWriter(path: string): Promise<DriveWriter>;
-  /** Writes a small file atomically (temporary file, flush, rename). */
+  /** Writes a small file atomically (temporary file, flush, rename), replacing any file there. */
   writeFile(path: string, data: Uint8Array): Promise<void>;
+  /**
+   * Writes a new small file straight at `path` (fails if one exists), making
+   * its folder when missing, and says whether it had to: a file in a new
+   * folder has no siblings. Cheaper than writeFile (no temporary file and
+   * rename), for files whose readers check a checksum, so that a torn file
+   * left by a crash is recognised as such.
+   */
+  createFile(path: string, data: Uint8Array): Promise<{ newFolder: boolean }>;
   /** The whole file, or undefined when it does not exist. */
   readFile(path: string): Promise<Uint8Array | undefined>;
   /** An open file, or undefined when it does not exist. */

@@ -45,6 +45,12 @@ export interface ObjectRecord {
   readonly shardNodes: readonly number[];
   /** a multipart object's parts, in order; absent: the data is in folder `versionId` */
   readonly parts?: readonly PartSpan[];
+  /**
+   * a small object whose shards live inside the record copies: the copy on
+   * shardNodes[i] carries shard i (MinIO's inline data), so a put writes one
+   * file per node instead of two
+   */
+  readonly inline?: boolean;
 }
 
 /** The spans holding a record's bytes, in order. */
@@ -85,8 +91,15 @@ export interface ListPage {
 export interface MetadataStore {
   /** The current record (delete markers included), or undefined if never written. */
   get(bucket: string, key: string): Promise<ObjectRecord | undefined>;
-  /** Writes a record (or a delete marker) to its replicas and the listing index. */
-  put(record: ObjectRecord): Promise<void>;
+  /**
+   * Writes a record (or a delete marker) to its replicas and the listing
+   * index. For an inline record, `shards[i]` (the framed shard file bytes)
+   * goes into the copy on shardNodes[i]. `firstVersion` is true when no node
+   * written to had any record of the key before: there is nothing to prune.
+   */
+  put(record: ObjectRecord, shards?: readonly Uint8Array[]): Promise<{ firstVersion: boolean }>;
+  /** Shard i of an inline record, from the copy on its node, or undefined when that copy is missing or rotten. */
+  readShard(record: ObjectRecord, shard: number): Promise<Uint8Array | undefined>;
   /**
    * Removes records of versions older than the newest committed one (at
    * least `versionId`) on the metadata nodes and `nodes`; returns the version

@@ -162,6 +162,7 @@ export class Healer {
     const record = await this.metadata.get(bucket, key);
     if (!record) return undefined;
     summary.objectsChecked++;
+    if (record.inline) return this.healInline(record, summary);
     const missing = await this.metadata.missingCopies(record);
     if (missing.length > 0) {
       await this.metadata.put(record);
@@ -187,6 +188,56 @@ export class Healer {
       return moved;
     }
     return record;
+  }
+
+  /**
+   * Where bad shards go: their node when it is up, else a healthy node not
+   * holding a shard of the object (when there is one).
+   */
+  private async relocate(shardNodes: readonly number[], bad: Iterable<number>): Promise<number[]> {
+    const to = [...shardNodes];
+    const healthy = await Promise.all(this.nodes.drives.map((d) => d.healthy()));
+    for (const i of bad) {
+      if (healthy[to[i]!]) continue;
+      const spare = this.nodes.drives.findIndex((_, n) => healthy[n] && !to.includes(n));
+      if (spare >= 0) to[i] = spare;
+    }
+    return to;
+  }
+
+  /**
+   * An inline object's shards live in its record copies: when a copy is
+   * missing or rotten, the lost shards are rebuilt from the others and every
+   * copy is rewritten, each with its node's shard (offline nodes' shards
+   * moving to spare nodes).
+   */
+  private async healInline(record: ObjectRecord, summary: HealSummary): Promise<ObjectRecord> {
+    const missing = await this.metadata.missingCopies(record);
+    if (missing.length === 0) return record;
+    const coder = this.codec.coder(record.codec);
+    const size = new Geometry(record.size, record.blockSize, coder).blockBytes(0);
+    const read = await Promise.all(record.shardNodes.map((_, i) => this.metadata.readShard(record, i).catch(() => undefined)));
+    const blocks = read.map((b) => (b && b.byteLength === CHECKSUM_BYTES + size && checksumMatches(b.subarray(CHECKSUM_BYTES), b, 0) ? b.subarray(CHECKSUM_BYTES) : null));
+    const holes = blocks.flatMap((b, i) => (b === null ? [i] : []));
+    if (blocks.length - holes.length < coder.params.k) {
+      summary.unrecoverable.push(`${record.bucket}/${record.key}`);
+      return record;
+    }
+    const shards = blocks.map((b) => b ?? new Uint8Array(size));
+    if (holes.length > 0) await coder.reconstruct(shards, holes);
+    const framed = shards.map((b) => {
+      const out = Buffer.allocUnsafe(CHECKSUM_BYTES + size);
+      out.set(b, CHECKSUM_BYTES);
+      checksumInto(b, out, 0);
+      return out;
+    });
+    const healed: ObjectRecord = { ...record, shardNodes: await this.relocate(record.shardNodes, holes) };
+    await this.metadata.put(healed, framed);
+    summary.replicasRepaired += missing.length;
+    summary.shardsRebuilt += holes.length;
+    summary.bytesRewritten += holes.length * framed[0]!.byteLength;
+    if (holes.length > 0) this.log.info('inline shards rebuilt', { bucket: record.bucket, key: record.key, shards: holes, nodes: healed.shardNodes });
+    return healed;
   }
 
   /**
@@ -221,13 +272,7 @@ export class Healer {
       }
       if (bad.size === 0) return span;
 
-      const shardNodes = [...span.shardNodes];
-      const healthy = await Promise.all(this.nodes.drives.map((d) => d.healthy()));
-      for (const i of bad) {
-        if (healthy[shardNodes[i]!]) continue;
-        const spare = this.nodes.drives.findIndex((_, n) => healthy[n] && !shardNodes.includes(n));
-        if (spare >= 0) shardNodes[i] = spare;
-      }
+      const shardNodes = await this.relocate(span.shardNodes, bad);
 
       const writers: (DriveWriter | null)[] = await Promise.all(shardNodes.map((n, i) =>
         bad.has(i) ? this.nodes.drives[n]!.createWriter(paths[i]!).catch(() => null) : Promise.resolve(null)));

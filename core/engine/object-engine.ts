@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 
 import { inject, injectable } from 'tsyringe';
@@ -11,15 +12,28 @@ import type { Logger } from '../contracts/logger.js';
 import { dataSpans, type DataSpan, type ListPage, type ListRequest, type MetadataStore, type ObjectRecord } from '../contracts/metadata.js';
 import type { NodeSet } from '../contracts/nodes.js';
 import type { Placement } from '../contracts/placement.js';
+import { CHECKSUM_BYTES, checksumInto } from '../checksum.js';
 import { InvalidRangeError, NoSuchKeyError, WriteQuorumError } from '../errors.js';
 import { objectDir, shardPath } from '../layout.js';
+import { shardWriteQuorum } from '../shard-quorum.js';
 import { TOKENS } from '../tokens.js';
 import { newVersionId } from '../version-id.js';
 import { Geometry, packetSizeFor } from './geometry.js';
 import { Md5Worker } from './md5-worker.js';
+import { MemoryFile } from './memory-file.js';
 import { assertBucketName, assertKey } from './names.js';
 import { StripeReader, type ReadDamage } from './stripe-reader.js';
-import { StripeWriter } from './stripe-writer.js';
+import { StripeBuffers, StripeWriter } from './stripe-writer.js';
+
+/**
+ * Objects up to this size are stored inline: each node's shard goes inside
+ * its copy of the record, so a put creates one file per node instead of a
+ * shard file and a record file (plus a folder) each, and a get reads no
+ * shard files. Measured on this machine every file costs ~0.4 ms of CPU in
+ * syscalls, which is what bounded small puts. 128 KiB, as MinIO: at 4+3
+ * that is 32 KiB shards, still a small record file.
+ */
+export const INLINE_MAX = 128 << 10;
 
 export interface PutOptions {
   contentType?: string;
@@ -83,8 +97,18 @@ export class ObjectEngine extends EventEmitter {
    * healer restores the rest.
    */
   get writeQuorum(): number {
+    return shardWriteQuorum(this.config.data, this.config.parity);
+  }
+
+  private baseParams(): CodecParams {
     const { data: k, parity: m } = this.config;
-    return k === m ? k + 1 : k;
+    return { k, m, w: this.config.w, technique: this.config.technique, packetSize: this.config.packetSize };
+  }
+
+  private shardNodesFor(bucket: string, key: string): number[] {
+    return this.placement.place({
+      bucket, key, nodes: this.nodeRefs(), metaCopies: this.config.metaCopies, shardCount: this.config.data + this.config.parity,
+    }).shards;
   }
 
   /**
@@ -93,12 +117,10 @@ export class ObjectEngine extends EventEmitter {
    * the span and the body's MD5.
    */
   async writeSpan(bucket: string, key: string, dir: string, body: AsyncIterable<Uint8Array>): Promise<{ span: DataSpan; md5: string }> {
-    const { data: k, parity: m } = this.config;
-    const base: CodecParams = { k, m, w: this.config.w, technique: this.config.technique, packetSize: this.config.packetSize };
+    const base = this.baseParams();
+    const k = base.k;
     let coder = this.codec.coder(base);
-    const shardNodes = this.placement.place({
-      bucket, key, nodes: this.nodeRefs(), metaCopies: this.config.metaCopies, shardCount: k + m,
-    }).shards;
+    const shardNodes = this.shardNodesFor(bucket, key);
 
     const writers = await Promise.all(shardNodes.map((node, i) =>
       this.nodes.drives[node]!.createWriter(shardPath(bucket, key, dir, i)).catch((err: Error) => {
@@ -136,21 +158,58 @@ export class ObjectEngine extends EventEmitter {
     assertBucketName(bucket);
     assertKey(key);
     const versionId = newVersionId();
-    const { span, md5 } = await this.writeSpan(bucket, key, versionId, body);
+    const head = await readHead(body, INLINE_MAX);
+    if (!head.rest) return this.putInline(bucket, key, versionId, Buffer.concat(head.chunks), options);
+    const { span, md5 } = await this.writeSpan(bucket, key, versionId, head.rest);
     return this.commit(recordFor(bucket, key, versionId, span.size, md5, options, span));
   }
 
+  /**
+   * A small object, whole in memory: encoded as one stripe whose shards go
+   * into the record copies (none for an empty object).
+   */
+  private async putInline(bucket: string, key: string, versionId: string, data: Buffer, options: PutOptions): Promise<ObjectRecord> {
+    const base = this.baseParams();
+    const { k, m } = base;
+    const coder = this.codec.coder(data.byteLength === 0 ? base : { ...base, packetSize: packetSizeFor(data.byteLength, k, base.packetSize) });
+    const span: DataSpan = {
+      dir: versionId, size: data.byteLength, codec: coder.params,
+      blockSize: k * this.codec.coder(base).shardSizeFor(this.config.blockSize), shardNodes: this.shardNodesFor(bucket, key),
+    };
+    const etag = createHash('md5').update(data).digest('hex');
+    if (data.byteLength === 0) return this.commit(recordFor(bucket, key, versionId, 0, etag, options, span));
+
+    const blockBytes = coder.shardSizeFor(data.byteLength);
+    const stripe = new StripeBuffers(k + m, blockBytes);
+    const blocks = Array.from({ length: k + m }, (_, i) => stripe.block(i));
+    for (let i = 0; i < k; i++) {
+      const from = Math.min(i * blockBytes, data.byteLength);
+      const to = Math.min(from + blockBytes, data.byteLength);
+      blocks[i]!.set(data.subarray(from, to));
+      blocks[i]!.fill(0, to - from);
+    }
+    await coder.encode(blocks.slice(0, k), blocks.slice(k));
+    // Each shard as its file would hold it (checksum, block), so reads go through the same StripeReader.
+    const shards = blocks.map((b, i) => {
+      const framed = stripe.framed(i, blockBytes);
+      checksumInto(b, framed, 0);
+      return framed;
+    });
+    return this.commit({ ...recordFor(bucket, key, versionId, data.byteLength, etag, options, span), inline: true }, shards);
+  }
+
   /** Makes a record whose data is in place visible, then removes older versions. */
-  async commit(record: ObjectRecord): Promise<ObjectRecord> {
+  async commit(record: ObjectRecord, inlineShards?: readonly Uint8Array[]): Promise<ObjectRecord> {
     const { bucket, key, versionId, shardNodes } = record;
+    let firstVersion: boolean;
     try {
-      await this.metadata.put(record);
+      ({ firstVersion } = await this.metadata.put(record, inlineShards));
     } catch (err) {
       await this.metadata.discard(bucket, key, versionId, shardNodes);
-      await this.removeDir(bucket, key, versionId, shardNodes);
+      if (!record.inline) await this.removeDir(bucket, key, versionId, shardNodes);
       throw err;
     }
-    await this.pruneOlder(bucket, key, versionId, shardNodes);
+    if (!firstVersion) await this.pruneOlder(bucket, key, versionId, shardNodes);
     return record;
   }
 
@@ -207,7 +266,10 @@ export class ObjectEngine extends EventEmitter {
   private reader(record: ObjectRecord, span: DataSpan): StripeReader | undefined {
     if (span.size === 0) return undefined;
     const coder: ErasureCoder = this.codec.coder(span.codec);
-    return new StripeReader(record.bucket, record.key, span, new Geometry(span.size, span.blockSize, coder), coder, this.nodes.drives);
+    const open = record.inline
+      ? async (shard: number) => { const bytes = await this.metadata.readShard(record, shard); return bytes && new MemoryFile(bytes); }
+      : async (shard: number) => this.nodes.drives[span.shardNodes[shard]!]?.open(shardPath(record.bucket, record.key, span.dir, shard));
+    return new StripeReader(record.bucket, record.key, new Geometry(span.size, span.blockSize, coder), coder, open);
   }
 
   /** Writes a delete marker, then removes the older versions' files. */
@@ -313,6 +375,32 @@ export class ObjectEngine extends EventEmitter {
     const path = `${objectDir(bucket, key)}/${dir}`;
     await Promise.all(shardNodes.map((n) => this.nodes.drives[n]!.remove(path).catch(() => undefined)));
   }
+}
+
+/**
+ * Reads `body` until more than `limit` bytes have come or it ends. `rest` is
+ * absent when it ended within the limit; otherwise it yields everything,
+ * the bytes already read first.
+ */
+async function readHead(body: AsyncIterable<Uint8Array>, limit: number): Promise<{ chunks: Uint8Array[]; rest?: AsyncIterable<Uint8Array> }> {
+  const it = body[Symbol.asyncIterator]();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  while (size <= limit) {
+    const next = await it.next();
+    if (next.done) return { chunks };
+    chunks.push(next.value);
+    size += next.value.byteLength;
+  }
+  async function* rest(): AsyncGenerator<Uint8Array> {
+    try {
+      yield* chunks;
+      for (let next = await it.next(); !next.done; next = await it.next()) yield next.value;
+    } finally {
+      await it.return?.();
+    }
+  }
+  return { chunks, rest: rest() };
 }
 
 function checksumField(checksums: PutOptions['checksums']): { checksums?: Record<string, string> } {

@@ -1,9 +1,7 @@
 import { CHECKSUM_BYTES, checksumMatches } from '../checksum.js';
 import type { ErasureCoder } from '../contracts/codec.js';
-import type { Drive, DriveFile } from '../contracts/drive.js';
-import type { DataSpan } from '../contracts/metadata.js';
+import type { DriveFile } from '../contracts/drive.js';
 import { DataUnavailableError } from '../errors.js';
-import { shardPath } from '../layout.js';
 import type { Geometry } from './geometry.js';
 
 /** What a read found wrong, for the healer. */
@@ -26,20 +24,16 @@ export class StripeReader {
   constructor(
     private readonly bucket: string,
     private readonly key: string,
-    private readonly span: DataSpan,
     private readonly geometry: Geometry,
     private readonly coder: ErasureCoder,
-    private readonly drives: readonly Drive[],
+    /** shard i's file (a shard file on its node, or an inline shard), undefined when missing */
+    private readonly openShard: (shard: number) => Promise<DriveFile | undefined>,
   ) {}
 
   private file(shard: number): Promise<DriveFile | undefined> {
     let f = this.files.get(shard);
     if (!f) {
-      const node = this.span.shardNodes[shard]!;
-      const drive = this.drives[node];
-      f = drive
-        ? drive.open(shardPath(this.bucket, this.key, this.span.dir, shard)).catch(() => undefined)
-        : Promise.resolve(undefined);
+      f = this.openShard(shard).catch(() => undefined);
       this.files.set(shard, f);
     }
     return f;

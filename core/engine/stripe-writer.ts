@@ -11,7 +11,7 @@ const HEAD = 64;
  * so that a block and its checksum go to the file in one write, and every
  * block starts 64-byte aligned (gf-complete's SIMD paths want that).
  */
-class StripeBuffers {
+export class StripeBuffers {
   private readonly backing: Buffer;
   private readonly stride: number;
 

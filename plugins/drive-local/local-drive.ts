@@ -148,6 +148,53 @@ export class LocalDrive implements Drive {
     }
   }
 
+  async createFile(path: string, data: Uint8Array): Promise<{ newFolder: boolean }> {
+    const target = this.path(path);
+    let newFolder = false;
+    let fh: FileHandle;
+    try {
+      fh = await open(target, 'wx');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      newFolder = await this.makeFolder(dirname(target));
+      fh = await open(target, 'wx');
+    }
+    try {
+      for (let off = 0; off < data.byteLength;) off += (await fh.write(data, off, data.byteLength - off, off)).bytesWritten;
+      if (this.sync) await fh.datasync();
+    } catch (err) {
+      await rm(target, { force: true });
+      throw err;
+    } finally {
+      await fh.close().catch(() => undefined);
+    }
+    if (this.sync) {
+      await syncDir(dirname(target));
+      if (newFolder) await syncDir(dirname(dirname(target)));
+    }
+    return { newFolder };
+  }
+
+  /** Makes `dir` (and its parents); true when this call made `dir` itself, false when it was there. */
+  private async makeFolder(dir: string): Promise<boolean> {
+    try {
+      await mkdir(dir);
+      return true;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return false;
+      if (code !== 'ENOENT') throw err;
+    }
+    await mkdirInside(this.location, dirname(dir));
+    try {
+      await mkdir(dir);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw err;
+    }
+  }
+
   async readFile(path: string): Promise<Uint8Array | undefined> {
     try {
       return await readFile(this.path(path));

@@ -13,12 +13,13 @@ import type { NodeSet } from '../../core/contracts/nodes.js';
 import type { Placement } from '../../core/contracts/placement.js';
 import { WriteQuorumError } from '../../core/errors.js';
 import { RECORD_SUFFIX, recordDir, recordPath } from '../../core/layout.js';
+import { shardWriteQuorum } from '../../core/shard-quorum.js';
 import { TOKENS } from '../../core/tokens.js';
-import { decodeRecord, encodeRecord } from './record-codec.js';
+import { decodeCopy, decodeRecord, encodeRecord } from './record-codec.js';
 import { mergeListing, NodeIndex } from './listing-index.js';
 
 /** A replica's answer: its newest readable record, or nothing. */
-type Answer = { node: number; record: ObjectRecord | undefined; newestName: string | undefined };
+type Answer = { node: number; record: ObjectRecord | undefined; shard?: Uint8Array; newestName: string | undefined };
 
 /**
  * Metadata as msgpack records, one file per version, on the METACOPIES nodes
@@ -31,6 +32,11 @@ type Answer = { node: number; record: ObjectRecord | undefined; newestName: stri
 @injectable()
 export class MsgpackMetadataStore implements MetadataStore {
   private readonly indexes = new Map<number, NodeIndex>();
+  /**
+   * Inline shards that came with the copies a `get` read, by shard index, so
+   * that reading the object does not fetch those copies a second time.
+   */
+  private readonly shardsRead = new WeakMap<ObjectRecord, Map<number, Uint8Array>>();
 
   constructor(
     @inject(TOKENS.Config) private readonly config: KintsugiConfig,
@@ -49,15 +55,19 @@ export class MsgpackMetadataStore implements MetadataStore {
     }).metadata;
   }
 
-  async put(record: ObjectRecord): Promise<void> {
+  async put(record: ObjectRecord, shards?: readonly Uint8Array[]): Promise<{ firstVersion: boolean }> {
     const meta = this.metaNodes(record.bucket, record.key);
     const targets = [...new Set([...meta, ...record.shardNodes])];
-    const bytes = encodeRecord(record);
+    const plain = encodeRecord(record);
     const path = recordPath(record.bucket, record.key, record.versionId);
-    const ok = await Promise.all(targets.map((n) => this.drive(n).writeFile(path, bytes).then(() => true, (err) => {
-      this.log.warn('metadata replica write failed', { node: n, error: (err as Error).message });
-      return false;
-    })));
+    const written = await Promise.all(targets.map((n) => {
+      const shard = shards?.[record.shardNodes.indexOf(n)];
+      return this.writeCopy(n, path, shard ? encodeRecord(record, shard) : plain).catch((err: Error) => {
+        this.log.warn('metadata replica write failed', { node: n, error: err.message });
+        return undefined;
+      });
+    }));
+    const ok = written.map((w) => w !== undefined);
     const metaOk = meta.filter((n) => ok[targets.indexOf(n)]).length;
     const total = ok.filter(Boolean).length;
     // A majority of the replicas, and more copies than PARITY nodes can take.
@@ -65,10 +75,44 @@ export class MsgpackMetadataStore implements MetadataStore {
     if (metaOk <= meta.length / 2 || total < needTotal) {
       throw new WriteQuorumError(`metadata written to ${metaOk}/${meta.length} replicas and ${total}/${targets.length} copies: no quorum`);
     }
+    if (shards) {
+      // Inline data is only as safe as the shards that landed.
+      const landed = record.shardNodes.filter((n) => ok[targets.indexOf(n)]).length;
+      const need = shardWriteQuorum(record.codec.k, record.codec.m);
+      if (landed < need) throw new WriteQuorumError(`only ${landed} of ${record.shardNodes.length} inline shards written, ${need} needed`);
+    }
     await Promise.all(targets.filter((_, i) => ok[i]).map((n) => this.index(n)?.upsert(record.bucket, {
       key: record.key, versionId: record.versionId, size: record.size, etag: record.etag,
       modifiedMs: record.createdMs, deleted: record.deleted,
     }).catch((err) => this.log.warn('listing index update failed', { node: n, error: (err as Error).message }))));
+    // Offline nodes may hold older versions: only a write that made every
+    // target's folder knows there is nothing older anywhere.
+    return { firstVersion: written.every((w) => w?.newFolder === true) };
+  }
+
+  /**
+   * A new version's copy is created in place (its checksum exposes a torn
+   * one); a copy that exists already (the healer rewriting a version) is
+   * replaced atomically.
+   */
+  private async writeCopy(n: number, path: string, bytes: Uint8Array): Promise<{ newFolder: boolean }> {
+    try {
+      return await this.drive(n).createFile(path, bytes);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      await this.drive(n).writeFile(path, bytes);
+      return { newFolder: false };
+    }
+  }
+
+  async readShard(record: ObjectRecord, shard: number): Promise<Uint8Array | undefined> {
+    const seen = this.shardsRead.get(record)?.get(shard);
+    if (seen) return seen;
+    const node = record.shardNodes[shard];
+    if (node === undefined || !this.nodes.drives[node]) return undefined;
+    const bytes = await this.drive(node).readFile(recordPath(record.bucket, record.key, record.versionId)).catch(() => undefined);
+    const copy = bytes && decodeCopy(bytes);
+    return copy && copy.record.versionId === record.versionId && copy.record.shardNodes[shard] === node ? copy.shard : undefined;
   }
 
   async get(bucket: string, key: string): Promise<ObjectRecord | undefined> {
@@ -83,8 +127,20 @@ export class MsgpackMetadataStore implements MetadataStore {
       const candidate = newest(others);
       if (candidate && (!best || candidate.versionId > best.versionId)) best = candidate;
     }
-    if (best) this.repair(best, meta, answers);
+    // An inline record's copies each carry their node's shard, which only
+    // the healer can rebuild: no quick repair for those.
+    if (best?.inline) this.keepShards(best, [...answers, ...others]);
+    else if (best) this.repair(best, meta, answers);
     return best;
+  }
+
+  private keepShards(record: ObjectRecord, answers: Answer[]): void {
+    const shards = new Map<number, Uint8Array>();
+    for (const a of answers) {
+      const i = record.shardNodes.indexOf(a.node);
+      if (a.shard && i >= 0 && a.record?.versionId === record.versionId) shards.set(i, a.shard);
+    }
+    this.shardsRead.set(record, shards);
   }
 
   async prune(bucket: string, key: string, versionId: string, nodes: readonly number[]): Promise<{ keep: string; hadOlder: boolean }> {
@@ -119,7 +175,10 @@ export class MsgpackMetadataStore implements MetadataStore {
     const targets = this.targets(record.bucket, record.key, record.shardNodes);
     const sound = await Promise.all(targets.map(async (n) => {
       const bytes = await this.drive(n).readFile(path).catch(() => undefined);
-      return bytes !== undefined && decodeRecord(bytes)?.versionId === record.versionId;
+      const copy = bytes && decodeCopy(bytes);
+      // An inline object's copy on a shard node must carry that node's shard.
+      const needsShard = record.inline === true && record.shardNodes.includes(n);
+      return copy !== undefined && copy.record.versionId === record.versionId && (!needsShard || copy.shard !== undefined);
     }));
     return targets.filter((_, i) => !sound[i]);
   }
@@ -195,8 +254,8 @@ export class MsgpackMetadataStore implements MetadataStore {
       const names = (await this.drive(n).list(dir)).filter((f) => f.endsWith(RECORD_SUFFIX)).sort().reverse();
       for (const name of names) {
         const bytes = await this.drive(n).readFile(`${dir}/${name}`);
-        const record = bytes && decodeRecord(bytes);
-        if (record) return { node: n, record, newestName: names[0] };
+        const copy = bytes && decodeCopy(bytes);
+        if (copy) return { node: n, record: copy.record, ...(copy.shard ? { shard: copy.shard } : {}), newestName: names[0] };
         this.log.warn('rotten metadata record ignored', { node: n, file: `${dir}/${name}` });
       }
     } catch (err) {

@@ -7,23 +7,38 @@ import type { ObjectRecord } from '../../core/contracts/metadata.js';
 // later, from any one replica.
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
-/** msgpack of the record followed by an xxHash64 of those bytes. */
-export function encodeRecord(record: ObjectRecord): Uint8Array {
-  const body = packr.pack(record);
+/** The field of a copy's map that carries its node's shard of an inline object. */
+const SHARD_FIELD = 'shard';
+
+/** One node's copy of a record: the record and, for inline objects, that node's shard. */
+export interface RecordCopy {
+  record: ObjectRecord;
+  shard?: Uint8Array;
+}
+
+/** msgpack of the record (with the node's shard, if any) followed by an xxHash64 of those bytes. */
+export function encodeRecord(record: ObjectRecord, shard?: Uint8Array): Uint8Array {
+  const body = packr.pack(shard ? { ...record, [SHARD_FIELD]: shard } : record);
   const out = Buffer.allocUnsafe(body.byteLength + CHECKSUM_BYTES);
   out.set(body, 0);
   checksumInto(body, out, body.byteLength);
   return out;
 }
 
-/** The record, or undefined when the bytes are truncated or rotten. */
-export function decodeRecord(bytes: Uint8Array): ObjectRecord | undefined {
+/** The record copy, or undefined when the bytes are truncated or rotten. */
+export function decodeCopy(bytes: Uint8Array): RecordCopy | undefined {
   if (bytes.byteLength <= CHECKSUM_BYTES) return undefined;
   const body = bytes.subarray(0, bytes.byteLength - CHECKSUM_BYTES);
   if (!checksumMatches(body, bytes, body.byteLength)) return undefined;
   try {
-    return packr.unpack(body) as ObjectRecord;
+    const { [SHARD_FIELD]: shard, ...record } = packr.unpack(body) as ObjectRecord & { [SHARD_FIELD]?: Uint8Array };
+    return shard ? { record, shard } : { record };
   } catch {
     return undefined;
   }
+}
+
+/** The record alone, or undefined when the bytes are truncated or rotten. */
+export function decodeRecord(bytes: Uint8Array): ObjectRecord | undefined {
+  return decodeCopy(bytes)?.record;
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { DegradedRead } from '../../core/engine/object-engine.js';
-import { DataUnavailableError } from '../../core/errors.js';
+import { DataUnavailableError, NoSuchKeyError, WriteQuorumError } from '../../core/errors.js';
 import { shardPath } from '../../core/layout.js';
 import { subsetsUpTo } from '../helpers/codecs.js';
 import { chunked, collect, openStore, random, sha256, type TestStore } from '../helpers/engine.js';
@@ -105,8 +105,11 @@ describe('failed writes', () => {
   it('are refused when fewer nodes than the write quorum are up', async () => {
     const store = await openStore();
     await withNodesGone(store, [0, 1, 2, 3], async () => {
-      await expect(store.engine.put('bucket', 'nope', chunked(random(10)))).rejects.toThrow(/nodes can take shards, 4 needed/);
+      await expect(store.engine.put('bucket', 'nope', chunked(random(STRIPE + 5)))).rejects.toThrow(/nodes can take shards, 4 needed/);
+      // An inline object is refused by the metadata quorum, before any shard count matters.
+      await expect(store.engine.put('bucket', 'nope', chunked(random(10)))).rejects.toBeInstanceOf(WriteQuorumError);
     });
+    await expect(store.engine.head('bucket', 'nope')).rejects.toBeInstanceOf(NoSuchKeyError);
     await store.close();
   });
 });
