@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 import type { Drive, DriveFile, DriveStat, DriveWriter } from '../../core/contracts/drive.js';
+import { Fd, readWhole } from './fd.js';
 import { resolveInside } from './safe-path.js';
 
 export const TMP_DIR = '.tmp';
@@ -11,8 +12,8 @@ export const IDENTITY_DIR = '.kintsugi';
 
 /** fsync of a folder, so that a rename in it survives a power cut. */
 async function syncDir(path: string): Promise<void> {
-  const fh = await open(path, constants.O_RDONLY | constants.O_DIRECTORY);
-  try { await fh.sync(); } finally { await fh.close(); }
+  const fd = await Fd.open(path, constants.O_RDONLY | constants.O_DIRECTORY);
+  try { await fd.sync(); } finally { await fd.close(); }
 }
 
 /**
@@ -44,7 +45,7 @@ class LocalWriter implements DriveWriter {
   private flushing: Promise<void> | undefined;
 
   constructor(
-    private readonly fh: FileHandle,
+    private readonly fh: Fd,
     private readonly root: string,
     private readonly tmp: string,
     private readonly final: string,
@@ -52,12 +53,7 @@ class LocalWriter implements DriveWriter {
   ) {}
 
   async write(chunk: Uint8Array, position?: number): Promise<void> {
-    let off = 0;
-    while (off < chunk.byteLength) {
-      const at = position === undefined ? null : position + off;
-      const { bytesWritten } = await this.fh.write(chunk, off, chunk.byteLength - off, at);
-      off += bytesWritten;
-    }
+    await this.fh.writeAll(chunk, position ?? null);
     this.unsynced += chunk.byteLength;
     if (this.sync && this.unsynced >= EARLY_SYNC_BYTES && !this.flushing) {
       this.unsynced = 0;
@@ -93,16 +89,11 @@ class LocalWriter implements DriveWriter {
 }
 
 class LocalFile implements DriveFile {
-  constructor(private readonly fh: FileHandle, readonly size: number) {}
+  constructor(private readonly fh: Fd, readonly size: number) {}
 
   async read(offset: number, length: number): Promise<Uint8Array> {
     const buf = Buffer.allocUnsafe(Math.max(0, Math.min(length, this.size - offset)));
-    let got = 0;
-    while (got < buf.byteLength) {
-      const { bytesRead } = await this.fh.read(buf, got, buf.byteLength - got, offset + got);
-      if (bytesRead === 0) break;
-      got += bytesRead;
-    }
+    const got = await this.fh.readInto(buf, offset);
     return got === buf.byteLength ? buf : buf.subarray(0, got);
   }
 
@@ -133,7 +124,7 @@ export class LocalDrive implements Drive {
     const final = this.path(path);
     // Not recursive: if the node folder itself is gone, the write must fail.
     const tmp = join(this.location, TMP_DIR, randomUUID());
-    const fh = await open(tmp, 'wx');
+    const fh = await Fd.open(tmp, 'wx');
     return new LocalWriter(fh, this.location, tmp, final, this.sync);
   }
 
@@ -151,16 +142,16 @@ export class LocalDrive implements Drive {
   async createFile(path: string, data: Uint8Array): Promise<{ newFolder: boolean }> {
     const target = this.path(path);
     let newFolder = false;
-    let fh: FileHandle;
+    let fh: Fd;
     try {
-      fh = await open(target, 'wx');
+      fh = await Fd.open(target, 'wx');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       newFolder = await this.makeFolder(dirname(target));
-      fh = await open(target, 'wx');
+      fh = await Fd.open(target, 'wx');
     }
     try {
-      for (let off = 0; off < data.byteLength;) off += (await fh.write(data, off, data.byteLength - off, off)).bytesWritten;
+      await fh.writeAll(data, 0);
       if (this.sync) await fh.datasync();
     } catch (err) {
       await rm(target, { force: true });
@@ -197,7 +188,7 @@ export class LocalDrive implements Drive {
 
   async readFile(path: string): Promise<Uint8Array | undefined> {
     try {
-      return await readFile(this.path(path));
+      return await readWhole(this.path(path));
     } catch (err) {
       if (isMissing(err)) return undefined;
       throw err;
@@ -205,15 +196,19 @@ export class LocalDrive implements Drive {
   }
 
   async open(path: string): Promise<DriveFile | undefined> {
-    let fh: FileHandle;
+    let fh: Fd;
     try {
-      fh = await open(this.path(path), 'r');
+      fh = await Fd.open(this.path(path), 'r');
     } catch (err) {
       if (isMissing(err)) return undefined;
       throw err;
     }
-    const { size } = await fh.stat();
-    return new LocalFile(fh, size);
+    try {
+      return new LocalFile(fh, await fh.size());
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
   }
 
   async stat(path: string): Promise<DriveStat | undefined> {

@@ -231,19 +231,30 @@ export class MsgpackMetadataStore implements MetadataStore {
     return ix;
   }
 
-  /** Reads every replica; resolves once a majority answered (or all did). */
+  /**
+   * Reads replicas until a majority has answered with a record (or all were
+   * asked). Only a majority is asked at first: any majority overlaps the
+   * majority every write reached, so it holds the newest version; another
+   * replica is asked for each that has nothing.
+   */
   private readMajority(bucket: string, key: string, nodes: number[]): Promise<Answer[]> {
     return new Promise((resolve) => {
       const answers: Answer[] = [];
-      let settled = 0;
       const need = Math.floor(nodes.length / 2) + 1;
-      for (const n of nodes) {
-        this.readNewest(n, bucket, key).then((a) => {
+      let asked = 0;
+      let settled = 0;
+      let found = 0;
+      const ask = () => {
+        const n = nodes[asked++]!;
+        void this.readNewest(n, bucket, key).then((a) => {
           answers.push(a);
           settled++;
-          if (answers.filter((x) => x.record).length >= need || settled === nodes.length) resolve([...answers]);
+          if (a.record) found++;
+          else if (asked < nodes.length) ask();
+          if (found >= need || settled === asked) resolve([...answers]);
         });
-      }
+      };
+      while (asked < Math.min(need, nodes.length)) ask();
     });
   }
 
