@@ -164,9 +164,17 @@ export class MsgpackMetadataStore implements MetadataStore {
     return [...new Set([...this.metaNodes(bucket, key), ...nodes])];
   }
 
+  /**
+   * Merges the indexes of NUMNODES - PARITY nodes that are up: every put and
+   * delete reached at least PARITY + 1 nodes (the write quorum above), so
+   * any NUMNODES - PARITY of them hold a copy of every key and of its newest
+   * version. Merging fewer cursors is what a page of 1000 mostly costs.
+   */
   async list(request: ListRequest): Promise<ListPage> {
-    const indexes = (await Promise.all(this.nodes.drives.map(async (d) => ((await d.healthy()) ? this.index(d.index) : undefined))))
-      .filter((ix): ix is NodeIndex => ix !== undefined);
+    const up = await Promise.all(this.nodes.drives.map((d) => d.healthy()));
+    const enough = Math.max(1, this.nodes.drives.length - this.config.parity);
+    const indexes = this.nodes.drives.filter((_, n) => up[n]).slice(0, enough)
+      .map((d) => this.index(d.index)).filter((ix): ix is NodeIndex => ix !== undefined);
     return mergeListing(indexes, request);
   }
 
