@@ -64,10 +64,18 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
     });
     let stopping = false;
     cluster.on('exit', (worker, code) => {
-      if (!stopping) {
-        log.warn('worker exited, starting another', { pid: worker.process.pid, code });
-        cluster.fork(workerEnv);
+      if (stopping) return;
+      if (ready < config.workers) {
+        // A worker that dies before listening (port taken, bad node folder)
+        // would die again: restarting it would spin forever.
+        log.error('worker failed to start; stopping', { pid: worker.process.pid, code });
+        stopping = true;
+        for (const w of Object.values(cluster.workers ?? {})) w?.kill();
+        process.exitCode = 1;
+        process.exit(1);
       }
+      log.warn('worker exited, starting another', { pid: worker.process.pid, code });
+      cluster.fork(workerEnv);
     });
     await waitForSignal();
     stopping = true;
@@ -77,7 +85,14 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
     })));
     return;
   }
-  const server = await serveHere(config);
+  let server: Awaited<ReturnType<typeof serveHere>>;
+  try {
+    server = await serveHere(config);
+  } catch (err) {
+    // Open handles (indexes, the thread pool) would keep a failed worker alive.
+    process.stderr.write(`kintsugi worker: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
   process.send?.({ port: server.port });
   process.on('message', (msg) => {
     if (msg === 'shutdown') void server.close().then(() => process.exit(0));

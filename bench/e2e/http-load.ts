@@ -17,6 +17,20 @@ export function call(url: string, method: string, body?: Buffer | string, header
   });
 }
 
+/** GETs a URL and returns the body as text. */
+export function getText(url: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const req = request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method: 'GET', agent }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (d: Buffer) => parts.push(d));
+      res.on('end', () => resolve({ status: res.statusCode!, text: Buffer.concat(parts).toString('utf8') }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 /** Streams a file as a PUT body (no buffering in the client); seconds taken. */
 export function putFile(url: string, file: string, start = 0, end?: number): Promise<{ seconds: number; status: number; etag?: string }> {
   const size = (end ?? statSync(file).size - 1) - start + 1;

@@ -5,7 +5,7 @@ import { createHash, createHmac } from 'node:crypto';
  * presigner runs its whole middleware stack per URL (~9 ms of client CPU
  * here), which on a 2-core machine starved the servers being measured.
  */
-export function presignUrl(endpoint: string, method: string, bucket: string, key: string, accessKey: string, secret: string, expires = 3600): string {
+export function presignUrl(endpoint: string, method: string, bucket: string, key: string, accessKey: string, secret: string, extraQuery: [string, string][] = [], expires = 3600): string {
   const now = new Date();
   const amzDate = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
   const date = amzDate.slice(0, 8);
@@ -15,7 +15,7 @@ export function presignUrl(endpoint: string, method: string, bucket: string, key
   const host = new URL(endpoint).host;
   const query: [string, string][] = [
     ['X-Amz-Algorithm', 'AWS4-HMAC-SHA256'], ['X-Amz-Credential', `${accessKey}/${scope}`], ['X-Amz-Date', amzDate],
-    ['X-Amz-Expires', String(expires)], ['X-Amz-SignedHeaders', 'host'],
+    ['X-Amz-Expires', String(expires)], ['X-Amz-SignedHeaders', 'host'], ...extraQuery,
   ];
   const canonicalQuery = query.map(([k, v]) => `${enc(k)}=${enc(v)}`).sort().join('&');
   const canonical = [method, path, canonicalQuery, `host:${host}\n`, 'host', 'UNSIGNED-PAYLOAD'].join('\n');

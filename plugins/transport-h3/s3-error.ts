@@ -41,8 +41,12 @@ export function toS3Error(err: unknown): S3Error {
   return new S3Error('InternalError', 500, 'We encountered an internal error. Please try again.');
 }
 
+const XML_SPECIAL = /[<>&'"\u0000-\u0008\u000b\u000c\u000e-\u001f]/;
+const XML_SPECIALS = new RegExp(XML_SPECIAL.source, 'g');
+
+/** Text safe inside an XML element; most keys need no change, and are not copied. */
 export const escapeXml = (s: string): string =>
-  s.replace(/[<>&'"\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, (c) => `&#${c.charCodeAt(0)};`);
+  XML_SPECIAL.test(s) ? s.replace(XML_SPECIALS, (c) => `&#${c.charCodeAt(0)};`) : s;
 
 export function errorXml(err: S3Error, resource: string, requestId: string): string {
   return '<?xml version="1.0" encoding="UTF-8"?>\n<Error>' +

@@ -1,10 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { request } from 'node:http';
+import { join } from 'node:path';
 
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { describe, expect, it } from 'vitest';
 
+import { ROOT } from '../helpers/cli.js';
+import { tempDir } from '../helpers/engine.js';
 import { startServer } from '../helpers/server.js';
 
 describe('graceful shutdown', () => {
@@ -39,4 +43,18 @@ describe('graceful shutdown', () => {
     expect(createHash('sha256').update(await got.Body!.transformToByteArray()).digest('hex')).toBe(createHash('sha256').update(body).digest('hex'));
     await again.stop();
   }, 60_000);
+
+  it('exits with an error, instead of restarting workers forever, when the port is taken', async () => {
+    const first = await startServer();
+    const second = spawn(process.execPath, [join(ROOT, 'dist/server/cli.js'), 'server'], {
+      env: { ...process.env, NODEPATH: tempDir('kintsugi-port-'), PORT: String(first.port), HOST: '127.0.0.1', WORKERS: '2', SYNC: 'off' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    second.stderr!.on('data', (d) => { err += d; });
+    const code = await new Promise<number | null>((resolve) => second.once('exit', (c) => resolve(c)));
+    expect(code).toBe(1);
+    expect(err).toMatch(/EADDRINUSE/);
+    await first.stop();
+  });
 });
