@@ -89,6 +89,10 @@ function rssMiB(pid: number): number {
 
 const presign = (t: Target, cmd: PutObjectCommand | GetObjectCommand | UploadPartCommand) => getSignedUrl(t.client, cmd as never, { expiresIn: 3600 });
 
+type Op = 'put' | 'get' | 'head';
+type Rate = { perSecond: number; p50: number; p99: number };
+type Small = Record<Op, Rate>;
+
 interface Row { name: string; unit: string; kintsugi?: number; s3rver?: number; ceiling?: number; ceilingName?: string }
 const rows: Row[] = [];
 const mbps = (bytes: number, s: number) => bytes / MiB / s;
@@ -110,23 +114,48 @@ async function bigObjects(t: Target, file: string): Promise<Record<string, numbe
   return { put: mbps(BIG, put.seconds), get: mbps(get.bytes, get.seconds), multi: mbps(BIG, multi) };
 }
 
-async function smallObjects(t: Target): Promise<Record<string, { perSecond: number; p50: number; p99: number }>> {
+/** Rounds the small-object phases are split into, alternating between the servers. */
+const ROUNDS = 3;
+
+/**
+ * 64 KiB PUT, GET and HEAD at 32 in flight on every target, interleaved:
+ * each phase runs ROUNDS times per target, alternating targets, and the
+ * median round is reported, so a noisy minute on the shared machine does
+ * not land on one server only.
+ */
+async function smallObjects(targets: Target[]): Promise<Map<string, Small>> {
   const body = randomFillSync(Buffer.alloc(64 << 10));
-  const url = (method: string, key: string) => presignUrl(t.endpoint, method, 'bench', key, t.key, t.secret);
-  const put = await sustained(RUN_MS, 32, async (i) => {
-    const r = await call(url('PUT', `small/${i}`), 'PUT', body);
-    if (r.status !== 200) throw new Error(String(r.status));
-  });
-  const count = Math.max(1, Math.floor(put.perSecond * RUN_MS / 1000) - 1);
-  const get = await sustained(RUN_MS, 32, async (i) => {
-    const r = await call(url('GET', `small/${i % count}`), 'GET');
-    if (r.status !== 200) throw new Error(String(r.status));
-  });
-  const head = await sustained(RUN_MS, 32, async (i) => {
-    const r = await call(url('HEAD', `small/${i % count}`), 'HEAD');
-    if (r.status !== 200) throw new Error(String(r.status));
-  });
-  return { put, get, head };
+  const phaseMs = RUN_MS / ROUNDS;
+  const rounds = new Map(targets.map((t) => [t.name, { put: [], get: [], head: [] } as Record<Op, Rate[]>]));
+  const written = new Map(targets.map((t) => [t.name, 0]));
+  const url = (t: Target, method: string, key: string) => presignUrl(t.endpoint, method, 'bench', key, t.key, t.secret);
+  const expect200 = (r: { status: number }) => { if (r.status !== 200) throw new Error(String(r.status)); };
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const t of targets) {
+      let next = written.get(t.name)!;
+      const put = await sustained(phaseMs, 32, async () => {
+        const i = next++;
+        expect200(await call(url(t, 'PUT', `small/${i}`), 'PUT', body));
+      });
+      // Only keys below every put still in flight at the end are known to exist.
+      written.set(t.name, Math.max(written.get(t.name)!, next - 64));
+      rounds.get(t.name)!.put.push(put);
+    }
+    for (const op of ['get', 'head'] as const) {
+      for (const t of targets) {
+        const count = written.get(t.name)!;
+        rounds.get(t.name)![op].push(await sustained(phaseMs, 32, async (i) => {
+          expect200(await call(url(t, op.toUpperCase(), `small/${i % count}`), op.toUpperCase()));
+        }));
+      }
+    }
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  return new Map(targets.map((t) => {
+    const r = rounds.get(t.name)!;
+    const summary = (op: Op) => ({ perSecond: median(r[op].map((x) => x.perSecond)), p50: median(r[op].map((x) => x.p50)), p99: median(r[op].map((x) => x.p99)) });
+    return [t.name, { put: summary('put'), get: summary('get'), head: summary('head') }];
+  }));
 }
 
 /** A file of `bytes` random bytes, made once per size and kept in bench/.cache. */
@@ -219,7 +248,6 @@ async function listPages(): Promise<number> {
   return pageMs[Math.floor(pageMs.length / 2)]!;
 }
 
-type Small = Record<string, { perSecond: number; p50: number; p99: number }>;
 const work = await mkdtemp(join(values.get('dir') ?? tmpdir(), 'kintsugi-e2e-'));
 try {
   const file = await dataFile(only.has('big') ? BIG : MiB);
@@ -236,21 +264,31 @@ try {
   }
 
   const results: Record<string, { big?: Record<string, number>; small?: Small }> = { kintsugi: {}, s3rver: {} };
-  for (const start of [startKintsugi, startS3rver] as const) {
-    if (!only.has('big') && !only.has('small')) break;
-    const t = await start(join(work, start === startKintsugi ? 'nodes' : 's3rver'));
-    await t.client.send(new CreateBucketCommand({ Bucket: 'bench' })).catch(() => undefined);
-    const r = results[t.name]!;
-    if (only.has('big')) r.big = await bigObjects(t, file);
-    if (only.has('small')) r.small = await smallObjects(t);
-    if (t.name === 'kintsugi' && only.has('big')) {
-      // Degraded: three node folders gone while the server runs.
-      for (const n of [0, 1, 2]) await rm(join(work, 'nodes', `node-${n}`), { recursive: true, force: true });
-      const deg = await getTimed(await presign(t, new GetObjectCommand({ Bucket: 'bench', Key: 'big' })));
-      r.big!.degraded = mbps(deg.bytes, deg.seconds);
+  if (only.has('big')) {
+    for (const start of [startKintsugi, startS3rver] as const) {
+      const folder = join(work, start === startKintsugi ? 'nodes' : 's3rver');
+      const t = await start(folder);
+      await t.client.send(new CreateBucketCommand({ Bucket: 'bench' })).catch(() => undefined);
+      const r = results[t.name]!;
+      r.big = await bigObjects(t, file);
+      if (t.name === 'kintsugi') {
+        // Degraded: three node folders gone while the server runs.
+        for (const n of [0, 1, 2]) await rm(join(folder, `node-${n}`), { recursive: true, force: true });
+        const deg = await getTimed(await presign(t, new GetObjectCommand({ Bucket: 'bench', Key: 'big' })));
+        r.big.degraded = mbps(deg.bytes, deg.seconds);
+      }
+      await stop(t);
+      await rm(folder, { recursive: true, force: true });
     }
-    await stop(t);
-    await rm(join(work, start === startKintsugi ? 'nodes' : 's3rver'), { recursive: true, force: true });
+  }
+  if (only.has('small')) {
+    const targets = [await startKintsugi(join(work, 'small-nodes')), await startS3rver(join(work, 'small-s3rver'))];
+    for (const t of targets) await t.client.send(new CreateBucketCommand({ Bucket: 'bench' })).catch(() => undefined);
+    const small = await smallObjects(targets);
+    for (const t of targets) {
+      results[t.name]!.small = small.get(t.name)!;
+      await stop(t);
+    }
   }
   const peak = only.has('rss') ? await peakRss(work) : NaN;
   const listMs = only.has('list') ? await listPages() : NaN;
