@@ -68,17 +68,19 @@ export class Md5Worker {
     return this.nextId++;
   }
 
-  /** @internal Copies `data` into pool buffers and sends them; waits when all are out. */
-  async update(id: number, data: Uint8Array): Promise<void> {
-    for (let at = 0; at < data.byteLength; at += SLOT_BYTES) {
-      const buf = await this.slot();
-      const len = Math.min(SLOT_BYTES, data.byteLength - at);
-      new Uint8Array(buf, 0, len).set(data.subarray(at, at + len));
-      this.thread.postMessage({ op: 'update', id, buf, len }, [buf]);
-    }
+  /** @internal Sends `len` bytes of a pool buffer to be hashed; the buffer comes back to the pool. */
+  send(id: number, buf: ArrayBuffer, len: number): void {
+    this.thread.postMessage({ op: 'update', id, buf, len }, [buf]);
   }
 
-  private async slot(): Promise<ArrayBuffer> {
+  /** @internal Gives back a pool buffer that was not sent (an abandoned hash). */
+  giveBack(buf: ArrayBuffer): void {
+    this.free.push(buf);
+    this.slotWaiters.shift()?.();
+  }
+
+  /** @internal A free pool buffer; waits when all are out. */
+  async slot(): Promise<ArrayBuffer> {
     for (;;) {
       const buf = this.free.pop();
       if (buf) return buf;
@@ -117,11 +119,18 @@ export class StreamingMd5 {
   private held: Uint8Array[] = [];
   private heldBytes = 0;
   private id = 0;
+  /**
+   * The pool buffer being filled: request bodies arrive in 64 KiB chunks,
+   * and one message per chunk cost the event loop more than the hashing
+   * saved; one message per full 1 MiB buffer costs 16 times less.
+   */
+  private buf: ArrayBuffer | undefined;
+  private fill = 0;
 
   constructor(private readonly pool: Md5Worker, private readonly offloadAfter: number) {}
 
   async update(chunk: Uint8Array): Promise<void> {
-    if (this.id) return this.pool.update(this.id, chunk);
+    if (this.id) return this.feed(chunk);
     this.held.push(chunk);
     this.heldBytes += chunk.byteLength;
     if (this.heldBytes >= this.offloadAfter) {
@@ -129,14 +138,45 @@ export class StreamingMd5 {
       const held = this.held;
       this.held = [];
       this.inline = undefined;
-      for (const part of held) await this.pool.update(this.id, part);
+      for (const part of held) await this.feed(part);
     }
   }
 
+  private async feed(chunk: Uint8Array): Promise<void> {
+    for (let at = 0; at < chunk.byteLength;) {
+      if (!this.buf) {
+        this.buf = await this.pool.slot();
+        this.fill = 0;
+      }
+      const take = Math.min(SLOT_BYTES - this.fill, chunk.byteLength - at);
+      new Uint8Array(this.buf, this.fill, take).set(chunk.subarray(at, at + take));
+      this.fill += take;
+      at += take;
+      if (this.fill === SLOT_BYTES) this.flush();
+    }
+  }
+
+  private flush(): void {
+    if (this.buf) this.pool.send(this.id, this.buf, this.fill);
+    this.buf = undefined;
+  }
+
   async digest(): Promise<string> {
-    if (this.id) return this.pool.digest(this.id);
+    if (this.id) {
+      this.flush();
+      return this.pool.digest(this.id);
+    }
     const h = this.inline!;
     for (const part of this.held) h.update(part);
     return h.digest('hex');
+  }
+
+  /** Returns a buffer still held to the pool, when the put fails before digest. */
+  abandon(): void {
+    if (this.buf) this.pool.giveBack(this.buf);
+    this.buf = undefined;
+    // The worker drops a hash once it has been asked for its digest.
+    if (this.id) void this.pool.digest(this.id);
+    this.id = 0;
   }
 }

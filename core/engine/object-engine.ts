@@ -147,6 +147,7 @@ export class ObjectEngine extends EventEmitter {
       coder = stripeWriter.usedCoder;
       await this.commitShards(writers, size);
     } catch (err) {
+      md5.abandon();
       await abortAll();
       await this.removeDir(bucket, key, dir, shardNodes);
       throw err;

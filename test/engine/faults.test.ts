@@ -7,7 +7,7 @@ import type { DegradedRead } from '../../core/engine/object-engine.js';
 import { DataUnavailableError, NoSuchKeyError, WriteQuorumError } from '../../core/errors.js';
 import { shardPath } from '../../core/layout.js';
 import { subsetsUpTo } from '../helpers/codecs.js';
-import { chunked, collect, openStore, random, sha256, type TestStore } from '../helpers/engine.js';
+import { chunked, collect, md5, openStore, random, sha256, type TestStore } from '../helpers/engine.js';
 
 const STRIPE = 1 << 20;
 
@@ -91,6 +91,18 @@ describe('failed writes', () => {
     await expect(store.engine.put('bucket', 'k', broken())).rejects.toThrow('client went away');
     expect(sha256(await collect((await store.engine.get('bucket', 'k')).body))).toBe(sha256(first));
     for (let n = 0; n < 7; n++) expect(await readdir(join(store.nodeFolder(n), '.tmp'))).toEqual([]);
+    await store.close();
+  });
+
+  it('give back their hashing buffers, so that many failed large puts do not stall the next one', async () => {
+    const store = await openStore();
+    async function* failsLate(): AsyncGenerator<Uint8Array> {
+      for (let i = 0; i < 40; i++) yield random(64 << 10);
+      throw new Error('client went away');
+    }
+    for (let i = 0; i < 20; i++) await expect(store.engine.put('bucket', 'flaky', failsLate())).rejects.toThrow('client went away');
+    const data = random(3 * STRIPE + 5);
+    expect((await store.engine.put('bucket', 'flaky', chunked(data))).etag).toBe(md5(data));
     await store.close();
   });
 
