@@ -35,6 +35,9 @@ import { StripeBuffers, StripeWriter } from './stripe-writer.js';
  */
 export const INLINE_MAX = 128 << 10;
 
+/** Stripes a get reads ahead of the one it sends (each about 1 MiB of memory). */
+const READ_AHEAD = 3;
+
 export interface PutOptions {
   contentType?: string;
   headers?: Record<string, string>;
@@ -328,12 +331,22 @@ export class ObjectEngine extends EventEmitter {
     const first = Math.floor(start / stripeBytes);
     const last = Math.floor(end / stripeBytes);
     try {
-      // One stripe of read-ahead: the next is read while this one is consumed.
-      let next: Promise<Uint8Array[]> | undefined = reader.stripe(first);
+      // Stripes are read (and rebuilt, when degraded) READ_AHEAD ahead of
+      // the one being sent: one was enough for healthy reads, but a rebuild
+      // on the thread pool then waited for the socket and vice versa.
+      const ahead: Promise<Uint8Array[]>[] = [];
+      let requested = first;
+      const request = () => {
+        while (requested <= last && ahead.length < READ_AHEAD) {
+          const p = reader.stripe(requested++);
+          p.catch(() => undefined);
+          ahead.push(p);
+        }
+      };
       for (let s = first; s <= last; s++) {
-        const parts = await next!;
-        next = s < last ? reader.stripe(s + 1) : undefined;
-        next?.catch(() => undefined);
+        request();
+        const parts = await ahead.shift()!;
+        request();
         // Yield the stripe's [from, to) bytes, part by part, without copying.
         const from = s === first ? start - s * stripeBytes : 0;
         const to = s === last ? end - s * stripeBytes + 1 : Infinity;

@@ -3,6 +3,7 @@ import type { ErasureCoder } from '../contracts/codec.js';
 import type { DriveFile } from '../contracts/drive.js';
 import { DataUnavailableError } from '../errors.js';
 import type { Geometry } from './geometry.js';
+import { StripeBuffers } from './stripe-writer.js';
 
 /** What a read found wrong, for the healer. */
 export interface ReadDamage {
@@ -86,7 +87,14 @@ export class StripeReader {
       throw new DataUnavailableError(`stripe ${s} of ${this.bucket}/${this.key}: ${k + m - sound} of ${k + m} shards lost, at most ${m} can be rebuilt`);
     }
     if (shards.slice(0, k).every((b) => b !== null)) return trim(shards.slice(0, k) as Uint8Array[], this.geometry.dataBytes(s));
-    return [await this.coder.decodeStripe(shards, this.geometry.dataBytes(s))];
+    // Rebuild into aligned buffers and hand out the data shards as views:
+    // no copy of the stripe into one buffer.
+    const erased = shards.flatMap((b, i) => (b === null ? [i] : []));
+    const fresh = new StripeBuffers(erased.length, this.geometry.blockBytes(s));
+    let used = 0;
+    const full = shards.map((b) => b ?? fresh.block(used++));
+    await this.coder.reconstruct(full, erased);
+    return trim(full.slice(0, k), this.geometry.dataBytes(s));
   }
 
   async close(): Promise<void> {
