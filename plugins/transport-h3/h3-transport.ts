@@ -95,7 +95,7 @@ export class H3Transport implements Transport {
     const bytesOut = Number(res.headers['content-length'] ?? (typeof res.body === 'string' ? Buffer.byteLength(res.body) : 0)) || 0;
     this.ops.record(api, res.status, ms / 1000, bytesIn, bytesOut);
     this.log.info('request', { requestId, api, method: s3req.method, path: rawPath, status: res.status, ms: Math.round(ms * 10) / 10 });
-    const body = res.body === undefined ? null : typeof res.body === 'string' ? res.body : Readable.from(res.body, { objectMode: false });
+    const body = res.body === undefined ? null : typeof res.body === 'string' || res.body instanceof Uint8Array ? res.body : Readable.from(res.body, { objectMode: false });
     return new FastResponse(body as never, { status: res.status, headers }) as unknown as Response;
   }
 

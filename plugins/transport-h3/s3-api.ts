@@ -25,7 +25,7 @@ export interface S3Request {
 export interface S3Response {
   status: number;
   headers: Record<string, string>;
-  body?: string | AsyncIterable<Uint8Array>;
+  body?: string | Uint8Array | AsyncIterable<Uint8Array>;
 }
 
 export interface Credentials {
@@ -317,9 +317,13 @@ export class S3Api {
     if (headOnly) return this.describe(req, await this.engine.head(bucket, key)).response;
     // The record is read once: preconditions and the range are checked
     // against the version whose files are now open.
-    return this.reading(await this.engine.open(bucket, key), (object) => {
+    return this.reading(await this.engine.open(bucket, key), async (object) => {
       const { response, range } = this.describe(req, object.record);
-      return response.status === 304 ? response : { ...response, body: object.read(range) };
+      if (response.status === 304) return response;
+      // An inline object is in memory already: one buffer is written with the
+      // headers, without a stream's machinery per response.
+      if (object.record.inline) return { ...response, body: Buffer.concat(await collect(object.read(range))) };
+      return { ...response, body: object.read(range) };
     });
   }
 
@@ -482,3 +486,9 @@ function parseRange(header: string, size: number): { start: number; end: number 
 }
 
 export const newRequestId = () => randomBytes(8).toString('hex').toUpperCase();
+
+async function collect(body: AsyncIterable<Uint8Array>): Promise<Uint8Array[]> {
+  const parts: Uint8Array[] = [];
+  for await (const part of body) parts.push(part);
+  return parts;
+}
