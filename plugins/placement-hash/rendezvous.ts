@@ -24,23 +24,23 @@ function mix(h: number): number {
  * Rendezvous (highest-random-weight) hashing: every node gets a score from
  * hash(object, node) and the highest scores win. Adding a node only moves the
  * objects for which the new node scores in the top slots (about 1/N of them).
- * Metadata and shards use independently salted scores so that the metadata
- * replicas are not always the first shard holders.
+ * The metadata replicas go to the nodes of the first data shards: a get of
+ * a small object (whose shards live in the record copies) then finds data
+ * shards in the copies it reads for the metadata quorum, and reads fewer
+ * files. Every shard node keeps a copy of the record anyway.
  */
 export class RendezvousPlacement implements Placement {
   readonly name = 'hash';
 
   place(req: PlacementRequest): PlacementResult {
     const objectHash = fnv1a(`${req.bucket}\u0000${req.key}`);
-    return {
-      metadata: this.rank(req, objectHash, 'meta').slice(0, req.metaCopies),
-      shards: this.rank(req, objectHash, 'shard').slice(0, req.shardCount),
-    };
+    const ranked = this.rank(req, objectHash);
+    return { metadata: ranked.slice(0, req.metaCopies), shards: ranked.slice(0, req.shardCount) };
   }
 
-  private rank(req: PlacementRequest, objectHash: number, salt: string): number[] {
+  private rank(req: PlacementRequest, objectHash: number): number[] {
     return req.nodes
-      .map((n) => ({ index: n.index, score: mix(objectHash ^ fnv1a(`${salt}:${n.id}`)) }))
+      .map((n) => ({ index: n.index, score: mix(objectHash ^ fnv1a(`shard:${n.id}`)) }))
       .sort((a, b) => b.score - a.score || a.index - b.index)
       .map((s) => s.index);
   }
