@@ -1,6 +1,6 @@
 import type { ObjectEngine } from '../../core/engine/object-engine.js';
-import { S3Error } from './s3-error.js';
-import { isoDate, xmlDocument, type XmlNode } from './xml.js';
+import { escapeXml, S3Error } from './s3-error.js';
+import { isoDate, xmlDocument, xmlDocumentPart, type XmlNode } from './xml.js';
 
 /** S3's url encoding of keys in listings (`encoding-type=url`): like encodeURIComponent, keeping '/'. */
 const urlEncode = (s: string) => encodeURIComponent(s).replace(/%2F/g, '/').replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
@@ -39,15 +39,17 @@ export async function listObjects(engine: ObjectEngine, bucket: string, q: URLSe
   const fetchOwner = !v2 || q.get('fetch-owner') === 'true';
   const ownerNode: XmlNode = ['Owner', [['ID', owner.id], ['DisplayName', owner.name]]];
 
-  const contents: XmlNode[] = page.entries.map((e) => [versions ? 'Version' : 'Contents', [
-    ['Key', enc(e.key)],
-    ...(versions ? [['VersionId', 'null'], ['IsLatest', 'true']] as XmlNode[] : []),
-    ['LastModified', isoDate(e.modifiedMs)],
-    ['ETag', `"${e.etag}"`],
-    ['Size', e.size],
-    ...(fetchOwner || versions ? [ownerNode] : []),
-    ['StorageClass', 'STANDARD'],
-  ]]);
+  // Entries are rendered here as one string: a page has a thousand, and
+  // only the key can need escaping (ETags are hex, the rest numbers and dates).
+  const tag = versions ? 'Version' : 'Contents';
+  const ownerXml = fetchOwner || versions ? xmlDocumentPart([ownerNode]) : '';
+  const versionXml = versions ? '<VersionId>null</VersionId><IsLatest>true</IsLatest>' : '';
+  let entriesXml = '';
+  for (const e of page.entries) {
+    entriesXml += `<${tag}><Key>${escapeXml(enc(e.key))}</Key>${versionXml}<LastModified>${isoDate(e.modifiedMs)}</LastModified>` +
+      `<ETag>&quot;${e.etag}&quot;</ETag><Size>${e.size}</Size>${ownerXml}<StorageClass>STANDARD</StorageClass></${tag}>`;
+  }
+  const contents: XmlNode[] = [{ raw: entriesXml }];
   const prefixes: XmlNode[] = page.commonPrefixes.map((p) => ['CommonPrefixes', [['Prefix', enc(p)]]]);
   const common: XmlNode[] = [
     ['Name', bucket],

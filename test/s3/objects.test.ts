@@ -145,6 +145,10 @@ describe('the S3 API through @aws-sdk/client-s3 (2 workers)', () => {
       expect(seen).toEqual(['a/1', 'a/2', 'a/b/3', 'b/4', 'c', 'd e/5', 'ü/6']);
       const a = await s3.send(new ListObjectsV2Command({ Bucket: 'listing', Prefix: 'a/', Delimiter: '/', StartAfter: 'a/1', FetchOwner: true }));
       expect(a.Contents!.map((c) => [c.Key, c.Size, c.Owner?.ID])).toEqual([['a/2', 3, 'kintsugi']]);
+      // The listing's ETag and time are the object's, as a HEAD gives them.
+      const head = await s3.send(new HeadObjectCommand({ Bucket: 'listing', Key: 'a/2' }));
+      expect(a.Contents![0]!.ETag).toBe(head.ETag);
+      expect(a.Contents![0]!.LastModified!.getTime()).toBe(head.LastModified!.getTime());
       expect(a.CommonPrefixes!.map((p) => p.Prefix)).toEqual(['a/b/']);
       const url = await s3.send(new ListObjectsV2Command({ Bucket: 'listing', Prefix: 'd', EncodingType: 'url' }));
       // The SDK leaves url-encoded keys as they came.
