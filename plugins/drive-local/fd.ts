@@ -52,8 +52,13 @@ export class Fd {
     return fsyncFd(this.fd);
   }
 
-  close(): Promise<void> {
-    return closeFd(this.fd);
+  private closed = false;
+
+  /** Closes once: a second close of a raw fd number could close a file opened since under the same number. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await closeFd(this.fd);
   }
 }
 

@@ -138,7 +138,8 @@ export class MsgpackMetadataStore implements MetadataStore {
     const shards = new Map<number, Uint8Array>();
     for (const a of answers) {
       const i = record.shardNodes.indexOf(a.node);
-      if (a.shard && i >= 0 && a.record?.versionId === record.versionId) shards.set(i, a.shard);
+      // Same version, and the copy agrees where its shard belongs (a healed copy may have moved it).
+      if (a.shard && i >= 0 && a.record?.versionId === record.versionId && a.record.shardNodes[i] === a.node) shards.set(i, a.shard);
     }
     this.shardsRead.set(record, shards);
   }
