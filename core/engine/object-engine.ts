@@ -246,9 +246,11 @@ export class ObjectEngine extends EventEmitter {
       const record = await this.head(bucket, key);
       const spans = dataSpans(record);
       const first = this.reader(record, spans[0]!);
-      // A concurrent overwrite may have removed this version between reading
-      // its record and opening its files: then read the newer one.
-      if (first && (await first.openData()) > spans[0]!.codec.m && attempt < 2) {
+      // A concurrent overwrite may be removing this version between reading
+      // its record and opening its files. When data files are missing, the
+      // parity files are opened at once too (held open, they stay readable):
+      // if more than m are gone, the version is, and the newer one is read.
+      if (first && (await first.openData()) > 0 && (await first.openAll()) > spans[0]!.codec.m && attempt < 2) {
         await first.close();
         continue;
       }

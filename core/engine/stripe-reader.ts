@@ -49,6 +49,13 @@ export class StripeReader {
     return files.filter((f) => !f).length;
   }
 
+  /** Opens every shard's file (data and parity) and says how many are missing. */
+  async openAll(): Promise<number> {
+    const { k, m } = this.coder.params;
+    const files = await Promise.all(Array.from({ length: k + m }, (_, i) => this.file(i)));
+    return files.filter((f) => !f).length;
+  }
+
   /** Shard i's block of stripe s, or null when it is missing or fails its checksum. */
   private async block(shard: number, s: number): Promise<Uint8Array | null> {
     const bytes = this.geometry.blockBytes(s);
