@@ -15,8 +15,12 @@ import { WriteQuorumError } from '../../core/errors.js';
 import { RECORD_SUFFIX, recordDir, recordPath } from '../../core/layout.js';
 import { shardWriteQuorum } from '../../core/shard-quorum.js';
 import { TOKENS } from '../../core/tokens.js';
+import { versionTime } from '../../core/version-id.js';
 import { decodeCopy, decodeRecord, encodeRecord } from './record-codec.js';
 import { mergeListing, NodeIndex } from './listing-index.js';
+
+/** How long a record copy that does not decode may still be one being written. */
+const IN_PROGRESS_MS = 60_000;
 
 /** A replica's answer: its newest readable record, or nothing. */
 type Answer = { node: number; record: ObjectRecord | undefined; shard?: Uint8Array; newestName: string | undefined };
@@ -276,7 +280,11 @@ export class MsgpackMetadataStore implements MetadataStore {
         const bytes = await this.drive(n).readFile(`${dir}/${name}`);
         const copy = bytes && decodeCopy(bytes);
         if (copy) return { node: n, record: copy.record, ...(copy.shard ? { shard: copy.shard } : {}), newestName: names[0] };
-        this.log.warn('rotten metadata record ignored', { node: n, file: `${dir}/${name}` });
+        // Copies are created in place: a young one that does not decode is
+        // most likely still being written, not rot worth a warning.
+        if (Date.now() - versionTime(name.slice(0, -RECORD_SUFFIX.length)) > IN_PROGRESS_MS) {
+          this.log.warn('rotten metadata record ignored', { node: n, file: `${dir}/${name}` });
+        }
       }
     } catch (err) {
       this.log.warn('metadata replica unreadable', { node: n, error: (err as Error).message });
