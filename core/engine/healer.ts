@@ -2,7 +2,7 @@ import 'reflect-metadata';
 
 import { inject, injectable } from 'tsyringe';
 
-import { CHECKSUM_BYTES, checksumInto, checksumMatches } from '../checksum.js';
+import { CHECKSUM_BYTES, checksumMatches, framedBlock } from '../checksum.js';
 import type { Codec } from '../contracts/codec.js';
 import type { DriveFile, DriveWriter } from '../contracts/drive.js';
 import type { Logger } from '../contracts/logger.js';
@@ -225,12 +225,7 @@ export class Healer {
     }
     const shards = blocks.map((b) => b ?? new Uint8Array(size));
     if (holes.length > 0) await coder.reconstruct(shards, holes);
-    const framed = shards.map((b) => {
-      const out = Buffer.allocUnsafe(CHECKSUM_BYTES + size);
-      out.set(b, CHECKSUM_BYTES);
-      checksumInto(b, out, 0);
-      return out;
-    });
+    const framed = shards.map(framedBlock);
     const healed: ObjectRecord = { ...record, shardNodes: await this.relocate(record.shardNodes, holes) };
     await this.metadata.put(healed, framed);
     summary.replicasRepaired += missing.length;
@@ -286,10 +281,7 @@ export class Healer {
           if (holes.length > 0) await coder.reconstruct(shards, holes);
           await Promise.all(writers.map(async (w, i) => {
             if (!w) return;
-            const framed = Buffer.allocUnsafe(CHECKSUM_BYTES + size);
-            framed.set(shards[i]!, CHECKSUM_BYTES);
-            checksumInto(shards[i]!, framed, 0);
-            await w.write(framed, geometry.offset(s));
+            await w.write(framedBlock(shards[i]!), geometry.offset(s));
           }));
         }
         await Promise.all(writers.map(async (w) => w?.commit()));

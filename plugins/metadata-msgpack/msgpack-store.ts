@@ -62,11 +62,11 @@ export class MsgpackMetadataStore implements MetadataStore {
   async put(record: ObjectRecord, shards?: readonly Uint8Array[]): Promise<{ firstVersion: boolean }> {
     const meta = this.metaNodes(record.bucket, record.key);
     const targets = [...new Set([...meta, ...record.shardNodes])];
-    const plain = encodeRecord(record);
+    let plain: Uint8Array | undefined;
     const path = recordPath(record.bucket, record.key, record.versionId);
     const written = await Promise.all(targets.map((n) => {
       const shard = shards?.[record.shardNodes.indexOf(n)];
-      return this.writeCopy(n, path, shard ? encodeRecord(record, shard) : plain).catch((err: Error) => {
+      return this.writeCopy(n, path, shard ? encodeRecord(record, shard) : (plain ??= encodeRecord(record))).catch((err: Error) => {
         this.log.warn('metadata replica write failed', { node: n, error: err.message });
         return undefined;
       });
