@@ -74,7 +74,6 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
         log.error('worker failed to start; stopping', { pid: worker.process.pid, code });
         stopping = true;
         for (const w of Object.values(cluster.workers ?? {})) w?.kill();
-        process.exitCode = 1;
         process.exit(1);
       }
       log.warn('worker exited, starting another', { pid: worker.process.pid, code });
