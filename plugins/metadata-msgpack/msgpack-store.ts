@@ -23,7 +23,7 @@ import { mergeListing, NodeIndex } from './listing-index.js';
 const IN_PROGRESS_MS = 60_000;
 
 /** A replica's answer: its newest readable record, or nothing. */
-type Answer = { node: number; record: ObjectRecord | undefined; shard?: Uint8Array; newestName: string | undefined };
+type Answer = { node: number; record: ObjectRecord | undefined; shard?: Uint8Array };
 
 /**
  * Metadata as msgpack records, one file per version, on the METACOPIES nodes
@@ -279,7 +279,7 @@ export class MsgpackMetadataStore implements MetadataStore {
       for (const name of names) {
         const bytes = await this.drive(n).readFile(`${dir}/${name}`);
         const copy = bytes && decodeCopy(bytes);
-        if (copy) return { node: n, record: copy.record, ...(copy.shard ? { shard: copy.shard } : {}), newestName: names[0] };
+        if (copy) return { node: n, record: copy.record, ...(copy.shard ? { shard: copy.shard } : {}) };
         // Copies are created in place: a young one that does not decode is
         // most likely still being written, not rot worth a warning.
         if (Date.now() - versionTime(name.slice(0, -RECORD_SUFFIX.length)) > IN_PROGRESS_MS) {
@@ -289,7 +289,7 @@ export class MsgpackMetadataStore implements MetadataStore {
     } catch (err) {
       this.log.warn('metadata replica unreadable', { node: n, error: (err as Error).message });
     }
-    return { node: n, record: undefined, newestName: undefined };
+    return { node: n, record: undefined };
   }
 
   /** Rewrites the winning record to replicas that lack it, in the background. */

@@ -8,11 +8,11 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { sha256 } from '../helpers/engine.js';
 import { failure as s3Failure, startServer, type RunningServer } from '../helpers/server.js';
 
 const failure = async (p: Promise<unknown>) => (await s3Failure(p)).name;
 
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const md5 = (b: Uint8Array) => createHash('md5').update(b).digest();
 const MiB = 1 << 20;
 
@@ -34,7 +34,7 @@ describe('multipart, copy and batch delete through the AWS SDK', () => {
     expect(done.ETag).toBe(`"${createHash('md5').update(Buffer.concat(parts)).digest('hex')}-8"`);
     const got = await s3.send(new GetObjectCommand({ Bucket: 'mpu', Key: 'big.bin' }));
     expect(got.ContentType).toBe('application/x-big');
-    expect(sha(await got.Body!.transformToByteArray())).toBe(sha(body));
+    expect(sha256(await got.Body!.transformToByteArray())).toBe(sha256(body));
     const range = await s3.send(new GetObjectCommand({ Bucket: 'mpu', Key: 'big.bin', Range: `bytes=${8 * MiB - 10}-${8 * MiB + 9}` }));
     expect(Buffer.compare(Buffer.from(await range.Body!.transformToByteArray()), body.subarray(8 * MiB - 10, 8 * MiB + 10))).toBe(0);
   });
@@ -62,7 +62,7 @@ describe('multipart, copy and batch delete through the AWS SDK', () => {
 
     await complete([{ PartNumber: 1, ETag: e1 }, { PartNumber: 2, ETag: e2 }]);
     const got = await s3.send(new GetObjectCommand({ Bucket: 'mpu', Key: 'manual' }));
-    expect(sha(await got.Body!.transformToByteArray())).toBe(sha(Buffer.concat([p1, p2])));
+    expect(sha256(await got.Body!.transformToByteArray())).toBe(sha256(Buffer.concat([p1, p2])));
     expect(await failure(complete([{ PartNumber: 1, ETag: e1 }]))).toBe('NoSuchUpload');
   });
 
@@ -76,7 +76,7 @@ describe('multipart, copy and batch delete through the AWS SDK', () => {
     const copied = await s3.send(new UploadPartCopyCommand({ Bucket: 'mpu', Key: 'assembled', UploadId, PartNumber: 2, CopySource: 'mpu/source', CopySourceRange: 'bytes=100-199' }));
     await s3.send(new CompleteMultipartUploadCommand({ Bucket: 'mpu', Key: 'assembled', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: e1 }, { PartNumber: 2, ETag: copied.CopyPartResult!.ETag! }] } }));
     const got = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: 'mpu', Key: 'assembled' }))).Body!.transformToByteArray());
-    expect(sha(got)).toBe(sha(Buffer.concat([again, source.subarray(100, 200)])));
+    expect(sha256(got)).toBe(sha256(Buffer.concat([again, source.subarray(100, 200)])));
   });
 
   it('copies objects with their metadata (COPY) or new metadata (REPLACE)', async () => {

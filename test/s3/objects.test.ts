@@ -10,10 +10,9 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { md5, sha256 } from '../helpers/engine.js';
 import { failure, startServer, type RunningServer } from '../helpers/server.js';
 
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-const md5 = (b: Uint8Array) => createHash('md5').update(b).digest('hex');
 
 describe('the S3 API through @aws-sdk/client-s3 (2 workers)', () => {
   let server: RunningServer;
@@ -55,7 +54,7 @@ describe('the S3 API through @aws-sdk/client-s3 (2 workers)', () => {
         const put = await s3.send(new PutObjectCommand({ Bucket: 'alpha', Key: `sizes/${size}`, Body: body }));
         expect(put.ETag).toBe(`"${md5(body)}"`);
         const got = await s3.send(new GetObjectCommand({ Bucket: 'alpha', Key: `sizes/${size}` }));
-        expect(sha(await got.Body!.transformToByteArray())).toBe(sha(body));
+        expect(sha256(await got.Body!.transformToByteArray())).toBe(sha256(body));
         expect(got.ContentLength).toBe(size);
       }
     });
@@ -183,7 +182,7 @@ describe('the S3 API through @aws-sdk/client-s3 (2 workers)', () => {
       expect((await fetch(putUrl, { method: 'PUT', body })).status).toBe(200);
       const getUrl = await getSignedUrl(s3, new GetObjectCommand({ Bucket: 'alpha', Key: 'presigned' }), { expiresIn: 60 });
       const got = await fetch(getUrl);
-      expect(sha(Buffer.from(await got.arrayBuffer()))).toBe(sha(body));
+      expect(sha256(Buffer.from(await got.arrayBuffer()))).toBe(sha256(body));
       const expired = await getSignedUrl(s3, new GetObjectCommand({ Bucket: 'alpha', Key: 'presigned' }), { expiresIn: 1, signingDate: new Date(Date.now() - 10_000) });
       const r = await fetch(expired);
       expect(r.status).toBe(403);
@@ -197,7 +196,7 @@ describe('the S3 API through @aws-sdk/client-s3 (2 workers)', () => {
       await s3.send(new PutObjectCommand({ Bucket: 'alpha', Key: 'survivor', Body: body }));
       for (const n of [0, 2, 4]) await rm(join(server.nodePath, `node-${n}`), { recursive: true, force: true });
       const got = await s3.send(new GetObjectCommand({ Bucket: 'alpha', Key: 'survivor' }));
-      expect(sha(await got.Body!.transformToByteArray())).toBe(sha(body));
+      expect(sha256(await got.Body!.transformToByteArray())).toBe(sha256(body));
       const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'alpha', Prefix: 'survivor' }));
       expect(listed.Contents!.map((c) => c.Key)).toEqual(['survivor']);
     });
