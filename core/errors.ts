@@ -141,3 +141,17 @@ export class EntityTooSmallError extends KintsugiError {
     super('ERR_ENTITY_TOO_SMALL', `part ${partNumber} is smaller than the minimum allowed object size (5 MiB)`);
   }
 }
+
+/** A conditional write's condition (If-Match, If-None-Match) did not hold when it was to commit. */
+export class PreconditionFailedError extends KintsugiError {
+  constructor(message = 'At least one of the pre-conditions you specified did not hold') {
+    super('ERR_PRECONDITION_FAILED', message);
+  }
+}
+
+/** Another conditional write of the same key held it for too long: retry. */
+export class ConditionalConflictError extends KintsugiError {
+  constructor(bucket: string, key: string) {
+    super('ERR_CONDITIONAL_CONFLICT', `another conditional write of ${JSON.stringify(key)} in ${bucket} is in progress`);
+  }
+}

@@ -50,3 +50,8 @@ export function uploadRecordPath(bucket: string, uploadId: string): string {
 export function partRecordDir(bucket: string, uploadId: string): string {
   return `uploads/${bucket}/${uploadId}.parts`;
 }
+
+/** What a completed upload answered, kept for clients that retry the completion. */
+export function completedRecordPath(bucket: string, uploadId: string): string {
+  return `uploads/${bucket}/${uploadId}.done`;
+}

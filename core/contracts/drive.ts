@@ -12,8 +12,13 @@ export interface DriveWriter {
    * the OS. Positional writes may be in flight together.
    */
   write(chunk: Uint8Array, position?: number): Promise<void>;
-  /** Flushes (unless sync is off) and renames into place; the file is then visible. */
-  commit(): Promise<void>;
+  /**
+   * Flushes (unless sync is off) and renames into place — at the path given
+   * at creation, or at `path` when the name is decided only once the bytes
+   * are written (a new version's id is taken when its upload completes).
+   * The file is then visible.
+   */
+  commit(path?: string): Promise<void>;
   /** Removes the temporary file; whatever was at the final path is untouched. */
   abort(): Promise<void>;
 }

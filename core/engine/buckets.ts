@@ -12,12 +12,21 @@ import { listOnMajority, readFromMajority, removeOnAll, writeOnAll } from './nod
 export interface BucketInfo {
   name: string;
   createdMs: number;
+  /** a DeleteBucket is checking that it is empty: writes that commit meanwhile keep it */
+  deleting?: boolean;
 }
 
 /**
  * Buckets are tiny records on every node (`buckets/<name>`): a bucket exists
  * when a majority of the nodes that answer hold it, so losing PARITY nodes
- * neither loses nor resurrects one.
+ * neither loses nor resurrects one. Nothing is cached: every worker and
+ * gateway sees a bucket created or deleted by another on its next request.
+ *
+ * DeleteBucket first marks the bucket `deleting`, then checks that it is
+ * empty, then removes it; a write checks its bucket again after committing
+ * (see `stillExists`). Either the write's commit is seen by the emptiness
+ * check (the delete fails), or the write sees the bucket gone and takes
+ * itself back: no write is acknowledged into a deleted bucket.
  */
 @injectable()
 export class BucketStore {
@@ -32,37 +41,40 @@ export class BucketStore {
     return infos.filter((i): i is BucketInfo => !!i).sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 
-  /** Buckets seen recently: object requests check their bucket, and 7 reads each would cost more than the request. */
-  private readonly recent = new Map<string, { info: BucketInfo; until: number }>();
-  private static readonly CACHE_MS = 2000;
-
+  /** The bucket, or NoSuchBucketError. */
   async get(name: string): Promise<BucketInfo> {
     assertBucketName(name);
-    const hit = this.recent.get(name);
-    if (hit && hit.until > Date.now()) return hit.info;
-    const info = await this.read(name);
-    this.recent.set(name, { info, until: Date.now() + BucketStore.CACHE_MS });
-    return info;
-  }
-
-  private async read(name: string): Promise<BucketInfo> {
     const bytes = await readFromMajority(this.nodes, `buckets/${name}`);
     if (!bytes) throw new NoSuchBucketError(name);
     return JSON.parse(Buffer.from(bytes).toString('utf8')) as BucketInfo;
   }
 
+  /** Whether the bucket still exists, asked by a write after it committed. */
+  async stillExists(name: string): Promise<boolean> {
+    return this.get(name).then(() => true, (err) => {
+      if (err instanceof NoSuchBucketError) return false;
+      throw err;
+    });
+  }
+
   async create(name: string): Promise<void> {
     assertBucketName(name);
-    this.recent.delete(name);
     if (await this.get(name).then(() => true, () => false)) throw new BucketExistsError(name);
-    await writeOnAll(this.nodes, `buckets/${name}`, Buffer.from(JSON.stringify({ name, createdMs: Date.now() } satisfies BucketInfo)));
+    await this.write({ name, createdMs: Date.now() });
   }
 
   async delete(name: string): Promise<void> {
-    await this.get(name);
+    const info = await this.get(name);
+    await this.write({ ...info, deleting: true });
     const page = await this.metadata.list({ bucket: name, maxKeys: 1 });
-    if (page.entries.length > 0 || page.commonPrefixes.length > 0) throw new BucketNotEmptyError(name);
+    if (page.entries.length > 0 || page.commonPrefixes.length > 0) {
+      await this.write({ name: info.name, createdMs: info.createdMs });
+      throw new BucketNotEmptyError(name);
+    }
     await removeOnAll(this.nodes, `buckets/${name}`);
-    this.recent.delete(name);
+  }
+
+  private write(info: BucketInfo): Promise<void> {
+    return writeOnAll(this.nodes, `buckets/${info.name}`, Buffer.from(JSON.stringify(info)));
   }
 }

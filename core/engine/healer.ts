@@ -12,7 +12,8 @@ import { objectHash, shardPath, uploadRecordPath } from '../layout.js';
 import { TOKENS } from '../tokens.js';
 import { versionTime } from '../version-id.js';
 import { Geometry } from './geometry.js';
-import { listOnMajority, readFromMajority, restoreOnAll } from './node-quorum.js';
+import { COMPLETED_KEPT_MS, type CompletedUpload } from './multipart.js';
+import { listOnMajority, readFromMajority, removeOnAll, restoreOnAll } from './node-quorum.js';
 import { ObjectEngine, type DegradedRead } from './object-engine.js';
 
 /** What one heal pass found and did. */
@@ -147,7 +148,9 @@ export class Healer {
     for (const bucket of await listOnMajority(this.nodes, 'buckets')) {
       restored += await restoreOnAll(this.nodes, `buckets/${bucket}`);
       for (const name of await listOnMajority(this.nodes, `uploads/${bucket}`)) {
-        if (name.endsWith('.parts')) {
+        if (name.endsWith('.done')) {
+          restored += await this.healCompletedUpload(`uploads/${bucket}/${name}`);
+        } else if (name.endsWith('.parts')) {
           for (const part of await listOnMajority(this.nodes, `uploads/${bucket}/${name}`)) restored += await restoreOnAll(this.nodes, `uploads/${bucket}/${name}/${part}`);
         } else {
           restored += await restoreOnAll(this.nodes, `uploads/${bucket}/${name}`);
@@ -155,6 +158,20 @@ export class Healer {
       }
     }
     return restored;
+  }
+
+  /** A completed upload's answer is kept for retried completions, then forgotten. */
+  private async healCompletedUpload(path: string): Promise<number> {
+    const bytes = await readFromMajority(this.nodes, path);
+    let completedMs = 0;
+    try {
+      completedMs = bytes ? (JSON.parse(Buffer.from(bytes).toString('utf8')) as CompletedUpload).completedMs : 0;
+    } catch { /* unreadable: forgotten below */ }
+    if (Date.now() - completedMs >= COMPLETED_KEPT_MS) {
+      await removeOnAll(this.nodes, path);
+      return 0;
+    }
+    return restoreOnAll(this.nodes, path);
   }
 
   /** Checks and repairs one object's current version; returns its record. */

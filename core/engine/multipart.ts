@@ -10,11 +10,27 @@ import {
   EntityTooSmallError, InvalidPartError, InvalidPartOrderError, KintsugiError, NoSuchUploadError, WriteQuorumError,
 } from '../errors.js';
 import { listOnMajority, readFromMajority, removeOnAll, writeOnAll } from './node-quorum.js';
-import { objectDir, partRecordDir, uploadDir, uploadRecordPath } from '../layout.js';
+import { completedRecordPath, objectDir, partRecordDir, uploadDir, uploadRecordPath } from '../layout.js';
 import { TOKENS } from '../tokens.js';
-import { newVersionId } from '../version-id.js';
+import { newVersionId, VERSION_ID_PATTERN } from '../version-id.js';
 import { assertBucketName, assertKey } from './names.js';
-import { metadataFields, ObjectEngine, type PutOptions } from './object-engine.js';
+import { metadataFields, ObjectEngine, type PutOptions, type WriteCondition } from './object-engine.js';
+
+/**
+ * How long a completed upload is remembered, so that a client retrying its
+ * CompleteMultipartUpload after a lost answer gets the same answer (the
+ * healer forgets older ones).
+ */
+export const COMPLETED_KEPT_MS = 60 * 60 * 1000;
+
+/** What CompleteMultipartUpload answered. */
+export interface CompletedUpload {
+  key: string;
+  uploadId: string;
+  versionId: string;
+  etag: string;
+  completedMs: number;
+}
 
 /** S3's floor for every part but the last. */
 export const MIN_PART_SIZE = 5 << 20;
@@ -64,7 +80,7 @@ export class MultipartUploads {
   }
 
   async get(bucket: string, key: string, uploadId: string): Promise<UploadInfo> {
-    if (!/^[0-9a-f]{24}$/.test(uploadId)) throw new NoSuchUploadError(uploadId);
+    if (!VERSION_ID_PATTERN.test(uploadId)) throw new NoSuchUploadError(uploadId);
     const info = await this.readMajority<UploadInfo>(uploadRecordPath(bucket, uploadId));
     if (!info || info.key !== key) throw new NoSuchUploadError(uploadId);
     return info;
@@ -93,8 +109,22 @@ export class MultipartUploads {
     return parts.filter((p): p is PartInfo => !!p).sort((a, b) => a.partNumber - b.partNumber);
   }
 
-  async complete(bucket: string, key: string, uploadId: string, requested: { partNumber: number; etag: string }[]): Promise<ObjectRecord> {
-    const info = await this.get(bucket, key, uploadId);
+  /**
+   * Commits the upload as the key's new version. A retried completion of
+   * an upload that completed already (a client whose answer was lost)
+   * answers the same version for COMPLETED_KEPT_MS.
+   */
+  async complete(
+    bucket: string, key: string, uploadId: string, requested: { partNumber: number; etag: string }[], condition?: WriteCondition,
+  ): Promise<CompletedUpload> {
+    let info: UploadInfo;
+    try {
+      info = await this.get(bucket, key, uploadId);
+    } catch (err) {
+      const done = await this.completed(bucket, key, uploadId);
+      if (done) return done;
+      throw err;
+    }
     if (requested.length === 0) throw new KintsugiError('ERR_MALFORMED_XML', 'You must specify at least one part');
     for (let i = 1; i < requested.length; i++) if (requested[i]!.partNumber <= requested[i - 1]!.partNumber) throw new InvalidPartOrderError();
     const available = new Map((await this.parts(bucket, key, uploadId)).map((p) => [p.partNumber, p]));
@@ -106,10 +136,20 @@ export class MultipartUploads {
       return part;
     });
 
+    return this.engine.guarded(bucket, key, condition, () => this.commitUpload(info, uploadId, chosen));
+  }
+
+  private async commitUpload(info: UploadInfo, uploadId: string, chosen: PartInfo[]): Promise<CompletedUpload> {
+    const { bucket, key } = info;
     const versionId = newVersionId();
     const data = objectDir(bucket, key);
     const moved = await Promise.all(this.nodes.drives.map((d) => d.rename(`${data}/${uploadDir(uploadId)}`, `${data}/${versionId}`).then(() => true, () => false)));
-    if (moved.filter(Boolean).length < this.engine.writeQuorum) throw new WriteQuorumError('too few nodes took the completed upload');
+    if (moved.filter(Boolean).length < this.engine.writeQuorum) {
+      // A concurrent completion of the same upload took the folder first.
+      const done = await this.completed(bucket, key, uploadId);
+      if (done) return done;
+      throw new WriteQuorumError('too few nodes took the completed upload');
+    }
 
     const md5s = createHash('md5');
     for (const p of chosen) md5s.update(Buffer.from(p.etag, 'hex'));
@@ -133,8 +173,17 @@ export class MultipartUploads {
       const dirs = await d.list(`${data}/${versionId}`).catch(() => [] as string[]);
       await Promise.all(dirs.filter((x) => !keep.has(x)).map((x) => d.remove(`${data}/${versionId}/${x}`).catch(() => undefined)));
     }));
+    const done: CompletedUpload = { key, uploadId, versionId, etag: record.etag, completedMs: Date.now() };
+    await writeOnAll(this.nodes, completedRecordPath(bucket, uploadId), Buffer.from(JSON.stringify(done))).catch(() => undefined);
     await this.forget(bucket, uploadId);
-    return record;
+    return done;
+  }
+
+  /** What a completion of this upload answered, when it completed within COMPLETED_KEPT_MS. */
+  private async completed(bucket: string, key: string, uploadId: string): Promise<CompletedUpload | undefined> {
+    if (!VERSION_ID_PATTERN.test(uploadId)) return undefined;
+    const done = await this.readMajority<CompletedUpload>(completedRecordPath(bucket, uploadId));
+    return done && done.key === key && Date.now() - done.completedMs < COMPLETED_KEPT_MS ? done : undefined;
   }
 
   async abort(bucket: string, key: string, uploadId: string): Promise<void> {
@@ -145,7 +194,7 @@ export class MultipartUploads {
 
   /** Uploads in progress in a bucket, by key then initiation. */
   async list(bucket: string): Promise<UploadInfo[]> {
-    const ids = (await listOnMajority(this.nodes, `uploads/${bucket}`)).filter((n) => !n.endsWith('.parts'));
+    const ids = (await listOnMajority(this.nodes, `uploads/${bucket}`)).filter((n) => VERSION_ID_PATTERN.test(n));
     const infos = await Promise.all(ids.map((id) => this.readMajority<UploadInfo>(uploadRecordPath(bucket, id))));
     return infos.filter((i): i is UploadInfo => !!i).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.uploadId < b.uploadId ? -1 : 1));
   }

@@ -3,10 +3,10 @@ import { InvalidBucketNameError, InvalidKeyError } from '../errors.js';
 /**
  * S3's bucket naming rules: 3-63 characters of lowercase letters, digits,
  * dots and hyphens, starting and ending with a letter or digit, no two
- * adjacent dots, not shaped like an IP address.
+ * adjacent dots, no dot next to a hyphen, not shaped like an IP address.
  */
 export function assertBucketName(name: string): void {
-  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name) || name.includes('..') || /^\d+\.\d+\.\d+\.\d+$/.test(name)) {
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name) || name.includes('..') || name.includes('.-') || name.includes('-.') || /^\d+\.\d+\.\d+\.\d+$/.test(name)) {
     throw new InvalidBucketNameError(name);
   }
 }

@@ -19,6 +19,7 @@ import { shardWriteQuorum } from '../shard-quorum.js';
 import { TOKENS } from '../tokens.js';
 import { newVersionId } from '../version-id.js';
 import { Geometry, packetSizeFor } from './geometry.js';
+import { KeyLocks } from './key-lock.js';
 import { Md5Worker } from './md5-worker.js';
 import { MemoryFile } from './memory-file.js';
 import { assertBucketName, assertKey } from './names.js';
@@ -38,7 +39,32 @@ export const INLINE_MAX = 128 << 10;
 /** Stripes a get reads ahead of the one it sends (each about 1 MiB of memory). */
 const READ_AHEAD = 3;
 
+/**
+ * A write's precondition (If-Match, If-None-Match): called with the current
+ * version (undefined when there is none) while the key is locked, it throws
+ * to refuse the write.
+ */
+export type WriteCondition = (current: ObjectRecord | undefined) => void;
+
+/** Shard files written but not yet in place; see ObjectEngine.stageSpan. */
+export interface StagedSpan {
+  readonly md5: string;
+  readonly size: number;
+  /** Renames the shard files into folder `dir` of the object's data folder. */
+  commit(dir: string): Promise<DataSpan>;
+  /** Removes the temporary files (after a failed commit too). */
+  abort(): Promise<void>;
+}
+
+/**
+ * Where shard writers are created; they are renamed into their version's
+ * folder on commit, so nothing is ever written under this name.
+ */
+const STAGING_DIR = 'staging';
+
 export interface PutOptions {
+  /** checked against the current version while the key is locked, just before the new one commits */
+  condition?: WriteCondition;
   contentType?: string;
   headers?: Record<string, string>;
   userMetadata?: Record<string, string>;
@@ -82,6 +108,7 @@ export interface DegradedRead {
 @injectable()
 export class ObjectEngine extends EventEmitter {
   private readonly md5 = new Md5Worker();
+  private readonly locks: KeyLocks;
 
   constructor(
     @inject(TOKENS.Config) private readonly config: KintsugiConfig,
@@ -92,6 +119,7 @@ export class ObjectEngine extends EventEmitter {
     @inject(TOKENS.Logger) private readonly log: Logger,
   ) {
     super();
+    this.locks = new KeyLocks(nodes);
   }
 
   /**
@@ -108,6 +136,11 @@ export class ObjectEngine extends EventEmitter {
     return { k, m, w: this.config.w, technique: this.config.technique, packetSize: this.config.packetSize };
   }
 
+  /** The key's metadata nodes, where its lock lives. */
+  private metaNodesFor(bucket: string, key: string): number[] {
+    return this.placement.place({ bucket, key, nodes: this.nodeRefs(), metaCopies: this.config.metaCopies, shardCount: 0 }).metadata;
+  }
+
   private shardNodesFor(bucket: string, key: string): number[] {
     return this.placement.place({
       bucket, key, nodes: this.nodeRefs(), metaCopies: this.config.metaCopies, shardCount: this.config.data + this.config.parity,
@@ -120,17 +153,28 @@ export class ObjectEngine extends EventEmitter {
    * the span and the body's MD5.
    */
   async writeSpan(bucket: string, key: string, dir: string, body: AsyncIterable<Uint8Array>): Promise<{ span: DataSpan; md5: string }> {
+    const staged = await this.stageSpan(bucket, key, body);
+    return { span: await staged.commit(dir), md5: staged.md5 };
+  }
+
+  /**
+   * Streams `body` into temporary shard files on the object's nodes; they
+   * become the span in folder `dir` when committed. The folder is named only
+   * then, so that a new version's id is taken when its bytes have all
+   * arrived: of two overlapping puts, the one that completes last wins.
+   */
+  async stageSpan(bucket: string, key: string, body: AsyncIterable<Uint8Array>): Promise<StagedSpan> {
     const base = this.baseParams();
     const k = base.k;
     let coder = this.codec.coder(base);
     const shardNodes = this.shardNodesFor(bucket, key);
 
     const writers = await Promise.all(shardNodes.map((node, i) =>
-      this.nodes.drives[node]!.createWriter(shardPath(bucket, key, dir, i)).catch((err: Error) => {
+      this.nodes.drives[node]!.createWriter(shardPath(bucket, key, STAGING_DIR, i)).catch((err: Error) => {
         this.log.warn('shard writer unavailable', { node, error: err.message });
         return null;
       })));
-    const abortAll = () => Promise.all(writers.map((w) => w?.abort().catch(() => undefined)));
+    const abortAll = async () => { await Promise.all(writers.map((w) => w?.abort().catch(() => undefined))); };
     if (writers.filter(Boolean).length < this.writeQuorum) {
       await abortAll();
       throw new WriteQuorumError(`only ${writers.filter(Boolean).length} nodes can take shards, ${this.writeQuorum} needed`);
@@ -148,24 +192,68 @@ export class ObjectEngine extends EventEmitter {
       }
       await stripeWriter.end();
       coder = stripeWriter.usedCoder;
-      await this.commitShards(writers, size);
     } catch (err) {
       md5.abandon();
       await abortAll();
-      await this.removeDir(bucket, key, dir, shardNodes);
       throw err;
     }
-    return { span: { dir, size, codec: coder.params, blockSize: stripeWriter.stripeBytes, shardNodes }, md5: await md5.digest() };
+    const digest = await md5.digest();
+    return {
+      md5: digest,
+      size,
+      commit: async (dir) => {
+        try {
+          await this.commitShards(writers, size, (i) => shardPath(bucket, key, dir, i));
+        } catch (err) {
+          await abortAll();
+          await this.removeDir(bucket, key, dir, shardNodes);
+          throw err;
+        }
+        return { dir, size, codec: coder.params, blockSize: stripeWriter.stripeBytes, shardNodes };
+      },
+      abort: abortAll,
+    };
   }
 
   async put(bucket: string, key: string, body: AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<ObjectRecord> {
     assertBucketName(bucket);
     assertKey(key);
-    const versionId = newVersionId();
+    // Refused before any byte is stored when the condition already fails.
+    if (options.condition) options.condition(await this.current(bucket, key));
     const head = await readHead(body, INLINE_MAX);
-    if (!head.rest) return this.putInline(bucket, key, versionId, Buffer.concat(head.chunks), options);
-    const { span, md5 } = await this.writeSpan(bucket, key, versionId, head.rest);
-    return this.commit(recordFor(bucket, key, versionId, span.size, md5, options, span));
+    if (!head.rest) {
+      const data = Buffer.concat(head.chunks);
+      return this.guarded(bucket, key, options.condition, () => this.putInline(bucket, key, newVersionId(), data, options));
+    }
+    const staged = await this.stageSpan(bucket, key, head.rest);
+    try {
+      return await this.guarded(bucket, key, options.condition, async () => {
+        const versionId = newVersionId();
+        const span = await staged.commit(versionId);
+        return this.commit(recordFor(bucket, key, versionId, span.size, staged.md5, options, span));
+      });
+    } catch (err) {
+      await staged.abort();
+      throw err;
+    }
+  }
+
+  /**
+   * Runs `commit` with the key locked when a write condition is given, after
+   * checking the condition against the version current at that moment.
+   */
+  async guarded<T>(bucket: string, key: string, condition: WriteCondition | undefined, commit: () => Promise<T>): Promise<T> {
+    if (!condition) return commit();
+    return this.locks.with(bucket, key, this.metaNodesFor(bucket, key), async () => {
+      condition(await this.current(bucket, key));
+      return commit();
+    });
+  }
+
+  /** The current version, or undefined when there is none (or a delete marker). */
+  private async current(bucket: string, key: string): Promise<ObjectRecord | undefined> {
+    const record = await this.metadata.get(bucket, key);
+    return record && !record.deleted ? record : undefined;
   }
 
   /**
@@ -279,9 +367,13 @@ export class ObjectEngine extends EventEmitter {
   }
 
   /** Writes a delete marker, then removes the older versions' files. */
-  async delete(bucket: string, key: string): Promise<void> {
+  async delete(bucket: string, key: string, condition?: WriteCondition): Promise<void> {
     assertBucketName(bucket);
     assertKey(key);
+    await this.guarded(bucket, key, condition, () => this.deleteCurrent(bucket, key));
+  }
+
+  private async deleteCurrent(bucket: string, key: string): Promise<void> {
     const current = await this.metadata.get(bucket, key);
     if (!current || current.deleted) return;
     const marker: ObjectRecord = {
@@ -301,13 +393,13 @@ export class ObjectEngine extends EventEmitter {
     return this.nodes.drives.map((d) => ({ index: d.index, id: `node-${d.index}` }));
   }
 
-  private async commitShards(writers: (DriveWriter | null)[], size: number): Promise<void> {
+  private async commitShards(writers: (DriveWriter | null)[], size: number, pathOf: (shard: number) => string): Promise<void> {
     if (size === 0) {
       // An empty object has no stripes: nothing to keep on the nodes.
       await Promise.all(writers.map((w) => w?.abort()));
       return;
     }
-    const committed = await Promise.all(writers.map((w) => (w ? w.commit().then(() => true, () => false) : false)));
+    const committed = await Promise.all(writers.map((w, i) => (w ? w.commit(pathOf(i)).then(() => true, () => false) : false)));
     const ok = committed.filter(Boolean).length;
     if (ok < this.writeQuorum) throw new WriteQuorumError(`only ${ok} of ${writers.length} shard files committed, ${this.writeQuorum} needed`);
   }

@@ -50,6 +50,7 @@ class LocalWriter implements DriveWriter {
     private readonly tmp: string,
     private readonly final: string,
     private readonly sync: boolean,
+    private readonly resolve: (path: string) => string,
   ) {}
 
   async write(chunk: Uint8Array, position?: number): Promise<void> {
@@ -61,7 +62,8 @@ class LocalWriter implements DriveWriter {
     }
   }
 
-  async commit(): Promise<void> {
+  async commit(path?: string): Promise<void> {
+    const final = path === undefined ? this.final : this.resolve(path);
     await this.flushing;
     if (this.sync) await this.fh.datasync();
     await this.fh.close();
@@ -69,15 +71,15 @@ class LocalWriter implements DriveWriter {
     // Another process pruning older versions may remove the freshly made
     // folder between mkdir and rename; make it again.
     for (let attempt = 0; ; attempt++) {
-      await mkdirInside(this.root, dirname(this.final));
+      await mkdirInside(this.root, dirname(final));
       try {
-        await rename(this.tmp, this.final);
+        await rename(this.tmp, final);
         break;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 4) throw err;
       }
     }
-    if (this.sync) await syncDir(dirname(this.final));
+    if (this.sync) await syncDir(dirname(final));
   }
 
   async abort(): Promise<void> {
@@ -125,7 +127,7 @@ export class LocalDrive implements Drive {
     // Not recursive: if the node folder itself is gone, the write must fail.
     const tmp = join(this.location, TMP_DIR, randomUUID());
     const fh = await Fd.open(tmp, 'wx');
-    return new LocalWriter(fh, this.location, tmp, final, this.sync);
+    return new LocalWriter(fh, this.location, tmp, final, this.sync, (p) => this.path(p));
   }
 
   async writeFile(path: string, data: Uint8Array): Promise<void> {

@@ -13,6 +13,8 @@ export interface ChunkedOptions {
   seed?: NonNullable<Verified['seed']>;
   /** filled with the trailing headers (e.g. x-amz-checksum-crc32) once the body ends */
   trailers: Map<string, string>;
+  /** the trailers carry x-amz-trailer-signature, chained from the last chunk's (STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER) */
+  signedTrailer?: boolean;
 }
 
 /**
@@ -43,23 +45,23 @@ export async function* decodeAwsChunked(source: AsyncIterable<Uint8Array>, opts:
         buf = buf.subarray(at + 2);
         return text;
       }
-      if (buf.length > limit) throw new S3Error('IncompleteBody', 400, 'malformed aws-chunked frame');
-      if (!(await more())) throw new S3Error('IncompleteBody', 400, 'the body ended inside an aws-chunked frame');
+      if (buf.length > limit) throw new S3Error('IncompleteBody', 'malformed aws-chunked frame');
+      if (!(await more())) throw new S3Error('IncompleteBody', 'the body ended inside an aws-chunked frame');
     }
   };
 
   for (;;) {
     const head = await line(MAX_LINE);
     const [sizeHex, ...ext] = head.split(';');
-    if (!/^[0-9a-fA-F]{1,16}$/.test(sizeHex ?? '')) throw new S3Error('IncompleteBody', 400, 'malformed aws-chunked chunk size');
+    if (!/^[0-9a-fA-F]{1,16}$/.test(sizeHex ?? '')) throw new S3Error('IncompleteBody', 'malformed aws-chunked chunk size');
     const size = parseInt(sizeHex!, 16);
     const sig = ext.find((e) => e.startsWith('chunk-signature='))?.slice('chunk-signature='.length);
-    if (opts.seed && !sig) throw new S3Error('SignatureDoesNotMatch', 403, 'chunk signature missing');
+    if (opts.seed && !sig) throw new S3Error('SignatureDoesNotMatch', 'chunk signature missing');
     const hash: Hash | undefined = opts.seed ? createHash('sha256') : undefined;
 
     let left = size;
     while (left > 0) {
-      if (buf.length === 0 && !(await more())) throw new S3Error('IncompleteBody', 400, 'the body ended inside a chunk');
+      if (buf.length === 0 && !(await more())) throw new S3Error('IncompleteBody', 'the body ended inside a chunk');
       const take = Math.min(left, buf.length);
       const part = buf.subarray(0, take);
       buf = buf.subarray(take);
@@ -70,23 +72,39 @@ export async function* decodeAwsChunked(source: AsyncIterable<Uint8Array>, opts:
     if (opts.seed) {
       const stringToSign = ['AWS4-HMAC-SHA256-PAYLOAD', opts.seed.amzDate, opts.seed.scope, previous, EMPTY_SHA256, hash!.digest('hex')].join('\n');
       const expected = createHmac('sha256', opts.seed.signingKey).update(stringToSign).digest('hex');
-      if (!signaturesEqual(expected, sig!)) throw new S3Error('SignatureDoesNotMatch', 403, 'chunk signature does not match');
+      if (!signaturesEqual(expected, sig!)) throw new S3Error('SignatureDoesNotMatch', 'chunk signature does not match');
       previous = expected;
     }
     if (size === 0) break;
-    if ((await line(2)) !== '') throw new S3Error('IncompleteBody', 400, 'chunk data longer than its declared size');
+    if ((await line(2)) !== '') throw new S3Error('IncompleteBody', 'chunk data longer than its declared size');
   }
 
   // Trailers: header lines up to an empty line (or the end of the body).
   let trailerBytes = 0;
+  let signedLines = '';
+  let trailerSignature: string | undefined;
   for (;;) {
     if (ended && buf.length === 0) break;
     const l = await line(MAX_TRAILER_BYTES).catch((err) => { if (ended && buf.length === 0) return ''; throw err; });
     if (l === '') break;
     trailerBytes += l.length;
-    if (trailerBytes > MAX_TRAILER_BYTES) throw new S3Error('MalformedTrailerError', 400, 'trailers too long');
+    if (trailerBytes > MAX_TRAILER_BYTES) throw new S3Error('MalformedTrailerError', 'trailers too long');
     const colon = l.indexOf(':');
-    if (colon <= 0) throw new S3Error('MalformedTrailerError', 400, 'malformed trailer');
-    opts.trailers.set(l.slice(0, colon).trim().toLowerCase(), l.slice(colon + 1).trim());
+    if (colon <= 0) throw new S3Error('MalformedTrailerError', 'malformed trailer');
+    const name = l.slice(0, colon).trim().toLowerCase();
+    const value = l.slice(colon + 1).trim();
+    if (name === 'x-amz-trailer-signature') {
+      trailerSignature = value;
+      continue;
+    }
+    signedLines += `${name}:${value}\n`;
+    opts.trailers.set(name, value);
+  }
+  if (opts.seed && opts.signedTrailer) {
+    // The trailers are signed like a last chunk: chained from the final chunk's signature.
+    if (!trailerSignature) throw new S3Error('SignatureDoesNotMatch', 'x-amz-trailer-signature missing');
+    const stringToSign = ['AWS4-HMAC-SHA256-TRAILER', opts.seed.amzDate, opts.seed.scope, previous, createHash('sha256').update(signedLines).digest('hex')].join('\n');
+    const expected = createHmac('sha256', opts.seed.signingKey).update(stringToSign).digest('hex');
+    if (!signaturesEqual(expected, trailerSignature)) throw new S3Error('SignatureDoesNotMatch', 'trailer signature does not match');
   }
 }

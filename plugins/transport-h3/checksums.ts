@@ -80,19 +80,19 @@ export async function* verifyBody(
     yield chunk;
   }
   if (expect.declaredLength !== undefined && length !== expect.declaredLength) {
-    throw new S3Error('IncompleteBody', 400, `You did not provide the number of bytes specified by the Content-Length HTTP header (${length} of ${expect.declaredLength})`);
+    throw new S3Error('IncompleteBody', `You did not provide the number of bytes specified by the Content-Length HTTP header (${length} of ${expect.declaredLength})`);
   }
   if (md5 && md5.digest('base64') !== expect.contentMd5) {
-    throw new S3Error('BadDigest', 400, 'The Content-MD5 you specified did not match what we received.');
+    throw new S3Error('BadDigest');
   }
   if (sha && sha.digest('hex') !== expect.sha256Hex) {
-    throw new S3Error('XAmzContentSHA256Mismatch', 400, 'The provided \'x-amz-content-sha256\' header does not match what was computed.');
+    throw new S3Error('XAmzContentSHA256Mismatch');
   }
   for (const [algorithm, r] of runners) {
     const got = r.base64();
     const want = expect.checksums.get(algorithm) ?? expect.trailers?.get(`x-amz-checksum-${algorithm}`);
-    if (want === undefined) throw new S3Error('InvalidRequest', 400, `x-amz-checksum-${algorithm} was declared but not sent`);
-    if (got !== want) throw new S3Error('BadDigest', 400, `The ${algorithm.toUpperCase()} you specified did not match the calculated checksum.`);
+    if (want === undefined) throw new S3Error('InvalidRequest', `x-amz-checksum-${algorithm} was declared but not sent`);
+    if (got !== want) throw new S3Error('BadDigest', `The ${algorithm.toUpperCase()} you specified did not match the calculated checksum.`);
     computed.set(algorithm, got);
   }
 }

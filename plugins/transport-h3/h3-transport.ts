@@ -7,7 +7,7 @@ import { FastResponse } from 'srvx';
 
 import type { Logger } from '../../core/contracts/logger.js';
 import type { Transport } from '../../core/contracts/transport.js';
-import { apiName, OPS_PREFIX, type Operations } from './operations.js';
+import { OPS_PREFIX, type Operations } from './operations.js';
 import { errorXml, toS3Error } from './s3-error.js';
 import { newRequestId, type S3Api, type S3Request, type S3Response } from './s3-api.js';
 
@@ -47,6 +47,8 @@ export class H3Transport implements Transport {
   async listen(host: string, port: number): Promise<{ host: string; port: number }> {
     const handler = toNodeHandler(this.app());
     this.server = createServer((req, res) => { void handler(req, res as ServerResponse); });
+    // AWS ignores an Expect other than 100-continue; Node would answer 417.
+    this.server.on('checkExpectation', (req, res) => { void handler(req, res as ServerResponse); });
     // S3 clients keep connections open; allow long uploads.
     this.server.requestTimeout = 0;
     await new Promise<void>((resolve, reject) => {
@@ -78,9 +80,12 @@ export class H3Transport implements Transport {
       method: req.method ?? 'GET', rawPath, query, headers: req.headers, body: req,
       ...this.virtualBucket(req),
     };
+    const ops = rawPath.startsWith(OPS_PREFIX);
+    const match = ops ? undefined : this.api.match(s3req);
+    const api = ops ? 'Operations' : match!.name;
     let res: S3Response;
     try {
-      res = rawPath.startsWith(OPS_PREFIX) ? await this.ops.handle(s3req) : await this.api.handle(s3req);
+      res = ops ? await this.ops.handle(s3req) : await this.api.handle(s3req, match);
     } catch (err) {
       const e = toS3Error(err);
       if (e.status === 500) this.log.error('request failed', { requestId, error: (err as Error).stack ?? String(err) });
@@ -90,7 +95,6 @@ export class H3Transport implements Transport {
     }
     const ms = performance.now() - started;
     const headers = { ...res.headers, 'x-amz-request-id': requestId, 'server-timing': `total;dur=${ms.toFixed(1)}`, server: 'Kintsugi' };
-    const api = apiName(s3req.method, rawPath, query, req.headers);
     const bytesIn = Number(req.headers['x-amz-decoded-content-length'] ?? req.headers['content-length'] ?? 0) || 0;
     const bytesOut = Number(res.headers['content-length'] ?? (typeof res.body === 'string' ? Buffer.byteLength(res.body) : 0)) || 0;
     this.ops.record(api, res.status, ms / 1000, bytesIn, bytesOut);

@@ -25,7 +25,7 @@ export const h3TransportPlugin: Plugin = {
         const credentials = credentialsFrom(config);
         const engine = c.resolve(ObjectEngine);
         return new H3Transport(
-          new S3Api(engine, c.resolve(BucketStore), c.resolve(MultipartUploads), credentials),
+          new S3Api({ engine, buckets: c.resolve(BucketStore), uploads: c.resolve(MultipartUploads) }, credentials),
           new Operations(engine, c.resolve(Healer), c.resolve(TOKENS.Nodes), c.resolve(TOKENS.Codec), c.resolve(TOKENS.Metrics), credentials),
           c.resolve(TOKENS.Logger),
           config.domain ? { domain: config.domain } : {},

@@ -3,9 +3,9 @@ import type { NodeSet } from '../../core/contracts/nodes.js';
 import type { Healer } from '../../core/engine/healer.js';
 import type { DegradedRead, ObjectEngine } from '../../core/engine/object-engine.js';
 import type { Metrics } from '../../core/metrics.js';
-import type { Credentials, S3Request, S3Response } from './s3-api.js';
+import { authenticate } from './auth.js';
+import type { Credentials, S3Request, S3Response } from './context.js';
 import { S3Error } from './s3-error.js';
-import { verifySigV4 } from './sigv4.js';
 
 /**
  * Endpoints for operators, under `/_kintsugi/` (an underscore is not allowed
@@ -63,38 +63,12 @@ export class Operations {
       case 'metrics':
         return text(200, await this.metrics.render(), 'text/plain; version=0.0.4');
       case 'admin/status': {
-        verifySigV4(req, (k) => this.credentials.secretFor(k));
+        authenticate(req, (k) => this.credentials.secretFor(k));
         const nodes = await Promise.all(this.nodes.drives.map(async (d) => ({ index: d.index, location: d.location, healthy: await d.healthy() })));
         return text(200, JSON.stringify({ codec: this.codec.impl, nodes, heal: this.healer.status() }), 'application/json');
       }
       default:
-        throw new S3Error('NoSuchKey', 404, `no operations endpoint ${req.rawPath}`);
+        throw new S3Error('NoSuchKey', `no operations endpoint ${req.rawPath}`);
     }
   }
-}
-
-/** The S3 API a request is, for metrics and logs. */
-export function apiName(method: string, rawPath: string, q: URLSearchParams, headers: S3Request['headers']): string {
-  if (rawPath.startsWith(OPS_PREFIX)) return 'Operations';
-  const parts = rawPath.replace(/^\//, '').split('/');
-  const hasKey = parts.length > 1 && parts.slice(1).join('/') !== '';
-  if (!parts[0]) return 'ListBuckets';
-  if (!hasKey) {
-    if (method === 'GET') {
-      if (q.has('location')) return 'GetBucketLocation';
-      if (q.has('versioning')) return 'GetBucketVersioning';
-      if (q.has('uploads')) return 'ListMultipartUploads';
-      if (q.has('versions')) return 'ListObjectVersions';
-      return q.get('list-type') === '2' ? 'ListObjectsV2' : 'ListObjects';
-    }
-    if (method === 'POST' && q.has('delete')) return 'DeleteObjects';
-    return ({ PUT: 'CreateBucket', HEAD: 'HeadBucket', DELETE: 'DeleteBucket' } as Record<string, string>)[method] ?? method;
-  }
-  if (q.has('uploads')) return 'CreateMultipartUpload';
-  if (q.has('uploadId')) {
-    if (method === 'PUT') return headers['x-amz-copy-source'] ? 'UploadPartCopy' : 'UploadPart';
-    return ({ POST: 'CompleteMultipartUpload', DELETE: 'AbortMultipartUpload', GET: 'ListParts' } as Record<string, string>)[method] ?? method;
-  }
-  if (method === 'PUT') return headers['x-amz-copy-source'] ? 'CopyObject' : 'PutObject';
-  return ({ GET: 'GetObject', HEAD: 'HeadObject', DELETE: 'DeleteObject' } as Record<string, string>)[method] ?? method;
 }

@@ -26,7 +26,7 @@ export async function readSmallBody(body: AsyncIterable<Uint8Array>, limit = MAX
   let size = 0;
   for await (const part of body) {
     size += part.byteLength;
-    if (size > limit) throw new S3Error('MaxMessageLengthExceeded', 400, 'Your request was too big.');
+    if (size > limit) throw new S3Error('MaxMessageLengthExceeded');
     parts.push(part);
   }
   return Buffer.concat(parts);
@@ -35,12 +35,12 @@ export async function readSmallBody(body: AsyncIterable<Uint8Array>, limit = MAX
 /** Parses an XML request document, answering MalformedXML for anything that is not one. */
 export function parseRequestXml(bytes: Buffer): Record<string, unknown> {
   const text = bytes.toString('utf8');
-  if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw new S3Error('MalformedXML', 400, 'The XML you provided was not well-formed or did not validate against our published schema.');
+  if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw new S3Error('MalformedXML');
   try {
     const doc = parser.parse(text, true) as Record<string, unknown>;
     if (typeof doc !== 'object' || doc === null) throw new Error('empty');
     return doc;
   } catch {
-    throw new S3Error('MalformedXML', 400, 'The XML you provided was not well-formed or did not validate against our published schema.');
+    throw new S3Error('MalformedXML');
   }
 }

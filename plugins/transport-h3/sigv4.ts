@@ -69,14 +69,14 @@ function header(headers: SignedRequest['headers'], name: string): string | undef
 function canonicalHeaders(req: SignedRequest, signed: string[]): string {
   return signed.map((h) => {
     const v = header(req.headers, h);
-    if (v === undefined) throw new S3Error('AccessDenied', 403, `signed header ${h} is missing`);
+    if (v === undefined) throw new S3Error('AccessDenied', `signed header ${h} is missing`);
     return `${h}:${v.trim().replace(/\s+/g, ' ')}\n`;
   }).join('');
 }
 
 function parseAmzDate(amzDate: string): number {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(amzDate);
-  if (!m) throw new S3Error('AccessDenied', 403, `invalid X-Amz-Date ${amzDate}`);
+  if (!m) throw new S3Error('AccessDenied', `invalid X-Amz-Date ${amzDate}`);
   return Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
 }
 
@@ -104,41 +104,40 @@ export function verifySigV4(req: SignedRequest, secretFor: (accessKey: string) =
 
   if (auth) {
     const m = /^AWS4-HMAC-SHA256\s+Credential=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-f]{64})\s*$/.exec(auth);
-    if (!m) {
-      if (auth.startsWith('AWS ')) throw new S3Error('InvalidRequest', 400, 'Signature Version 2 is not supported; use AWS4-HMAC-SHA256');
-      throw new S3Error('AccessDenied', 403, 'malformed Authorization header');
-    }
+    if (!m) throw new S3Error('AuthorizationHeaderMalformed', 'malformed AWS4-HMAC-SHA256 Authorization header');
     [, credential, , signature] = m as unknown as [string, string, string, string];
     signedHeaders = m[2]!.split(';');
     amzDate = header(req.headers, 'x-amz-date') ?? '';
-    if (!amzDate) throw new S3Error('AccessDenied', 403, 'X-Amz-Date is missing');
+    if (!amzDate) throw new S3Error('AccessDenied', 'X-Amz-Date is missing');
     payloadHash = header(req.headers, 'x-amz-content-sha256') ?? EMPTY_SHA256;
     if (Math.abs(now - parseAmzDate(amzDate)) > MAX_SKEW_MS) {
-      throw new S3Error('RequestTimeTooSkewed', 403, 'The difference between the request time and the server\'s time is too large.');
+      throw new S3Error('RequestTimeTooSkewed');
     }
   } else if (presigned) {
-    if (presigned !== 'AWS4-HMAC-SHA256') throw new S3Error('AccessDenied', 403, `unsupported algorithm ${presigned}`);
+    if (presigned !== 'AWS4-HMAC-SHA256') throw new S3Error('AuthorizationQueryParametersError', `X-Amz-Algorithm only supports "AWS4-HMAC-SHA256", not ${presigned}`);
     credential = req.query.get('X-Amz-Credential') ?? '';
     signedHeaders = (req.query.get('X-Amz-SignedHeaders') ?? '').split(';');
     signature = req.query.get('X-Amz-Signature') ?? '';
     amzDate = req.query.get('X-Amz-Date') ?? '';
     const expires = Number(req.query.get('X-Amz-Expires'));
-    if (!credential || !signature || !amzDate || !Number.isInteger(expires)) throw new S3Error('AccessDenied', 403, 'malformed presigned URL');
-    if (expires < 1 || expires > 604800) throw new S3Error('AuthorizationQueryParametersError', 400, 'X-Amz-Expires must be between 1 and 604800 seconds');
+    if (!credential || !signature || !amzDate || !Number.isInteger(expires)) throw new S3Error('AccessDenied', 'malformed presigned URL');
+    // A URL valid for 0 seconds has expired when it arrives (AWS answers 403).
+    if (expires < 1) throw new S3Error('AccessDenied', 'Request has expired');
+    if (expires > 604800) throw new S3Error('AuthorizationQueryParametersError', 'X-Amz-Expires must be less than a week (in seconds) that is 604800');
     const signedAt = parseAmzDate(amzDate);
-    if (now > signedAt + expires * 1000) throw new S3Error('AccessDenied', 403, 'Request has expired');
-    if (signedAt - now > MAX_SKEW_MS) throw new S3Error('RequestTimeTooSkewed', 403, 'presigned URL is dated in the future');
+    if (now > signedAt + expires * 1000) throw new S3Error('AccessDenied', 'Request has expired');
+    if (signedAt - now > MAX_SKEW_MS) throw new S3Error('RequestTimeTooSkewed', 'presigned URL is dated in the future');
     payloadHash = UNSIGNED;
   } else {
-    throw new S3Error('AccessDenied', 403, 'Access Denied: anonymous requests are not allowed');
+    throw new S3Error('AccessDenied', 'the request is not signed with AWS4-HMAC-SHA256');
   }
 
   const parts = credential.split('/');
-  if (parts.length !== 5 || parts[4] !== 'aws4_request') throw new S3Error('AuthorizationHeaderMalformed', 400, `malformed credential ${credential}`);
+  if (parts.length !== 5 || parts[4] !== 'aws4_request') throw new S3Error('AuthorizationHeaderMalformed', `malformed credential ${credential}`);
   const [accessKey, date, region, service] = parts as [string, string, string, string];
   const secret = secretFor(accessKey);
-  if (secret === undefined) throw new S3Error('InvalidAccessKeyId', 403, 'The AWS Access Key Id you provided does not exist in our records.');
-  if (!amzDate.startsWith(date)) throw new S3Error('AuthorizationHeaderMalformed', 400, 'credential date does not match X-Amz-Date');
+  if (secret === undefined) throw new S3Error('InvalidAccessKeyId');
+  if (!amzDate.startsWith(date)) throw new S3Error('AuthorizationHeaderMalformed', 'credential date does not match X-Amz-Date');
 
   const canonical = [
     req.method,
@@ -153,7 +152,7 @@ export function verifySigV4(req: SignedRequest, secretFor: (accessKey: string) =
   const key = signingKey(secret, date, region, service);
   const expected = createHmac('sha256', key).update(stringToSign).digest('hex');
   if (!same(expected, signature)) {
-    throw new S3Error('SignatureDoesNotMatch', 403, 'The request signature we calculated does not match the signature you provided. Check your key and signing method.');
+    throw new S3Error('SignatureDoesNotMatch');
   }
   return { accessKey, payloadHash, seed: { signature, signingKey: key, scope, amzDate } };
 }

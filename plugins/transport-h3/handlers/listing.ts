@@ -1,32 +1,40 @@
-import type { ObjectEngine } from '../../core/engine/object-engine.js';
-import { escapeXml, S3Error } from './s3-error.js';
-import { isoDate, xmlDocument, xmlDocumentPart, type XmlNode } from './xml.js';
+import type { ObjectEngine } from '../../../core/engine/object-engine.js';
+import { OWNER, xmlResponse, type Call, type S3Response } from '../context.js';
+import { escapeXml, S3Error } from '../s3-error.js';
+import { isoDate, xmlDocument, xmlDocumentPart, type XmlNode } from '../xml.js';
 
 /** S3's url encoding of keys in listings (`encoding-type=url`): like encodeURIComponent, keeping '/'. */
 const urlEncode = (s: string) => encodeURIComponent(s).replace(/%2F/g, '/').replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+/** ListObjects, ListObjectsV2 and ListObjectVersions of a bucket. */
+export async function listBucket(call: Call): Promise<S3Response> {
+  await call.services.buckets.get(call.bucket);
+  return xmlResponse(200, await listObjects(call.services.engine, call.bucket, call.req.query, OWNER));
+}
 
 /**
  * ListObjectsV2 (list-type=2) and ListObjects (v1), and ListObjectVersions
  * for an unversioned bucket (every current object, VersionId "null").
  * Continuation tokens are the base64 of the last key or common prefix given.
  */
-export async function listObjects(engine: ObjectEngine, bucket: string, q: URLSearchParams, owner: { id: string; name: string }): Promise<string> {
+async function listObjects(engine: ObjectEngine, bucket: string, q: URLSearchParams, owner: { id: string; name: string }): Promise<string> {
   const v2 = q.get('list-type') === '2';
   const versions = q.has('versions');
   const prefix = q.get('prefix') ?? '';
   const delimiter = q.get('delimiter') || undefined;
   const encoding = q.get('encoding-type');
-  if (encoding !== null && encoding !== 'url') throw new S3Error('InvalidArgument', 400, 'Invalid Encoding Method specified in Request');
+  if (encoding !== null && encoding !== 'url') throw new S3Error('InvalidArgument', 'Invalid Encoding Method specified in Request');
   const enc = (s: string) => (encoding === 'url' ? urlEncode(s) : s);
   const rawMax = q.get('max-keys');
   const maxKeys = rawMax === null ? 1000 : Number(rawMax);
-  if (!Number.isInteger(maxKeys) || maxKeys < 0) throw new S3Error('InvalidArgument', 400, 'max-keys must be a non-negative integer');
+  if (!Number.isInteger(maxKeys) || maxKeys < 0) throw new S3Error('InvalidArgument', 'max-keys must be a non-negative integer');
 
   let startAfter: string | undefined;
-  const token = q.get('continuation-token');
+  // An empty continuation-token is no token (some clients send one on the first page).
+  const token = q.get('continuation-token') || null;
   if (v2 && token !== null) {
     startAfter = Buffer.from(token, 'base64').toString('utf8');
-    if (!token || Buffer.from(startAfter, 'utf8').toString('base64') !== token) throw new S3Error('InvalidArgument', 400, 'The continuation token provided is incorrect');
+    if (!token || Buffer.from(startAfter, 'utf8').toString('base64') !== token) throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect');
   } else if (v2) {
     startAfter = q.get('start-after') ?? undefined;
   } else {

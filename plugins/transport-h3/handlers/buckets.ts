@@ -1,0 +1,72 @@
+import { OWNER, xmlResponse, type Call, type Handler, type S3Response } from '../context.js';
+import { S3Error, type S3ErrorCode } from '../s3-error.js';
+import { isoDate, xmlDocument, type XmlNode } from '../xml.js';
+import { acceptPrivateAcl, privateAcl } from './objects.js';
+
+export async function listBuckets(call: Call): Promise<S3Response> {
+  const list = await call.services.buckets.list();
+  return xmlResponse(200, xmlDocument('ListAllMyBucketsResult', [
+    ['Owner', [['ID', OWNER.id], ['DisplayName', OWNER.name]]],
+    ['Buckets', list.map((b): XmlNode => ['Bucket', [['Name', b.name], ['CreationDate', isoDate(b.createdMs)]]])],
+  ]));
+}
+
+export async function createBucket(call: Call): Promise<S3Response> {
+  const acl = call.req.headers['x-amz-acl'];
+  if (acl !== undefined && acl !== 'private') throw new S3Error('NotImplemented', 'Buckets can only be created with the canned ACL "private"');
+  await call.services.buckets.create(call.bucket);
+  return { status: 200, headers: { location: `/${call.bucket}` } };
+}
+
+export async function headBucket(call: Call): Promise<S3Response> {
+  await call.services.buckets.get(call.bucket);
+  return { status: 200, headers: { 'x-amz-bucket-region': 'us-east-1' } };
+}
+
+export async function deleteBucket(call: Call): Promise<S3Response> {
+  await call.services.buckets.delete(call.bucket);
+  return { status: 204, headers: {} };
+}
+
+export async function getBucketLocation(call: Call): Promise<S3Response> {
+  await call.services.buckets.get(call.bucket);
+  // An empty LocationConstraint is us-east-1, the region Kintsugi signs as.
+  return xmlResponse(200, xmlDocument('LocationConstraint', []));
+}
+
+/** GetBucketVersioning: a bucket whose versioning was never set reports no Status. */
+export async function getBucketVersioning(call: Call): Promise<S3Response> {
+  await call.services.buckets.get(call.bucket);
+  return xmlResponse(200, xmlDocument('VersioningConfiguration', []));
+}
+
+export async function getBucketAcl(call: Call): Promise<S3Response> {
+  await call.services.buckets.get(call.bucket);
+  return privateAcl();
+}
+
+export async function putBucketAcl(call: Call): Promise<S3Response> {
+  await acceptPrivateAcl(call);
+  await call.services.buckets.get(call.bucket);
+  return { status: 200, headers: {} };
+}
+
+/**
+ * The GET of a bucket configuration Kintsugi has no way to set: the bucket
+ * has none, answered with the error AWS gives for an unset one (what
+ * Terraform and the SDKs expect when reading a bucket's settings).
+ */
+export function notConfigured(code: S3ErrorCode): Handler {
+  return async (call) => {
+    await call.services.buckets.get(call.bucket);
+    throw new S3Error(code);
+  };
+}
+
+/** The GET of a bucket setting whose unset state AWS reports as a document (logging, notifications, ...). */
+export function defaultDocument(root: string, children: XmlNode[] = []): Handler {
+  return async (call) => {
+    await call.services.buckets.get(call.bucket);
+    return xmlResponse(200, xmlDocument(root, children));
+  };
+}

@@ -1,0 +1,242 @@
+import type { ObjectRecord } from '../../../core/contracts/metadata.js';
+import type { ByteRange, OpenObject } from '../../../core/engine/object-engine.js';
+import { NoSuchBucketError } from '../../../core/errors.js';
+import { checkCopyConditions, checkReadConditions, writeCondition } from '../conditions.js';
+import { header, OWNER, xmlResponse, type Call, type S3Response } from '../context.js';
+import { objectHeaders, putOptions } from '../object-headers.js';
+import { parseCopySource } from '../paths.js';
+import { parseRange, partRange } from '../ranges.js';
+import { requestBody } from '../request-body.js';
+import { S3Error } from '../s3-error.js';
+import { isoDate, xmlDocument, type XmlNode } from '../xml.js';
+
+/**
+ * Buckets are not versioned (yet): every object is the "null" version, and
+ * a `versionId` other than `null` names nothing that exists.
+ */
+export function assertNullVersion(versionId: string | null | undefined): void {
+  if (versionId !== null && versionId !== undefined && versionId !== 'null') throw new S3Error('NoSuchVersion');
+}
+
+/**
+ * A write has committed: if its bucket was deleted meanwhile (the delete saw
+ * it empty before this commit), the write takes itself back and fails, so
+ * that nothing is acknowledged into a deleted bucket.
+ */
+export async function confirmBucket(call: Call): Promise<void> {
+  if (await call.services.buckets.stillExists(call.bucket)) return;
+  await call.services.engine.delete(call.bucket, call.key).catch(() => undefined);
+  throw new NoSuchBucketError(call.bucket);
+}
+
+/**
+ * Runs an object read and the bucket check side by side (both are quorum
+ * reads); a missing bucket wins over whatever the read found.
+ */
+async function withBucket<T>(call: Call, read: () => Promise<T>, release?: (value: T) => Promise<void>): Promise<T> {
+  const [bucket, value] = await Promise.allSettled([call.services.buckets.get(call.bucket), read()]);
+  if (bucket.status === 'rejected') {
+    if (value.status === 'fulfilled') await release?.(value.value);
+    throw bucket.reason;
+  }
+  if (value.status === 'rejected') throw value.reason;
+  return value.value;
+}
+
+/**
+ * Runs `use` on an opened object and closes it unless `use` went on to read
+ * it (the body stream closes it when done) — or failed, when the stream may
+ * never have started.
+ */
+export async function reading<T>(object: OpenObject, use: (object: OpenObject) => T | Promise<T>): Promise<T> {
+  let read = false;
+  const watched: OpenObject = { record: object.record, close: object.close, read: (range) => { read = true; return object.read(range); } };
+  try {
+    const result = await use(watched);
+    if (!read) await object.close();
+    return result;
+  } catch (err) {
+    await object.close();
+    throw err;
+  }
+}
+
+/** Opens the source of a copy (`x-amz-copy-source`), checking its bucket. */
+export async function openCopySource(call: Call, source = parseCopySource(header(call.req, 'x-amz-copy-source')!)): Promise<OpenObject> {
+  assertNullVersion(source.versionId);
+  await call.services.buckets.get(source.bucket);
+  return call.services.engine.open(source.bucket, source.key);
+}
+
+export async function putObject(call: Call): Promise<S3Response> {
+  const { req, bucket, key, services } = call;
+  await services.buckets.get(bucket);
+  const condition = writeCondition(req, bucket, key);
+  const { body, computed } = requestBody(req, call.auth);
+  const record = await services.engine.put(bucket, key, body, { ...putOptions(req), checksums: computed, ...(condition ? { condition } : {}) });
+  await confirmBucket(call);
+  const headers: Record<string, string> = { etag: `"${record.etag}"` };
+  for (const [a, v] of computed) headers[`x-amz-checksum-${a}`] = v;
+  return { status: 200, headers };
+}
+
+/** CopyObject: streams the source through the engine into a new object (metadata COPY or REPLACE). */
+export async function copyObject(call: Call): Promise<S3Response> {
+  const { req, bucket, key, services } = call;
+  await services.buckets.get(bucket);
+  const condition = writeCondition(req, bucket, key);
+  const from = parseCopySource(header(req, 'x-amz-copy-source')!);
+  return reading(await openCopySource(call, from), async (object) => {
+    const source = object.record;
+    checkCopyConditions(req, source);
+    const directive = (header(req, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
+    if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', `Unknown metadata directive ${directive}`);
+    if (from.bucket === bucket && from.key === key && directive === 'COPY') {
+      throw new S3Error('InvalidRequest', 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata, storage class, website redirect location or encryption attributes.');
+    }
+    const options = directive === 'REPLACE' ? putOptions(req)
+      : { contentType: source.contentType, headers: { ...(source.headers ?? {}) }, userMetadata: { ...(source.userMetadata ?? {}) } };
+    const record = await services.engine.put(bucket, key, object.read(), { ...options, checksums: source.checksums ?? {}, ...(condition ? { condition } : {}) });
+    await confirmBucket(call);
+    return xmlResponse(200, xmlDocument('CopyObjectResult', [['LastModified', isoDate(record.createdMs)], ['ETag', `"${record.etag}"`]]));
+  });
+}
+
+/** Status, headers and the range of a GET or HEAD of `record` (preconditions, Range, partNumber), without the body. */
+function describe(call: Call, record: ObjectRecord): { response: S3Response; range?: ByteRange } {
+  const { req } = call;
+  const notModified = checkReadConditions(req, record);
+  const rangeHeader = header(req, 'range');
+  const partNumber = req.query.get('partNumber');
+  if (rangeHeader !== undefined && partNumber !== null) throw new S3Error('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter');
+  const part = partNumber !== null ? partRange(record, partNumber) : undefined;
+  // A checksum of the whole object does not describe a range: S3 leaves it out.
+  const headers = objectHeaders(record, req, rangeHeader === undefined && part?.partsCount === undefined);
+  if (notModified) return { response: { status: 304, headers: { etag: headers.etag!, 'last-modified': headers['last-modified']! } } };
+  if (part?.partsCount !== undefined) headers['x-amz-mp-parts-count'] = String(part.partsCount);
+  const range = part ? (part.partsCount !== undefined ? part.range : undefined) : rangeHeader ? parseRange(rangeHeader, record.size) : undefined;
+  if (range) {
+    headers['content-range'] = `bytes ${range.start}-${range.end}/${record.size}`;
+    headers['content-length'] = String(range.end - range.start + 1);
+  } else {
+    headers['content-length'] = String(record.size);
+  }
+  return { response: { status: range ? 206 : 200, headers }, ...(range ? { range } : {}) };
+}
+
+export async function headObject(call: Call): Promise<S3Response> {
+  assertNullVersion(call.req.query.get('versionId'));
+  const record = await withBucket(call, () => call.services.engine.head(call.bucket, call.key));
+  return describe(call, record).response;
+}
+
+export async function getObject(call: Call): Promise<S3Response> {
+  assertNullVersion(call.req.query.get('versionId'));
+  const object = await withBucket(call, () => call.services.engine.open(call.bucket, call.key), (o) => o.close());
+  // The record is read once: preconditions and the range are checked
+  // against the version whose files are now open.
+  return reading(object, async (opened) => {
+    const { response, range } = describe(call, opened.record);
+    if (response.status === 304) return response;
+    // An inline object is in memory already: one buffer is written with the
+    // headers, without a stream's machinery per response.
+    if (opened.record.inline) return { ...response, body: Buffer.concat(await collect(opened.read(range))) };
+    return { ...response, body: opened.read(range) };
+  });
+}
+
+export async function deleteObject(call: Call): Promise<S3Response> {
+  const { req, bucket, key, services } = call;
+  assertNullVersion(req.query.get('versionId'));
+  await services.buckets.get(bucket);
+  await services.engine.delete(bucket, key, writeCondition(req, bucket, key, false));
+  return { status: 204, headers: {} };
+}
+
+const ATTRIBUTES = new Set(['ETag', 'Checksum', 'ObjectParts', 'StorageClass', 'ObjectSize']);
+const CHECKSUM_ELEMENTS: Record<string, string> = { crc32: 'ChecksumCRC32', crc32c: 'ChecksumCRC32C', sha1: 'ChecksumSHA1', sha256: 'ChecksumSHA256' };
+
+/** GetObjectAttributes: the attributes named in x-amz-object-attributes, without the body. */
+export async function getObjectAttributes(call: Call): Promise<S3Response> {
+  const { req } = call;
+  assertNullVersion(req.query.get('versionId'));
+  const wanted = (header(req, 'x-amz-object-attributes') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  if (wanted.length === 0) throw new S3Error('InvalidArgument', 'The x-amz-object-attributes header specifying the attributes to be retrieved is either missing or empty');
+  const unknown = wanted.find((a) => !ATTRIBUTES.has(a));
+  if (unknown) throw new S3Error('InvalidArgument', `Invalid attribute name specified: ${unknown}`);
+  const record = await withBucket(call, () => call.services.engine.head(call.bucket, call.key));
+  const body: XmlNode[] = [];
+  if (wanted.includes('ETag')) body.push(['ETag', record.etag]);
+  const checksums = Object.entries(record.checksums ?? {}).filter(([a]) => CHECKSUM_ELEMENTS[a]);
+  if (wanted.includes('Checksum') && checksums.length) body.push(['Checksum', checksums.map(([a, v]): XmlNode => [CHECKSUM_ELEMENTS[a]!, v])]);
+  if (wanted.includes('ObjectParts') && record.parts) {
+    const marker = Number(header(req, 'x-amz-part-number-marker') ?? 0);
+    const max = Math.min(Number(header(req, 'x-amz-max-parts') ?? 1000) || 1000, 1000);
+    const numbered = record.parts.map((p, i) => ({ number: i + 1, size: p.size })).filter((p) => p.number > marker);
+    const page = numbered.slice(0, max);
+    body.push(['ObjectParts', [
+      ['TotalPartsCount', record.parts.length], ['PartNumberMarker', marker],
+      ...(page.length ? [['NextPartNumberMarker', page[page.length - 1]!.number] as XmlNode] : []),
+      ['MaxParts', max], ['IsTruncated', numbered.length > max],
+      ...page.map((p): XmlNode => ['Part', [['PartNumber', p.number], ['Size', p.size]]]),
+    ]]);
+  }
+  if (wanted.includes('StorageClass')) body.push(['StorageClass', 'STANDARD']);
+  if (wanted.includes('ObjectSize')) body.push(['ObjectSize', record.size]);
+  const response = xmlResponse(200, xmlDocument('GetObjectAttributesResponse', body));
+  response.headers['last-modified'] = new Date(record.createdMs).toUTCString();
+  return response;
+}
+
+/** The one ACL every object and bucket has: private, its owner in full control. */
+export function privateAcl(): S3Response {
+  const owner: XmlNode[] = [['ID', OWNER.id], ['DisplayName', OWNER.name]];
+  return xmlResponse(200, xmlDocument('AccessControlPolicy', [
+    ['Owner', owner],
+    ['AccessControlList', [['Grant', [
+      { raw: `<Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser"><ID>${OWNER.id}</ID><DisplayName>${OWNER.name}</DisplayName></Grantee>` },
+      ['Permission', 'FULL_CONTROL'],
+    ]]]],
+  ]));
+}
+
+/**
+ * PutObjectAcl / PutBucketAcl: the canned `private` ACL is what everything
+ * has, so setting it changes nothing; any other ACL needs ACL support that
+ * Kintsugi does not have.
+ */
+export async function acceptPrivateAcl(call: Call): Promise<void> {
+  const canned = header(call.req, 'x-amz-acl');
+  const grants = Object.keys(call.req.headers).some((h) => h.startsWith('x-amz-grant-'));
+  const length = Number(header(call.req, 'content-length') ?? 0);
+  const chunked = header(call.req, 'transfer-encoding') !== undefined;
+  if (canned !== 'private' || grants || length > 0 || chunked) {
+    throw new S3Error('NotImplemented', `${call.operation} is implemented only for the canned ACL "private" (what every bucket and object has)`);
+  }
+}
+
+export async function getObjectAcl(call: Call): Promise<S3Response> {
+  assertNullVersion(call.req.query.get('versionId'));
+  await withBucket(call, () => call.services.engine.head(call.bucket, call.key));
+  return privateAcl();
+}
+
+export async function putObjectAcl(call: Call): Promise<S3Response> {
+  assertNullVersion(call.req.query.get('versionId'));
+  await acceptPrivateAcl(call);
+  await withBucket(call, () => call.services.engine.head(call.bucket, call.key));
+  return { status: 200, headers: {} };
+}
+
+/** GetObjectTagging: objects carry no tags (tagging is not implemented), so the set is empty. */
+export async function getObjectTagging(call: Call): Promise<S3Response> {
+  assertNullVersion(call.req.query.get('versionId'));
+  await withBucket(call, () => call.services.engine.head(call.bucket, call.key));
+  return xmlResponse(200, xmlDocument('Tagging', [['TagSet', []]]));
+}
+
+async function collect(body: AsyncIterable<Uint8Array>): Promise<Uint8Array[]> {
+  const parts: Uint8Array[] = [];
+  for await (const part of body) parts.push(part);
+  return parts;
+}

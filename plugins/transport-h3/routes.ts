@@ -1,0 +1,169 @@
+import { header, type Handler, type S3Request } from './context.js';
+import * as buckets from './handlers/buckets.js';
+import { deleteObjects } from './handlers/delete-objects.js';
+import { listBucket } from './handlers/listing.js';
+import * as multipart from './handlers/multipart.js';
+import * as objects from './handlers/objects.js';
+import { levelOf } from './paths.js';
+
+export type Level = 'service' | 'bucket' | 'object';
+
+/**
+ * One S3 operation: its name, method and level, the sub-resources (query
+ * keys) that select it — exactly these, no more, no fewer — and its handler.
+ * An operation without a handler answers 501 NotImplemented with its name.
+ */
+export interface Route {
+  readonly name: string;
+  readonly method: string;
+  readonly level: Level;
+  readonly subresources: readonly string[];
+  /** tells apart operations that share method, level and sub-resources */
+  readonly when?: (req: S3Request) => boolean;
+  readonly handler?: Handler;
+}
+
+/**
+ * Every query key S3 uses to select an operation. A request carrying any of
+ * them is only ever routed to the operation those keys select: never to the
+ * plain operation on the same path (a `PUT ?tagging` must not overwrite the
+ * object with the tagging XML).
+ */
+export const SUBRESOURCES: ReadonlySet<string> = new Set([
+  // objects
+  'acl', 'tagging', 'retention', 'legal-hold', 'torrent', 'restore', 'attributes', 'select', 'uploads', 'uploadId', 'renameObject',
+  // buckets
+  'cors', 'policy', 'policyStatus', 'lifecycle', 'website', 'replication', 'encryption', 'object-lock', 'logging',
+  'notification', 'requestPayment', 'accelerate', 'ownershipControls', 'publicAccessBlock', 'intelligent-tiering',
+  'inventory', 'metrics', 'analytics', 'versioning', 'delete', 'location', 'versions', 'session', 'metadataTable',
+  'metadataConfiguration', 'abac',
+]);
+
+const route = (name: string, method: string, level: Level, subresources: readonly string[], handler?: Handler, when?: Route['when']): Route =>
+  ({ name, method, level, subresources, ...(handler ? { handler } : {}), ...(when ? { when } : {}) });
+
+const copying = (req: S3Request) => header(req, 'x-amz-copy-source') !== undefined;
+const withId = (req: S3Request) => req.query.has('id');
+
+/**
+ * A bucket configuration sub-resource: its Get, Put and Delete operations
+ * (by AWS's names), any of them implemented by the handlers given.
+ */
+function bucketConfig(sub: string, names: { get?: string; put?: string; delete?: string }, handlers: { get?: Handler } = {}): Route[] {
+  return [
+    ...(names.get ? [route(names.get, 'GET', 'bucket', [sub], handlers.get)] : []),
+    ...(names.put ? [route(names.put, 'PUT', 'bucket', [sub])] : []),
+    ...(names.delete ? [route(names.delete, 'DELETE', 'bucket', [sub])] : []),
+  ];
+}
+
+/** Get/Put/Delete XConfiguration by `id`, and List without one. */
+function bucketIdConfig(sub: string, base: string): Route[] {
+  return [
+    route(`GetBucket${base}Configuration`, 'GET', 'bucket', [sub], undefined, withId),
+    route(`ListBucket${base}Configurations`, 'GET', 'bucket', [sub]),
+    route(`PutBucket${base}Configuration`, 'PUT', 'bucket', [sub]),
+    route(`DeleteBucket${base}Configuration`, 'DELETE', 'bucket', [sub]),
+  ];
+}
+
+/** The S3 API, one entry per operation, first match wins. */
+export const ROUTES: readonly Route[] = [
+  route('ListBuckets', 'GET', 'service', [], buckets.listBuckets),
+
+  // Buckets
+  route('CreateBucket', 'PUT', 'bucket', [], buckets.createBucket),
+  route('HeadBucket', 'HEAD', 'bucket', [], buckets.headBucket),
+  route('DeleteBucket', 'DELETE', 'bucket', [], buckets.deleteBucket),
+  route('ListObjectsV2', 'GET', 'bucket', [], listBucket, (req) => req.query.get('list-type') === '2'),
+  route('ListObjects', 'GET', 'bucket', [], listBucket),
+  route('ListObjectVersions', 'GET', 'bucket', ['versions'], listBucket),
+  route('ListMultipartUploads', 'GET', 'bucket', ['uploads'], multipart.listMultipartUploads),
+  route('DeleteObjects', 'POST', 'bucket', ['delete'], deleteObjects),
+  route('PostObject', 'POST', 'bucket', []),
+  route('GetBucketLocation', 'GET', 'bucket', ['location'], buckets.getBucketLocation),
+  route('GetBucketVersioning', 'GET', 'bucket', ['versioning'], buckets.getBucketVersioning),
+  route('PutBucketVersioning', 'PUT', 'bucket', ['versioning']),
+  route('GetBucketAcl', 'GET', 'bucket', ['acl'], buckets.getBucketAcl),
+  route('PutBucketAcl', 'PUT', 'bucket', ['acl'], buckets.putBucketAcl),
+  ...bucketConfig('tagging', { get: 'GetBucketTagging', put: 'PutBucketTagging', delete: 'DeleteBucketTagging' }, { get: buckets.notConfigured('NoSuchTagSet') }),
+  ...bucketConfig('cors', { get: 'GetBucketCors', put: 'PutBucketCors', delete: 'DeleteBucketCors' }, { get: buckets.notConfigured('NoSuchCORSConfiguration') }),
+  ...bucketConfig('policy', { get: 'GetBucketPolicy', put: 'PutBucketPolicy', delete: 'DeleteBucketPolicy' }, { get: buckets.notConfigured('NoSuchBucketPolicy') }),
+  ...bucketConfig('policyStatus', { get: 'GetBucketPolicyStatus' }, { get: buckets.notConfigured('NoSuchBucketPolicy') }),
+  ...bucketConfig('lifecycle', { get: 'GetBucketLifecycleConfiguration', put: 'PutBucketLifecycleConfiguration', delete: 'DeleteBucketLifecycle' }, { get: buckets.notConfigured('NoSuchLifecycleConfiguration') }),
+  ...bucketConfig('website', { get: 'GetBucketWebsite', put: 'PutBucketWebsite', delete: 'DeleteBucketWebsite' }, { get: buckets.notConfigured('NoSuchWebsiteConfiguration') }),
+  ...bucketConfig('replication', { get: 'GetBucketReplication', put: 'PutBucketReplication', delete: 'DeleteBucketReplication' }, { get: buckets.notConfigured('ReplicationConfigurationNotFoundError') }),
+  ...bucketConfig('encryption', { get: 'GetBucketEncryption', put: 'PutBucketEncryption', delete: 'DeleteBucketEncryption' }, { get: buckets.notConfigured('ServerSideEncryptionConfigurationNotFoundError') }),
+  ...bucketConfig('object-lock', { get: 'GetObjectLockConfiguration', put: 'PutObjectLockConfiguration' }, { get: buckets.notConfigured('ObjectLockConfigurationNotFoundError') }),
+  ...bucketConfig('ownershipControls', { get: 'GetBucketOwnershipControls', put: 'PutBucketOwnershipControls', delete: 'DeleteBucketOwnershipControls' }, { get: buckets.notConfigured('OwnershipControlsNotFoundError') }),
+  ...bucketConfig('publicAccessBlock', { get: 'GetPublicAccessBlock', put: 'PutPublicAccessBlock', delete: 'DeletePublicAccessBlock' }, { get: buckets.notConfigured('NoSuchPublicAccessBlockConfiguration') }),
+  ...bucketConfig('logging', { get: 'GetBucketLogging', put: 'PutBucketLogging' }, { get: buckets.defaultDocument('BucketLoggingStatus') }),
+  ...bucketConfig('notification', { get: 'GetBucketNotificationConfiguration', put: 'PutBucketNotificationConfiguration' }, { get: buckets.defaultDocument('NotificationConfiguration') }),
+  ...bucketConfig('requestPayment', { get: 'GetBucketRequestPayment', put: 'PutBucketRequestPayment' }, { get: buckets.defaultDocument('RequestPaymentConfiguration', [['Payer', 'BucketOwner']]) }),
+  ...bucketConfig('accelerate', { get: 'GetBucketAccelerateConfiguration', put: 'PutBucketAccelerateConfiguration' }, { get: buckets.defaultDocument('AccelerateConfiguration') }),
+  ...bucketIdConfig('intelligent-tiering', 'IntelligentTiering'),
+  ...bucketIdConfig('inventory', 'Inventory'),
+  ...bucketIdConfig('metrics', 'Metrics'),
+  ...bucketIdConfig('analytics', 'Analytics'),
+  ...bucketConfig('metadataTable', { get: 'GetBucketMetadataTableConfiguration', delete: 'DeleteBucketMetadataTableConfiguration' }),
+  route('CreateBucketMetadataTableConfiguration', 'POST', 'bucket', ['metadataTable']),
+  ...bucketConfig('metadataConfiguration', { get: 'GetBucketMetadataConfiguration', delete: 'DeleteBucketMetadataConfiguration' }),
+  route('CreateBucketMetadataConfiguration', 'POST', 'bucket', ['metadataConfiguration']),
+  ...bucketConfig('abac', { get: 'GetBucketAbac', put: 'PutBucketAbac' }),
+  route('CreateSession', 'GET', 'bucket', ['session']),
+
+  // Objects
+  route('CopyObject', 'PUT', 'object', [], objects.copyObject, copying),
+  route('PutObject', 'PUT', 'object', [], objects.putObject),
+  route('GetObject', 'GET', 'object', [], objects.getObject),
+  route('HeadObject', 'HEAD', 'object', [], objects.headObject),
+  route('DeleteObject', 'DELETE', 'object', [], objects.deleteObject),
+  route('GetObjectAttributes', 'GET', 'object', ['attributes'], objects.getObjectAttributes),
+  route('GetObjectAcl', 'GET', 'object', ['acl'], objects.getObjectAcl),
+  route('PutObjectAcl', 'PUT', 'object', ['acl'], objects.putObjectAcl),
+  route('GetObjectTagging', 'GET', 'object', ['tagging'], objects.getObjectTagging),
+  route('PutObjectTagging', 'PUT', 'object', ['tagging']),
+  route('DeleteObjectTagging', 'DELETE', 'object', ['tagging']),
+  route('GetObjectRetention', 'GET', 'object', ['retention']),
+  route('PutObjectRetention', 'PUT', 'object', ['retention']),
+  route('GetObjectLegalHold', 'GET', 'object', ['legal-hold']),
+  route('PutObjectLegalHold', 'PUT', 'object', ['legal-hold']),
+  route('GetObjectTorrent', 'GET', 'object', ['torrent']),
+  route('RestoreObject', 'POST', 'object', ['restore']),
+  route('SelectObjectContent', 'POST', 'object', ['select']),
+  route('RenameObject', 'PUT', 'object', ['renameObject']),
+  route('CreateMultipartUpload', 'POST', 'object', ['uploads'], multipart.createMultipartUpload),
+  route('UploadPartCopy', 'PUT', 'object', ['uploadId'], multipart.uploadPartCopy, copying),
+  route('UploadPart', 'PUT', 'object', ['uploadId'], multipart.uploadPart),
+  route('CompleteMultipartUpload', 'POST', 'object', ['uploadId'], multipart.completeMultipartUpload),
+  route('AbortMultipartUpload', 'DELETE', 'object', ['uploadId'], multipart.abortMultipartUpload),
+  route('ListParts', 'GET', 'object', ['uploadId'], multipart.listParts),
+];
+
+/** What a request is: the route it selects, or why none does. */
+export interface Match {
+  /** absent when no operation matches */
+  readonly route?: Route;
+  /** the route's name, or a description of the request for logs */
+  readonly name: string;
+  readonly subresources: readonly string[];
+  readonly level: Level;
+}
+
+/**
+ * The operation a request selects: the route whose method and level match
+ * and whose sub-resources are exactly the request's. Decided once, before
+ * anything runs, from the method, the raw path and the query keys; the
+ * handler, the metrics and the log all take the name from here.
+ */
+export function matchRoute(req: S3Request): Match {
+  const level = levelOf(req.rawPath, req.virtualBucket);
+  const subresources = [...new Set([...req.query.keys()].filter((k) => SUBRESOURCES.has(k)))].sort();
+  const selected = ROUTES.find((r) => r.method === req.method && r.level === level && sameKeys(r.subresources, subresources) && (!r.when || r.when(req)));
+  if (selected) return { route: selected, name: selected.name, subresources, level };
+  return { name: subresources.length ? `${req.method} ?${subresources.join('&')}` : 'Unknown', subresources, level };
+}
+
+function sameKeys(a: readonly string[], sortedB: readonly string[]): boolean {
+  return a.length === sortedB.length && [...a].sort().every((k, i) => k === sortedB[i]);
+}

@@ -1,0 +1,101 @@
+import { createHmac } from 'node:crypto';
+
+import { S3Error } from './s3-error.js';
+import { signaturesEqual, UNSIGNED, type SignedRequest, type Verified } from './sigv4.js';
+
+/** How far a SigV2 request's Date may be from our clock (as for SigV4). */
+const MAX_SKEW_MS = 15 * 60 * 1000;
+
+/**
+ * Query parameters that are part of the signed resource in Signature
+ * Version 2: the sub-resources and the response-* overrides, as the AWS
+ * signers (botocore's HmacV1, s3cmd) list them.
+ */
+const SIGNED_SUBRESOURCES = new Set([
+  'accelerate', 'acl', 'analytics', 'cors', 'delete', 'encryption', 'intelligent-tiering', 'inventory', 'legal-hold',
+  'lifecycle', 'location', 'logging', 'metrics', 'notification', 'object-lock', 'ownershipControls', 'partNumber',
+  'policy', 'policyStatus', 'publicAccessBlock', 'replication', 'requestPayment', 'restore', 'retention', 'select',
+  'select-type', 'tagging', 'torrent', 'uploadId', 'uploads', 'versionId', 'versioning', 'versions', 'website',
+  'attributes', 'response-content-type', 'response-content-language', 'response-expires', 'response-cache-control',
+  'response-content-disposition', 'response-content-encoding',
+]);
+
+function header(headers: SignedRequest['headers'], name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v.join(',') : v;
+}
+
+/**
+ * The resource as Signature Version 2 signs it: the path as sent (with the
+ * bucket in front when it came in the Host header), then the signed
+ * sub-resources sorted by name, their values decoded.
+ */
+function canonicalResource(req: SignedRequest, virtualBucket: string | undefined): string {
+  let resource = virtualBucket !== undefined ? `/${virtualBucket}${req.rawPath.startsWith('/') ? '' : '/'}${req.rawPath}` : req.rawPath;
+  const subs = [...req.query].filter(([k]) => SIGNED_SUBRESOURCES.has(k)).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  if (subs.length) resource += '?' + subs.map(([k, v]) => (v === '' ? k : `${k}=${v}`)).join('&');
+  return resource;
+}
+
+/** x-amz-* headers, lowercased and sorted, one `name:value` line each. */
+function canonicalAmzHeaders(req: SignedRequest): string {
+  return Object.keys(req.headers)
+    .filter((name) => name.startsWith('x-amz-'))
+    .sort()
+    .map((name) => `${name}:${header(req.headers, name)!.trim()}\n`)
+    .join('');
+}
+
+function stringToSign(req: SignedRequest, dateLine: string, virtualBucket: string | undefined): string {
+  return [req.method, header(req.headers, 'content-md5') ?? '', header(req.headers, 'content-type') ?? '', dateLine].join('\n') + '\n' +
+    canonicalAmzHeaders(req) + canonicalResource(req, virtualBucket);
+}
+
+const sign = (secret: string, text: string) => createHmac('sha1', secret).update(text, 'utf8').digest('base64');
+
+/**
+ * Verifies AWS Signature Version 2 (HMAC-SHA1), in the Authorization header
+ * (`AWS key:signature`) or in a presigned URL (`AWSAccessKeyId`, `Signature`,
+ * `Expires`). Older clients and boto3's default presigner still use it. The
+ * body is not covered by a V2 signature: Content-MD5, when sent, is what
+ * protects it.
+ */
+export function verifySigV2(
+  req: SignedRequest,
+  secretFor: (accessKey: string) => string | undefined,
+  virtualBucket?: string,
+  now = Date.now(),
+): Verified {
+  const auth = header(req.headers, 'authorization');
+  let accessKey: string;
+  let signature: string;
+  let dateLines: string[];
+  if (auth) {
+    const m = /^AWS ([^:\s]+):(\S+)$/.exec(auth.trim());
+    if (!m) throw new S3Error('AuthorizationHeaderMalformed', 'malformed AWS (Signature Version 2) Authorization header');
+    [, accessKey, signature] = m as unknown as [string, string, string];
+    const amzDate = header(req.headers, 'x-amz-date');
+    const date = header(req.headers, 'date');
+    const when = Date.parse(amzDate ?? date ?? '');
+    if (Number.isNaN(when)) throw new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
+    if (Math.abs(now - when) > MAX_SKEW_MS) throw new S3Error('RequestTimeTooSkewed');
+    // With x-amz-date the Date line is signed empty (AWS's rule); some
+    // signers put the Date header there regardless.
+    dateLines = amzDate !== undefined ? ['', date ?? ''] : [date ?? ''];
+  } else {
+    accessKey = req.query.get('AWSAccessKeyId') ?? '';
+    signature = req.query.get('Signature') ?? '';
+    const expires = req.query.get('Expires') ?? '';
+    if (!accessKey || !signature || !/^\d+$/.test(expires)) {
+      throw new S3Error('AccessDenied', 'a Signature Version 2 presigned URL needs AWSAccessKeyId, Signature and Expires');
+    }
+    if (now > Number(expires) * 1000) throw new S3Error('AccessDenied', 'Request has expired');
+    dateLines = [expires];
+  }
+  const secret = secretFor(accessKey);
+  if (secret === undefined) throw new S3Error('InvalidAccessKeyId');
+  if (!dateLines.some((line) => signaturesEqual(sign(secret, stringToSign(req, line, virtualBucket)), signature))) {
+    throw new S3Error('SignatureDoesNotMatch');
+  }
+  return { accessKey, payloadHash: UNSIGNED };
+}
