@@ -9,8 +9,8 @@ quiet=0
 log() { [ "$quiet" = 1 ] || echo "[setup] $*"; }
 
 # --- system packages -------------------------------------------------------
-# The S3 clients (awscli, rclone, s3cmd) are there for the integration tests.
-APT_PACKAGES=(libjerasure-dev libgf-complete-dev libisal-dev emscripten dpkg-dev xz-utils g++ make python3 awscli rclone s3cmd)
+# The S3 clients (awscli, rclone, s3cmd, boto3) are there for the integration tests.
+APT_PACKAGES=(libjerasure-dev libgf-complete-dev libisal-dev emscripten dpkg-dev xz-utils g++ make python3 awscli rclone s3cmd python3-boto3)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -30,11 +30,18 @@ function header(headers: SignedRequest['headers'], name: string): string | undef
  * bucket in front when it came in the Host header), then the signed
  * sub-resources sorted by name, their values decoded.
  */
-function canonicalResource(req: SignedRequest, virtualBucket: string | undefined): string {
-  let resource = virtualBucket !== undefined ? `/${virtualBucket}${req.rawPath.startsWith('/') ? '' : '/'}${req.rawPath}` : req.rawPath;
-  const subs = [...req.query].filter(([k]) => SIGNED_SUBRESOURCES.has(k)).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  if (subs.length) resource += '?' + subs.map(([k, v]) => (v === '' ? k : `${k}=${v}`)).join('&');
-  return resource;
+function canonicalResources(req: SignedRequest, virtualBucket: string | undefined): string[] {
+  const path = virtualBucket !== undefined ? `/${virtualBucket}${req.rawPath.startsWith('/') ? '' : '/'}${req.rawPath}` : req.rawPath;
+  const queryOf = (keys: ReadonlySet<string>) => {
+    const subs = [...req.query].filter(([k]) => keys.has(k)).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    return subs.length ? '?' + subs.map(([k, v]) => (v === '' ? k : `${k}=${v}`)).join('&') : '';
+  };
+  const queries = [queryOf(SIGNED_SUBRESOURCES)];
+  // botocore before 1.31 signs ListObjectsV2's `list-type=2` as if it were a sub-resource.
+  if (req.query.has('list-type')) queries.push(queryOf(new Set([...SIGNED_SUBRESOURCES, 'list-type'])));
+  // A bucket is signed as `/bucket/` by some signers (botocore) and as sent by others.
+  const paths = /^\/[^/]+$/.test(path) ? [path, `${path}/`] : [path];
+  return paths.flatMap((p) => queries.map((q) => p + q));
 }
 
 /** x-amz-* headers, lowercased and sorted, one `name:value` line each. */
@@ -46,9 +53,12 @@ function canonicalAmzHeaders(req: SignedRequest): string {
     .join('');
 }
 
-function stringToSign(req: SignedRequest, dateLine: string, virtualBucket: string | undefined): string {
-  return [req.method, header(req.headers, 'content-md5') ?? '', header(req.headers, 'content-type') ?? '', dateLine].join('\n') + '\n' +
-    canonicalAmzHeaders(req) + canonicalResource(req, virtualBucket);
+/** The strings a signer may have signed: one per Date-line and resource form that signers use. */
+function stringsToSign(req: SignedRequest, dateLines: string[], virtualBucket: string | undefined): string[] {
+  const head = [req.method, header(req.headers, 'content-md5') ?? '', header(req.headers, 'content-type') ?? ''].join('\n') + '\n';
+  const amz = canonicalAmzHeaders(req);
+  const resources = canonicalResources(req, virtualBucket);
+  return dateLines.flatMap((date) => resources.map((resource) => `${head}${date}\n${amz}${resource}`));
 }
 
 const sign = (secret: string, text: string) => createHmac('sha1', secret).update(text, 'utf8').digest('base64');
@@ -94,7 +104,7 @@ export function verifySigV2(
   }
   const secret = secretFor(accessKey);
   if (secret === undefined) throw new S3Error('InvalidAccessKeyId');
-  if (!dateLines.some((line) => signaturesEqual(sign(secret, stringToSign(req, line, virtualBucket)), signature))) {
+  if (!stringsToSign(req, dateLines, virtualBucket).some((text) => signaturesEqual(sign(secret, text), signature))) {
     throw new S3Error('SignatureDoesNotMatch');
   }
   return { accessKey, payloadHash: UNSIGNED };

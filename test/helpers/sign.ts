@@ -41,3 +41,54 @@ export function send(port: number, method: string, path: string, headers: Record
     req.end(body);
   });
 }
+
+const amzDateNow = () => new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+
+/**
+ * A PUT body framed as aws-chunked with a signature per chunk
+ * (STREAMING-AWS4-HMAC-SHA256-PAYLOAD), or with signed trailers too
+ * (…-PAYLOAD-TRAILER) when `trailer` is given. `tamper` flips one data byte
+ * or one trailer value after signing.
+ */
+export async function streamingSignedPut(port: number, path: string, data: Buffer, opts: {
+  chunkSize?: number;
+  trailer?: { name: string; value: string };
+  tamper?: 'chunk' | 'trailer';
+} = {}) {
+  const size = opts.chunkSize ?? 65_536;
+  const chunks: Buffer[] = [];
+  for (let at = 0; at < data.length; at += size) chunks.push(data.subarray(at, at + size));
+  chunks.push(Buffer.alloc(0));
+  const payload = opts.trailer ? 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER' : 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD';
+  const amzDate = amzDateNow();
+  const date = amzDate.slice(0, 8);
+  const scope = `${date}/us-east-1/s3/aws4_request`;
+  const key = [date, 'us-east-1', 's3', 'aws4_request'].reduce<Buffer>((k, part) => createHmac('sha256', k).update(part).digest(), Buffer.from(`AWS4${SECRET_KEY}`));
+  const sign = (text: string) => createHmac('sha256', key).update(text).digest('hex');
+
+  // The framing depends only on sizes: the body length is known before signing.
+  const frame = (chunk: Buffer, sig: string) => [Buffer.from(`${chunk.length.toString(16)};chunk-signature=${sig}\r\n`), chunk, ...(chunk.length || !opts.trailer ? [Buffer.from('\r\n')] : [])];
+  const trailerText = (sig: string) => (opts.trailer ? `${opts.trailer.name}:${opts.trailer.value}\r\nx-amz-trailer-signature:${sig}\r\n\r\n` : '');
+  const placeholder = '0'.repeat(64);
+  const length = Buffer.concat([...chunks.flatMap((c) => frame(c, placeholder)), Buffer.from(trailerText(placeholder))]).length;
+
+  const headers = await signedHeaders(port, 'PUT', path, {
+    'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': String(data.length), 'content-length': String(length), 'x-amz-date': amzDate,
+    ...(opts.trailer ? { 'x-amz-trailer': opts.trailer.name } : {}),
+  }, payload);
+  let previous = /Signature=([0-9a-f]{64})/.exec(headers.authorization!)![1]!;
+  const frames: Buffer[] = [];
+  for (const chunk of chunks) {
+    const sig = sign(['AWS4-HMAC-SHA256-PAYLOAD', amzDate, scope, previous, EMPTY_SHA256, createHash('sha256').update(chunk).digest('hex')].join('\n'));
+    const sent = opts.tamper === 'chunk' && chunk.length > 0 ? Buffer.from(chunk).fill(chunk[0]! ^ 1, 0, 1) : chunk;
+    frames.push(...frame(sent, sig));
+    previous = sig;
+  }
+  if (opts.trailer) {
+    const canonical = `${opts.trailer.name}:${opts.trailer.value}\n`;
+    const sig = sign(['AWS4-HMAC-SHA256-TRAILER', amzDate, scope, previous, createHash('sha256').update(canonical).digest('hex')].join('\n'));
+    const value = opts.tamper === 'trailer' ? `${opts.trailer.value.slice(0, -3)}AA=` : opts.trailer.value;
+    frames.push(Buffer.from(`${opts.trailer.name}:${value}\r\nx-amz-trailer-signature:${sig}\r\n\r\n`));
+  }
+  return { headers, body: Buffer.concat(frames) };
+}

@@ -1,10 +1,14 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 
-import { HeadObjectCommand, ListBucketsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { crc32 } from 'node:zlib';
+
+import { GetObjectCommand, HeadObjectCommand, ListBucketsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ACCESS_KEY, SECRET_KEY, startServer, type RunningServer } from '../helpers/server.js';
-import { send, signedHeaders } from '../helpers/sign.js';
+import { send, signedHeaders, streamingSignedPut } from '../helpers/sign.js';
+
+const crc32Base64 = (data: Buffer) => { const b = Buffer.alloc(4); b.writeUInt32BE(crc32(data)); return b.toString('base64'); };
 
 describe('signatures and addressing', () => {
   let server: RunningServer;
@@ -17,37 +21,33 @@ describe('signatures and addressing', () => {
 
   it('accepts STREAMING-AWS4-HMAC-SHA256-PAYLOAD bodies with valid chunk signatures and refuses a tampered chunk', async () => {
     const data = Buffer.alloc(70_000, 'a');
-    const chunks = [data.subarray(0, 65_536), data.subarray(65_536), Buffer.alloc(0)];
-    const framedLength = chunks.reduce((n, c) => n + c.length.toString(16).length + ';chunk-signature='.length + 64 + 4 + c.length, 0);
-    const build = async (tamper: boolean) => {
-      const amzDate = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
-      const headers = await signedHeaders(server.port, 'PUT', '/sig/chunked', {
-        'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': String(data.length), 'content-length': String(framedLength), 'x-amz-date': amzDate,
-      }, 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD');
-      const seed = /Signature=([0-9a-f]{64})/.exec(headers.authorization!)![1]!;
-      const date = amzDate.slice(0, 8);
-      const key = [date, 'us-east-1', 's3', 'aws4_request'].reduce<Buffer>((k, part) => createHmac('sha256', k).update(part).digest(), Buffer.from(`AWS4${SECRET_KEY}`));
-      let previous = seed;
-      const frames: Buffer[] = [];
-      for (const chunk of chunks) {
-        const toSign = ['AWS4-HMAC-SHA256-PAYLOAD', headers['x-amz-date'] ?? amzDate, `${date}/us-east-1/s3/aws4_request`, previous,
-          createHash('sha256').digest('hex'), createHash('sha256').update(chunk).digest('hex')].join('\n');
-        const sig = createHmac('sha256', key).update(toSign).digest('hex');
-        const body = tamper && chunk.length > 0 ? Buffer.from(chunk).fill('b', 0, 1) : chunk;
-        frames.push(Buffer.from(`${chunk.length.toString(16)};chunk-signature=${sig}\r\n`), body, Buffer.from('\r\n'));
-        previous = sig;
-      }
-      return { headers, body: Buffer.concat(frames) };
-    };
-    const good = await build(false);
+    const good = await streamingSignedPut(server.port, '/sig/chunked', data);
     expect((await send(server.port, 'PUT', '/sig/chunked', good.headers, good.body)).status).toBe(200);
     const head = await server.client().send(new HeadObjectCommand({ Bucket: 'sig', Key: 'chunked' }));
     expect(head.ContentLength).toBe(70_000);
     expect(head.ETag).toBe(`"${createHash('md5').update(data).digest('hex')}"`);
-    const bad = await build(true);
+    const bad = await streamingSignedPut(server.port, '/sig/tampered', data, { tamper: 'chunk' });
     const refused = await send(server.port, 'PUT', '/sig/tampered', bad.headers, bad.body);
     expect(refused.status).toBe(403);
     expect(refused.body).toMatch(/<Code>SignatureDoesNotMatch<\/Code>/);
+  });
+
+  it('verifies the trailer signature of STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER and the checksum it carries', async () => {
+    const data = Buffer.from('trailing checksum '.repeat(5000));
+    const trailer = { name: 'x-amz-checksum-crc32', value: crc32Base64(data) };
+    const good = await streamingSignedPut(server.port, '/sig/trailer', data, { trailer });
+    const stored = await send(server.port, 'PUT', '/sig/trailer', good.headers, good.body);
+    expect(stored.status).toBe(200);
+    expect(stored.headers['x-amz-checksum-crc32']).toBe(trailer.value);
+    const got = await server.client().send(new GetObjectCommand({ Bucket: 'sig', Key: 'trailer' }));
+    expect(Buffer.from(await got.Body!.transformToByteArray()).equals(data)).toBe(true);
+
+    const forged = await streamingSignedPut(server.port, '/sig/trailer', Buffer.from('other bytes'), { trailer: { ...trailer, value: crc32Base64(Buffer.from('other bytes')) }, tamper: 'trailer' });
+    const refused = await send(server.port, 'PUT', '/sig/trailer', forged.headers, forged.body);
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatch(/<Code>SignatureDoesNotMatch<\/Code>/);
+    const after = await server.client().send(new GetObjectCommand({ Bucket: 'sig', Key: 'trailer' }));
+    expect(Buffer.from(await after.Body!.transformToByteArray()).equals(data)).toBe(true);
   });
 
   it('refuses a request signed 20 minutes ago with RequestTimeTooSkewed', async () => {
