@@ -9,11 +9,14 @@ import { TOKENS } from '../tokens.js';
 import { assertBucketName } from './names.js';
 import { listOnMajority, readFromMajority, removeOnAll, writeOnAll } from './node-quorum.js';
 
+/** A deletion mark older than this was left by a DeleteBucket that never finished. */
+const DELETE_STALE_MS = 10_000;
+
 export interface BucketInfo {
   name: string;
   createdMs: number;
-  /** a DeleteBucket is checking that it is empty: writes that commit meanwhile keep it */
-  deleting?: boolean;
+  /** when a DeleteBucket began checking that the bucket is empty (absent otherwise) */
+  deletingSinceMs?: number;
 }
 
 /**
@@ -22,11 +25,13 @@ export interface BucketInfo {
  * neither loses nor resurrects one. Nothing is cached: every worker and
  * gateway sees a bucket created or deleted by another on its next request.
  *
- * DeleteBucket first marks the bucket `deleting`, then checks that it is
- * empty, then removes it; a write checks its bucket again after committing
- * (see `stillExists`). Either the write's commit is seen by the emptiness
- * check (the delete fails), or the write sees the bucket gone and takes
- * itself back: no write is acknowledged into a deleted bucket.
+ * DeleteBucket first marks the bucket as being deleted, then checks that
+ * it is empty, then removes it (or unmarks it); a write checks its bucket
+ * again after committing (see `stillExists`). A write that sees the bucket
+ * unmarked committed before the mark, so the emptiness check sees it and the
+ * delete fails; one that sees the mark waits for the delete's outcome; one
+ * that sees the bucket gone takes itself back. No write is acknowledged
+ * into a deleted bucket.
  */
 @injectable()
 export class BucketStore {
@@ -49,12 +54,23 @@ export class BucketStore {
     return JSON.parse(Buffer.from(bytes).toString('utf8')) as BucketInfo;
   }
 
-  /** Whether the bucket still exists, asked by a write after it committed. */
+  /**
+   * Whether the bucket still exists, asked by a write after it committed:
+   * while a DeleteBucket is deciding, its outcome is awaited (a mark older
+   * than DELETE_STALE_MS was left by a delete that died).
+   */
   async stillExists(name: string): Promise<boolean> {
-    return this.get(name).then(() => true, (err) => {
-      if (err instanceof NoSuchBucketError) return false;
-      throw err;
-    });
+    for (let pause = 5; ; pause = Math.min(pause * 2, 100)) {
+      let info: BucketInfo;
+      try {
+        info = await this.get(name);
+      } catch (err) {
+        if (err instanceof NoSuchBucketError) return false;
+        throw err;
+      }
+      if (info.deletingSinceMs === undefined || Date.now() - info.deletingSinceMs > DELETE_STALE_MS) return true;
+      await new Promise((r) => setTimeout(r, pause));
+    }
   }
 
   async create(name: string): Promise<void> {
@@ -65,7 +81,7 @@ export class BucketStore {
 
   async delete(name: string): Promise<void> {
     const info = await this.get(name);
-    await this.write({ ...info, deleting: true });
+    await this.write({ name: info.name, createdMs: info.createdMs, deletingSinceMs: Date.now() });
     const page = await this.metadata.list({ bucket: name, maxKeys: 1 });
     if (page.entries.length > 0 || page.commonPrefixes.length > 0) {
       await this.write({ name: info.name, createdMs: info.createdMs });

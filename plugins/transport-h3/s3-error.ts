@@ -44,7 +44,6 @@ const CATALOGUE = {
   NoSuchWebsiteConfiguration: [404, 'The specified bucket does not have a website configuration'],
   NotImplemented: [501, 'A header or query you provided implies functionality that is not implemented.'],
   ObjectLockConfigurationNotFoundError: [404, 'Object Lock configuration does not exist for this bucket'],
-  OperationAborted: [409, 'A conflicting conditional operation is currently in progress against this resource. Try again.'],
   OwnershipControlsNotFoundError: [404, 'The bucket ownership controls were not found'],
   PreconditionFailed: [412, 'At least one of the pre-conditions you specified did not hold'],
   ReplicationConfigurationNotFoundError: [404, 'The replication configuration was not found'],

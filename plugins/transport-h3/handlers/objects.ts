@@ -175,7 +175,7 @@ export async function getObjectAttributes(call: Call): Promise<S3Response> {
     const numbered = record.parts.map((p, i) => ({ number: i + 1, size: p.size })).filter((p) => p.number > marker);
     const page = numbered.slice(0, max);
     body.push(['ObjectParts', [
-      ['TotalPartsCount', record.parts.length], ['PartNumberMarker', marker],
+      ['PartsCount', record.parts.length], ['PartNumberMarker', marker],
       ...(page.length ? [['NextPartNumberMarker', page[page.length - 1]!.number] as XmlNode] : []),
       ['MaxParts', max], ['IsTruncated', numbered.length > max],
       ...page.map((p): XmlNode => ['Part', [['PartNumber', p.number], ['Size', p.size]]]),
