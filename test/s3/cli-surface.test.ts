@@ -1,0 +1,83 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { tempDir } from '../helpers/engine.js';
+import { ACCESS_KEY, SECRET_KEY, startServer, type RunningServer } from '../helpers/server.js';
+
+/**
+ * The AWS CLI calls that once changed or deleted data through a
+ * sub-resource the server ignored: each must now do its own operation (or
+ * refuse it by name) and leave the object's bytes, type and the bucket be.
+ */
+describe('the AWS CLI against sub-resources', () => {
+  let server: RunningServer;
+  const work = tempDir('kintsugi-cli-surface-');
+  const original = join(work, 'original.bin');
+  const env = { ...process.env, HOME: tempDir('kintsugi-home-'), AWS_ACCESS_KEY_ID: ACCESS_KEY, AWS_SECRET_ACCESS_KEY: SECRET_KEY, AWS_DEFAULT_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true' };
+  const aws = (...args: string[]) => spawnSync('aws', ['--endpoint-url', server.endpoint, ...args], { encoding: 'utf8', env, timeout: 60_000 });
+  const s3api = (...args: string[]) => aws('s3api', ...args);
+
+  const intact = () => {
+    const out = join(work, 'check.bin');
+    const got = s3api('get-object', '--bucket', 'cli', '--key', 'k', out);
+    expect(got.status, got.stderr).toBe(0);
+    expect(JSON.parse(got.stdout).ContentType).toBe('text/x-original');
+    expect(readFileSync(out).equals(readFileSync(original))).toBe(true);
+    expect(s3api('head-bucket', '--bucket', 'cli-empty').status).toBe(0);
+  };
+
+  beforeAll(async () => {
+    server = await startServer();
+    writeFileSync(original, 'bytes that must survive every call below\n'.repeat(100));
+    expect(aws('s3', 'mb', 's3://cli').status).toBe(0);
+    expect(aws('s3', 'mb', 's3://cli-empty').status).toBe(0);
+    expect(s3api('put-object', '--bucket', 'cli', '--key', 'k', '--body', original, '--content-type', 'text/x-original').status).toBe(0);
+  });
+  afterAll(async () => { await server.stop(); });
+
+  it('put-object-tagging is refused by name and leaves the bytes', () => {
+    const r = s3api('put-object-tagging', '--bucket', 'cli', '--key', 'k', '--tagging', 'TagSet=[{Key=a,Value=b}]');
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/NotImplemented.*PutObjectTagging/);
+    intact();
+  });
+
+  it('put-object-acl --acl private is accepted (every object is private) and leaves the bytes', () => {
+    const r = s3api('put-object-acl', '--bucket', 'cli', '--key', 'k', '--acl', 'private');
+    expect(r.status, r.stderr).toBe(0);
+    const acl = s3api('get-object-acl', '--bucket', 'cli', '--key', 'k');
+    expect(JSON.parse(acl.stdout).Grants[0].Permission).toBe('FULL_CONTROL');
+    const publicRead = s3api('put-object-acl', '--bucket', 'cli', '--key', 'k', '--acl', 'public-read');
+    expect(publicRead.stderr).toMatch(/NotImplemented/);
+    intact();
+  });
+
+  it('delete-object-tagging is refused and the object stays; get-object-tagging answers an empty set', () => {
+    expect(s3api('delete-object-tagging', '--bucket', 'cli', '--key', 'k').stderr).toMatch(/NotImplemented.*DeleteObjectTagging/);
+    expect(JSON.parse(s3api('get-object-tagging', '--bucket', 'cli', '--key', 'k').stdout).TagSet).toEqual([]);
+    intact();
+  });
+
+  it('bucket sub-resources never delete or re-create the bucket', () => {
+    expect(s3api('put-bucket-versioning', '--bucket', 'cli-empty', '--versioning-configuration', 'Status=Enabled').stderr).toMatch(/NotImplemented.*PutBucketVersioning/);
+    expect(s3api('put-bucket-tagging', '--bucket', 'cli-empty', '--tagging', 'TagSet=[{Key=a,Value=b}]').stderr).toMatch(/NotImplemented.*PutBucketTagging/);
+    expect(s3api('delete-bucket-cors', '--bucket', 'cli-empty').stderr).toMatch(/NotImplemented.*DeleteBucketCors/);
+    expect(s3api('delete-bucket-policy', '--bucket', 'cli-empty').stderr).toMatch(/NotImplemented/);
+    expect(s3api('delete-bucket-lifecycle', '--bucket', 'cli-empty').stderr).toMatch(/NotImplemented/);
+    expect(s3api('get-bucket-cors', '--bucket', 'cli-empty').stderr).toMatch(/NoSuchCORSConfiguration/);
+    expect(s3api('get-bucket-versioning', '--bucket', 'cli-empty').status).toBe(0);
+    intact();
+  });
+
+  it('get-object-attributes answers the attributes asked for', () => {
+    const r = s3api('get-object-attributes', '--bucket', 'cli', '--key', 'k', '--object-attributes', 'ETag', 'ObjectSize', 'StorageClass');
+    expect(r.status, r.stderr).toBe(0);
+    const attrs = JSON.parse(r.stdout);
+    expect(attrs.ObjectSize).toBe(readFileSync(original).length);
+    expect(attrs.StorageClass).toBe('STANDARD');
+    expect(attrs.ETag).toMatch(/^[0-9a-f]{32}$/);
+  });
+});
