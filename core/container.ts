@@ -3,6 +3,7 @@ import 'reflect-metadata';
 import { Lifecycle, container as rootContainer, type DependencyContainer } from 'tsyringe';
 
 import type { KintsugiConfig } from './config.js';
+import { NO_BUCKET_EPOCH, type BucketEpoch } from './engine/bucket-epoch.js';
 import { BucketStore } from './engine/buckets.js';
 import { Healer } from './engine/healer.js';
 import { MultipartUploads } from './engine/multipart.js';
@@ -22,6 +23,8 @@ const CHOSEN_BY: Partial<Record<Contract, (c: KintsugiConfig) => string>> = {
 
 export interface ContainerOptions {
   logger?: Logger;
+  /** shared with the other processes of this gateway; none: buckets are read every time */
+  bucketEpoch?: BucketEpoch;
 }
 
 /**
@@ -37,6 +40,7 @@ export async function createContainer(
   const c = rootContainer.createChildContainer();
   c.register(TOKENS.Config, { useValue: config });
   c.register(TOKENS.Logger, { useValue: options.logger ?? new JsonLineLogger() });
+  c.register(TOKENS.BucketEpoch, { useValue: options.bucketEpoch ?? NO_BUCKET_EPOCH });
   c.register(TOKENS.Metrics, { useValue: new Metrics({ worker: String(process.pid) }) });
 
   for (const [contract, pick] of Object.entries(CHOSEN_BY) as [Contract, (k: KintsugiConfig) => string][]) {

@@ -1,6 +1,7 @@
 import type { InjectionToken } from 'tsyringe';
 
 import type { Codec } from './contracts/codec.js';
+import type { BucketEpoch } from './engine/bucket-epoch.js';
 import type { Metrics } from './metrics.js';
 import type { Logger } from './contracts/logger.js';
 import type { MetadataStore } from './contracts/metadata.js';
@@ -23,4 +24,5 @@ export const TOKENS = {
   Transport: Symbol.for('kintsugi.Transport') as InjectionToken<Transport>,
   Nodes: Symbol.for('kintsugi.Nodes') as InjectionToken<NodeSet>,
   Metrics: Symbol.for('kintsugi.Metrics') as InjectionToken<Metrics>,
+  BucketEpoch: Symbol.for('kintsugi.BucketEpoch') as InjectionToken<BucketEpoch>,
 } as const;

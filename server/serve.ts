@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 
 import type { KintsugiConfig } from '../core/config.js';
 import { createContainer } from '../core/container.js';
+import { BUCKET_EPOCH_ENV, FileBucketEpoch } from '../core/engine/bucket-epoch.js';
 import { Healer } from '../core/engine/healer.js';
 import { JsonLineLogger } from '../core/logger.js';
 import { TOKENS } from '../core/tokens.js';
@@ -11,7 +12,8 @@ import { PLUGINS } from './plugins.js';
 
 /** Serves S3 in this process until SIGTERM/SIGINT; resolves with the bound address. */
 export async function serveHere(config: KintsugiConfig): Promise<{ host: string; port: number; close: () => Promise<void> }> {
-  const container = await createContainer(config, PLUGINS);
+  const epochFile = process.env[BUCKET_EPOCH_ENV];
+  const container = await createContainer(config, PLUGINS, epochFile ? { bucketEpoch: new FileBucketEpoch(epochFile) } : {});
   // Objects a read had to reconstruct are healed in the background.
   container.resolve(Healer).watch();
   const transport = container.resolve(TOKENS.Transport);
@@ -59,7 +61,10 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
     // keep the seven nodes' writes going (4 halved small puts); with SYNC off
     // every call is short and 4 threads cost less CPU per call than 16 on
     // two cores (thread wake-ups): small puts and gets ran 10-300% faster.
-    const workerEnv = { UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? (config.sync ? '16' : '4') };
+    // The workers share one bucket epoch (core/engine/bucket-epoch.ts).
+    const epoch = FileBucketEpoch.create();
+    process.once('exit', epoch.remove);
+    const workerEnv = { UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? (config.sync ? '16' : '4'), [BUCKET_EPOCH_ENV]: epoch.path };
     for (let i = 0; i < config.workers; i++) cluster.fork(workerEnv);
     let ready = 0;
     cluster.on('message', (_w, msg: { port?: number }) => {

@@ -6,6 +6,7 @@ import type { MetadataStore } from '../contracts/metadata.js';
 import type { NodeSet } from '../contracts/nodes.js';
 import { BucketExistsError, BucketNotEmptyError, NoSuchBucketError } from '../errors.js';
 import { TOKENS } from '../tokens.js';
+import type { BucketEpoch } from './bucket-epoch.js';
 import { assertBucketName } from './names.js';
 import { listOnMajority, readFromMajority, removeOnAll, writeOnAll } from './node-quorum.js';
 
@@ -22,8 +23,10 @@ export interface BucketInfo {
 /**
  * Buckets are tiny records on every node (`buckets/<name>`): a bucket exists
  * when a majority of the nodes that answer hold it, so losing PARITY nodes
- * neither loses nor resurrects one. Nothing is cached: every worker and
- * gateway sees a bucket created or deleted by another on its next request.
+ * neither loses nor resurrects one. A process keeps a bucket it read while
+ * its gateway's bucket epoch stays the same (see BucketEpoch): a bucket
+ * created or deleted by any worker is seen by every other on its next
+ * request. A gateway on another host sees it within CACHE_MS.
  *
  * DeleteBucket first marks the bucket as being deleted, then checks that
  * it is empty, then removes it (or unmarks it); a write checks its bucket
@@ -35,10 +38,21 @@ export interface BucketInfo {
  */
 @injectable()
 export class BucketStore {
+  /** Buckets read while the epoch was as noted, for CACHE_MS at most. */
+  private readonly kept = new Map<string, { info: BucketInfo; epoch: string; until: number }>();
+  private static readonly CACHE_MS = 2000;
+
   constructor(
     @inject(TOKENS.Nodes) private readonly nodes: NodeSet,
     @inject(TOKENS.MetadataStore) private readonly metadata: MetadataStore,
+    @inject(TOKENS.BucketEpoch) private readonly epoch: BucketEpoch,
   ) {}
+
+  /** A bucket kept from an earlier read, when no bucket changed on this gateway since. */
+  private keptInfo(name: string, epoch: string | undefined): BucketInfo | undefined {
+    const hit = this.kept.get(name);
+    return hit && epoch !== undefined && hit.epoch === epoch && Date.now() < hit.until ? hit.info : undefined;
+  }
 
   async list(): Promise<BucketInfo[]> {
     const names = await listOnMajority(this.nodes, 'buckets');
@@ -49,9 +63,15 @@ export class BucketStore {
   /** The bucket, or NoSuchBucketError. */
   async get(name: string): Promise<BucketInfo> {
     assertBucketName(name);
+    // Read before the nodes: a change made meanwhile makes this read not kept.
+    const epoch = this.epoch.current();
+    const kept = this.keptInfo(name, epoch);
+    if (kept) return kept;
     const bytes = await readFromMajority(this.nodes, `buckets/${name}`);
     if (!bytes) throw new NoSuchBucketError(name);
-    return JSON.parse(Buffer.from(bytes).toString('utf8')) as BucketInfo;
+    const info = JSON.parse(Buffer.from(bytes).toString('utf8')) as BucketInfo;
+    if (epoch !== undefined && info.deletingSinceMs === undefined) this.kept.set(name, { info, epoch, until: Date.now() + BucketStore.CACHE_MS });
+    return info;
   }
 
   /**
@@ -60,6 +80,9 @@ export class BucketStore {
    * than DELETE_STALE_MS was left by a delete that died).
    */
   async stillExists(name: string): Promise<boolean> {
+    // Kept unmarked and no bucket changed since: a DeleteBucket marks (and
+    // changes the epoch) before it checks emptiness, so it will see this write.
+    if (this.keptInfo(name, this.epoch.current())) return true;
     for (let pause = 5; ; pause = Math.min(pause * 2, 100)) {
       let info: BucketInfo;
       try {
@@ -77,17 +100,26 @@ export class BucketStore {
     assertBucketName(name);
     if (await this.get(name).then(() => true, () => false)) throw new BucketExistsError(name);
     await this.write({ name, createdMs: Date.now() });
+    this.epoch.changed();
   }
 
   async delete(name: string): Promise<void> {
     const info = await this.get(name);
     await this.write({ name: info.name, createdMs: info.createdMs, deletingSinceMs: Date.now() });
+    this.changed(name);
     const page = await this.metadata.list({ bucket: name, maxKeys: 1 });
     if (page.entries.length > 0 || page.commonPrefixes.length > 0) {
       await this.write({ name: info.name, createdMs: info.createdMs });
+      this.changed(name);
       throw new BucketNotEmptyError(name);
     }
     await removeOnAll(this.nodes, `buckets/${name}`);
+    this.changed(name);
+  }
+
+  private changed(name: string): void {
+    this.kept.delete(name);
+    this.epoch.changed();
   }
 
   private write(info: BucketInfo): Promise<void> {
