@@ -144,7 +144,7 @@ export const ROUTES: readonly Route[] = [
 export interface Match {
   /** absent when no operation matches */
   readonly route?: Route;
-  /** the route's name, or a description of the request for logs */
+  /** the route's name, or `Unknown` (a bounded set of names: metrics label by it) */
   readonly name: string;
   readonly subresources: readonly string[];
   readonly level: Level;
@@ -161,7 +161,7 @@ export function matchRoute(req: S3Request): Match {
   const subresources = [...new Set([...req.query.keys()].filter((k) => SUBRESOURCES.has(k)))].sort();
   const selected = ROUTES.find((r) => r.method === req.method && r.level === level && sameKeys(r.subresources, subresources) && (!r.when || r.when(req)));
   if (selected) return { route: selected, name: selected.name, subresources, level };
-  return { name: subresources.length ? `${req.method} ?${subresources.join('&')}` : 'Unknown', subresources, level };
+  return { name: 'Unknown', subresources, level };
 }
 
 function sameKeys(a: readonly string[], sortedB: readonly string[]): boolean {

@@ -29,7 +29,7 @@ export class S3Api {
     if (!route) {
       if (match.subresources.length === 0) throw new S3Error('MethodNotAllowed');
       const target = match.level === 'object' ? 'an object' : match.level === 'bucket' ? 'a bucket' : 'the service';
-      throw new S3Error('NotImplemented', `${match.name} on ${target} is not an operation Kintsugi implements`);
+      throw new S3Error('NotImplemented', `${req.method} ?${match.subresources.join('&')} on ${target} is not an operation Kintsugi implements`);
     }
     if (!route.handler) throw new S3Error('NotImplemented', `${route.name} is not implemented`);
     const { bucket, key } = route.level === 'service' ? { bucket: '', key: '' } : bucketAndKey(req.rawPath, req.virtualBucket);
