@@ -62,9 +62,7 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
     // every call is short and 4 threads cost less CPU per call than 16 on
     // two cores (thread wake-ups): small puts and gets ran 10-300% faster.
     // The workers share one bucket epoch (core/engine/bucket-epoch.ts).
-    const epoch = FileBucketEpoch.create();
-    process.once('exit', epoch.remove);
-    const workerEnv = { UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? (config.sync ? '16' : '4'), [BUCKET_EPOCH_ENV]: epoch.path };
+    const workerEnv = { UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? (config.sync ? '16' : '4'), [BUCKET_EPOCH_ENV]: FileBucketEpoch.create() };
     for (let i = 0; i < config.workers; i++) cluster.fork(workerEnv);
     let ready = 0;
     cluster.on('message', (_w, msg: { port?: number }) => {

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -33,12 +32,25 @@ export class FileBucketEpoch implements BucketEpoch {
     this.fd = openSync(path, 'r+');
   }
 
-  /** Makes a fresh epoch file in memory-backed storage where there is some; returns its path and how to remove it. */
-  static create(): { path: string; remove: () => void } {
+  /**
+   * Makes a fresh epoch file, in memory-backed storage where there is some,
+   * and returns the path other processes open it by. On Linux the file is
+   * unlinked at once and reached through this process's descriptor
+   * (`/proc/<pid>/fd/<n>`), so that it goes away with the process, a
+   * kill -9 included; elsewhere it is removed when this process exits.
+   */
+  static create(): string {
     const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'kintsugi-'));
     const path = join(dir, 'bucket-epoch');
     writeFileSync(path, randomBytes(8));
-    return { path, remove: () => rmSync(dir, { recursive: true, force: true }) };
+    const remove = () => rmSync(dir, { recursive: true, force: true });
+    if (!existsSync(`/proc/${process.pid}/fd`)) {
+      process.once('exit', remove);
+      return path;
+    }
+    const fd = openSync(path, 'r+');
+    remove();
+    return `/proc/${process.pid}/fd/${fd}`;
   }
 
   current(): string {
@@ -48,9 +60,5 @@ export class FileBucketEpoch implements BucketEpoch {
 
   changed(): void {
     writeSync(this.fd, randomBytes(8), 0, 8, 0);
-  }
-
-  close(): void {
-    closeSync(this.fd);
   }
 }
