@@ -72,6 +72,15 @@ describe('the AWS CLI against sub-resources', () => {
     intact();
   });
 
+  // Debian's AWS CLI 2.9 predates conditional writes (2024); a newer one has --if-none-match.
+  const cliHasConditions = spawnSync('aws', ['s3api', 'put-object', 'help'], { encoding: 'utf8', env: { ...process.env, PAGER: 'cat' } }).stdout.includes('if-none-match');
+  it.skipIf(!cliHasConditions)('put-object --if-none-match "*" creates once and refuses to replace (skipped: this AWS CLI has no --if-none-match)', () => {
+    expect(s3api('put-object', '--bucket', 'cli', '--key', 'created-once', '--body', original, '--if-none-match', '*').status).toBe(0);
+    const again = s3api('put-object', '--bucket', 'cli', '--key', 'created-once', '--body', original, '--if-none-match', '*');
+    expect(again.status).not.toBe(0);
+    expect(again.stderr).toMatch(/PreconditionFailed/);
+  });
+
   it('get-object-attributes answers the attributes asked for', () => {
     const r = s3api('get-object-attributes', '--bucket', 'cli', '--key', 'k', '--object-attributes', 'ETag', 'ObjectSize', 'StorageClass');
     expect(r.status, r.stderr).toBe(0);

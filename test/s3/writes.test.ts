@@ -1,5 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { request } from 'node:http';
+import { join } from 'node:path';
 
 import {
   CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteBucketCommand, DeleteObjectCommand,
@@ -7,7 +9,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { failure, startServer, type RunningServer } from '../helpers/server.js';
+import { ROOT } from '../helpers/cli.js';
+import { pythonsWithBoto3 } from '../helpers/python.js';
+import { ACCESS_KEY, failure, SECRET_KEY, startServer, type RunningServer } from '../helpers/server.js';
 import { send, signedHeaders } from '../helpers/sign.js';
 
 const MiB = 1 << 20;
@@ -119,6 +123,12 @@ describe('writes: conditions, races, parts and buckets across workers', () => {
     const whole = await s3.send(new GetObjectCommand({ Bucket: 'writes', Key: 'plain', PartNumber: 1 }));
     expect(await whole.Body!.transformToString()).toBe('not multipart');
     expect(await failure(s3.send(new GetObjectCommand({ Bucket: 'writes', Key: 'plain', PartNumber: 2 })))).toEqual({ name: 'InvalidPartNumber', status: 416 });
+  });
+
+  it.each(pythonsWithBoto3())('boto3 (%s): conditional writes, a retried completion, partNumber and attributes', (python) => {
+    const r = spawnSync(python, [join(ROOT, 'test/s3/boto3-semantics.py'), server.endpoint, ACCESS_KEY, SECRET_KEY], { encoding: 'utf8', timeout: 60_000 });
+    expect(`${r.stdout}\n${r.stderr}`.slice(-3000)).toMatch(/boto3 semantics ok/);
+    expect(r.status).toBe(0);
   });
 
   it('GetObjectAttributes reports ETag, checksum, parts, storage class and size', async () => {
