@@ -1,5 +1,4 @@
-import { writeCondition } from '../conditions.js';
-import { checkCopyConditions } from '../conditions.js';
+import { checkCopyConditions, writeCondition } from '../conditions.js';
 import { header, OWNER, xmlResponse, type Call, type S3Response } from '../context.js';
 import { putOptions } from '../object-headers.js';
 import { parseCopyRange } from '../ranges.js';
