@@ -55,3 +55,8 @@ export function partRecordDir(bucket: string, uploadId: string): string {
 export function completedRecordPath(bucket: string, uploadId: string): string {
   return `uploads/${bucket}/${uploadId}.done`;
 }
+
+/** A key's lock file (core/engine/key-lock.ts), on its metadata nodes. */
+export function lockPath(bucket: string, key: string): string {
+  return `locks/${bucket}/${objectHash(bucket, key)}`;
+}

@@ -80,9 +80,9 @@ export class BucketStore {
    * than DELETE_STALE_MS was left by a delete that died).
    */
   async stillExists(name: string): Promise<boolean> {
-    // Kept unmarked and no bucket changed since: a DeleteBucket marks (and
-    // changes the epoch) before it checks emptiness, so it will see this write.
-    if (this.keptInfo(name, this.epoch.current())) return true;
+    // A kept bucket is one read unmarked with no bucket changed since: a
+    // DeleteBucket marks (and changes the epoch) before it checks emptiness,
+    // so it will see this write.
     for (let pause = 5; ; pause = Math.min(pause * 2, 100)) {
       let info: BucketInfo;
       try {
@@ -100,7 +100,7 @@ export class BucketStore {
     assertBucketName(name);
     if (await this.get(name).then(() => true, () => false)) throw new BucketExistsError(name);
     await this.write({ name, createdMs: Date.now() });
-    this.epoch.changed();
+    this.changed(name);
   }
 
   async delete(name: string): Promise<void> {

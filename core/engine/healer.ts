@@ -12,8 +12,8 @@ import { objectHash, shardPath, uploadRecordPath } from '../layout.js';
 import { TOKENS } from '../tokens.js';
 import { versionTime } from '../version-id.js';
 import { Geometry } from './geometry.js';
-import { COMPLETED_KEPT_MS, type CompletedUpload } from './multipart.js';
-import { listOnMajority, readFromMajority, removeOnAll, restoreOnAll } from './node-quorum.js';
+import { MultipartUploads } from './multipart.js';
+import { listOnMajority, readFromMajority, restoreOnAll } from './node-quorum.js';
 import { ObjectEngine, type DegradedRead } from './object-engine.js';
 
 /** What one heal pass found and did. */
@@ -60,6 +60,7 @@ export class Healer {
 
   constructor(
     @inject(ObjectEngine) private readonly engine: ObjectEngine,
+    @inject(MultipartUploads) private readonly uploads: MultipartUploads,
     @inject(TOKENS.MetadataStore) private readonly metadata: MetadataStore,
     @inject(TOKENS.Nodes) private readonly nodes: NodeSet,
     @inject(TOKENS.Codec) private readonly codec: Codec,
@@ -149,7 +150,7 @@ export class Healer {
       restored += await restoreOnAll(this.nodes, `buckets/${bucket}`);
       for (const name of await listOnMajority(this.nodes, `uploads/${bucket}`)) {
         if (name.endsWith('.done')) {
-          restored += await this.healCompletedUpload(`uploads/${bucket}/${name}`);
+          restored += await this.uploads.healCompleted(bucket, name.slice(0, -'.done'.length));
         } else if (name.endsWith('.parts')) {
           for (const part of await listOnMajority(this.nodes, `uploads/${bucket}/${name}`)) restored += await restoreOnAll(this.nodes, `uploads/${bucket}/${name}/${part}`);
         } else {
@@ -158,20 +159,6 @@ export class Healer {
       }
     }
     return restored;
-  }
-
-  /** A completed upload's answer is kept for retried completions, then forgotten. */
-  private async healCompletedUpload(path: string): Promise<number> {
-    const bytes = await readFromMajority(this.nodes, path);
-    let completedMs = 0;
-    try {
-      completedMs = bytes ? (JSON.parse(Buffer.from(bytes).toString('utf8')) as CompletedUpload).completedMs : 0;
-    } catch { /* unreadable: forgotten below */ }
-    if (Date.now() - completedMs >= COMPLETED_KEPT_MS) {
-      await removeOnAll(this.nodes, path);
-      return 0;
-    }
-    return restoreOnAll(this.nodes, path);
   }
 
   /** Checks and repairs one object's current version; returns its record. */

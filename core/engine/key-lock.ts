@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 
 import type { NodeSet } from '../contracts/nodes.js';
 import { ConditionalConflictError } from '../errors.js';
-import { objectHash } from '../layout.js';
+import { lockPath } from '../layout.js';
 
 /** A lock older than this was left by a process that died holding it. */
 const STALE_MS = 30_000;
@@ -20,7 +20,7 @@ export class KeyLocks {
   constructor(private readonly nodes: NodeSet) {}
 
   async with<T>(bucket: string, key: string, on: readonly number[], run: () => Promise<T>): Promise<T> {
-    const path = `locks/${bucket}/${objectHash(bucket, key)}`;
+    const path = lockPath(bucket, key);
     const release = await this.acquire(bucket, key, path, on);
     try {
       return await run();

@@ -9,7 +9,7 @@ import type { NodeSet } from '../contracts/nodes.js';
 import {
   EntityTooSmallError, InvalidPartError, InvalidPartOrderError, KintsugiError, NoSuchUploadError, WriteQuorumError,
 } from '../errors.js';
-import { listOnMajority, readFromMajority, removeOnAll, writeOnAll } from './node-quorum.js';
+import { listOnMajority, readFromMajority, removeOnAll, restoreOnAll, writeOnAll } from './node-quorum.js';
 import { completedRecordPath, objectDir, partRecordDir, uploadDir, uploadRecordPath } from '../layout.js';
 import { TOKENS } from '../tokens.js';
 import { newVersionId, VERSION_ID_PATTERN } from '../version-id.js';
@@ -21,7 +21,7 @@ import { metadataFields, ObjectEngine, type PutOptions, type WriteCondition } fr
  * CompleteMultipartUpload after a lost answer gets the same answer (the
  * healer forgets older ones).
  */
-export const COMPLETED_KEPT_MS = 60 * 60 * 1000;
+const COMPLETED_KEPT_MS = 60 * 60 * 1000;
 
 /** What CompleteMultipartUpload answered. */
 export interface CompletedUpload {
@@ -177,6 +177,21 @@ export class MultipartUploads {
     await writeOnAll(this.nodes, completedRecordPath(bucket, uploadId), Buffer.from(JSON.stringify(done))).catch(() => undefined);
     await this.forget(bucket, uploadId);
     return done;
+  }
+
+  /**
+   * For the healer: a completed upload's answer is restored where it is
+   * missing, and forgotten once older than COMPLETED_KEPT_MS (or
+   * unreadable). Returns the copies restored.
+   */
+  async healCompleted(bucket: string, uploadId: string): Promise<number> {
+    const path = completedRecordPath(bucket, uploadId);
+    const done = await this.readMajority<CompletedUpload>(path);
+    if (!done || Date.now() - done.completedMs >= COMPLETED_KEPT_MS) {
+      await removeOnAll(this.nodes, path);
+      return 0;
+    }
+    return restoreOnAll(this.nodes, path);
   }
 
   /** What a completion of this upload answered, when it completed within COMPLETED_KEPT_MS. */

@@ -136,15 +136,15 @@ export class ObjectEngine extends EventEmitter {
     return { k, m, w: this.config.w, technique: this.config.technique, packetSize: this.config.packetSize };
   }
 
-  /** The key's metadata nodes, where its lock lives. */
-  private metaNodesFor(bucket: string, key: string): number[] {
-    return this.placement.place({ bucket, key, nodes: this.nodeRefs(), metaCopies: this.config.metaCopies, shardCount: 0 }).metadata;
+  /** Where placement puts a key's metadata replicas (and its lock) and its shards. */
+  private placed(bucket: string, key: string) {
+    return this.placement.place({
+      bucket, key, nodes: this.nodeRefs(), metaCopies: this.config.metaCopies, shardCount: this.config.data + this.config.parity,
+    });
   }
 
   private shardNodesFor(bucket: string, key: string): number[] {
-    return this.placement.place({
-      bucket, key, nodes: this.nodeRefs(), metaCopies: this.config.metaCopies, shardCount: this.config.data + this.config.parity,
-    }).shards;
+    return this.placed(bucket, key).shards;
   }
 
   /**
@@ -244,7 +244,7 @@ export class ObjectEngine extends EventEmitter {
    */
   async guarded<T>(bucket: string, key: string, condition: WriteCondition | undefined, commit: () => Promise<T>): Promise<T> {
     if (!condition) return commit();
-    return this.locks.with(bucket, key, this.metaNodesFor(bucket, key), async () => {
+    return this.locks.with(bucket, key, this.placed(bucket, key).metadata, async () => {
       condition(await this.current(bucket, key));
       return commit();
     });

@@ -1,9 +1,8 @@
-import { createHash, createHmac, type Hash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 
 import { S3Error } from './s3-error.js';
-import { signaturesEqual, type Verified } from './sigv4.js';
+import { chunkSignature, signaturesEqual, trailerSignature, type Verified } from './sigv4.js';
 
-const EMPTY_SHA256 = createHash('sha256').digest('hex');
 /** A chunk header line longer than this is not a chunk header. */
 const MAX_LINE = 4096;
 const MAX_TRAILER_BYTES = 16 << 10;
@@ -70,8 +69,7 @@ export async function* decodeAwsChunked(source: AsyncIterable<Uint8Array>, opts:
       yield part;
     }
     if (opts.seed) {
-      const stringToSign = ['AWS4-HMAC-SHA256-PAYLOAD', opts.seed.amzDate, opts.seed.scope, previous, EMPTY_SHA256, hash!.digest('hex')].join('\n');
-      const expected = createHmac('sha256', opts.seed.signingKey).update(stringToSign).digest('hex');
+      const expected = chunkSignature(opts.seed, previous, hash!.digest('hex'));
       if (!signaturesEqual(expected, sig!)) throw new S3Error('SignatureDoesNotMatch', 'chunk signature does not match');
       previous = expected;
     }
@@ -82,7 +80,7 @@ export async function* decodeAwsChunked(source: AsyncIterable<Uint8Array>, opts:
   // Trailers: header lines up to an empty line (or the end of the body).
   let trailerBytes = 0;
   let signedLines = '';
-  let trailerSignature: string | undefined;
+  let signature: string | undefined;
   for (;;) {
     if (ended && buf.length === 0) break;
     const l = await line(MAX_TRAILER_BYTES).catch((err) => { if (ended && buf.length === 0) return ''; throw err; });
@@ -94,7 +92,7 @@ export async function* decodeAwsChunked(source: AsyncIterable<Uint8Array>, opts:
     const name = l.slice(0, colon).trim().toLowerCase();
     const value = l.slice(colon + 1).trim();
     if (name === 'x-amz-trailer-signature') {
-      trailerSignature = value;
+      signature = value;
       continue;
     }
     signedLines += `${name}:${value}\n`;
@@ -102,9 +100,7 @@ export async function* decodeAwsChunked(source: AsyncIterable<Uint8Array>, opts:
   }
   if (opts.seed && opts.signedTrailer) {
     // The trailers are signed like a last chunk: chained from the final chunk's signature.
-    if (!trailerSignature) throw new S3Error('SignatureDoesNotMatch', 'x-amz-trailer-signature missing');
-    const stringToSign = ['AWS4-HMAC-SHA256-TRAILER', opts.seed.amzDate, opts.seed.scope, previous, createHash('sha256').update(signedLines).digest('hex')].join('\n');
-    const expected = createHmac('sha256', opts.seed.signingKey).update(stringToSign).digest('hex');
-    if (!signaturesEqual(expected, trailerSignature)) throw new S3Error('SignatureDoesNotMatch', 'trailer signature does not match');
+    if (!signature) throw new S3Error('SignatureDoesNotMatch', 'x-amz-trailer-signature missing');
+    if (!signaturesEqual(trailerSignature(opts.seed, previous, signedLines), signature)) throw new S3Error('SignatureDoesNotMatch', 'trailer signature does not match');
   }
 }

@@ -2,6 +2,7 @@ import type { BucketStore } from '../../core/engine/buckets.js';
 import type { MultipartUploads } from '../../core/engine/multipart.js';
 import type { ObjectEngine } from '../../core/engine/object-engine.js';
 import type { Verified } from './sigv4.js';
+import type { XmlNode } from './xml.js';
 
 export interface S3Request {
   method: string;
@@ -47,6 +48,9 @@ export type Handler = (call: Call) => Promise<S3Response>;
 
 /** The owner every bucket and object reports: Kintsugi's users share one namespace. */
 export const OWNER = { id: 'kintsugi', name: 'kintsugi' } as const;
+
+/** `<ID>` and `<DisplayName>` of the owner, as Owner and Initiator elements hold them. */
+export const OWNER_ELEMENTS: XmlNode[] = [['ID', OWNER.id], ['DisplayName', OWNER.name]];
 
 export const xmlResponse = (status: number, body: string): S3Response => ({ status, headers: { 'content-type': 'application/xml' }, body });
 

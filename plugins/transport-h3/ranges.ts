@@ -37,16 +37,17 @@ export function parseCopyRange(header: string, size: number): ByteRange {
 
 /**
  * The bytes of part `partNumber` (GET/HEAD `?partNumber=`): a multipart
- * object's part as uploaded; part 1 of any other object is all of it.
+ * object's part as uploaded, and its part count; part 1 of any other object
+ * is all of it (no range).
  */
-export function partRange(record: ObjectRecord, partNumberParam: string): { range: ByteRange; partsCount?: number } {
+export function partRange(record: ObjectRecord, partNumberParam: string): { range?: ByteRange; partsCount?: number } {
   const partNumber = Number(partNumberParam);
   if (!/^\d+$/.test(partNumberParam) || partNumber < 1 || partNumber > 10000) {
     throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive');
   }
   if (!record.parts) {
     if (partNumber !== 1) throw new S3Error('InvalidPartNumber');
-    return { range: { start: 0, end: record.size - 1 } };
+    return {};
   }
   let start = 0;
   for (const [i, span] of dataSpans(record).entries()) {

@@ -1,4 +1,5 @@
 import { header, type Handler, type S3Request } from './context.js';
+import * as acl from './handlers/acl.js';
 import * as buckets from './handlers/buckets.js';
 import { deleteObjects } from './handlers/delete-objects.js';
 import { listBucket } from './handlers/listing.js';
@@ -17,6 +18,7 @@ export interface Route {
   readonly name: string;
   readonly method: string;
   readonly level: Level;
+  /** sorted */
   readonly subresources: readonly string[];
   /** tells apart operations that share method, level and sub-resources */
   readonly when?: (req: S3Request) => boolean;
@@ -40,7 +42,7 @@ export const SUBRESOURCES: ReadonlySet<string> = new Set([
 ]);
 
 const route = (name: string, method: string, level: Level, subresources: readonly string[], handler?: Handler, when?: Route['when']): Route =>
-  ({ name, method, level, subresources, ...(handler ? { handler } : {}), ...(when ? { when } : {}) });
+  ({ name, method, level, subresources: [...subresources].sort(), ...(handler ? { handler } : {}), ...(when ? { when } : {}) });
 
 const copying = (req: S3Request) => header(req, 'x-amz-copy-source') !== undefined;
 const withId = (req: S3Request) => req.query.has('id');
@@ -84,8 +86,8 @@ export const ROUTES: readonly Route[] = [
   route('GetBucketLocation', 'GET', 'bucket', ['location'], buckets.getBucketLocation),
   route('GetBucketVersioning', 'GET', 'bucket', ['versioning'], buckets.getBucketVersioning),
   route('PutBucketVersioning', 'PUT', 'bucket', ['versioning']),
-  route('GetBucketAcl', 'GET', 'bucket', ['acl'], buckets.getBucketAcl),
-  route('PutBucketAcl', 'PUT', 'bucket', ['acl'], buckets.putBucketAcl),
+  route('GetBucketAcl', 'GET', 'bucket', ['acl'], acl.getBucketAcl),
+  route('PutBucketAcl', 'PUT', 'bucket', ['acl'], acl.putBucketAcl),
   ...bucketConfig('tagging', { get: 'GetBucketTagging', put: 'PutBucketTagging', delete: 'DeleteBucketTagging' }, { get: buckets.notConfigured('NoSuchTagSet') }),
   ...bucketConfig('cors', { get: 'GetBucketCors', put: 'PutBucketCors', delete: 'DeleteBucketCors' }, { get: buckets.notConfigured('NoSuchCORSConfiguration') }),
   ...bucketConfig('policy', { get: 'GetBucketPolicy', put: 'PutBucketPolicy', delete: 'DeleteBucketPolicy' }, { get: buckets.notConfigured('NoSuchBucketPolicy') }),
@@ -119,8 +121,8 @@ export const ROUTES: readonly Route[] = [
   route('HeadObject', 'HEAD', 'object', [], objects.headObject),
   route('DeleteObject', 'DELETE', 'object', [], objects.deleteObject),
   route('GetObjectAttributes', 'GET', 'object', ['attributes'], objects.getObjectAttributes),
-  route('GetObjectAcl', 'GET', 'object', ['acl'], objects.getObjectAcl),
-  route('PutObjectAcl', 'PUT', 'object', ['acl'], objects.putObjectAcl),
+  route('GetObjectAcl', 'GET', 'object', ['acl'], acl.getObjectAcl),
+  route('PutObjectAcl', 'PUT', 'object', ['acl'], acl.putObjectAcl),
   route('GetObjectTagging', 'GET', 'object', ['tagging'], objects.getObjectTagging),
   route('PutObjectTagging', 'PUT', 'object', ['tagging']),
   route('DeleteObjectTagging', 'DELETE', 'object', ['tagging']),
@@ -164,6 +166,6 @@ export function matchRoute(req: S3Request): Match {
   return { name: 'Unknown', subresources, level };
 }
 
-function sameKeys(a: readonly string[], sortedB: readonly string[]): boolean {
-  return a.length === sortedB.length && [...a].sort().every((k, i) => k === sortedB[i]);
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((k, i) => k === b[i]);
 }

@@ -1,10 +1,7 @@
 import { createHmac } from 'node:crypto';
 
 import { S3Error } from './s3-error.js';
-import { signaturesEqual, UNSIGNED, type SignedRequest, type Verified } from './sigv4.js';
-
-/** How far a SigV2 request's Date may be from our clock (as for SigV4). */
-const MAX_SKEW_MS = 15 * 60 * 1000;
+import { MAX_SKEW_MS, signaturesEqual, signedHeaderValue, UNSIGNED, type SignedRequest, type Verified } from './sigv4.js';
 
 /**
  * Query parameters that are part of the signed resource in Signature
@@ -19,11 +16,6 @@ const SIGNED_SUBRESOURCES = new Set([
   'attributes', 'response-content-type', 'response-content-language', 'response-expires', 'response-cache-control',
   'response-content-disposition', 'response-content-encoding',
 ]);
-
-function header(headers: SignedRequest['headers'], name: string): string | undefined {
-  const v = headers[name];
-  return Array.isArray(v) ? v.join(',') : v;
-}
 
 /**
  * The resource as Signature Version 2 signs it: the path as sent (with the
@@ -49,13 +41,13 @@ function canonicalAmzHeaders(req: SignedRequest): string {
   return Object.keys(req.headers)
     .filter((name) => name.startsWith('x-amz-'))
     .sort()
-    .map((name) => `${name}:${header(req.headers, name)!.trim()}\n`)
+    .map((name) => `${name}:${signedHeaderValue(req.headers, name)!.trim()}\n`)
     .join('');
 }
 
 /** The strings a signer may have signed: one per Date-line and resource form that signers use. */
 function stringsToSign(req: SignedRequest, dateLines: string[], virtualBucket: string | undefined): string[] {
-  const head = [req.method, header(req.headers, 'content-md5') ?? '', header(req.headers, 'content-type') ?? ''].join('\n') + '\n';
+  const head = [req.method, signedHeaderValue(req.headers, 'content-md5') ?? '', signedHeaderValue(req.headers, 'content-type') ?? ''].join('\n') + '\n';
   const amz = canonicalAmzHeaders(req);
   const resources = canonicalResources(req, virtualBucket);
   return dateLines.flatMap((date) => resources.map((resource) => `${head}${date}\n${amz}${resource}`));
@@ -76,7 +68,7 @@ export function verifySigV2(
   virtualBucket?: string,
   now = Date.now(),
 ): Verified {
-  const auth = header(req.headers, 'authorization');
+  const auth = signedHeaderValue(req.headers, 'authorization');
   let accessKey: string;
   let signature: string;
   let dateLines: string[];
@@ -84,8 +76,8 @@ export function verifySigV2(
     const m = /^AWS ([^:\s]+):(\S+)$/.exec(auth.trim());
     if (!m) throw new S3Error('AuthorizationHeaderMalformed', 'malformed AWS (Signature Version 2) Authorization header');
     [, accessKey, signature] = m as unknown as [string, string, string];
-    const amzDate = header(req.headers, 'x-amz-date');
-    const date = header(req.headers, 'date');
+    const amzDate = signedHeaderValue(req.headers, 'x-amz-date');
+    const date = signedHeaderValue(req.headers, 'date');
     const when = Date.parse(amzDate ?? date ?? '');
     if (Number.isNaN(when)) throw new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
     if (Math.abs(now - when) > MAX_SKEW_MS) throw new S3Error('RequestTimeTooSkewed');

@@ -8,8 +8,8 @@ export const STREAMING_SIGNED_TRAILER = 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAI
 export const STREAMING_UNSIGNED_TRAILER = 'STREAMING-UNSIGNED-PAYLOAD-TRAILER';
 const EMPTY_SHA256 = createHash('sha256').digest('hex');
 
-/** How far a request's X-Amz-Date may be from our clock (S3 allows 15 minutes). */
-const MAX_SKEW_MS = 15 * 60 * 1000;
+/** How far a request's date may be from our clock (S3 allows 15 minutes). */
+export const MAX_SKEW_MS = 15 * 60 * 1000;
 
 export interface SignedRequest {
   method: string;
@@ -61,14 +61,15 @@ function canonicalQuery(query: URLSearchParams, skip?: string): string {
   return pairs.map(([k, v]) => `${k}=${v}`).join('&');
 }
 
-function header(headers: SignedRequest['headers'], name: string): string | undefined {
+/** A header's value as signers see it: repeated values joined with commas. */
+export function signedHeaderValue(headers: SignedRequest['headers'], name: string): string | undefined {
   const v = headers[name];
   return Array.isArray(v) ? v.join(',') : v;
 }
 
 function canonicalHeaders(req: SignedRequest, signed: string[]): string {
   return signed.map((h) => {
-    const v = header(req.headers, h);
+    const v = signedHeaderValue(req.headers, h);
     if (v === undefined) throw new S3Error('AccessDenied', `signed header ${h} is missing`);
     return `${h}:${v.trim().replace(/\s+/g, ' ')}\n`;
   }).join('');
@@ -94,7 +95,7 @@ function same(a: string, b: string): boolean {
  * and AccessDenied "Request has expired" for presigned URLs.
  */
 export function verifySigV4(req: SignedRequest, secretFor: (accessKey: string) => string | undefined, now = Date.now()): Verified {
-  const auth = header(req.headers, 'authorization');
+  const auth = signedHeaderValue(req.headers, 'authorization');
   const presigned = req.query.get('X-Amz-Algorithm');
   let credential: string;
   let signedHeaders: string[];
@@ -107,9 +108,9 @@ export function verifySigV4(req: SignedRequest, secretFor: (accessKey: string) =
     if (!m) throw new S3Error('AuthorizationHeaderMalformed', 'malformed AWS4-HMAC-SHA256 Authorization header');
     [, credential, , signature] = m as unknown as [string, string, string, string];
     signedHeaders = m[2]!.split(';');
-    amzDate = header(req.headers, 'x-amz-date') ?? '';
+    amzDate = signedHeaderValue(req.headers, 'x-amz-date') ?? '';
     if (!amzDate) throw new S3Error('AccessDenied', 'X-Amz-Date is missing');
-    payloadHash = header(req.headers, 'x-amz-content-sha256') ?? EMPTY_SHA256;
+    payloadHash = signedHeaderValue(req.headers, 'x-amz-content-sha256') ?? EMPTY_SHA256;
     if (Math.abs(now - parseAmzDate(amzDate)) > MAX_SKEW_MS) {
       throw new S3Error('RequestTimeTooSkewed');
     }
@@ -157,10 +158,16 @@ export function verifySigV4(req: SignedRequest, secretFor: (accessKey: string) =
   return { accessKey, payloadHash, seed: { signature, signingKey: key, scope, amzDate } };
 }
 
-/** The signature of one aws-chunked chunk, chained from the previous one. */
-export function chunkSignature(seed: NonNullable<Verified['seed']>, previous: string, chunk: Buffer): string {
-  const stringToSign = ['AWS4-HMAC-SHA256-PAYLOAD', seed.amzDate, seed.scope, previous, EMPTY_SHA256, sha256hex(chunk)].join('\n');
-  return createHmac('sha256', seed.signingKey).update(stringToSign).digest('hex');
+const sign = (seed: NonNullable<Verified['seed']>, lines: string[]) => createHmac('sha256', seed.signingKey).update(lines.join('\n')).digest('hex');
+
+/** The signature of one aws-chunked chunk (given its SHA-256), chained from the previous one. */
+export function chunkSignature(seed: NonNullable<Verified['seed']>, previous: string, chunkSha256Hex: string): string {
+  return sign(seed, ['AWS4-HMAC-SHA256-PAYLOAD', seed.amzDate, seed.scope, previous, EMPTY_SHA256, chunkSha256Hex]);
+}
+
+/** The signature of an aws-chunked body's trailers (`name:value\n` lines), chained from the last chunk's. */
+export function trailerSignature(seed: NonNullable<Verified['seed']>, previous: string, canonicalTrailers: string): string {
+  return sign(seed, ['AWS4-HMAC-SHA256-TRAILER', seed.amzDate, seed.scope, previous, sha256hex(canonicalTrailers)]);
 }
 
 export { same as signaturesEqual };

@@ -1,11 +1,11 @@
 import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { PreconditionFailedError } from '../../core/errors.js';
 import type { WriteCondition } from '../../core/engine/object-engine.js';
-import { objectHash } from '../../core/layout.js';
+import { lockPath } from '../../core/layout.js';
 import { collect, openStore, random, sha256, type TestStore } from '../helpers/engine.js';
 
 /** Create-only, as If-None-Match: * asks. */
@@ -47,23 +47,22 @@ describe('write order and write conditions in the engine', () => {
   });
 
   it('breaks a key lock left behind by a process that died holding it', async () => {
-    const hash = objectHash('order', 'orphaned-lock');
     const old = new Date(Date.now() - 60_000);
     for (let i = 0; i < store.config.numNodes; i++) {
-      const dir = join(store.nodeFolder(i), 'locks', 'order');
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, hash), 'dead holder');
-      utimesSync(join(dir, hash), old, old);
+      const file = join(store.nodeFolder(i), lockPath('order', 'orphaned-lock'));
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, 'dead holder');
+      utimesSync(file, old, old);
     }
     await store.engine.put('order', 'orphaned-lock', (async function* () { yield Buffer.from('written'); })(), { condition: absent });
     expect((await collect((await store.engine.get('order', 'orphaned-lock')).body)).toString()).toBe('written');
   });
 
   it('waits for a live lock, then answers a conflict rather than writing', async () => {
-    const hash = objectHash('order', 'busy');
     for (let i = 0; i < store.config.numNodes; i++) {
-      mkdirSync(join(store.nodeFolder(i), 'locks', 'order'), { recursive: true });
-      writeFileSync(join(store.nodeFolder(i), 'locks', 'order', hash), 'live holder');
+      const file = join(store.nodeFolder(i), lockPath('order', 'busy'));
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, 'live holder');
     }
     await expect(store.engine.put('order', 'busy', (async function* () { yield Buffer.from('x'); })(), { condition: absent }))
       .rejects.toMatchObject({ code: 'ERR_CONDITIONAL_CONFLICT' });

@@ -1,12 +1,11 @@
-import { OWNER, xmlResponse, type Call, type Handler, type S3Response } from '../context.js';
+import { OWNER_ELEMENTS, xmlResponse, type Call, type Handler, type S3Response } from '../context.js';
 import { S3Error, type S3ErrorCode } from '../s3-error.js';
 import { isoDate, xmlDocument, type XmlNode } from '../xml.js';
-import { acceptPrivateAcl, privateAcl } from './objects.js';
 
 export async function listBuckets(call: Call): Promise<S3Response> {
   const list = await call.services.buckets.list();
   return xmlResponse(200, xmlDocument('ListAllMyBucketsResult', [
-    ['Owner', [['ID', OWNER.id], ['DisplayName', OWNER.name]]],
+    ['Owner', OWNER_ELEMENTS],
     ['Buckets', list.map((b): XmlNode => ['Bucket', [['Name', b.name], ['CreationDate', isoDate(b.createdMs)]]])],
   ]));
 }
@@ -38,17 +37,6 @@ export async function getBucketLocation(call: Call): Promise<S3Response> {
 export async function getBucketVersioning(call: Call): Promise<S3Response> {
   await call.services.buckets.get(call.bucket);
   return xmlResponse(200, xmlDocument('VersioningConfiguration', []));
-}
-
-export async function getBucketAcl(call: Call): Promise<S3Response> {
-  await call.services.buckets.get(call.bucket);
-  return privateAcl();
-}
-
-export async function putBucketAcl(call: Call): Promise<S3Response> {
-  await acceptPrivateAcl(call);
-  await call.services.buckets.get(call.bucket);
-  return { status: 200, headers: {} };
 }
 
 /**

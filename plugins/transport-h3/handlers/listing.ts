@@ -1,5 +1,5 @@
 import type { ObjectEngine } from '../../../core/engine/object-engine.js';
-import { OWNER, xmlResponse, type Call, type S3Response } from '../context.js';
+import { OWNER_ELEMENTS, xmlResponse, type Call, type S3Response } from '../context.js';
 import { escapeXml, S3Error } from '../s3-error.js';
 import { isoDate, xmlDocument, xmlDocumentPart, type XmlNode } from '../xml.js';
 
@@ -9,7 +9,7 @@ const urlEncode = (s: string) => encodeURIComponent(s).replace(/%2F/g, '/').repl
 /** ListObjects, ListObjectsV2 and ListObjectVersions of a bucket. */
 export async function listBucket(call: Call): Promise<S3Response> {
   await call.services.buckets.get(call.bucket);
-  return xmlResponse(200, await listObjects(call.services.engine, call.bucket, call.req.query, OWNER));
+  return xmlResponse(200, await listObjects(call.services.engine, call.bucket, call.req.query));
 }
 
 /**
@@ -17,7 +17,7 @@ export async function listBucket(call: Call): Promise<S3Response> {
  * for an unversioned bucket (every current object, VersionId "null").
  * Continuation tokens are the base64 of the last key or common prefix given.
  */
-async function listObjects(engine: ObjectEngine, bucket: string, q: URLSearchParams, owner: { id: string; name: string }): Promise<string> {
+async function listObjects(engine: ObjectEngine, bucket: string, q: URLSearchParams): Promise<string> {
   const v2 = q.get('list-type') === '2';
   const versions = q.has('versions');
   const prefix = q.get('prefix') ?? '';
@@ -45,7 +45,7 @@ async function listObjects(engine: ObjectEngine, bucket: string, q: URLSearchPar
     ? { entries: [], commonPrefixes: [], isTruncated: false, next: undefined }
     : await engine.list({ bucket, prefix, delimiter, startAfter, maxKeys: Math.min(maxKeys, 1000) });
   const fetchOwner = !v2 || q.get('fetch-owner') === 'true';
-  const ownerNode: XmlNode = ['Owner', [['ID', owner.id], ['DisplayName', owner.name]]];
+  const ownerNode: XmlNode = ['Owner', OWNER_ELEMENTS];
 
   // Entries are rendered here as one string: a page has a thousand, and
   // only the key can need escaping (ETags are hex, the rest numbers and dates).

@@ -1,5 +1,5 @@
 import { checkCopyConditions, writeCondition } from '../conditions.js';
-import { header, OWNER, xmlResponse, type Call, type S3Response } from '../context.js';
+import { header, OWNER_ELEMENTS, xmlResponse, type Call, type S3Response } from '../context.js';
 import { putOptions } from '../object-headers.js';
 import { parseCopyRange } from '../ranges.js';
 import { requestBody } from '../request-body.js';
@@ -7,8 +7,6 @@ import { decodeXmlText, parseRequestXml, readSmallBody } from '../request-xml.js
 import { S3Error } from '../s3-error.js';
 import { isoDate, xmlDocument, type XmlNode } from '../xml.js';
 import { confirmBucket, openCopySource, reading } from './objects.js';
-
-const owner = (): XmlNode[] => [['ID', OWNER.id], ['DisplayName', OWNER.name]];
 
 function partNumberOf(call: Call): number {
   const partNumber = Number(call.req.query.get('partNumber'));
@@ -91,7 +89,7 @@ export async function listParts(call: Call): Promise<S3Response> {
   const page = all.slice(0, max);
   return xmlResponse(200, xmlDocument('ListPartsResult', [
     ['Bucket', bucket], ['Key', key], ['UploadId', uploadId],
-    ['Initiator', owner()], ['Owner', owner()],
+    ['Initiator', OWNER_ELEMENTS], ['Owner', OWNER_ELEMENTS],
     ['StorageClass', 'STANDARD'], ['PartNumberMarker', marker],
     ...(all.length > max ? [['NextPartNumberMarker', page[page.length - 1]!.partNumber] as XmlNode] : []),
     ['MaxParts', max], ['IsTruncated', all.length > max],
@@ -113,6 +111,6 @@ export async function listMultipartUploads(call: Call): Promise<S3Response> {
     ...(all.length > max && last ? [['NextKeyMarker', last.key], ['NextUploadIdMarker', last.uploadId]] as XmlNode[] : []),
     ['Prefix', prefix], ['MaxUploads', max], ['IsTruncated', all.length > max],
     ...page.map((u): XmlNode => ['Upload', [['Key', u.key], ['UploadId', u.uploadId],
-      ['Initiator', owner()], ['Owner', owner()], ['StorageClass', 'STANDARD'], ['Initiated', isoDate(u.initiatedMs)]]]),
+      ['Initiator', OWNER_ELEMENTS], ['Owner', OWNER_ELEMENTS], ['StorageClass', 'STANDARD'], ['Initiated', isoDate(u.initiatedMs)]]]),
   ]));
 }

@@ -2,7 +2,7 @@ import type { ObjectRecord } from '../../../core/contracts/metadata.js';
 import type { ByteRange, OpenObject } from '../../../core/engine/object-engine.js';
 import { NoSuchBucketError } from '../../../core/errors.js';
 import { checkCopyConditions, checkReadConditions, writeCondition } from '../conditions.js';
-import { header, OWNER, xmlResponse, type Call, type S3Response } from '../context.js';
+import { header, xmlResponse, type Call, type S3Response } from '../context.js';
 import { objectHeaders, putOptions } from '../object-headers.js';
 import { parseCopySource } from '../paths.js';
 import { parseRange, partRange } from '../ranges.js';
@@ -41,6 +41,12 @@ async function withBucket<T>(call: Call, read: () => Promise<T>, release?: (valu
   }
   if (value.status === 'rejected') throw value.reason;
   return value.value;
+}
+
+/** The record of the object a call addresses (its null version), its bucket checked alongside. */
+export function currentRecord(call: Call): Promise<ObjectRecord> {
+  assertNullVersion(call.req.query.get('versionId'));
+  return withBucket(call, () => call.services.engine.head(call.bucket, call.key));
 }
 
 /**
@@ -111,10 +117,10 @@ function describe(call: Call, record: ObjectRecord): { response: S3Response; ran
   if (rangeHeader !== undefined && partNumber !== null) throw new S3Error('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter');
   const part = partNumber !== null ? partRange(record, partNumber) : undefined;
   // A checksum of the whole object does not describe a range: S3 leaves it out.
-  const headers = objectHeaders(record, req, rangeHeader === undefined && part?.partsCount === undefined);
+  const headers = objectHeaders(record, req, rangeHeader === undefined && part?.range === undefined);
   if (notModified) return { response: { status: 304, headers: { etag: headers.etag!, 'last-modified': headers['last-modified']! } } };
   if (part?.partsCount !== undefined) headers['x-amz-mp-parts-count'] = String(part.partsCount);
-  const range = part ? (part.partsCount !== undefined ? part.range : undefined) : rangeHeader ? parseRange(rangeHeader, record.size) : undefined;
+  const range = part ? part.range : rangeHeader ? parseRange(rangeHeader, record.size) : undefined;
   if (range) {
     headers['content-range'] = `bytes ${range.start}-${range.end}/${record.size}`;
     headers['content-length'] = String(range.end - range.start + 1);
@@ -125,9 +131,7 @@ function describe(call: Call, record: ObjectRecord): { response: S3Response; ran
 }
 
 export async function headObject(call: Call): Promise<S3Response> {
-  assertNullVersion(call.req.query.get('versionId'));
-  const record = await withBucket(call, () => call.services.engine.head(call.bucket, call.key));
-  return describe(call, record).response;
+  return describe(call, await currentRecord(call)).response;
 }
 
 export async function getObject(call: Call): Promise<S3Response> {
@@ -159,12 +163,11 @@ const CHECKSUM_ELEMENTS: Record<string, string> = { crc32: 'ChecksumCRC32', crc3
 /** GetObjectAttributes: the attributes named in x-amz-object-attributes, without the body. */
 export async function getObjectAttributes(call: Call): Promise<S3Response> {
   const { req } = call;
-  assertNullVersion(req.query.get('versionId'));
   const wanted = (header(req, 'x-amz-object-attributes') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   if (wanted.length === 0) throw new S3Error('InvalidArgument', 'The x-amz-object-attributes header specifying the attributes to be retrieved is either missing or empty');
   const unknown = wanted.find((a) => !ATTRIBUTES.has(a));
   if (unknown) throw new S3Error('InvalidArgument', `Invalid attribute name specified: ${unknown}`);
-  const record = await withBucket(call, () => call.services.engine.head(call.bucket, call.key));
+  const record = await currentRecord(call);
   const body: XmlNode[] = [];
   if (wanted.includes('ETag')) body.push(['ETag', record.etag]);
   const checksums = Object.entries(record.checksums ?? {}).filter(([a]) => CHECKSUM_ELEMENTS[a]);
@@ -188,50 +191,9 @@ export async function getObjectAttributes(call: Call): Promise<S3Response> {
   return response;
 }
 
-/** The one ACL every object and bucket has: private, its owner in full control. */
-export function privateAcl(): S3Response {
-  const owner: XmlNode[] = [['ID', OWNER.id], ['DisplayName', OWNER.name]];
-  return xmlResponse(200, xmlDocument('AccessControlPolicy', [
-    ['Owner', owner],
-    ['AccessControlList', [['Grant', [
-      { raw: `<Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser"><ID>${OWNER.id}</ID><DisplayName>${OWNER.name}</DisplayName></Grantee>` },
-      ['Permission', 'FULL_CONTROL'],
-    ]]]],
-  ]));
-}
-
-/**
- * PutObjectAcl / PutBucketAcl: the canned `private` ACL is what everything
- * has, so setting it changes nothing; any other ACL needs ACL support that
- * Kintsugi does not have.
- */
-export async function acceptPrivateAcl(call: Call): Promise<void> {
-  const canned = header(call.req, 'x-amz-acl');
-  const grants = Object.keys(call.req.headers).some((h) => h.startsWith('x-amz-grant-'));
-  const length = Number(header(call.req, 'content-length') ?? 0);
-  const chunked = header(call.req, 'transfer-encoding') !== undefined;
-  if (canned !== 'private' || grants || length > 0 || chunked) {
-    throw new S3Error('NotImplemented', `${call.operation} is implemented only for the canned ACL "private" (what every bucket and object has)`);
-  }
-}
-
-export async function getObjectAcl(call: Call): Promise<S3Response> {
-  assertNullVersion(call.req.query.get('versionId'));
-  await withBucket(call, () => call.services.engine.head(call.bucket, call.key));
-  return privateAcl();
-}
-
-export async function putObjectAcl(call: Call): Promise<S3Response> {
-  assertNullVersion(call.req.query.get('versionId'));
-  await acceptPrivateAcl(call);
-  await withBucket(call, () => call.services.engine.head(call.bucket, call.key));
-  return { status: 200, headers: {} };
-}
-
 /** GetObjectTagging: objects carry no tags (tagging is not implemented), so the set is empty. */
 export async function getObjectTagging(call: Call): Promise<S3Response> {
-  assertNullVersion(call.req.query.get('versionId'));
-  await withBucket(call, () => call.services.engine.head(call.bucket, call.key));
+  await currentRecord(call);
   return xmlResponse(200, xmlDocument('Tagging', [['TagSet', []]]));
 }
 
