@@ -89,6 +89,8 @@ export interface KintsugiConfig {
   readonly healIntervalS: number;
   /** HEAL_RATE: objects per second the background scanner checks at most */
   readonly healRate: number;
+  /** PROBE_INTERVAL: seconds between health probes of every node (0: only when an operation needs a sick node) */
+  readonly probeIntervalS: number;
 }
 
 /** MinIO-style well-known defaults, so that the first start works; the banner says to change them. */
@@ -118,6 +120,7 @@ export const DEFAULT_CONFIG: KintsugiConfig = {
   workers: availableParallelism(),
   healIntervalS: 3600,
   healRate: 20,
+  probeIntervalS: 15,
 };
 
 /** Raw settings by their origin names, from the environment or a config file. */
@@ -125,7 +128,7 @@ export type RawSettings = Partial<Record<SettingName, string | number>>;
 const SETTING_NAMES = [
   'DATA', 'PARITY', 'NUMNODES', 'METACOPIES', 'NODEPATH', 'MATRIXTYPE',
   'CODEC', 'PLACEMENT', 'PACKETSIZE', 'BLOCKSIZE', 'W', 'SYNC',
-  'ACCESS_KEY', 'SECRET_KEY', 'USERS', 'DOMAIN', 'HOST', 'PORT', 'WORKERS', 'HEAL_INTERVAL', 'HEAL_RATE',
+  'ACCESS_KEY', 'SECRET_KEY', 'USERS', 'DOMAIN', 'HOST', 'PORT', 'WORKERS', 'HEAL_INTERVAL', 'HEAL_RATE', 'PROBE_INTERVAL',
 ] as const;
 type SettingName = (typeof SETTING_NAMES)[number];
 
@@ -244,6 +247,7 @@ export function parseConfig(raw: RawSettings): KintsugiConfig {
     host: text(raw.HOST, d.host), port, workers,
     healIntervalS: integer('HEAL_INTERVAL', raw.HEAL_INTERVAL, d.healIntervalS, 0),
     healRate: integer('HEAL_RATE', raw.HEAL_RATE, d.healRate, 1),
+    probeIntervalS: integer('PROBE_INTERVAL', raw.PROBE_INTERVAL, d.probeIntervalS, 0),
   };
 }
 

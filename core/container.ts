@@ -12,6 +12,8 @@ import type { Logger } from './contracts/logger.js';
 import { UnknownPluginError } from './errors.js';
 import { JsonLineLogger } from './logger.js';
 import { Metrics } from './metrics.js';
+import { GuardedDrive } from './guarded-drive.js';
+import { NodeHealth } from './node-health.js';
 import type { Contract, Plugin } from './plugins.js';
 import { TOKENS } from './tokens.js';
 
@@ -20,6 +22,9 @@ const CHOSEN_BY: Partial<Record<Contract, (c: KintsugiConfig) => string>> = {
   codec: (c) => c.codec,
   placement: (c) => c.placement,
 };
+
+/** A probe (a small write, flush and read) slower than this marks the node offline. */
+const PROBE_TIMEOUT_MS = 10_000;
 
 export interface ContainerOptions {
   logger?: Logger;
@@ -54,6 +59,13 @@ export async function createContainer(
   for (const plugin of plugins) {
     if (!(plugin.contract in CHOSEN_BY)) await plugin.register(c, config, plugin.names[0]!);
   }
+  // Every node behind its health gate, whichever plugin opened it.
+  const opened = c.resolve(TOKENS.Drives);
+  const health = new NodeHealth(opened.drives, c.resolve(TOKENS.Logger), { probeIntervalMs: config.probeIntervalS * 1000, probeTimeoutMs: PROBE_TIMEOUT_MS }, opened.startFaults);
+  c.register(TOKENS.Nodes, { useValue: { clusterId: opened.clusterId, drives: opened.drives.map((d) => new GuardedDrive(d, health)), health } });
+  c.register(TOKENS.NodeHealth, { useValue: health });
+  // States are right before the first request: a read-only or full node is not found by a client's write.
+  await health.probeAll();
   // The core's services: one of each per container (the healer listens to this engine's events).
   for (const service of [ObjectEngine, BucketStore, MultipartUploads, Healer] as const) {
     c.register(service as never, { useClass: service as never }, { lifecycle: Lifecycle.ContainerScoped });

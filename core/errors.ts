@@ -155,3 +155,20 @@ export class ConditionalConflictError extends KintsugiError {
     super('ERR_CONDITIONAL_CONFLICT', `another conditional write of ${JSON.stringify(key)} in ${bucket} is in progress`);
   }
 }
+
+/**
+ * A node that cannot take the operation in its current state (offline,
+ * refused, read-only, full): the operation was not attempted.
+ */
+export class NodeUnavailableError extends KintsugiError {
+  constructor(node: number, state: string, why: string | undefined) {
+    super('ERR_NODE_UNAVAILABLE', `node ${node} is ${state}${why ? `: ${why}` : ''}`);
+  }
+}
+
+/** A node folder whose identity is unreadable or is another node's: it is not touched. */
+export class NodeIdentityError extends KintsugiError {
+  constructor(message: string) {
+    super('ERR_NODE_IDENTITY', message);
+  }
+}

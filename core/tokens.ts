@@ -3,9 +3,10 @@ import type { InjectionToken } from 'tsyringe';
 import type { Codec } from './contracts/codec.js';
 import type { BucketEpoch } from './engine/bucket-epoch.js';
 import type { Metrics } from './metrics.js';
+import type { NodeHealth } from './node-health.js';
 import type { Logger } from './contracts/logger.js';
 import type { MetadataStore } from './contracts/metadata.js';
-import type { NodeSet } from './contracts/nodes.js';
+import type { DriveSet, NodeSet } from './contracts/nodes.js';
 import type { Placement } from './contracts/placement.js';
 import type { Transport } from './contracts/transport.js';
 import type { KintsugiConfig } from './config.js';
@@ -22,7 +23,11 @@ export const TOKENS = {
   Placement: Symbol.for('kintsugi.Placement') as InjectionToken<Placement>,
   MetadataStore: Symbol.for('kintsugi.MetadataStore') as InjectionToken<MetadataStore>,
   Transport: Symbol.for('kintsugi.Transport') as InjectionToken<Transport>,
+  /** what the drive plugin opened; the core wraps it into Nodes */
+  Drives: Symbol.for('kintsugi.Drives') as InjectionToken<DriveSet>,
   Nodes: Symbol.for('kintsugi.Nodes') as InjectionToken<NodeSet>,
+  /** the same health as Nodes.health, with what only the process that runs it needs (probing) */
+  NodeHealth: Symbol.for('kintsugi.NodeHealth') as InjectionToken<NodeHealth>,
   Metrics: Symbol.for('kintsugi.Metrics') as InjectionToken<Metrics>,
   BucketEpoch: Symbol.for('kintsugi.BucketEpoch') as InjectionToken<BucketEpoch>,
 } as const;

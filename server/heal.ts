@@ -17,6 +17,7 @@ export function formatSummary(s: HealSummary): string {
     `replicas repaired   ${s.replicasRepaired}`,
     `bytes rewritten     ${s.bytesRewritten}`,
     `orphans removed     ${s.orphansRemoved}`,
+    `indexes rebuilt     ${s.indexesRebuilt.length}${s.indexesRebuilt.length ? `: ${s.indexesRebuilt.join('; ')}` : ''}`,
     `unrecoverable       ${s.unrecoverable.length}${s.unrecoverable.length ? `: ${s.unrecoverable.join(', ')}` : ''}`,
     '',
   ].join('\n');
@@ -30,9 +31,10 @@ export async function runHeal(config: KintsugiConfig, args: string[]): Promise<n
   const json = args.includes('--json');
   const graceArg = args.find((a) => a.startsWith('--grace='));
   const graceMs = graceArg ? Number(graceArg.slice('--grace='.length)) * 1000 : undefined;
+  // Node faults and index repairs are worth a line each on stderr.
   const container = await createContainer(config, PLUGINS, { logger: { info() {}, warn() {}, error: (m, f) => process.stderr.write(`${m} ${JSON.stringify(f)}\n`) } });
   const healer = container.resolve(Healer);
-  const summary = await healer.pass({ ...(graceMs !== undefined ? { graceMs } : {}), onProgress: json ? undefined : progressBar });
+  const summary = await healer.pass({ ...(graceMs !== undefined ? { graceMs } : {}), onProgress: json ? undefined : progressBar, waitForIndexes: true });
   if (!json && process.stderr.isTTY) process.stderr.write('\n');
   process.stdout.write(json ? JSON.stringify(summary) + '\n' : formatSummary(summary));
   await container.resolve(TOKENS.MetadataStore).close();

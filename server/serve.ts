@@ -14,16 +14,38 @@ import { PLUGINS } from './plugins.js';
 export async function serveHere(config: KintsugiConfig): Promise<{ host: string; port: number; close: () => Promise<void> }> {
   const epochFile = process.env[BUCKET_EPOCH_ENV];
   const container = await createContainer(config, PLUGINS, epochFile ? { bucketEpoch: new FileBucketEpoch(epochFile) } : {});
+  const metadata = container.resolve(TOKENS.MetadataStore);
+  const health = container.resolve(TOKENS.NodeHealth);
+  let refresher: NodeJS.Timeout | undefined;
+  if (process.env[INDEX_KEEPER_ENV] === 'parent' && process.send) {
+    // The primary checks and rebuilds the listing indexes; this worker
+    // reports what it meets and follows what the primary (or a `kintsugi
+    // heal` next to it, seen by polling) changed.
+    metadata.coordinate({ keeper: false, report: (node, why) => process.send?.({ kintsugi: 'index-fault', node, why }) });
+    process.on('message', (msg: { kintsugi?: string }) => { if (msg?.kintsugi === 'index-changed') void metadata.refreshDerived(); });
+    refresher = setInterval(() => { void metadata.refreshDerived(); }, INDEX_REFRESH_MS);
+    refresher.unref();
+  }
+  health.start();
   // Objects a read had to reconstruct are healed in the background.
   container.resolve(Healer).watch();
   const transport = container.resolve(TOKENS.Transport);
   const address = await transport.listen(config.host, config.port);
   const close = async () => {
+    clearInterval(refresher);
+    health.stop();
     await transport.close();
-    await container.resolve(TOKENS.MetadataStore).close();
+    await metadata.close();
   };
   return { ...address, close };
 }
+
+/** Set for workers: the primary keeps the listing indexes. */
+const INDEX_KEEPER_ENV = 'KINTSUGI_INDEX_KEEPER';
+/** How often a worker looks whether another process replaced an index. */
+const INDEX_REFRESH_MS = 5000;
+/** Worker deaths within this window that count towards a crash loop. */
+const DEATH_WINDOW_MS = 60_000;
 
 function banner(config: KintsugiConfig, port: number, codec: string): string {
   const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
@@ -53,6 +75,12 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
     await openLocalNodes(config.nodePath, config.numNodes, config.sync, log, 0);
     const container = await createContainer(config, PLUGINS, { logger: { info() {}, warn: log.warn.bind(log), error: log.error.bind(log) } });
     const codec = container.resolve(TOKENS.Codec).impl;
+    const metadata = container.resolve(TOKENS.MetadataStore);
+    container.resolve(TOKENS.NodeHealth).start();
+    const broadcast = (msg: object) => { for (const w of Object.values(cluster.workers ?? {})) if (w?.isConnected()) w.send(msg); };
+    metadata.coordinate({ keeper: true, announce: () => broadcast({ kintsugi: 'index-changed' }) });
+    // Every listing index is checked (in a child process) before a worker maps it.
+    await metadata.checkDerived();
     // One background scanner for the whole cluster of workers, in the primary.
     if (config.healIntervalS > 0) container.resolve(Healer).startScanner(config.healIntervalS * 1000, config.healRate);
     // Workers are always separate processes: that is how they get a libuv
@@ -62,25 +90,49 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
     // every call is short and 4 threads cost less CPU per call than 16 on
     // two cores (thread wake-ups): small puts and gets ran 10-300% faster.
     // The workers share one bucket epoch (core/engine/bucket-epoch.ts).
-    const workerEnv = { UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? (config.sync ? '16' : '4'), [BUCKET_EPOCH_ENV]: FileBucketEpoch.create() };
+    const workerEnv = {
+      UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? (config.sync ? '16' : '4'),
+      [BUCKET_EPOCH_ENV]: FileBucketEpoch.create(),
+      [INDEX_KEEPER_ENV]: 'parent',
+    };
     for (let i = 0; i < config.workers; i++) cluster.fork(workerEnv);
     let ready = 0;
-    cluster.on('message', (_w, msg: { port?: number }) => {
+    cluster.on('message', (_w, msg: { port?: number; kintsugi?: string; node?: number; why?: string }) => {
       if (msg.port !== undefined && ++ready === config.workers) process.stdout.write(banner(config, msg.port, codec));
+      if (msg.kintsugi === 'index-fault' && msg.node !== undefined) void metadata.derivedFault(msg.node, msg.why ?? '');
     });
     let stopping = false;
-    cluster.on('exit', (worker, code) => {
+    const deaths: number[] = [];
+    let loopLogged = false;
+    cluster.on('exit', (worker, code, signal) => {
       if (stopping) return;
       if (ready < config.workers) {
-        // A worker that dies before listening (port taken, bad node folder)
-        // would die again: restarting it would spin forever.
-        log.error('worker failed to start; stopping', { pid: worker.process.pid, code });
+        // A worker that dies before listening (port taken) would die again:
+        // restarting it would spin forever. Node faults do not stop a start.
+        log.error('worker failed to start; stopping', { pid: worker.process.pid, code, signal });
         stopping = true;
         for (const w of Object.values(cluster.workers ?? {})) w?.kill();
         process.exit(1);
       }
-      log.warn('worker exited, starting another', { pid: worker.process.pid, code });
-      cluster.fork(workerEnv);
+      const now = Date.now();
+      deaths.push(now);
+      while (deaths[0]! < now - DEATH_WINDOW_MS) deaths.shift();
+      log.warn('worker exited, starting another', { pid: worker.process.pid, code, signal });
+      void (async () => {
+        // A worker killed by a signal most likely mapped a rotten index:
+        // every index is checked again, away from the workers, and the
+        // culprit set aside before a new worker could map it and die too.
+        const blamed = (await metadata.checkDerived().catch(() => [])).filter((r) => r.state === 'rebuilding' && r.why);
+        for (const r of blamed) log.error('worker death blamed on a node\'s listing index; set aside and rebuilding', { node: r.node, why: r.why });
+        let delayMs = 0;
+        if (blamed.length === 0 && deaths.length >= 3) {
+          // No culprit found: restart, but slower and slower, not in a loop.
+          delayMs = Math.min(30_000, 1000 * 2 ** (deaths.length - 3));
+          if (!loopLogged) log.error('workers keep dying and no node structure is to blame; restarting them with a delay', { deaths: deaths.length, windowS: DEATH_WINDOW_MS / 1000 });
+          loopLogged = true;
+        }
+        setTimeout(() => { if (!stopping) cluster.fork(workerEnv); }, delayMs);
+      })();
     });
     await waitForSignal();
     stopping = true;

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 
-import { NodeIndex } from '../../plugins/metadata-msgpack/listing-index.js';
+import { loadIntoIndex } from '../../plugins/metadata-msgpack/index-slots.js';
 
 /**
  * Loads `count` keys (100 folders `dir-NNN/`) straight into the listing index
@@ -9,13 +9,11 @@ import { NodeIndex } from '../../plugins/metadata-msgpack/listing-index.js';
  */
 export async function fillListingIndexes(nodePath: string, nodes: number, bucket: string, count: number): Promise<void> {
   for (let n = 0; n < nodes; n++) {
-    const ix = new NodeIndex(join(nodePath, `node-${n}`, '.kintsugi'), false);
-    await ix.load(bucket, (function* () {
+    await loadIntoIndex(join(nodePath, `node-${n}`), bucket, (function* () {
       for (let i = 0; i < count; i++) {
         const key = `dir-${String(i % 100).padStart(3, '0')}/object-${String(i).padStart(8, '0')}`;
         yield { key, versionId: '00000000000000000000000a', size: 1000, etag: 'd41d8cd98f00b204e9800998ecf8427e', modifiedMs: 0 };
       }
     })());
-    await ix.close();
   }
 }

@@ -173,7 +173,7 @@ async function dataFile(bytes: number): Promise<string> {
 
 /** A node folder set whose listing indexes hold LIST_KEYS keys, made once and kept in bench/.cache. */
 async function listingNodes(): Promise<string> {
-  const dir = join(root, `bench/.cache/list-v2-${LIST_KEYS}`);
+  const dir = join(root, `bench/.cache/list-v3-${LIST_KEYS}`);
   if (existsSync(join(dir, 'ready'))) return dir;
   const t = await startKintsugi(dir);
   await t.client.send(new CreateBucketCommand({ Bucket: 'list' }));

@@ -65,6 +65,11 @@ export interface Drive {
   rename(from: string, to: string): Promise<void>;
   /** Deletes a file or a folder tree; a missing one is not an error. */
   remove(path: string): Promise<void>;
-  /** Whether the node's folder is there and carries its identity. */
-  healthy(): Promise<boolean>;
+  /**
+   * Checks the node as a whole: it is there, carries this node's identity
+   * (a new, empty one is initialised), and takes a small write, flush and
+   * read. Throws what it met: an error with `code` EROFS, ENOSPC, EIO,
+   * ENOTDIR (not a folder), ERR_NODE_GONE (missing) or ERR_NODE_IDENTITY.
+   */
+  probe(): Promise<void>;
 }

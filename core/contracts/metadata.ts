@@ -84,6 +84,28 @@ export interface ListPage {
   readonly next?: string;
 }
 
+/** What a check of one node's derived structures (its listing index) found. */
+export interface DerivedReport {
+  readonly node: number;
+  /** sound; set aside and rebuilding (or `rebuilt` when waited for); unavailable (the node cannot be checked now); none (not a local node) */
+  readonly state: 'sound' | 'rebuilding' | 'rebuilt' | 'unavailable' | 'none';
+  readonly why?: string;
+  readonly entries?: number;
+}
+
+/**
+ * How the processes sharing the nodes divide the keeping of derived
+ * structures: one keeper checks and rebuilds them; the others report the
+ * faults they meet to it, and are told when a structure changed.
+ */
+export interface DerivedLink {
+  readonly keeper: boolean;
+  /** (not the keeper) tells the keeper about a fault met on a node's structure */
+  report?(node: number, why: string): void;
+  /** (the keeper) tells the others that a structure changed */
+  announce?(): void;
+}
+
 /**
  * Object metadata, replicated: reads confirm against a majority and the
  * newest version wins; writes are atomic per replica and succeed on a quorum.
@@ -114,5 +136,17 @@ export interface MetadataStore {
   missingCopies(record: ObjectRecord): Promise<number[]>;
   /** Every (bucket, key) with a record on some node, each once (for the healer's full pass). */
   allObjects(): AsyncIterable<{ bucket: string; key: string }>;
+  /**
+   * Checks the structures derived from the records (listing indexes) in a
+   * way that cannot crash this process, sets aside and rebuilds those that
+   * fail; with `wait`, returns once the rebuilds are done.
+   */
+  checkDerived(options?: { wait?: boolean }): Promise<DerivedReport[]>;
+  /** Says which process keeps the derived structures (default: this one). */
+  coordinate(link: DerivedLink): void;
+  /** (keeper) another process met a fault on node's structure: check it again. */
+  derivedFault(node: number, why: string): Promise<void>;
+  /** (not the keeper) the keeper changed a structure: use what is current now. */
+  refreshDerived(): Promise<void>;
   close(): Promise<void>;
 }

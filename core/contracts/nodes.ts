@@ -1,7 +1,51 @@
 import type { Drive } from './drive.js';
 
+/**
+ * What a node can do now. `index-rebuilding` serves reads and writes but its
+ * listing index is being rebuilt from its records; `read-only` and `full`
+ * serve reads only; `refused` (identity) and `offline` serve nothing.
+ */
+export type NodeState = 'ok' | 'read-only' | 'full' | 'index-rebuilding' | 'refused' | 'offline';
+
+export interface NodeStatus {
+  readonly index: number;
+  readonly location: string;
+  readonly state: NodeState;
+  /** since when the node is in this state (ms since the epoch) */
+  readonly sinceMs: number;
+  /** the last fault seen on the node, and when */
+  readonly error?: string;
+  readonly errorMs?: number;
+}
+
+/** The health of the nodes, as this process sees it from operations and probes. */
+export interface NodeHealthView {
+  canRead(node: number): boolean;
+  canWrite(node: number): boolean;
+  status(): NodeStatus[];
+  /** Probes the nodes whose state is older than a second. */
+  refresh(): Promise<void>;
+  /** Set by the metadata store while a node's listing index is rebuilt. */
+  setIndexRebuilding(node: number, rebuilding: boolean): void;
+}
+
 /** The storage nodes of the cluster; `drives[i].index === i`. */
 export interface NodeSet {
   readonly clusterId: string;
+  /**
+   * The nodes, each behind its health gate: an operation a node cannot take
+   * in its state fails at once (NodeUnavailableError) without touching it.
+   */
   readonly drives: readonly Drive[];
+  readonly health: NodeHealthView;
+}
+
+/**
+ * What a drive plugin opens: the drives, and for each the fault found at
+ * start (identity refused, not a folder, ...) or undefined.
+ */
+export interface DriveSet {
+  readonly clusterId: string;
+  readonly drives: readonly Drive[];
+  readonly startFaults: readonly (Error | undefined)[];
 }

@@ -25,6 +25,8 @@ export interface HealSummary {
   orphansRemoved: number;
   /** bucket/key of objects with more shards lost than parity */
   unrecoverable: string[];
+  /** nodes whose listing index failed its check and was set aside and rebuilt, with why */
+  indexesRebuilt: string[];
 }
 
 export interface HealOptions {
@@ -34,9 +36,11 @@ export interface HealOptions {
   onProgress?: (done: number, current: string) => void;
   /** objects per second at most (the background scanner leaves room for traffic) */
   rate?: number;
+  /** wait for the listing indexes found unsound to be rebuilt (a one-off `kintsugi heal`) */
+  waitForIndexes?: boolean;
 }
 
-export const emptySummary = (): HealSummary => ({ objectsChecked: 0, shardsRebuilt: 0, replicasRepaired: 0, bytesRewritten: 0, orphansRemoved: 0, unrecoverable: [] });
+export const emptySummary = (): HealSummary => ({ objectsChecked: 0, shardsRebuilt: 0, replicasRepaired: 0, bytesRewritten: 0, orphansRemoved: 0, unrecoverable: [], indexesRebuilt: [] });
 
 /** An hour: an upload or write this young may still be in flight. */
 export const DEFAULT_GRACE_MS = 3600_000;
@@ -130,6 +134,10 @@ export class Healer {
   /** One full pass: bucket and upload records, every object, then the leftovers. */
   async pass(options: HealOptions = {}): Promise<HealSummary> {
     const summary = emptySummary();
+    // Derived structures first, checked where a rotten one cannot crash this process.
+    for (const r of await this.metadata.checkDerived({ wait: options.waitForIndexes ?? false })) {
+      if (r.state === 'rebuilding' || r.state === 'rebuilt') summary.indexesRebuilt.push(`node ${r.node}: ${r.why ?? ''}`);
+    }
     summary.replicasRepaired += await this.healSmallRecords();
     const live = new Map<string, ObjectRecord | undefined>();
     let done = 0;
@@ -200,10 +208,10 @@ export class Healer {
    */
   private async relocate(shardNodes: readonly number[], bad: Iterable<number>): Promise<number[]> {
     const to = [...shardNodes];
-    const healthy = await Promise.all(this.nodes.drives.map((d) => d.healthy()));
+    const writable = (n: number) => this.nodes.health.canWrite(n);
     for (const i of bad) {
-      if (healthy[to[i]!]) continue;
-      const spare = this.nodes.drives.findIndex((_, n) => healthy[n] && !to.includes(n));
+      if (writable(to[i]!)) continue;
+      const spare = this.nodes.drives.findIndex((_, n) => writable(n) && !to.includes(n));
       if (spare >= 0) to[i] = spare;
     }
     return to;
@@ -317,7 +325,7 @@ export class Healer {
       return st !== undefined && now - st.mtimeMs >= graceMs;
     };
     for (const drive of this.nodes.drives) {
-      if (!(await drive.healthy())) continue;
+      if (!this.nodes.health.canWrite(drive.index)) continue;
       for (const name of await drive.list('.tmp').catch(() => [] as string[])) {
         if (await old(drive, `.tmp/${name}`)) { await drive.remove(`.tmp/${name}`); summary.orphansRemoved++; }
       }

@@ -3,7 +3,10 @@ import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path';
 
 import type { Logger } from '../../core/contracts/logger.js';
-import { IDENTITY_DIR, TMP_DIR } from './local-drive.js';
+import { NodeIdentityError } from '../../core/errors.js';
+
+export const TMP_DIR = '.tmp';
+export const IDENTITY_DIR = '.kintsugi';
 
 /** What every node folder carries in `.kintsugi/format.json`. */
 export interface NodeIdentity {
@@ -12,68 +15,90 @@ export interface NodeIdentity {
   readonly index: number;
 }
 
-export type NodeState =
-  | { readonly state: 'ok'; readonly identity: NodeIdentity }
-  | { readonly state: 'initialised'; readonly identity: NodeIdentity; readonly why: string }
-  | { readonly state: 'refused'; readonly why: string };
-
 const FORMAT_FILE = join(IDENTITY_DIR, 'format.json');
 
-async function readIdentity(folder: string): Promise<NodeIdentity | 'missing' | 'unreadable'> {
+const coded = (code: string, message: string) => Object.assign(new Error(message), { code });
+
+/** The node folder is there and is a folder; throws ERR_NODE_GONE / ENOTDIR otherwise. */
+export async function checkFolder(folder: string): Promise<void> {
+  let st;
   try {
-    const parsed = JSON.parse(await readFile(join(folder, FORMAT_FILE), 'utf8')) as NodeIdentity;
-    if (parsed.format !== 1 || typeof parsed.clusterId !== 'string' || !Number.isInteger(parsed.index)) return 'unreadable';
-    return parsed;
+    st = await stat(folder);
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'unreadable';
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw coded('ERR_NODE_GONE', `node folder ${folder} is missing`);
+    throw err;
   }
+  if (!st.isDirectory()) throw coded('ENOTDIR', `node path ${folder} is not a folder`);
+}
+
+/** The identity a folder carries, 'missing', or a NodeIdentityError for an unreadable one. */
+export async function readIdentity(folder: string): Promise<NodeIdentity | 'missing'> {
+  let text: string;
+  try {
+    text = await readFile(join(folder, FORMAT_FILE), 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return 'missing';
+    if (code === 'ENOTDIR') throw coded('ENOTDIR', `node path ${folder} is not a folder`);
+    throw err;
+  }
+  try {
+    const parsed = JSON.parse(text) as NodeIdentity;
+    if (parsed.format === 1 && typeof parsed.clusterId === 'string' && Number.isInteger(parsed.index)) return parsed;
+  } catch { /* reported below */ }
+  throw new NodeIdentityError(`${folder} has an unreadable identity file ${FORMAT_FILE}: refused`);
+}
+
+/** Refuses a folder of another cluster, or of another node of this one. */
+export function checkIdentity(folder: string, found: NodeIdentity, clusterId: string, index: number): void {
+  if (found.clusterId !== clusterId) throw new NodeIdentityError(`${folder} belongs to cluster ${found.clusterId}, not ${clusterId}: refused (wrong disk?)`);
+  if (found.index !== index) throw new NodeIdentityError(`${folder} is node ${found.index} of this cluster, not node ${index}: refused (folders swapped?)`);
+}
+
+/** Gives an identity-less folder (a new or wiped disk) this node's identity; says why it was needed. */
+export async function initialise(folder: string, identity: NodeIdentity): Promise<string> {
+  const entries = await readdir(folder).catch(() => [] as string[]);
+  await mkdir(join(folder, IDENTITY_DIR), { recursive: true });
+  await mkdir(join(folder, TMP_DIR), { recursive: true });
+  await writeFile(join(folder, FORMAT_FILE), JSON.stringify(identity) + '\n');
+  return entries.length === 0 ? 'missing or empty folder (new disk)' : 'folder without identity';
 }
 
 /**
  * Checks every node folder's identity at start. The cluster id is the one
  * most folders carry (a new one when none does). A folder of another cluster,
- * or of this cluster but another index (folders swapped), is refused: it
- * stays offline and untouched. A missing, empty or identity-less folder is
- * (re)initialised, which is what a replaced disk looks like; the healer
- * refills it. Temporary files left by a crash are swept.
+ * or of this cluster but another index (folders swapped), or with an
+ * unreadable identity, is refused: it is left untouched, and comes back when
+ * a probe finds it right. A path that is not a folder is offline. A missing,
+ * empty or identity-less folder is (re)initialised, which is what a replaced
+ * disk looks like; the healer refills it. Temporary files left by a crash
+ * are swept. A faulty node never stops the start: its fault is returned.
  */
-export async function checkNodes(folders: readonly string[], log: Logger, tmpGraceMs = TMP_GRACE_MS): Promise<{ clusterId: string; states: NodeState[] }> {
-  const found = await Promise.all(folders.map(readIdentity));
+export async function checkNodes(folders: readonly string[], log: Logger, tmpGraceMs = TMP_GRACE_MS): Promise<{ clusterId: string; faults: (Error | undefined)[] }> {
+  const found = await Promise.all(folders.map((f) => readIdentity(f).catch((err: Error) => err)));
   const votes = new Map<string, number>();
-  for (const f of found) if (typeof f === 'object') votes.set(f.clusterId, (votes.get(f.clusterId) ?? 0) + 1);
+  for (const f of found) if (typeof f === 'object' && !(f instanceof Error)) votes.set(f.clusterId, (votes.get(f.clusterId) ?? 0) + 1);
   const clusterId = [...votes].sort((a, b) => b[1] - a[1])[0]?.[0] ?? randomUUID();
 
-  const states = await Promise.all(folders.map(async (folder, index): Promise<NodeState> => {
-    const f = found[index]!;
-    if (typeof f === 'object') {
-      if (f.clusterId !== clusterId) {
-        const why = `${folder} belongs to cluster ${f.clusterId}, not ${clusterId}: refused (wrong disk?)`;
-        log.error('node refused', { node: index, folder, why });
-        return { state: 'refused', why };
+  const faults = await Promise.all(folders.map(async (folder, index): Promise<Error | undefined> => {
+    try {
+      const f = found[index]!;
+      if (f instanceof Error) throw f;
+      if (f === 'missing') {
+        const why = await initialise(folder, { format: 1, clusterId, index });
+        log.warn('node initialised', { node: index, folder, why });
+      } else {
+        checkIdentity(folder, f, clusterId, index);
       }
-      if (f.index !== index) {
-        const why = `${folder} is node ${f.index} of this cluster, not node ${index}: refused (folders swapped?)`;
-        log.error('node refused', { node: index, folder, why });
-        return { state: 'refused', why };
-      }
+      await checkFolder(folder);
       await sweepTmp(folder, tmpGraceMs);
-      return { state: 'ok', identity: f };
+      return undefined;
+    } catch (err) {
+      log.error(err instanceof NodeIdentityError ? 'node refused' : 'node unusable', { node: index, folder, why: (err as Error).message });
+      return err as Error;
     }
-    if (f === 'unreadable') {
-      const why = `${folder} has an unreadable identity file: refused`;
-      log.error('node refused', { node: index, folder, why });
-      return { state: 'refused', why };
-    }
-    const entries = await readdir(folder).catch(() => [] as string[]);
-    const why = entries.length === 0 ? 'missing or empty folder (new disk)' : 'folder without identity';
-    const identity: NodeIdentity = { format: 1, clusterId, index };
-    await mkdir(join(folder, IDENTITY_DIR), { recursive: true });
-    await mkdir(join(folder, TMP_DIR), { recursive: true });
-    await writeFile(join(folder, FORMAT_FILE), JSON.stringify(identity) + '\n');
-    log.warn('node initialised', { node: index, folder, why });
-    return { state: 'initialised', identity, why };
   }));
-  return { clusterId, states };
+  return { clusterId, faults };
 }
 
 /**

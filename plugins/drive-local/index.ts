@@ -1,9 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
-import type { Drive } from '../../core/contracts/drive.js';
-import type { NodeSet } from '../../core/contracts/nodes.js';
-import { OfflineDrive } from '../../core/offline-drive.js';
+import type { DriveSet } from '../../core/contracts/nodes.js';
 import type { Plugin } from '../../core/plugins.js';
 import { TOKENS } from '../../core/tokens.js';
 import { checkNodes } from './identity.js';
@@ -14,14 +12,16 @@ export function nodeFolders(nodePath: string, count: number): string[] {
   return Array.from({ length: count }, (_, i) => join(resolve(nodePath), `node-${i}`));
 }
 
-/** Opens the node folders, checking identities; refused nodes stay offline. */
-export async function openLocalNodes(nodePath: string, count: number, sync: boolean, log: Parameters<typeof checkNodes>[1], tmpGraceMs?: number): Promise<NodeSet> {
+/**
+ * Opens the node folders, checking identities; a node that fails the check
+ * is opened all the same, with its fault, so that the core keeps it out of
+ * service until a probe finds it repaired.
+ */
+export async function openLocalNodes(nodePath: string, count: number, sync: boolean, log: Parameters<typeof checkNodes>[1], tmpGraceMs?: number): Promise<DriveSet> {
   const folders = nodeFolders(nodePath, count);
   await mkdir(resolve(nodePath), { recursive: true });
-  const { clusterId, states } = await checkNodes(folders, log, tmpGraceMs);
-  const drives: Drive[] = states.map((s, i) =>
-    s.state === 'refused' ? new OfflineDrive(i, folders[i]!, s.why) : new LocalDrive(i, folders[i]!, sync));
-  return { clusterId, drives };
+  const { clusterId, faults } = await checkNodes(folders, log, tmpGraceMs);
+  return { clusterId, drives: folders.map((f, i) => new LocalDrive(i, f, sync, clusterId)), startFaults: faults };
 }
 
 /** Drive plugin: every node is a local folder under NODEPATH. */
@@ -30,7 +30,7 @@ export const localDrivePlugin: Plugin = {
   names: ['local'],
   async register(container, config) {
     const nodes = await openLocalNodes(config.nodePath, config.numNodes, config.sync, container.resolve(TOKENS.Logger));
-    container.register(TOKENS.Nodes, { useValue: nodes });
+    container.register(TOKENS.Drives, { useValue: nodes });
   },
 };
 

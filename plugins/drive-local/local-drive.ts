@@ -1,14 +1,12 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 import type { Drive, DriveFile, DriveStat, DriveWriter } from '../../core/contracts/drive.js';
 import { Fd, readWhole } from './fd.js';
+import { checkFolder, checkIdentity, initialise, readIdentity, TMP_DIR } from './identity.js';
 import { resolveInside } from './safe-path.js';
-
-export const TMP_DIR = '.tmp';
-export const IDENTITY_DIR = '.kintsugi';
 
 /** fsync of a folder, so that a rename in it survives a power cut. */
 async function syncDir(path: string): Promise<void> {
@@ -34,7 +32,7 @@ async function mkdirInside(root: string, dir: string): Promise<void> {
   try {
     await stat(root);
   } catch {
-    throw Object.assign(new Error(`node folder ${root} is gone`), { code: 'ENOENT' });
+    throw Object.assign(new Error(`node folder ${root} is gone`), { code: 'ERR_NODE_GONE' });
   }
   await mkdir(dir, { recursive: true });
 }
@@ -112,7 +110,7 @@ const isMissing = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENO
  * `sync` on, file data and the folder entry are flushed first.
  */
 export class LocalDrive implements Drive {
-  constructor(readonly index: number, readonly location: string, private readonly sync: boolean) {}
+  constructor(readonly index: number, readonly location: string, private readonly sync: boolean, private readonly clusterId: string) {}
 
   get localPath(): string {
     return this.location;
@@ -243,11 +241,29 @@ export class LocalDrive implements Drive {
     await rm(this.path(path), { recursive: true, force: true });
   }
 
-  async healthy(): Promise<boolean> {
+  /**
+   * The folder, its identity (a wiped folder is given it again, as at start:
+   * a disk replaced while running), then a small file written, flushed, read
+   * back and removed: a read-only remount, a full disk or a failing one
+   * shows here before a client's write meets it.
+   */
+  async probe(): Promise<void> {
+    await checkFolder(this.location);
+    const found = await readIdentity(this.location);
+    if (found === 'missing') await initialise(this.location, { format: 1, clusterId: this.clusterId, index: this.index });
+    else checkIdentity(this.location, found, this.clusterId, this.index);
+    const path = join(this.location, TMP_DIR, `probe-${process.pid}-${randomUUID()}`);
+    const bytes = randomBytes(64);
+    const fh = await Fd.open(path, 'wx+');
     try {
-      return (await stat(join(this.location, IDENTITY_DIR, 'format.json'))).isFile();
-    } catch {
-      return false;
+      await fh.writeAll(bytes, 0);
+      await fh.datasync();
+      const back = Buffer.alloc(bytes.length);
+      const got = await fh.readInto(back, 0);
+      if (got !== bytes.length || !back.equals(bytes)) throw Object.assign(new Error(`${this.location}: a probe file read back differently`), { code: 'EIO' });
+    } finally {
+      await fh.close().catch(() => undefined);
+      await rm(path, { force: true });
     }
   }
 }

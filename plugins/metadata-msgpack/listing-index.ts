@@ -1,40 +1,73 @@
-import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 
 import { open, type RootDatabase } from 'lmdb';
 
 import type { ListEntry, ListPage, ListRequest } from '../../core/contracts/metadata.js';
+import { KintsugiError } from '../../core/errors.js';
 
 const SEP = Buffer.from([0]);
 /** 0xFF never occurs in UTF-8, so prefix+0xFF sorts after every key with that prefix. */
 const AFTER = Buffer.from([0xff]);
 
 /**
+ * The key holding the index's own identity (cluster, node, generation):
+ * bucket names are at least 3 characters of [a-z0-9.-], so no entry key
+ * starts with NUL.
+ */
+export const IDENTITY_KEY = Buffer.from('\0identity', 'latin1');
+
+/**
  * What the index keeps per key, enough to answer a listing without the
  * record, as fixed fields a listing can compare without decoding: version
  * id (24 ASCII bytes, so the newest copy is found with one memcmp), a flag
  * byte (1: delete marker), size and modification time (float64), then the
- * ETag. A msgpack value cost a third of a listing's time in decoding.
+ * ETag, then a CRC-32 of the key and all of that. LMDB keeps no checksums:
+ * the CRC is what turns a rotten page into a detected fault (a verification,
+ * a listing that skips the index) instead of a wrong answer.
  */
 const VERSION_END = 24;
 const FLAGS = 24;
 const SIZE = 25;
 const TIME = 33;
 const ETAG = 41;
+const CRC_BYTES = 4;
 
-export function encodeIndexValue(entry: ListEntry & { deleted?: boolean }): Buffer {
-  const out = Buffer.allocUnsafe(ETAG + Buffer.byteLength(entry.etag, 'latin1'));
+/** An index whose contents fail a check: it is set aside and rebuilt. */
+export class IndexCorruptError extends KintsugiError {
+  constructor(message: string) {
+    super('ERR_INDEX_CORRUPT', message);
+  }
+}
+
+/** `payload` followed by the CRC-32 of key and payload. */
+export function sealValue(key: Buffer, payload: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(payload.length + CRC_BYTES);
+  payload.copy(out);
+  out.writeUInt32BE(crc32(payload, crc32(key)), payload.length);
+  return out;
+}
+
+/** Whether a stored value's CRC matches its key and contents. */
+export function sealed(key: Buffer, value: Buffer): boolean {
+  const end = value.length - CRC_BYTES;
+  return end >= 0 && value.readUInt32BE(end) === crc32(value.subarray(0, end), crc32(key));
+}
+
+export function encodeIndexValue(key: Buffer, entry: ListEntry & { deleted?: boolean }): Buffer {
+  const out = Buffer.allocUnsafe(ETAG + Buffer.byteLength(entry.etag, 'latin1') + CRC_BYTES);
   out.write(entry.versionId, 0, VERSION_END, 'latin1');
   out[FLAGS] = entry.deleted ? 1 : 0;
   out.writeDoubleBE(entry.size, SIZE);
   out.writeDoubleBE(entry.modifiedMs, TIME);
-  out.write(entry.etag, ETAG, 'latin1');
+  const end = out.write(entry.etag, ETAG, 'latin1') + ETAG;
+  out.writeUInt32BE(crc32(out.subarray(0, end), crc32(key)), end);
   return out;
 }
 
 function decodeIndexValue(key: string, value: Buffer): ListEntry {
   return {
     key, versionId: value.toString('latin1', 0, VERSION_END), size: value.readDoubleBE(SIZE),
-    etag: value.toString('latin1', ETAG), modifiedMs: value.readDoubleBE(TIME),
+    etag: value.toString('latin1', ETAG, value.length - CRC_BYTES), modifiedMs: value.readDoubleBE(TIME),
   };
 }
 
@@ -45,41 +78,61 @@ function indexKey(bucket: string, key: string): Buffer {
   return Buffer.concat([Buffer.from(bucket, 'utf8'), SEP, Buffer.from(key, 'utf8')]);
 }
 
+/** Who an index belongs to: a copied or stale index file shows as foreign. */
+export interface IndexIdentity {
+  readonly clusterId: string;
+  readonly node: number;
+  readonly generation: string;
+}
+
 /**
  * One node's listing index: an LMDB B-tree keyed by bucket NUL key (UTF-8
  * bytes, which is S3's listing order). LMDB gives ordered range scans in
  * O(log n + page), durable single-key updates without rewriting anything,
  * and safe concurrent writers across processes (a file lock serialises write
  * transactions), which is what several workers on one node folder need.
+ * Its weakness, that it trusts its pages and a rotten file can crash the
+ * process mapping it, is handled around it (index-check.ts, index-slots.ts).
  */
 export class NodeIndex {
   private readonly db: RootDatabase<Buffer, Buffer>;
 
-  constructor(folder: string, sync: boolean) {
+  constructor(readonly path: string, sync: boolean, readOnly = false) {
     this.db = open<Buffer, Buffer>({
-      // v2: fixed-field values (v1 held msgpack)
-      path: join(folder, 'listing-v2.lmdb'),
-      keyEncoding: 'binary',
-      encoding: 'binary',
-      noSync: !sync,
-      compression: false,
+      path, keyEncoding: 'binary', encoding: 'binary', noSync: !sync, compression: false, readOnly,
     });
+  }
+
+  /** Writes the identity entry (a new index). */
+  async stamp(identity: IndexIdentity): Promise<void> {
+    await this.db.put(IDENTITY_KEY, sealValue(IDENTITY_KEY, Buffer.from(JSON.stringify(identity))));
   }
 
   /** Records `entry` unless the index already holds a newer version of the key. */
   async upsert(bucket: string, entry: ListEntry & { deleted?: boolean }): Promise<void> {
-    const key = indexKey(bucket, entry.key);
-    const value = encodeIndexValue(entry);
+    await this.upsertMany(bucket, [entry]);
+  }
+
+  /** Like upsert, for many entries in one transaction (rebuilds). */
+  async upsertMany(bucket: string, entries: Iterable<ListEntry & { deleted?: boolean }>): Promise<void> {
     await this.db.transaction(() => {
-      const cur = this.db.get(key);
-      if (!cur || newerThan(value, cur)) this.db.put(key, value);
+      for (const entry of entries) {
+        const key = indexKey(bucket, entry.key);
+        const value = encodeIndexValue(key, entry);
+        const cur = this.db.get(key);
+        // A rotten current value is replaced by what the records say.
+        if (!cur || !sealed(key, cur) || newerThan(value, cur)) this.db.put(key, value);
+      }
     });
   }
 
-  /** Loads many entries in one transaction (benchmarks and rebuilds). */
+  /** Loads many entries in one transaction, replacing what is there (benchmarks). */
   async load(bucket: string, entries: Iterable<ListEntry>): Promise<void> {
     await this.db.transaction(() => {
-      for (const e of entries) this.db.put(indexKey(bucket, e.key), encodeIndexValue(e));
+      for (const e of entries) {
+        const key = indexKey(bucket, e.key);
+        this.db.put(key, encodeIndexValue(key, e));
+      }
     });
   }
 
@@ -106,29 +159,41 @@ class Cursor {
   value!: Buffer;
 
   constructor(private readonly index: NodeIndex, private readonly bucket: string, from: Buffer) {
-    this.it = index.range(bucket, from);
+    this.it = this.guard(() => index.range(bucket, from));
     this.advance();
   }
 
+  /** Any failure reading the index names it, so that the listing can go on without it. */
+  private guard<T>(read: () => T): T {
+    try {
+      return read();
+    } catch (err) {
+      if (err instanceof IndexCorruptError) throw err;
+      throw Object.assign(new IndexCorruptError(`${this.index.path}: ${(err as Error).message}`), { index: this.index });
+    }
+  }
+
   advance(): void {
-    const n = this.it.next();
+    const n = this.guard(() => this.it.next());
     if (n.done) {
       this.key = undefined;
       return;
     }
+    if (!sealed(n.value.key, n.value.value)) throw Object.assign(new IndexCorruptError(`an entry of ${this.index.path} fails its checksum`), { index: this.index });
     this.key = n.value.key;
     this.value = n.value.value;
   }
 
   seek(from: Buffer): void {
     this.it.return?.();
-    this.it = this.index.range(this.bucket, from);
+    this.it = this.guard(() => this.index.range(this.bucket, from));
     this.advance();
   }
 }
 
 /**
- * A listing merged over the nodes' indexes: each object is indexed on every
+ * A listing merged over the nodes' indexes (an IndexCorruptError names the
+ * index, as `index`, whose entry failed its checksum): each object is indexed on every
  * node holding one of its shards, so the union over the nodes that are up is
  * complete while no more than PARITY are down. Where nodes disagree the
  * newest version id wins, so a node that missed a delete cannot resurrect

@@ -1,14 +1,11 @@
 import 'reflect-metadata';
 
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-
 import { inject, injectable } from 'tsyringe';
 
 import type { KintsugiConfig } from '../../core/config.js';
 import type { Drive } from '../../core/contracts/drive.js';
 import type { Logger } from '../../core/contracts/logger.js';
-import type { ListPage, ListRequest, MetadataStore, ObjectRecord } from '../../core/contracts/metadata.js';
+import type { DerivedLink, DerivedReport, ListEntry, ListPage, ListRequest, MetadataStore, ObjectRecord } from '../../core/contracts/metadata.js';
 import type { NodeSet } from '../../core/contracts/nodes.js';
 import type { Placement } from '../../core/contracts/placement.js';
 import { WriteQuorumError } from '../../core/errors.js';
@@ -17,7 +14,8 @@ import { shardWriteQuorum } from '../../core/shard-quorum.js';
 import { TOKENS } from '../../core/tokens.js';
 import { versionTime } from '../../core/version-id.js';
 import { decodeCopy, decodeRecord, encodeRecord } from './record-codec.js';
-import { mergeListing, NodeIndex } from './listing-index.js';
+import { IndexSlots } from './index-slots.js';
+import { IndexCorruptError, mergeListing, type NodeIndex } from './listing-index.js';
 
 /** How long a record copy that does not decode may still be one being written. */
 const IN_PROGRESS_MS = 60_000;
@@ -35,7 +33,7 @@ type Answer = { node: number; record: ObjectRecord | undefined; shard?: Uint8Arr
  */
 @injectable()
 export class MsgpackMetadataStore implements MetadataStore {
-  private readonly indexes = new Map<number, NodeIndex>();
+  private readonly slots: IndexSlots;
   /**
    * Inline shards that came with the copies a `get` read, by shard index, so
    * that reading the object does not fetch those copies a second time.
@@ -47,7 +45,9 @@ export class MsgpackMetadataStore implements MetadataStore {
     @inject(TOKENS.Nodes) private readonly nodes: NodeSet,
     @inject(TOKENS.Placement) private readonly placement: Placement,
     @inject(TOKENS.Logger) private readonly log: Logger,
-  ) {}
+  ) {
+    this.slots = new IndexSlots(nodes, config.sync, log, (n) => this.indexEntries(n), Math.max(1, nodes.drives.length - config.parity));
+  }
 
   /** The METACOPIES nodes placement picks for a key. */
   metaNodes(bucket: string, key: string): number[] {
@@ -85,10 +85,13 @@ export class MsgpackMetadataStore implements MetadataStore {
       const need = shardWriteQuorum(record.codec.k, record.codec.m);
       if (landed < need) throw new WriteQuorumError(`only ${landed} of ${record.shardNodes.length} inline shards written, ${need} needed`);
     }
-    await Promise.all(targets.filter((_, i) => ok[i]).map((n) => this.index(n)?.upsert(record.bucket, {
-      key: record.key, versionId: record.versionId, size: record.size, etag: record.etag,
-      modifiedMs: record.createdMs, deleted: record.deleted,
-    }).catch((err) => this.log.warn('listing index update failed', { node: n, error: (err as Error).message }))));
+    await Promise.all(targets.filter((_, i) => ok[i]).map(async (n) => {
+      const index = await this.slots.forWrite(n);
+      await index?.upsert(record.bucket, {
+        key: record.key, versionId: record.versionId, size: record.size, etag: record.etag,
+        modifiedMs: record.createdMs, deleted: record.deleted,
+      }).catch((err) => this.slots.fault(n, err));
+    }));
     // Offline nodes may hold older versions: only a write that made every
     // target's folder knows there is nothing older anywhere.
     return { firstVersion: written.every((w) => w?.newFolder === true) };
@@ -176,11 +179,38 @@ export class MsgpackMetadataStore implements MetadataStore {
    * version. Merging fewer cursors is what a page of 1000 mostly costs.
    */
   async list(request: ListRequest): Promise<ListPage> {
-    const up = await Promise.all(this.nodes.drives.map((d) => d.healthy()));
-    const enough = Math.max(1, this.nodes.drives.length - this.config.parity);
-    const indexes = this.nodes.drives.filter((_, n) => up[n]).slice(0, enough)
-      .map((d) => this.index(d.index)).filter((ix): ix is NodeIndex => ix !== undefined);
-    return mergeListing(indexes, request);
+    for (;;) {
+      const picked = await this.slots.listable();
+      try {
+        return mergeListing(picked.map((p) => p.index), request);
+      } catch (err) {
+        // An index that fails mid-listing is taken out and the page listed again from the others.
+        const bad = err instanceof IndexCorruptError ? picked.find((p) => p.index === (err as IndexCorruptError & { index?: NodeIndex }).index) : undefined;
+        if (!bad) throw err;
+        await this.slots.fault(bad.node, err);
+      }
+    }
+  }
+
+  checkDerived(options: { wait?: boolean } = {}): Promise<DerivedReport[]> {
+    return this.slots.checkAll(options.wait ?? false);
+  }
+
+  coordinate(link: DerivedLink): void {
+    this.slots.coordinate(link);
+  }
+
+  derivedFault(node: number, why: string): Promise<void> {
+    return this.slots.reported(node, why);
+  }
+
+  refreshDerived(): Promise<void> {
+    return this.slots.refresh();
+  }
+
+  /** What each node's listing index is doing (admin status). */
+  derivedStatus(): ReturnType<IndexSlots['status']> {
+    return this.slots.status();
   }
 
   async missingCopies(record: ObjectRecord): Promise<number[]> {
@@ -199,22 +229,29 @@ export class MsgpackMetadataStore implements MetadataStore {
   async *allObjects(): AsyncIterable<{ bucket: string; key: string }> {
     const seen = new Set<string>();
     for (const drive of this.nodes.drives) {
-      const buckets = await drive.list('meta').catch(() => [] as string[]);
-      for (const bucket of buckets) {
-        for (const fan of await drive.list(`meta/${bucket}`).catch(() => [] as string[])) {
-          for (const rest of await drive.list(`meta/${bucket}/${fan}`).catch(() => [] as string[])) {
-            const id = `${bucket}/${fan}${rest}`;
-            if (seen.has(id)) continue;
-            const dir = `meta/${bucket}/${fan}/${rest}`;
-            const names = (await drive.list(dir).catch(() => [] as string[])).filter((f) => f.endsWith(RECORD_SUFFIX)).sort().reverse();
-            for (const name of names) {
-              const bytes = await drive.readFile(`${dir}/${name}`).catch(() => undefined);
-              const record = bytes && decodeRecord(bytes);
-              if (record) {
-                seen.add(id);
-                yield { bucket: record.bucket, key: record.key };
-                break;
-              }
+      for await (const { record, id } of this.newestRecords(drive.index)) {
+        if (seen.has(id)) continue;
+        seen.add(id);
+        yield { bucket: record.bucket, key: record.key };
+      }
+    }
+  }
+
+  /** The newest readable record of every key on node n, with its folder (bucket/hash) as `id`. */
+  private async *newestRecords(n: number): AsyncIterable<{ record: ObjectRecord; id: string }> {
+    const drive = this.drive(n);
+    const buckets = await drive.list('meta').catch(() => [] as string[]);
+    for (const bucket of buckets) {
+      for (const fan of await drive.list(`meta/${bucket}`).catch(() => [] as string[])) {
+        for (const rest of await drive.list(`meta/${bucket}/${fan}`).catch(() => [] as string[])) {
+          const dir = `meta/${bucket}/${fan}/${rest}`;
+          const names = (await drive.list(dir).catch(() => [] as string[])).filter((f) => f.endsWith(RECORD_SUFFIX)).sort().reverse();
+          for (const name of names) {
+            const bytes = await drive.readFile(`${dir}/${name}`).catch(() => undefined);
+            const record = bytes && decodeRecord(bytes);
+            if (record) {
+              yield { record, id: `${bucket}/${fan}${rest}` };
+              break;
             }
           }
         }
@@ -222,26 +259,22 @@ export class MsgpackMetadataStore implements MetadataStore {
     }
   }
 
+  /** Node n's listing index as its records say it should be (a rebuild). */
+  private async *indexEntries(n: number): AsyncIterable<{ bucket: string; entry: ListEntry & { deleted?: boolean } }> {
+    for await (const { record } of this.newestRecords(n)) {
+      yield {
+        bucket: record.bucket,
+        entry: { key: record.key, versionId: record.versionId, size: record.size, etag: record.etag, modifiedMs: record.createdMs, deleted: record.deleted },
+      };
+    }
+  }
+
   async close(): Promise<void> {
-    await Promise.all([...this.indexes.values()].map((ix) => ix.close()));
-    this.indexes.clear();
+    await this.slots.close();
   }
 
   private drive(n: number): Drive {
     return this.nodes.drives[n]!;
-  }
-
-  private index(n: number): NodeIndex | undefined {
-    let ix = this.indexes.get(n);
-    if (!ix) {
-      const folder = this.drive(n).localPath;
-      if (!folder) return undefined;
-      const dir = join(folder, '.kintsugi');
-      mkdirSync(dir, { recursive: true });
-      ix = new NodeIndex(dir, this.config.sync);
-      this.indexes.set(n, ix);
-    }
-    return ix;
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { Codec } from '../../core/contracts/codec.js';
-import type { NodeSet } from '../../core/contracts/nodes.js';
+import type { NodeSet, NodeState } from '../../core/contracts/nodes.js';
 import type { Healer } from '../../core/engine/healer.js';
 import type { DegradedRead, ObjectEngine } from '../../core/engine/object-engine.js';
 import type { Metrics } from '../../core/metrics.js';
@@ -14,6 +14,8 @@ import { S3Error } from './s3-error.js';
  * status with node health and heal state.
  */
 export const OPS_PREFIX = '/_kintsugi/';
+
+const NODE_STATES: readonly NodeState[] = ['ok', 'read-only', 'full', 'index-rebuilding', 'refused', 'offline'];
 
 export class Operations {
   constructor(
@@ -30,7 +32,12 @@ export class Operations {
       metrics.inc('kintsugi_shards_reconstructed_total', 'Shards found missing or rotten and rebuilt on read', {}, e.damage.shards.size);
     });
     metrics.collect(async () => {
-      for (const d of this.nodes.drives) metrics.set('kintsugi_node_up', 'Whether a storage node is reachable and formatted', { node: String(d.index) }, (await d.healthy()) ? 1 : 0);
+      for (const n of this.nodes.health.status()) {
+        metrics.set('kintsugi_node_up', 'Whether a storage node serves reads (ok, read-only, full or rebuilding its index)', { node: String(n.index) }, this.nodes.health.canRead(n.index) ? 1 : 0);
+        metrics.set('kintsugi_node_writable', 'Whether a storage node takes writes', { node: String(n.index) }, this.nodes.health.canWrite(n.index) ? 1 : 0);
+        for (const state of NODE_STATES) metrics.set('kintsugi_node_state', 'A storage node\'s state (1 for the state it is in)', { node: String(n.index), state }, n.state === state ? 1 : 0);
+        metrics.set('kintsugi_node_state_since_seconds', 'When a storage node entered its state (Unix time)', { node: String(n.index) }, n.sinceMs / 1000);
+      }
       const heal = this.healer.status();
       metrics.set('kintsugi_heal_queue', 'Objects waiting to be healed after a degraded read', {}, heal.queued);
       metrics.set('kintsugi_heal_scanning', 'Whether a background heal pass is running', {}, heal.scanning ? 1 : 0);
@@ -57,14 +64,19 @@ export class Operations {
       case 'health/live':
         return text(200, 'OK\n');
       case 'health/ready': {
-        const up = (await Promise.all(this.nodes.drives.map((d) => d.healthy()))).filter(Boolean).length;
-        return up >= this.engine.writeQuorum ? text(200, `OK ${up} nodes up\n`) : text(503, `NOT READY: ${up} nodes up, ${this.engine.writeQuorum} needed\n`);
+        await this.nodes.health.refresh();
+        const nodes = this.nodes.health.status();
+        const writable = nodes.filter((n) => this.nodes.health.canWrite(n.index)).length;
+        const sick = nodes.filter((n) => n.state !== 'ok').map((n) => `node ${n.index} ${n.state}`);
+        const detail = `${writable} of ${nodes.length} nodes writable${sick.length ? `; degraded: ${sick.join(', ')}` : ''}`;
+        return writable >= this.engine.writeQuorum ? text(200, `OK ${detail}\n`) : text(503, `NOT READY: ${detail}, ${this.engine.writeQuorum} needed\n`);
       }
       case 'metrics':
         return text(200, await this.metrics.render(), 'text/plain; version=0.0.4');
       case 'admin/status': {
         authenticate(req, (k) => this.credentials.secretFor(k));
-        const nodes = await Promise.all(this.nodes.drives.map(async (d) => ({ index: d.index, location: d.location, healthy: await d.healthy() })));
+        await this.nodes.health.refresh();
+        const nodes = this.nodes.health.status().map((n) => ({ ...n, healthy: n.state === 'ok' }));
         return text(200, JSON.stringify({ codec: this.codec.impl, nodes, heal: this.healer.status() }), 'application/json');
       }
       default:

@@ -46,6 +46,13 @@ function describeDrive(name: string, open: () => Promise<Drive>) {
       await drive.remove('locks/b/k');
       await drive.createFile('locks/b/k', Buffer.from('3'));
     });
+
+    it('a probe passes on a sound node and leaves nothing behind', async () => {
+      const drive = await open();
+      await drive.probe();
+      await drive.probe();
+      expect((await drive.list('.tmp')).filter((f) => f.startsWith('probe-'))).toEqual([]);
+    });
   });
 }
 

@@ -19,7 +19,7 @@ describe('operator endpoints', () => {
 
   it('answers liveness and readiness without credentials', async () => {
     expect(await send(server.port, 'GET', '/_kintsugi/health/live')).toMatchObject({ status: 200 });
-    expect(await send(server.port, 'GET', '/_kintsugi/health/ready')).toMatchObject({ status: 200, body: 'OK 7 nodes up\n' });
+    expect(await send(server.port, 'GET', '/_kintsugi/health/ready')).toMatchObject({ status: 200, body: 'OK 7 of 7 nodes writable\n' });
   });
 
   it('exports Prometheus metrics: requests by API and code, latency, bytes, codec, nodes, reconstructions', async () => {
@@ -50,6 +50,6 @@ describe('operator endpoints', () => {
     for (const n of [1, 2, 3, 4]) await rm(join(server.nodePath, `node-${n}`), { recursive: true, force: true });
     const r = await send(server.port, 'GET', '/_kintsugi/health/ready');
     expect(r.status).toBe(503);
-    expect(r.body).toMatch(/3 nodes up, 4 needed/);
+    expect(r.body).toMatch(/NOT READY: 3 of 7 nodes writable; degraded: node 1 offline, node 2 offline, node 3 offline, node 4 offline, 4 needed/);
   });
 });

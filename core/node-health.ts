@@ -1,0 +1,185 @@
+import type { Drive } from './contracts/drive.js';
+import type { Logger } from './contracts/logger.js';
+import type { NodeHealthView, NodeState, NodeStatus } from './contracts/nodes.js';
+
+/**
+ * The state a node fault puts its node in, or undefined for errors that say
+ * nothing about the node (a missing file, a bad argument).
+ */
+export function stateFor(err: unknown): NodeState | undefined {
+  switch ((err as NodeJS.ErrnoException | undefined)?.code) {
+    case 'EROFS': return 'read-only';
+    case 'ENOSPC': case 'EDQUOT': return 'full';
+    case 'ERR_NODE_IDENTITY': return 'refused';
+    case 'EIO': case 'ERR_NODE_GONE': case 'ERR_NODE_TIMEOUT': case 'ENOTDIR': case 'EACCES': case 'EPERM': case 'ENXIO': case 'ENODEV': case 'ESTALE':
+      return 'offline';
+    default: return undefined;
+  }
+}
+
+const READABLE: ReadonlySet<NodeState> = new Set(['ok', 'read-only', 'full', 'index-rebuilding']);
+const WRITABLE: ReadonlySet<NodeState> = new Set(['ok', 'index-rebuilding']);
+
+/**
+ * A node that refuses operations is probed again on demand at most this
+ * often: an operation meeting a sick node waits for one probe, not one per
+ * operation, and a repaired node (remounted, identity restored) is back
+ * within a second of being needed, not only at the next periodic probe.
+ */
+const RECHECK_MS = 1000;
+
+interface Entry {
+  state: NodeState;
+  sinceMs: number;
+  why?: string;
+  error?: string;
+  errorMs?: number;
+  probedMs: number;
+  probing?: Promise<void>;
+  indexRebuilding: boolean;
+}
+
+export interface HealthOptions {
+  /** periodic probe of every node (0: only on demand) */
+  probeIntervalMs: number;
+  /** a probe slower than this marks the node offline */
+  probeTimeoutMs: number;
+}
+
+/**
+ * Node health in this process: each node's state, set from the faults its
+ * operations meet (EROFS: read-only, ENOSPC: full, EIO: offline, identity:
+ * refused) and from probes (MinIO probes every drive every 15 s the same
+ * way). Degrading is immediate; only a probe that passes brings a node back,
+ * so a node that fails writes is not tried again per request.
+ */
+export class NodeHealth implements NodeHealthView {
+  private readonly entries: Entry[];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly drives: readonly Drive[],
+    private readonly log: Logger,
+    private readonly options: HealthOptions,
+    startFaults: readonly (Error | undefined)[] = [],
+  ) {
+    const now = Date.now();
+    this.entries = drives.map((_, n) => ({ state: 'ok', sinceMs: now, probedMs: now, indexRebuilding: false }));
+    // Already logged by whoever found them.
+    startFaults.forEach((err, n) => { if (err) this.fault(n, err, stateFor(err) ?? 'offline', false); });
+  }
+
+  canRead(n: number): boolean {
+    return READABLE.has(this.entries[n]!.state);
+  }
+
+  canWrite(n: number): boolean {
+    return WRITABLE.has(this.entries[n]!.state);
+  }
+
+  state(n: number): NodeState {
+    const e = this.entries[n]!;
+    return e.state === 'ok' && e.indexRebuilding ? 'index-rebuilding' : e.state;
+  }
+
+  why(n: number): string | undefined {
+    return this.entries[n]!.why;
+  }
+
+  status(): NodeStatus[] {
+    return this.entries.map((e, n) => ({
+      index: n, location: this.drives[n]!.location, state: this.state(n), sinceMs: e.sinceMs,
+      ...(e.error ? { error: e.error, errorMs: e.errorMs } : {}),
+    }));
+  }
+
+  setIndexRebuilding(n: number, rebuilding: boolean): void {
+    this.entries[n]!.indexRebuilding = rebuilding;
+  }
+
+  /** An operation on node n failed with `err`: degrades the node when the error is a node fault. */
+  report(n: number, err: unknown): void {
+    const state = stateFor(err);
+    if (state) this.fault(n, err as Error, state);
+  }
+
+  /**
+   * Resolves when node n may take an operation of `kind`, probing it first
+   * when it is degraded and was not probed within the last second; rejects
+   * otherwise. Undefined (no promise) when it may at once, the common case.
+   */
+  admit(n: number, kind: 'read' | 'write'): Promise<boolean> | undefined {
+    const allowed = () => (kind === 'read' ? this.canRead(n) : this.canWrite(n));
+    if (allowed()) return undefined;
+    if (Date.now() - this.entries[n]!.probedMs < RECHECK_MS) return Promise.resolve(false);
+    return this.probe(n).then(allowed);
+  }
+
+  /** Probes node n (once at a time); its state follows the result. */
+  probe(n: number): Promise<void> {
+    const e = this.entries[n]!;
+    e.probing ??= this.runProbe(n).finally(() => { e.probing = undefined; });
+    return e.probing;
+  }
+
+  /** Probes the nodes not probed within the last second (a readiness check tells the truth, cheaply). */
+  async refresh(): Promise<void> {
+    const now = Date.now();
+    await Promise.all(this.entries.map((e, n) => (now - e.probedMs >= RECHECK_MS ? this.probe(n) : e.probing)));
+  }
+
+  /** Probes every node now. */
+  async probeAll(): Promise<void> {
+    await Promise.all(this.drives.map((_, n) => this.probe(n)));
+  }
+
+  start(): void {
+    if (this.options.probeIntervalMs <= 0 || this.timer) return;
+    this.timer = setInterval(() => { void this.probeAll(); }, this.options.probeIntervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private async runProbe(n: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error(`probe took longer than ${this.options.probeTimeoutMs} ms`), { code: 'ERR_NODE_TIMEOUT' })), this.options.probeTimeoutMs);
+    });
+    try {
+      await Promise.race([this.drives[n]!.probe(), timeout]);
+      this.recover(n);
+    } catch (err) {
+      // Whatever a probe meets is the node's fault: it only touches its own folder.
+      this.fault(n, err as Error, stateFor(err) ?? 'offline');
+    } finally {
+      clearTimeout(timer);
+      this.entries[n]!.probedMs = Date.now();
+    }
+  }
+
+  private fault(n: number, err: Error, state: NodeState, log = true): void {
+    const e = this.entries[n]!;
+    const now = Date.now();
+    e.error = err.message;
+    e.errorMs = now;
+    if (e.state === state) return;
+    e.state = state;
+    e.sinceMs = now;
+    e.why = err.message;
+    e.probedMs = now;
+    if (log) this.log.error('node degraded', { node: n, location: this.drives[n]!.location, state, why: err.message });
+  }
+
+  private recover(n: number): void {
+    const e = this.entries[n]!;
+    if (e.state === 'ok') return;
+    this.log.warn('node back in service', { node: n, location: this.drives[n]!.location, was: e.state, why: e.why });
+    e.state = 'ok';
+    e.sinceMs = Date.now();
+    delete e.why;
+  }
+}

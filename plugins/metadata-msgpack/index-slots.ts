@@ -1,0 +1,384 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import type { DerivedLink, DerivedReport } from '../../core/contracts/metadata.js';
+import type { Logger } from '../../core/contracts/logger.js';
+import type { NodeSet } from '../../core/contracts/nodes.js';
+import { checkIndex } from './index-check.js';
+import { NodeIndex, type IndexIdentity } from './listing-index.js';
+import type { ListEntry } from '../../core/contracts/metadata.js';
+
+/** `.kintsugi/listing.json`: which index generation is current, and whether it is complete. */
+interface IndexState {
+  readonly clusterId: string;
+  readonly node: number;
+  readonly generation: string;
+  readonly state: 'ready' | 'rebuilding';
+}
+
+interface Slot {
+  index?: NodeIndex;
+  generation?: string;
+  ready: boolean;
+  /** no use before this time (a failed open is not retried per request) */
+  retryAtMs: number;
+  /** the fault that closed it, logged once */
+  fault?: string;
+  opening?: Promise<void>;
+  rebuilding?: Promise<void>;
+}
+
+/** How long a closed or unusable index waits before it is tried again. */
+const RETRY_MS = 2000;
+/** Time for the other processes to switch to a new index before the rebuild scans the records. */
+const SETTLE_MS = 500;
+const REBUILD_BATCH = 1000;
+
+/** One node's newest records, as index entries, for a rebuild. */
+export type RecordSource = (node: number) => AsyncIterable<{ bucket: string; entry: ListEntry & { deleted?: boolean } }>;
+
+/**
+ * The listing indexes this process uses, one per node, and what keeps them
+ * sound. An index is derived data: when one is missing, unreadable, foreign
+ * or fails its check it is set aside in `.kintsugi/quarantine/` (never
+ * deleted) and a new generation is rebuilt from the node's own records in
+ * the background; meanwhile listings merge the other nodes' indexes.
+ *
+ * One process keeps the indexes (the server's primary, or a process on its
+ * own): it checks each index in a child process before it is mapped (a rotten
+ * LMDB file can crash whoever maps it), sets aside and rebuilds. Worker
+ * processes trust what the keeper checked, and report the faults they meet.
+ */
+export class IndexSlots {
+  private readonly slots: Slot[];
+  private link: DerivedLink = { keeper: true };
+  private readonly checked = new Set<string>();
+  private closed = false;
+
+  constructor(
+    private readonly nodes: NodeSet,
+    private readonly sync: boolean,
+    private readonly log: Logger,
+    private readonly records: RecordSource,
+    /** indexes a complete listing merges (NUMNODES - PARITY) */
+    private readonly enough: number,
+  ) {
+    this.slots = nodes.drives.map(() => ({ ready: false, retryAtMs: 0 }));
+  }
+
+  coordinate(link: DerivedLink): void {
+    this.link = link;
+  }
+
+  private folder(n: number): string | undefined {
+    const p = this.nodes.drives[n]!.localPath;
+    return p === undefined ? undefined : join(p, '.kintsugi');
+  }
+
+  private envPath(n: number, generation: string): string {
+    return join(this.folder(n)!, `listing-${generation}.lmdb`);
+  }
+
+  private identity(n: number, generation: string): IndexIdentity {
+    return { clusterId: this.nodes.clusterId, node: n, generation };
+  }
+
+  /** The current state file, or why there is none to trust. */
+  private readState(n: number): IndexState | string {
+    let text: string;
+    try {
+      text = readFileSync(join(this.folder(n)!, 'listing.json'), 'utf8');
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no index yet' : `index state unreadable: ${(err as Error).message}`;
+    }
+    try {
+      const s = JSON.parse(text) as IndexState;
+      if (s.clusterId !== this.nodes.clusterId || s.node !== n) return `foreign index (cluster ${s.clusterId}, node ${s.node})`;
+      if (typeof s.generation !== 'string' || !/^[0-9a-f-]{36}$/.test(s.generation) || (s.state !== 'ready' && s.state !== 'rebuilding')) return 'index state unreadable';
+      return s;
+    } catch {
+      return 'index state unreadable';
+    }
+  }
+
+  private writeState(n: number, state: IndexState): void {
+    const dir = this.folder(n)!;
+    const tmp = join(dir, `listing.json.${process.pid}.tmp`);
+    writeFileSync(tmp, JSON.stringify(state) + '\n');
+    renameSync(tmp, join(dir, 'listing.json'));
+  }
+
+  /** Node n's index for upserts (complete or being rebuilt), or undefined when it cannot be used now. */
+  async forWrite(n: number): Promise<NodeIndex | undefined> {
+    await this.ensure(n);
+    return this.slots[n]!.index;
+  }
+
+  /** Node n's index for listings: open and complete. */
+  async forList(n: number): Promise<NodeIndex | undefined> {
+    await this.ensure(n);
+    const s = this.slots[n]!;
+    return s.ready ? s.index : undefined;
+  }
+
+  private async ensure(n: number): Promise<void> {
+    const s = this.slots[n]!;
+    if (s.index || this.closed || !this.folder(n) || !this.nodes.health.canRead(n) || Date.now() < s.retryAtMs) return;
+    s.opening ??= this.open(n).finally(() => { s.opening = undefined; });
+    await s.opening;
+  }
+
+  private async open(n: number): Promise<void> {
+    const s = this.slots[n]!;
+    const state = this.readState(n);
+    if (typeof state === 'string') {
+      await this.trouble(n, state);
+      return;
+    }
+    if (this.link.keeper && !this.checked.has(state.generation)) {
+      const verdict = await checkIndex(this.envPath(n, state.generation), this.identity(n, state.generation));
+      if (verdict.verdict === 'unavailable') {
+        s.retryAtMs = Date.now() + RETRY_MS;
+        return;
+      }
+      if (verdict.verdict !== 'sound') {
+        await this.trouble(n, verdict.why);
+        return;
+      }
+      this.checked.add(state.generation);
+    }
+    try {
+      // A read-only node's index can still be listed from, opened read-only (LMDB then takes no locks).
+      s.index = new NodeIndex(this.envPath(n, state.generation), this.sync, !this.nodes.health.canWrite(n));
+      s.generation = state.generation;
+      s.ready = state.state === 'ready';
+      delete s.fault;
+      this.nodes.health.setIndexRebuilding(n, !s.ready);
+    } catch (err) {
+      s.retryAtMs = Date.now() + RETRY_MS;
+      this.log.warn('listing index cannot be opened', { node: n, error: (err as Error).message });
+    }
+  }
+
+  /** An index this process cannot use: the keeper sets it aside and rebuilds it, others report it. */
+  private async trouble(n: number, why: string): Promise<void> {
+    const s = this.slots[n]!;
+    s.retryAtMs = Date.now() + RETRY_MS;
+    if (!this.link.keeper) {
+      if (s.fault !== why) this.link.report?.(n, why);
+      s.fault = why;
+      return;
+    }
+    if (this.nodes.health.canWrite(n)) await this.replace(n, why);
+  }
+
+  /**
+   * A fault met while using node n's index (a bad checksum, an LMDB error):
+   * stop using it; the keeper checks it again, others report it.
+   */
+  async fault(n: number, err: unknown): Promise<void> {
+    const s = this.slots[n]!;
+    const why = (err as Error).message;
+    if (s.fault === why && !s.index) return;
+    this.log.warn('listing index fault', { node: n, error: why });
+    await this.shut(n);
+    s.fault = why;
+    if (this.link.keeper) {
+      if (s.generation) this.checked.delete(s.generation);
+      s.retryAtMs = 0;
+      await this.ensure(n);
+    } else {
+      this.link.report?.(n, why);
+      s.retryAtMs = Date.now() + RETRY_MS;
+    }
+  }
+
+  /** A report from another process (keeper only): check that node's index again. */
+  async reported(n: number, why: string): Promise<void> {
+    const s = this.slots[n]!;
+    if (s.rebuilding) return;
+    const state = this.readState(n);
+    if (typeof state !== 'string') this.checked.delete(state.generation);
+    this.log.warn('listing index fault reported by a worker', { node: n, why });
+    await this.shut(n);
+    s.retryAtMs = 0;
+    await this.ensure(n);
+    this.link.announce?.();
+  }
+
+  /** Another process changed the indexes: reopen whatever generation is current now. */
+  async refresh(): Promise<void> {
+    await Promise.all(this.slots.map(async (s, n) => {
+      if (s.rebuilding || !this.folder(n)) return;
+      const state = this.readState(n);
+      const current = typeof state === 'string' ? undefined : state;
+      if (s.index && current && current.generation === s.generation && (current.state === 'ready') === s.ready) return;
+      await this.shut(n);
+      s.retryAtMs = 0;
+    }));
+  }
+
+  /**
+   * Checks every node's index now (keeper): at start, after a worker died,
+   * on heal rounds. Replaces those that fail; `wait` also waits for their
+   * rebuilds.
+   */
+  async checkAll(wait = false): Promise<DerivedReport[]> {
+    const reports = await Promise.all(this.slots.map(async (s, n): Promise<DerivedReport> => {
+      if (!this.folder(n)) return { node: n, state: 'none' };
+      if (!this.nodes.health.canRead(n)) return { node: n, state: 'unavailable', why: `node ${this.nodes.health.status()[n]!.state}` };
+      if (s.rebuilding) return { node: n, state: 'rebuilding' };
+      const state = this.readState(n);
+      if (typeof state !== 'string' && state.state === 'rebuilding') {
+        // A rebuild that no process is running any more (it was interrupted): start over.
+        await this.replace(n, 'an interrupted rebuild');
+        return { node: n, state: 'rebuilding', why: 'an interrupted rebuild' };
+      }
+      if (typeof state === 'string') {
+        if (!this.nodes.health.canWrite(n)) return { node: n, state: 'unavailable', why: state };
+        await this.replace(n, state);
+        return { node: n, state: 'rebuilding', why: state };
+      }
+      const verdict = await checkIndex(this.envPath(n, state.generation), this.identity(n, state.generation));
+      if (verdict.verdict === 'sound') {
+        this.checked.add(state.generation);
+        return { node: n, state: 'sound', entries: verdict.entries };
+      }
+      if (verdict.verdict === 'unavailable' || !this.nodes.health.canWrite(n)) return { node: n, state: 'unavailable', why: 'why' in verdict ? verdict.why : '' };
+      await this.replace(n, verdict.why);
+      return { node: n, state: 'rebuilding', why: verdict.why };
+    }));
+    // Fewer sound indexes than a listing merges (a first start, an upgrade): wait for the rebuilds.
+    if (wait || reports.filter((r) => r.state === 'sound').length < this.enough) await this.rebuilt();
+    return reports.map((r) => (wait && r.state === 'rebuilding' ? { ...r, state: 'rebuilt' } : r));
+  }
+
+  /**
+   * Complete indexes to list from, at least `enough` where that many nodes
+   * can serve: a keeper waits for its rebuilds when too few are complete
+   * (the first use of a new node set, an upgrade), so that no listing is
+   * answered from a partial set.
+   */
+  async listable(): Promise<{ node: number; index: NodeIndex }[]> {
+    for (let attempt = 0; ; attempt++) {
+      const picked: { node: number; index: NodeIndex }[] = [];
+      for (let n = 0; n < this.slots.length && picked.length < this.enough; n++) {
+        const index = await this.forList(n);
+        if (index) picked.push({ node: n, index });
+      }
+      if (picked.length >= this.enough || attempt > 0 || !this.slots.some((s) => s.rebuilding)) return picked;
+      await this.rebuilt();
+    }
+  }
+
+  /** Resolves when no rebuild is running. */
+  async rebuilt(): Promise<void> {
+    await Promise.all(this.slots.map((s) => s.rebuilding));
+  }
+
+  /**
+   * Sets node n's index aside and starts a new generation, rebuilt from the
+   * node's records; upserts from every process go into it meanwhile, so
+   * nothing written during the rebuild is missed.
+   */
+  private async replace(n: number, why: string): Promise<void> {
+    const s = this.slots[n]!;
+    if (s.rebuilding) return;
+    const folder = this.folder(n)!;
+    let resolveStarted!: () => void;
+    const started = new Promise<void>((r) => { resolveStarted = r; });
+    s.rebuilding = (async () => {
+      await this.shut(n);
+      const aside = this.quarantine(folder, why);
+      const generation = randomUUID();
+      const index = new NodeIndex(this.envPath(n, generation), this.sync);
+      await index.stamp(this.identity(n, generation));
+      this.writeState(n, { clusterId: this.nodes.clusterId, node: n, generation, state: 'rebuilding' });
+      this.checked.add(generation);
+      Object.assign(s, { index, generation, ready: false, retryAtMs: 0 });
+      delete s.fault;
+      this.nodes.health.setIndexRebuilding(n, true);
+      this.log.error('listing index set aside, rebuilding from records', { node: n, why, ...(aside ? { quarantine: aside } : {}) });
+      this.link.announce?.();
+      resolveStarted();
+      if (this.link.announce) await new Promise((r) => setTimeout(r, SETTLE_MS));
+      let entries = 0;
+      const byBucket = new Map<string, (ListEntry & { deleted?: boolean })[]>();
+      const flush = async () => {
+        for (const [bucket, batch] of byBucket) await index.upsertMany(bucket, batch);
+        byBucket.clear();
+      };
+      for await (const { bucket, entry } of this.records(n)) {
+        if (this.closed) return;
+        let batch = byBucket.get(bucket);
+        if (!batch) byBucket.set(bucket, (batch = []));
+        batch.push(entry);
+        if (++entries % REBUILD_BATCH === 0) await flush();
+      }
+      await flush();
+      this.writeState(n, { clusterId: this.nodes.clusterId, node: n, generation, state: 'ready' });
+      s.ready = true;
+      this.nodes.health.setIndexRebuilding(n, false);
+      this.log.warn('listing index rebuilt', { node: n, entries });
+      this.link.announce?.();
+    })().catch((err) => {
+      resolveStarted();
+      s.retryAtMs = Date.now() + RETRY_MS;
+      this.log.error('listing index rebuild failed', { node: n, error: (err as Error).message });
+      return this.shut(n);
+    }).finally(() => { s.rebuilding = undefined; });
+    await started;
+  }
+
+  /** Moves the state file and every index generation into a new quarantine folder; returns it, or undefined when there was nothing. */
+  private quarantine(folder: string, why: string): string | undefined {
+    const names = readdirSync(folder).filter((f) => f === 'listing.json' || /^listing-.*\.lmdb(-lock)?$/.test(f));
+    if (names.length === 0) return undefined;
+    const aside = join(folder, 'quarantine', `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`);
+    mkdirSync(aside, { recursive: true });
+    writeFileSync(join(aside, 'why.txt'), why + '\n');
+    for (const name of names) renameSync(join(folder, name), join(aside, name));
+    return aside;
+  }
+
+  private async shut(n: number): Promise<void> {
+    const s = this.slots[n]!;
+    const index = s.index;
+    s.index = undefined;
+    s.ready = false;
+    await index?.close().catch(() => undefined);
+  }
+
+  /** What each index is doing, for the admin status. */
+  status(): { node: number; generation?: string; ready: boolean; rebuilding: boolean; fault?: string }[] {
+    return this.slots.map((s, n) => ({ node: n, ...(s.generation ? { generation: s.generation } : {}), ready: s.ready && s.index !== undefined, rebuilding: s.rebuilding !== undefined, ...(s.fault ? { fault: s.fault } : {}) }));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.slots.map((s) => s.rebuilding));
+    await Promise.all(this.slots.map((_, n) => this.shut(n)));
+  }
+}
+
+/**
+ * Loads entries straight into the current index of the node folder
+ * `nodeFolder` (a new, complete one when there is none): benchmarks fill a
+ * million-key bucket this way instead of through puts.
+ */
+export async function loadIntoIndex(nodeFolder: string, bucket: string, entries: Iterable<ListEntry>): Promise<void> {
+  const folder = join(nodeFolder, '.kintsugi');
+  const { clusterId, index: node } = JSON.parse(readFileSync(join(folder, 'format.json'), 'utf8')) as { clusterId: string; index: number };
+  let state: IndexState;
+  try {
+    state = JSON.parse(readFileSync(join(folder, 'listing.json'), 'utf8')) as IndexState;
+  } catch {
+    state = { clusterId, node, generation: randomUUID(), state: 'ready' };
+  }
+  const index = new NodeIndex(join(folder, `listing-${state.generation}.lmdb`), false);
+  await index.stamp({ clusterId, node, generation: state.generation });
+  await index.load(bucket, entries);
+  await index.close();
+  writeFileSync(join(folder, 'listing.json'), JSON.stringify({ ...state, state: 'ready' }) + '\n');
+}
