@@ -122,13 +122,11 @@ export class NodeHealth implements NodeHealthView {
     return e.probing;
   }
 
-  /** Probes the nodes not probed within the last second (a readiness check tells the truth, cheaply). */
+  /** Probes every node now (a readiness check tells the truth). */
   async refresh(): Promise<void> {
-    const now = Date.now();
-    await Promise.all(this.entries.map((e, n) => (now - e.probedMs >= RECHECK_MS ? this.probe(n) : e.probing)));
+    await this.probeAll();
   }
 
-  /** Probes every node now. */
   async probeAll(): Promise<void> {
     await Promise.all(this.drives.map((_, n) => this.probe(n)));
   }

@@ -23,7 +23,7 @@ export interface NodeHealthView {
   canRead(node: number): boolean;
   canWrite(node: number): boolean;
   status(): NodeStatus[];
-  /** Probes the nodes whose state is older than a second. */
+  /** Probes every node now. */
   refresh(): Promise<void>;
   /** Set by the metadata store while a node's listing index is rebuilt. */
   setIndexRebuilding(node: number, rebuilding: boolean): void;
