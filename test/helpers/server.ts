@@ -20,6 +20,8 @@ export interface RunningServer {
   kill9(): Promise<void>;
   /** process ids of the worker processes */
   workerPids(): number[];
+  /** what the server logged (JSON lines on stderr) so far */
+  logs(): string;
 }
 
 async function freePort(): Promise<number> {
@@ -70,6 +72,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Run
       child.once('exit', () => resolve());
       process.kill(-child.pid!, 'SIGKILL');
     }),
+    logs: () => err,
     workerPids: () => {
       const out = spawnSync('ps', ['-o', 'pid=', '--ppid', String(child.pid)], { encoding: 'utf8' }).stdout;
       return out.split('\n').map((l) => Number(l.trim())).filter((n) => n > 0);
