@@ -22,7 +22,12 @@ export async function serveHere(config: KintsugiConfig): Promise<{ host: string;
     // reports what it meets and follows what the primary (or a `kintsugi
     // heal` next to it, seen by polling) changed.
     metadata.coordinate({ keeper: false, report: (node, why) => process.send?.({ kintsugi: 'index-fault', node, why }) });
-    process.on('message', (msg: { kintsugi?: string }) => { if (msg?.kintsugi === 'index-changed') void metadata.refreshDerived(); });
+    // Started after another worker died: no index is mapped until the primary has checked them.
+    if (process.env[INDEX_HOLD_ENV]) await metadata.holdDerived();
+    process.on('message', (msg: { kintsugi?: string }) => {
+      if (msg?.kintsugi === 'index-changed') void metadata.refreshDerived();
+      if (msg?.kintsugi === 'index-hold') void metadata.holdDerived();
+    });
     refresher = setInterval(() => { void metadata.refreshDerived(); }, INDEX_REFRESH_MS);
     refresher.unref();
   }
@@ -42,6 +47,8 @@ export async function serveHere(config: KintsugiConfig): Promise<{ host: string;
 
 /** Set for workers: the primary keeps the listing indexes. */
 const INDEX_KEEPER_ENV = 'KINTSUGI_INDEX_KEEPER';
+/** Set for a worker started after another died: it waits for the primary's check before mapping an index. */
+const INDEX_HOLD_ENV = 'KINTSUGI_INDEX_HOLD';
 /** How often a worker looks whether another process replaced an index. */
 const INDEX_REFRESH_MS = 5000;
 /** Worker deaths within this window that count towards a crash loop. */
@@ -97,8 +104,11 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
     };
     for (let i = 0; i < config.workers; i++) cluster.fork(workerEnv);
     let ready = 0;
-    cluster.on('message', (_w, msg: { port?: number; kintsugi?: string; node?: number; why?: string }) => {
+    let checksRunning = 0;
+    cluster.on('message', (w, msg: { port?: number; kintsugi?: string; node?: number; why?: string }) => {
       if (msg.port !== undefined && ++ready === config.workers) process.stdout.write(banner(config, msg.port, codec));
+      // A worker started holding off its indexes whose check ended before it was up.
+      if (msg.port !== undefined && checksRunning === 0) w.send({ kintsugi: 'index-changed' });
       if (msg.kintsugi === 'index-fault' && msg.node !== undefined) void metadata.derivedFault(msg.node, msg.why ?? '');
     });
     let stopping = false;
@@ -118,21 +128,26 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
       deaths.push(now);
       while (deaths[0]! < now - DEATH_WINDOW_MS) deaths.shift();
       log.warn('worker exited, starting another', { pid: worker.process.pid, code, signal });
-      void (async () => {
-        // A worker killed by a signal most likely mapped a rotten index:
-        // every index is checked again, away from the workers, and the
-        // culprit set aside before a new worker could map it and die too.
-        const blamed = (await metadata.checkDerived().catch(() => [])).filter((r) => r.state === 'rebuilding' && r.why);
-        for (const r of blamed) log.error('worker death blamed on a node\'s listing index; set aside and rebuilding', { node: r.node, why: r.why });
-        let delayMs = 0;
-        if (blamed.length === 0 && deaths.length >= 3) {
-          // No culprit found: restart, but slower and slower, not in a loop.
-          delayMs = Math.min(30_000, 1000 * 2 ** (deaths.length - 3));
-          if (!loopLogged) log.error('workers keep dying and no node structure is to blame; restarting them with a delay', { deaths: deaths.length, windowS: DEATH_WINDOW_MS / 1000 });
-          loopLogged = true;
+      // A worker that died may have mapped a rotten index: the others stop
+      // using theirs and a new worker starts holding off too (it serves
+      // everything else at once, and keeps the port open), while every
+      // index is checked away from the workers and the culprit set aside.
+      broadcast({ kintsugi: 'index-hold' });
+      let delayMs = 0;
+      if (deaths.length >= 3) {
+        // Dying again and again: restart, but slower and slower, not in a loop.
+        delayMs = Math.min(30_000, 1000 * 2 ** (deaths.length - 3));
+        if (!loopLogged) log.error('workers keep dying; restarting them with a delay', { deaths: deaths.length, windowS: DEATH_WINDOW_MS / 1000 });
+        loopLogged = true;
+      }
+      setTimeout(() => { if (!stopping) cluster.fork({ ...workerEnv, [INDEX_HOLD_ENV]: '1' }); }, delayMs);
+      checksRunning++;
+      void metadata.checkDerived().catch(() => []).finally(() => checksRunning--).then((reports) => {
+        for (const r of reports) {
+          if (r.state === 'rebuilding' && r.why) log.error('worker death blamed on a node\'s listing index; set aside and rebuilding', { node: r.node, why: r.why });
         }
-        setTimeout(() => { if (!stopping) cluster.fork(workerEnv); }, delayMs);
-      })();
+        broadcast({ kintsugi: 'index-changed' });
+      });
     });
     await waitForSignal();
     stopping = true;

@@ -146,7 +146,9 @@ export interface MetadataStore {
   coordinate(link: DerivedLink): void;
   /** (keeper) another process met a fault on node's structure: check it again. */
   derivedFault(node: number, why: string): Promise<void>;
-  /** (not the keeper) the keeper changed a structure: use what is current now. */
+  /** (not the keeper) the keeper changed or checked the structures: use what is current now. */
   refreshDerived(): Promise<void>;
+  /** (not the keeper) use no derived structure until the keeper has checked them (refreshDerived). */
+  holdDerived(): Promise<void>;
   close(): Promise<void>;
 }

@@ -14,64 +14,99 @@ export type IndexVerdict =
   | { readonly verdict: 'sound'; readonly entries: number }
   | { readonly verdict: 'corrupt' | 'missing' | 'unavailable'; readonly why: string };
 
+export interface IndexToCheck {
+  readonly path: string;
+  readonly expected: IndexIdentity;
+}
+
 const LMDB_ENTRY = createRequire(import.meta.url).resolve('lmdb');
 
 /**
- * Runs in a child process (CommonJS, evaluated): walks every entry, checks
- * key order, each value's CRC-32 and the identity entry. A corrupt LMDB file
- * can crash or hang whoever maps it, which is why this is not done in the
- * process that serves: the child dies, the server learns why.
+ * Runs in a child process (CommonJS, evaluated): for each index in turn,
+ * walks every entry, checks key order, each value's CRC-32 and the identity
+ * entry, and prints one JSON line. A corrupt LMDB file can crash or hang
+ * whoever maps it, which is why this is not done in a process that serves:
+ * the child dies, the parent learns which index it was on.
  */
 const CHECKER = `
-const [, lmdbEntry, path, expectJson] = process.argv;
+const [, lmdbEntry, listJson] = process.argv;
 const zlib = require('node:zlib');
+const { open } = require(lmdbEntry);
 const ENV = new Set(['EROFS', 'EACCES', 'EPERM', 'ENOSPC', 'EDQUOT', 'EIO']);
-const out = (code, report) => { process.stdout.write(JSON.stringify(report)); process.exit(code); };
-try {
-  const expected = JSON.parse(expectJson);
-  const db = require(lmdbEntry).open({ path, readOnly: true, keyEncoding: 'binary', encoding: 'binary', compression: false });
-  let prev; let entries = 0; let identity;
-  for (const { key, value } of db.getRange({})) {
-    if (prev && Buffer.compare(prev, key) >= 0) out(2, { why: 'keys out of order' });
-    prev = key;
-    const end = value.length - 4;
-    if (end < 0 || value.readUInt32BE(end) !== zlib.crc32(value.subarray(0, end), zlib.crc32(key))) out(2, { why: 'an entry fails its checksum' });
-    if (key[0] === 0) identity = JSON.parse(value.subarray(0, end).toString());
-    else entries++;
+function check(path, expected) {
+  try {
+    const db = open({ path, readOnly: true, keyEncoding: 'binary', encoding: 'binary', compression: false });
+    let prev; let entries = 0; let identity;
+    for (const { key, value } of db.getRange({})) {
+      if (prev && Buffer.compare(prev, key) >= 0) return { verdict: 'corrupt', why: 'keys out of order' };
+      prev = key;
+      const end = value.length - 4;
+      if (end < 0 || value.readUInt32BE(end) !== zlib.crc32(value.subarray(0, end), zlib.crc32(key))) return { verdict: 'corrupt', why: 'an entry fails its checksum' };
+      if (key[0] === 0) identity = JSON.parse(value.subarray(0, end).toString());
+      else entries++;
+    }
+    db.close();
+    if (!identity) return { verdict: 'corrupt', why: 'no identity entry' };
+    for (const f of ['clusterId', 'node', 'generation']) {
+      if (identity[f] !== expected[f]) return { verdict: 'corrupt', why: 'foreign index: ' + f + ' is ' + identity[f] + ', expected ' + expected[f] };
+    }
+    return { verdict: 'sound', entries };
+  } catch (err) {
+    const env = ENV.has(err.code) || /read-only file system|permission denied/i.test(String(err.message));
+    return { verdict: env ? 'unavailable' : 'corrupt', why: String(err.message).slice(0, 300) };
   }
-  if (!identity) out(2, { why: 'no identity entry' });
-  for (const f of ['clusterId', 'node', 'generation']) {
-    if (identity[f] !== expected[f]) out(2, { why: 'foreign index: ' + f + ' is ' + identity[f] + ', expected ' + expected[f] });
-  }
-  out(0, { entries });
-} catch (err) {
-  out(ENV.has(err.code) || /read-only file system|permission denied/i.test(String(err.message)) ? 3 : 2, { why: String(err.message).slice(0, 300) });
+}
+for (const { path, expected } of JSON.parse(listJson)) {
+  process.stdout.write('started\\n');
+  process.stdout.write(JSON.stringify(check(path, expected)) + '\\n');
 }
 `;
 
-/** Checks the index at `path` (an LMDB file) in a child process, within `timeoutMs`. */
-export function checkIndex(path: string, expected: IndexIdentity, timeoutMs = 120_000): Promise<IndexVerdict> {
-  if (!existsSync(path)) return Promise.resolve({ verdict: 'missing', why: `${path} does not exist` });
+/**
+ * Checks indexes in one child process (a node process costs ~100 ms to
+ * start; seven at once on two cores cost a second while workers wait). If
+ * the child dies or hangs on one, that one is corrupt and the rest are
+ * checked again in a new child.
+ */
+export async function checkIndexes(list: readonly IndexToCheck[], timeoutMs = 120_000): Promise<IndexVerdict[]> {
+  const verdicts: (IndexVerdict | undefined)[] = list.map((c) => (existsSync(c.path) ? undefined : { verdict: 'missing', why: `${c.path} does not exist` }));
+  let todo = list.map((_, i) => i).filter((i) => !verdicts[i]);
+  while (todo.length > 0) {
+    const run = await runChild(todo.map((i) => list[i]!), timeoutMs);
+    run.verdicts.forEach((v, j) => { verdicts[todo[j]!] = v; });
+    if (run.failedAt === undefined) break;
+    verdicts[todo[run.failedAt]!] = { verdict: 'corrupt', why: run.why };
+    todo = todo.slice(run.failedAt + 1);
+  }
+  return verdicts.map((v) => v ?? { verdict: 'unavailable', why: 'not checked' });
+}
+
+export async function checkIndex(path: string, expected: IndexIdentity, timeoutMs?: number): Promise<IndexVerdict> {
+  return (await checkIndexes([{ path, expected }], timeoutMs))[0]!;
+}
+
+/** One child over `list`: the verdicts it printed, and where it died (if it did), with why. */
+function runChild(list: readonly IndexToCheck[], timeoutMs: number): Promise<{ verdicts: IndexVerdict[]; failedAt?: number; why: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['-e', CHECKER, LMDB_ENTRY, path, JSON.stringify(expected)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['-e', CHECKER, LMDB_ENTRY, JSON.stringify(list)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => { out += d; });
     child.stderr.on('data', (d) => { err += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    // Each index has the whole timeout: a hang on one is what is caught.
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs * list.length);
     child.once('error', (e) => {
       clearTimeout(timer);
-      resolve({ verdict: 'unavailable', why: `checker did not start: ${e.message}` });
+      resolve({ verdicts: list.map(() => ({ verdict: 'unavailable', why: `checker did not start: ${e.message}` })), why: '' });
     });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
-      let report: { entries?: number; why?: string } = {};
-      try { report = JSON.parse(out) as typeof report; } catch { /* crashed before answering */ }
-      if (code === 0) resolve({ verdict: 'sound', entries: report.entries ?? 0 });
-      else if (code === 3) resolve({ verdict: 'unavailable', why: report.why ?? 'unavailable' });
-      else if (signal === 'SIGKILL') resolve({ verdict: 'corrupt', why: `the check did not finish within ${timeoutMs / 1000} s` });
-      else if (signal) resolve({ verdict: 'corrupt', why: `the check crashed with ${signal}` });
-      else resolve({ verdict: 'corrupt', why: report.why ?? `the check failed (exit ${code}): ${err.trim().split('\n').pop() ?? ''}` });
+      const lines = out.split('\n').filter(Boolean);
+      const verdicts = lines.filter((l) => l !== 'started').map((l) => JSON.parse(l) as IndexVerdict);
+      if (verdicts.length === list.length) return resolve({ verdicts, why: '' });
+      const why = signal === 'SIGKILL' ? `the check did not finish within ${timeoutMs / 1000} s`
+        : signal ? `the check crashed with ${signal}` : `the check failed (exit ${code}): ${err.trim().split('\n').pop() ?? ''}`;
+      resolve({ verdicts, failedAt: verdicts.length, why });
     });
   });
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { DerivedLink, DerivedReport } from '../../core/contracts/metadata.js';
 import type { Logger } from '../../core/contracts/logger.js';
 import type { NodeSet } from '../../core/contracts/nodes.js';
-import { checkIndex } from './index-check.js';
+import { checkIndex, checkIndexes } from './index-check.js';
 import { NodeIndex, type IndexIdentity } from './listing-index.js';
 import type { ListEntry } from '../../core/contracts/metadata.js';
 
@@ -31,6 +31,8 @@ interface Slot {
 
 /** How long a closed or unusable index waits before it is tried again. */
 const RETRY_MS = 2000;
+/** How long a worker holds off its indexes at most, waiting for the keeper's check after a crash. */
+const HOLD_MS = 60_000;
 /** Time for the other processes to switch to a new index before the rebuild scans the records. */
 const SETTLE_MS = 500;
 const REBUILD_BATCH = 1000;
@@ -55,6 +57,9 @@ export class IndexSlots {
   private link: DerivedLink = { keeper: true };
   private readonly checked = new Set<string>();
   private closed = false;
+  private checking: Promise<DerivedReport[]> | undefined;
+  /** (not the keeper) while set, no index is opened: the keeper is checking them after a crash */
+  private held: { release: () => void; released: Promise<void> } | undefined;
 
   constructor(
     private readonly nodes: NodeSet,
@@ -123,6 +128,7 @@ export class IndexSlots {
   }
 
   private async ensure(n: number): Promise<void> {
+    if (this.held) await this.held.released;
     const s = this.slots[n]!;
     if (s.index || this.closed || !this.folder(n) || !this.nodes.health.canRead(n) || Date.now() < s.retryAtMs) return;
     s.opening ??= this.open(n).finally(() => { s.opening = undefined; });
@@ -207,8 +213,31 @@ export class IndexSlots {
     this.link.announce?.();
   }
 
+  /**
+   * (not the keeper) Closes every index and opens none until the keeper says
+   * which are sound (refresh), or `maxMs` passed: a worker died, perhaps on
+   * one of them, and another that maps it would die too.
+   */
+  async hold(maxMs = HOLD_MS): Promise<void> {
+    if (!this.held) {
+      let release!: () => void;
+      const released = new Promise<void>((r) => { release = r; });
+      const timer = setTimeout(() => this.release(), maxMs);
+      timer.unref();
+      this.held = { release: () => { clearTimeout(timer); release(); }, released };
+    }
+    await Promise.all(this.slots.map((_, n) => this.shut(n)));
+  }
+
+  private release(): void {
+    const held = this.held;
+    this.held = undefined;
+    held?.release();
+  }
+
   /** Another process changed the indexes: reopen whatever generation is current now. */
   async refresh(): Promise<void> {
+    this.release();
     await Promise.all(this.slots.map(async (s, n) => {
       if (s.rebuilding || !this.folder(n)) return;
       const state = this.readState(n);
@@ -225,33 +254,51 @@ export class IndexSlots {
    * rebuilds.
    */
   async checkAll(wait = false): Promise<DerivedReport[]> {
-    const reports = await Promise.all(this.slots.map(async (s, n): Promise<DerivedReport> => {
-      if (!this.folder(n)) return { node: n, state: 'none' };
-      if (!this.nodes.health.canRead(n)) return { node: n, state: 'unavailable', why: `node ${this.nodes.health.status()[n]!.state}` };
-      if (s.rebuilding) return { node: n, state: 'rebuilding' };
-      const state = this.readState(n);
-      if (typeof state !== 'string' && state.state === 'rebuilding') {
-        // A rebuild that no process is running any more (it was interrupted): start over.
-        await this.replace(n, 'an interrupted rebuild');
-        return { node: n, state: 'rebuilding', why: 'an interrupted rebuild' };
-      }
-      if (typeof state === 'string') {
-        if (!this.nodes.health.canWrite(n)) return { node: n, state: 'unavailable', why: state };
-        await this.replace(n, state);
-        return { node: n, state: 'rebuilding', why: state };
-      }
-      const verdict = await checkIndex(this.envPath(n, state.generation), this.identity(n, state.generation));
-      if (verdict.verdict === 'sound') {
-        this.checked.add(state.generation);
-        return { node: n, state: 'sound', entries: verdict.entries };
-      }
-      if (verdict.verdict === 'unavailable' || !this.nodes.health.canWrite(n)) return { node: n, state: 'unavailable', why: 'why' in verdict ? verdict.why : '' };
-      await this.replace(n, verdict.why);
-      return { node: n, state: 'rebuilding', why: verdict.why };
-    }));
+    // One check at a time: a second caller (another worker died meanwhile) gets the running one's answer.
+    this.checking ??= this.checkNow().finally(() => { this.checking = undefined; });
+    const reports = await this.checking;
     // Fewer sound indexes than a listing merges (a first start, an upgrade): wait for the rebuilds.
     if (wait || reports.filter((r) => r.state === 'sound').length < this.enough) await this.rebuilt();
-    return reports.map((r) => (wait && r.state === 'rebuilding' ? { ...r, state: 'rebuilt' } : r));
+    return reports.map((r) => (wait && r.state === 'rebuilding' && r.why ? { ...r, state: 'rebuilt' } : r));
+  }
+
+  private async checkNow(): Promise<DerivedReport[]> {
+    const reports: (DerivedReport | undefined)[] = [];
+    const toCheck: { n: number; state: IndexState }[] = [];
+    for (let n = 0; n < this.slots.length; n++) {
+      const s = this.slots[n]!;
+      if (!this.folder(n)) reports[n] = { node: n, state: 'none' };
+      else if (!this.nodes.health.canRead(n)) reports[n] = { node: n, state: 'unavailable', why: `node ${this.nodes.health.status()[n]!.state}` };
+      else if (s.rebuilding) reports[n] = { node: n, state: 'rebuilding' };
+      else {
+        const state = this.readState(n);
+        // A rebuild that no process is running any more was interrupted: start over.
+        const why = typeof state === 'string' ? state : state.state === 'rebuilding' ? 'an interrupted rebuild' : undefined;
+        if (why !== undefined || typeof state === 'string') reports[n] = await this.replaced(n, why ?? '');
+        else toCheck.push({ n, state });
+      }
+    }
+    const verdicts = await checkIndexes(toCheck.map(({ n, state }) => ({ path: this.envPath(n, state.generation), expected: this.identity(n, state.generation) })));
+    for (const [i, { n, state }] of toCheck.entries()) {
+      const verdict = verdicts[i]!;
+      if (verdict.verdict === 'sound') {
+        this.checked.add(state.generation);
+        reports[n] = { node: n, state: 'sound', entries: verdict.entries };
+      } else if (verdict.verdict === 'unavailable') {
+        reports[n] = { node: n, state: 'unavailable', why: verdict.why };
+      } else {
+        this.checked.delete(state.generation);
+        reports[n] = await this.replaced(n, verdict.why);
+      }
+    }
+    return reports as DerivedReport[];
+  }
+
+  /** Sets node n's index aside when the node can take it, and says so. */
+  private async replaced(n: number, why: string): Promise<DerivedReport> {
+    if (!this.nodes.health.canWrite(n)) return { node: n, state: 'unavailable', why };
+    await this.replace(n, why);
+    return { node: n, state: 'rebuilding', why };
   }
 
   /**

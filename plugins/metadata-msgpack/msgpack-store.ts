@@ -208,6 +208,10 @@ export class MsgpackMetadataStore implements MetadataStore {
     return this.slots.refresh();
   }
 
+  holdDerived(): Promise<void> {
+    return this.slots.hold();
+  }
+
   /** What each node's listing index is doing (admin status). */
   derivedStatus(): ReturnType<IndexSlots['status']> {
     return this.slots.status();
