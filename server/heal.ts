@@ -17,6 +17,7 @@ export function formatSummary(s: HealSummary): string {
     `replicas repaired   ${s.replicasRepaired}`,
     `bytes rewritten     ${s.bytesRewritten}`,
     `orphans removed     ${s.orphansRemoved}`,
+    `deferred            ${s.deferred}${s.deferred ? ' (nodes unavailable: run heal again once they are back)' : ''}`,
     `indexes rebuilt     ${s.indexesRebuilt.length}${s.indexesRebuilt.length ? `: ${s.indexesRebuilt.join('; ')}` : ''}`,
     `unrecoverable       ${s.unrecoverable.length}${s.unrecoverable.length ? `: ${s.unrecoverable.join(', ')}` : ''}`,
     '',

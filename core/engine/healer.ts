@@ -9,6 +9,7 @@ import type { Logger } from '../contracts/logger.js';
 import { dataSpans, type DataSpan, type MetadataStore, type ObjectRecord } from '../contracts/metadata.js';
 import type { NodeSet } from '../contracts/nodes.js';
 import { objectHash, shardPath, uploadRecordPath } from '../layout.js';
+import { WriteQuorumError } from '../errors.js';
 import { TOKENS } from '../tokens.js';
 import { versionTime } from '../version-id.js';
 import { Geometry } from './geometry.js';
@@ -27,6 +28,8 @@ export interface HealSummary {
   unrecoverable: string[];
   /** nodes whose listing index failed its check and was set aside and rebuilt, with why */
   indexesRebuilt: string[];
+  /** objects readable but not fully repaired: the nodes their copies belong on cannot take writes now */
+  deferred: number;
 }
 
 export interface HealOptions {
@@ -40,7 +43,7 @@ export interface HealOptions {
   waitForIndexes?: boolean;
 }
 
-export const emptySummary = (): HealSummary => ({ objectsChecked: 0, shardsRebuilt: 0, replicasRepaired: 0, bytesRewritten: 0, orphansRemoved: 0, unrecoverable: [], indexesRebuilt: [] });
+export const emptySummary = (): HealSummary => ({ objectsChecked: 0, shardsRebuilt: 0, replicasRepaired: 0, bytesRewritten: 0, orphansRemoved: 0, unrecoverable: [], indexesRebuilt: [], deferred: 0 });
 
 /** An hour: an upload or write this young may still be in flight. */
 export const DEFAULT_GRACE_MS = 3600_000;
@@ -143,7 +146,15 @@ export class Healer {
     let done = 0;
     for await (const { bucket, key } of this.metadata.allObjects()) {
       const started = Date.now();
-      live.set(`${bucket}/${objectHash(bucket, key)}`, await this.healObject(bucket, key, summary));
+      try {
+        live.set(`${bucket}/${objectHash(bucket, key)}`, await this.healObject(bucket, key, summary));
+      } catch (err) {
+        // Too few nodes can take the repair now (read-only, refused, offline): the next pass does it.
+        if (!(err instanceof WriteQuorumError) && (err as { code?: string }).code !== 'ERR_NODE_UNAVAILABLE') throw err;
+        summary.deferred++;
+        live.set(`${bucket}/${objectHash(bucket, key)}`, await this.metadata.get(bucket, key));
+        this.log.warn('heal deferred', { bucket, key, error: (err as Error).message });
+      }
       options.onProgress?.(++done, `${bucket}/${key}`);
       if (options.rate) await new Promise((r) => setTimeout(r, Math.max(0, 1000 / options.rate! - (Date.now() - started))));
     }
@@ -175,7 +186,8 @@ export class Healer {
     if (!record) return undefined;
     summary.objectsChecked++;
     if (record.inline) return this.healInline(record, summary);
-    const missing = await this.metadata.missingCopies(record);
+    // Copies belonging on nodes that cannot take writes now wait for them.
+    const missing = (await this.metadata.missingCopies(record)).filter((n) => this.nodes.health.canWrite(n));
     if (missing.length > 0) {
       await this.metadata.put(record);
       summary.replicasRepaired += missing.length;

@@ -346,7 +346,8 @@ export class IndexSlots {
       Object.assign(s, { index, generation, ready: false, retryAtMs: 0 });
       delete s.fault;
       this.nodes.health.setIndexRebuilding(n, true);
-      this.log.error('listing index set aside, rebuilding from records', { node: n, why, ...(aside ? { quarantine: aside } : {}) });
+      if (aside) this.log.error('listing index set aside, rebuilding from records', { node: n, why, quarantine: aside });
+      else this.log.info('listing index created from records', { node: n, why });
       this.link.announce?.();
       resolveStarted();
       if (this.link.announce) await new Promise((r) => setTimeout(r, SETTLE_MS));
@@ -367,7 +368,7 @@ export class IndexSlots {
       this.writeState(n, { clusterId: this.nodes.clusterId, node: n, generation, state: 'ready' });
       s.ready = true;
       this.nodes.health.setIndexRebuilding(n, false);
-      this.log.warn('listing index rebuilt', { node: n, entries });
+      (aside ? this.log.warn : this.log.info).call(this.log, 'listing index rebuilt', { node: n, entries });
       this.link.announce?.();
     })().catch((err) => {
       resolveStarted();
