@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, statfs } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 import type { Drive, DriveFile, DriveStat, DriveWriter } from '../../core/contracts/drive.js';
@@ -101,6 +101,10 @@ class LocalFile implements DriveFile {
     return this.fh.close();
   }
 }
+
+/** A node with less free space than this (or this share of its file system, if less) takes no writes. */
+const FULL_RESERVE_BYTES = 64 << 20;
+const FULL_RESERVE_SHARE = 0.01;
 
 const isMissing = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR';
 
@@ -252,6 +256,12 @@ export class LocalDrive implements Drive {
     const found = await readIdentity(this.location);
     if (found === 'missing') await initialise(this.location, { format: 1, clusterId: this.clusterId, index: this.index });
     else checkIdentity(this.location, found, this.clusterId, this.index);
+    // Nearly full counts as full: a probe's 64 bytes would still fit where a shard does not.
+    const fs = await statfs(this.location);
+    const reserve = Math.min(FULL_RESERVE_BYTES, fs.blocks * fs.bsize * FULL_RESERVE_SHARE);
+    if (fs.bavail * fs.bsize < reserve) {
+      throw Object.assign(new Error(`${this.location}: ${fs.bavail * fs.bsize} bytes free, less than the ${Math.round(reserve)} kept in reserve`), { code: 'ENOSPC' });
+    }
     const path = join(this.location, TMP_DIR, `probe-${process.pid}-${randomUUID()}`);
     const bytes = randomBytes(64);
     const fh = await Fd.open(path, 'wx+');

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/engine.js';
-import { send } from '../helpers/sign.js';
+import { send, signedHeaders } from '../helpers/sign.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 
 /**
@@ -215,6 +215,15 @@ describe.skipIf(!canMount)('a node folder remounted read-only', () => {
     expect(mountReadOnly(nodePath, 4)).toBe(true);
     await expectServing(running!, objects, [4], 'read-only');
     expect(restarts(running!)).toBe(0);
+    // The state, the last error and since when, for operators and for Prometheus.
+    const path = '/_kintsugi/admin/status';
+    const status = JSON.parse((await send(running!.port, 'GET', path, await signedHeaders(running!.port, 'GET', path, {}))).body) as { nodes: { index: number; state: string; error?: string; sinceMs: number }[] };
+    expect(status.nodes[4]).toMatchObject({ state: 'read-only', error: expect.stringMatching(/read-only file system/i) });
+    expect(Date.now() - status.nodes[4]!.sinceMs).toBeLessThan(60_000);
+    expect(status.nodes.filter((n) => n.state === 'ok')).toHaveLength(6);
+    const metrics = (await send(running!.port, 'GET', '/_kintsugi/metrics')).body;
+    expect(metrics).toMatch(/^kintsugi_node_state\{worker="\d+",node="4",state="read-only"\} 1$/m);
+    expect(metrics).toMatch(/^kintsugi_node_writable\{worker="\d+",node="4"\} 0$/m);
     expectHealExits0(nodePath);
     remountWritable(nodePath, 4);
     await expectAllBack(running!);
@@ -231,6 +240,28 @@ describe.skipIf(!canMount)('a node folder remounted read-only', () => {
     for (const n of PARITY) remountWritable(nodePath, n);
     await expectAllBack(running);
     expect((await listAll(running.client())).sort()).toEqual([...objects.keys()].sort());
+  }, 120_000);
+});
+
+describe.skipIf(!canMount)('a full node (its folder on a small tmpfs, filled up)', () => {
+  it('before start and while serving (node 6): writes skip it, reads use it, health says full; room made, it returns', async () => {
+    const { nodePath, objects } = await serverWithObjects();
+    await running!.stop();
+    const folder = folderOf(nodePath, 6);
+    await rename(folder, `${folder}.disk`);
+    await mkdir(folder);
+    expect(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=24m', 'tmpfs', folder]).status).toBe(0);
+    mounted.push(folder);
+    expect(spawnSync('cp', ['-a', `${folder}.disk/.`, folder]).status).toBe(0);
+    // Fill what is left: dd stops at ENOSPC.
+    spawnSync('dd', ['if=/dev/zero', `of=${join(folder, 'filler')}`, 'bs=1M', 'count=64']);
+    running = await startServer({ NODEPATH: nodePath, HEAL_INTERVAL: '0' });
+    await expectServing(running, objects, [6], 'full');
+    expect(restarts(running)).toBe(0);
+    expectHealExits0(nodePath);
+    await rm(join(folder, 'filler'));
+    await expectAllBack(running);
+    await expectServing(running, objects, []);
   }, 120_000);
 });
 
