@@ -25,7 +25,7 @@ export async function serveHere(config: KintsugiConfig): Promise<{ host: string;
     // Started after another worker died: no index is mapped until the primary has checked them.
     if (process.env[INDEX_HOLD_ENV]) await metadata.holdDerived();
     process.on('message', (msg: { kintsugi?: string }) => {
-      if (msg?.kintsugi === 'index-changed') void metadata.refreshDerived();
+      if (msg?.kintsugi === 'index-changed') void metadata.refreshDerived({ release: true });
       if (msg?.kintsugi === 'index-hold') void metadata.holdDerived();
     });
     refresher = setInterval(() => { void metadata.refreshDerived(); }, INDEX_REFRESH_MS);
@@ -86,6 +86,8 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
     container.resolve(TOKENS.NodeHealth).start();
     const broadcast = (msg: object) => { for (const w of Object.values(cluster.workers ?? {})) if (w?.isConnected()) w.send(msg); };
     metadata.coordinate({ keeper: true, announce: () => broadcast({ kintsugi: 'index-changed' }) });
+    // A `kintsugi heal` beside the server may replace an index: follow it.
+    setInterval(() => { void metadata.refreshDerived(); }, INDEX_REFRESH_MS).unref();
     // Every listing index is checked (in a child process) before a worker maps it.
     await metadata.checkDerived();
     // One background scanner for the whole cluster of workers, in the primary.

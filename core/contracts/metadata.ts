@@ -146,9 +146,12 @@ export interface MetadataStore {
   coordinate(link: DerivedLink): void;
   /** (keeper) another process met a fault on node's structure: check it again. */
   derivedFault(node: number, why: string): Promise<void>;
-  /** (not the keeper) the keeper changed or checked the structures: use what is current now. */
-  refreshDerived(): Promise<void>;
-  /** (not the keeper) use no derived structure until the keeper has checked them (refreshDerived). */
+  /**
+   * Another process may have replaced a structure: use what is current now.
+   * `release` (not the keeper): the keeper's check is done, end a hold.
+   */
+  refreshDerived(options?: { release?: boolean }): Promise<void>;
+  /** (not the keeper) use no derived structure until the keeper has checked them (refreshDerived with release). */
   holdDerived(): Promise<void>;
   close(): Promise<void>;
 }

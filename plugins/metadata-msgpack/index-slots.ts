@@ -235,9 +235,12 @@ export class IndexSlots {
     held?.release();
   }
 
-  /** Another process changed the indexes: reopen whatever generation is current now. */
-  async refresh(): Promise<void> {
-    this.release();
+  /**
+   * Reopens whatever generation is current now where another process changed
+   * it; `release` ends a hold (the keeper's check is done).
+   */
+  async refresh(release = false): Promise<void> {
+    if (release) this.release();
     await Promise.all(this.slots.map(async (s, n) => {
       if (s.rebuilding || !this.folder(n)) return;
       const state = this.readState(n);

@@ -204,8 +204,8 @@ export class MsgpackMetadataStore implements MetadataStore {
     return this.slots.reported(node, why);
   }
 
-  refreshDerived(): Promise<void> {
-    return this.slots.refresh();
+  refreshDerived(options: { release?: boolean } = {}): Promise<void> {
+    return this.slots.refresh(options.release ?? false);
   }
 
   holdDerived(): Promise<void> {
