@@ -1,3 +1,4 @@
+import { closeSync, openSync, readSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 
 import { open, type RootDatabase } from 'lmdb';
@@ -96,11 +97,22 @@ export interface IndexIdentity {
  */
 export class NodeIndex {
   private readonly db: RootDatabase<Buffer, Buffer>;
+  private readonly meta: MetaGuard | undefined;
 
   constructor(readonly path: string, sync: boolean, readOnly = false) {
     this.db = open<Buffer, Buffer>({
       path, keyEncoding: 'binary', encoding: 'binary', noSync: !sync, compression: false, readOnly,
     });
+    this.meta = MetaGuard.learn(path);
+  }
+
+  /**
+   * Throws IndexCorruptError (naming this index) when LMDB's meta pages no
+   * longer carry their magic: every transaction starts by trusting them,
+   * and a rotten one sends LMDB to garbage page numbers, a crash.
+   */
+  private checkMeta(): void {
+    if (this.meta && !this.meta.intact()) throw Object.assign(new IndexCorruptError(`${this.path}: an LMDB meta page is damaged`), { index: this });
   }
 
   /** Writes the identity entry (a new index). */
@@ -115,6 +127,7 @@ export class NodeIndex {
 
   /** Like upsert, for many entries in one transaction (rebuilds). */
   async upsertMany(bucket: string, entries: Iterable<ListEntry & { deleted?: boolean }>): Promise<void> {
+    this.checkMeta();
     await this.db.transaction(() => {
       for (const entry of entries) {
         const key = indexKey(bucket, entry.key);
@@ -138,13 +151,58 @@ export class NodeIndex {
 
   /** Entries of `bucket` with keys >= from (bytes after the bucket), in order. */
   range(bucket: string, from: Buffer): Iterator<{ key: Buffer; value: Buffer }> {
+    this.checkMeta();
     const start = Buffer.concat([Buffer.from(bucket, 'utf8'), SEP, from]);
     const end = Buffer.concat([Buffer.from(bucket, 'utf8'), Buffer.from([1])]);
     return (this.db.getRange({ start, end }) as Iterable<{ key: Buffer; value: Buffer }>)[Symbol.iterator]();
   }
 
   close(): Promise<void> {
+    this.meta?.close();
     return this.db.close();
+  }
+}
+
+const LMDB_MAGIC = Buffer.from([0xde, 0xc0, 0xef, 0xbe]);
+
+/**
+ * Where the two meta pages of an LMDB file keep their magic number, learnt
+ * from the file when it was opened sound (so no assumption about LMDB's page
+ * size or header layout); checking those 8 bytes costs two small reads from
+ * the page cache. No magic found where expected at open: no guard.
+ */
+class MetaGuard {
+  private readonly buf = Buffer.alloc(4);
+
+  private constructor(private readonly fd: number, private readonly offsets: readonly number[]) {}
+
+  static learn(path: string): MetaGuard | undefined {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch {
+      return undefined;
+    }
+    const head = Buffer.alloc(65_536 + 64);
+    const got = readSync(fd, head, 0, head.length, 0);
+    const first = head.subarray(0, got).indexOf(LMDB_MAGIC);
+    const second = first >= 0 && first < 64 ? head.subarray(0, got).indexOf(LMDB_MAGIC, first + 512) : -1;
+    if (second < 0 || (second - first) % 512 !== 0) {
+      closeSync(fd);
+      return undefined;
+    }
+    return new MetaGuard(fd, [first, second]);
+  }
+
+  intact(): boolean {
+    for (const at of this.offsets) {
+      if (readSync(this.fd, this.buf, 0, 4, at) !== 4 || !this.buf.equals(LMDB_MAGIC)) return false;
+    }
+    return true;
+  }
+
+  close(): void {
+    try { closeSync(this.fd); } catch { /* already closed */ }
   }
 }
 
