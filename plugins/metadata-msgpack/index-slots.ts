@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type { DerivedLink, DerivedReport } from '../../core/contracts/metadata.js';
@@ -27,10 +27,14 @@ interface Slot {
   fault?: string;
   opening?: Promise<void>;
   rebuilding?: Promise<void>;
+  /** (not the keeper) set while the keeper has not answered a reported fault */
+  keeperAnswer?: { promise: Promise<void>; resolve: () => void };
 }
 
 /** How long a closed or unusable index waits before it is tried again. */
 const RETRY_MS = 2000;
+/** How long a process waits for the keeper to publish a new index before giving up for a while. */
+const WAIT_FOR_KEEPER_MS = 10_000;
 /** How long a worker holds off its indexes at most, waiting for the keeper's check after a crash. */
 const HOLD_MS = 60_000;
 /** Time for the other processes to switch to a new index before the rebuild scans the records. */
@@ -130,6 +134,10 @@ export class IndexSlots {
   private async ensure(n: number): Promise<void> {
     if (this.held) await this.held.released;
     const s = this.slots[n]!;
+    if (s.keeperAnswer) {
+      await s.keeperAnswer.promise;
+      s.keeperAnswer = undefined;
+    }
     if (s.index || this.closed || !this.folder(n) || !this.nodes.health.canRead(n) || Date.now() < s.retryAtMs) return;
     s.opening ??= this.open(n).finally(() => { s.opening = undefined; });
     await s.opening;
@@ -137,23 +145,33 @@ export class IndexSlots {
 
   private async open(n: number): Promise<void> {
     const s = this.slots[n]!;
-    const state = this.readState(n);
-    if (typeof state === 'string') {
-      await this.trouble(n, state);
-      return;
-    }
-    if (this.link.keeper && !this.checked.has(state.generation)) {
-      const verdict = await checkIndex(this.envPath(n, state.generation), this.identity(n, state.generation));
-      if (verdict.verdict === 'unavailable') {
-        s.retryAtMs = Date.now() + RETRY_MS;
+    let seen: string | undefined;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const state = this.readState(n);
+      let why: string | undefined = typeof state === 'string' ? state : undefined;
+      if (typeof state !== 'string' && this.link.keeper && !this.checked.has(state.generation)) {
+        const verdict = await checkIndex(this.envPath(n, state.generation), this.identity(n, state.generation));
+        if (verdict.verdict === 'unavailable') break;
+        if (verdict.verdict === 'sound') this.checked.add(state.generation);
+        else why = verdict.why;
+      }
+      if (typeof state !== 'string' && why === undefined) {
+        this.map(n, state);
         return;
       }
-      if (verdict.verdict !== 'sound') {
-        await this.trouble(n, verdict.why);
-        return;
-      }
-      this.checked.add(state.generation);
+      // This process sets it aside and rebuilds it (keeper), or reports it; either way what
+      // the keeper makes is waited for, so that no upsert made meanwhile is dropped.
+      if (this.link.keeper && this.nodes.health.canWrite(n) && (await this.replace(n, why!))) return;
+      if (!this.link.keeper && s.fault !== why) this.link.report?.(n, why!);
+      s.fault = why;
+      seen = typeof state === 'string' ? seen : state.generation;
+      if (!(await this.newState(n, seen))) break;
     }
+    s.retryAtMs = Date.now() + RETRY_MS;
+  }
+
+  private map(n: number, state: IndexState): void {
+    const s = this.slots[n]!;
     try {
       // A read-only node's index can still be listed from, opened read-only (LMDB then takes no locks).
       s.index = new NodeIndex(this.envPath(n, state.generation), this.sync, !this.nodes.health.canWrite(n));
@@ -167,16 +185,15 @@ export class IndexSlots {
     }
   }
 
-  /** An index this process cannot use: the keeper sets it aside and rebuilds it, others report it. */
-  private async trouble(n: number, why: string): Promise<void> {
-    const s = this.slots[n]!;
-    s.retryAtMs = Date.now() + RETRY_MS;
-    if (!this.link.keeper) {
-      if (s.fault !== why) this.link.report?.(n, why);
-      s.fault = why;
-      return;
+  /** Waits (a few seconds at most) for another process to publish an index generation other than `not`. */
+  private async newState(n: number, not: string | undefined): Promise<boolean> {
+    const deadline = Date.now() + WAIT_FOR_KEEPER_MS;
+    while (Date.now() < deadline && !this.closed) {
+      await new Promise((r) => setTimeout(r, 50));
+      const state = this.readState(n);
+      if (typeof state !== 'string' && state.generation !== not) return true;
     }
-    if (this.nodes.health.canWrite(n)) await this.replace(n, why);
+    return false;
   }
 
   /**
@@ -195,8 +212,15 @@ export class IndexSlots {
       s.retryAtMs = 0;
       await this.ensure(n);
     } else {
+      // Until the keeper has answered (a new generation, or "sound: reopen"),
+      // upserts wait rather than being dropped.
+      let answered!: () => void;
+      const answer = new Promise<void>((r) => { answered = r; });
+      const timer = setTimeout(answered, WAIT_FOR_KEEPER_MS);
+      timer.unref();
+      s.keeperAnswer = { promise: answer, resolve: () => { clearTimeout(timer); answered(); } };
+      s.retryAtMs = 0;
       this.link.report?.(n, why);
-      s.retryAtMs = Date.now() + RETRY_MS;
     }
   }
 
@@ -241,6 +265,10 @@ export class IndexSlots {
    */
   async refresh(release = false): Promise<void> {
     if (release) this.release();
+    for (const s of this.slots) {
+      s.keeperAnswer?.resolve();
+      s.keeperAnswer = undefined;
+    }
     await Promise.all(this.slots.map(async (s, n) => {
       if (s.rebuilding || !this.folder(n)) return;
       const state = this.readState(n);
@@ -300,7 +328,8 @@ export class IndexSlots {
   /** Sets node n's index aside when the node can take it, and says so. */
   private async replaced(n: number, why: string): Promise<DerivedReport> {
     if (!this.nodes.health.canWrite(n)) return { node: n, state: 'unavailable', why };
-    await this.replace(n, why);
+    // Another process holds the node's lock: it is rebuilding that index.
+    if (!(await this.replace(n, why))) return { node: n, state: 'rebuilding' };
     return { node: n, state: 'rebuilding', why };
   }
 
@@ -332,10 +361,13 @@ export class IndexSlots {
    * node's records; upserts from every process go into it meanwhile, so
    * nothing written during the rebuild is missed.
    */
-  private async replace(n: number, why: string): Promise<void> {
+  private async replace(n: number, why: string): Promise<boolean> {
     const s = this.slots[n]!;
-    if (s.rebuilding) return;
+    if (s.rebuilding) return true;
     const folder = this.folder(n)!;
+    // One keeper at a time per node (a `kintsugi heal` beside the server, several processes starting).
+    const unlock = takeLock(join(folder, 'listing.lock'));
+    if (!unlock) return false;
     let resolveStarted!: () => void;
     const started = new Promise<void>((r) => { resolveStarted = r; });
     s.rebuilding = (async () => {
@@ -378,8 +410,12 @@ export class IndexSlots {
       s.retryAtMs = Date.now() + RETRY_MS;
       this.log.error('listing index rebuild failed', { node: n, error: (err as Error).message });
       return this.shut(n);
-    }).finally(() => { s.rebuilding = undefined; });
+    }).finally(() => {
+      unlock();
+      s.rebuilding = undefined;
+    });
     await started;
+    return true;
   }
 
   /** Moves the state file and every index generation into a new quarantine folder; returns it, or undefined when there was nothing. */
@@ -410,6 +446,43 @@ export class IndexSlots {
     this.closed = true;
     await Promise.all(this.slots.map((s) => s.rebuilding));
     await Promise.all(this.slots.map((_, n) => this.shut(n)));
+  }
+}
+
+/**
+ * Takes the lock file at `path` (its content: the holder's pid), taking over
+ * one whose holder is gone; returns the release, or undefined while a live
+ * process holds it. The node folders are local, so a pid says who holds it.
+ */
+function takeLock(path: string): (() => void) | undefined {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, 'wx');
+      writeFileSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => { try { unlinkSync(path); } catch { /* gone already */ } };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return undefined;
+    }
+    let holder = 0;
+    let young = false;
+    try {
+      holder = Number(readFileSync(path, 'utf8'));
+      young = Date.now() - statSync(path).mtimeMs < 5000;
+    } catch { /* released meanwhile */ }
+    // An empty lock is one being taken right now.
+    if ((holder > 0 && holder !== process.pid && alive(holder)) || (holder === 0 && young)) return undefined;
+    try { unlinkSync(path); } catch { /* taken over by another */ }
+  }
+  return undefined;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -14,7 +14,7 @@ function client(nodePath: string, id: number, ops: number): Promise<{ puts: numb
     let out = '';
     child.stdout.on('data', (d) => { out += d; });
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`client ${id} exited ${code}`))));
+    child.on('exit', (code, signal) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`client ${id} exited ${code ?? signal}`))));
   });
 }
 

@@ -147,7 +147,13 @@ async function expectServing(server: RunningServer, objects: Map<string, string>
   expect(landed).toBeGreaterThan(0);
   expect((await listAll(s3)).sort()).toEqual([...objects.keys()].sort());
   for (const [key, want] of objects) if (key.startsWith('after/')) expect(await readBack(s3, key)).toBe(want);
-  const ready = await send(server.port, 'GET', '/_kintsugi/health/ready');
+  // Readiness probes every node (a probe already running when the fault came may answer first: ask again).
+  const deadline = Date.now() + 10_000;
+  let ready = await send(server.port, 'GET', '/_kintsugi/health/ready');
+  while (state && sick.some((n) => !ready.body.includes(`node ${n} ${state}`)) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+    ready = await send(server.port, 'GET', '/_kintsugi/health/ready');
+  }
   expect(ready.status).toBe(200);
   if (state) for (const n of sick) expect(ready.body).toContain(`node ${n} ${state}`);
 }
@@ -352,4 +358,27 @@ describe('workers that keep dying with no node to blame', () => {
     while (server.workerPids().length < 2 && Date.now() < back) await new Promise((r) => setTimeout(r, 200));
     await expectServing(server, objects, []);
   }, 90_000);
+});
+
+describe('a node folder without permission (the server runs as an unprivileged user)', () => {
+  it('before start and while serving (node 5): the node is offline, the server starts and serves; permission back, it returns', async () => {
+    const NOBODY = 65534;
+    const nodePath = tempDir('kintsugi-sick-');
+    spawnSync('chmod', ['0755', nodePath]);
+    spawnSync('chown', [`${NOBODY}:${NOBODY}`, nodePath]);
+    running = await startServer({ NODEPATH: nodePath, HEAL_INTERVAL: '0' }, { asUser: NOBODY });
+    const objects = await seed(running.client());
+    // While serving: a probe (the readiness check runs one) finds it.
+    spawnSync('chmod', ['000', folderOf(nodePath, 5)]);
+    await expectServing(running, objects, [5], 'offline');
+    await running.stop();
+    // Before start.
+    running = await startServer({ NODEPATH: nodePath, HEAL_INTERVAL: '0' }, { asUser: NOBODY });
+    await expectServing(running, objects, [5], 'offline');
+    expect(running.logs()).toMatch(/"node":5.*permission denied/i);
+    spawnSync('chmod', ['0755', folderOf(nodePath, 5)]);
+    await expectAllBack(running);
+    await expectServing(running, objects, []);
+    expect(restarts(running)).toBe(0);
+  }, 120_000);
 });

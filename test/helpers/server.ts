@@ -36,10 +36,13 @@ async function freePort(): Promise<number> {
 }
 
 /** Starts the built `kintsugi server` as a child process on a free port of 127.0.0.1. */
-export async function startServer(env: Record<string, string> = {}): Promise<RunningServer> {
+export async function startServer(env: Record<string, string> = {}, options: { asUser?: number } = {}): Promise<RunningServer> {
   const port = await freePort();
   const nodePath = env.NODEPATH ?? tempDir('kintsugi-s3-');
-  const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'dist/server/cli.js'), 'server'], {
+  const command = [process.execPath, join(ROOT, 'dist/server/cli.js'), 'server'];
+  // An unprivileged user meets permission errors that root never does.
+  if (options.asUser !== undefined) command.unshift('setpriv', `--reuid=${options.asUser}`, `--regid=${options.asUser}`, '--clear-groups');
+  const child: ChildProcess = spawn(command[0]!, command.slice(1), {
     env: { ...process.env, NODEPATH: nodePath, PORT: String(port), HOST: '127.0.0.1', WORKERS: '2', SYNC: 'off', ACCESS_KEY, SECRET_KEY, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     // Its own process group, so that kill9() takes the workers too.
