@@ -146,9 +146,13 @@ export class IndexSlots {
   private async open(n: number): Promise<void> {
     const s = this.slots[n]!;
     let seen: string | undefined;
-    for (let attempt = 0; attempt < 3; attempt++) {
+    for (let attempt = 0; attempt < 2; attempt++) {
       const state = this.readState(n);
       let why: string | undefined = typeof state === 'string' ? state : undefined;
+      // A rebuild no live process holds the lock for was interrupted: start it over. If one
+      // does, the index is used as it fills (upserts go in, listings wait for it to be ready).
+      if (typeof state !== 'string' && state.state === 'rebuilding' && this.link.keeper && this.nodes.health.canWrite(n)
+        && (await this.replace(n, 'an interrupted rebuild'))) return;
       if (typeof state !== 'string' && this.link.keeper && !this.checked.has(state.generation)) {
         const verdict = await checkIndex(this.envPath(n, state.generation), this.identity(n, state.generation));
         if (verdict.verdict === 'unavailable') break;
@@ -159,9 +163,11 @@ export class IndexSlots {
         this.map(n, state);
         return;
       }
+      // No one can rebuild an index on a node that takes no writes: try again later.
+      if (!this.nodes.health.canWrite(n)) break;
       // This process sets it aside and rebuilds it (keeper), or reports it; either way what
       // the keeper makes is waited for, so that no upsert made meanwhile is dropped.
-      if (this.link.keeper && this.nodes.health.canWrite(n) && (await this.replace(n, why!))) return;
+      if (this.link.keeper && (await this.replace(n, why!))) return;
       if (!this.link.keeper && s.fault !== why) this.link.report?.(n, why!);
       s.fault = why;
       seen = typeof state === 'string' ? seen : state.generation;
@@ -408,6 +414,8 @@ export class IndexSlots {
     })().catch((err) => {
       resolveStarted();
       s.retryAtMs = Date.now() + RETRY_MS;
+      // The state file still says rebuilding: the next use (or check) starts over.
+      this.nodes.health.setIndexRebuilding(n, false);
       this.log.error('listing index rebuild failed', { node: n, error: (err as Error).message });
       return this.shut(n);
     }).finally(() => {
@@ -435,11 +443,6 @@ export class IndexSlots {
     s.index = undefined;
     s.ready = false;
     await index?.close().catch(() => undefined);
-  }
-
-  /** What each index is doing, for the admin status. */
-  status(): { node: number; generation?: string; ready: boolean; rebuilding: boolean; fault?: string }[] {
-    return this.slots.map((s, n) => ({ node: n, ...(s.generation ? { generation: s.generation } : {}), ready: s.ready && s.index !== undefined, rebuilding: s.rebuilding !== undefined, ...(s.fault ? { fault: s.fault } : {}) }));
   }
 
   async close(): Promise<void> {

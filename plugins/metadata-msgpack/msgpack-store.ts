@@ -212,11 +212,6 @@ export class MsgpackMetadataStore implements MetadataStore {
     return this.slots.hold();
   }
 
-  /** What each node's listing index is doing (admin status). */
-  derivedStatus(): ReturnType<IndexSlots['status']> {
-    return this.slots.status();
-  }
-
   async missingCopies(record: ObjectRecord): Promise<number[]> {
     const path = recordPath(record.bucket, record.key, record.versionId);
     const targets = this.targets(record.bucket, record.key, record.shardNodes);
@@ -241,17 +236,21 @@ export class MsgpackMetadataStore implements MetadataStore {
     }
   }
 
-  /** The newest readable record of every key on node n, with its folder (bucket/hash) as `id`. */
-  private async *newestRecords(n: number): AsyncIterable<{ record: ObjectRecord; id: string }> {
+  /**
+   * The newest readable record of every key on node n, with its folder
+   * (bucket/hash) as `id`. `strict`: a folder that cannot be read is an
+   * error (a rebuild must not call a partial index complete), not skipped.
+   */
+  private async *newestRecords(n: number, strict = false): AsyncIterable<{ record: ObjectRecord; id: string }> {
     const drive = this.drive(n);
-    const buckets = await drive.list('meta').catch(() => [] as string[]);
-    for (const bucket of buckets) {
-      for (const fan of await drive.list(`meta/${bucket}`).catch(() => [] as string[])) {
-        for (const rest of await drive.list(`meta/${bucket}/${fan}`).catch(() => [] as string[])) {
+    const list = (dir: string) => (strict ? drive.list(dir) : drive.list(dir).catch(() => [] as string[]));
+    for (const bucket of await list('meta')) {
+      for (const fan of await list(`meta/${bucket}`)) {
+        for (const rest of await list(`meta/${bucket}/${fan}`)) {
           const dir = `meta/${bucket}/${fan}/${rest}`;
-          const names = (await drive.list(dir).catch(() => [] as string[])).filter((f) => f.endsWith(RECORD_SUFFIX)).sort().reverse();
+          const names = (await list(dir)).filter((f) => f.endsWith(RECORD_SUFFIX)).sort().reverse();
           for (const name of names) {
-            const bytes = await drive.readFile(`${dir}/${name}`).catch(() => undefined);
+            const bytes = await drive.readFile(`${dir}/${name}`).catch((err: unknown) => { if (strict) throw err; return undefined; });
             const record = bytes && decodeRecord(bytes);
             if (record) {
               yield { record, id: `${bucket}/${fan}${rest}` };
@@ -265,7 +264,7 @@ export class MsgpackMetadataStore implements MetadataStore {
 
   /** Node n's listing index as its records say it should be (a rebuild). */
   private async *indexEntries(n: number): AsyncIterable<{ bucket: string; entry: ListEntry & { deleted?: boolean } }> {
-    for await (const { record } of this.newestRecords(n)) {
+    for await (const { record } of this.newestRecords(n, true)) {
       yield {
         bucket: record.bucket,
         entry: { key: record.key, versionId: record.versionId, size: record.size, etag: record.etag, modifiedMs: record.createdMs, deleted: record.deleted },

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 
 import type { Drive } from '../../core/contracts/drive.js';
 import { openLocalNodes } from '../../plugins/drive-local/index.js';
-import { tempDir } from '../helpers/engine.js';
+import { TOKENS } from '../../core/tokens.js';
+import { openStore, tempDir } from '../helpers/engine.js';
 
 const silent = { info() {}, warn() {}, error() {} };
 
@@ -57,3 +58,5 @@ function describeDrive(name: string, open: () => Promise<Drive>) {
 }
 
 describeDrive('local', async () => (await openLocalNodes(tempDir('kintsugi-drive-'), 1, false, silent, 0)).drives[0]!);
+// What the engine gets: the same drive behind its node's health gate.
+describeDrive('local behind its health gate', async () => (await openStore()).container.resolve(TOKENS.Nodes).drives[0]!);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
+import { TOKENS } from '../../core/tokens.js';
 import { chunked, collect, openStore, random, sha256, tempDir } from '../helpers/engine.js';
 
 const tmp = () => tempDir('kintsugi-nodes-');
@@ -56,6 +57,33 @@ describe('node folders', () => {
     const store = await openStore({}, path);
     expect(store.logger.lines.find((l) => l.message === 'node initialised')?.fields).toMatchObject({ node: 5, why: 'missing or empty folder (new disk)' });
     expect(sha256(await collect((await store.engine.get('bkt', 'k')).body))).toBe(sha256(data));
+    await store.close();
+  });
+});
+
+describe('node health', () => {
+  it('a node path turned into a file is offline: operations fail at once without touching it; the folder back, it returns by itself', async () => {
+    const path = tmp();
+    const store = await openStore({}, path);
+    const data = random(200_000);
+    await store.engine.put('bkt', 'k', chunked(data));
+    const nodes = store.container.resolve(TOKENS.Nodes);
+    await rename(store.nodeFolder(3), `${store.nodeFolder(3)}.away`);
+    await writeFile(store.nodeFolder(3), 'not a folder');
+    await nodes.health.refresh();
+    expect(nodes.health.status()[3]).toMatchObject({ state: 'offline', error: expect.stringMatching(/is not a folder/) });
+    await expect(nodes.drives[3]!.writeFile('x/y', Buffer.from('z'))).rejects.toMatchObject({ code: 'ERR_NODE_UNAVAILABLE' });
+    expect(await readFile(store.nodeFolder(3), 'utf8')).toBe('not a folder');
+    // Reads and writes go on without it.
+    expect(sha256(await collect((await store.engine.get('bkt', 'k')).body))).toBe(sha256(data));
+    await store.engine.put('bkt', 'k2', chunked(data));
+    await rm(store.nodeFolder(3));
+    await rename(`${store.nodeFolder(3)}.away`, store.nodeFolder(3));
+    // The next operation that needs it, a second on, probes it again.
+    await new Promise((r) => setTimeout(r, 1100));
+    await nodes.drives[3]!.writeFile('x/y', Buffer.from('z'));
+    expect(nodes.health.status()[3]!.state).toBe('ok');
+    expect(store.logger.lines.map((l) => l.message)).toEqual(expect.arrayContaining(['node degraded', 'node back in service']));
     await store.close();
   });
 });
