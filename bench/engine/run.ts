@@ -55,7 +55,8 @@ const seconds = async (fn: () => Promise<unknown>) => { const t = performance.no
 async function openEngine(nodePath: string) {
   const config = parseConfig({ NODEPATH: nodePath, SYNC: sync ? 'on' : 'off', DATA: String(K), PARITY: String(M) });
   const container = await createContainer(config, PLUGINS, { logger: new MemoryLogger() });
-  return { engine: container.resolve(ObjectEngine), close: () => container.resolve(TOKENS.MetadataStore).close() };
+  const metadata = container.resolve(TOKENS.MetadataStore);
+  return { engine: container.resolve(ObjectEngine), metadata, close: () => metadata.close() };
 }
 
 interface Row { name: string; kintsugi: number; raw?: number; unit: string }
@@ -65,7 +66,7 @@ try {
   // Big object: raw write, put, raw read, get, degraded get.
   const rawDir = join(dir, 'raw');
   const rawW = await rawWrite(rawDir, K + M, BIG / K, source.subarray(0, 256 << 10), sync);
-  const { engine, close } = await openEngine(join(dir, 'nodes'));
+  const { engine, metadata, close } = await openEngine(join(dir, 'nodes'));
   const putS = await seconds(() => engine.put('bench', 'big', body(BIG)));
   rows.push({ name: `PUT ${BIG / MiB} MiB (${K}+${M})`, kintsugi: BIG / MiB / putS, raw: BIG / MiB / rawW, unit: 'MB/s' });
 
@@ -104,6 +105,10 @@ try {
   })));
   rows.push({ name: `GET ${SMALL_COUNT} x 64 KiB, ${IN_FLIGHT} in flight`, kintsugi: SMALL_COUNT / smallGet, unit: 'objects/s' });
   rows.push({ name: '  PUT 64 KiB latency p50', kintsugi: median(latencies), unit: 'ms' });
+  // A node's listing index lost (its state file gone): rebuilt from that node's records.
+  await rm(join(dir, 'nodes', 'node-0', '.kintsugi', 'listing.json'));
+  const rebuildS = await seconds(() => metadata.checkDerived({ wait: true }));
+  rows.push({ name: `rebuild one node's listing index from ${SMALL_COUNT} records`, kintsugi: SMALL_COUNT / rebuildS, unit: 'records/s' });
   await close();
 
   // Listing: LIST_KEYS keys loaded straight into the nodes' indexes, then paged through the engine.
@@ -112,6 +117,9 @@ try {
   await listing.close();
   await fillListingIndexes(listPath, K + M, 'bench', LIST_KEYS);
   const lister = await openEngine(listPath);
+  // What the primary does at start and after a worker died: every index checked in a child process.
+  const checkS = await seconds(() => lister.metadata.checkDerived());
+  rows.push({ name: `check ${K + M} listing indexes of ${LIST_KEYS.toLocaleString('en')} keys (one child)`, kintsugi: (K + M) * LIST_KEYS / checkS / 1e6, unit: 'M entries/s' });
   const pageMs: number[] = [];
   let startAfter: string | undefined;
   for (let p = 0; p < 50; p++) {
