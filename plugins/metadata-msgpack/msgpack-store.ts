@@ -21,7 +21,8 @@ import { IndexCorruptError, mergeListing, type NodeIndex } from './listing-index
 const IN_PROGRESS_MS = 60_000;
 
 /** A replica's answer: its newest readable record, or nothing. */
-type Answer = { node: number; record: ObjectRecord | undefined; shard?: Uint8Array };
+/** A copy's answer: its newest readable record, or nothing; `reached`: the node could be read at all. */
+type Answer = { node: number; record: ObjectRecord | undefined; shard?: Uint8Array; reached: boolean };
 
 /**
  * Metadata as msgpack records, one file per version, on the METACOPIES nodes
@@ -51,12 +52,16 @@ export class MsgpackMetadataStore implements MetadataStore {
 
   /** The METACOPIES nodes placement picks for a key. */
   metaNodes(bucket: string, key: string): number[] {
+    return this.placed(bucket, key, 0).metadata;
+  }
+
+  private placed(bucket: string, key: string, shardCount: number) {
     return this.placement.place({
       bucket, key,
       nodes: this.nodes.drives.map((d) => ({ index: d.index, id: `node-${d.index}` })),
       metaCopies: this.config.metaCopies,
-      shardCount: 0,
-    }).metadata;
+      shardCount,
+    });
   }
 
   async put(record: ObjectRecord, shards?: readonly Uint8Array[]): Promise<{ firstVersion: boolean }> {
@@ -74,9 +79,14 @@ export class MsgpackMetadataStore implements MetadataStore {
     const ok = written.map((w) => w !== undefined);
     const metaOk = meta.filter((n) => ok[targets.indexOf(n)]).length;
     const total = ok.filter(Boolean).length;
-    // A majority of the replicas, and more copies than PARITY nodes can take.
+    // A majority of the replicas, and more copies than PARITY nodes can take;
+    // or, when most replicas cannot take it (PARITY nodes read-only, refused,
+    // offline), copies on all but PARITY of the key's nodes, which every read
+    // meets (reads gather PARITY + 1 answers besides the replica majority).
     const needTotal = Math.min(targets.length, this.config.parity + 1);
-    if (metaOk <= meta.length / 2 || total < needTotal) {
+    const usual = metaOk > meta.length / 2 && total >= needTotal;
+    const wide = total >= targets.length - this.config.parity;
+    if (!usual && !wide) {
       throw new WriteQuorumError(`metadata written to ${metaOk}/${meta.length} replicas and ${total}/${targets.length} copies: no quorum`);
     }
     if (shards) {
@@ -123,13 +133,14 @@ export class MsgpackMetadataStore implements MetadataStore {
   }
 
   async get(bucket: string, key: string): Promise<ObjectRecord | undefined> {
-    const meta = this.metaNodes(bucket, key);
-    const answers = await this.readMajority(bucket, key, meta);
+    const placed = this.placed(bucket, key, this.config.data + this.config.parity);
+    const meta = placed.metadata;
+    const answers = await this.readQuorum(bucket, key, meta, placed.shards.filter((n) => !meta.includes(n)));
     let best = newest(answers);
     let others: Answer[] = [];
-    if (answers.filter((a) => a.record).length <= meta.length / 2) {
+    if (answers.filter((a) => a.record && meta.includes(a.node)).length <= meta.length / 2) {
       // Too few replicas answered: ask every other node for its copy.
-      const rest = this.nodes.drives.map((d) => d.index).filter((n) => !meta.includes(n));
+      const rest = this.nodes.drives.map((d) => d.index).filter((n) => !answers.some((a) => a.node === n));
       others = await Promise.all(rest.map((n) => this.readNewest(n, bucket, key)));
       const candidate = newest(others);
       if (candidate && (!best || candidate.versionId > best.versionId)) best = candidate;
@@ -281,29 +292,37 @@ export class MsgpackMetadataStore implements MetadataStore {
   }
 
   /**
-   * Reads replicas until a majority has answered with a record (or all were
-   * asked). Only a majority is asked at first: any majority overlaps the
-   * majority every write reached, so it holds the newest version; another
-   * replica is asked for each that has nothing.
+   * Reads copies until a majority of the metadata replicas has answered with
+   * a record and PARITY + 1 of the key's nodes could be read at all (or all
+   * were asked). The majority meets every version written the usual way (to
+   * a majority of replicas); the PARITY + 1 meet one written while most
+   * replicas could not take it (to all but PARITY of the key's nodes). Only
+   * that many are asked at first; another is asked for each that has
+   * nothing (a replica) or cannot be read.
    */
-  private readMajority(bucket: string, key: string, nodes: number[]): Promise<Answer[]> {
+  private readQuorum(bucket: string, key: string, meta: number[], others: number[]): Promise<Answer[]> {
     return new Promise((resolve) => {
       const answers: Answer[] = [];
-      const need = Math.floor(nodes.length / 2) + 1;
-      let asked = 0;
+      const needFound = Math.floor(meta.length / 2) + 1;
+      const needReached = Math.min(this.config.parity + 1, meta.length + others.length);
+      let metaAsked = 0;
+      let othersAsked = 0;
       let settled = 0;
       let found = 0;
-      const ask = () => {
-        const n = nodes[asked++]!;
-        void this.readNewest(n, bucket, key).then((a) => {
-          answers.push(a);
-          settled++;
-          if (a.record) found++;
-          else if (asked < nodes.length) ask();
-          if (found >= need || settled === asked) resolve([...answers]);
-        });
+      let reached = 0;
+      const done = (a: Answer, replica: boolean) => {
+        answers.push(a);
+        settled++;
+        if (a.reached) reached++;
+        if (replica && a.record) found++;
+        else if (replica && metaAsked < meta.length) ask(meta[metaAsked++]!, true);
+        else if (!a.reached && othersAsked < others.length) ask(others[othersAsked++]!, false);
+        if ((found >= needFound && reached >= needReached) || settled === metaAsked + othersAsked) resolve([...answers]);
       };
-      while (asked < Math.min(need, nodes.length)) ask();
+      const ask = (n: number, replica: boolean) => { void this.readNewest(n, bucket, key).then((a) => done(a, replica)); };
+      while (metaAsked < Math.min(needFound, meta.length)) ask(meta[metaAsked++]!, true);
+      while (metaAsked + othersAsked < needReached && othersAsked < others.length) ask(others[othersAsked++]!, false);
+      while (metaAsked + othersAsked < needReached && metaAsked < meta.length) ask(meta[metaAsked++]!, true);
     });
   }
 
@@ -315,17 +334,19 @@ export class MsgpackMetadataStore implements MetadataStore {
       for (const name of names) {
         const bytes = await this.drive(n).readFile(`${dir}/${name}`);
         const copy = bytes && decodeCopy(bytes);
-        if (copy) return { node: n, record: copy.record, ...(copy.shard ? { shard: copy.shard } : {}) };
+        if (copy) return { node: n, record: copy.record, reached: true, ...(copy.shard ? { shard: copy.shard } : {}) };
         // Copies are created in place: a young one that does not decode is
         // most likely still being written, not rot worth a warning.
         if (Date.now() - versionTime(name.slice(0, -RECORD_SUFFIX.length)) > IN_PROGRESS_MS) {
           this.log.warn('rotten metadata record ignored', { node: n, file: `${dir}/${name}` });
         }
       }
+      return { node: n, record: undefined, reached: true };
     } catch (err) {
-      this.log.warn('metadata replica unreadable', { node: n, error: (err as Error).message });
+      // A node known to be out of service says so once, in its health, not per read.
+      if ((err as { code?: string }).code !== 'ERR_NODE_UNAVAILABLE') this.log.warn('metadata replica unreadable', { node: n, error: (err as Error).message });
     }
-    return { node: n, record: undefined };
+    return { node: n, record: undefined, reached: false };
   }
 
   /** Rewrites the winning record to replicas that lack it, in the background. */
