@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 import type { NodeSet } from '../contracts/nodes.js';
-import { ConditionalConflictError } from '../errors.js';
+import { ConditionalConflictError, WriteQuorumError } from '../errors.js';
 import { lockPath } from '../layout.js';
 
 /** A lock older than this was left by a process that died holding it. */
@@ -33,11 +33,15 @@ export class KeyLocks {
     const body = Buffer.from(JSON.stringify({ owner: randomBytes(8).toString('hex'), pid: process.pid }));
     const deadline = Date.now() + WAIT_MS;
     for (let pause = 5; ; pause = Math.min(pause * 2, 100)) {
-      const held = await Promise.all(on.map((n) => this.drive(n).createFile(path, body).then(() => true, () => false)));
+      // true: taken; false: another holds it; null: the node cannot take writes
+      const held = await Promise.all(on.map((n) => this.drive(n).createFile(path, body).then(() => true, (err: { code?: string }) => (err.code === 'EEXIST' ? false : null))));
       const mine = on.filter((_, i) => held[i]);
       const release = () => Promise.all(mine.map((n) => this.drive(n).remove(path).catch(() => undefined))).then(() => undefined);
       if (mine.length > on.length / 2) return release;
       await release();
+      // Waiting cannot help when most of the key's metadata nodes take no writes (503, not 409).
+      const unable = held.filter((h) => h === null).length;
+      if (on.length - unable <= on.length / 2) throw new WriteQuorumError(`${unable} of the key's ${on.length} metadata nodes cannot take the lock of a conditional write`);
       await this.breakStale(path, on.filter((_, i) => !held[i]));
       if (Date.now() > deadline) throw new ConditionalConflictError(bucket, key);
       await new Promise((r) => setTimeout(r, pause + Math.random() * pause));

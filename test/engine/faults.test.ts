@@ -145,6 +145,18 @@ describe('failed writes', () => {
     }
   });
 
+  it('with a condition, are refused at once (quorum, not a conflict) when most of the key\'s metadata replicas take no writes', async () => {
+    const store = await openStore();
+    const meta = metaNodes(store, 'conditional');
+    await withNodesGone(store, meta.slice(0, 2), async () => {
+      const started = Date.now();
+      const absent = (current: unknown) => { if (current) throw new Error('exists'); };
+      await expect(store.engine.put('bucket', 'conditional', chunked(random(100)), { condition: absent })).rejects.toBeInstanceOf(WriteQuorumError);
+      expect(Date.now() - started).toBeLessThan(3000);
+    });
+    await store.close();
+  });
+
   it('are refused when fewer nodes than the write quorum are up', async () => {
     const store = await openStore();
     await withNodesGone(store, [0, 1, 2, 3], async () => {
