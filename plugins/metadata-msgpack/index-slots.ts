@@ -6,7 +6,7 @@ import type { DerivedLink, DerivedReport } from '../../core/contracts/metadata.j
 import type { Logger } from '../../core/contracts/logger.js';
 import type { NodeSet } from '../../core/contracts/nodes.js';
 import { checkIndex, checkIndexes } from './index-check.js';
-import { NodeIndex, type IndexIdentity } from './listing-index.js';
+import { IndexCorruptError, NodeIndex, type IndexIdentity } from './listing-index.js';
 import type { ListEntry } from '../../core/contracts/metadata.js';
 
 /** `.kintsugi/listing.json`: which index generation is current, and whether it is complete. */
@@ -159,6 +159,10 @@ export class IndexSlots {
         if (verdict.verdict === 'sound') this.checked.add(state.generation);
         else why = verdict.why;
       }
+      // (not the keeper) The generation this process found at fault: wait for the keeper to
+      // replace it; if it does not (it found the index sound), use it again.
+      if (typeof state !== 'string' && why === undefined && !this.link.keeper && s.fault !== undefined && s.generation === state.generation
+        && attempt === 0 && (await this.newState(n, state.generation))) continue;
       if (typeof state !== 'string' && why === undefined) {
         this.map(n, state);
         return;
@@ -188,6 +192,10 @@ export class IndexSlots {
     } catch (err) {
       s.retryAtMs = Date.now() + RETRY_MS;
       this.log.warn('listing index cannot be opened', { node: n, error: (err as Error).message });
+      if (!this.link.keeper && err instanceof IndexCorruptError) {
+        s.fault = err.message;
+        this.link.report?.(n, err.message);
+      }
     }
   }
 

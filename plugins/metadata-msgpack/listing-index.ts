@@ -103,7 +103,12 @@ export class NodeIndex {
     this.db = open<Buffer, Buffer>({
       path, keyEncoding: 'binary', encoding: 'binary', noSync: !sync, compression: false, readOnly,
     });
-    this.meta = MetaGuard.learn(path);
+    try {
+      this.meta = MetaGuard.learn(path);
+    } catch (err) {
+      void this.db.close();
+      throw err;
+    }
   }
 
   /**
@@ -189,6 +194,8 @@ class MetaGuard {
     const second = first >= 0 && first < 64 ? head.subarray(0, got).indexOf(LMDB_MAGIC, first + 512) : -1;
     if (second < 0 || (second - first) % 512 !== 0) {
       closeSync(fd);
+      // Two pages or more and no meta page: a rotten file, not one LMDB is still creating.
+      if (got >= 8192) throw new IndexCorruptError(`${path}: no LMDB meta page found`);
       return undefined;
     }
     return new MetaGuard(fd, [first, second]);
