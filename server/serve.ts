@@ -116,6 +116,7 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
     let stopping = false;
     const deaths: number[] = [];
     let loopLogged = false;
+    const blamed = new Set<string>();
     cluster.on('exit', (worker, code, signal) => {
       if (stopping) return;
       if (ready < config.workers) {
@@ -146,7 +147,10 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
       checksRunning++;
       void metadata.checkDerived().catch(() => []).finally(() => checksRunning--).then((reports) => {
         for (const r of reports) {
-          if (r.state === 'rebuilding' && r.why) log.error('worker death blamed on a node\'s listing index; set aside and rebuilding', { node: r.node, why: r.why });
+          // Deaths that share one check share its report: blame once.
+          if (r.state !== 'rebuilding' || !r.why || blamed.has(`${r.node} ${r.why}`)) continue;
+          blamed.add(`${r.node} ${r.why}`);
+          log.error('worker death blamed on a node\'s listing index; set aside and rebuilding', { node: r.node, why: r.why });
         }
         broadcast({ kintsugi: 'index-changed' });
       });

@@ -94,7 +94,11 @@ function runChild(list: readonly IndexToCheck[], timeoutMs: number): Promise<{ v
     child.stdout.on('data', (d) => { out += d; });
     child.stderr.on('data', (d) => { err += d; });
     // Each index has the whole timeout: a hang on one is what is caught.
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs * list.length);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs * list.length);
     child.once('error', (e) => {
       clearTimeout(timer);
       resolve({ verdicts: list.map(() => ({ verdict: 'unavailable', why: `checker did not start: ${e.message}` })), why: '' });
@@ -104,7 +108,11 @@ function runChild(list: readonly IndexToCheck[], timeoutMs: number): Promise<{ v
       const lines = out.split('\n').filter(Boolean);
       const verdicts = lines.filter((l) => l !== 'started').map((l) => JSON.parse(l) as IndexVerdict);
       if (verdicts.length === list.length) return resolve({ verdicts, why: '' });
-      const why = signal === 'SIGKILL' ? `the check did not finish within ${timeoutMs / 1000} s`
+      // Killed from outside (the OOM killer, an operator): says nothing about the index.
+      if (!timedOut && (signal === 'SIGKILL' || signal === 'SIGTERM' || signal === 'SIGINT')) {
+        return resolve({ verdicts: [...verdicts, ...list.slice(verdicts.length).map(() => ({ verdict: 'unavailable' as const, why: `the check was killed (${signal})` }))], why: '' });
+      }
+      const why = timedOut ? `the check did not finish within ${timeoutMs / 1000} s`
         : signal ? `the check crashed with ${signal}` : `the check failed (exit ${code}): ${err.trim().split('\n').pop() ?? ''}`;
       resolve({ verdicts, failedAt: verdicts.length, why });
     });

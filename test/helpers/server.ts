@@ -77,8 +77,9 @@ export async function startServer(env: Record<string, string> = {}, options: { a
     }),
     logs: () => err,
     workerPids: () => {
-      const out = spawnSync('ps', ['-o', 'pid=', '--ppid', String(child.pid)], { encoding: 'utf8' }).stdout;
-      return out.split('\n').map((l) => Number(l.trim())).filter((n) => n > 0);
+      // The workers, not other children of the primary (its index checks).
+      const out = spawnSync('ps', ['-o', 'pid=,args=', '--ppid', String(child.pid)], { encoding: 'utf8' }).stdout;
+      return out.split('\n').filter((l) => l.includes('cli.js')).map((l) => Number(l.trim().split(/\s+/)[0])).filter((n) => n > 0);
     },
   };
 }
