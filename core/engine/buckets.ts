@@ -18,6 +18,8 @@ export interface BucketInfo {
   createdMs: number;
   /** when a DeleteBucket began checking that the bucket is empty (absent otherwise) */
   deletingSinceMs?: number;
+  /** the bucket's tag set, in the order it was put (absent: none) */
+  tags?: readonly (readonly [string, string])[];
 }
 
 /**
@@ -104,16 +106,27 @@ export class BucketStore {
   }
 
   async delete(name: string): Promise<void> {
-    const info = await this.get(name);
-    await this.write({ name: info.name, createdMs: info.createdMs, deletingSinceMs: Date.now() });
+    const { deletingSinceMs: _, ...info } = await this.get(name);
+    await this.write({ ...info, deletingSinceMs: Date.now() });
     this.changed(name);
     const page = await this.metadata.list({ bucket: name, maxKeys: 1 });
     if (page.entries.length > 0 || page.commonPrefixes.length > 0) {
-      await this.write({ name: info.name, createdMs: info.createdMs });
+      // Unmarked as it was, settings included.
+      await this.write(info);
       this.changed(name);
       throw new BucketNotEmptyError(name);
     }
     await removeOnAll(this.nodes, `buckets/${name}`);
+    this.changed(name);
+  }
+
+  /** Replaces the bucket's tag set (none: removes it). */
+  async setTags(name: string, tags: readonly (readonly [string, string])[] | undefined): Promise<void> {
+    // Read from the nodes, not a kept copy: the record is rewritten whole.
+    this.kept.delete(name);
+    const { tags: _, ...info } = await this.get(name);
+    if (info.deletingSinceMs !== undefined) throw new NoSuchBucketError(name);
+    await this.write(tags ? { ...info, tags } : info);
     this.changed(name);
   }
 

@@ -1,6 +1,7 @@
 import { header, type Handler, type S3Request } from './context.js';
 import * as acl from './handlers/acl.js';
 import * as buckets from './handlers/buckets.js';
+import * as bucketTagging from './handlers/bucket-tagging.js';
 import { deleteObjects } from './handlers/delete-objects.js';
 import { listBucket } from './handlers/listing.js';
 import * as multipart from './handlers/multipart.js';
@@ -51,11 +52,11 @@ const withId = (req: S3Request) => req.query.has('id');
  * A bucket configuration sub-resource: its Get, Put and Delete operations
  * (by AWS's names), any of them implemented by the handlers given.
  */
-function bucketConfig(sub: string, names: { get?: string; put?: string; delete?: string }, handlers: { get?: Handler } = {}): Route[] {
+function bucketConfig(sub: string, names: { get?: string; put?: string; delete?: string }, handlers: { get?: Handler; put?: Handler; delete?: Handler } = {}): Route[] {
   return [
     ...(names.get ? [route(names.get, 'GET', 'bucket', [sub], handlers.get)] : []),
-    ...(names.put ? [route(names.put, 'PUT', 'bucket', [sub])] : []),
-    ...(names.delete ? [route(names.delete, 'DELETE', 'bucket', [sub])] : []),
+    ...(names.put ? [route(names.put, 'PUT', 'bucket', [sub], handlers.put)] : []),
+    ...(names.delete ? [route(names.delete, 'DELETE', 'bucket', [sub], handlers.delete)] : []),
   ];
 }
 
@@ -88,7 +89,7 @@ export const ROUTES: readonly Route[] = [
   route('PutBucketVersioning', 'PUT', 'bucket', ['versioning']),
   route('GetBucketAcl', 'GET', 'bucket', ['acl'], acl.getBucketAcl),
   route('PutBucketAcl', 'PUT', 'bucket', ['acl'], acl.putBucketAcl),
-  ...bucketConfig('tagging', { get: 'GetBucketTagging', put: 'PutBucketTagging', delete: 'DeleteBucketTagging' }, { get: buckets.notConfigured('NoSuchTagSet') }),
+  ...bucketConfig('tagging', { get: 'GetBucketTagging', put: 'PutBucketTagging', delete: 'DeleteBucketTagging' }, { get: bucketTagging.getBucketTagging, put: bucketTagging.putBucketTagging, delete: bucketTagging.deleteBucketTagging }),
   ...bucketConfig('cors', { get: 'GetBucketCors', put: 'PutBucketCors', delete: 'DeleteBucketCors' }, { get: buckets.notConfigured('NoSuchCORSConfiguration') }),
   ...bucketConfig('policy', { get: 'GetBucketPolicy', put: 'PutBucketPolicy', delete: 'DeleteBucketPolicy' }, { get: buckets.notConfigured('NoSuchBucketPolicy') }),
   ...bucketConfig('policyStatus', { get: 'GetBucketPolicyStatus' }, { get: buckets.notConfigured('NoSuchBucketPolicy') }),

@@ -63,7 +63,10 @@ describe('the AWS CLI against sub-resources', () => {
 
   it('bucket sub-resources never delete or re-create the bucket', () => {
     expect(s3api('put-bucket-versioning', '--bucket', 'cli-empty', '--versioning-configuration', 'Status=Enabled').stderr).toMatch(/NotImplemented.*PutBucketVersioning/);
-    expect(s3api('put-bucket-tagging', '--bucket', 'cli-empty', '--tagging', 'TagSet=[{Key=a,Value=b}]').stderr).toMatch(/NotImplemented.*PutBucketTagging/);
+    expect(s3api('put-bucket-tagging', '--bucket', 'cli-empty', '--tagging', 'TagSet=[{Key=team,Value=photos},{Key=cost-centre,Value=42}]').status).toBe(0);
+    expect(JSON.parse(s3api('get-bucket-tagging', '--bucket', 'cli-empty').stdout).TagSet).toEqual([{ Key: 'team', Value: 'photos' }, { Key: 'cost-centre', Value: '42' }]);
+    expect(s3api('delete-bucket-tagging', '--bucket', 'cli-empty').status).toBe(0);
+    expect(s3api('get-bucket-tagging', '--bucket', 'cli-empty').stderr).toMatch(/NoSuchTagSet/);
     expect(s3api('delete-bucket-cors', '--bucket', 'cli-empty').stderr).toMatch(/NotImplemented.*DeleteBucketCors/);
     expect(s3api('delete-bucket-policy', '--bucket', 'cli-empty').stderr).toMatch(/NotImplemented/);
     expect(s3api('delete-bucket-lifecycle', '--bucket', 'cli-empty').stderr).toMatch(/NotImplemented/);

@@ -30,6 +30,9 @@ const REAL: Record<string, { status: number; code?: string; operation: string }>
   'GET bucket notification': { status: 200, operation: 'GetBucketNotificationConfiguration' },
   'GET bucket requestPayment': { status: 200, operation: 'GetBucketRequestPayment' },
   'GET bucket accelerate': { status: 200, operation: 'GetBucketAccelerateConfiguration' },
+  // PUT sets the tag set, DELETE removes it, so the GET that follows finds none.
+  'PUT bucket tagging': { status: 204, operation: 'PutBucketTagging' },
+  'DELETE bucket tagging': { status: 204, operation: 'DeleteBucketTagging' },
   'GET bucket tagging': { status: 404, code: 'NoSuchTagSet', operation: 'GetBucketTagging' },
   'GET bucket cors': { status: 404, code: 'NoSuchCORSConfiguration', operation: 'GetBucketCors' },
   'GET bucket policy': { status: 404, code: 'NoSuchBucketPolicy', operation: 'GetBucketPolicy' },
