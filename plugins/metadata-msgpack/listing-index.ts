@@ -154,9 +154,14 @@ export class NodeIndex {
     });
   }
 
-  /** Entries of `bucket` with keys >= from (bytes after the bucket), in order. */
-  range(bucket: string, from: Buffer): Iterator<{ key: Buffer; value: Buffer }> {
-    this.checkMeta();
+  /**
+   * Entries of `bucket` with keys >= from (bytes after the bucket), in order.
+   * `metaChecked`: this synchronous listing already checked the meta pages
+   * (a delimiter listing seeks once per common prefix: two reads each would
+   * be the listing's main cost).
+   */
+  range(bucket: string, from: Buffer, metaChecked = false): Iterator<{ key: Buffer; value: Buffer }> {
+    if (!metaChecked) this.checkMeta();
     const start = Buffer.concat([Buffer.from(bucket, 'utf8'), SEP, from]);
     const end = Buffer.concat([Buffer.from(bucket, 'utf8'), Buffer.from([1])]);
     return (this.db.getRange({ start, end }) as Iterable<{ key: Buffer; value: Buffer }>)[Symbol.iterator]();
@@ -250,7 +255,7 @@ class Cursor {
 
   seek(from: Buffer): void {
     this.it.return?.();
-    this.it = this.guard(() => this.index.range(this.bucket, from));
+    this.it = this.guard(() => this.index.range(this.bucket, from, true));
     this.advance();
   }
 }
