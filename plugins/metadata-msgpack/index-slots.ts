@@ -27,8 +27,6 @@ interface Slot {
   fault?: string;
   opening?: Promise<void>;
   rebuilding?: Promise<void>;
-  /** (not the keeper) set while the keeper has not answered a reported fault */
-  keeperAnswer?: { promise: Promise<void>; resolve: () => void };
 }
 
 /** How long a closed or unusable index waits before it is tried again. */
@@ -134,10 +132,6 @@ export class IndexSlots {
   private async ensure(n: number): Promise<void> {
     if (this.held) await this.held.released;
     const s = this.slots[n]!;
-    if (s.keeperAnswer) {
-      await s.keeperAnswer.promise;
-      s.keeperAnswer = undefined;
-    }
     if (s.index || this.closed || !this.folder(n) || !this.nodes.health.canRead(n) || Date.now() < s.retryAtMs) return;
     s.opening ??= this.open(n).finally(() => { s.opening = undefined; });
     await s.opening;
@@ -226,13 +220,8 @@ export class IndexSlots {
       s.retryAtMs = 0;
       await this.ensure(n);
     } else {
-      // Until the keeper has answered (a new generation, or "sound: reopen"),
-      // upserts wait rather than being dropped.
-      let answered!: () => void;
-      const answer = new Promise<void>((r) => { answered = r; });
-      const timer = setTimeout(answered, WAIT_FOR_KEEPER_MS);
-      timer.unref();
-      s.keeperAnswer = { promise: answer, resolve: () => { clearTimeout(timer); answered(); } };
+      // The next use waits (in open) for the keeper to replace this
+      // generation, rather than dropping upserts or mapping it again.
       s.retryAtMs = 0;
       this.link.report?.(n, why);
     }
@@ -279,10 +268,6 @@ export class IndexSlots {
    */
   async refresh(release = false): Promise<void> {
     if (release) this.release();
-    for (const s of this.slots) {
-      s.keeperAnswer?.resolve();
-      s.keeperAnswer = undefined;
-    }
     await Promise.all(this.slots.map(async (s, n) => {
       if (s.rebuilding || !this.folder(n)) return;
       const state = this.readState(n);
