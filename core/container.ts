@@ -65,7 +65,7 @@ export async function createContainer(
   c.register(TOKENS.Nodes, { useValue: { clusterId: opened.clusterId, drives: opened.drives.map((d) => new GuardedDrive(d, health)), health } });
   c.register(TOKENS.NodeHealth, { useValue: health });
   // States are right before the first request: a read-only or full node is not found by a client's write.
-  await health.probeAll();
+  await health.refresh();
   // The core's services: one of each per container (the healer listens to this engine's events).
   for (const service of [ObjectEngine, BucketStore, MultipartUploads, Healer] as const) {
     c.register(service as never, { useClass: service as never }, { lifecycle: Lifecycle.ContainerScoped });

@@ -122,18 +122,14 @@ export class NodeHealth implements NodeHealthView {
     return e.probing;
   }
 
-  /** Probes every node now (a readiness check tells the truth). */
+  /** Probes every node now (at start, periodically, and for a readiness check that tells the truth). */
   async refresh(): Promise<void> {
-    await this.probeAll();
-  }
-
-  async probeAll(): Promise<void> {
     await Promise.all(this.drives.map((_, n) => this.probe(n)));
   }
 
   start(): void {
     if (this.options.probeIntervalMs <= 0 || this.timer) return;
-    this.timer = setInterval(() => { void this.probeAll(); }, this.options.probeIntervalMs);
+    this.timer = setInterval(() => { void this.refresh(); }, this.options.probeIntervalMs);
     this.timer.unref();
   }
 
