@@ -50,13 +50,24 @@ export async function readIdentity(folder: string): Promise<NodeIdentity | 'miss
 }
 
 /** Refuses a folder of another cluster, or of another node of this one. */
-export function checkIdentity(folder: string, found: NodeIdentity, clusterId: string, index: number): void {
+function checkIdentity(folder: string, found: NodeIdentity, clusterId: string, index: number): void {
   if (found.clusterId !== clusterId) throw new NodeIdentityError(`${folder} belongs to cluster ${found.clusterId}, not ${clusterId}: refused (wrong disk?)`);
   if (found.index !== index) throw new NodeIdentityError(`${folder} is node ${found.index} of this cluster, not node ${index}: refused (folders swapped?)`);
 }
 
+/**
+ * The folder's identity as found made this node's: checked against it, or
+ * given to an identity-less folder (a new or wiped disk), in which case it
+ * says why that was needed.
+ */
+export async function adoptIdentity(folder: string, found: NodeIdentity | 'missing', identity: NodeIdentity): Promise<string | undefined> {
+  if (found === 'missing') return initialise(folder, identity);
+  checkIdentity(folder, found, identity.clusterId, identity.index);
+  return undefined;
+}
+
 /** Gives an identity-less folder (a new or wiped disk) this node's identity; says why it was needed. */
-export async function initialise(folder: string, identity: NodeIdentity): Promise<string> {
+async function initialise(folder: string, identity: NodeIdentity): Promise<string> {
   const entries = await readdir(folder).catch(() => [] as string[]);
   await mkdir(join(folder, IDENTITY_DIR), { recursive: true });
   await mkdir(join(folder, TMP_DIR), { recursive: true });
@@ -84,12 +95,8 @@ export async function checkNodes(folders: readonly string[], log: Logger, tmpGra
     try {
       const f = found[index]!;
       if (f instanceof Error) throw f;
-      if (f === 'missing') {
-        const why = await initialise(folder, { format: 1, clusterId, index });
-        log.warn('node initialised', { node: index, folder, why });
-      } else {
-        checkIdentity(folder, f, clusterId, index);
-      }
+      const why = await adoptIdentity(folder, f, { format: 1, clusterId, index });
+      if (why) log.warn('node initialised', { node: index, folder, why });
       await checkFolder(folder);
       await sweepTmp(folder, tmpGraceMs);
       return undefined;

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 
 import type { Drive, DriveFile, DriveStat, DriveWriter } from '../../core/contracts/drive.js';
 import { Fd, readWhole } from './fd.js';
-import { checkFolder, checkIdentity, initialise, readIdentity, TMP_DIR } from './identity.js';
+import { adoptIdentity, checkFolder, readIdentity, TMP_DIR } from './identity.js';
 import { resolveInside } from './safe-path.js';
 
 /** fsync of a folder, so that a rename in it survives a power cut. */
@@ -253,9 +253,7 @@ export class LocalDrive implements Drive {
    */
   async probe(): Promise<void> {
     await checkFolder(this.location);
-    const found = await readIdentity(this.location);
-    if (found === 'missing') await initialise(this.location, { format: 1, clusterId: this.clusterId, index: this.index });
-    else checkIdentity(this.location, found, this.clusterId, this.index);
+    await adoptIdentity(this.location, await readIdentity(this.location), { format: 1, clusterId: this.clusterId, index: this.index });
     // Nearly full counts as full: a probe's 64 bytes would still fit where a shard does not.
     const fs = await statfs(this.location);
     const reserve = Math.min(FULL_RESERVE_BYTES, fs.blocks * fs.bsize * FULL_RESERVE_SHARE);
