@@ -258,6 +258,15 @@ class Cursor {
     this.it = this.guard(() => this.index.range(this.bucket, from, true));
     this.advance();
   }
+
+  /**
+   * Releases the LMDB cursor and its read transaction. An iterator left
+   * unfinished keeps both until it is garbage collected, which may be after
+   * its environment was closed (an index set aside): a crash.
+   */
+  close(): void {
+    try { this.it.return?.(); } catch { /* already released */ }
+  }
 }
 
 /**
@@ -271,7 +280,6 @@ class Cursor {
 export function mergeListing(indexes: readonly NodeIndex[], req: ListRequest): ListPage {
   const prefix = Buffer.from(req.prefix ?? '', 'utf8');
   const delimiter = req.delimiter ? Buffer.from(req.delimiter, 'utf8') : undefined;
-  const bucketLen = Buffer.byteLength(req.bucket, 'utf8');
   let from = prefix;
   if (req.startAfter !== undefined) {
     const after = Buffer.from(req.startAfter, 'utf8');
@@ -280,7 +288,17 @@ export function mergeListing(indexes: readonly NodeIndex[], req: ListRequest): L
       ? Buffer.concat([after, AFTER]) : Buffer.concat([after, SEP]);
     if (Buffer.compare(next, from) > 0) from = next;
   }
-  const cursors = indexes.map((ix) => new Cursor(ix, req.bucket, from));
+  const cursors: Cursor[] = [];
+  try {
+    for (const ix of indexes) cursors.push(new Cursor(ix, req.bucket, from));
+    return mergeCursors(cursors, req, prefix, delimiter);
+  } finally {
+    for (const c of cursors) c.close();
+  }
+}
+
+function mergeCursors(cursors: readonly Cursor[], req: ListRequest, prefix: Buffer, delimiter: Buffer | undefined): ListPage {
+  const bucketLen = Buffer.byteLength(req.bucket, 'utf8');
   const bucketPrefix = Buffer.concat([Buffer.from(req.bucket, 'utf8'), SEP]);
   const fullPrefix = Buffer.concat([bucketPrefix, prefix]);
   const entries: ListEntry[] = [];
