@@ -57,7 +57,8 @@ export class TooManyErasuresError extends KintsugiError {
 
 /** The object (or the version asked for) does not exist. */
 export class NoSuchKeyError extends KintsugiError {
-  constructor(bucket: string, key: string) {
+  /** `marker`: the key's current version is this delete marker */
+  constructor(bucket: string, key: string, readonly marker?: { versionId: string; modifiedMs: number }) {
     super('ERR_NO_SUCH_KEY', `no object ${JSON.stringify(key)} in bucket ${bucket}`);
   }
 }
@@ -170,5 +171,26 @@ export class NodeUnavailableError extends KintsugiError {
 export class NodeIdentityError extends KintsugiError {
   constructor(message: string) {
     super('ERR_NODE_IDENTITY', message);
+  }
+}
+
+/** The version a request names does not exist (or was deleted for good). */
+export class NoSuchVersionError extends KintsugiError {
+  constructor(bucket: string, key: string, versionId: string) {
+    super('ERR_NO_SUCH_VERSION', `no version ${versionId} of ${JSON.stringify(key)} in bucket ${bucket}`);
+  }
+}
+
+/** The version a read named is a delete marker: it has nothing to read. */
+export class DeleteMarkerError extends KintsugiError {
+  constructor(readonly marker: { versionId: string; modifiedMs: number }) {
+    super('ERR_DELETE_MARKER_ADDRESSED', 'The specified method is not allowed against this resource.');
+  }
+}
+
+/** A version id that no version could have. */
+export class InvalidVersionIdError extends KintsugiError {
+  constructor() {
+    super('ERR_INVALID_VERSION_ID', 'Invalid version id specified');
   }
 }

@@ -27,6 +27,13 @@ export function recordPath(bucket: string, key: string, versionId: string): stri
 
 export const RECORD_SUFFIX = '.rec';
 
+/** A version deleted for good leaves this file in place of its record, so that a node that missed the delete cannot bring it back. */
+export function tombstonePath(bucket: string, key: string, versionId: string): string {
+  return `${recordDir(bucket, key)}/${versionId}${TOMBSTONE_SUFFIX}`;
+}
+
+export const TOMBSTONE_SUFFIX = '.gone';
+
 /** Folder of an object's shard files, one sub-folder per version. */
 export function objectDir(bucket: string, key: string): string {
   return `data/${fanOut(bucket, key)}`;

@@ -22,7 +22,7 @@ export interface PartSpan extends DataSpan {
 export interface ObjectRecord {
   readonly bucket: string;
   readonly key: string;
-  /** sortable id (core/version-id.ts); the greatest one is the current version */
+  /** sortable id (core/version-id.ts); the greatest one is the current version; its spelling tells a null version from others */
   readonly versionId: string;
   /** a delete marker: the object is gone as of this version */
   readonly deleted?: boolean;
@@ -84,6 +84,40 @@ export interface ListPage {
   readonly next?: string;
 }
 
+/** One row of a ListObjectVersions page. */
+export interface VersionEntry extends ListEntry {
+  /** a delete marker */
+  readonly deleted: boolean;
+  /** the key's current version (marker included) */
+  readonly isLatest: boolean;
+}
+
+export interface ListVersionsRequest {
+  readonly bucket: string;
+  readonly prefix?: string;
+  readonly delimiter?: string;
+  /** list keys after this one, or (with versionIdMarker) this key's versions after that one */
+  readonly keyMarker?: string;
+  /** an internal version id, or `null` */
+  readonly versionIdMarker?: string;
+  readonly maxKeys: number;
+}
+
+export interface VersionPage {
+  readonly entries: VersionEntry[];
+  readonly commonPrefixes: string[];
+  readonly isTruncated: boolean;
+  readonly nextKeyMarker?: string;
+  /** internal id of the last version listed (absent after a common prefix) */
+  readonly nextVersionIdMarker?: string;
+}
+
+/**
+ * Which version a read addresses: undefined, the current one (a delete
+ * marker included); `null`, the bucket's null version; else a version id.
+ */
+export type VersionSelector = string | undefined;
+
 /** What a check of one node's derived structures (its listing index) found. */
 export interface DerivedReport {
   readonly node: number;
@@ -111,8 +145,10 @@ export interface DerivedLink {
  * newest version wins; writes are atomic per replica and succeed on a quorum.
  */
 export interface MetadataStore {
-  /** The current record (delete markers included), or undefined if never written. */
-  get(bucket: string, key: string): Promise<ObjectRecord | undefined>;
+  /** The version's record (delete markers included), by default the current one; undefined if there is none. */
+  get(bucket: string, key: string, version?: VersionSelector): Promise<ObjectRecord | undefined>;
+  /** Every version of the key that has not been deleted for good, newest first (the healer's view). */
+  versions(bucket: string, key: string): Promise<ObjectRecord[]>;
   /**
    * Writes a record (or a delete marker) to its replicas and the listing
    * index. For an inline record, `shards[i]` (the framed shard file bytes)
@@ -123,15 +159,24 @@ export interface MetadataStore {
   /** Shard i of an inline record, from the copy on its node, or undefined when that copy is missing or rotten. */
   readShard(record: ObjectRecord, shard: number): Promise<Uint8Array | undefined>;
   /**
-   * Removes records of versions older than the newest committed one (at
-   * least `versionId`) on the metadata nodes and `nodes`; returns the version
-   * kept, so that the caller removes the same versions' data, and whether
-   * there were older versions at all (when not, there is no data to remove).
+   * Removes records of null versions older than the newest committed null
+   * version (at least `versionId`) on the metadata nodes and `nodes`; returns
+   * the version kept, so that the caller removes the same versions' data, and
+   * whether there were older versions at all (when not, there is no data to
+   * remove). Versions written while versioning was enabled stay.
    */
   prune(bucket: string, key: string, versionId: string, nodes: readonly number[]): Promise<{ keep: string; hadOlder: boolean }>;
+  /**
+   * Deletes one version for good: every copy of its record becomes a
+   * tombstone, which a node that missed the delete cannot outvote.
+   */
+  purge(record: ObjectRecord): Promise<void>;
+  /** Removes the key's tombstones once every node they belong on is reachable and they are older than graceMs (healer); returns how many. */
+  collectTombstones(bucket: string, key: string, graceMs: number): Promise<number>;
   /** Removes one version's records after its put failed to reach a quorum. */
   discard(bucket: string, key: string, versionId: string, nodes: readonly number[]): Promise<void>;
   list(request: ListRequest): Promise<ListPage>;
+  listVersions(request: ListVersionsRequest): Promise<VersionPage>;
   /** Nodes that should hold a copy of `record` but have no sound copy of it (for the healer). */
   missingCopies(record: ObjectRecord): Promise<number[]>;
   /** Every (bucket, key) with a record on some node, each once (for the healer's full pass). */

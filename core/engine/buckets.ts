@@ -20,6 +20,8 @@ export interface BucketInfo {
   deletingSinceMs?: number;
   /** the bucket's tag set, in the order it was put (absent: none) */
   tags?: readonly (readonly [string, string])[];
+  /** absent until versioning is first set; once enabled it can only be suspended */
+  versioning?: 'Enabled' | 'Suspended';
 }
 
 /**
@@ -109,7 +111,10 @@ export class BucketStore {
     const { deletingSinceMs: _, ...info } = await this.get(name);
     await this.write({ ...info, deletingSinceMs: Date.now() });
     this.changed(name);
-    const page = await this.metadata.list({ bucket: name, maxKeys: 1 });
+    // Once versioning was set, noncurrent versions and delete markers keep a
+    // bucket from being deleted too, as in S3; a bucket that never had it
+    // holds only the markers that stand for deletes (see ObjectEngine.delete).
+    const page = info.versioning ? await this.metadata.listVersions({ bucket: name, maxKeys: 1 }) : await this.metadata.list({ bucket: name, maxKeys: 1 });
     if (page.entries.length > 0 || page.commonPrefixes.length > 0) {
       // Unmarked as it was, settings included.
       await this.write(info);
@@ -122,11 +127,20 @@ export class BucketStore {
 
   /** Replaces the bucket's tag set (none: removes it). */
   async setTags(name: string, tags: readonly (readonly [string, string])[] | undefined): Promise<void> {
+    await this.update(name, ({ tags: _, ...info }) => (tags ? { ...info, tags } : info));
+  }
+
+  async setVersioning(name: string, versioning: 'Enabled' | 'Suspended'): Promise<void> {
+    await this.update(name, (info) => ({ ...info, versioning }));
+  }
+
+  /** Rewrites the bucket's record with a setting changed; every worker sees it on its next request. */
+  private async update(name: string, change: (info: BucketInfo) => BucketInfo): Promise<void> {
     // Read from the nodes, not a kept copy: the record is rewritten whole.
     this.kept.delete(name);
-    const { tags: _, ...info } = await this.get(name);
+    const info = await this.get(name);
     if (info.deletingSinceMs !== undefined) throw new NoSuchBucketError(name);
-    await this.write(tags ? { ...info, tags } : info);
+    await this.write(change(info));
     this.changed(name);
   }
 

@@ -11,7 +11,7 @@ import type { NodeSet } from '../contracts/nodes.js';
 import { objectHash, shardPath, uploadRecordPath } from '../layout.js';
 import { WriteQuorumError } from '../errors.js';
 import { TOKENS } from '../tokens.js';
-import { versionTime } from '../version-id.js';
+import { isNullVersion, versionTime } from '../version-id.js';
 import { Geometry } from './geometry.js';
 import { MultipartUploads } from './multipart.js';
 import { listOnMajority, readFromMajority, restoreOnAll } from './node-quorum.js';
@@ -142,23 +142,24 @@ export class Healer {
       if (r.state === 'rebuilding' || r.state === 'rebuilt') summary.indexesRebuilt.push(`node ${r.node}: ${r.why ?? ''}`);
     }
     summary.replicasRepaired += await this.healSmallRecords();
-    const live = new Map<string, ObjectRecord | undefined>();
+    const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
+    const live = new Map<string, Set<string>>();
     let done = 0;
     for await (const { bucket, key } of this.metadata.allObjects()) {
       const started = Date.now();
       try {
-        live.set(`${bucket}/${objectHash(bucket, key)}`, await this.healObject(bucket, key, summary));
+        live.set(`${bucket}/${objectHash(bucket, key)}`, dataDirs(await this.healObject(bucket, key, summary, graceMs)));
       } catch (err) {
         // Too few nodes can take the repair now (read-only, refused, offline): the next pass does it.
         if (!(err instanceof WriteQuorumError) && (err as { code?: string }).code !== 'ERR_NODE_UNAVAILABLE') throw err;
         summary.deferred++;
-        live.set(`${bucket}/${objectHash(bucket, key)}`, await this.metadata.get(bucket, key));
+        live.set(`${bucket}/${objectHash(bucket, key)}`, dataDirs(await this.metadata.versions(bucket, key)));
         this.log.warn('heal deferred', { bucket, key, error: (err as Error).message });
       }
       options.onProgress?.(++done, `${bucket}/${key}`);
       if (options.rate) await new Promise((r) => setTimeout(r, Math.max(0, 1000 / options.rate! - (Date.now() - started))));
     }
-    await this.removeOrphans(live, options.graceMs ?? DEFAULT_GRACE_MS, summary);
+    await this.removeOrphans(live, graceMs, summary);
     return summary;
   }
 
@@ -180,10 +181,30 @@ export class Healer {
     return restored;
   }
 
-  /** Checks and repairs one object's current version; returns its record. */
-  async healObject(bucket: string, key: string, summary: HealSummary): Promise<ObjectRecord | undefined> {
-    const record = await this.metadata.get(bucket, key);
-    if (!record) return undefined;
+  /**
+   * Checks and repairs every version of one object (null versions that a
+   * newer one replaced, left on a node that missed the replacing, are
+   * removed instead), collects tombstones nothing needs any more; returns
+   * the versions' records.
+   */
+  async healObject(bucket: string, key: string, summary: HealSummary, graceMs = DEFAULT_GRACE_MS): Promise<ObjectRecord[]> {
+    summary.orphansRemoved += await this.metadata.collectTombstones(bucket, key, graceMs);
+    const versions = await this.metadata.versions(bucket, key);
+    const newestNull = versions.find((r) => isNullVersion(r.versionId));
+    if (newestNull && versions.some((r) => r !== newestNull && isNullVersion(r.versionId))) {
+      await this.engine.pruneOlder(bucket, key, newestNull.versionId, newestNull.shardNodes);
+    }
+    const healed: ObjectRecord[] = [];
+    for (const record of versions) {
+      if (isNullVersion(record.versionId) && record !== newestNull) continue;
+      healed.push(await this.healVersion(record, summary));
+    }
+    return healed;
+  }
+
+  /** Checks and repairs one version; returns its record (where its shards are now). */
+  private async healVersion(record: ObjectRecord, summary: HealSummary): Promise<ObjectRecord> {
+    const { bucket, key } = record;
     summary.objectsChecked++;
     if (record.inline) return this.healInline(record, summary);
     // Copies belonging on nodes that cannot take writes now wait for them.
@@ -330,7 +351,7 @@ export class Healer {
    * objects without any record, uploads without their upload record, and
    * temporary files.
    */
-  private async removeOrphans(live: Map<string, ObjectRecord | undefined>, graceMs: number, summary: HealSummary): Promise<void> {
+  private async removeOrphans(live: Map<string, Set<string>>, graceMs: number, summary: HealSummary): Promise<void> {
     const now = Date.now();
     const old = async (drive: NodeSet['drives'][number], path: string) => {
       const st = await drive.stat(path).catch(() => undefined);
@@ -344,9 +365,8 @@ export class Healer {
       for (const bucket of await drive.list('data').catch(() => [] as string[])) {
         for (const fan of await drive.list(`data/${bucket}`).catch(() => [] as string[])) {
           for (const rest of await drive.list(`data/${bucket}/${fan}`).catch(() => [] as string[])) {
-            const record = live.get(`${bucket}/${fan}${rest}`);
+            const keep = live.get(`${bucket}/${fan}${rest}`) ?? new Set<string>();
             const dir = `data/${bucket}/${fan}/${rest}`;
-            const keep = record && !record.deleted ? new Set(dataSpans(record).map((s) => s.dir.split('/')[0]!)) : new Set<string>();
             for (const version of await drive.list(dir).catch(() => [] as string[])) {
               if (keep.has(version)) continue;
               if (version.startsWith('u-')) {
@@ -364,4 +384,9 @@ export class Healer {
       }
     }
   }
+}
+
+/** The data folders (by version) the records use. */
+function dataDirs(records: readonly ObjectRecord[]): Set<string> {
+  return new Set(records.filter((r) => !r.deleted).flatMap((r) => dataSpans(r).map((s) => s.dir.split('/')[0]!)));
 }

@@ -115,7 +115,7 @@ export class MultipartUploads {
    * answers the same version for COMPLETED_KEPT_MS.
    */
   async complete(
-    bucket: string, key: string, uploadId: string, requested: { partNumber: number; etag: string }[], condition?: WriteCondition,
+    bucket: string, key: string, uploadId: string, requested: { partNumber: number; etag: string }[], options: { condition?: WriteCondition; versioned?: boolean } = {},
   ): Promise<CompletedUpload> {
     let info: UploadInfo;
     try {
@@ -136,12 +136,12 @@ export class MultipartUploads {
       return part;
     });
 
-    return this.engine.guarded(bucket, key, condition, () => this.commitUpload(info, uploadId, chosen));
+    return this.engine.guarded(bucket, key, options.condition, () => this.commitUpload(info, uploadId, chosen, options.versioned === true));
   }
 
-  private async commitUpload(info: UploadInfo, uploadId: string, chosen: PartInfo[]): Promise<CompletedUpload> {
+  private async commitUpload(info: UploadInfo, uploadId: string, chosen: PartInfo[], versioned: boolean): Promise<CompletedUpload> {
     const { bucket, key } = info;
-    const versionId = newVersionId();
+    const versionId = newVersionId(Date.now(), versioned);
     const data = objectDir(bucket, key);
     const moved = await Promise.all(this.nodes.drives.map((d) => d.rename(`${data}/${uploadDir(uploadId)}`, `${data}/${versionId}`).then(() => true, () => false)));
     if (moved.filter(Boolean).length < this.engine.writeQuorum) {

@@ -9,15 +9,15 @@ import type { KintsugiConfig } from '../config.js';
 import type { Codec, CodecParams, ErasureCoder } from '../contracts/codec.js';
 import type { DriveWriter } from '../contracts/drive.js';
 import type { Logger } from '../contracts/logger.js';
-import { dataSpans, type DataSpan, type ListPage, type ListRequest, type MetadataStore, type ObjectRecord } from '../contracts/metadata.js';
+import { dataSpans, type DataSpan, type ListPage, type ListRequest, type ListVersionsRequest, type MetadataStore, type ObjectRecord, type VersionPage, type VersionSelector } from '../contracts/metadata.js';
 import type { NodeSet } from '../contracts/nodes.js';
 import type { Placement } from '../contracts/placement.js';
 import { CHECKSUM_BYTES, checksumInto } from '../checksum.js';
-import { InvalidRangeError, NoSuchKeyError, WriteQuorumError } from '../errors.js';
+import { DeleteMarkerError, InvalidRangeError, InvalidVersionIdError, NoSuchKeyError, NoSuchVersionError, WriteQuorumError } from '../errors.js';
 import { objectDir, shardPath } from '../layout.js';
 import { shardWriteQuorum } from '../shard-quorum.js';
 import { TOKENS } from '../tokens.js';
-import { newVersionId } from '../version-id.js';
+import { isNullVersion, newVersionId, VERSIONED_ID_PATTERN } from '../version-id.js';
 import { Geometry, packetSizeFor } from './geometry.js';
 import { KeyLocks } from './key-lock.js';
 import { Md5Worker } from './md5-worker.js';
@@ -70,6 +70,34 @@ export interface PutOptions {
   userMetadata?: Record<string, string>;
   /** x-amz-checksum-* values; a Map is read after the body was consumed (trailers arrive last) */
   checksums?: Record<string, string> | ReadonlyMap<string, string>;
+  /** the bucket's versioning is enabled: a new version, nothing older removed (else the null version is replaced) */
+  versioned?: boolean;
+}
+
+/** A bucket's versioning, as DELETE needs it: never set, Enabled or Suspended. */
+export type Versioning = 'Enabled' | 'Suspended' | undefined;
+
+export interface DeleteOptions {
+  condition?: WriteCondition;
+  /** delete this version for good (an internal id, or `null`) */
+  versionId?: string;
+  versioning?: Versioning;
+}
+
+/** What a DELETE did: the version it removed or the marker it added (versionId), and whether that is a delete marker. */
+export interface DeleteResult {
+  versionId?: string;
+  deleteMarker: boolean;
+}
+
+/**
+ * A version id as a client gives it: `null`, or one of the ids this store
+ * hands out for versions of versioning-enabled buckets.
+ */
+export function parseVersionId(versionId: string | null | undefined): VersionSelector {
+  if (versionId === null || versionId === undefined) return undefined;
+  if (versionId === 'null' || VERSIONED_ID_PATTERN.test(versionId)) return versionId;
+  throw new InvalidVersionIdError();
 }
 
 /** Inclusive byte range, already resolved against the object size by the caller. */
@@ -223,12 +251,12 @@ export class ObjectEngine extends EventEmitter {
     const head = await readHead(body, INLINE_MAX);
     if (!head.rest) {
       const data = Buffer.concat(head.chunks);
-      return this.guarded(bucket, key, options.condition, () => this.putInline(bucket, key, newVersionId(), data, options));
+      return this.guarded(bucket, key, options.condition, () => this.putInline(bucket, key, newVersionId(Date.now(), options.versioned), data, options));
     }
     const staged = await this.stageSpan(bucket, key, head.rest);
     try {
       return await this.guarded(bucket, key, options.condition, async () => {
-        const versionId = newVersionId();
+        const versionId = newVersionId(Date.now(), options.versioned);
         const span = await staged.commit(versionId);
         return this.commit(recordFor(bucket, key, versionId, span.size, staged.md5, options, span));
       });
@@ -290,7 +318,7 @@ export class ObjectEngine extends EventEmitter {
     return this.commit({ ...recordFor(bucket, key, versionId, data.byteLength, etag, options, span), inline: true }, shards);
   }
 
-  /** Makes a record whose data is in place visible, then removes older versions. */
+  /** Makes a record whose data is in place visible, then (a null version) removes the older null versions. */
   async commit(record: ObjectRecord, inlineShards?: readonly Uint8Array[]): Promise<ObjectRecord> {
     const { bucket, key, versionId, shardNodes } = record;
     let firstVersion: boolean;
@@ -301,21 +329,29 @@ export class ObjectEngine extends EventEmitter {
       if (!record.inline) await this.removeDir(bucket, key, versionId, shardNodes);
       throw err;
     }
-    if (!firstVersion) await this.pruneOlder(bucket, key, versionId, shardNodes);
+    if (!firstVersion && isNullVersion(versionId)) await this.pruneOlder(bucket, key, versionId, shardNodes);
     return record;
   }
 
-  /** The current record, or NoSuchKeyError. */
-  async head(bucket: string, key: string): Promise<ObjectRecord> {
+  /**
+   * The record of the current version (or of the version asked for), or
+   * NoSuchKeyError / NoSuchVersionError; a delete marker is a
+   * DeleteMarkerError.
+   */
+  async head(bucket: string, key: string, version?: VersionSelector): Promise<ObjectRecord> {
     assertBucketName(bucket);
     assertKey(key);
-    const record = await this.metadata.get(bucket, key);
-    if (!record || record.deleted) throw new NoSuchKeyError(bucket, key);
+    const record = await this.metadata.get(bucket, key, version);
+    if (!record) throw version === undefined ? new NoSuchKeyError(bucket, key) : new NoSuchVersionError(bucket, key, version);
+    if (record.deleted) {
+      const marker = { versionId: record.versionId, modifiedMs: record.createdMs };
+      throw version === undefined ? new NoSuchKeyError(bucket, key, marker) : new DeleteMarkerError(marker);
+    }
     return record;
   }
 
-  async get(bucket: string, key: string, range?: ByteRange): Promise<GetResult> {
-    const object = await this.open(bucket, key);
+  async get(bucket: string, key: string, range?: ByteRange, version?: VersionSelector): Promise<GetResult> {
+    const object = await this.open(bucket, key, version);
     try {
       return { record: object.record, body: object.read(range) };
     } catch (err) {
@@ -329,9 +365,9 @@ export class ObjectEngine extends EventEmitter {
    * callers that look at the record (preconditions, ranges) before reading:
    * they call `read` once, or `close` when they will not.
    */
-  async open(bucket: string, key: string): Promise<OpenObject> {
+  async open(bucket: string, key: string, version?: VersionSelector): Promise<OpenObject> {
     for (let attempt = 0; ; attempt++) {
-      const record = await this.head(bucket, key);
+      const record = await this.head(bucket, key, version);
       const spans = dataSpans(record);
       const first = this.reader(record, spans[0]!);
       // A concurrent overwrite may be removing this version between reading
@@ -366,27 +402,54 @@ export class ObjectEngine extends EventEmitter {
     return new StripeReader(record.bucket, record.key, new Geometry(span.size, span.blockSize, coder), coder, open);
   }
 
-  /** Writes a delete marker, then removes the older versions' files. */
-  async delete(bucket: string, key: string, condition?: WriteCondition): Promise<void> {
+  /**
+   * DELETE: with a version id, deletes that version for good (the next
+   * newest becomes current); else adds a delete marker — a new version when
+   * versioning is enabled, otherwise the null version (replacing the older
+   * one). A bucket that never had versioning adds no marker over nothing.
+   */
+  async delete(bucket: string, key: string, options: DeleteOptions = {}): Promise<DeleteResult> {
     assertBucketName(bucket);
     assertKey(key);
-    await this.guarded(bucket, key, condition, () => this.deleteCurrent(bucket, key));
+    return this.guarded(bucket, key, options.condition, () => (options.versionId !== undefined
+      ? this.deleteVersion(bucket, key, options.versionId)
+      : this.addMarker(bucket, key, options.versioning)));
   }
 
-  private async deleteCurrent(bucket: string, key: string): Promise<void> {
+  private async deleteVersion(bucket: string, key: string, version: string): Promise<DeleteResult> {
+    const record = await this.metadata.get(bucket, key, version);
+    // Deleting a version that is not there succeeds, as in S3.
+    if (!record) return { versionId: version, deleteMarker: false };
+    await this.metadata.purge(record);
+    if (!record.inline && !record.deleted) {
+      const dirs = new Set(dataSpans(record).map((s) => s.dir.split('/')[0]!));
+      await Promise.all([...dirs].map((dir) => this.removeDir(bucket, key, dir, this.nodes.drives.map((d) => d.index))));
+    }
+    return { versionId: record.versionId, deleteMarker: record.deleted === true };
+  }
+
+  private async addMarker(bucket: string, key: string, versioning: Versioning): Promise<DeleteResult> {
     const current = await this.metadata.get(bucket, key);
-    if (!current || current.deleted) return;
+    if (versioning === undefined && (!current || current.deleted)) return { deleteMarker: false };
+    const base = this.baseParams();
     const marker: ObjectRecord = {
-      bucket, key, versionId: newVersionId(), deleted: true, size: 0, etag: '', createdMs: Date.now(),
-      codec: current.codec, blockSize: current.blockSize, shardNodes: current.shardNodes,
+      bucket, key, versionId: newVersionId(Date.now(), versioning === 'Enabled'), deleted: true, size: 0, etag: '', createdMs: Date.now(),
+      codec: current?.codec ?? { ...base, packetSize: base.packetSize }, blockSize: current?.blockSize ?? 0,
+      shardNodes: current?.shardNodes ?? this.shardNodesFor(bucket, key),
     };
     await this.metadata.put(marker);
-    await this.pruneOlder(bucket, key, marker.versionId, current.shardNodes);
+    if (isNullVersion(marker.versionId)) await this.pruneOlder(bucket, key, marker.versionId, marker.shardNodes);
+    return { versionId: marker.versionId, deleteMarker: true };
   }
 
   list(request: ListRequest): Promise<ListPage> {
     assertBucketName(request.bucket);
     return this.metadata.list(request);
+  }
+
+  listVersions(request: ListVersionsRequest): Promise<VersionPage> {
+    assertBucketName(request.bucket);
+    return this.metadata.listVersions(request);
   }
 
   private nodeRefs() {
@@ -462,8 +525,8 @@ export class ObjectEngine extends EventEmitter {
     }
   }
 
-  /** Removes records, then shard folders, of versions older than the newest committed one. */
-  private async pruneOlder(bucket: string, key: string, versionId: string, shardNodes: readonly number[]): Promise<void> {
+  /** Removes records, then shard folders, of null versions older than the newest committed one. */
+  async pruneOlder(bucket: string, key: string, versionId: string, shardNodes: readonly number[]): Promise<void> {
     const dir = objectDir(bucket, key);
     try {
       const { keep, hadOlder } = await this.metadata.prune(bucket, key, versionId, shardNodes);
@@ -471,7 +534,7 @@ export class ObjectEngine extends EventEmitter {
       if (!hadOlder) return;
       await Promise.all(this.nodes.drives.map(async (d) => {
         const versions = await d.list(dir).catch(() => [] as string[]);
-        await Promise.all(versions.filter((v) => v < keep).map((v) => d.remove(`${dir}/${v}`).catch(() => undefined)));
+        await Promise.all(versions.filter((v) => isNullVersion(v) && v < keep).map((v) => d.remove(`${dir}/${v}`).catch(() => undefined)));
       }));
     } catch (err) {
       this.log.warn('pruning old versions failed', { bucket, key, error: (err as Error).message });

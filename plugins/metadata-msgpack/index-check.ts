@@ -47,7 +47,7 @@ function check(path, expected) {
     }
     db.close();
     if (!identity) return { verdict: 'corrupt', why: 'no identity entry' };
-    for (const f of ['clusterId', 'node', 'generation']) {
+    for (const f of ['clusterId', 'node', 'generation', 'layout']) {
       if (identity[f] !== expected[f]) return { verdict: 'corrupt', why: 'foreign index: ' + f + ' is ' + identity[f] + ', expected ' + expected[f] };
     }
     return { verdict: 'sound', entries };

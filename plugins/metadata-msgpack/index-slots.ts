@@ -6,8 +6,7 @@ import type { DerivedLink, DerivedReport } from '../../core/contracts/metadata.j
 import type { Logger } from '../../core/contracts/logger.js';
 import type { NodeSet } from '../../core/contracts/nodes.js';
 import { checkIndex, checkIndexes } from './index-check.js';
-import { IndexCorruptError, NodeIndex, type IndexIdentity } from './listing-index.js';
-import type { ListEntry } from '../../core/contracts/metadata.js';
+import { INDEX_LAYOUT, IndexCorruptError, NodeIndex, type IndexEntry, type IndexIdentity } from './listing-index.js';
 
 /** `.kintsugi/listing.json`: which index generation is current, and whether it is complete. */
 interface IndexState {
@@ -40,7 +39,7 @@ const SETTLE_MS = 500;
 const REBUILD_BATCH = 1000;
 
 /** One node's newest records, as index entries, for a rebuild. */
-export type RecordSource = (node: number) => AsyncIterable<{ bucket: string; entry: ListEntry & { deleted?: boolean } }>;
+export type RecordSource = (node: number) => AsyncIterable<{ bucket: string; entry: IndexEntry }>;
 
 /**
  * The listing indexes this process uses, one per node, and what keeps them
@@ -88,7 +87,7 @@ export class IndexSlots {
   }
 
   private identity(n: number, generation: string): IndexIdentity {
-    return { clusterId: this.nodes.clusterId, node: n, generation };
+    return { clusterId: this.nodes.clusterId, node: n, generation, layout: INDEX_LAYOUT };
   }
 
   /** The current state file, or why there is none to trust. */
@@ -386,7 +385,7 @@ export class IndexSlots {
       resolveStarted();
       if (this.link.announce) await new Promise((r) => setTimeout(r, SETTLE_MS));
       let entries = 0;
-      const byBucket = new Map<string, (ListEntry & { deleted?: boolean })[]>();
+      const byBucket = new Map<string, IndexEntry[]>();
       const flush = async () => {
         for (const [bucket, batch] of byBucket) await index.upsertMany(bucket, batch);
         byBucket.clear();
@@ -487,7 +486,7 @@ function alive(pid: number): boolean {
  * `nodeFolder` (a new, complete one when there is none): benchmarks fill a
  * million-key bucket this way instead of through puts.
  */
-export async function loadIntoIndex(nodeFolder: string, bucket: string, entries: Iterable<ListEntry>): Promise<void> {
+export async function loadIntoIndex(nodeFolder: string, bucket: string, entries: Iterable<IndexEntry>): Promise<void> {
   const folder = join(nodeFolder, '.kintsugi');
   const { clusterId, index: node } = JSON.parse(readFileSync(join(folder, 'format.json'), 'utf8')) as { clusterId: string; index: number };
   let state: IndexState;
@@ -497,7 +496,7 @@ export async function loadIntoIndex(nodeFolder: string, bucket: string, entries:
     state = { clusterId, node, generation: randomUUID(), state: 'ready' };
   }
   const index = new NodeIndex(join(folder, `listing-${state.generation}.lmdb`), false);
-  await index.stamp({ clusterId, node, generation: state.generation });
+  await index.stamp({ clusterId, node, generation: state.generation, layout: INDEX_LAYOUT });
   await index.load(bucket, entries);
   await index.close();
   writeFileSync(join(folder, 'listing.json'), JSON.stringify({ ...state, state: 'ready' }) + '\n');

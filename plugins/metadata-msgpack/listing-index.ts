@@ -3,7 +3,8 @@ import { crc32 } from 'node:zlib';
 
 import { open, type RootDatabase } from 'lmdb';
 
-import type { ListEntry, ListPage, ListRequest } from '../../core/contracts/metadata.js';
+import type { ListEntry, ListPage, ListRequest, ListVersionsRequest, VersionEntry, VersionPage } from '../../core/contracts/metadata.js';
+import { isNullVersion } from '../../core/version-id.js';
 import { KintsugiError } from '../../core/errors.js';
 
 const SEP = Buffer.from([0]);
@@ -17,8 +18,14 @@ const AFTER = Buffer.from([0xff]);
  */
 export const IDENTITY_KEY = Buffer.from('\0identity', 'latin1');
 
+/** What the index keeps of one version: a delete marker (`deleted`), or a permanently deleted version's tombstone (`gone`). */
+export type IndexEntry = ListEntry & { deleted?: boolean; gone?: boolean };
+
+/** The layout of index keys and values; an index stamped with another is rebuilt. */
+export const INDEX_LAYOUT = 2;
+
 /**
- * What the index keeps per key, enough to answer a listing without the
+ * What the index keeps per version, enough to answer a listing without the
  * record, as fixed fields a listing can compare without decoding: version
  * id (24 ASCII bytes, so the newest copy is found with one memcmp), a flag
  * byte (1: delete marker), size and modification time (float64), then the
@@ -32,6 +39,10 @@ const SIZE = 25;
 const TIME = 33;
 const ETAG = 41;
 const CRC_BYTES = 4;
+const MARKER = 1;
+const GONE = 2;
+/** A key's entries end with NUL and its version id inverted: newest first. */
+const VERSION_KEY_BYTES = 1 + VERSION_END;
 
 /** An index whose contents fail a check: it is set aside and rebuilt. */
 export class IndexCorruptError extends KintsugiError {
@@ -54,10 +65,10 @@ export function sealed(key: Buffer, value: Buffer): boolean {
   return end >= 0 && value.readUInt32BE(end) === crc32(value.subarray(0, end), crc32(key));
 }
 
-export function encodeIndexValue(key: Buffer, entry: ListEntry & { deleted?: boolean }): Buffer {
+export function encodeIndexValue(key: Buffer, entry: IndexEntry): Buffer {
   const out = Buffer.allocUnsafe(ETAG + Buffer.byteLength(entry.etag, 'latin1') + CRC_BYTES);
   out.write(entry.versionId, 0, VERSION_END, 'latin1');
-  out[FLAGS] = entry.deleted ? 1 : 0;
+  out[FLAGS] = entry.gone ? GONE : entry.deleted ? MARKER : 0;
   out.writeDoubleBE(entry.size, SIZE);
   out.writeDoubleBE(entry.modifiedMs, TIME);
   const end = out.write(entry.etag, ETAG, 'latin1') + ETAG;
@@ -72,18 +83,29 @@ function decodeIndexValue(key: string, value: Buffer): ListEntry {
   };
 }
 
-const startsWith = (b: Buffer, prefix: Buffer) => b.length >= prefix.length && b.compare(prefix, 0, prefix.length, 0, prefix.length) === 0;
-const newerThan = (a: Buffer, b: Buffer) => a.compare(b, 0, VERSION_END, 0, VERSION_END) > 0;
-
-function indexKey(bucket: string, key: string): Buffer {
-  return Buffer.concat([Buffer.from(bucket, 'utf8'), SEP, Buffer.from(key, 'utf8')]);
+/** Version ids sort oldest first; their bytes inverted sort newest first. */
+function invertedVersion(versionId: string): Buffer {
+  const out = Buffer.from(versionId, 'latin1');
+  for (let i = 0; i < out.length; i++) out[i] = 0xff - out[i]!;
+  return out;
 }
+
+const startsWith = (b: Buffer, prefix: Buffer) => b.length >= prefix.length && b.compare(prefix, 0, prefix.length, 0, prefix.length) === 0;
+
+/** bucket NUL key NUL inverted version id: a key's versions together, newest first, keys in S3's order (keys hold no NUL). */
+function indexKey(bucket: string, key: string, versionId: string): Buffer {
+  return Buffer.concat([Buffer.from(bucket, 'utf8'), SEP, Buffer.from(key, 'utf8'), SEP, invertedVersion(versionId)]);
+}
+
+/** The bucket NUL key part of an index key. */
+const objectPart = (indexKey: Buffer) => indexKey.subarray(0, indexKey.length - VERSION_KEY_BYTES);
 
 /** Who an index belongs to: a copied or stale index file shows as foreign. */
 export interface IndexIdentity {
   readonly clusterId: string;
   readonly node: number;
   readonly generation: string;
+  readonly layout: number;
 }
 
 /**
@@ -125,30 +147,38 @@ export class NodeIndex {
     await this.db.put(IDENTITY_KEY, sealValue(IDENTITY_KEY, Buffer.from(JSON.stringify(identity))));
   }
 
-  /** Records `entry` unless the index already holds a newer version of the key. */
-  async upsert(bucket: string, entry: ListEntry & { deleted?: boolean }): Promise<void> {
+  /** Records one version of a key (a tombstone stays a tombstone: a rebuild may bring a version back that was deleted meanwhile). */
+  async upsert(bucket: string, entry: IndexEntry): Promise<void> {
     await this.upsertMany(bucket, [entry]);
   }
 
   /** Like upsert, for many entries in one transaction (rebuilds). */
-  async upsertMany(bucket: string, entries: Iterable<ListEntry & { deleted?: boolean }>): Promise<void> {
+  async upsertMany(bucket: string, entries: Iterable<IndexEntry>): Promise<void> {
     this.checkMeta();
     await this.db.transaction(() => {
       for (const entry of entries) {
-        const key = indexKey(bucket, entry.key);
-        const value = encodeIndexValue(key, entry);
-        const cur = this.db.get(key);
-        // A rotten current value is replaced by what the records say.
-        if (!cur || !sealed(key, cur) || newerThan(value, cur)) this.db.put(key, value);
+        const key = indexKey(bucket, entry.key, entry.versionId);
+        const cur = entry.gone ? undefined : this.db.get(key);
+        // A rotten value is replaced by what the records say.
+        if (cur && sealed(key, cur) && cur[FLAGS] === GONE) continue;
+        this.db.put(key, encodeIndexValue(key, entry));
       }
     });
   }
 
+  /** Forgets versions of a key (pruned, or tombstones collected). */
+  async remove(bucket: string, key: string, versionIds: readonly string[]): Promise<void> {
+    this.checkMeta();
+    await this.db.transaction(() => {
+      for (const v of versionIds) this.db.remove(indexKey(bucket, key, v));
+    });
+  }
+
   /** Loads many entries in one transaction, replacing what is there (benchmarks). */
-  async load(bucket: string, entries: Iterable<ListEntry>): Promise<void> {
+  async load(bucket: string, entries: Iterable<IndexEntry>): Promise<void> {
     await this.db.transaction(() => {
       for (const e of entries) {
-        const key = indexKey(bucket, e.key);
+        const key = indexKey(bucket, e.key, e.versionId);
         this.db.put(key, encodeIndexValue(key, e));
       }
     });
@@ -269,81 +299,208 @@ class Cursor {
   }
 }
 
-/**
- * A listing merged over the nodes' indexes (an IndexCorruptError names the
- * index, as `index`, whose entry failed its checksum): each object is indexed on every
- * node holding one of its shards, so the union over the nodes that are up is
- * complete while no more than PARITY are down. Where nodes disagree the
- * newest version id wins, so a node that missed a delete cannot resurrect
- * the key.
- */
-export function mergeListing(indexes: readonly NodeIndex[], req: ListRequest): ListPage {
-  const prefix = Buffer.from(req.prefix ?? '', 'utf8');
-  const delimiter = req.delimiter ? Buffer.from(req.delimiter, 'utf8') : undefined;
-  let from = prefix;
-  if (req.startAfter !== undefined) {
-    const after = Buffer.from(req.startAfter, 'utf8');
-    // Continuing after a common prefix skips everything under it.
-    const next = delimiter && after.length > prefix.length && after.subarray(after.length - delimiter.length).equals(delimiter)
-      ? Buffer.concat([after, AFTER]) : Buffer.concat([after, SEP]);
-    if (Buffer.compare(next, from) > 0) from = next;
-  }
+/** A key's versions a listing steps over one by one before it seeks past the rest. */
+const SKIP_BY_STEPPING = 4;
+
+/** Opens a cursor per index, runs a merge, and releases every cursor whatever happens. */
+function withCursors<T>(indexes: readonly NodeIndex[], bucket: string, from: Buffer, merge: (cursors: readonly Cursor[]) => T): T {
   const cursors: Cursor[] = [];
   try {
-    for (const ix of indexes) cursors.push(new Cursor(ix, req.bucket, from));
-    return mergeCursors(cursors, req, prefix, delimiter);
+    for (const ix of indexes) cursors.push(new Cursor(ix, bucket, from));
+    return merge(cursors);
   } finally {
     for (const c of cursors) c.close();
   }
 }
 
-function mergeCursors(cursors: readonly Cursor[], req: ListRequest, prefix: Buffer, delimiter: Buffer | undefined): ListPage {
+/** Fails with IndexCorruptError (naming the index) unless the value the listing is about to use passes its checksum. */
+function checked(key: Buffer, value: Buffer, from: NodeIndex): Buffer {
+  if (!sealed(key, value)) throw Object.assign(new IndexCorruptError(`an entry of ${from.path} fails its checksum`), { index: from });
+  return value;
+}
+
+/**
+ * The smallest index key under the cursors, and every cursor positioned on
+ * it moved past it; `gone` when any index holds it as a tombstone, `value`
+ * one sound copy.
+ */
+function takeSmallest(cursors: readonly Cursor[]): { key: Buffer; value: Buffer; gone: boolean } | undefined {
+  let min: Cursor | undefined;
+  for (const c of cursors) if (c.key && (!min || Buffer.compare(c.key, min.key!) < 0)) min = c;
+  if (!min) return undefined;
+  const key = min.key!;
+  const value = checked(key, min.value, min.index);
+  let gone = false;
+  for (const c of cursors) {
+    if (c.key && c.key.equals(key)) {
+      if (c.value[FLAGS] === GONE && sealed(key, c.value)) gone = true;
+      c.advance();
+    }
+  }
+  return { key, value, gone };
+}
+
+/** Moves every cursor past the versions of `object` (bucket NUL key): a few steps, then one seek. */
+function skipObject(cursors: readonly Cursor[], object: Buffer, bucketLen: number): void {
+  for (const c of cursors) {
+    for (let steps = 0; c.key && objectPart(c.key).equals(object); steps++) {
+      if (steps === SKIP_BY_STEPPING) {
+        c.seek(Buffer.concat([object.subarray(bucketLen + 1), AFTER_KEY]));
+        break;
+      }
+      c.advance();
+    }
+  }
+}
+
+/** Byte after a key's own entries (key NUL ...): the next key that starts with it. */
+const AFTER_KEY = Buffer.from([1]);
+
+/**
+ * Where a listing starts: after `startAfter` (a key, or a common prefix to
+ * skip whole when it ends with the delimiter), never before the prefix.
+ */
+function startAt(prefix: Buffer, delimiter: Buffer | undefined, startAfter: string | undefined): Buffer {
+  if (startAfter === undefined) return prefix;
+  const after = Buffer.from(startAfter, 'utf8');
+  const next = delimiter && after.length > prefix.length && after.subarray(after.length - delimiter.length).equals(delimiter)
+    ? Buffer.concat([after, AFTER]) : Buffer.concat([after, AFTER_KEY]);
+  return Buffer.compare(next, prefix) > 0 ? next : prefix;
+}
+
+/** The common prefix `object` (bucket NUL key) rolls up into, or undefined. */
+function commonPrefixOf(object: Buffer, fullPrefixLen: number, delimiter: Buffer | undefined, bucketLen: number): Buffer | undefined {
+  const at = delimiter ? object.indexOf(delimiter, fullPrefixLen) : -1;
+  return at >= 0 ? object.subarray(bucketLen + 1, at + delimiter!.length) : undefined;
+}
+
+/** Seeks every cursor still inside common prefix `cp` past it. */
+function skipPrefix(cursors: readonly Cursor[], bucketPrefix: Buffer, cp: Buffer): void {
+  const past = Buffer.concat([cp, AFTER]);
+  const fullPast = Buffer.concat([bucketPrefix, past]);
+  for (const c of cursors) if (c.key && Buffer.compare(c.key, fullPast) < 0) c.seek(past);
+}
+
+/**
+ * A listing of current objects merged over the nodes' indexes (an
+ * IndexCorruptError names the index, as `index`, whose entry failed its
+ * checksum): each version is indexed on every node holding one of its
+ * shards, so the union over the nodes that are up is complete while no more
+ * than PARITY are down. A key's current version is its newest one that no
+ * index holds as a tombstone, so a node that missed a delete cannot bring
+ * the key back; a key whose current version is a delete marker is left out.
+ */
+export function mergeListing(indexes: readonly NodeIndex[], req: ListRequest): ListPage {
+  const prefix = Buffer.from(req.prefix ?? '', 'utf8');
+  const delimiter = req.delimiter ? Buffer.from(req.delimiter, 'utf8') : undefined;
   const bucketLen = Buffer.byteLength(req.bucket, 'utf8');
   const bucketPrefix = Buffer.concat([Buffer.from(req.bucket, 'utf8'), SEP]);
   const fullPrefix = Buffer.concat([bucketPrefix, prefix]);
-  const entries: ListEntry[] = [];
-  const commonPrefixes: string[] = [];
-  let last: string | undefined;
-
-  for (;;) {
-    // Keys are fresh buffers from LMDB: `min` stays valid after its cursor moves on.
-    let min: Buffer | undefined;
-    for (const c of cursors) if (c.key && (!min || Buffer.compare(c.key, min) < 0)) min = c.key;
-    if (!min || !startsWith(min, fullPrefix)) break;
-
-    let newest: Buffer | undefined;
-    let from: NodeIndex | undefined;
-    for (const c of cursors) {
-      if (c.key && c.key.equals(min)) {
-        if (!newest || newerThan(c.value, newest)) {
-          newest = c.value;
-          from = c.index;
-        }
-        c.advance();
+  return withCursors(indexes, req.bucket, startAt(prefix, delimiter, req.startAfter), (cursors) => {
+    const entries: ListEntry[] = [];
+    const commonPrefixes: string[] = [];
+    let last: string | undefined;
+    for (;;) {
+      const first = takeSmallest(cursors);
+      if (!first) break;
+      // Copied: `first.key` is LMDB's buffer, reused as the cursors move on.
+      const object = Buffer.from(objectPart(first.key));
+      if (!startsWith(object, fullPrefix)) break;
+      // The newest version that is not a tombstone is the current one.
+      let current = first.gone ? undefined : first.value;
+      while (!current) {
+        if (!cursors.some((c) => c.key && objectPart(c.key).equals(object))) break;
+        const next = takeSmallest(cursors)!;
+        if (!next.gone) current = next.value;
       }
-    }
-    // Only the value a listing uses is checked (a quarter of the CRCs with
-    // four indexes): a rotten copy that loses to the newest changes nothing,
-    // one that wins is caught here.
-    if (newest && !sealed(min, newest)) throw Object.assign(new IndexCorruptError(`an entry of ${from!.path} fails its checksum`), { index: from });
-    if (!newest || newest[FLAGS] === 1) continue;
+      skipObject(cursors, object, bucketLen);
+      if (!current || current[FLAGS] === MARKER) continue;
 
-    if (entries.length + commonPrefixes.length >= req.maxKeys) {
-      return { entries, commonPrefixes, isTruncated: true, next: last };
+      if (entries.length + commonPrefixes.length >= req.maxKeys) return { entries, commonPrefixes, isTruncated: true, next: last };
+      const cp = commonPrefixOf(object, fullPrefix.length, delimiter, bucketLen);
+      if (cp) {
+        last = cp.toString('utf8');
+        commonPrefixes.push(last);
+        skipPrefix(cursors, bucketPrefix, cp);
+        continue;
+      }
+      last = object.toString('utf8', bucketLen + 1);
+      entries.push(decodeIndexValue(last, current));
     }
-    const at = delimiter ? min.indexOf(delimiter, fullPrefix.length) : -1;
-    if (delimiter && at >= 0) {
-      const cp = min.subarray(bucketLen + 1, at + delimiter.length);
-      commonPrefixes.push(cp.toString('utf8'));
-      last = cp.toString('utf8');
-      const past = Buffer.concat([cp, AFTER]);
-      const fullPast = Buffer.concat([bucketPrefix, past]);
-      for (const c of cursors) if (c.key && Buffer.compare(c.key, fullPast) < 0) c.seek(past);
-      continue;
-    }
-    const key = min.toString('utf8', bucketLen + 1);
-    entries.push(decodeIndexValue(key, newest));
-    last = key;
+    return { entries, commonPrefixes, isTruncated: false };
+  });
+}
+
+/**
+ * Every version of the keys, merged over the nodes' indexes like
+ * mergeListing: keys in S3's order, each key's versions newest first (delete
+ * markers among them), tombstoned versions left out, and of several null
+ * versions (a put that has not pruned the older one yet) only the newest.
+ */
+export function mergeVersions(indexes: readonly NodeIndex[], req: ListVersionsRequest): VersionPage {
+  const prefix = Buffer.from(req.prefix ?? '', 'utf8');
+  const delimiter = req.delimiter ? Buffer.from(req.delimiter, 'utf8') : undefined;
+  const bucketLen = Buffer.byteLength(req.bucket, 'utf8');
+  const bucketPrefix = Buffer.concat([Buffer.from(req.bucket, 'utf8'), SEP]);
+  const fullPrefix = Buffer.concat([bucketPrefix, prefix]);
+  const markerKey = req.keyMarker !== undefined ? Buffer.from(req.keyMarker, 'utf8') : undefined;
+  let from = startAt(prefix, delimiter, req.keyMarker);
+  // Within one key: after the version id marker (the null version: found by scanning the key).
+  let skipToNull = false;
+  if (markerKey && req.versionIdMarker !== undefined) {
+    const within = req.versionIdMarker === 'null'
+      ? Buffer.concat([markerKey, SEP])
+      : Buffer.concat([markerKey, SEP, invertedVersion(req.versionIdMarker), SEP]);
+    if (Buffer.compare(within, prefix) > 0) from = within;
+    skipToNull = req.versionIdMarker === 'null';
   }
-  return { entries, commonPrefixes, isTruncated: false };
+  return withCursors(indexes, req.bucket, from, (cursors) => {
+    const entries: VersionEntry[] = [];
+    const commonPrefixes: string[] = [];
+    let last: { key: string; versionId?: string } | undefined;
+    // The key whose versions are being listed, whether its latest was shown (or passed, on an earlier page), whether its null version was.
+    let object: Buffer | undefined = markerKey && req.versionIdMarker !== undefined ? Buffer.concat([bucketPrefix, markerKey]) : undefined;
+    let latestPassed = object !== undefined;
+    let nullShown = object !== undefined && !skipToNull;
+    for (;;) {
+      const next = takeSmallest(cursors);
+      if (!next) break;
+      const part = objectPart(next.key);
+      if (!startsWith(part, fullPrefix)) break;
+      if (!object || !part.equals(object)) {
+        object = Buffer.from(part);
+        latestPassed = false;
+        nullShown = false;
+        skipToNull = false;
+      }
+      if (next.gone) continue;
+      const versionId = next.value.toString('latin1', 0, VERSION_END);
+      const isNull = isNullVersion(versionId);
+      if (skipToNull) {
+        // Resuming after the null version: everything up to it was on the last page.
+        if (isNull) skipToNull = false;
+        continue;
+      }
+      if (isNull && nullShown) continue;
+
+      const cp = commonPrefixOf(object, fullPrefix.length, delimiter, bucketLen);
+      if (entries.length + commonPrefixes.length >= req.maxKeys) {
+        return { entries, commonPrefixes, isTruncated: true, nextKeyMarker: last?.key, ...(last?.versionId !== undefined ? { nextVersionIdMarker: last.versionId } : {}) };
+      }
+      if (cp) {
+        const name = cp.toString('utf8');
+        commonPrefixes.push(name);
+        last = { key: name };
+        skipPrefix(cursors, bucketPrefix, cp);
+        object = undefined;
+        continue;
+      }
+      const key = object.toString('utf8', bucketLen + 1);
+      entries.push({ ...decodeIndexValue(key, next.value), deleted: next.value[FLAGS] === MARKER, isLatest: !latestPassed });
+      latestPassed = true;
+      if (isNull) nullShown = true;
+      last = { key, versionId };
+    }
+    return { entries, commonPrefixes, isTruncated: false };
+  });
 }

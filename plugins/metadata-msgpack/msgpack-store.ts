@@ -5,24 +5,30 @@ import { inject, injectable } from 'tsyringe';
 import type { KintsugiConfig } from '../../core/config.js';
 import type { Drive } from '../../core/contracts/drive.js';
 import type { Logger } from '../../core/contracts/logger.js';
-import type { DerivedLink, DerivedReport, ListEntry, ListPage, ListRequest, MetadataStore, ObjectRecord } from '../../core/contracts/metadata.js';
+import type { DerivedLink, DerivedReport, ListPage, ListRequest, ListVersionsRequest, MetadataStore, ObjectRecord, VersionPage, VersionSelector } from '../../core/contracts/metadata.js';
 import type { NodeSet } from '../../core/contracts/nodes.js';
 import type { Placement } from '../../core/contracts/placement.js';
 import { WriteQuorumError } from '../../core/errors.js';
-import { RECORD_SUFFIX, recordDir, recordPath } from '../../core/layout.js';
+import { RECORD_SUFFIX, recordDir, recordPath, TOMBSTONE_SUFFIX, tombstonePath } from '../../core/layout.js';
 import { shardWriteQuorum } from '../../core/shard-quorum.js';
 import { TOKENS } from '../../core/tokens.js';
-import { versionTime } from '../../core/version-id.js';
+import { isNullVersion, versionTime } from '../../core/version-id.js';
 import { decodeCopy, decodeRecord, encodeRecord } from './record-codec.js';
 import { IndexSlots } from './index-slots.js';
-import { IndexCorruptError, mergeListing, type NodeIndex } from './listing-index.js';
+import { IndexCorruptError, mergeListing, mergeVersions, type IndexEntry, type NodeIndex } from './listing-index.js';
 
 /** How long a record copy that does not decode may still be one being written. */
 const IN_PROGRESS_MS = 60_000;
 
-/** A replica's answer: its newest readable record, or nothing. */
-/** A copy's answer: its newest readable record, or nothing; `reached`: the node could be read at all. */
-type Answer = { node: number; record: ObjectRecord | undefined; shard?: Uint8Array; reached: boolean };
+/**
+ * A copy's answer: the readable record of the version asked for, or
+ * nothing; `reached`: the node could be read at all; `gone`: versions it
+ * holds tombstones of.
+ */
+type Answer = { node: number; record: ObjectRecord | undefined; shard?: Uint8Array; reached: boolean; gone?: readonly string[] };
+
+/** A record file's or tombstone's version id, by its name. */
+const idOf = (name: string, suffix: string) => (name.endsWith(suffix) ? name.slice(0, -suffix.length) : undefined);
 
 /**
  * Metadata as msgpack records, one file per version, on the METACOPIES nodes
@@ -97,10 +103,7 @@ export class MsgpackMetadataStore implements MetadataStore {
     }
     await Promise.all(targets.filter((_, i) => ok[i]).map(async (n) => {
       const index = await this.slots.forWrite(n);
-      await index?.upsert(record.bucket, {
-        key: record.key, versionId: record.versionId, size: record.size, etag: record.etag,
-        modifiedMs: record.createdMs, deleted: record.deleted,
-      }).catch((err) => this.slots.fault(n, err));
+      await index?.upsert(record.bucket, indexEntry(record)).catch((err) => this.slots.fault(n, err));
     }));
     // Offline nodes may hold older versions: only a write that made every
     // target's folder knows there is nothing older anywhere.
@@ -132,24 +135,45 @@ export class MsgpackMetadataStore implements MetadataStore {
     return copy && copy.record.versionId === record.versionId && copy.record.shardNodes[shard] === node ? copy.shard : undefined;
   }
 
-  async get(bucket: string, key: string): Promise<ObjectRecord | undefined> {
+  async get(bucket: string, key: string, version?: VersionSelector): Promise<ObjectRecord | undefined> {
     const placed = this.placed(bucket, key, this.config.data + this.config.parity);
     const meta = placed.metadata;
-    const answers = await this.readQuorum(bucket, key, meta, placed.shards.filter((n) => !meta.includes(n)));
+    const answers = await this.readQuorum(bucket, key, version, meta, placed.shards.filter((n) => !meta.includes(n)));
     let best = newest(answers);
     let others: Answer[] = [];
     if (answers.filter((a) => a.record && meta.includes(a.node)).length <= meta.length / 2) {
       // Too few replicas answered: ask every other node for its copy.
       const rest = this.nodes.drives.map((d) => d.index).filter((n) => !answers.some((a) => a.node === n));
-      others = await Promise.all(rest.map((n) => this.readNewest(n, bucket, key)));
-      const candidate = newest(others);
-      if (candidate && (!best || candidate.versionId > best.versionId)) best = candidate;
+      others = await Promise.all(rest.map((n) => this.readVersion(n, bucket, key, version)));
+      best = newest([...answers, ...others]);
     }
     // An inline record's copies each carry their node's shard, which only
     // the healer can rebuild: no quick repair for those.
     if (best?.inline) this.keepShards(best, [...answers, ...others]);
-    else if (best) this.repair(best, meta, answers);
+    else if (best && version === undefined) this.repair(best, meta, answers);
     return best;
+  }
+
+  async versions(bucket: string, key: string): Promise<ObjectRecord[]> {
+    const placed = this.placed(bucket, key, this.config.data + this.config.parity);
+    const dir = recordDir(bucket, key);
+    const names = await Promise.all(this.nodes.drives.map((d) => d.list(dir).catch(() => [] as string[])));
+    const gone = new Set(names.flat().map((f) => idOf(f, TOMBSTONE_SUFFIX)).filter((v): v is string => v !== undefined));
+    const ids = [...new Set(names.flat().map((f) => idOf(f, RECORD_SUFFIX)).filter((v): v is string => v !== undefined && !gone.has(v)))].sort().reverse();
+    const records: ObjectRecord[] = [];
+    for (const id of ids) {
+      // The key's own nodes first: they hold every version written the usual way.
+      const order = [...new Set([...placed.metadata, ...placed.shards, ...this.nodes.drives.map((d) => d.index)])].filter((n) => names[n]!.includes(`${id}${RECORD_SUFFIX}`));
+      for (const n of order) {
+        const bytes = await this.drive(n).readFile(recordPath(bucket, key, id)).catch(() => undefined);
+        const record = bytes && decodeRecord(bytes);
+        if (record && record.versionId === id) {
+          records.push(record);
+          break;
+        }
+      }
+    }
+    return records;
   }
 
   private keepShards(record: ObjectRecord, answers: Answer[]): void {
@@ -166,12 +190,62 @@ export class MsgpackMetadataStore implements MetadataStore {
     const targets = this.targets(bucket, key, nodes);
     const dir = recordDir(bucket, key);
     const listings = await Promise.all(targets.map((n) => this.drive(n).list(dir).catch(() => [] as string[])));
-    const versions = listings.map((names) => names.filter((f) => f.endsWith(RECORD_SUFFIX)).map((f) => f.slice(0, -RECORD_SUFFIX.length)));
-    // A concurrent writer may have committed a newer version meanwhile.
+    const versions = listings.map((names) => names.map((f) => idOf(f, RECORD_SUFFIX)).filter((v): v is string => v !== undefined && isNullVersion(v)));
+    // A concurrent writer may have committed a newer null version meanwhile.
     const keep = versions.flat().reduce((a, b) => (b > a ? b : a), versionId);
     const older = versions.map((vs) => vs.filter((v) => v < keep));
-    await Promise.all(targets.map((n, i) => Promise.all(older[i]!.map((v) => this.drive(n).remove(recordPath(bucket, key, v)).catch(() => undefined)))));
+    await Promise.all(targets.map(async (n, i) => {
+      if (older[i]!.length === 0) return;
+      await Promise.all(older[i]!.map((v) => this.drive(n).remove(recordPath(bucket, key, v)).catch(() => undefined)));
+      const index = await this.slots.forWrite(n);
+      await index?.remove(bucket, key, older[i]!).catch((err) => this.slots.fault(n, err));
+    }));
     return { keep, hadOlder: older.some((vs) => vs.length > 0) };
+  }
+
+  async purge(record: ObjectRecord): Promise<void> {
+    const { bucket, key, versionId } = record;
+    const targets = this.targets(bucket, key, record.shardNodes);
+    const meta = this.metaNodes(bucket, key);
+    const stone = encodeRecord({ ...record, headers: undefined, userMetadata: undefined, checksums: undefined, parts: undefined, inline: undefined });
+    const written = await Promise.all(targets.map((n) => this.writeCopy(n, tombstonePath(bucket, key, versionId), stone).then(() => true, (err: Error) => {
+      this.log.warn('tombstone write failed', { node: n, error: err.message });
+      return false;
+    })));
+    const metaOk = meta.filter((n) => written[targets.indexOf(n)]).length;
+    const total = written.filter(Boolean).length;
+    if (!(metaOk > meta.length / 2 && total >= Math.min(targets.length, this.config.parity + 1)) && total < targets.length - this.config.parity) {
+      throw new WriteQuorumError(`tombstone written to ${metaOk}/${meta.length} replicas and ${total}/${targets.length} copies: no quorum`);
+    }
+    await Promise.all(targets.filter((_, i) => written[i]).map(async (n) => {
+      await this.drive(n).remove(recordPath(bucket, key, versionId)).catch(() => undefined);
+      const index = await this.slots.forWrite(n);
+      await index?.upsert(bucket, { ...indexEntry(record), gone: true }).catch((err) => this.slots.fault(n, err));
+    }));
+  }
+
+  async collectTombstones(bucket: string, key: string, graceMs: number): Promise<number> {
+    const dir = recordDir(bucket, key);
+    const drives = this.nodes.drives;
+    const names = await Promise.all(drives.map((d) => d.list(dir).then((x) => x, () => undefined)));
+    // A node that cannot be read may still hold a record a tombstone outvotes.
+    if (names.some((x) => x === undefined)) return 0;
+    const gone = [...new Set(names.flat().map((f) => idOf(f!, TOMBSTONE_SUFFIX)).filter((v): v is string => v !== undefined))];
+    let collected = 0;
+    for (const id of gone) {
+      const holders = drives.filter((d) => names[d.index]!.includes(`${id}${TOMBSTONE_SUFFIX}`));
+      // Any stale record copy is removed first; the tombstone goes once it is old.
+      await Promise.all(drives.filter((d) => names[d.index]!.includes(`${id}${RECORD_SUFFIX}`)).map((d) => d.remove(recordPath(bucket, key, id)).catch(() => undefined)));
+      const stats = await Promise.all(holders.map((d) => d.stat(tombstonePath(bucket, key, id)).catch(() => undefined)));
+      if (stats.some((st) => !st || Date.now() - st.mtimeMs < graceMs)) continue;
+      await Promise.all(holders.map(async (d) => {
+        await d.remove(tombstonePath(bucket, key, id));
+        const index = await this.slots.forWrite(d.index);
+        await index?.remove(bucket, key, [id]).catch((err) => this.slots.fault(d.index, err));
+      }));
+      collected++;
+    }
+    return collected;
   }
 
   async discard(bucket: string, key: string, versionId: string, nodes: readonly number[]): Promise<void> {
@@ -196,6 +270,19 @@ export class MsgpackMetadataStore implements MetadataStore {
         return mergeListing(picked.map((p) => p.index), request);
       } catch (err) {
         // An index that fails mid-listing is taken out and the page listed again from the others.
+        const bad = err instanceof IndexCorruptError ? picked.find((p) => p.index === (err as IndexCorruptError & { index?: NodeIndex }).index) : undefined;
+        if (!bad) throw err;
+        await this.slots.fault(bad.node, err);
+      }
+    }
+  }
+
+  async listVersions(request: ListVersionsRequest): Promise<VersionPage> {
+    for (;;) {
+      const picked = await this.slots.listable();
+      try {
+        return mergeVersions(picked.map((p) => p.index), request);
+      } catch (err) {
         const bad = err instanceof IndexCorruptError ? picked.find((p) => p.index === (err as IndexCorruptError & { index?: NodeIndex }).index) : undefined;
         if (!bad) throw err;
         await this.slots.fault(bad.node, err);
@@ -239,47 +326,46 @@ export class MsgpackMetadataStore implements MetadataStore {
   async *allObjects(): AsyncIterable<{ bucket: string; key: string }> {
     const seen = new Set<string>();
     for (const drive of this.nodes.drives) {
-      for await (const { record, id } of this.newestRecords(drive.index)) {
+      for await (const { records, id } of this.recordFolders(drive.index, false, true)) {
         if (seen.has(id)) continue;
         seen.add(id);
-        yield { bucket: record.bucket, key: record.key };
+        yield { bucket: records[0]!.record.bucket, key: records[0]!.record.key };
       }
     }
   }
 
   /**
-   * The newest readable record of every key on node n, with its folder
-   * (bucket/hash) as `id`. `strict`: a folder that cannot be read is an
-   * error (a rebuild must not call a partial index complete), not skipped.
+   * The readable records and tombstones of every key on node n, newest
+   * first, with the key's folder (bucket/hash) as `id`; `first`: only the
+   * newest readable one. `strict`: a folder that cannot be read is an error
+   * (a rebuild must not call a partial index complete), not skipped.
    */
-  private async *newestRecords(n: number, strict = false): AsyncIterable<{ record: ObjectRecord; id: string }> {
+  private async *recordFolders(n: number, strict: boolean, first: boolean): AsyncIterable<{ records: { record: ObjectRecord; gone: boolean }[]; id: string }> {
     const drive = this.drive(n);
     const list = (dir: string) => (strict ? drive.list(dir) : drive.list(dir).catch(() => [] as string[]));
     for (const bucket of await list('meta')) {
       for (const fan of await list(`meta/${bucket}`)) {
         for (const rest of await list(`meta/${bucket}/${fan}`)) {
           const dir = `meta/${bucket}/${fan}/${rest}`;
-          const names = (await list(dir)).filter((f) => f.endsWith(RECORD_SUFFIX)).sort().reverse();
+          const names = (await list(dir)).filter((f) => f.endsWith(RECORD_SUFFIX) || f.endsWith(TOMBSTONE_SUFFIX)).sort().reverse();
+          const records: { record: ObjectRecord; gone: boolean }[] = [];
           for (const name of names) {
             const bytes = await drive.readFile(`${dir}/${name}`).catch((err: unknown) => { if (strict) throw err; return undefined; });
             const record = bytes && decodeRecord(bytes);
-            if (record) {
-              yield { record, id: `${bucket}/${fan}${rest}` };
-              break;
-            }
+            if (!record) continue;
+            records.push({ record, gone: name.endsWith(TOMBSTONE_SUFFIX) });
+            if (first) break;
           }
+          if (records.length > 0) yield { records, id: `${bucket}/${fan}${rest}` };
         }
       }
     }
   }
 
-  /** Node n's listing index as its records say it should be (a rebuild). */
-  private async *indexEntries(n: number): AsyncIterable<{ bucket: string; entry: ListEntry & { deleted?: boolean } }> {
-    for await (const { record } of this.newestRecords(n, true)) {
-      yield {
-        bucket: record.bucket,
-        entry: { key: record.key, versionId: record.versionId, size: record.size, etag: record.etag, modifiedMs: record.createdMs, deleted: record.deleted },
-      };
+  /** Node n's listing index as its records say it should be (a rebuild): every version, and the tombstones. */
+  private async *indexEntries(n: number): AsyncIterable<{ bucket: string; entry: IndexEntry }> {
+    for await (const { records } of this.recordFolders(n, true, false)) {
+      for (const { record, gone } of records) yield { bucket: record.bucket, entry: { ...indexEntry(record), ...(gone ? { gone } : {}) } };
     }
   }
 
@@ -300,7 +386,7 @@ export class MsgpackMetadataStore implements MetadataStore {
    * that many are asked at first; another is asked for each that has
    * nothing (a replica) or cannot be read.
    */
-  private readQuorum(bucket: string, key: string, meta: number[], others: number[]): Promise<Answer[]> {
+  private readQuorum(bucket: string, key: string, version: VersionSelector, meta: number[], others: number[]): Promise<Answer[]> {
     return new Promise((resolve) => {
       const answers: Answer[] = [];
       const needFound = Math.floor(meta.length / 2) + 1;
@@ -319,29 +405,38 @@ export class MsgpackMetadataStore implements MetadataStore {
         else if (!a.reached && othersAsked < others.length) ask(others[othersAsked++]!, false);
         if ((found >= needFound && reached >= needReached) || settled === metaAsked + othersAsked) resolve([...answers]);
       };
-      const ask = (n: number, replica: boolean) => { void this.readNewest(n, bucket, key).then((a) => done(a, replica)); };
+      const ask = (n: number, replica: boolean) => { void this.readVersion(n, bucket, key, version).then((a) => done(a, replica)); };
       while (metaAsked < Math.min(needFound, meta.length)) ask(meta[metaAsked++]!, true);
       while (metaAsked + othersAsked < needReached && othersAsked < others.length) ask(others[othersAsked++]!, false);
       while (metaAsked + othersAsked < needReached && metaAsked < meta.length) ask(meta[metaAsked++]!, true);
     });
   }
 
-  /** The newest record on one node that passes its checksum. */
-  private async readNewest(n: number, bucket: string, key: string): Promise<Answer> {
+  /**
+   * The record of the version asked for on one node (by default its newest,
+   * for `null` its newest null version) that passes its checksum and has no
+   * tombstone there.
+   */
+  private async readVersion(n: number, bucket: string, key: string, version: VersionSelector): Promise<Answer> {
     try {
       const dir = recordDir(bucket, key);
-      const names = (await this.drive(n).list(dir)).filter((f) => f.endsWith(RECORD_SUFFIX)).sort().reverse();
+      const all = await this.drive(n).list(dir);
+      const gone = all.map((f) => idOf(f, TOMBSTONE_SUFFIX)).filter((v): v is string => v !== undefined);
+      const names = all.filter((f) => {
+        const id = idOf(f, RECORD_SUFFIX);
+        return id !== undefined && !gone.includes(id) && (version === undefined || (version === 'null' ? isNullVersion(id) : id === version));
+      }).sort().reverse();
       for (const name of names) {
         const bytes = await this.drive(n).readFile(`${dir}/${name}`);
         const copy = bytes && decodeCopy(bytes);
-        if (copy) return { node: n, record: copy.record, reached: true, ...(copy.shard ? { shard: copy.shard } : {}) };
+        if (copy) return { node: n, record: copy.record, reached: true, gone, ...(copy.shard ? { shard: copy.shard } : {}) };
         // Copies are created in place: a young one that does not decode is
         // most likely still being written, not rot worth a warning.
         if (Date.now() - versionTime(name.slice(0, -RECORD_SUFFIX.length)) > IN_PROGRESS_MS) {
           this.log.warn('rotten metadata record ignored', { node: n, file: `${dir}/${name}` });
         }
       }
-      return { node: n, record: undefined, reached: true };
+      return { node: n, record: undefined, reached: true, gone };
     } catch (err) {
       // A node known to be out of service says so once, in its health, not per read.
       if ((err as { code?: string }).code !== 'ERR_NODE_UNAVAILABLE') this.log.warn('metadata replica unreadable', { node: n, error: (err as Error).message });
@@ -367,8 +462,18 @@ export class MsgpackMetadataStore implements MetadataStore {
   }
 }
 
+/** The newest record answered that no answer holds a tombstone of (a node that missed a delete is outvoted). */
 function newest(answers: Answer[]): ObjectRecord | undefined {
+  const gone = new Set(answers.flatMap((a) => a.gone ?? []));
   let best: ObjectRecord | undefined;
-  for (const a of answers) if (a.record && (!best || a.record.versionId > best.versionId)) best = a.record;
+  for (const a of answers) if (a.record && !gone.has(a.record.versionId) && (!best || a.record.versionId > best.versionId)) best = a.record;
   return best;
+}
+
+/** What the listing index keeps of a version. */
+function indexEntry(record: ObjectRecord): IndexEntry {
+  return {
+    key: record.key, versionId: record.versionId, size: record.size, etag: record.etag,
+    modifiedMs: record.createdMs, ...(record.deleted ? { deleted: true } : {}),
+  };
 }

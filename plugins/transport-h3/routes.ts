@@ -2,7 +2,9 @@ import { header, type Handler, type S3Request } from './context.js';
 import * as acl from './handlers/acl.js';
 import * as buckets from './handlers/buckets.js';
 import * as bucketTagging from './handlers/bucket-tagging.js';
+import * as bucketVersioning from './handlers/bucket-versioning.js';
 import { deleteObjects } from './handlers/delete-objects.js';
+import { listObjectVersions } from './handlers/list-versions.js';
 import { listBucket } from './handlers/listing.js';
 import * as multipart from './handlers/multipart.js';
 import * as objects from './handlers/objects.js';
@@ -80,13 +82,13 @@ export const ROUTES: readonly Route[] = [
   route('DeleteBucket', 'DELETE', 'bucket', [], buckets.deleteBucket),
   route('ListObjectsV2', 'GET', 'bucket', [], listBucket, (req) => req.query.get('list-type') === '2'),
   route('ListObjects', 'GET', 'bucket', [], listBucket),
-  route('ListObjectVersions', 'GET', 'bucket', ['versions'], listBucket),
+  route('ListObjectVersions', 'GET', 'bucket', ['versions'], listObjectVersions),
   route('ListMultipartUploads', 'GET', 'bucket', ['uploads'], multipart.listMultipartUploads),
   route('DeleteObjects', 'POST', 'bucket', ['delete'], deleteObjects),
   route('PostObject', 'POST', 'bucket', []),
   route('GetBucketLocation', 'GET', 'bucket', ['location'], buckets.getBucketLocation),
-  route('GetBucketVersioning', 'GET', 'bucket', ['versioning'], buckets.getBucketVersioning),
-  route('PutBucketVersioning', 'PUT', 'bucket', ['versioning']),
+  route('GetBucketVersioning', 'GET', 'bucket', ['versioning'], bucketVersioning.getBucketVersioning),
+  route('PutBucketVersioning', 'PUT', 'bucket', ['versioning'], bucketVersioning.putBucketVersioning),
   route('GetBucketAcl', 'GET', 'bucket', ['acl'], acl.getBucketAcl),
   route('PutBucketAcl', 'PUT', 'bucket', ['acl'], acl.putBucketAcl),
   ...bucketConfig('tagging', { get: 'GetBucketTagging', put: 'PutBucketTagging', delete: 'DeleteBucketTagging' }, { get: bucketTagging.getBucketTagging, put: bucketTagging.putBucketTagging, delete: bucketTagging.deleteBucketTagging }),

@@ -1,4 +1,5 @@
-import { KintsugiError } from '../../core/errors.js';
+import { DeleteMarkerError, KintsugiError, NoSuchKeyError } from '../../core/errors.js';
+import { s3VersionId } from '../../core/version-id.js';
 
 /**
  * The S3 error catalogue: every code Kintsugi answers, with its HTTP status
@@ -61,7 +62,8 @@ export type S3ErrorCode = keyof typeof CATALOGUE;
 export class S3Error extends Error {
   readonly status: number;
 
-  constructor(readonly code: S3ErrorCode, message?: string) {
+  /** `headers`: what S3 sends with this error (a delete marker's version id) */
+  constructor(readonly code: S3ErrorCode, message?: string, readonly headers: Readonly<Record<string, string>> = {}) {
     super(message ?? CATALOGUE[code][1]);
     this.status = CATALOGUE[code][0];
     this.name = 'S3Error';
@@ -93,12 +95,23 @@ const BY_KINTSUGI_CODE: Readonly<Record<string, S3ErrorCode>> = {
   ERR_ENTITY_TOO_SMALL: 'EntityTooSmall',
   ERR_PRECONDITION_FAILED: 'PreconditionFailed',
   ERR_CONDITIONAL_CONFLICT: 'ConditionalRequestConflict',
+  ERR_NO_SUCH_VERSION: 'NoSuchVersion',
+  ERR_DELETE_MARKER_ADDRESSED: 'MethodNotAllowed',
+  ERR_INVALID_VERSION_ID: 'InvalidArgument',
 };
 
 export function toS3Error(err: unknown): S3Error {
   if (err instanceof S3Error) return err;
   if (err instanceof KintsugiError) {
     const code = BY_KINTSUGI_CODE[err.code];
+    // A delete marker met on the way says so, with its version id (and its time, when it was the version asked for).
+    const marker = err instanceof DeleteMarkerError || err instanceof NoSuchKeyError ? err.marker : undefined;
+    if (code && marker) {
+      return new S3Error(code, err.message, {
+        'x-amz-delete-marker': 'true', 'x-amz-version-id': s3VersionId(marker.versionId),
+        ...(err instanceof DeleteMarkerError ? { 'last-modified': new Date(marker.modifiedMs).toUTCString() } : {}),
+      });
+    }
     if (code) return new S3Error(code, err.message);
   }
   return new S3Error('InternalError');

@@ -1,7 +1,7 @@
 import { header, OWNER, OWNER_ELEMENTS, xmlResponse, type Call, type S3Response } from '../context.js';
 import { S3Error } from '../s3-error.js';
 import { xmlDocument } from '../xml.js';
-import { currentRecord } from './objects.js';
+import { addressedRecord } from './objects.js';
 
 /** The one ACL every object and bucket has: private, its owner in full control. */
 function privateAcl(): S3Response {
@@ -41,12 +41,12 @@ export async function putBucketAcl(call: Call): Promise<S3Response> {
 }
 
 export async function getObjectAcl(call: Call): Promise<S3Response> {
-  await currentRecord(call);
+  await addressedRecord(call);
   return privateAcl();
 }
 
 export async function putObjectAcl(call: Call): Promise<S3Response> {
   acceptPrivateAcl(call);
-  await currentRecord(call);
+  await addressedRecord(call);
   return { status: 200, headers: {} };
 }

@@ -34,11 +34,6 @@ export async function getBucketLocation(call: Call): Promise<S3Response> {
 }
 
 /** GetBucketVersioning: a bucket whose versioning was never set reports no Status. */
-export async function getBucketVersioning(call: Call): Promise<S3Response> {
-  await call.services.buckets.get(call.bucket);
-  return xmlResponse(200, xmlDocument('VersioningConfiguration', []));
-}
-
 /**
  * The GET of a bucket configuration Kintsugi has no way to set: the bucket
  * has none, answered with the error AWS gives for an unset one (what

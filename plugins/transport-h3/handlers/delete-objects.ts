@@ -3,12 +3,13 @@ import { requestBody } from '../request-body.js';
 import { decodeXmlText, parseRequestXml, readSmallBody } from '../request-xml.js';
 import { S3Error, toS3Error } from '../s3-error.js';
 import { xmlDocument, type XmlNode } from '../xml.js';
-import { assertNullVersion } from './objects.js';
+import { parseVersionId } from '../../../core/engine/object-engine.js';
+import { versionHeader } from './objects.js';
 
 /** DeleteObjects: up to 1000 keys, each answered as deleted or with its error; Quiet leaves out the deleted. */
 export async function deleteObjects(call: Call): Promise<S3Response> {
   const { req, bucket, services } = call;
-  await services.buckets.get(bucket);
+  const info = await services.buckets.get(bucket);
   const doc = parseRequestXml(await readSmallBody(requestBody(req, call.auth).body));
   const del = doc.Delete as { Quiet?: string; Object?: { Key?: unknown; VersionId?: unknown }[] } | undefined;
   if (!del || !Array.isArray(del.Object) || del.Object.length === 0 || del.Object.length > 1000) throw new S3Error('MalformedXML');
@@ -19,9 +20,15 @@ export async function deleteObjects(call: Call): Promise<S3Response> {
     if (key === undefined) throw new S3Error('MalformedXML', 'Object without Key');
     const versionId = typeof o.VersionId === 'string' ? decodeXmlText(o.VersionId) : undefined;
     try {
-      assertNullVersion(versionId);
-      await services.engine.delete(bucket, key);
-      if (!quiet) results.push(['Deleted', [['Key', key], ...(versionId !== undefined ? [['VersionId', versionId] as XmlNode] : [])]]);
+      const asked = parseVersionId(versionId);
+      const done = await services.engine.delete(bucket, key, { versioning: info.versioning, ...(asked !== undefined ? { versionId: asked } : {}) });
+      if (quiet) continue;
+      const shown = asked ?? (done.versionId !== undefined ? versionHeader(info, done.versionId)['x-amz-version-id'] : undefined);
+      results.push(['Deleted', [
+        ['Key', key],
+        ...(asked !== undefined ? [['VersionId', asked] as XmlNode] : []),
+        ...(done.deleteMarker ? [['DeleteMarker', 'true'] as XmlNode, ...(shown !== undefined ? [['DeleteMarkerVersionId', shown] as XmlNode] : [])] : []),
+      ]]);
     } catch (err) {
       const e = toS3Error(err);
       results.push(['Error', [['Key', key], ['Code', e.code], ['Message', e.message]]]);

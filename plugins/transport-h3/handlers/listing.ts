@@ -4,22 +4,16 @@ import { escapeXml, S3Error } from '../s3-error.js';
 import { isoDate, xmlDocument, xmlDocumentPart, type XmlNode } from '../xml.js';
 
 /** S3's url encoding of keys in listings (`encoding-type=url`): like encodeURIComponent, keeping '/'. */
-const urlEncode = (s: string) => encodeURIComponent(s).replace(/%2F/g, '/').replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+export const urlEncode = (s: string) => encodeURIComponent(s).replace(/%2F/g, '/').replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
-/** ListObjects, ListObjectsV2 and ListObjectVersions of a bucket. */
+/** ListObjects and ListObjectsV2 of a bucket. */
 export async function listBucket(call: Call): Promise<S3Response> {
   await call.services.buckets.get(call.bucket);
   return xmlResponse(200, await listObjects(call.services.engine, call.bucket, call.req.query));
 }
 
-/**
- * ListObjectsV2 (list-type=2) and ListObjects (v1), and ListObjectVersions
- * for an unversioned bucket (every current object, VersionId "null").
- * Continuation tokens are the base64 of the last key or common prefix given.
- */
-async function listObjects(engine: ObjectEngine, bucket: string, q: URLSearchParams): Promise<string> {
-  const v2 = q.get('list-type') === '2';
-  const versions = q.has('versions');
+/** The parameters every listing takes: prefix, delimiter, encoding-type, max-keys. */
+export function listingParams(q: URLSearchParams) {
   const prefix = q.get('prefix') ?? '';
   const delimiter = q.get('delimiter') || undefined;
   const encoding = q.get('encoding-type');
@@ -28,6 +22,16 @@ async function listObjects(engine: ObjectEngine, bucket: string, q: URLSearchPar
   const rawMax = q.get('max-keys');
   const maxKeys = rawMax === null ? 1000 : Number(rawMax);
   if (!Number.isInteger(maxKeys) || maxKeys < 0) throw new S3Error('InvalidArgument', 'max-keys must be a non-negative integer');
+  return { prefix, delimiter, encoding, enc, maxKeys };
+}
+
+/**
+ * ListObjectsV2 (list-type=2) and ListObjects (v1). Continuation tokens are
+ * the base64 of the last key or common prefix given.
+ */
+async function listObjects(engine: ObjectEngine, bucket: string, q: URLSearchParams): Promise<string> {
+  const v2 = q.get('list-type') === '2';
+  const { prefix, delimiter, encoding, enc, maxKeys } = listingParams(q);
 
   let startAfter: string | undefined;
   // An empty continuation-token is no token (some clients send one on the first page).
@@ -38,7 +42,7 @@ async function listObjects(engine: ObjectEngine, bucket: string, q: URLSearchPar
   } else if (v2) {
     startAfter = q.get('start-after') ?? undefined;
   } else {
-    startAfter = (versions ? q.get('key-marker') : q.get('marker')) || undefined;
+    startAfter = q.get('marker') || undefined;
   }
 
   const page = maxKeys === 0
@@ -49,13 +53,11 @@ async function listObjects(engine: ObjectEngine, bucket: string, q: URLSearchPar
 
   // Entries are rendered here as one string: a page has a thousand, and
   // only the key can need escaping (ETags are hex, the rest numbers and dates).
-  const tag = versions ? 'Version' : 'Contents';
-  const ownerXml = fetchOwner || versions ? xmlDocumentPart([ownerNode]) : '';
-  const versionXml = versions ? '<VersionId>null</VersionId><IsLatest>true</IsLatest>' : '';
+  const ownerXml = fetchOwner ? xmlDocumentPart([ownerNode]) : '';
   let entriesXml = '';
   for (const e of page.entries) {
-    entriesXml += `<${tag}><Key>${escapeXml(enc(e.key))}</Key>${versionXml}<LastModified>${isoDate(e.modifiedMs)}</LastModified>` +
-      `<ETag>&quot;${e.etag}&quot;</ETag><Size>${e.size}</Size>${ownerXml}<StorageClass>STANDARD</StorageClass></${tag}>`;
+    entriesXml += `<Contents><Key>${escapeXml(enc(e.key))}</Key><LastModified>${isoDate(e.modifiedMs)}</LastModified>` +
+      `<ETag>&quot;${e.etag}&quot;</ETag><Size>${e.size}</Size>${ownerXml}<StorageClass>STANDARD</StorageClass></Contents>`;
   }
   const contents: XmlNode[] = [{ raw: entriesXml }];
   const prefixes: XmlNode[] = page.commonPrefixes.map((p) => ['CommonPrefixes', [['Prefix', enc(p)]]]);
@@ -68,13 +70,6 @@ async function listObjects(engine: ObjectEngine, bucket: string, q: URLSearchPar
     ['IsTruncated', page.isTruncated],
   ];
 
-  if (versions) {
-    return xmlDocument('ListVersionsResult', [
-      ...common.slice(0, 2), ['KeyMarker', enc(startAfter ?? '')], ['VersionIdMarker', ''],
-      ...(page.isTruncated && page.next ? [['NextKeyMarker', enc(page.next)], ['NextVersionIdMarker', 'null']] as XmlNode[] : []),
-      ...common.slice(2), ...contents, ...prefixes,
-    ]);
-  }
   if (v2) {
     return xmlDocument('ListBucketResult', [
       ...common, ...contents, ...prefixes,

@@ -6,7 +6,7 @@ import { requestBody } from '../request-body.js';
 import { decodeXmlText, parseRequestXml, readSmallBody } from '../request-xml.js';
 import { S3Error } from '../s3-error.js';
 import { isoDate, xmlDocument, type XmlNode } from '../xml.js';
-import { confirmBucket, openCopySource, reading } from './objects.js';
+import { confirmBucket, openCopySource, reading, versionedWrites, writtenVersionHeader } from './objects.js';
 
 function partNumberOf(call: Call): number {
   const partNumber = Number(call.req.query.get('partNumber'));
@@ -40,12 +40,15 @@ export async function uploadPartCopy(call: Call): Promise<S3Response> {
   const { req, bucket, key, services } = call;
   const partNumber = partNumberOf(call);
   await services.buckets.get(bucket);
-  return reading(await openCopySource(call), async (source) => {
+  const opened = await openCopySource(call);
+  return reading(opened.object, async (source) => {
     checkCopyConditions(req, source.record);
     const rangeHeader = header(req, 'x-amz-copy-source-range');
     const range = rangeHeader !== undefined ? parseCopyRange(rangeHeader, source.record.size) : undefined;
     const part = await services.uploads.putPart(bucket, key, uploadIdOf(call), partNumber, source.read(range));
-    return xmlResponse(200, xmlDocument('CopyPartResult', [['LastModified', isoDate(part.modifiedMs)], ['ETag', `"${part.etag}"`]]));
+    const response = xmlResponse(200, xmlDocument('CopyPartResult', [['LastModified', isoDate(part.modifiedMs)], ['ETag', `"${part.etag}"`]]));
+    Object.assign(response.headers, opened.headers);
+    return response;
   });
 }
 
@@ -55,7 +58,7 @@ export async function uploadPartCopy(call: Call): Promise<S3Response> {
  */
 export async function completeMultipartUpload(call: Call): Promise<S3Response> {
   const { req, bucket, key, services } = call;
-  await services.buckets.get(bucket);
+  const info = await services.buckets.get(bucket);
   const condition = writeCondition(req, bucket, key);
   const doc = parseRequestXml(await readSmallBody(requestBody(req, call.auth).body));
   const parts = (doc.CompleteMultipartUpload as { Part?: { PartNumber?: unknown; ETag?: unknown }[] } | undefined)?.Part;
@@ -65,11 +68,13 @@ export async function completeMultipartUpload(call: Call): Promise<S3Response> {
     if (!Number.isInteger(partNumber) || typeof p.ETag !== 'string') throw new S3Error('MalformedXML', 'Part without PartNumber or ETag');
     return { partNumber, etag: decodeXmlText(p.ETag) };
   });
-  const done = await services.uploads.complete(bucket, key, uploadIdOf(call), requested, condition);
-  await confirmBucket(call);
-  return xmlResponse(200, xmlDocument('CompleteMultipartUploadResult', [
+  const done = await services.uploads.complete(bucket, key, uploadIdOf(call), requested, { versioned: versionedWrites(info), ...(condition ? { condition } : {}) });
+  await confirmBucket(call, done.versionId);
+  const response = xmlResponse(200, xmlDocument('CompleteMultipartUploadResult', [
     ['Location', `/${bucket}/${key}`], ['Bucket', bucket], ['Key', key], ['ETag', `"${done.etag}"`],
   ]));
+  Object.assign(response.headers, writtenVersionHeader(done.versionId));
+  return response;
 }
 
 export async function abortMultipartUpload(call: Call): Promise<S3Response> {

@@ -1,5 +1,7 @@
-import type { ObjectRecord } from '../../../core/contracts/metadata.js';
-import type { ByteRange, OpenObject } from '../../../core/engine/object-engine.js';
+import type { ObjectRecord, VersionSelector } from '../../../core/contracts/metadata.js';
+import type { BucketInfo } from '../../../core/engine/buckets.js';
+import { parseVersionId, type ByteRange, type DeleteResult, type OpenObject } from '../../../core/engine/object-engine.js';
+import { isNullVersion, s3VersionId } from '../../../core/version-id.js';
 import { NoSuchBucketError } from '../../../core/errors.js';
 import { checkCopyConditions, checkReadConditions, writeCondition } from '../conditions.js';
 import { header, xmlResponse, type Call, type S3Response } from '../context.js';
@@ -10,22 +12,19 @@ import { requestBody } from '../request-body.js';
 import { S3Error } from '../s3-error.js';
 import { isoDate, xmlDocument, type XmlNode } from '../xml.js';
 
-/**
- * Buckets are not versioned (yet): every object is the "null" version, and
- * a `versionId` other than `null` names nothing that exists.
- */
-export function assertNullVersion(versionId: string | null | undefined): void {
-  if (versionId !== null && versionId !== undefined && versionId !== 'null') throw new S3Error('NoSuchVersion');
+/** The version a request's `versionId` addresses (undefined: the current one). */
+export function addressedVersion(call: Call): VersionSelector {
+  return parseVersionId(call.req.query.get('versionId'));
 }
 
 /**
  * A write has committed: if its bucket was deleted meanwhile (the delete saw
- * it empty before this commit), the write takes itself back and fails, so
- * that nothing is acknowledged into a deleted bucket.
+ * it empty before this commit), the write takes its version back and fails,
+ * so that nothing is acknowledged into a deleted bucket.
  */
-export async function confirmBucket(call: Call): Promise<void> {
+export async function confirmBucket(call: Call, versionId: string): Promise<void> {
   if (await call.services.buckets.stillExists(call.bucket)) return;
-  await call.services.engine.delete(call.bucket, call.key).catch(() => undefined);
+  await call.services.engine.delete(call.bucket, call.key, { versionId }).catch(() => undefined);
   throw new NoSuchBucketError(call.bucket);
 }
 
@@ -33,20 +32,26 @@ export async function confirmBucket(call: Call): Promise<void> {
  * Runs an object read and the bucket check side by side (both are quorum
  * reads); a missing bucket wins over whatever the read found.
  */
-async function withBucket<T>(call: Call, read: () => Promise<T>, release?: (value: T) => Promise<void>): Promise<T> {
+async function withBucket<T>(call: Call, read: () => Promise<T>, release?: (value: T) => Promise<void>): Promise<{ bucket: BucketInfo; value: T }> {
   const [bucket, value] = await Promise.allSettled([call.services.buckets.get(call.bucket), read()]);
   if (bucket.status === 'rejected') {
     if (value.status === 'fulfilled') await release?.(value.value);
     throw bucket.reason;
   }
   if (value.status === 'rejected') throw value.reason;
-  return value.value;
+  return { bucket: bucket.value, value: value.value };
 }
 
-/** The record of the object a call addresses (its null version), its bucket checked alongside. */
-export function currentRecord(call: Call): Promise<ObjectRecord> {
-  assertNullVersion(call.req.query.get('versionId'));
-  return withBucket(call, () => call.services.engine.head(call.bucket, call.key));
+/** The record of the object version a call addresses, its bucket checked alongside. */
+export async function addressedRecord(call: Call): Promise<{ bucket: BucketInfo; record: ObjectRecord }> {
+  const version = addressedVersion(call);
+  const { bucket, value } = await withBucket(call, () => call.services.engine.head(call.bucket, call.key, version));
+  return { bucket, record: value };
+}
+
+/** `x-amz-version-id` of a version, where S3 sends one: in buckets that ever had versioning. */
+export function versionHeader(bucket: BucketInfo, versionId: string): Record<string, string> {
+  return bucket.versioning || !isNullVersion(versionId) ? { 'x-amz-version-id': s3VersionId(versionId) } : {};
 }
 
 /**
@@ -67,49 +72,66 @@ export async function reading<T>(object: OpenObject, use: (object: OpenObject) =
   }
 }
 
-/** Opens the source of a copy (`x-amz-copy-source`), checking its bucket. */
-export async function openCopySource(call: Call, source = parseCopySource(header(call.req, 'x-amz-copy-source')!)): Promise<OpenObject> {
-  assertNullVersion(source.versionId);
-  await call.services.buckets.get(source.bucket);
-  return call.services.engine.open(source.bucket, source.key);
+/**
+ * Opens the source of a copy (`x-amz-copy-source`, maybe naming a
+ * version), checking its bucket; `headers`: the source version's, for the
+ * response.
+ */
+export async function openCopySource(call: Call, source = parseCopySource(header(call.req, 'x-amz-copy-source')!)): Promise<{ object: OpenObject; headers: Record<string, string> }> {
+  const version = parseVersionId(source.versionId);
+  const bucket = await call.services.buckets.get(source.bucket);
+  const object = await call.services.engine.open(source.bucket, source.key, version);
+  const shown = versionHeader(bucket, object.record.versionId)['x-amz-version-id'];
+  return { object, headers: shown ? { 'x-amz-copy-source-version-id': shown } : {} };
 }
+
+/** A new version is kept beside the others when the bucket's versioning is enabled. */
+export const versionedWrites = (bucket: BucketInfo) => bucket.versioning === 'Enabled';
 
 export async function putObject(call: Call): Promise<S3Response> {
   const { req, bucket, key, services } = call;
-  await services.buckets.get(bucket);
+  const info = await services.buckets.get(bucket);
   const condition = writeCondition(req, bucket, key);
   const { body, computed } = requestBody(req, call.auth);
-  const record = await services.engine.put(bucket, key, body, { ...putOptions(req), checksums: computed, ...(condition ? { condition } : {}) });
-  await confirmBucket(call);
-  const headers: Record<string, string> = { etag: `"${record.etag}"` };
+  const record = await services.engine.put(bucket, key, body, { ...putOptions(req), checksums: computed, versioned: versionedWrites(info), ...(condition ? { condition } : {}) });
+  await confirmBucket(call, record.versionId);
+  const headers: Record<string, string> = { etag: `"${record.etag}"`, ...writtenVersionHeader(record.versionId) };
   for (const [a, v] of computed) headers[`x-amz-checksum-${a}`] = v;
   return { status: 200, headers };
+}
+
+/** A write answers with its version id only when it made a version beside the others (not a null version). */
+export function writtenVersionHeader(versionId: string): Record<string, string> {
+  return isNullVersion(versionId) ? {} : { 'x-amz-version-id': versionId };
 }
 
 /** CopyObject: streams the source through the engine into a new object (metadata COPY or REPLACE). */
 export async function copyObject(call: Call): Promise<S3Response> {
   const { req, bucket, key, services } = call;
-  await services.buckets.get(bucket);
+  const info = await services.buckets.get(bucket);
   const condition = writeCondition(req, bucket, key);
   const from = parseCopySource(header(req, 'x-amz-copy-source')!);
-  return reading(await openCopySource(call, from), async (object) => {
+  const opened = await openCopySource(call, from);
+  return reading(opened.object, async (object) => {
     const source = object.record;
     checkCopyConditions(req, source);
     const directive = (header(req, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
     if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', `Unknown metadata directive ${directive}`);
-    if (from.bucket === bucket && from.key === key && directive === 'COPY') {
+    if (from.bucket === bucket && from.key === key && directive === 'COPY' && from.versionId === undefined) {
       throw new S3Error('InvalidRequest', 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata, storage class, website redirect location or encryption attributes.');
     }
     const options = directive === 'REPLACE' ? putOptions(req)
       : { contentType: source.contentType, headers: { ...(source.headers ?? {}) }, userMetadata: { ...(source.userMetadata ?? {}) } };
-    const record = await services.engine.put(bucket, key, object.read(), { ...options, checksums: source.checksums ?? {}, ...(condition ? { condition } : {}) });
-    await confirmBucket(call);
-    return xmlResponse(200, xmlDocument('CopyObjectResult', [['LastModified', isoDate(record.createdMs)], ['ETag', `"${record.etag}"`]]));
+    const record = await services.engine.put(bucket, key, object.read(), { ...options, checksums: source.checksums ?? {}, versioned: versionedWrites(info), ...(condition ? { condition } : {}) });
+    await confirmBucket(call, record.versionId);
+    const response = xmlResponse(200, xmlDocument('CopyObjectResult', [['LastModified', isoDate(record.createdMs)], ['ETag', `"${record.etag}"`]]));
+    Object.assign(response.headers, opened.headers, writtenVersionHeader(record.versionId));
+    return response;
   });
 }
 
 /** Status, headers and the range of a GET or HEAD of `record` (preconditions, Range, partNumber), without the body. */
-function describe(call: Call, record: ObjectRecord): { response: S3Response; range?: ByteRange } {
+function describe(call: Call, bucket: BucketInfo, record: ObjectRecord): { response: S3Response; range?: ByteRange } {
   const { req } = call;
   const notModified = checkReadConditions(req, record);
   const rangeHeader = header(req, 'range');
@@ -117,7 +139,7 @@ function describe(call: Call, record: ObjectRecord): { response: S3Response; ran
   if (rangeHeader !== undefined && partNumber !== null) throw new S3Error('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter');
   const part = partNumber !== null ? partRange(record, partNumber) : undefined;
   // A checksum of the whole object does not describe a range: S3 leaves it out.
-  const headers = objectHeaders(record, req, rangeHeader === undefined && part?.range === undefined);
+  const headers = { ...objectHeaders(record, req, rangeHeader === undefined && part?.range === undefined), ...versionHeader(bucket, record.versionId) };
   if (notModified) return { response: { status: 304, headers: { etag: headers.etag!, 'last-modified': headers['last-modified']! } } };
   if (part?.partsCount !== undefined) headers['x-amz-mp-parts-count'] = String(part.partsCount);
   const range = part ? part.range : rangeHeader ? parseRange(rangeHeader, record.size) : undefined;
@@ -131,16 +153,17 @@ function describe(call: Call, record: ObjectRecord): { response: S3Response; ran
 }
 
 export async function headObject(call: Call): Promise<S3Response> {
-  return describe(call, await currentRecord(call)).response;
+  const { bucket, record } = await addressedRecord(call);
+  return describe(call, bucket, record).response;
 }
 
 export async function getObject(call: Call): Promise<S3Response> {
-  assertNullVersion(call.req.query.get('versionId'));
-  const object = await withBucket(call, () => call.services.engine.open(call.bucket, call.key), (o) => o.close());
+  const version = addressedVersion(call);
+  const { bucket, value: object } = await withBucket(call, () => call.services.engine.open(call.bucket, call.key, version), (o) => o.close());
   // The record is read once: preconditions and the range are checked
   // against the version whose files are now open.
   return reading(object, async (opened) => {
-    const { response, range } = describe(call, opened.record);
+    const { response, range } = describe(call, bucket, opened.record);
     if (response.status === 304) return response;
     // An inline object is in memory already: one buffer is written with the
     // headers, without a stream's machinery per response.
@@ -151,10 +174,19 @@ export async function getObject(call: Call): Promise<S3Response> {
 
 export async function deleteObject(call: Call): Promise<S3Response> {
   const { req, bucket, key, services } = call;
-  assertNullVersion(req.query.get('versionId'));
-  await services.buckets.get(bucket);
-  await services.engine.delete(bucket, key, writeCondition(req, bucket, key, false));
-  return { status: 204, headers: {} };
+  const versionId = addressedVersion(call);
+  const info = await services.buckets.get(bucket);
+  const condition = writeCondition(req, bucket, key, false);
+  const done = await services.engine.delete(bucket, key, { versioning: info.versioning, ...(versionId !== undefined ? { versionId } : {}), ...(condition ? { condition } : {}) });
+  return { status: 204, headers: deletedHeaders(info, versionId, done) };
+}
+
+/** What a DELETE answers about the version it removed or the marker it added. */
+function deletedHeaders(bucket: BucketInfo, asked: string | undefined, done: DeleteResult): Record<string, string> {
+  const headers: Record<string, string> = done.deleteMarker ? { 'x-amz-delete-marker': 'true' } : {};
+  if (asked !== undefined) headers['x-amz-version-id'] = asked;
+  else if (done.versionId !== undefined) Object.assign(headers, versionHeader(bucket, done.versionId));
+  return headers;
 }
 
 const ATTRIBUTES = new Set(['ETag', 'Checksum', 'ObjectParts', 'StorageClass', 'ObjectSize']);
@@ -167,7 +199,7 @@ export async function getObjectAttributes(call: Call): Promise<S3Response> {
   if (wanted.length === 0) throw new S3Error('InvalidArgument', 'The x-amz-object-attributes header specifying the attributes to be retrieved is either missing or empty');
   const unknown = wanted.find((a) => !ATTRIBUTES.has(a));
   if (unknown) throw new S3Error('InvalidArgument', `Invalid attribute name specified: ${unknown}`);
-  const record = await currentRecord(call);
+  const { bucket, record } = await addressedRecord(call);
   const body: XmlNode[] = [];
   if (wanted.includes('ETag')) body.push(['ETag', record.etag]);
   const checksums = Object.entries(record.checksums ?? {}).filter(([a]) => CHECKSUM_ELEMENTS[a]);
@@ -188,12 +220,13 @@ export async function getObjectAttributes(call: Call): Promise<S3Response> {
   if (wanted.includes('ObjectSize')) body.push(['ObjectSize', record.size]);
   const response = xmlResponse(200, xmlDocument('GetObjectAttributesResponse', body));
   response.headers['last-modified'] = new Date(record.createdMs).toUTCString();
+  Object.assign(response.headers, versionHeader(bucket, record.versionId));
   return response;
 }
 
 /** GetObjectTagging: objects carry no tags (tagging is not implemented), so the set is empty. */
 export async function getObjectTagging(call: Call): Promise<S3Response> {
-  await currentRecord(call);
+  await addressedRecord(call);
   return xmlResponse(200, xmlDocument('Tagging', [['TagSet', []]]));
 }
 
