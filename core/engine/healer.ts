@@ -137,6 +137,8 @@ export class Healer {
   /** One full pass: bucket and upload records, every object, then the leftovers. */
   async pass(options: HealOptions = {}): Promise<HealSummary> {
     const summary = emptySummary();
+    // Nodes back since the last probe take part (a tombstone is only collected with every node answering).
+    await this.nodes.health.refresh();
     // Derived structures first, checked where a rotten one cannot crash this process.
     for (const r of await this.metadata.checkDerived({ wait: options.waitForIndexes ?? false })) {
       if (r.state === 'rebuilding' || r.state === 'rebuilt') summary.indexesRebuilt.push(`node ${r.node}: ${r.why ?? ''}`);
