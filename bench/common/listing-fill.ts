@@ -2,17 +2,28 @@ import { join } from 'node:path';
 
 import { loadIntoIndex } from '../../plugins/metadata-msgpack/index-slots.js';
 
+/** Every `every`-th key gets `versions` versions (the others one). */
+export interface ExtraVersions {
+  readonly every: number;
+  readonly versions: number;
+}
+
 /**
  * Loads `count` keys (100 folders `dir-NNN/`) straight into the listing index
  * of every node: building a million-key bucket through puts would take the
  * benchmark longer than everything else together, and only listing is measured.
  */
-export async function fillListingIndexes(nodePath: string, nodes: number, bucket: string, count: number): Promise<void> {
+export async function fillListingIndexes(nodePath: string, nodes: number, bucket: string, count: number, extra?: ExtraVersions): Promise<void> {
   for (let n = 0; n < nodes; n++) {
     await loadIntoIndex(join(nodePath, `node-${n}`), bucket, (function* () {
       for (let i = 0; i < count; i++) {
         const key = `dir-${String(i % 100).padStart(3, '0')}/object-${String(i).padStart(8, '0')}`;
-        yield { key, versionId: '00000000000000000000000a', size: 1000, etag: 'd41d8cd98f00b204e9800998ecf8427e', modifiedMs: 0 };
+        const versions = extra && i % extra.every === 0 ? extra.versions : 1;
+        // Versions of a versioning-enabled bucket (g-v in the last 8 characters), oldest first.
+        for (let v = 0; v < versions; v++) {
+          const versionId = `${v.toString(16).padStart(16, '0')}${extra ? 'gggggggg' : '0000000a'}`;
+          yield { key, versionId, size: 1000 + v, etag: 'd41d8cd98f00b204e9800998ecf8427e', modifiedMs: v };
+        }
       }
     })());
   }

@@ -6,6 +6,7 @@
  *   npm run bench:engine -- --sync=off    no fsync on either side
  *   npm run bench:engine -- --json FILE   figures and ratios as JSON
  *   npm run bench:engine -- --quick       256 MiB and 1,000 small objects
+ *   npm run bench:engine -- --only=list   the listing figures alone
  */
 import { randomFillSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -62,7 +63,15 @@ async function openEngine(nodePath: string) {
 interface Row { name: string; kintsugi: number; raw?: number; unit: string }
 const rows: Row[] = [];
 const dir = await mkdtemp(join(root, 'kintsugi-bench-'));
+const listOnly = values.get('only') === 'list';
 try {
+  if (!listOnly) await objectWorkloads();
+  await listingWorkloads();
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
+
+async function objectWorkloads(): Promise<void> {
   // Big object: raw write, put, raw read, get, degraded get.
   const rawDir = join(dir, 'raw');
   const rawW = await rawWrite(rawDir, K + M, BIG / K, source.subarray(0, 256 << 10), sync);
@@ -110,7 +119,9 @@ try {
   const rebuildS = await seconds(() => metadata.checkDerived({ wait: true }));
   rows.push({ name: `rebuild one node's listing index from ${SMALL_COUNT} records`, kintsugi: SMALL_COUNT / rebuildS, unit: 'records/s' });
   await close();
+}
 
+async function listingWorkloads(): Promise<void> {
   // Listing: LIST_KEYS keys loaded straight into the nodes' indexes, then paged through the engine.
   const listPath = join(dir, 'list');
   const listing = await openEngine(listPath);
@@ -137,8 +148,35 @@ try {
   await lister.close();
   rows.push({ name: `LIST page of 1000 from ${LIST_KEYS.toLocaleString('en')} keys, p50`, kintsugi: median(pageMs.slice(1)), unit: 'ms' });
   rows.push({ name: '  same with prefix and delimiter, p50', kintsugi: median(delimMs.slice(1)), unit: 'ms' });
-} finally {
-  await rm(dir, { recursive: true, force: true });
+
+  // The same bucket versioned: every 10th key has 10 versions.
+  const versionedPath = join(dir, 'list-versioned');
+  await (await openEngine(versionedPath)).close();
+  await fillListingIndexes(versionedPath, K + M, 'bench', LIST_KEYS, { every: 10, versions: 10 });
+  const vLister = await openEngine(versionedPath);
+  await vLister.metadata.checkDerived();
+  const vPageMs: number[] = [];
+  startAfter = undefined;
+  for (let p = 0; p < 50; p++) {
+    const t = performance.now();
+    const page = await vLister.engine.list({ bucket: 'bench', startAfter, maxKeys: 1000 });
+    vPageMs.push(performance.now() - t);
+    startAfter = page.next;
+  }
+  const versionsMs: number[] = [];
+  let keyMarker: string | undefined;
+  let versionIdMarker: string | undefined;
+  for (let p = 0; p < 50; p++) {
+    const t = performance.now();
+    const page = await vLister.engine.listVersions({ bucket: 'bench', maxKeys: 1000, ...(keyMarker ? { keyMarker } : {}), ...(versionIdMarker ? { versionIdMarker } : {}) });
+    versionsMs.push(performance.now() - t);
+    keyMarker = page.nextKeyMarker;
+    versionIdMarker = page.nextVersionIdMarker;
+  }
+  await vLister.close();
+  const many = (LIST_KEYS / 10).toLocaleString('en');
+  rows.push({ name: `LIST page of 1000, ${many} of the keys with 10 versions, p50`, kintsugi: median(vPageMs.slice(1)), unit: 'ms' });
+  rows.push({ name: '  ListObjectVersions page of 1000 versions, p50', kintsugi: median(versionsMs.slice(1)), unit: 'ms' });
 }
 
 printTable(['workload', 'kintsugi', 'raw fs', 'kintsugi/raw', 'unit'],

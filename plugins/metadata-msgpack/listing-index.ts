@@ -100,6 +100,9 @@ function indexKey(bucket: string, key: string, versionId: string): Buffer {
 /** The bucket NUL key part of an index key. */
 const objectPart = (indexKey: Buffer) => indexKey.subarray(0, indexKey.length - VERSION_KEY_BYTES);
 
+/** Whether index key `key` is a version of `object` (bucket NUL key), without slicing: this runs per cursor per key listed. */
+const versionOf = (key: Buffer, object: Buffer) => key.length === object.length + VERSION_KEY_BYTES && key.compare(object, 0, object.length, 0, object.length) === 0;
+
 /** Who an index belongs to: a copied or stale index file shows as foreign. */
 export interface IndexIdentity {
   readonly clusterId: string;
@@ -343,7 +346,7 @@ function takeSmallest(cursors: readonly Cursor[]): { key: Buffer; value: Buffer;
 /** Moves every cursor past the versions of `object` (bucket NUL key): a few steps, then one seek. */
 function skipObject(cursors: readonly Cursor[], object: Buffer, bucketLen: number): void {
   for (const c of cursors) {
-    for (let steps = 0; c.key && objectPart(c.key).equals(object); steps++) {
+    for (let steps = 0; c.key && versionOf(c.key, object); steps++) {
       if (steps === SKIP_BY_STEPPING) {
         c.seek(Buffer.concat([object.subarray(bucketLen + 1), AFTER_KEY]));
         break;
@@ -403,13 +406,13 @@ export function mergeListing(indexes: readonly NodeIndex[], req: ListRequest): L
     for (;;) {
       const first = takeSmallest(cursors);
       if (!first) break;
-      // Copied: `first.key` is LMDB's buffer, reused as the cursors move on.
-      const object = Buffer.from(objectPart(first.key));
+      // Keys are fresh buffers from LMDB: `object` stays valid as the cursors move on.
+      const object = objectPart(first.key);
       if (!startsWith(object, fullPrefix)) break;
       // The newest version that is not a tombstone is the current one.
       let current = first.gone ? undefined : first.value;
       while (!current) {
-        if (!cursors.some((c) => c.key && objectPart(c.key).equals(object))) break;
+        if (!cursors.some((c) => c.key && versionOf(c.key, object))) break;
         const next = takeSmallest(cursors)!;
         if (!next.gone) current = next.value;
       }
@@ -465,10 +468,10 @@ export function mergeVersions(indexes: readonly NodeIndex[], req: ListVersionsRe
     for (;;) {
       const next = takeSmallest(cursors);
       if (!next) break;
-      const part = objectPart(next.key);
-      if (!startsWith(part, fullPrefix)) break;
-      if (!object || !part.equals(object)) {
-        object = Buffer.from(part);
+      if (!object || !versionOf(next.key, object)) {
+        const part = objectPart(next.key);
+        if (!startsWith(part, fullPrefix)) break;
+        object = part;
         latestPassed = false;
         nullShown = false;
         skipToNull = false;
