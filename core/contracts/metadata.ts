@@ -37,6 +37,8 @@ export interface ObjectRecord {
   readonly userMetadata?: Readonly<Record<string, string>>;
   /** x-amz-checksum-* values by algorithm */
   readonly checksums?: Readonly<Record<string, string>>;
+  /** the version's tag set, in the order it was put (absent: none) */
+  readonly tags?: readonly (readonly [string, string])[];
   /** the code the object was written with */
   readonly codec: CodecParams;
   /** object bytes per stripe (a multiple of k) */
@@ -156,6 +158,12 @@ export interface MetadataStore {
    * written to had any record of the key before: there is nothing to prune.
    */
   put(record: ObjectRecord, shards?: readonly Uint8Array[]): Promise<{ firstVersion: boolean }>;
+  /**
+   * Replaces one version's tag set (none: removes it) on every copy of its
+   * record, each copy keeping the inline shard it carries; returns the record
+   * as it is now, or undefined when the version is not there.
+   */
+  retag(record: ObjectRecord, tags: readonly (readonly [string, string])[] | undefined): Promise<ObjectRecord>;
   /** Shard i of an inline record, from the copy on its node, or undefined when that copy is missing or rotten. */
   readShard(record: ObjectRecord, shard: number): Promise<Uint8Array | undefined>;
   /**

@@ -72,6 +72,8 @@ export interface PutOptions {
   checksums?: Record<string, string> | ReadonlyMap<string, string>;
   /** the bucket's versioning is enabled: a new version, nothing older removed (else the null version is replaced) */
   versioned?: boolean;
+  /** the new version's tag set */
+  tags?: readonly (readonly [string, string])[];
 }
 
 /** A bucket's versioning, as DELETE needs it: never set, Enabled or Suspended. */
@@ -442,6 +444,11 @@ export class ObjectEngine extends EventEmitter {
     return { versionId: marker.versionId, deleteMarker: true };
   }
 
+  /** Replaces the tag set of the current version (or the version asked for); returns its record. */
+  async retag(bucket: string, key: string, version: VersionSelector, tags: readonly (readonly [string, string])[] | undefined): Promise<ObjectRecord> {
+    return this.metadata.retag(await this.head(bucket, key, version), tags);
+  }
+
   list(request: ListRequest): Promise<ListPage> {
     assertBucketName(request.bucket);
     return this.metadata.list(request);
@@ -598,5 +605,6 @@ export function metadataFields(options: PutOptions): Partial<ObjectRecord> {
     ...(options.headers && Object.keys(options.headers).length ? { headers: options.headers } : {}),
     ...(options.userMetadata && Object.keys(options.userMetadata).length ? { userMetadata: options.userMetadata } : {}),
     ...checksumField(options.checksums),
+    ...(options.tags && options.tags.length ? { tags: options.tags } : {}),
   };
 }

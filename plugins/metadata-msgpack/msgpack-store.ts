@@ -83,18 +83,7 @@ export class MsgpackMetadataStore implements MetadataStore {
       });
     }));
     const ok = written.map((w) => w !== undefined);
-    const metaOk = meta.filter((n) => ok[targets.indexOf(n)]).length;
-    const total = ok.filter(Boolean).length;
-    // A majority of the replicas, and more copies than PARITY nodes can take;
-    // or, when most replicas cannot take it (PARITY nodes read-only, refused,
-    // offline), copies on all but PARITY of the key's nodes, which every read
-    // meets (reads gather PARITY + 1 answers besides the replica majority).
-    const needTotal = Math.min(targets.length, this.config.parity + 1);
-    const usual = metaOk > meta.length / 2 && total >= needTotal;
-    const wide = total >= targets.length - this.config.parity;
-    if (!usual && !wide) {
-      throw new WriteQuorumError(`metadata written to ${metaOk}/${meta.length} replicas and ${total}/${targets.length} copies: no quorum`);
-    }
+    this.assertQuorum('metadata', meta, targets, ok);
     if (shards) {
       // Inline data is only as safe as the shards that landed.
       const landed = record.shardNodes.filter((n) => ok[targets.indexOf(n)]).length;
@@ -108,6 +97,43 @@ export class MsgpackMetadataStore implements MetadataStore {
     // Offline nodes may hold older versions: only a write that made every
     // target's folder knows there is nothing older anywhere.
     return { firstVersion: written.every((w) => w?.newFolder === true) };
+  }
+
+  async retag(record: ObjectRecord, tags: readonly (readonly [string, string])[] | undefined): Promise<ObjectRecord> {
+    const { tags: _, ...rest } = record;
+    const tagged: ObjectRecord = tags && tags.length > 0 ? { ...rest, tags } : rest;
+    const path = recordPath(record.bucket, record.key, record.versionId);
+    const targets = this.targets(record.bucket, record.key, record.shardNodes);
+    const meta = this.metaNodes(record.bucket, record.key);
+    // Each copy is rewritten from itself: an inline object's copy keeps its node's shard.
+    const written = await Promise.all(targets.map(async (n) => {
+      try {
+        const bytes = await this.drive(n).readFile(path);
+        const copy = bytes && decodeCopy(bytes);
+        if (!copy || copy.record.versionId !== record.versionId) return false;
+        await this.drive(n).writeFile(path, encodeRecord(tagged, copy.shard));
+        return true;
+      } catch {
+        return false;
+      }
+    }));
+    this.assertQuorum('tags', meta, targets, written);
+    return tagged;
+  }
+
+  /**
+   * Throws WriteQuorumError unless copies landed on a majority of the
+   * replicas and more than PARITY nodes; or, when most replicas cannot take
+   * them (PARITY nodes read-only, refused, offline), on all but PARITY of
+   * the key's nodes, which every read meets (reads gather PARITY + 1 answers
+   * besides the replica majority).
+   */
+  private assertQuorum(what: string, meta: readonly number[], targets: readonly number[], ok: readonly boolean[]): void {
+    const metaOk = meta.filter((n) => ok[targets.indexOf(n)]).length;
+    const total = ok.filter(Boolean).length;
+    const usual = metaOk > meta.length / 2 && total >= Math.min(targets.length, this.config.parity + 1);
+    const wide = total >= targets.length - this.config.parity;
+    if (!usual && !wide) throw new WriteQuorumError(`${what} written to ${metaOk}/${meta.length} replicas and ${total}/${targets.length} copies: no quorum`);
   }
 
   /**
@@ -212,11 +238,7 @@ export class MsgpackMetadataStore implements MetadataStore {
       this.log.warn('tombstone write failed', { node: n, error: err.message });
       return false;
     })));
-    const metaOk = meta.filter((n) => written[targets.indexOf(n)]).length;
-    const total = written.filter(Boolean).length;
-    if (!(metaOk > meta.length / 2 && total >= Math.min(targets.length, this.config.parity + 1)) && total < targets.length - this.config.parity) {
-      throw new WriteQuorumError(`tombstone written to ${metaOk}/${meta.length} replicas and ${total}/${targets.length} copies: no quorum`);
-    }
+    this.assertQuorum('tombstone', meta, targets, written);
     await Promise.all(targets.filter((_, i) => written[i]).map(async (n) => {
       await this.drive(n).remove(recordPath(bucket, key, versionId)).catch(() => undefined);
       const index = await this.slots.forWrite(n);

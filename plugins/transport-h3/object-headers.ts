@@ -2,6 +2,7 @@ import type { ObjectRecord } from '../../core/contracts/metadata.js';
 import type { PutOptions } from '../../core/engine/object-engine.js';
 import { header, type S3Request } from './context.js';
 import { S3Error } from './s3-error.js';
+import { parseTaggingHeader } from './tagging.js';
 
 /** Headers stored with an object and returned as they were sent. */
 const STORED_HEADERS = ['content-encoding', 'content-disposition', 'content-language', 'cache-control', 'expires'];
@@ -36,7 +37,11 @@ export function putOptions(req: S3Request): PutOptions {
     const kept = name === 'content-encoding' ? v.split(',').map((s) => s.trim()).filter((e) => e && e !== 'aws-chunked').join(', ') : v;
     if (kept) headers[name] = kept;
   }
-  return { contentType: header(req, 'content-type') ?? 'binary/octet-stream', headers, userMetadata: userMetadata(req.headers) };
+  const tagging = header(req, 'x-amz-tagging');
+  return {
+    contentType: header(req, 'content-type') ?? 'binary/octet-stream', headers, userMetadata: userMetadata(req.headers),
+    ...(tagging !== undefined ? { tags: parseTaggingHeader(tagging) } : {}),
+  };
 }
 
 /** The headers of a GET or HEAD of `record`; a checksum of the whole object only when the whole object is sent. */
@@ -49,6 +54,7 @@ export function objectHeaders(record: ObjectRecord, req: S3Request, withChecksum
     ...(record.headers ?? {}),
   };
   for (const [k, v] of Object.entries(record.userMetadata ?? {})) headers[`x-amz-meta-${k}`] = v;
+  if (record.tags?.length) headers['x-amz-tagging-count'] = String(record.tags.length);
   if (withChecksums && header(req, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') {
     for (const [a, v] of Object.entries(record.checksums ?? {})) headers[`x-amz-checksum-${a}`] = v;
   }

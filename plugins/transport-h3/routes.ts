@@ -7,6 +7,7 @@ import { deleteObjects } from './handlers/delete-objects.js';
 import { listObjectVersions } from './handlers/list-versions.js';
 import { listBucket } from './handlers/listing.js';
 import * as multipart from './handlers/multipart.js';
+import * as objectTagging from './handlers/object-tagging.js';
 import * as objects from './handlers/objects.js';
 import { levelOf } from './paths.js';
 
@@ -126,9 +127,9 @@ export const ROUTES: readonly Route[] = [
   route('GetObjectAttributes', 'GET', 'object', ['attributes'], objects.getObjectAttributes),
   route('GetObjectAcl', 'GET', 'object', ['acl'], acl.getObjectAcl),
   route('PutObjectAcl', 'PUT', 'object', ['acl'], acl.putObjectAcl),
-  route('GetObjectTagging', 'GET', 'object', ['tagging'], objects.getObjectTagging),
-  route('PutObjectTagging', 'PUT', 'object', ['tagging']),
-  route('DeleteObjectTagging', 'DELETE', 'object', ['tagging']),
+  route('GetObjectTagging', 'GET', 'object', ['tagging'], objectTagging.getObjectTagging),
+  route('PutObjectTagging', 'PUT', 'object', ['tagging'], objectTagging.putObjectTagging),
+  route('DeleteObjectTagging', 'DELETE', 'object', ['tagging'], objectTagging.deleteObjectTagging),
   route('GetObjectRetention', 'GET', 'object', ['retention']),
   route('PutObjectRetention', 'PUT', 'object', ['retention']),
   route('GetObjectLegalHold', 'GET', 'object', ['legal-hold']),

@@ -47,6 +47,10 @@ const REAL: Record<string, { status: number; code?: string; operation: string }>
   'POST bucket delete': { status: 400, code: 'MalformedXML', operation: 'DeleteObjects' },
   'GET object acl': { status: 200, operation: 'GetObjectAcl' },
   'GET object tagging': { status: 200, operation: 'GetObjectTagging' },
+  'PUT object tagging': { status: 200, operation: 'PutObjectTagging' },
+  'DELETE object tagging': { status: 204, operation: 'DeleteObjectTagging' },
+  // The body is a tag set, not a versioning configuration.
+  'PUT bucket versioning': { status: 400, code: 'MalformedXML', operation: 'PutBucketVersioning' },
   'GET object attributes': { status: 400, code: 'InvalidArgument', operation: 'GetObjectAttributes' },
 };
 
@@ -99,8 +103,8 @@ describe('one route table: a sub-resource is its own operation or 501, never the
   });
 
   it('names the operation in its 501 answer', async () => {
-    const tagging = await request('PUT', '/routes/obj?tagging');
-    expect(tagging.body).toContain('PutObjectTagging is not implemented');
+    const retention = await request('PUT', '/routes/obj?retention');
+    expect(retention.body).toContain('PutObjectRetention is not implemented');
     const cors = await request('DELETE', '/empty?cors');
     expect(cors.body).toContain('DeleteBucketCors is not implemented');
     const odd = await request('POST', '/routes/obj?tagging');
@@ -111,18 +115,22 @@ describe('one route table: a sub-resource is its own operation or 501, never the
     // Each worker counts its own: scrape on fresh connections until both answered.
     let metrics = '';
     for (let i = 0; i < 6; i++) {
-      await request('PUT', '/routes/obj?tagging');
+      await request('PUT', '/routes/obj?retention');
       metrics += (await send(server.port, 'GET', '/_kintsugi/metrics', { connection: 'close' })).body;
     }
-    expect(metrics).toMatch(/kintsugi_requests_total\{[^}]*api="PutObjectTagging"[^}]*code="501"/);
+    expect(metrics).toMatch(/kintsugi_requests_total\{[^}]*api="PutObjectRetention"[^}]*code="501"/);
     expect(metrics).toMatch(/kintsugi_requests_total\{[^}]*api="GetObject"[^}]*code="200"/);
   });
 
-  it('answers a versionId that names no version with NoSuchVersion, and versionId=null with the object', async () => {
-    const none = await request('GET', '/routes/obj?versionId=3HL4kqtJlcpXroDTDmJ-rmSpXd3dIbrHY');
+  it('answers a versionId that names no version with NoSuchVersion (a malformed one: InvalidArgument), and versionId=null with the object', async () => {
+    const none = await request('GET', '/routes/obj?versionId=0123456789abcdefghijklmn');
     expect(none.status).toBe(404);
     expect(none.body).toContain('<Code>NoSuchVersion</Code>');
-    expect((await request('DELETE', '/routes/obj?versionId=3HL4kqtJlcpXroDTDmJ-rmSpXd3dIbrHY')).status).toBe(404);
+    const malformed = await request('GET', '/routes/obj?versionId=3HL4kqtJlcpXroDTDmJ-rmSpXd3dIbrHY');
+    expect([malformed.status, malformed.body.match(/<Code>(\w+)<\/Code>/)?.[1]]).toEqual([400, 'InvalidArgument']);
+    // Deleting a version that is not there succeeds and deletes nothing, as in S3.
+    expect((await request('DELETE', '/routes/obj?versionId=0123456789abcdefghijklmn')).status).toBe(204);
+    expect((await request('DELETE', '/routes/obj?versionId=3HL4kqtJlcpXroDTDmJ-rmSpXd3dIbrHY')).status).toBe(400);
     const nul = await request('GET', '/routes/obj?versionId=null');
     expect(nul.status).toBe(200);
     expect(nul.body).toBe(content.toString());

@@ -4,7 +4,7 @@ import { decodeXmlText, parseRequestXml, readSmallBody } from '../request-xml.js
 import { S3Error, toS3Error } from '../s3-error.js';
 import { xmlDocument, type XmlNode } from '../xml.js';
 import { parseVersionId } from '../../../core/engine/object-engine.js';
-import { versionHeader } from './objects.js';
+import { shownMarker, versionHeader } from './objects.js';
 
 /** DeleteObjects: up to 1000 keys, each answered as deleted or with its error; Quiet leaves out the deleted. */
 export async function deleteObjects(call: Call): Promise<S3Response> {
@@ -27,7 +27,7 @@ export async function deleteObjects(call: Call): Promise<S3Response> {
       results.push(['Deleted', [
         ['Key', key],
         ...(asked !== undefined ? [['VersionId', asked] as XmlNode] : []),
-        ...(done.deleteMarker ? [['DeleteMarker', 'true'] as XmlNode, ...(shown !== undefined ? [['DeleteMarkerVersionId', shown] as XmlNode] : [])] : []),
+        ...(shownMarker(info, asked, done) ? [['DeleteMarker', 'true'] as XmlNode, ...(shown !== undefined ? [['DeleteMarkerVersionId', shown] as XmlNode] : [])] : []),
       ]]);
     } catch (err) {
       const e = toS3Error(err);

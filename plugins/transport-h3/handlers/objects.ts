@@ -120,8 +120,13 @@ export async function copyObject(call: Call): Promise<S3Response> {
     if (from.bucket === bucket && from.key === key && directive === 'COPY' && from.versionId === undefined) {
       throw new S3Error('InvalidRequest', 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata, storage class, website redirect location or encryption attributes.');
     }
-    const options = directive === 'REPLACE' ? putOptions(req)
-      : { contentType: source.contentType, headers: { ...(source.headers ?? {}) }, userMetadata: { ...(source.userMetadata ?? {}) } };
+    const tagging = (header(req, 'x-amz-tagging-directive') ?? 'COPY').toUpperCase();
+    if (tagging !== 'COPY' && tagging !== 'REPLACE') throw new S3Error('InvalidArgument', `Unknown tagging directive ${tagging}`);
+    const { tags: newTags, ...replaced } = putOptions(req);
+    const options = {
+      ...(directive === 'REPLACE' ? replaced : { contentType: source.contentType, headers: { ...(source.headers ?? {}) }, userMetadata: { ...(source.userMetadata ?? {}) } }),
+      ...(tagging === 'REPLACE' ? { tags: newTags } : { tags: source.tags }),
+    };
     const record = await services.engine.put(bucket, key, object.read(), { ...options, checksums: source.checksums ?? {}, versioned: versionedWrites(info), ...(condition ? { condition } : {}) });
     await confirmBucket(call, record.versionId);
     const response = xmlResponse(200, xmlDocument('CopyObjectResult', [['LastModified', isoDate(record.createdMs)], ['ETag', `"${record.etag}"`]]));
@@ -181,9 +186,14 @@ export async function deleteObject(call: Call): Promise<S3Response> {
   return { status: 204, headers: deletedHeaders(info, versionId, done) };
 }
 
+/** Whether a DELETE answers that it made or removed a delete marker (a bucket that never had versioning shows none). */
+export function shownMarker(bucket: BucketInfo, asked: string | undefined, done: DeleteResult): boolean {
+  return done.deleteMarker && (bucket.versioning !== undefined || asked !== undefined);
+}
+
 /** What a DELETE answers about the version it removed or the marker it added. */
 function deletedHeaders(bucket: BucketInfo, asked: string | undefined, done: DeleteResult): Record<string, string> {
-  const headers: Record<string, string> = done.deleteMarker ? { 'x-amz-delete-marker': 'true' } : {};
+  const headers: Record<string, string> = shownMarker(bucket, asked, done) ? { 'x-amz-delete-marker': 'true' } : {};
   if (asked !== undefined) headers['x-amz-version-id'] = asked;
   else if (done.versionId !== undefined) Object.assign(headers, versionHeader(bucket, done.versionId));
   return headers;
@@ -222,12 +232,6 @@ export async function getObjectAttributes(call: Call): Promise<S3Response> {
   response.headers['last-modified'] = new Date(record.createdMs).toUTCString();
   Object.assign(response.headers, versionHeader(bucket, record.versionId));
   return response;
-}
-
-/** GetObjectTagging: objects carry no tags (tagging is not implemented), so the set is empty. */
-export async function getObjectTagging(call: Call): Promise<S3Response> {
-  await addressedRecord(call);
-  return xmlResponse(200, xmlDocument('Tagging', [['TagSet', []]]));
 }
 
 async function collect(body: AsyncIterable<Uint8Array>): Promise<Uint8Array[]> {
