@@ -91,6 +91,10 @@ export interface KintsugiConfig {
   readonly healRate: number;
   /** PROBE_INTERVAL: seconds between health probes of every node (0: only when an operation needs a sick node) */
   readonly probeIntervalS: number;
+  /** LIFECYCLE_DAY_SECONDS: the length of a lifecycle day (rules count days of this many seconds; tests use a few) */
+  readonly lifecycleDayS: number;
+  /** LIFECYCLE_RATE: objects per second the lifecycle worker looks at, at most */
+  readonly lifecycleRate: number;
 }
 
 /** MinIO-style well-known defaults, so that the first start works; the banner says to change them. */
@@ -121,6 +125,8 @@ export const DEFAULT_CONFIG: KintsugiConfig = {
   healIntervalS: 3600,
   healRate: 20,
   probeIntervalS: 15,
+  lifecycleDayS: 86_400,
+  lifecycleRate: 200,
 };
 
 /** Raw settings by their origin names, from the environment or a config file. */
@@ -129,6 +135,7 @@ const SETTING_NAMES = [
   'DATA', 'PARITY', 'NUMNODES', 'METACOPIES', 'NODEPATH', 'MATRIXTYPE',
   'CODEC', 'PLACEMENT', 'PACKETSIZE', 'BLOCKSIZE', 'W', 'SYNC',
   'ACCESS_KEY', 'SECRET_KEY', 'USERS', 'DOMAIN', 'HOST', 'PORT', 'WORKERS', 'HEAL_INTERVAL', 'HEAL_RATE', 'PROBE_INTERVAL',
+  'LIFECYCLE_DAY_SECONDS', 'LIFECYCLE_RATE',
 ] as const;
 type SettingName = (typeof SETTING_NAMES)[number];
 
@@ -248,6 +255,8 @@ export function parseConfig(raw: RawSettings): KintsugiConfig {
     healIntervalS: integer('HEAL_INTERVAL', raw.HEAL_INTERVAL, d.healIntervalS, 0),
     healRate: integer('HEAL_RATE', raw.HEAL_RATE, d.healRate, 1),
     probeIntervalS: integer('PROBE_INTERVAL', raw.PROBE_INTERVAL, d.probeIntervalS, 0),
+    lifecycleDayS: integer('LIFECYCLE_DAY_SECONDS', raw.LIFECYCLE_DAY_SECONDS, d.lifecycleDayS, 1),
+    lifecycleRate: integer('LIFECYCLE_RATE', raw.LIFECYCLE_RATE, d.lifecycleRate, 1),
   };
 }
 

@@ -6,6 +6,7 @@ import type { KintsugiConfig } from './config.js';
 import { NO_BUCKET_EPOCH, type BucketEpoch } from './engine/bucket-epoch.js';
 import { BucketStore } from './engine/buckets.js';
 import { Healer } from './engine/healer.js';
+import { LifecycleWorker } from './engine/lifecycle.js';
 import { MultipartUploads } from './engine/multipart.js';
 import { ObjectEngine } from './engine/object-engine.js';
 import type { Logger } from './contracts/logger.js';
@@ -67,7 +68,7 @@ export async function createContainer(
   // States are right before the first request: a read-only or full node is not found by a client's write.
   await health.refresh();
   // The core's services: one of each per container (the healer listens to this engine's events).
-  for (const service of [ObjectEngine, BucketStore, MultipartUploads, Healer] as const) {
+  for (const service of [ObjectEngine, BucketStore, MultipartUploads, Healer, LifecycleWorker] as const) {
     c.register(service as never, { useClass: service as never }, { lifecycle: Lifecycle.ContainerScoped });
   }
   return c;

@@ -5,6 +5,7 @@ import type { KintsugiConfig } from '../core/config.js';
 import { createContainer } from '../core/container.js';
 import { BUCKET_EPOCH_ENV, FileBucketEpoch } from '../core/engine/bucket-epoch.js';
 import { Healer } from '../core/engine/healer.js';
+import { LifecycleWorker, type LifecycleStatus } from '../core/engine/lifecycle.js';
 import { JsonLineLogger } from '../core/logger.js';
 import { TOKENS } from '../core/tokens.js';
 import { openLocalNodes } from '../plugins/drive-local/index.js';
@@ -24,9 +25,10 @@ export async function serveHere(config: KintsugiConfig): Promise<{ host: string;
     metadata.coordinate({ keeper: false, report: (node, why) => process.send?.({ kintsugi: 'index-fault', node, why }) });
     // Started after another worker died: no index is mapped until the primary has checked them.
     if (process.env[INDEX_HOLD_ENV]) await metadata.holdDerived();
-    process.on('message', (msg: { kintsugi?: string }) => {
+    process.on('message', (msg: { kintsugi?: string; status?: LifecycleStatus }) => {
       if (msg?.kintsugi === 'index-changed') void metadata.refreshDerived({ release: true });
       if (msg?.kintsugi === 'index-hold') void metadata.holdDerived();
+      if (msg?.kintsugi === 'lifecycle-status' && msg.status) container.resolve(LifecycleWorker).adopt(msg.status);
     });
     refresher = setInterval(() => { void metadata.refreshDerived(); }, INDEX_REFRESH_MS);
     refresher.unref();
@@ -92,6 +94,8 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
     await metadata.checkDerived();
     // One background scanner for the whole cluster of workers, in the primary.
     if (config.healIntervalS > 0) container.resolve(Healer).startScanner(config.healIntervalS * 1000, config.healRate);
+    // And one lifecycle worker; the workers learn its progress for their metrics.
+    container.resolve(LifecycleWorker).start((status) => broadcast({ kintsugi: 'lifecycle-status', status }));
     // Workers are always separate processes: that is how they get a libuv
     // pool sized for the sync policy (read when a process starts, hence the
     // env). With SYNC on, threads sit in fdatasync for milliseconds and 16

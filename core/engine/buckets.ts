@@ -7,6 +7,7 @@ import type { NodeSet } from '../contracts/nodes.js';
 import { BucketExistsError, BucketNotEmptyError, NoSuchBucketError } from '../errors.js';
 import { TOKENS } from '../tokens.js';
 import type { BucketEpoch } from './bucket-epoch.js';
+import type { LifecycleRule } from './lifecycle-rules.js';
 import { assertBucketName } from './names.js';
 import { listOnMajority, readFromMajority, removeOnAll, writeOnAll } from './node-quorum.js';
 
@@ -22,6 +23,8 @@ export interface BucketInfo {
   tags?: readonly (readonly [string, string])[];
   /** absent until versioning is first set; once enabled it can only be suspended */
   versioning?: 'Enabled' | 'Suspended';
+  /** the lifecycle rules (absent: none) */
+  lifecycle?: readonly LifecycleRule[];
 }
 
 /**
@@ -132,6 +135,11 @@ export class BucketStore {
 
   async setVersioning(name: string, versioning: 'Enabled' | 'Suspended'): Promise<void> {
     await this.update(name, (info) => ({ ...info, versioning }));
+  }
+
+  /** Replaces the bucket's lifecycle rules (none: removes them). */
+  async setLifecycle(name: string, rules: readonly LifecycleRule[] | undefined): Promise<void> {
+    await this.update(name, ({ lifecycle: _, ...info }) => (rules ? { ...info, lifecycle: rules } : info));
   }
 
   /** Rewrites the bucket's record with a setting changed; every worker sees it on its next request. */

@@ -29,6 +29,8 @@ export interface Services {
   readonly engine: ObjectEngine;
   readonly buckets: BucketStore;
   readonly uploads: MultipartUploads;
+  /** milliseconds of a lifecycle day (LIFECYCLE_DAY_SECONDS), for x-amz-expiration */
+  readonly lifecycleDayMs: number;
 }
 
 /** One authenticated request, routed: what a handler gets. */

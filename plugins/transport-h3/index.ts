@@ -1,6 +1,7 @@
 import type { KintsugiConfig } from '../../core/config.js';
 import { BucketStore } from '../../core/engine/buckets.js';
 import { Healer } from '../../core/engine/healer.js';
+import { LifecycleWorker } from '../../core/engine/lifecycle.js';
 import { MultipartUploads } from '../../core/engine/multipart.js';
 import { ObjectEngine } from '../../core/engine/object-engine.js';
 import type { Plugin } from '../../core/plugins.js';
@@ -25,8 +26,8 @@ export const h3TransportPlugin: Plugin = {
         const credentials = credentialsFrom(config);
         const engine = c.resolve(ObjectEngine);
         return new H3Transport(
-          new S3Api({ engine, buckets: c.resolve(BucketStore), uploads: c.resolve(MultipartUploads) }, credentials),
-          new Operations(engine, c.resolve(Healer), c.resolve(TOKENS.Nodes), c.resolve(TOKENS.Codec), c.resolve(TOKENS.Metrics), credentials),
+          new S3Api({ engine, buckets: c.resolve(BucketStore), uploads: c.resolve(MultipartUploads), lifecycleDayMs: config.lifecycleDayS * 1000 }, credentials),
+          new Operations(engine, c.resolve(Healer), c.resolve(LifecycleWorker), c.resolve(TOKENS.Nodes), c.resolve(TOKENS.Codec), c.resolve(TOKENS.Metrics), credentials),
           c.resolve(TOKENS.Logger),
           config.domain ? { domain: config.domain } : {},
         );

@@ -1,6 +1,7 @@
 import type { Codec } from '../../core/contracts/codec.js';
 import type { NodeSet, NodeState } from '../../core/contracts/nodes.js';
 import type { Healer } from '../../core/engine/healer.js';
+import type { LifecycleWorker } from '../../core/engine/lifecycle.js';
 import type { DegradedRead, ObjectEngine } from '../../core/engine/object-engine.js';
 import type { Metrics } from '../../core/metrics.js';
 import { authenticate } from './auth.js';
@@ -21,6 +22,7 @@ export class Operations {
   constructor(
     private readonly engine: ObjectEngine,
     private readonly healer: Healer,
+    private readonly lifecycle: LifecycleWorker,
     private readonly nodes: NodeSet,
     private readonly codec: Codec,
     readonly metrics: Metrics,
@@ -46,6 +48,12 @@ export class Operations {
         metrics.set('kintsugi_heal_last_pass_shards_rebuilt', 'Shards rebuilt by the last heal pass', {}, heal.lastPass.shardsRebuilt);
         metrics.set('kintsugi_heal_last_pass_unrecoverable', 'Objects the last heal pass could not recover', {}, heal.lastPass.unrecoverable.length);
       }
+      // The lifecycle worker runs in the server's primary, which tells every worker its status after each pass.
+      const lc = this.lifecycle.status();
+      metrics.set('kintsugi_lifecycle_passes', 'Lifecycle passes finished', {}, lc.passes);
+      metrics.set('kintsugi_lifecycle_running', 'Whether a lifecycle pass is running', {}, lc.running ? 1 : 0);
+      for (const [action, n] of Object.entries(lc.totals)) metrics.set('kintsugi_lifecycle_total', 'What lifecycle passes did (versions scanned, expired, aborted)', { action }, n);
+      if (lc.lastPass) metrics.set('kintsugi_lifecycle_last_pass_finished_seconds', 'When the last lifecycle pass finished (Unix time)', {}, lc.lastPass.finishedMs / 1000);
     });
   }
 
@@ -77,7 +85,7 @@ export class Operations {
         authenticate(req, (k) => this.credentials.secretFor(k));
         await this.nodes.health.refresh();
         const nodes = this.nodes.health.status().map((n) => ({ ...n, healthy: n.state === 'ok' }));
-        return text(200, JSON.stringify({ codec: this.codec.impl, nodes, heal: this.healer.status() }), 'application/json');
+        return text(200, JSON.stringify({ codec: this.codec.impl, nodes, heal: this.healer.status(), lifecycle: this.lifecycle.status() }), 'application/json');
       }
       default:
         throw new S3Error('NoSuchKey', `no operations endpoint ${req.rawPath}`);

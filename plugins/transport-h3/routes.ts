@@ -1,6 +1,7 @@
 import { header, type Handler, type S3Request } from './context.js';
 import * as acl from './handlers/acl.js';
 import * as buckets from './handlers/buckets.js';
+import * as bucketLifecycle from './handlers/bucket-lifecycle.js';
 import * as bucketTagging from './handlers/bucket-tagging.js';
 import * as bucketVersioning from './handlers/bucket-versioning.js';
 import { deleteObjects } from './handlers/delete-objects.js';
@@ -96,7 +97,7 @@ export const ROUTES: readonly Route[] = [
   ...bucketConfig('cors', { get: 'GetBucketCors', put: 'PutBucketCors', delete: 'DeleteBucketCors' }, { get: buckets.notConfigured('NoSuchCORSConfiguration') }),
   ...bucketConfig('policy', { get: 'GetBucketPolicy', put: 'PutBucketPolicy', delete: 'DeleteBucketPolicy' }, { get: buckets.notConfigured('NoSuchBucketPolicy') }),
   ...bucketConfig('policyStatus', { get: 'GetBucketPolicyStatus' }, { get: buckets.notConfigured('NoSuchBucketPolicy') }),
-  ...bucketConfig('lifecycle', { get: 'GetBucketLifecycleConfiguration', put: 'PutBucketLifecycleConfiguration', delete: 'DeleteBucketLifecycle' }, { get: buckets.notConfigured('NoSuchLifecycleConfiguration') }),
+  ...bucketConfig('lifecycle', { get: 'GetBucketLifecycleConfiguration', put: 'PutBucketLifecycleConfiguration', delete: 'DeleteBucketLifecycle' }, { get: bucketLifecycle.getBucketLifecycle, put: bucketLifecycle.putBucketLifecycle, delete: bucketLifecycle.deleteBucketLifecycle }),
   ...bucketConfig('website', { get: 'GetBucketWebsite', put: 'PutBucketWebsite', delete: 'DeleteBucketWebsite' }, { get: buckets.notConfigured('NoSuchWebsiteConfiguration') }),
   ...bucketConfig('replication', { get: 'GetBucketReplication', put: 'PutBucketReplication', delete: 'DeleteBucketReplication' }, { get: buckets.notConfigured('ReplicationConfigurationNotFoundError') }),
   ...bucketConfig('encryption', { get: 'GetBucketEncryption', put: 'PutBucketEncryption', delete: 'DeleteBucketEncryption' }, { get: buckets.notConfigured('ServerSideEncryptionConfigurationNotFoundError') }),

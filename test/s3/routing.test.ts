@@ -51,6 +51,8 @@ const REAL: Record<string, { status: number; code?: string; operation: string }>
   'DELETE object tagging': { status: 204, operation: 'DeleteObjectTagging' },
   // The body is a tag set, not a versioning configuration.
   'PUT bucket versioning': { status: 400, code: 'MalformedXML', operation: 'PutBucketVersioning' },
+  'PUT bucket lifecycle': { status: 400, code: 'MalformedXML', operation: 'PutBucketLifecycleConfiguration' },
+  'DELETE bucket lifecycle': { status: 204, operation: 'DeleteBucketLifecycle' },
   'GET object attributes': { status: 400, code: 'InvalidArgument', operation: 'GetObjectAttributes' },
 };
 

@@ -1,6 +1,7 @@
 import type { ObjectRecord, VersionSelector } from '../../../core/contracts/metadata.js';
 import type { BucketInfo } from '../../../core/engine/buckets.js';
 import { parseVersionId, type ByteRange, type DeleteResult, type OpenObject } from '../../../core/engine/object-engine.js';
+import { expiryOf } from '../../../core/engine/lifecycle-rules.js';
 import { isNullVersion, s3VersionId } from '../../../core/version-id.js';
 import { NoSuchBucketError } from '../../../core/errors.js';
 import { checkCopyConditions, checkReadConditions, writeCondition } from '../conditions.js';
@@ -85,6 +86,16 @@ export async function openCopySource(call: Call, source = parseCopySource(header
   return { object, headers: shown ? { 'x-amz-copy-source-version-id': shown } : {} };
 }
 
+/**
+ * `x-amz-expiration` of a current version that a lifecycle rule will
+ * expire: when (the start of the lifecycle day it is due) and by which rule.
+ */
+export function expirationHeader(call: Call, bucket: BucketInfo, record: ObjectRecord): Record<string, string> {
+  if (!bucket.lifecycle || call.req.query.get('versionId') !== null) return {};
+  const due = expiryOf(bucket.lifecycle, { key: record.key, size: record.size, createdMs: record.createdMs, ...(record.tags ? { tags: record.tags } : {}) }, call.services.lifecycleDayMs);
+  return due ? { 'x-amz-expiration': `expiry-date="${new Date(due.atMs).toUTCString()}", rule-id="${due.ruleId.replace(/"/g, '%22')}"` } : {};
+}
+
 /** A new version is kept beside the others when the bucket's versioning is enabled. */
 export const versionedWrites = (bucket: BucketInfo) => bucket.versioning === 'Enabled';
 
@@ -95,7 +106,7 @@ export async function putObject(call: Call): Promise<S3Response> {
   const { body, computed } = requestBody(req, call.auth);
   const record = await services.engine.put(bucket, key, body, { ...putOptions(req), checksums: computed, versioned: versionedWrites(info), ...(condition ? { condition } : {}) });
   await confirmBucket(call, record.versionId);
-  const headers: Record<string, string> = { etag: `"${record.etag}"`, ...writtenVersionHeader(record.versionId) };
+  const headers: Record<string, string> = { etag: `"${record.etag}"`, ...writtenVersionHeader(record.versionId), ...expirationHeader(call, info, record) };
   for (const [a, v] of computed) headers[`x-amz-checksum-${a}`] = v;
   return { status: 200, headers };
 }
@@ -130,7 +141,7 @@ export async function copyObject(call: Call): Promise<S3Response> {
     const record = await services.engine.put(bucket, key, object.read(), { ...options, checksums: source.checksums ?? {}, versioned: versionedWrites(info), ...(condition ? { condition } : {}) });
     await confirmBucket(call, record.versionId);
     const response = xmlResponse(200, xmlDocument('CopyObjectResult', [['LastModified', isoDate(record.createdMs)], ['ETag', `"${record.etag}"`]]));
-    Object.assign(response.headers, opened.headers, writtenVersionHeader(record.versionId));
+    Object.assign(response.headers, opened.headers, writtenVersionHeader(record.versionId), expirationHeader(call, info, record));
     return response;
   });
 }
@@ -144,7 +155,7 @@ function describe(call: Call, bucket: BucketInfo, record: ObjectRecord): { respo
   if (rangeHeader !== undefined && partNumber !== null) throw new S3Error('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter');
   const part = partNumber !== null ? partRange(record, partNumber) : undefined;
   // A checksum of the whole object does not describe a range: S3 leaves it out.
-  const headers = { ...objectHeaders(record, req, rangeHeader === undefined && part?.range === undefined), ...versionHeader(bucket, record.versionId) };
+  const headers = { ...objectHeaders(record, req, rangeHeader === undefined && part?.range === undefined), ...versionHeader(bucket, record.versionId), ...expirationHeader(call, bucket, record) };
   if (notModified) return { response: { status: 304, headers: { etag: headers.etag!, 'last-modified': headers['last-modified']! } } };
   if (part?.partsCount !== undefined) headers['x-amz-mp-parts-count'] = String(part.partsCount);
   const range = part ? part.range : rangeHeader ? parseRange(rangeHeader, record.size) : undefined;

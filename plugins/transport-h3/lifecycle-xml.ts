@@ -1,0 +1,177 @@
+import type { LifecycleFilter, LifecycleRule, TagPair } from '../../core/engine/lifecycle-rules.js';
+import { decodeXmlText, parseRequestXml } from './request-xml.js';
+import { S3Error } from './s3-error.js';
+import { checkTags } from './tagging.js';
+import { isoDate, xmlDocument, type XmlNode } from './xml.js';
+
+const MAX_RULES = 1000;
+const MAX_ID = 255;
+const MAX_RULE_TAGS = 50;
+
+type Element = Record<string, unknown>;
+
+const list = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+const malformed = (why?: string) => new S3Error('MalformedXML', why);
+const invalid = (why: string) => new S3Error('InvalidArgument', why);
+
+/** A child element's text (an empty element is ''), or undefined when absent; MalformedXML when it is not text. */
+function text(el: Element, name: string): string | undefined {
+  const v = el[name];
+  if (v === undefined) return undefined;
+  if (Array.isArray(v)) throw malformed(`more than one ${name}`);
+  if (typeof v !== 'string') throw malformed(`${name} must be text`);
+  return decodeXmlText(v);
+}
+
+function element(v: unknown, name: string): Element | undefined {
+  if (v === undefined) return undefined;
+  if (v === '') return {};
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw malformed(`${name} must be one element`);
+  return v as Element;
+}
+
+/** A positive whole number of days, or InvalidArgument as AWS words it. */
+function positive(value: string | undefined, what: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw malformed(`${what} must be a whole number`);
+  const n = Number(value);
+  if (n < 1) throw invalid(`'${what}' for ${what === 'DaysAfterInitiation' ? 'AbortIncompleteMultipartUpload' : 'Expiration'} action must be a positive integer`);
+  return n;
+}
+
+function size(value: string | undefined, what: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw malformed(`${what} must be a whole number`);
+  return Number(value);
+}
+
+function tag(v: unknown): TagPair {
+  const el = element(v, 'Tag');
+  const key = el && text(el, 'Key');
+  if (!el || key === undefined) throw malformed('Tag without Key');
+  return [key, text(el, 'Value') ?? ''];
+}
+
+function parseFilter(raw: Element): LifecycleFilter {
+  const present = ['Prefix', 'Tag', 'And', 'ObjectSizeGreaterThan', 'ObjectSizeLessThan'].filter((k) => raw[k] !== undefined);
+  if (present.length > 1) throw malformed('Filter must have exactly one of Prefix, Tag, And, ObjectSizeGreaterThan, ObjectSizeLessThan');
+  const and = element(raw.And, 'And');
+  const source = and ?? raw;
+  if (and && Object.keys(and).some((k) => !['Prefix', 'Tag', 'ObjectSizeGreaterThan', 'ObjectSizeLessThan'].includes(k))) throw malformed('unknown element in And');
+  const tags = checkTags(list(source.Tag).map(tag), MAX_RULE_TAGS);
+  const filter: LifecycleFilter = {
+    ...(text(source, 'Prefix') !== undefined ? { prefix: text(source, 'Prefix')! } : {}),
+    ...(tags.length ? { tags } : {}),
+    ...(size(text(source, 'ObjectSizeGreaterThan'), 'ObjectSizeGreaterThan') !== undefined ? { sizeGreaterThan: size(text(source, 'ObjectSizeGreaterThan'), 'ObjectSizeGreaterThan')! } : {}),
+    ...(size(text(source, 'ObjectSizeLessThan'), 'ObjectSizeLessThan') !== undefined ? { sizeLessThan: size(text(source, 'ObjectSizeLessThan'), 'ObjectSizeLessThan')! } : {}),
+  };
+  if (filter.sizeLessThan !== undefined && filter.sizeLessThan < 1) throw invalid("'ObjectSizeLessThan' must be a positive integer");
+  if (filter.sizeGreaterThan !== undefined && filter.sizeLessThan !== undefined && filter.sizeGreaterThan >= filter.sizeLessThan) {
+    throw invalid("'ObjectSizeGreaterThan' must be less than 'ObjectSizeLessThan'");
+  }
+  return filter;
+}
+
+function parseRule(v: unknown, index: number): LifecycleRule {
+  const raw = element(v, 'Rule');
+  if (!raw) throw malformed();
+  const known = ['ID', 'Status', 'Filter', 'Prefix', 'Expiration', 'NoncurrentVersionExpiration', 'AbortIncompleteMultipartUpload', 'Transition', 'NoncurrentVersionTransition'];
+  const unknown = Object.keys(raw).find((k) => !known.includes(k));
+  if (unknown) throw malformed(`unknown element ${unknown} in Rule`);
+  if (raw.Transition !== undefined || raw.NoncurrentVersionTransition !== undefined) throw new S3Error('NotImplemented', 'Kintsugi has one storage class: transitions are not implemented');
+
+  const id = text(raw, 'ID') ?? `rule-${index + 1}`;
+  if (id.length > MAX_ID) throw invalid('ID length should not exceed allowed limit of 255');
+  const status = text(raw, 'Status');
+  if (status !== 'Enabled' && status !== 'Disabled') throw malformed('Status must be Enabled or Disabled');
+  const legacy = text(raw, 'Prefix');
+  const filterEl = element(raw.Filter, 'Filter');
+  if (legacy !== undefined && filterEl) throw malformed('a rule has either Filter or Prefix, not both');
+  if (legacy === undefined && !filterEl) throw malformed('a rule needs a Filter (or Prefix)');
+  const filter = filterEl ? parseFilter(filterEl) : legacy ? { prefix: legacy } : {};
+
+  const exp = element(raw.Expiration, 'Expiration');
+  let expiration: LifecycleRule['expiration'];
+  if (exp) {
+    const days = positive(text(exp, 'Days'), 'Days');
+    const date = text(exp, 'Date');
+    const marker = text(exp, 'ExpiredObjectDeleteMarker');
+    if ([days, date, marker].filter((x) => x !== undefined).length !== 1) throw malformed('Expiration takes exactly one of Days, Date, ExpiredObjectDeleteMarker');
+    let dateMs: number | undefined;
+    if (date !== undefined) {
+      dateMs = Date.parse(date);
+      if (!Number.isFinite(dateMs)) throw malformed('Date is not an ISO 8601 date');
+      if (dateMs % 86_400_000 !== 0) throw invalid("'Date' must be at midnight GMT");
+    }
+    if (marker !== undefined && marker !== 'true' && marker !== 'false') throw malformed('ExpiredObjectDeleteMarker must be true or false');
+    if (marker === 'true' && filter.tags?.length) throw invalid('ExpiredObjectDeleteMarker cannot be specified with object tagging');
+    expiration = { ...(days !== undefined ? { days } : {}), ...(dateMs !== undefined ? { dateMs } : {}), ...(marker !== undefined ? { expiredObjectDeleteMarker: marker === 'true' } : {}) };
+  }
+  const nve = element(raw.NoncurrentVersionExpiration, 'NoncurrentVersionExpiration');
+  let noncurrentExpiration: LifecycleRule['noncurrentExpiration'];
+  if (nve) {
+    const days = positive(text(nve, 'NoncurrentDays'), 'NoncurrentDays');
+    if (days === undefined) throw malformed('NoncurrentVersionExpiration needs NoncurrentDays');
+    const newerText = text(nve, 'NewerNoncurrentVersions');
+    const newer = newerText === undefined ? undefined : size(newerText, 'NewerNoncurrentVersions');
+    if (newer !== undefined && (newer < 1 || newer > 100)) throw invalid("'NewerNoncurrentVersions' must be between 1 and 100");
+    noncurrentExpiration = { days, ...(newer !== undefined ? { newer } : {}) };
+  }
+  const abort = element(raw.AbortIncompleteMultipartUpload, 'AbortIncompleteMultipartUpload');
+  let abortIncompleteDays: number | undefined;
+  if (abort) {
+    abortIncompleteDays = positive(text(abort, 'DaysAfterInitiation'), 'DaysAfterInitiation');
+    if (abortIncompleteDays === undefined) throw malformed('AbortIncompleteMultipartUpload needs DaysAfterInitiation');
+    if (filter.tags?.length) throw invalid('AbortIncompleteMultipartUpload cannot be specified with Tags');
+  }
+  if (!expiration && !noncurrentExpiration && abortIncompleteDays === undefined) throw invalid('At least one action needs to be specified in a rule');
+  return {
+    id, enabled: status === 'Enabled', filter, ...(legacy !== undefined ? { legacyPrefix: true } : {}),
+    ...(expiration ? { expiration } : {}), ...(noncurrentExpiration ? { noncurrentExpiration } : {}),
+    ...(abortIncompleteDays !== undefined ? { abortIncompleteDays } : {}),
+  };
+}
+
+/** The rules of a `<LifecycleConfiguration>` document, validated as AWS validates them. */
+export function parseLifecycle(bytes: Buffer): LifecycleRule[] {
+  const doc = parseRequestXml(bytes);
+  const conf = element(doc.LifecycleConfiguration, 'LifecycleConfiguration');
+  if (!conf) throw malformed();
+  const rules = list(conf.Rule).map(parseRule);
+  if (rules.length === 0 || rules.length > MAX_RULES) throw malformed(`a configuration has 1 to ${MAX_RULES} rules`);
+  const ids = new Set<string>();
+  for (const r of rules) {
+    if (ids.has(r.id)) throw invalid('Rule ID must be unique. Found same ID for more than one rule');
+    ids.add(r.id);
+  }
+  return rules;
+}
+
+function filterXml(f: LifecycleFilter): XmlNode[] {
+  const tags = (f.tags ?? []).map(([k, v]): XmlNode => ['Tag', [['Key', k], ['Value', v]]]);
+  const parts: XmlNode[] = [
+    ...(f.prefix !== undefined ? [['Prefix', f.prefix] as XmlNode] : []), ...tags,
+    ...(f.sizeGreaterThan !== undefined ? [['ObjectSizeGreaterThan', f.sizeGreaterThan] as XmlNode] : []),
+    ...(f.sizeLessThan !== undefined ? [['ObjectSizeLessThan', f.sizeLessThan] as XmlNode] : []),
+  ];
+  return parts.length > 1 ? [['And', parts]] : parts;
+}
+
+/** The configuration as GetBucketLifecycleConfiguration answers it. */
+export function lifecycleXml(rules: readonly LifecycleRule[]): string {
+  return xmlDocument('LifecycleConfiguration', rules.map((r): XmlNode => ['Rule', [
+    ['ID', r.id],
+    r.legacyPrefix ? ['Prefix', r.filter.prefix ?? ''] : ['Filter', filterXml(r.filter)],
+    ['Status', r.enabled ? 'Enabled' : 'Disabled'],
+    ...(r.expiration ? [['Expiration', [
+      ...(r.expiration.days !== undefined ? [['Days', r.expiration.days] as XmlNode] : []),
+      ...(r.expiration.dateMs !== undefined ? [['Date', isoDate(r.expiration.dateMs)] as XmlNode] : []),
+      ...(r.expiration.expiredObjectDeleteMarker !== undefined ? [['ExpiredObjectDeleteMarker', r.expiration.expiredObjectDeleteMarker] as XmlNode] : []),
+    ]] as XmlNode] : []),
+    ...(r.noncurrentExpiration ? [['NoncurrentVersionExpiration', [
+      ['NoncurrentDays', r.noncurrentExpiration.days],
+      ...(r.noncurrentExpiration.newer !== undefined ? [['NewerNoncurrentVersions', r.noncurrentExpiration.newer] as XmlNode] : []),
+    ]] as XmlNode] : []),
+    ...(r.abortIncompleteDays !== undefined ? [['AbortIncompleteMultipartUpload', [['DaysAfterInitiation', r.abortIncompleteDays]]] as XmlNode] : []),
+  ]]));
+}
