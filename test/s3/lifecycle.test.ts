@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 
 import {
   CreateBucketCommand, CreateMultipartUploadCommand, DeleteBucketLifecycleCommand, DeleteObjectCommand, GetBucketLifecycleConfigurationCommand,
@@ -7,7 +9,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { failure, startServer, type RunningServer } from '../helpers/server.js';
+import { ROOT } from '../helpers/cli.js';
+import { pythonsWithBoto3 } from '../helpers/python.js';
+import { ACCESS_KEY, failure, SECRET_KEY, startServer, type RunningServer } from '../helpers/server.js';
 import { send, signedHeaders } from '../helpers/sign.js';
 
 /** Lifecycle days of 2 seconds: a 1-day rule is due 2 to 4 s after a write. */
@@ -155,4 +159,10 @@ describe('lifecycle rules (AWS SDK v3, LIFECYCLE_DAY_SECONDS=2)', () => {
     await until(async () => !(await uploads()).includes(gone.UploadId));
     expect(await uploads()).toEqual([kept.UploadId]);
   });
+
+  it.each(pythonsWithBoto3().map((p, i) => [p, i] as const))('boto3 (%s): versions, markers, the null version, paging, tagging and lifecycle', (python, i) => {
+    const r = spawnSync(python, [join(ROOT, 'test/s3/boto3-versioning.py'), server.endpoint, ACCESS_KEY, SECRET_KEY, String(i)], { encoding: 'utf8', timeout: 90_000 });
+    expect(`${r.stdout}\n${r.stderr}`.slice(-3000)).toMatch(/boto3 versioning ok/);
+    expect(r.status).toBe(0);
+  }, 120_000);
 });
