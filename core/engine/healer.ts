@@ -9,9 +9,10 @@ import type { Logger } from '../contracts/logger.js';
 import { dataSpans, type DataSpan, type MetadataStore, type ObjectRecord } from '../contracts/metadata.js';
 import type { NodeSet } from '../contracts/nodes.js';
 import { objectHash, shardPath, uploadRecordPath } from '../layout.js';
-import { WriteQuorumError } from '../errors.js';
+import { NoSuchBucketError, WriteQuorumError } from '../errors.js';
 import { TOKENS } from '../tokens.js';
 import { isNullVersion, versionTime } from '../version-id.js';
+import { BucketStore } from './buckets.js';
 import { Geometry } from './geometry.js';
 import { MultipartUploads } from './multipart.js';
 import { listOnMajority, readFromMajority, restoreOnAll } from './node-quorum.js';
@@ -72,6 +73,7 @@ export class Healer {
     @inject(TOKENS.Nodes) private readonly nodes: NodeSet,
     @inject(TOKENS.Codec) private readonly codec: Codec,
     @inject(TOKENS.Logger) private readonly log: Logger,
+    @inject(BucketStore) private readonly buckets: BucketStore,
   ) {}
 
   /** What the healer is doing, for the admin endpoint and metrics. */
@@ -192,6 +194,12 @@ export class Healer {
   async healObject(bucket: string, key: string, summary: HealSummary, graceMs = DEFAULT_GRACE_MS): Promise<ObjectRecord[]> {
     summary.orphansRemoved += await this.metadata.collectTombstones(bucket, key, graceMs);
     const versions = await this.metadata.versions(bucket, key);
+    if (await this.markerNobodyNeeds(versions, graceMs)) {
+      // Deleted for good: its tombstone goes on a later pass, like any.
+      await this.metadata.purge(versions[0]!);
+      summary.orphansRemoved++;
+      return [];
+    }
     const newestNull = versions.find((r) => isNullVersion(r.versionId));
     if (newestNull && versions.some((r) => r !== newestNull && isNullVersion(r.versionId))) {
       await this.engine.pruneOlder(bucket, key, newestNull.versionId, newestNull.shardNodes);
@@ -202,6 +210,21 @@ export class Healer {
       healed.push(await this.healVersion(record, summary));
     }
     return healed;
+  }
+
+  /**
+   * A delete marker that is all that is left of a key in a bucket that never
+   * had versioning stands only for a delete: once every node answers (none
+   * can hold an older version it would have to outvote) and it is older than
+   * the grace period, nothing needs it.
+   */
+  private async markerNobodyNeeds(versions: readonly ObjectRecord[], graceMs: number): Promise<boolean> {
+    const only = versions.length === 1 ? versions[0]! : undefined;
+    if (!only?.deleted || !isNullVersion(only.versionId) || Date.now() - only.createdMs < graceMs) return false;
+    if (!this.nodes.drives.every((d) => this.nodes.health.canWrite(d.index))) return false;
+    // A bucket that cannot be read now may have versioning: only a known answer counts.
+    const info = await this.buckets.get(only.bucket).catch((err: unknown) => (err instanceof NoSuchBucketError ? null : undefined));
+    return info === null || (info !== undefined && info.versioning === undefined);
   }
 
   /** Checks and repairs one version; returns its record (where its shards are now). */

@@ -110,4 +110,21 @@ describe('object versions in the engine (4+3 on 7 nodes)', () => {
     expect(after[1]!.versionId).toBe(kept.versionId);
     await store.close();
   });
+
+  it('a delete in a bucket that never had versioning leaves a marker the healer collects once every node has it', async () => {
+    const store = await openStore();
+    await store.engine.put('ver', 'gone', chunked(random(100)));
+    await store.engine.delete('ver', 'gone');
+    const files = () => Array.from({ length: 7 }, (_, n) => n).flatMap((n) => {
+      const dir = join(store.nodeFolder(n), ...recordDir('ver', 'gone').split('/'));
+      return existsSync(dir) ? readdirSync(dir) : [];
+    });
+    expect(files().length).toBeGreaterThan(0);
+    await healerOf(store).pass({ graceMs: 0 });
+    await healerOf(store).pass({ graceMs: 0 });
+    expect(files()).toEqual([]);
+    expect((await store.engine.listVersions({ bucket: 'ver', maxKeys: 10 })).entries).toEqual([]);
+    await expect(store.engine.head('ver', 'gone')).rejects.toMatchObject({ code: 'ERR_NO_SUCH_KEY' });
+    await store.close();
+  });
 });
