@@ -384,6 +384,17 @@ function skipPrefix(cursors: readonly Cursor[], bucketPrefix: Buffer, cp: Buffer
   for (const c of cursors) if (c.key && Buffer.compare(c.key, fullPast) < 0) c.seek(past);
 }
 
+/** A listing's bucket, prefix and delimiter as the bytes the merge compares. */
+function scope(req: { bucket: string; prefix?: string; delimiter?: string }) {
+  const prefix = Buffer.from(req.prefix ?? '', 'utf8');
+  const bucketPrefix = Buffer.concat([Buffer.from(req.bucket, 'utf8'), SEP]);
+  return {
+    prefix, bucketPrefix, fullPrefix: Buffer.concat([bucketPrefix, prefix]),
+    delimiter: req.delimiter ? Buffer.from(req.delimiter, 'utf8') : undefined,
+    bucketLen: Buffer.byteLength(req.bucket, 'utf8'),
+  };
+}
+
 /**
  * A listing of current objects merged over the nodes' indexes (an
  * IndexCorruptError names the index, as `index`, whose entry failed its
@@ -394,11 +405,7 @@ function skipPrefix(cursors: readonly Cursor[], bucketPrefix: Buffer, cp: Buffer
  * the key back; a key whose current version is a delete marker is left out.
  */
 export function mergeListing(indexes: readonly NodeIndex[], req: ListRequest): ListPage {
-  const prefix = Buffer.from(req.prefix ?? '', 'utf8');
-  const delimiter = req.delimiter ? Buffer.from(req.delimiter, 'utf8') : undefined;
-  const bucketLen = Buffer.byteLength(req.bucket, 'utf8');
-  const bucketPrefix = Buffer.concat([Buffer.from(req.bucket, 'utf8'), SEP]);
-  const fullPrefix = Buffer.concat([bucketPrefix, prefix]);
+  const { prefix, delimiter, bucketLen, bucketPrefix, fullPrefix } = scope(req);
   return withCursors(indexes, req.bucket, startAt(prefix, delimiter, req.startAfter), (cursors) => {
     const entries: ListEntry[] = [];
     const commonPrefixes: string[] = [];
@@ -441,11 +448,7 @@ export function mergeListing(indexes: readonly NodeIndex[], req: ListRequest): L
  * versions (a put that has not pruned the older one yet) only the newest.
  */
 export function mergeVersions(indexes: readonly NodeIndex[], req: ListVersionsRequest): VersionPage {
-  const prefix = Buffer.from(req.prefix ?? '', 'utf8');
-  const delimiter = req.delimiter ? Buffer.from(req.delimiter, 'utf8') : undefined;
-  const bucketLen = Buffer.byteLength(req.bucket, 'utf8');
-  const bucketPrefix = Buffer.concat([Buffer.from(req.bucket, 'utf8'), SEP]);
-  const fullPrefix = Buffer.concat([bucketPrefix, prefix]);
+  const { prefix, delimiter, bucketLen, bucketPrefix, fullPrefix } = scope(req);
   const markerKey = req.keyMarker !== undefined ? Buffer.from(req.keyMarker, 'utf8') : undefined;
   let from = startAt(prefix, delimiter, req.keyMarker);
   // Within one key: after the version id marker (the null version: found by scanning the key).

@@ -285,25 +285,20 @@ export class MsgpackMetadataStore implements MetadataStore {
    * any NUMNODES - PARITY of them hold a copy of every key and of its newest
    * version. Merging fewer cursors is what a page of 1000 mostly costs.
    */
-  async list(request: ListRequest): Promise<ListPage> {
-    for (;;) {
-      const picked = await this.slots.listable();
-      try {
-        return mergeListing(picked.map((p) => p.index), request);
-      } catch (err) {
-        // An index that fails mid-listing is taken out and the page listed again from the others.
-        const bad = err instanceof IndexCorruptError ? picked.find((p) => p.index === (err as IndexCorruptError & { index?: NodeIndex }).index) : undefined;
-        if (!bad) throw err;
-        await this.slots.fault(bad.node, err);
-      }
-    }
+  list(request: ListRequest): Promise<ListPage> {
+    return this.merged((indexes) => mergeListing(indexes, request));
   }
 
-  async listVersions(request: ListVersionsRequest): Promise<VersionPage> {
+  listVersions(request: ListVersionsRequest): Promise<VersionPage> {
+    return this.merged((indexes) => mergeVersions(indexes, request));
+  }
+
+  /** Runs a merge over the listable indexes; one that fails mid-listing is taken out and the page listed again from the others. */
+  private async merged<T>(merge: (indexes: NodeIndex[]) => T): Promise<T> {
     for (;;) {
       const picked = await this.slots.listable();
       try {
-        return mergeVersions(picked.map((p) => p.index), request);
+        return merge(picked.map((p) => p.index));
       } catch (err) {
         const bad = err instanceof IndexCorruptError ? picked.find((p) => p.index === (err as IndexCorruptError & { index?: NodeIndex }).index) : undefined;
         if (!bad) throw err;
