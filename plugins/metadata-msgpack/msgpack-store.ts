@@ -27,8 +27,8 @@ const IN_PROGRESS_MS = 60_000;
  */
 type Answer = { node: number; record: ObjectRecord | undefined; shard?: Uint8Array; reached: boolean; gone?: readonly string[] };
 
-/** A record file's or tombstone's version id, by its name. */
-const idOf = (name: string, suffix: string) => (name.endsWith(suffix) ? name.slice(0, -suffix.length) : undefined);
+/** The version ids of the record files (RECORD_SUFFIX) or tombstones (TOMBSTONE_SUFFIX) among a folder's names. */
+const idsOf = (names: readonly string[], suffix: string): string[] => names.filter((f) => f.endsWith(suffix)).map((f) => f.slice(0, -suffix.length));
 
 /**
  * Metadata as msgpack records, one file per version, on the METACOPIES nodes
@@ -90,10 +90,8 @@ export class MsgpackMetadataStore implements MetadataStore {
       const need = shardWriteQuorum(record.codec.k, record.codec.m);
       if (landed < need) throw new WriteQuorumError(`only ${landed} of ${record.shardNodes.length} inline shards written, ${need} needed`);
     }
-    await Promise.all(targets.filter((_, i) => ok[i]).map(async (n) => {
-      const index = await this.slots.forWrite(n);
-      await index?.upsert(record.bucket, indexEntry(record)).catch((err) => this.slots.fault(n, err));
-    }));
+    const entry = indexEntry(record);
+    await Promise.all(targets.filter((_, i) => ok[i]).map((n) => this.onIndex(n, (index) => index.upsert(record.bucket, entry))));
     // Offline nodes may hold older versions: only a write that made every
     // target's folder knows there is nothing older anywhere.
     return { firstVersion: written.every((w) => w?.newFolder === true) };
@@ -119,6 +117,16 @@ export class MsgpackMetadataStore implements MetadataStore {
     }));
     this.assertQuorum('tags', meta, targets, written);
     return tagged;
+  }
+
+  /**
+   * Applies a change to node n's listing index, which mirrors the node's
+   * records; an index that cannot take it is set aside (a fault), never the
+   * write that made the change.
+   */
+  private async onIndex(n: number, change: (index: NodeIndex) => Promise<void>): Promise<void> {
+    const index = await this.slots.forWrite(n);
+    if (index) await change(index).catch((err) => this.slots.fault(n, err));
   }
 
   /**
@@ -184,13 +192,13 @@ export class MsgpackMetadataStore implements MetadataStore {
     const placed = this.placed(bucket, key, this.config.data + this.config.parity);
     const dir = recordDir(bucket, key);
     const names = await Promise.all(this.nodes.drives.map((d) => d.list(dir).catch(() => [] as string[])));
-    const gone = new Set(names.flat().map((f) => idOf(f, TOMBSTONE_SUFFIX)).filter((v): v is string => v !== undefined));
-    const ids = [...new Set(names.flat().map((f) => idOf(f, RECORD_SUFFIX)).filter((v): v is string => v !== undefined && !gone.has(v)))].sort().reverse();
+    const gone = new Set(idsOf(names.flat(), TOMBSTONE_SUFFIX));
+    const ids = [...new Set(idsOf(names.flat(), RECORD_SUFFIX))].filter((v) => !gone.has(v)).sort().reverse();
+    // The key's own nodes first: they hold every version written the usual way.
+    const order = [...new Set([...placed.metadata, ...placed.shards, ...this.nodes.drives.map((d) => d.index)])];
     const records: ObjectRecord[] = [];
     for (const id of ids) {
-      // The key's own nodes first: they hold every version written the usual way.
-      const order = [...new Set([...placed.metadata, ...placed.shards, ...this.nodes.drives.map((d) => d.index)])].filter((n) => names[n]!.includes(`${id}${RECORD_SUFFIX}`));
-      for (const n of order) {
+      for (const n of order.filter((x) => names[x]!.includes(`${id}${RECORD_SUFFIX}`))) {
         const bytes = await this.drive(n).readFile(recordPath(bucket, key, id)).catch(() => undefined);
         const record = bytes && decodeRecord(bytes);
         if (record && record.versionId === id) {
@@ -216,15 +224,14 @@ export class MsgpackMetadataStore implements MetadataStore {
     const targets = this.targets(bucket, key, nodes);
     const dir = recordDir(bucket, key);
     const listings = await Promise.all(targets.map((n) => this.drive(n).list(dir).catch(() => [] as string[])));
-    const versions = listings.map((names) => names.map((f) => idOf(f, RECORD_SUFFIX)).filter((v): v is string => v !== undefined && isNullVersion(v)));
+    const versions = listings.map((names) => idsOf(names, RECORD_SUFFIX).filter(isNullVersion));
     // A concurrent writer may have committed a newer null version meanwhile.
     const keep = versions.flat().reduce((a, b) => (b > a ? b : a), versionId);
     const older = versions.map((vs) => vs.filter((v) => v < keep));
     await Promise.all(targets.map(async (n, i) => {
       if (older[i]!.length === 0) return;
       await Promise.all(older[i]!.map((v) => this.drive(n).remove(recordPath(bucket, key, v)).catch(() => undefined)));
-      const index = await this.slots.forWrite(n);
-      await index?.remove(bucket, key, older[i]!).catch((err) => this.slots.fault(n, err));
+      await this.onIndex(n, (index) => index.remove(bucket, key, older[i]!));
     }));
     return { keep, hadOlder: older.some((vs) => vs.length > 0) };
   }
@@ -241,8 +248,7 @@ export class MsgpackMetadataStore implements MetadataStore {
     this.assertQuorum('tombstone', meta, targets, written);
     await Promise.all(targets.filter((_, i) => written[i]).map(async (n) => {
       await this.drive(n).remove(recordPath(bucket, key, versionId)).catch(() => undefined);
-      const index = await this.slots.forWrite(n);
-      await index?.upsert(bucket, { ...indexEntry(record), gone: true }).catch((err) => this.slots.fault(n, err));
+      await this.onIndex(n, (index) => index.upsert(bucket, { ...indexEntry(record), gone: true }));
     }));
   }
 
@@ -252,7 +258,7 @@ export class MsgpackMetadataStore implements MetadataStore {
     const names = await Promise.all(drives.map((d) => d.list(dir).then((x) => x, () => undefined)));
     // A node that cannot be read may still hold a record a tombstone outvotes.
     if (names.some((x) => x === undefined)) return 0;
-    const gone = [...new Set(names.flat().map((f) => idOf(f!, TOMBSTONE_SUFFIX)).filter((v): v is string => v !== undefined))];
+    const gone = [...new Set(idsOf(names.flat() as string[], TOMBSTONE_SUFFIX))];
     let collected = 0;
     for (const id of gone) {
       const holders = drives.filter((d) => names[d.index]!.includes(`${id}${TOMBSTONE_SUFFIX}`));
@@ -262,8 +268,7 @@ export class MsgpackMetadataStore implements MetadataStore {
       if (stats.some((st) => !st || Date.now() - st.mtimeMs < graceMs)) continue;
       await Promise.all(holders.map(async (d) => {
         await d.remove(tombstonePath(bucket, key, id));
-        const index = await this.slots.forWrite(d.index);
-        await index?.remove(bucket, key, [id]).catch((err) => this.slots.fault(d.index, err));
+        await this.onIndex(d.index, (index) => index.remove(bucket, key, [id]));
       }));
       collected++;
     }
@@ -438,20 +443,15 @@ export class MsgpackMetadataStore implements MetadataStore {
     try {
       const dir = recordDir(bucket, key);
       const all = await this.drive(n).list(dir);
-      const gone = all.map((f) => idOf(f, TOMBSTONE_SUFFIX)).filter((v): v is string => v !== undefined);
-      const names = all.filter((f) => {
-        const id = idOf(f, RECORD_SUFFIX);
-        return id !== undefined && !gone.includes(id) && (version === undefined || (version === 'null' ? isNullVersion(id) : id === version));
-      }).sort().reverse();
-      for (const name of names) {
-        const bytes = await this.drive(n).readFile(`${dir}/${name}`);
+      const gone = idsOf(all, TOMBSTONE_SUFFIX);
+      const ids = idsOf(all, RECORD_SUFFIX).filter((id) => !gone.includes(id) && (version === undefined || (version === 'null' ? isNullVersion(id) : id === version)));
+      for (const id of ids.sort().reverse()) {
+        const bytes = await this.drive(n).readFile(recordPath(bucket, key, id));
         const copy = bytes && decodeCopy(bytes);
         if (copy) return { node: n, record: copy.record, reached: true, gone, ...(copy.shard ? { shard: copy.shard } : {}) };
         // Copies are created in place: a young one that does not decode is
         // most likely still being written, not rot worth a warning.
-        if (Date.now() - versionTime(name.slice(0, -RECORD_SUFFIX.length)) > IN_PROGRESS_MS) {
-          this.log.warn('rotten metadata record ignored', { node: n, file: `${dir}/${name}` });
-        }
+        if (Date.now() - versionTime(id) > IN_PROGRESS_MS) this.log.warn('rotten metadata record ignored', { node: n, file: recordPath(bucket, key, id) });
       }
       return { node: n, record: undefined, reached: true, gone };
     } catch (err) {
