@@ -60,6 +60,11 @@ export function dataSpans(record: ObjectRecord): readonly DataSpan[] {
   return record.parts ?? [{ dir: record.versionId, size: record.size, codec: record.codec, blockSize: record.blockSize, shardNodes: record.shardNodes }];
 }
 
+/** The folders of the object's data folder that a record's bytes live in (a multipart object's parts share one). */
+export function dataFolders(record: ObjectRecord): string[] {
+  return [...new Set(dataSpans(record).map((s) => s.dir.split('/')[0]!))];
+}
+
 /** One row of a listing. */
 export interface ListEntry {
   readonly key: string;

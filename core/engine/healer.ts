@@ -6,7 +6,7 @@ import { CHECKSUM_BYTES, checksumMatches, framedBlock } from '../checksum.js';
 import type { Codec } from '../contracts/codec.js';
 import type { DriveFile, DriveWriter } from '../contracts/drive.js';
 import type { Logger } from '../contracts/logger.js';
-import { dataSpans, type DataSpan, type MetadataStore, type ObjectRecord } from '../contracts/metadata.js';
+import { dataFolders, dataSpans, type DataSpan, type MetadataStore, type ObjectRecord } from '../contracts/metadata.js';
 import type { NodeSet } from '../contracts/nodes.js';
 import { objectHash, shardPath, uploadRecordPath } from '../layout.js';
 import { NoSuchBucketError, WriteQuorumError } from '../errors.js';
@@ -264,7 +264,7 @@ export class Healer {
    * Where bad shards go: their node when it is up, else a healthy node not
    * holding a shard of the object (when there is one).
    */
-  private async relocate(shardNodes: readonly number[], bad: Iterable<number>): Promise<number[]> {
+  private relocate(shardNodes: readonly number[], bad: Iterable<number>): number[] {
     const to = [...shardNodes];
     const writable = (n: number) => this.nodes.health.canWrite(n);
     for (const i of bad) {
@@ -296,7 +296,7 @@ export class Healer {
     const shards = blocks.map((b) => b ?? new Uint8Array(size));
     if (holes.length > 0) await coder.reconstruct(shards, holes);
     const framed = shards.map(framedBlock);
-    const healed: ObjectRecord = { ...record, shardNodes: await this.relocate(record.shardNodes, holes) };
+    const healed: ObjectRecord = { ...record, shardNodes: this.relocate(record.shardNodes, holes) };
     await this.metadata.put(healed, framed);
     summary.replicasRepaired += missing.length;
     summary.shardsRebuilt += holes.length;
@@ -337,7 +337,7 @@ export class Healer {
       }
       if (bad.size === 0) return span;
 
-      const shardNodes = await this.relocate(span.shardNodes, bad);
+      const shardNodes = this.relocate(span.shardNodes, bad);
 
       const writers: (DriveWriter | null)[] = await Promise.all(shardNodes.map((n, i) =>
         bad.has(i) ? this.nodes.drives[n]!.createWriter(paths[i]!).catch(() => null) : Promise.resolve(null)));
@@ -371,8 +371,8 @@ export class Healer {
   }
 
   /**
-   * Removes what no current record refers to, once older than the grace
-   * period: versions of live objects other than the current one, all data of
+   * Removes what no record refers to, once older than the grace period:
+   * folders of live objects that no version uses, all data of
    * objects without any record, uploads without their upload record, and
    * temporary files.
    */
@@ -413,5 +413,5 @@ export class Healer {
 
 /** The data folders (by version) the records use. */
 function dataDirs(records: readonly ObjectRecord[]): Set<string> {
-  return new Set(records.filter((r) => !r.deleted).flatMap((r) => dataSpans(r).map((s) => s.dir.split('/')[0]!)));
+  return new Set(records.filter((r) => !r.deleted).flatMap(dataFolders));
 }

@@ -9,7 +9,7 @@ import type { KintsugiConfig } from '../config.js';
 import type { Codec, CodecParams, ErasureCoder } from '../contracts/codec.js';
 import type { DriveWriter } from '../contracts/drive.js';
 import type { Logger } from '../contracts/logger.js';
-import { dataSpans, type DataSpan, type ListPage, type ListRequest, type ListVersionsRequest, type MetadataStore, type ObjectRecord, type VersionPage, type VersionSelector } from '../contracts/metadata.js';
+import { dataFolders, dataSpans, type DataSpan, type ListPage, type ListRequest, type ListVersionsRequest, type MetadataStore, type ObjectRecord, type VersionPage, type VersionSelector } from '../contracts/metadata.js';
 import type { NodeSet } from '../contracts/nodes.js';
 import type { Placement } from '../contracts/placement.js';
 import { CHECKSUM_BYTES, checksumInto } from '../checksum.js';
@@ -424,8 +424,8 @@ export class ObjectEngine extends EventEmitter {
     if (!record) return { versionId: version, deleteMarker: false };
     await this.metadata.purge(record);
     if (!record.inline && !record.deleted) {
-      const dirs = new Set(dataSpans(record).map((s) => s.dir.split('/')[0]!));
-      await Promise.all([...dirs].map((dir) => this.removeDir(bucket, key, dir, this.nodes.drives.map((d) => d.index))));
+      const everyNode = this.nodes.drives.map((d) => d.index);
+      await Promise.all(dataFolders(record).map((dir) => this.removeDir(bucket, key, dir, everyNode)));
     }
     return { versionId: record.versionId, deleteMarker: record.deleted === true };
   }
@@ -436,7 +436,7 @@ export class ObjectEngine extends EventEmitter {
     const base = this.baseParams();
     const marker: ObjectRecord = {
       bucket, key, versionId: newVersionId(Date.now(), versioning === 'Enabled'), deleted: true, size: 0, etag: '', createdMs: Date.now(),
-      codec: current?.codec ?? { ...base, packetSize: base.packetSize }, blockSize: current?.blockSize ?? 0,
+      codec: current?.codec ?? base, blockSize: current?.blockSize ?? 0,
       shardNodes: current?.shardNodes ?? this.shardNodesFor(bucket, key),
     };
     await this.metadata.put(marker);
