@@ -26,10 +26,10 @@ export const INDEX_LAYOUT = 2;
 
 /**
  * What the index keeps per version, enough to answer a listing without the
- * record, as fixed fields a listing can compare without decoding: version
- * id (24 ASCII bytes, so the newest copy is found with one memcmp), a flag
- * byte (1: delete marker), size and modification time (float64), then the
- * ETag, then a CRC-32 of the key and all of that. LMDB keeps no checksums:
+ * record, as fixed fields a listing reads without decoding: version id (24
+ * ASCII bytes), a flag byte (1: delete marker, 2: tombstone of a version
+ * deleted for good), size and modification time (float64), then the ETag,
+ * then a CRC-32 of the key and all of that. LMDB keeps no checksums:
  * the CRC is what turns a rotten page into a detected fault (a verification,
  * a listing that skips the index) instead of a wrong answer.
  */
@@ -112,8 +112,9 @@ export interface IndexIdentity {
 }
 
 /**
- * One node's listing index: an LMDB B-tree keyed by bucket NUL key (UTF-8
- * bytes, which is S3's listing order). LMDB gives ordered range scans in
+ * One node's listing index: an LMDB B-tree keyed by bucket NUL key NUL
+ * inverted version id (see indexKey: S3's listing order, each key's versions
+ * newest first). LMDB gives ordered range scans in
  * O(log n + page), durable single-key updates without rewriting anything,
  * and safe concurrent writers across processes (a file lock serialises write
  * transactions), which is what several workers on one node folder need.
@@ -255,8 +256,9 @@ class MetaGuard {
 class Cursor {
   private it: Iterator<{ key: Buffer; value: Buffer }>;
   /**
-   * the current index key (bucket NUL key), undefined at the end; every
-   * cursor has the same bucket prefix, so whole keys compare like object keys
+   * the current index key (bucket NUL key NUL inverted version), undefined
+   * at the end; every cursor has the same bucket prefix, so whole keys
+   * compare like (object key, newest version first)
    */
   key: Buffer | undefined;
   value!: Buffer;
