@@ -59,11 +59,14 @@ function parseFilter(raw: Element): LifecycleFilter {
   const source = and ?? raw;
   if (and && Object.keys(and).some((k) => !['Prefix', 'Tag', 'ObjectSizeGreaterThan', 'ObjectSizeLessThan'].includes(k))) throw malformed('unknown element in And');
   const tags = checkTags(list(source.Tag).map(tag), MAX_RULE_TAGS);
+  const prefix = text(source, 'Prefix');
+  const greater = size(text(source, 'ObjectSizeGreaterThan'), 'ObjectSizeGreaterThan');
+  const less = size(text(source, 'ObjectSizeLessThan'), 'ObjectSizeLessThan');
   const filter: LifecycleFilter = {
-    ...(text(source, 'Prefix') !== undefined ? { prefix: text(source, 'Prefix')! } : {}),
+    ...(prefix !== undefined ? { prefix } : {}),
     ...(tags.length ? { tags } : {}),
-    ...(size(text(source, 'ObjectSizeGreaterThan'), 'ObjectSizeGreaterThan') !== undefined ? { sizeGreaterThan: size(text(source, 'ObjectSizeGreaterThan'), 'ObjectSizeGreaterThan')! } : {}),
-    ...(size(text(source, 'ObjectSizeLessThan'), 'ObjectSizeLessThan') !== undefined ? { sizeLessThan: size(text(source, 'ObjectSizeLessThan'), 'ObjectSizeLessThan')! } : {}),
+    ...(greater !== undefined ? { sizeGreaterThan: greater } : {}),
+    ...(less !== undefined ? { sizeLessThan: less } : {}),
   };
   if (filter.sizeLessThan !== undefined && filter.sizeLessThan < 1) throw invalid("'ObjectSizeLessThan' must be a positive integer");
   if (filter.sizeGreaterThan !== undefined && filter.sizeLessThan !== undefined && filter.sizeGreaterThan >= filter.sizeLessThan) {

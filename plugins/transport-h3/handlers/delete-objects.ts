@@ -4,7 +4,7 @@ import { decodeXmlText, parseRequestXml, readSmallBody } from '../request-xml.js
 import { S3Error, toS3Error } from '../s3-error.js';
 import { xmlDocument, type XmlNode } from '../xml.js';
 import { parseVersionId } from '../../../core/engine/object-engine.js';
-import { shownMarker, versionHeader } from './objects.js';
+import { deleteAnswer } from '../versions.js';
 
 /** DeleteObjects: up to 1000 keys, each answered as deleted or with its error; Quiet leaves out the deleted. */
 export async function deleteObjects(call: Call): Promise<S3Response> {
@@ -23,11 +23,11 @@ export async function deleteObjects(call: Call): Promise<S3Response> {
       const asked = parseVersionId(versionId);
       const done = await services.engine.delete(bucket, key, { versioning: info.versioning, ...(asked !== undefined ? { versionId: asked } : {}) });
       if (quiet) continue;
-      const shown = asked ?? (done.versionId !== undefined ? versionHeader(info, done.versionId)['x-amz-version-id'] : undefined);
+      const answer = deleteAnswer(info, asked, done);
       results.push(['Deleted', [
         ['Key', key],
         ...(asked !== undefined ? [['VersionId', asked] as XmlNode] : []),
-        ...(shownMarker(info, asked, done) ? [['DeleteMarker', 'true'] as XmlNode, ...(shown !== undefined ? [['DeleteMarkerVersionId', shown] as XmlNode] : [])] : []),
+        ...(answer.deleteMarker ? [['DeleteMarker', 'true'] as XmlNode, ...(answer.versionId !== undefined ? [['DeleteMarkerVersionId', answer.versionId] as XmlNode] : [])] : []),
       ]]);
     } catch (err) {
       const e = toS3Error(err);

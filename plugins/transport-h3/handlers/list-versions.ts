@@ -1,3 +1,4 @@
+import type { VersionPage } from '../../../core/contracts/metadata.js';
 import { parseVersionId } from '../../../core/engine/object-engine.js';
 import { s3VersionId } from '../../../core/version-id.js';
 import { OWNER_ELEMENTS, xmlResponse, type Call, type S3Response } from '../context.js';
@@ -20,7 +21,7 @@ export async function listObjectVersions(call: Call): Promise<S3Response> {
   if (rawVersionMarker !== undefined && keyMarker === undefined) throw new S3Error('InvalidArgument', 'A version-id marker cannot be specified without a key marker.');
   const versionIdMarker = parseVersionId(rawVersionMarker);
 
-  const page = maxKeys === 0
+  const page: VersionPage = maxKeys === 0
     ? { entries: [], commonPrefixes: [], isTruncated: false }
     : await services.engine.listVersions({
       bucket, prefix, delimiter, maxKeys: Math.min(maxKeys, 1000),
@@ -39,8 +40,8 @@ export async function listObjectVersions(call: Call): Promise<S3Response> {
   }
   const next: XmlNode[] = page.isTruncated
     ? [
-      ...('nextKeyMarker' in page && page.nextKeyMarker !== undefined ? [['NextKeyMarker', enc(page.nextKeyMarker)] as XmlNode] : []),
-      ...('nextVersionIdMarker' in page && page.nextVersionIdMarker !== undefined ? [['NextVersionIdMarker', s3VersionId(page.nextVersionIdMarker)] as XmlNode] : []),
+      ...(page.nextKeyMarker !== undefined ? [['NextKeyMarker', enc(page.nextKeyMarker)] as XmlNode] : []),
+      ...(page.nextVersionIdMarker !== undefined ? [['NextVersionIdMarker', s3VersionId(page.nextVersionIdMarker)] as XmlNode] : []),
     ]
     : [];
   return xmlResponse(200, xmlDocument('ListVersionsResult', [

@@ -6,7 +6,8 @@ import { requestBody } from '../request-body.js';
 import { decodeXmlText, parseRequestXml, readSmallBody } from '../request-xml.js';
 import { S3Error } from '../s3-error.js';
 import { isoDate, xmlDocument, type XmlNode } from '../xml.js';
-import { confirmBucket, openCopySource, reading, versionedWrites, writtenVersionHeader } from './objects.js';
+import { versionedWrites, writtenVersionHeader } from '../versions.js';
+import { confirmBucket, openCopySource, reading } from './objects.js';
 
 function partNumberOf(call: Call): number {
   const partNumber = Number(call.req.query.get('partNumber'));

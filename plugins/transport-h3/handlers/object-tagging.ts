@@ -3,7 +3,8 @@ import { requestBody } from '../request-body.js';
 import { readSmallBody } from '../request-xml.js';
 import { MAX_OBJECT_TAGS, parseTagging } from '../tagging.js';
 import { xmlDocument } from '../xml.js';
-import { addressedRecord, addressedVersion, versionHeader } from './objects.js';
+import { addressedVersion, versionHeader } from '../versions.js';
+import { addressedRecord } from './objects.js';
 
 /** PutObjectTagging: replaces the tag set of the object's current version, or of the version named. */
 export async function putObjectTagging(call: Call): Promise<S3Response> {

@@ -1,8 +1,6 @@
-import type { ObjectRecord, VersionSelector } from '../../../core/contracts/metadata.js';
+import type { ObjectRecord } from '../../../core/contracts/metadata.js';
 import type { BucketInfo } from '../../../core/engine/buckets.js';
-import { parseVersionId, type ByteRange, type DeleteResult, type OpenObject } from '../../../core/engine/object-engine.js';
-import { expiryOf } from '../../../core/engine/lifecycle-rules.js';
-import { isNullVersion, s3VersionId } from '../../../core/version-id.js';
+import { parseVersionId, type ByteRange, type OpenObject } from '../../../core/engine/object-engine.js';
 import { NoSuchBucketError } from '../../../core/errors.js';
 import { checkCopyConditions, checkReadConditions, writeCondition } from '../conditions.js';
 import { header, xmlResponse, type Call, type S3Response } from '../context.js';
@@ -11,12 +9,8 @@ import { parseCopySource } from '../paths.js';
 import { parseRange, partRange } from '../ranges.js';
 import { requestBody } from '../request-body.js';
 import { S3Error } from '../s3-error.js';
+import { addressedVersion, deleteAnswer, expirationHeader, versionedWrites, versionHeader, writtenVersionHeader } from '../versions.js';
 import { isoDate, xmlDocument, type XmlNode } from '../xml.js';
-
-/** The version a request's `versionId` addresses (undefined: the current one). */
-export function addressedVersion(call: Call): VersionSelector {
-  return parseVersionId(call.req.query.get('versionId'));
-}
 
 /**
  * A write has committed: if its bucket was deleted meanwhile (the delete saw
@@ -50,11 +44,6 @@ export async function addressedRecord(call: Call): Promise<{ bucket: BucketInfo;
   return { bucket, record: value };
 }
 
-/** `x-amz-version-id` of a version, where S3 sends one: in buckets that ever had versioning. */
-export function versionHeader(bucket: BucketInfo, versionId: string): Record<string, string> {
-  return bucket.versioning || !isNullVersion(versionId) ? { 'x-amz-version-id': s3VersionId(versionId) } : {};
-}
-
 /**
  * Runs `use` on an opened object and closes it unless `use` went on to read
  * it (the body stream closes it when done) — or failed, when the stream may
@@ -86,19 +75,6 @@ export async function openCopySource(call: Call, source = parseCopySource(header
   return { object, headers: shown ? { 'x-amz-copy-source-version-id': shown } : {} };
 }
 
-/**
- * `x-amz-expiration` of a current version that a lifecycle rule will
- * expire: when (the start of the lifecycle day it is due) and by which rule.
- */
-export function expirationHeader(call: Call, bucket: BucketInfo, record: ObjectRecord): Record<string, string> {
-  if (!bucket.lifecycle || call.req.query.get('versionId') !== null) return {};
-  const due = expiryOf(bucket.lifecycle, { key: record.key, size: record.size, createdMs: record.createdMs, ...(record.tags ? { tags: record.tags } : {}) }, call.services.lifecycleDayMs);
-  return due ? { 'x-amz-expiration': `expiry-date="${new Date(due.atMs).toUTCString()}", rule-id="${due.ruleId.replace(/"/g, '%22')}"` } : {};
-}
-
-/** A new version is kept beside the others when the bucket's versioning is enabled. */
-export const versionedWrites = (bucket: BucketInfo) => bucket.versioning === 'Enabled';
-
 export async function putObject(call: Call): Promise<S3Response> {
   const { req, bucket, key, services } = call;
   const info = await services.buckets.get(bucket);
@@ -109,11 +85,6 @@ export async function putObject(call: Call): Promise<S3Response> {
   const headers: Record<string, string> = { etag: `"${record.etag}"`, ...writtenVersionHeader(record.versionId), ...expirationHeader(call, info, record) };
   for (const [a, v] of computed) headers[`x-amz-checksum-${a}`] = v;
   return { status: 200, headers };
-}
-
-/** A write answers with its version id only when it made a version beside the others (not a null version). */
-export function writtenVersionHeader(versionId: string): Record<string, string> {
-  return isNullVersion(versionId) ? {} : { 'x-amz-version-id': versionId };
 }
 
 /** CopyObject: streams the source through the engine into a new object (metadata COPY or REPLACE). */
@@ -194,21 +165,13 @@ export async function deleteObject(call: Call): Promise<S3Response> {
   const info = await services.buckets.get(bucket);
   const condition = writeCondition(req, bucket, key, false);
   const done = await services.engine.delete(bucket, key, { versioning: info.versioning, ...(versionId !== undefined ? { versionId } : {}), ...(condition ? { condition } : {}) });
-  return { status: 204, headers: deletedHeaders(info, versionId, done) };
+  const answer = deleteAnswer(info, versionId, done);
+  return {
+    status: 204,
+    headers: { ...(answer.deleteMarker ? { 'x-amz-delete-marker': 'true' } : {}), ...(answer.versionId !== undefined ? { 'x-amz-version-id': answer.versionId } : {}) },
+  };
 }
 
-/** Whether a DELETE answers that it made or removed a delete marker (a bucket that never had versioning shows none). */
-export function shownMarker(bucket: BucketInfo, asked: string | undefined, done: DeleteResult): boolean {
-  return done.deleteMarker && (bucket.versioning !== undefined || asked !== undefined);
-}
-
-/** What a DELETE answers about the version it removed or the marker it added. */
-function deletedHeaders(bucket: BucketInfo, asked: string | undefined, done: DeleteResult): Record<string, string> {
-  const headers: Record<string, string> = shownMarker(bucket, asked, done) ? { 'x-amz-delete-marker': 'true' } : {};
-  if (asked !== undefined) headers['x-amz-version-id'] = asked;
-  else if (done.versionId !== undefined) Object.assign(headers, versionHeader(bucket, done.versionId));
-  return headers;
-}
 
 const ATTRIBUTES = new Set(['ETag', 'Checksum', 'ObjectParts', 'StorageClass', 'ObjectSize']);
 const CHECKSUM_ELEMENTS: Record<string, string> = { crc32: 'ChecksumCRC32', crc32c: 'ChecksumCRC32C', sha1: 'ChecksumSHA1', sha256: 'ChecksumSHA256' };
