@@ -20,7 +20,8 @@ import { ObjectEngine } from '../../core/engine/object-engine.js';
 import { MemoryLogger } from '../../core/logger.js';
 import { TOKENS } from '../../core/tokens.js';
 import { PLUGINS } from '../../server/plugins.js';
-import { fillListingIndexes } from '../common/listing-fill.js';
+import type { ListPage, VersionPage } from '../../core/contracts/metadata.js';
+import { fillListingIndexes, type ExtraVersions } from '../common/listing-fill.js';
 import { median } from '../common/rounds.js';
 import { fmt, parseBenchArgs, printTable, writeJson } from '../common/report.js';
 import { rawRead, rawSmallWrites, rawWrite } from './raw-disk.js';
@@ -123,60 +124,48 @@ async function objectWorkloads(): Promise<void> {
 
 async function listingWorkloads(): Promise<void> {
   // Listing: LIST_KEYS keys loaded straight into the nodes' indexes, then paged through the engine.
-  const listPath = join(dir, 'list');
-  const listing = await openEngine(listPath);
-  await listing.close();
-  await fillListingIndexes(listPath, K + M, 'bench', LIST_KEYS);
-  const lister = await openEngine(listPath);
+  const lister = await engineWithKeys(join(dir, 'list'));
   // What the primary does at start and after a worker died: every index checked in a child process.
   const checkS = await seconds(() => lister.metadata.checkDerived());
   rows.push({ name: `check ${K + M} listing indexes of ${LIST_KEYS.toLocaleString('en')} keys (one child)`, kintsugi: (K + M) * LIST_KEYS / checkS / 1e6, unit: 'M entries/s' });
-  const pageMs: number[] = [];
-  let startAfter: string | undefined;
-  for (let p = 0; p < 50; p++) {
-    const t = performance.now();
-    const page = await lister.engine.list({ bucket: 'bench', startAfter, maxKeys: 1000 });
-    pageMs.push(performance.now() - t);
-    startAfter = page.next;
-  }
-  const delimMs: number[] = [];
-  for (let p = 0; p < 20; p++) {
-    const t = performance.now();
-    await lister.engine.list({ bucket: 'bench', prefix: `dir-0${String(p).padStart(2, '0')}/`, delimiter: '/', maxKeys: 1000 });
-    delimMs.push(performance.now() - t);
-  }
+  const pageMs = await p50Ms(50, async (prev?: ListPage) => lister.engine.list({ bucket: 'bench', startAfter: prev?.next, maxKeys: 1000 }));
+  let folder = 0;
+  const delimMs = await p50Ms(20, () => lister.engine.list({ bucket: 'bench', prefix: `dir-0${String(folder++).padStart(2, '0')}/`, delimiter: '/', maxKeys: 1000 }));
   await lister.close();
-  rows.push({ name: `LIST page of 1000 from ${LIST_KEYS.toLocaleString('en')} keys, p50`, kintsugi: median(pageMs.slice(1)), unit: 'ms' });
-  rows.push({ name: '  same with prefix and delimiter, p50', kintsugi: median(delimMs.slice(1)), unit: 'ms' });
+  rows.push({ name: `LIST page of 1000 from ${LIST_KEYS.toLocaleString('en')} keys, p50`, kintsugi: pageMs, unit: 'ms' });
+  rows.push({ name: '  same with prefix and delimiter, p50', kintsugi: delimMs, unit: 'ms' });
 
   // The same bucket versioned: every 10th key has 10 versions.
-  const versionedPath = join(dir, 'list-versioned');
-  await (await openEngine(versionedPath)).close();
-  await fillListingIndexes(versionedPath, K + M, 'bench', LIST_KEYS, { every: 10, versions: 10 });
-  const vLister = await openEngine(versionedPath);
+  const vLister = await engineWithKeys(join(dir, 'list-versioned'), { every: 10, versions: 10 });
   await vLister.metadata.checkDerived();
-  const vPageMs: number[] = [];
-  startAfter = undefined;
-  for (let p = 0; p < 50; p++) {
-    const t = performance.now();
-    const page = await vLister.engine.list({ bucket: 'bench', startAfter, maxKeys: 1000 });
-    vPageMs.push(performance.now() - t);
-    startAfter = page.next;
-  }
-  const versionsMs: number[] = [];
-  let keyMarker: string | undefined;
-  let versionIdMarker: string | undefined;
-  for (let p = 0; p < 50; p++) {
-    const t = performance.now();
-    const page = await vLister.engine.listVersions({ bucket: 'bench', maxKeys: 1000, ...(keyMarker ? { keyMarker } : {}), ...(versionIdMarker ? { versionIdMarker } : {}) });
-    versionsMs.push(performance.now() - t);
-    keyMarker = page.nextKeyMarker;
-    versionIdMarker = page.nextVersionIdMarker;
-  }
+  const vPageMs = await p50Ms(50, async (prev?: ListPage) => vLister.engine.list({ bucket: 'bench', startAfter: prev?.next, maxKeys: 1000 }));
+  const versionsMs = await p50Ms(50, async (prev?: VersionPage) => vLister.engine.listVersions({
+    bucket: 'bench', maxKeys: 1000,
+    ...(prev?.nextKeyMarker ? { keyMarker: prev.nextKeyMarker } : {}), ...(prev?.nextVersionIdMarker ? { versionIdMarker: prev.nextVersionIdMarker } : {}),
+  }));
   await vLister.close();
   const many = (LIST_KEYS / 10).toLocaleString('en');
-  rows.push({ name: `LIST page of 1000, ${many} of the keys with 10 versions, p50`, kintsugi: median(vPageMs.slice(1)), unit: 'ms' });
-  rows.push({ name: '  ListObjectVersions page of 1000 versions, p50', kintsugi: median(versionsMs.slice(1)), unit: 'ms' });
+  rows.push({ name: `LIST page of 1000, ${many} of the keys with 10 versions, p50`, kintsugi: vPageMs, unit: 'ms' });
+  rows.push({ name: '  ListObjectVersions page of 1000 versions, p50', kintsugi: versionsMs, unit: 'ms' });
+}
+
+/** An engine over fresh nodes whose indexes hold LIST_KEYS keys, loaded straight in (the nodes are initialised first). */
+async function engineWithKeys(nodePath: string, extra?: ExtraVersions) {
+  await (await openEngine(nodePath)).close();
+  await fillListingIndexes(nodePath, K + M, 'bench', LIST_KEYS, extra);
+  return openEngine(nodePath);
+}
+
+/** The median milliseconds of `count` calls, the first (warming up) left out; each call gets what the one before returned. */
+async function p50Ms<T>(count: number, call: (previous?: T) => Promise<T>): Promise<number> {
+  const ms: number[] = [];
+  let previous: T | undefined;
+  for (let i = 0; i < count; i++) {
+    const t = performance.now();
+    previous = await call(previous);
+    ms.push(performance.now() - t);
+  }
+  return median(ms.slice(1));
 }
 
 printTable(['workload', 'kintsugi', 'raw fs', 'kintsugi/raw', 'unit'],
