@@ -240,7 +240,9 @@ export class MsgpackMetadataStore implements MetadataStore {
     const { bucket, key, versionId } = record;
     const targets = this.targets(bucket, key, record.shardNodes);
     const meta = this.metaNodes(bucket, key);
-    const stone = encodeRecord({ ...record, headers: undefined, userMetadata: undefined, checksums: undefined, parts: undefined, inline: undefined });
+    // A tombstone keeps what identifies the version (and indexes it), not what described its bytes.
+    const { headers: _h, userMetadata: _u, checksums: _c, parts: _p, inline: _i, tags: _t, ...identifying } = record;
+    const stone = encodeRecord(identifying);
     const written = await Promise.all(targets.map((n) => this.writeCopy(n, tombstonePath(bucket, key, versionId), stone).then(() => true, (err: Error) => {
       this.log.warn('tombstone write failed', { node: n, error: err.message });
       return false;
