@@ -1,15 +1,16 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 import type { Drive } from '../../core/contracts/drive.js';
 import { openLocalNodes } from '../../plugins/drive-local/index.js';
+import { RemoteDrive } from '../../plugins/drive-remote/remote-drive.js';
+import { serveNode } from '../../server/node-serve.js';
 import { TOKENS } from '../../core/tokens.js';
 import { openStore, tempDir } from '../helpers/engine.js';
 
 const silent = { info() {}, warn() {}, error() {} };
 
 /**
- * What every Drive must do, run against each implementation (a remote
- * drive joins the list when there is one).
+ * What every Drive must do, run against each implementation.
  */
 function describeDrive(name: string, open: () => Promise<Drive>) {
   describe(`${name} drive`, () => {
@@ -48,6 +49,48 @@ function describeDrive(name: string, open: () => Promise<Drive>) {
       await drive.createFile('locks/b/k', Buffer.from('3'));
     });
 
+    it('reads whole files and byte ranges of open files, which stay readable after the path is removed', async () => {
+      const drive = await open();
+      const data = Buffer.from(Array.from({ length: 300_000 }, (_, i) => i % 251));
+      await drive.writeFile('data/r/big', data);
+      expect(Buffer.from((await drive.readFile('data/r/big'))!).equals(data)).toBe(true);
+      const file = (await drive.open('data/r/big'))!;
+      expect(file.size).toBe(data.length);
+      await drive.remove('data/r/big');
+      expect(Buffer.from(await file.read(1000, 5000)).equals(data.subarray(1000, 6000))).toBe(true);
+      expect((await file.read(data.length - 10, 100)).byteLength).toBe(10);
+      await file.close();
+      expect(await drive.open('data/r/big')).toBeUndefined();
+      expect(await drive.readFile('data/r/big')).toBeUndefined();
+    });
+
+    it('positional writes in flight together land where they were aimed', async () => {
+      const drive = await open();
+      const w = await drive.createWriter('data/p/file');
+      const blocks = Array.from({ length: 8 }, (_, i) => Buffer.alloc(4096, i + 1));
+      await Promise.all(blocks.map((b, i) => w.write(b, i * 4096)).reverse());
+      await w.commit();
+      expect(Buffer.from((await drive.readFile('data/p/file'))!).equals(Buffer.concat(blocks))).toBe(true);
+    });
+
+    it('stats, lists, renames (a missing source is an error) and removes trees (a missing one is not)', async () => {
+      const drive = await open();
+      await drive.writeFile('meta/b/x/1.rec', Buffer.from('one'));
+      await drive.writeFile('meta/b/x/2.rec', Buffer.from('two'));
+      expect((await drive.list('meta/b/x')).sort()).toEqual(['1.rec', '2.rec']);
+      expect(await drive.list('meta/none')).toEqual([]);
+      const st = (await drive.stat('meta/b/x/1.rec'))!;
+      expect([st.size, st.isDirectory]).toEqual([3, false]);
+      expect((await drive.stat('meta/b/x'))!.isDirectory).toBe(true);
+      expect(await drive.stat('meta/b/none')).toBeUndefined();
+      await drive.rename('meta/b/x', 'meta/b/y');
+      expect((await drive.list('meta/b/y')).sort()).toEqual(['1.rec', '2.rec']);
+      await expect(drive.rename('meta/b/x', 'meta/b/z')).rejects.toBeDefined();
+      await drive.remove('meta/b');
+      await drive.remove('meta/b');
+      expect(await drive.list('meta/b/y')).toEqual([]);
+    });
+
     it('a probe passes on a sound node and leaves nothing behind', async () => {
       const drive = await open();
       await drive.probe();
@@ -58,5 +101,41 @@ function describeDrive(name: string, open: () => Promise<Drive>) {
 }
 
 describeDrive('local', async () => (await openLocalNodes(tempDir('kintsugi-drive-'), 1, false, silent, 0)).drives[0]!);
+// A node folder served by `kintsugi node` (in this process), reached over HTTP.
+const nodeServers: { close(): Promise<void> }[] = [];
+afterAll(async () => { for (const s of nodeServers.splice(0)) await s.close(); });
+describeDrive('remote', async () => {
+  const server = await serveNode({ folder: tempDir('kintsugi-remote-'), secret: 'cluster secret', host: '127.0.0.1', port: 0, sync: false });
+  nodeServers.push(server);
+  const drive = new RemoteDrive(0, `http://127.0.0.1:${server.port}`, 'cluster secret', 'cluster-a');
+  await drive.probe();
+  return drive;
+});
+
+describe('a remote node refuses', () => {
+  it('a gateway with the wrong secret, giving it nothing', async () => {
+    const server = await serveNode({ folder: tempDir('kintsugi-remote-'), secret: 'right', host: '127.0.0.1', port: 0, sync: false });
+    nodeServers.push(server);
+    const good = new RemoteDrive(0, `http://127.0.0.1:${server.port}`, 'right', 'cluster-a');
+    await good.probe();
+    await good.writeFile('meta/secret', Buffer.from('data'));
+    const bad = new RemoteDrive(0, `http://127.0.0.1:${server.port}`, 'wrong', 'cluster-a');
+    await expect(bad.readFile('meta/secret')).rejects.toMatchObject({ code: 'ERR_NODE_AUTH' });
+    await expect(bad.list('meta')).rejects.toMatchObject({ code: 'ERR_NODE_AUTH' });
+    const raw = await fetch(`http://127.0.0.1:${server.port}/v1/file?path=meta%2Fsecret`);
+    expect(raw.status).toBe(401);
+    expect(await raw.text()).not.toContain('data');
+  });
+
+  it('a gateway expecting another node or cluster (412, refused), and a node that is down is offline', async () => {
+    const server = await serveNode({ folder: tempDir('kintsugi-remote-'), secret: 's', host: '127.0.0.1', port: 0, sync: false });
+    nodeServers.push(server);
+    await new RemoteDrive(2, `http://127.0.0.1:${server.port}`, 's', 'cluster-a').probe();
+    await expect(new RemoteDrive(3, `http://127.0.0.1:${server.port}`, 's', 'cluster-a').probe()).rejects.toMatchObject({ code: 'ERR_NODE_IDENTITY' });
+    await expect(new RemoteDrive(2, `http://127.0.0.1:${server.port}`, 's', 'cluster-b').list('meta')).rejects.toMatchObject({ code: 'ERR_NODE_IDENTITY' });
+    await server.close();
+    await expect(new RemoteDrive(2, `http://127.0.0.1:${server.port}`, 's', 'cluster-a').probe()).rejects.toMatchObject({ code: 'ERR_NODE_GONE' });
+  });
+});
 // What the engine gets: the same drive behind its node's health gate.
 describeDrive('local behind its health gate', async () => (await openStore()).container.resolve(TOKENS.Nodes).drives[0]!);

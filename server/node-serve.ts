@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { resolve } from 'node:path';
+
+import type { DriveFile, DriveWriter } from '../core/contracts/drive.js';
+import { bodyHash, NODE_HEADERS, refusal } from '../core/node-auth.js';
+import { readIdentity, type NodeIdentity } from '../plugins/drive-local/identity.js';
+import { LocalDrive } from '../plugins/drive-local/local-drive.js';
+
+/** The most a single request body may carry: one shard block, or a small file. */
+const MAX_BODY = 64 << 20;
+/** Open files and writers a gateway forgot (it died) are closed after this long unused. */
+const IDLE_MS = 10 * 60_000;
+
+export interface NodeServerOptions {
+  folder: string;
+  secret: string;
+  host: string;
+  port: number;
+  sync: boolean;
+}
+
+type Handle<T> = { value: T; usedMs: number };
+
+class HttpError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+/**
+ * `kintsugi node`: one node folder served over HTTP to the gateways, with
+ * the Drive contract's operations (plugins/drive-remote speaks to it).
+ * Every request must be signed with the cluster secret and name the cluster
+ * and node it expects; a folder carrying another identity answers 412, so a
+ * swapped or foreign disk is refused by the gateway, not used.
+ */
+export async function serveNode(options: NodeServerOptions): Promise<{ port: number; close: () => Promise<void> }> {
+  const folder = resolve(options.folder);
+  const files = new Map<string, Handle<DriveFile>>();
+  const writers = new Map<string, Handle<DriveWriter>>();
+  let drive: LocalDrive | undefined;
+  let identity: NodeIdentity | 'missing' | undefined;
+
+  /** The drive for the identity a gateway expects; 412 when the folder carries another. */
+  async function driveFor(clusterId: string, node: number, fresh: boolean): Promise<LocalDrive> {
+    if (fresh || identity === undefined || identity === 'missing') identity = await readIdentity(folder).catch(() => undefined);
+    if (identity && identity !== 'missing' && (identity.clusterId !== clusterId || identity.index !== node)) {
+      throw new HttpError(412, 'ERR_NODE_IDENTITY', `${folder} is node ${identity.index} of cluster ${identity.clusterId}, not node ${node} of ${clusterId}`);
+    }
+    if (!drive || drive.index !== node) drive = new LocalDrive(node, folder, options.sync, clusterId);
+    return drive;
+  }
+
+  const sweep = setInterval(() => {
+    const old = Date.now() - IDLE_MS;
+    for (const [id, h] of files) if (h.usedMs < old) { files.delete(id); void h.value.close().catch(() => undefined); }
+    for (const [id, h] of writers) if (h.usedMs < old) { writers.delete(id); void h.value.abort().catch(() => undefined); }
+  }, 60_000);
+  sweep.unref();
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const target = req.url ?? '/';
+    const header = (name: string) => { const v = req.headers[name]; return Array.isArray(v) ? v[0] : v; };
+    const why = refusal(options.secret, req.method ?? 'GET', target, header);
+    if (why) throw new HttpError(why === 'unsigned request' ? 401 : 403, 'ERR_NODE_AUTH', why);
+    const body = await readBody(req);
+    if (bodyHash(body) !== header(NODE_HEADERS.bodyHash)) throw new HttpError(403, 'ERR_NODE_AUTH', 'body does not match its signed hash');
+    const url = new URL(target, 'http://node');
+    const q = (name: string) => {
+      const v = url.searchParams.get(name);
+      if (v === null) throw new HttpError(400, 'ERR_BAD_REQUEST', `missing ${name}`);
+      return v;
+    };
+    const op = `${req.method} ${url.pathname}`;
+    const d = await driveFor(header(NODE_HEADERS.cluster)!, Number(header(NODE_HEADERS.node)), op === 'GET /v1/health');
+    const json = (status: number, value: unknown) => { res.writeHead(status, { 'content-type': 'application/json' }); res.end(JSON.stringify(value)); };
+    const bytes = (data: Uint8Array) => { res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': data.byteLength }); res.end(data); };
+    const done = () => { res.writeHead(204); res.end(); };
+    const notFound = () => json(404, { code: 'ENOENT', message: 'not found' });
+    switch (op) {
+      case 'GET /v1/health': await d.probe(); return json(200, { folder, node: d.index });
+      case 'GET /v1/file': { const data = await d.readFile(q('path')); return data ? bytes(data) : notFound(); }
+      case 'PUT /v1/file':
+        if (url.searchParams.get('mode') === 'create') return json(201, await d.createFile(q('path'), body));
+        await d.writeFile(q('path'), body);
+        return done();
+      case 'DELETE /v1/file': await d.remove(q('path')); return done();
+      case 'GET /v1/stat': { const st = await d.stat(q('path')); return st ? json(200, st) : notFound(); }
+      case 'GET /v1/list': return json(200, await d.list(q('path')));
+      case 'POST /v1/rename': await d.rename(q('from'), q('to')); return done();
+      case 'POST /v1/open': {
+        const file = await d.open(q('path'));
+        if (!file) return notFound();
+        const id = randomUUID();
+        files.set(id, { value: file, usedMs: Date.now() });
+        return json(200, { handle: id, size: file.size });
+      }
+      case 'GET /v1/read': return bytes(await use(files, q('handle')).read(Number(q('offset')), Number(q('length'))));
+      case 'POST /v1/close': { const f = files.get(q('handle')); files.delete(q('handle')); await f?.value.close(); return done(); }
+      case 'POST /v1/writer': {
+        const id = randomUUID();
+        writers.set(id, { value: await d.createWriter(q('path')), usedMs: Date.now() });
+        return json(200, { id });
+      }
+      case 'PUT /v1/writer': {
+        const position = url.searchParams.get('position');
+        await use(writers, q('id')).write(body, position === null ? undefined : Number(position));
+        return done();
+      }
+      case 'POST /v1/commit': {
+        const w = use(writers, q('id'));
+        const path = url.searchParams.get('path');
+        await w.commit(path ?? undefined);
+        writers.delete(q('id'));
+        return done();
+      }
+      case 'POST /v1/abort': { const w = writers.get(q('id')); writers.delete(q('id')); await w?.value.abort(); return done(); }
+      default: throw new HttpError(404, 'ERR_BAD_REQUEST', `no operation ${op}`);
+    }
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: Error & { code?: string }) => {
+      if (res.headersSent) { res.destroy(); return; }
+      const status = err instanceof HttpError ? err.status : 500;
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ code: err.code ?? 'ERR_NODE', message: err.message }));
+      // An unread body must not be left on a kept-alive socket.
+      if (!req.complete) req.resume();
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((ok, fail) => { server.once('error', fail); server.listen(options.port, options.host, () => ok()); });
+  const address = server.address();
+  return {
+    port: typeof address === 'object' && address ? address.port : options.port,
+    close: async () => {
+      clearInterval(sweep);
+      await new Promise<void>((ok) => { server.close(() => ok()); server.closeAllConnections(); });
+      for (const h of files.values()) await h.value.close().catch(() => undefined);
+      for (const h of writers.values()) await h.value.abort().catch(() => undefined);
+    },
+  };
+}
+
+function use<T>(map: Map<string, Handle<T>>, id: string): T {
+  const h = map.get(id);
+  if (!h) throw new HttpError(404, 'ERR_NO_HANDLE', `no open file or writer ${id}`);
+  h.usedMs = Date.now();
+  return h.value;
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY) throw new HttpError(413, 'ERR_TOO_LARGE', `a body of more than ${MAX_BODY} bytes`);
+    parts.push(chunk);
+  }
+  return Buffer.concat(parts);
+}
