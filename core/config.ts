@@ -52,6 +52,13 @@ export interface KintsugiConfig {
   readonly metaCopies: number;
   /** NODEPATH: where the node folders live */
   readonly nodePath: string;
+  /**
+   * NODES: every node in index order, each a folder path or the
+   * `http://host:port` of a `kintsugi node` (absent: NODEPATH/node-0 …)
+   */
+  readonly nodes?: readonly string[];
+  /** CLUSTER_SECRET: what gateways and `kintsugi node` processes sign their requests with */
+  readonly clusterSecret?: string;
   /** MATRIXTYPE, resolved to a jerasure technique */
   readonly technique: Technique;
   /** MATRIXTYPE as given */
@@ -135,7 +142,7 @@ const SETTING_NAMES = [
   'DATA', 'PARITY', 'NUMNODES', 'METACOPIES', 'NODEPATH', 'MATRIXTYPE',
   'CODEC', 'PLACEMENT', 'PACKETSIZE', 'BLOCKSIZE', 'W', 'SYNC',
   'ACCESS_KEY', 'SECRET_KEY', 'USERS', 'DOMAIN', 'HOST', 'PORT', 'WORKERS', 'HEAL_INTERVAL', 'HEAL_RATE', 'PROBE_INTERVAL',
-  'LIFECYCLE_DAY_SECONDS', 'LIFECYCLE_RATE',
+  'LIFECYCLE_DAY_SECONDS', 'LIFECYCLE_RATE', 'NODES', 'CLUSTER_SECRET',
 ] as const;
 type SettingName = (typeof SETTING_NAMES)[number];
 
@@ -198,7 +205,15 @@ export function parseConfig(raw: RawSettings): KintsugiConfig {
   const d = DEFAULT_CONFIG;
   const data = integer('DATA', raw.DATA, d.data, 1);
   const parity = integer('PARITY', raw.PARITY, d.parity, 1);
-  const numNodes = integer('NUMNODES', raw.NUMNODES, d.numNodes, 1);
+  const nodes = raw.NODES === undefined ? undefined : String(raw.NODES).split(',').map((n) => n.trim()).filter(Boolean);
+  if (nodes && raw.NUMNODES !== undefined && Number(raw.NUMNODES) !== nodes.length) {
+    throw new ConfigError('NODES', `names ${nodes.length} nodes but NUMNODES is ${raw.NUMNODES}`);
+  }
+  const numNodes = nodes ? nodes.length : integer('NUMNODES', raw.NUMNODES, d.numNodes, 1);
+  const clusterSecret = raw.CLUSTER_SECRET === undefined ? undefined : String(raw.CLUSTER_SECRET);
+  if (nodes?.some((n) => /^https?:\/\//.test(n)) && !clusterSecret) {
+    throw new ConfigError('CLUSTER_SECRET', 'is needed to reach nodes on other hosts (NODES has URLs)');
+  }
   const metaCopies = integer('METACOPIES', raw.METACOPIES, d.metaCopies, 1);
   const w = integer('W', raw.W, d.w, 1);
   const packetSize = integer('PACKETSIZE', raw.PACKETSIZE, d.packetSize, 8);
@@ -248,6 +263,7 @@ export function parseConfig(raw: RawSettings): KintsugiConfig {
 
   return {
     data, parity, numNodes, metaCopies, nodePath, technique, matrixType,
+    ...(nodes ? { nodes } : {}), ...(clusterSecret ? { clusterSecret } : {}),
     codec: codec as CodecChoice, placement, packetSize, blockSize, w, sync,
     accessKey, secretKey, users, defaultCredentials: raw.ACCESS_KEY === undefined && raw.SECRET_KEY === undefined,
     ...(domain ? { domain } : {}),

@@ -22,6 +22,8 @@ import { TOKENS } from './tokens.js';
 const CHOSEN_BY: Partial<Record<Contract, (c: KintsugiConfig) => string>> = {
   codec: (c) => c.codec,
   placement: (c) => c.placement,
+  // Nodes on other hosts (NODES with URLs) need the remote drive; folders alone, the local one.
+  drive: (c) => (c.nodes?.some((n) => /^https?:\/\//.test(n)) ? 'remote' : 'local'),
 };
 
 /** A probe (a small write, flush and read) slower than this marks the node offline. */

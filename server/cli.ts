@@ -7,6 +7,7 @@ import { KintsugiError } from '../core/errors.js';
 import { TOKENS } from '../core/tokens.js';
 import { runDemo } from './demo.js';
 import { runHeal } from './heal.js';
+import { runNode } from './node-command.js';
 import { runServer } from './serve.js';
 import { PLUGINS } from './plugins.js';
 
@@ -16,6 +17,8 @@ Usage: kintsugi <command> [options]
 
 Commands:
   server        serve the S3 API (PORT, HOST, WORKERS, ACCESS_KEY, SECRET_KEY, DOMAIN)
+  node          serve one node folder to the gateways (NODE_DIR, PORT, HOST,
+                CLUSTER_SECRET); gateways name it in NODES as http://host:port
   heal [--json] [--grace=SECONDS]
                 check every object and rebuild lost shards and metadata
                 copies, remove leftovers older than the grace (1 hour);
@@ -47,6 +50,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === 'heal') return runHeal(config, rest);
+  if (command === 'node') return runNode(config);
   if (command === 'demo') {
     const container = await createContainer(config, PLUGINS);
     const ok = await runDemo(config, container.resolve(TOKENS.Codec), container.resolve(TOKENS.Placement), rest[0]);

@@ -73,6 +73,13 @@ export async function serveNode(options: NodeServerOptions): Promise<{ port: num
       return v;
     };
     const op = `${req.method} ${url.pathname}`;
+    // What this folder is, asked before a gateway knows the cluster (no identity expected yet).
+    if (op === 'GET /v1/identity') {
+      const found = await readIdentity(folder);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ identity: found }));
+      return;
+    }
     const d = await driveFor(header(NODE_HEADERS.cluster)!, Number(header(NODE_HEADERS.node)), op === 'GET /v1/health');
     const json = (status: number, value: unknown) => { res.writeHead(status, { 'content-type': 'application/json' }); res.end(JSON.stringify(value)); };
     const bytes = (data: Uint8Array) => { res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': data.byteLength }); res.end(data); };

@@ -81,7 +81,8 @@ function banner(config: KintsugiConfig, port: number, codec: string): string {
 export async function runServer(config: KintsugiConfig): Promise<void> {
   const log = new JsonLineLogger();
   if (cluster.isPrimary) {
-    await openLocalNodes(config.nodePath, config.numNodes, config.sync, log, 0);
+    // Local folders are checked (crash leftovers swept) once, by the primary; nodes on other hosts check their own.
+    if (!config.nodes) await openLocalNodes(config.nodePath, config.numNodes, config.sync, log, 0);
     const container = await createContainer(config, PLUGINS, { logger: { info() {}, warn: log.warn.bind(log), error: log.error.bind(log) } });
     const codec = container.resolve(TOKENS.Codec).impl;
     const metadata = container.resolve(TOKENS.MetadataStore);

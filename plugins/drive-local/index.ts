@@ -18,18 +18,25 @@ export function nodeFolders(nodePath: string, count: number): string[] {
  * service until a probe finds it repaired.
  */
 export async function openLocalNodes(nodePath: string, count: number, sync: boolean, log: Parameters<typeof checkNodes>[1], tmpGraceMs?: number): Promise<DriveSet> {
-  const folders = nodeFolders(nodePath, count);
   await mkdir(resolve(nodePath), { recursive: true });
+  return openFolders(nodeFolders(nodePath, count), sync, log, tmpGraceMs);
+}
+
+/** Opens the given node folders (NODES), as openLocalNodes does. */
+export async function openFolders(folders: readonly string[], sync: boolean, log: Parameters<typeof checkNodes>[1], tmpGraceMs?: number): Promise<DriveSet> {
   const { clusterId, faults } = await checkNodes(folders, log, tmpGraceMs);
   return { clusterId, drives: folders.map((f, i) => new LocalDrive(i, f, sync, clusterId)), startFaults: faults };
 }
 
-/** Drive plugin: every node is a local folder under NODEPATH. */
+/** Drive plugin: every node is a local folder (NODEPATH/node-i, or the folders NODES names). */
 export const localDrivePlugin: Plugin = {
   contract: 'drive',
   names: ['local'],
   async register(container, config) {
-    const nodes = await openLocalNodes(config.nodePath, config.numNodes, config.sync, container.resolve(TOKENS.Logger));
+    const log = container.resolve(TOKENS.Logger);
+    const nodes = config.nodes
+      ? await openFolders(config.nodes.map((f) => resolve(f)), config.sync, log)
+      : await openLocalNodes(config.nodePath, config.numNodes, config.sync, log);
     container.register(TOKENS.Drives, { useValue: nodes });
   },
 };

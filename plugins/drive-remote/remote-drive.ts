@@ -1,5 +1,6 @@
 import type { Drive, DriveFile, DriveStat, DriveWriter } from '../../core/contracts/drive.js';
 import { bodyHash, signedNodeHeaders } from '../../core/node-auth.js';
+import type { NodeIdentity } from '../drive-local/identity.js';
 
 /** Small calls (a record, a listing, a rename) give up after this long. */
 const CALL_TIMEOUT_MS = 10_000;
@@ -109,5 +110,10 @@ export class RemoteDrive implements Drive {
 
   probe(): Promise<void> {
     return this.done('GET', 'health', {});
+  }
+
+  /** The identity the node's folder carries (before the cluster is known: nothing is expected of it). */
+  async identity(): Promise<NodeIdentity | 'missing'> {
+    return (await this.json<{ identity: NodeIdentity | 'missing' }>('GET', 'identity', {}))!.identity;
   }
 }

@@ -1,0 +1,18 @@
+import type { KintsugiConfig } from '../core/config.js';
+import { ConfigError } from '../core/errors.js';
+import { serveNode } from './node-serve.js';
+
+/** `kintsugi node`: serves NODE_DIR until SIGTERM/SIGINT. */
+export async function runNode(config: KintsugiConfig, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const folder = env.NODE_DIR;
+  if (!folder) throw new ConfigError('NODE_DIR', 'names the folder this node serves');
+  if (!config.clusterSecret) throw new ConfigError('CLUSTER_SECRET', 'is needed: gateways sign every request with it');
+  const server = await serveNode({ folder, secret: config.clusterSecret, host: config.host, port: config.port, sync: config.sync });
+  process.stdout.write(`Kintsugi node  ${folder}  on http://${config.host}:${server.port}  SYNC=${config.sync ? 'on' : 'off'}\n`);
+  await new Promise<void>((done) => {
+    process.once('SIGTERM', () => done());
+    process.once('SIGINT', () => done());
+  });
+  await server.close();
+  return 0;
+}

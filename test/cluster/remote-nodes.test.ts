@@ -1,0 +1,86 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+
+import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { ROOT } from '../helpers/cli.js';
+import { tempDir } from '../helpers/engine.js';
+import { failure, startServer, type RunningServer } from '../helpers/server.js';
+
+const SECRET = 'a cluster secret for the tests';
+
+/** A `kintsugi node` process serving one folder on a port of 127.0.0.1 (0: any). */
+interface NodeProcess { folder: string; port: number; child: ChildProcess }
+
+async function startNode(folder: string, port = 0, secret = SECRET): Promise<NodeProcess> {
+  const child = spawn(process.execPath, [join(ROOT, 'dist/server/cli.js'), 'node'], {
+    env: { ...process.env, NODE_DIR: folder, PORT: String(port), HOST: '127.0.0.1', CLUSTER_SECRET: secret, SYNC: 'off' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => { out += d; });
+  const bound = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`node did not start: ${out}`)), 15_000);
+    child.stdout!.on('data', () => {
+      const m = out.match(/on http:\/\/127\.0\.0\.1:(\d+)/);
+      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+    });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`node exited ${code}`)); });
+  });
+  return { folder, port: bound, child };
+}
+
+const stopNode = (n: NodeProcess, signal: NodeJS.Signals = 'SIGTERM') => new Promise<void>((resolve) => {
+  if (n.child.exitCode !== null || n.child.signalCode !== null) return resolve();
+  n.child.once('exit', () => resolve());
+  n.child.kill(signal);
+});
+
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+describe('a gateway over seven `kintsugi node` processes (loopback)', () => {
+  const nodes: NodeProcess[] = [];
+  let gateway: RunningServer;
+  let s3: S3Client;
+  beforeAll(async () => {
+    for (let i = 0; i < 7; i++) nodes.push(await startNode(tempDir(`kintsugi-node-${i}-`)));
+    gateway = await startServer({ NODES: nodes.map((n) => `http://127.0.0.1:${n.port}`).join(','), CLUSTER_SECRET: SECRET });
+    s3 = gateway.client();
+  }, 60_000);
+  afterAll(async () => {
+    await gateway?.stop();
+    for (const n of nodes) await stopNode(n);
+  });
+
+  it('stores and reads back small and erasure-coded objects, and still does with PARITY nodes killed', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'remote' })).catch((err) => { throw new Error(`${(err as Error).message}\n${gateway.logs().slice(-3000)}`); });
+    const objects = new Map<string, Buffer>([['small', randomBytes(1000)], ['large', randomBytes(3 << 20)], ['empty', Buffer.alloc(0)]]);
+    for (const [Key, Body] of objects) await s3.send(new PutObjectCommand({ Bucket: 'remote', Key, Body }));
+    const readAll = async () => {
+      for (const [Key, body] of objects) {
+        const got = await s3.send(new GetObjectCommand({ Bucket: 'remote', Key }));
+        expect(sha(await got.Body!.transformToByteArray())).toBe(sha(body));
+      }
+    };
+    await readAll();
+    for (const n of [nodes[1]!, nodes[3]!, nodes[5]!]) await stopNode(n, 'SIGKILL');
+    await readAll();
+    expect((await s3.send(new HeadObjectCommand({ Bucket: 'remote', Key: 'large' }))).ContentLength).toBe(3 << 20);
+    // Back on the same folders and ports.
+    for (const i of [1, 3, 5]) nodes[i] = await startNode(nodes[i]!.folder, nodes[i]!.port);
+    await readAll();
+  }, 60_000);
+
+  it('a gateway with the wrong secret gets nothing from any node', async () => {
+    const intruder = await startServer({ NODES: nodes.map((n) => `http://127.0.0.1:${n.port}`).join(','), CLUSTER_SECRET: 'guessed' });
+    try {
+      const status = await failure(intruder.client().send(new GetObjectCommand({ Bucket: 'remote', Key: 'small' })));
+      expect(status.status).toBeGreaterThanOrEqual(400);
+      expect(intruder.logs()).toMatch(/signature does not match/);
+    } finally {
+      await intruder.stop();
+    }
+  }, 60_000);
+});
