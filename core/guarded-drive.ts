@@ -19,9 +19,13 @@ export class GuardedDrive implements Drive {
     const n = this.inner.index;
     const waiting = this.health.admit(n, kind);
     if (waiting && !(await waiting)) throw new NodeUnavailableError(n, this.health.state(n), this.health.why(n));
+    const started = performance.now();
     try {
-      return await op();
+      const result = await op();
+      this.health.measured(n, performance.now() - started, false);
+      return result;
     } catch (err) {
+      this.health.measured(n, performance.now() - started, true);
       this.health.report(n, err);
       throw err;
     }

@@ -37,6 +37,9 @@ interface Entry {
   probedMs: number;
   probing?: Promise<void>;
   indexRebuilding: boolean;
+  lastSuccessMs?: number;
+  errors: number;
+  latencyMs: number;
 }
 
 export interface HealthOptions {
@@ -64,7 +67,7 @@ export class NodeHealth implements NodeHealthView {
     startFaults: readonly (Error | undefined)[] = [],
   ) {
     const now = Date.now();
-    this.entries = drives.map((_, n) => ({ state: 'ok', sinceMs: now, probedMs: now, indexRebuilding: false }));
+    this.entries = drives.map(() => ({ state: 'ok', sinceMs: now, probedMs: now, indexRebuilding: false, errors: 0, latencyMs: 0 }));
     // Already logged by whoever found them.
     startFaults.forEach((err, n) => { if (err) this.fault(n, err, stateFor(err) ?? 'offline', false); });
   }
@@ -90,7 +93,18 @@ export class NodeHealth implements NodeHealthView {
     return this.entries.map((e, n) => ({
       index: n, location: this.drives[n]!.location, state: this.state(n), sinceMs: e.sinceMs,
       ...(e.error ? { error: e.error, errorMs: e.errorMs } : {}),
+      ...(e.lastSuccessMs !== undefined ? { lastSuccessMs: e.lastSuccessMs } : {}),
+      errors: e.errors, latencyMs: Math.round(e.latencyMs * 1000) / 1000,
     }));
+  }
+
+  /** An operation on node n took `ms` (and succeeded, unless `failed`): for status and metrics. */
+  measured(n: number, ms: number, failed: boolean): void {
+    const e = this.entries[n]!;
+    // A moving average over roughly the last 20 operations.
+    e.latencyMs = e.latencyMs === 0 ? ms : e.latencyMs + (ms - e.latencyMs) / 20;
+    if (failed) e.errors++;
+    else e.lastSuccessMs = Date.now();
   }
 
   setIndexRebuilding(n: number, rebuilding: boolean): void {
@@ -145,6 +159,7 @@ export class NodeHealth implements NodeHealthView {
     });
     try {
       await Promise.race([this.drives[n]!.probe(), timeout]);
+      this.entries[n]!.lastSuccessMs = Date.now();
       this.recover(n);
     } catch (err) {
       // Whatever a probe meets is the node's fault: it only touches its own folder.

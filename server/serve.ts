@@ -62,7 +62,9 @@ function banner(config: KintsugiConfig, port: number, codec: string): string {
     `Kintsugi S3 endpoint  http://${host}:${port}${config.domain ? `  (virtual hosts: <bucket>.${config.domain})` : ''}`,
     `credentials           ${config.defaultCredentials ? `built-in defaults ${config.accessKey} / ${config.secretKey}: set ACCESS_KEY and SECRET_KEY` : 'ACCESS_KEY / SECRET_KEY'}${Object.keys(config.users).length ? ` + ${Object.keys(config.users).length} from USERS` : ''}`,
     `codec                 jerasure ${codec}, ${config.data}+${config.parity} ${config.technique}`,
-    `layout                ${config.numNodes} nodes under ${resolve(config.nodePath)}, ${config.metaCopies} metadata copies, SYNC=${config.sync ? 'on' : 'off'}`,
+    config.nodes
+      ? `layout                ${config.numNodes} nodes, ${config.metaCopies} metadata copies, SYNC=${config.sync ? 'on' : 'off'}\n${config.nodes.map((n, i) => `  node ${i}              ${n}`).join('\n')}`
+      : `layout                ${config.numNodes} nodes under ${resolve(config.nodePath)}, ${config.metaCopies} metadata copies, SYNC=${config.sync ? 'on' : 'off'}`,
     `workers               ${config.workers}`,
     '',
     `  aws configure set aws_access_key_id ${config.accessKey}; aws configure set aws_secret_access_key ${config.secretKey}`,

@@ -16,6 +16,12 @@ export interface NodeStatus {
   /** the last fault seen on the node, and when */
   readonly error?: string;
   readonly errorMs?: number;
+  /** when an operation or probe last succeeded on it */
+  readonly lastSuccessMs?: number;
+  /** operations that failed on it since this process started */
+  readonly errors: number;
+  /** a moving average of its operations' latency */
+  readonly latencyMs: number;
 }
 
 /** The health of the nodes, as this process sees it from operations and probes. */

@@ -39,6 +39,9 @@ export class Operations {
         metrics.set('kintsugi_node_writable', 'Whether a storage node takes writes', { node: String(n.index) }, this.nodes.health.canWrite(n.index) ? 1 : 0);
         for (const state of NODE_STATES) metrics.set('kintsugi_node_state', 'A storage node\'s state (1 for the state it is in)', { node: String(n.index), state }, n.state === state ? 1 : 0);
         metrics.set('kintsugi_node_state_since_seconds', 'When a storage node entered its state (Unix time)', { node: String(n.index) }, n.sinceMs / 1000);
+        metrics.set('kintsugi_node_errors_total', 'Operations that failed on a storage node', { node: String(n.index) }, n.errors);
+        metrics.set('kintsugi_node_latency_seconds', 'A moving average of a storage node\'s operation latency', { node: String(n.index) }, n.latencyMs / 1000);
+        if (n.lastSuccessMs !== undefined) metrics.set('kintsugi_node_last_success_seconds', 'When an operation last succeeded on a storage node (Unix time)', { node: String(n.index) }, n.lastSuccessMs / 1000);
       }
       const heal = this.healer.status();
       metrics.set('kintsugi_heal_queue', 'Objects waiting to be healed after a degraded read', {}, heal.queued);

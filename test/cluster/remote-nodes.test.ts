@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/cli.js';
 import { tempDir } from '../helpers/engine.js';
 import { failure, startServer, type RunningServer } from '../helpers/server.js';
+import { send, signedHeaders } from '../helpers/sign.js';
 
 const SECRET = 'a cluster secret for the tests';
 
@@ -68,6 +69,14 @@ describe('a gateway over seven `kintsugi node` processes (loopback)', () => {
     for (const n of [nodes[1]!, nodes[3]!, nodes[5]!]) await stopNode(n, 'SIGKILL');
     await readAll();
     expect((await s3.send(new HeadObjectCommand({ Bucket: 'remote', Key: 'large' }))).ContentLength).toBe(3 << 20);
+    // The operators' view names each node by location, with its state and last error.
+    const status = JSON.parse((await send(gateway.port, 'GET', '/_kintsugi/admin/status', await signedHeaders(gateway.port, 'GET', '/_kintsugi/admin/status', {}))).body) as { nodes: { location: string; state: string; error?: string; lastSuccessMs?: number }[] };
+    expect(status.nodes.map((n) => n.location)).toEqual(nodes.map((n) => `http://127.0.0.1:${n.port}`));
+    for (const i of [1, 3, 5]) expect([status.nodes[i]!.state, status.nodes[i]!.error]).toEqual(['offline', expect.stringContaining(`node ${i} at`)]);
+    expect(status.nodes[0]!.lastSuccessMs).toBeGreaterThan(0);
+    const metrics = (await send(gateway.port, 'GET', '/_kintsugi/metrics')).body;
+    expect(metrics).toMatch(/kintsugi_node_latency_seconds\{[^}]*node="0"\}/);
+    expect(metrics).toMatch(/kintsugi_node_errors_total\{[^}]*node="1"\} [1-9]/);
     // Back on the same folders and ports.
     for (const i of [1, 3, 5]) nodes[i] = await startNode(nodes[i]!.folder, nodes[i]!.port);
     await readAll();
