@@ -11,6 +11,7 @@
  *   npm run bench:e2e -- --dir=/dev/shm  node folders (and s3rver's) on tmpfs
  *   npm run bench:e2e -- --only=small    a subset: big, small, rss, list
  *   npm run bench:e2e -- --json FILE
+ *   npm run bench:e2e -- --nodes=remote  also Kintsugi with its 7 nodes as `kintsugi node` processes on loopback
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
@@ -45,7 +46,36 @@ const root = artifactPath(import.meta.url, '');
 /** `--only=small,big,rss,list`: a subset of the workloads, for iterating on one of them. */
 const only = new Set((values.get('only') ?? 'big,small,rss,list').split(','));
 
-interface Target { name: string; client: S3Client; proc: ChildProcess; endpoint: string; key: string; secret: string }
+interface Target { name: string; client: S3Client; proc: ChildProcess; endpoint: string; key: string; secret: string; nodes?: ChildProcess[] }
+
+/** `--nodes=remote`: the same workloads again with the nodes behind `kintsugi node` processes. */
+const remoteNodes = values.get('nodes') === 'remote';
+const CLUSTER_SECRET = 'bench cluster secret';
+
+/** Seven `kintsugi node` processes serving nodePath/node-0..6 on loopback, and their URLs. */
+async function startNodes(nodePath: string): Promise<{ procs: ChildProcess[]; urls: string[] }> {
+  const procs: ChildProcess[] = [];
+  const urls: string[] = [];
+  for (let i = 0; i < 7; i++) {
+    const port = await freePort();
+    const folder = join(nodePath, `node-${i}`);
+    mkdirSync(folder, { recursive: true });
+    const proc = spawn(process.execPath, [join(root, 'dist/server/cli.js'), 'node'], {
+      env: { ...process.env, NODE_DIR: folder, PORT: String(port), HOST: '127.0.0.1', SYNC: sync ? 'on' : 'off', CLUSTER_SECRET },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    await waitFor(proc, 'Kintsugi node');
+    procs.push(proc);
+    urls.push(`http://127.0.0.1:${port}`);
+  }
+  return { procs, urls };
+}
+
+async function startKintsugiRemote(nodePath: string): Promise<Target> {
+  const { procs, urls } = await startNodes(nodePath);
+  const t = await startKintsugi(nodePath, { NODES: urls.join(','), CLUSTER_SECRET });
+  return { ...t, name: 'kintsugi-remote', nodes: procs };
+}
 
 function waitFor(proc: ChildProcess, text: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -62,10 +92,10 @@ async function freePort(): Promise<number> {
 
 const client = (endpoint: string, key: string, secret: string) => new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: key, secretAccessKey: secret } });
 
-async function startKintsugi(nodePath: string): Promise<Target> {
+async function startKintsugi(nodePath: string, extraEnv: Record<string, string> = {}): Promise<Target> {
   const port = await freePort();
   const proc = spawn(process.execPath, [join(root, 'dist/server/cli.js'), 'server'], {
-    env: { ...process.env, NODEPATH: nodePath, PORT: String(port), HOST: '127.0.0.1', SYNC: sync ? 'on' : 'off', ACCESS_KEY: 'benchkey', SECRET_KEY: 'benchsecret', HEAL_INTERVAL: '0' },
+    env: { ...process.env, NODEPATH: nodePath, PORT: String(port), HOST: '127.0.0.1', SYNC: sync ? 'on' : 'off', ACCESS_KEY: 'benchkey', SECRET_KEY: 'benchsecret', HEAL_INTERVAL: '0', ...extraEnv },
     stdio: ['ignore', 'pipe', 'ignore'],
   });
   await waitFor(proc, 'Kintsugi S3 endpoint');
@@ -187,6 +217,10 @@ async function listingNodes(): Promise<string> {
 async function stop(t: Target): Promise<void> {
   t.proc.kill('SIGTERM');
   await new Promise((r) => t.proc.once('exit', r));
+  for (const n of t.nodes ?? []) {
+    n.kill('SIGTERM');
+    await new Promise((r) => n.once('exit', r));
+  }
 }
 
 /** Transport ceiling: a bare node:http server streaming one file in and out. */
@@ -266,15 +300,16 @@ try {
     transport = await transportCeiling(work, file);
   }
 
-  const results: Record<string, { big?: Record<string, number>; small?: Small }> = { kintsugi: {}, s3rver: {} };
+  const results: Record<string, { big?: Record<string, number>; small?: Small }> = { kintsugi: {}, s3rver: {}, 'kintsugi-remote': {} };
+  const starters = remoteNodes ? [startKintsugi, startS3rver, startKintsugiRemote] : [startKintsugi, startS3rver];
   if (only.has('big')) {
-    for (const start of [startKintsugi, startS3rver] as const) {
-      const folder = join(work, start === startKintsugi ? 'nodes' : 's3rver');
+    for (const start of starters) {
+      const folder = join(work, start === startS3rver ? 's3rver' : 'nodes');
       const t = await start(folder);
       await t.client.send(new CreateBucketCommand({ Bucket: 'bench' })).catch(() => undefined);
       const r = results[t.name]!;
       r.big = await bigObjects(t, file);
-      if (t.name === 'kintsugi') {
+      if (t.name !== 's3rver') {
         // Degraded: three node folders gone while the server runs.
         for (const n of [0, 1, 2]) await rm(join(folder, `node-${n}`), { recursive: true, force: true });
         const deg = await getTimed(await presign(t, new GetObjectCommand({ Bucket: 'bench', Key: 'big' })));
@@ -286,6 +321,7 @@ try {
   }
   if (only.has('small')) {
     const targets = [await startKintsugi(join(work, 'small-nodes')), await startS3rver(join(work, 'small-s3rver'))];
+    if (remoteNodes) targets.push(await startKintsugiRemote(join(work, 'small-remote')));
     for (const t of targets) await t.client.send(new CreateBucketCommand({ Bucket: 'bench' })).catch(() => undefined);
     const small = await smallObjects(targets);
     for (const t of targets) {
@@ -313,6 +349,16 @@ try {
       { name: `${op.toUpperCase()} 64 KiB, 32 in flight`, unit: 'objects/s', kintsugi: k.small![op]!.perSecond, s3rver: s.small![op]!.perSecond },
       { name: `  p50 / p99 latency`, unit: 'ms', kintsugi: k.small![op]!.p50, s3rver: s.small![op]!.p50, ceiling: k.small![op]!.p99, ceilingName: 'kintsugi p99' },
     ]));
+  }
+  const remote = results['kintsugi-remote']!;
+  if (remote.big && k.big) {
+    rows.push(...(['put', 'get', 'degraded'] as const).map((op) => (
+      { name: `${op === 'degraded' ? 'GET, 3 nodes gone' : op.toUpperCase()} ${BIG / MiB} MiB, remote nodes`, unit: 'MB/s', kintsugi: remote.big![op]!, ceiling: k.big![op]!, ceilingName: 'local nodes' })));
+  }
+  if (remote.small && k.small) {
+    for (const op of ['put', 'get', 'head'] as const) {
+      rows.push({ name: `${op.toUpperCase()} 64 KiB, remote nodes (/ local ${fmt(remote.small[op]!.perSecond / k.small[op]!.perSecond)})`, unit: 'objects/s', kintsugi: remote.small[op]!.perSecond, ceiling: k.small[op]!.perSecond, ceilingName: 'local nodes' });
+    }
   }
   if (only.has('list')) rows.push({ name: `LIST 1000 of ${LIST_KEYS.toLocaleString('en')} keys, p50`, unit: 'ms', kintsugi: listMs });
   if (only.has('rss')) rows.push({ name: `peak server RSS, ${HUGE / MiB / 1024} GiB PUT`, unit: 'MiB', kintsugi: peak });
