@@ -189,19 +189,25 @@ export class NodeIndex {
   }
 
   /**
-   * Entries of `bucket` with keys >= from (bytes after the bucket), in order.
-   * `metaChecked`: this synchronous listing already checked the meta pages
-   * (a delimiter listing seeks once per common prefix: two reads each would
-   * be the listing's main cost).
+   * Up to `limit` entries of `bucket` with keys >= from (bytes after the
+   * bucket), in order, read to the end so that no LMDB cursor or read
+   * transaction outlives the call (one left to the garbage collector may be
+   * finalised after its environment was closed: a crash).
    */
-  range(bucket: string, from: Buffer, metaChecked = false): Iterator<{ key: Buffer; value: Buffer }> {
-    if (!metaChecked) this.checkMeta();
+  scan(bucket: string, from: Buffer, limit: number): IndexRow[] {
+    this.checkMeta();
     const start = Buffer.concat([Buffer.from(bucket, 'utf8'), SEP, from]);
     const end = Buffer.concat([Buffer.from(bucket, 'utf8'), Buffer.from([1])]);
-    return (this.db.getRange({ start, end }) as Iterable<{ key: Buffer; value: Buffer }>)[Symbol.iterator]();
+    const rows: IndexRow[] = [];
+    for (const row of this.db.getRange({ start, end, limit }) as Iterable<IndexRow>) rows.push(row);
+    return rows;
   }
 
+  /** closed (set aside or replaced): a listing that meets it lists again, without blaming it */
+  closed = false;
+
   close(): Promise<void> {
+    this.closed = true;
     this.meta?.close();
     return this.db.close();
   }
@@ -252,74 +258,110 @@ class MetaGuard {
   }
 }
 
-/** A cursor over one node's index that can jump forward. */
+/** One entry of an index: its key (bucket NUL key NUL inverted version) and sealed value. */
+export interface IndexRow {
+  key: Buffer;
+  value: Buffer;
+}
+
+/**
+ * What a listing reads an index through: a bucket's entries from a key on,
+ * a batch at a time — a local LMDB file answers at once, a node on another
+ * host in one round trip.
+ */
+export interface IndexReader {
+  readonly path: string;
+  scan(bucket: string, from: Buffer, limit: number): IndexRow[] | Promise<IndexRow[]>;
+}
+
+/** Batches grow from this (a seek reads few entries) to MAX_BATCH (a page reads many). */
+const FIRST_BATCH = 64;
+const MAX_BATCH = 1024;
+
+/**
+ * A cursor over one index that can jump forward, reading it in batches.
+ * `key` is valid only when not `pending` (the merges fill every pending
+ * cursor before they compare); undefined at the end.
+ */
 class Cursor {
-  private it: Iterator<{ key: Buffer; value: Buffer }>;
-  /**
-   * the current index key (bucket NUL key NUL inverted version), undefined
-   * at the end; every cursor has the same bucket prefix, so whole keys
-   * compare like (object key, newest version first)
-   */
+  private rows: IndexRow[] = [];
+  private at = 0;
+  private batch = FIRST_BATCH;
+  /** where the next batch starts (bytes after the bucket prefix) */
+  private from: Buffer;
+  /** the last batch was short: the bucket ends after it */
+  private last = false;
+  pending = true;
   key: Buffer | undefined;
   value!: Buffer;
 
-  constructor(readonly index: NodeIndex, private readonly bucket: string, from: Buffer) {
-    this.it = this.guard(() => index.range(bucket, from));
-    this.advance();
+  constructor(readonly index: IndexReader, private readonly bucket: string, from: Buffer, private readonly prefixLen: number) {
+    this.from = from;
   }
 
-  /** Any failure reading the index names it, so that the listing can go on without it. */
-  private guard<T>(read: () => T): T {
+  async fill(): Promise<void> {
+    let rows: IndexRow[];
     try {
-      return read();
+      rows = await this.index.scan(this.bucket, this.from, this.batch);
     } catch (err) {
       if (err instanceof IndexCorruptError) throw err;
       throw Object.assign(new IndexCorruptError(`${this.index.path}: ${(err as Error).message}`), { index: this.index });
     }
+    this.last = rows.length < this.batch;
+    this.batch = Math.min(this.batch * 4, MAX_BATCH);
+    this.rows = rows;
+    this.at = 0;
+    this.pending = false;
+    if (rows.length > 0) this.show();
+    else this.key = undefined;
+  }
+
+  private show(): void {
+    const row = this.rows[this.at]!;
+    this.key = row.key;
+    this.value = row.value;
   }
 
   advance(): void {
-    const n = this.guard(() => this.it.next());
-    if (n.done) {
-      this.key = undefined;
-      return;
-    }
-    this.key = n.value.key;
-    this.value = n.value.value;
+    this.at++;
+    if (this.at < this.rows.length) return this.show();
+    this.key = undefined;
+    if (this.last) return;
+    // The batch is used up: the next starts just after its last key.
+    this.from = Buffer.concat([this.rows[this.rows.length - 1]!.key.subarray(this.prefixLen), SEP]);
+    this.rows = [];
+    this.pending = true;
   }
 
+  /** Moves to the first entry >= from (bytes after the bucket prefix); never backwards. */
   seek(from: Buffer): void {
-    this.it.return?.();
-    this.it = this.guard(() => this.index.range(this.bucket, from, true));
-    this.advance();
+    if (!this.pending || Buffer.compare(from, this.from) > 0) this.from = from;
+    this.batch = FIRST_BATCH;
+    this.last = false;
+    this.rows = [];
+    this.pending = true;
+    this.key = undefined;
   }
+}
 
-  /**
-   * Releases the LMDB cursor and its read transaction. An iterator left
-   * unfinished keeps both until it is garbage collected, which may be after
-   * its environment was closed (an index set aside): a crash.
-   */
-  close(): void {
-    try { this.it.return?.(); } catch { /* already released */ }
-  }
+/** Fills every cursor waiting for its next batch (in parallel: remote indexes answer over the network). */
+async function ready(cursors: readonly Cursor[]): Promise<void> {
+  if (cursors.some((c) => c.pending)) await Promise.all(cursors.filter((c) => c.pending).map((c) => c.fill()));
 }
 
 /** A key's versions a listing steps over one by one before it seeks past the rest. */
 const SKIP_BY_STEPPING = 4;
 
-/** Opens a cursor per index, runs a merge, and releases every cursor whatever happens. */
-function withCursors<T>(indexes: readonly NodeIndex[], bucket: string, from: Buffer, merge: (cursors: readonly Cursor[]) => T): T {
-  const cursors: Cursor[] = [];
-  try {
-    for (const ix of indexes) cursors.push(new Cursor(ix, bucket, from));
-    return merge(cursors);
-  } finally {
-    for (const c of cursors) c.close();
-  }
+/** A cursor per index, filled, for a merge. */
+async function cursorsFor(indexes: readonly IndexReader[], bucket: string, from: Buffer): Promise<Cursor[]> {
+  const prefixLen = Buffer.byteLength(bucket, 'utf8') + 1;
+  const cursors = indexes.map((ix) => new Cursor(ix, bucket, from, prefixLen));
+  await ready(cursors);
+  return cursors;
 }
 
 /** Fails with IndexCorruptError (naming the index) unless the value the listing is about to use passes its checksum. */
-function checked(key: Buffer, value: Buffer, from: NodeIndex): Buffer {
+function checked(key: Buffer, value: Buffer, from: IndexReader): Buffer {
   if (!sealed(key, value)) throw Object.assign(new IndexCorruptError(`an entry of ${from.path} fails its checksum`), { index: from });
   return value;
 }
@@ -347,13 +389,17 @@ function takeSmallest(cursors: readonly Cursor[]): { key: Buffer; value: Buffer;
 
 /** Moves every cursor past the versions of `object` (bucket NUL key): a few steps, then one seek. */
 function skipObject(cursors: readonly Cursor[], object: Buffer, bucketLen: number): void {
+  const past = () => Buffer.concat([object.subarray(bucketLen + 1), AFTER_KEY]);
   for (const c of cursors) {
+    // A cursor waiting for its next batch may still have versions of the object ahead: it starts past them.
+    if (c.pending) c.seek(past());
     for (let steps = 0; c.key && versionOf(c.key, object); steps++) {
       if (steps === SKIP_BY_STEPPING) {
-        c.seek(Buffer.concat([object.subarray(bucketLen + 1), AFTER_KEY]));
+        c.seek(past());
         break;
       }
       c.advance();
+      if (c.pending) c.seek(past());
     }
   }
 }
@@ -406,13 +452,15 @@ function scope(req: { bucket: string; prefix?: string; delimiter?: string }) {
  * index holds as a tombstone, so a node that missed a delete cannot bring
  * the key back; a key whose current version is a delete marker is left out.
  */
-export function mergeListing(indexes: readonly NodeIndex[], req: ListRequest): ListPage {
+export async function mergeListing(indexes: readonly IndexReader[], req: ListRequest): Promise<ListPage> {
   const { prefix, delimiter, bucketLen, bucketPrefix, fullPrefix } = scope(req);
-  return withCursors(indexes, req.bucket, startAt(prefix, delimiter, req.startAfter), (cursors) => {
+  const cursors = await cursorsFor(indexes, req.bucket, startAt(prefix, delimiter, req.startAfter));
+  {
     const entries: ListEntry[] = [];
     const commonPrefixes: string[] = [];
     let last: string | undefined;
     for (;;) {
+      await ready(cursors);
       const first = takeSmallest(cursors);
       if (!first) break;
       // Keys are fresh buffers from LMDB: `object` stays valid as the cursors move on.
@@ -421,6 +469,7 @@ export function mergeListing(indexes: readonly NodeIndex[], req: ListRequest): L
       // The newest version that is not a tombstone is the current one.
       let current = first.gone ? undefined : first.value;
       while (!current) {
+        await ready(cursors);
         if (!cursors.some((c) => c.key && versionOf(c.key, object))) break;
         const next = takeSmallest(cursors)!;
         if (!next.gone) current = next.value;
@@ -440,7 +489,7 @@ export function mergeListing(indexes: readonly NodeIndex[], req: ListRequest): L
       entries.push(decodeIndexValue(last, current));
     }
     return { entries, commonPrefixes, isTruncated: false };
-  });
+  }
 }
 
 /**
@@ -449,7 +498,7 @@ export function mergeListing(indexes: readonly NodeIndex[], req: ListRequest): L
  * markers among them), tombstoned versions left out, and of several null
  * versions (a put that has not pruned the older one yet) only the newest.
  */
-export function mergeVersions(indexes: readonly NodeIndex[], req: ListVersionsRequest): VersionPage {
+export async function mergeVersions(indexes: readonly IndexReader[], req: ListVersionsRequest): Promise<VersionPage> {
   const { prefix, delimiter, bucketLen, bucketPrefix, fullPrefix } = scope(req);
   const markerKey = req.keyMarker !== undefined ? Buffer.from(req.keyMarker, 'utf8') : undefined;
   let from = startAt(prefix, delimiter, req.keyMarker);
@@ -462,7 +511,8 @@ export function mergeVersions(indexes: readonly NodeIndex[], req: ListVersionsRe
     if (Buffer.compare(within, prefix) > 0) from = within;
     skipToNull = req.versionIdMarker === 'null';
   }
-  return withCursors(indexes, req.bucket, from, (cursors) => {
+  const cursors = await cursorsFor(indexes, req.bucket, from);
+  {
     const entries: VersionEntry[] = [];
     const commonPrefixes: string[] = [];
     let last: { key: string; versionId?: string } | undefined;
@@ -471,6 +521,7 @@ export function mergeVersions(indexes: readonly NodeIndex[], req: ListVersionsRe
     let latestPassed = object !== undefined;
     let nullShown = object !== undefined && !skipToNull;
     for (;;) {
+      await ready(cursors);
       const next = takeSmallest(cursors);
       if (!next) break;
       if (!object || !versionOf(next.key, object)) {
@@ -510,5 +561,5 @@ export function mergeVersions(indexes: readonly NodeIndex[], req: ListVersionsRe
       last = { key, versionId };
     }
     return { entries, commonPrefixes, isTruncated: false };
-  });
+  }
 }

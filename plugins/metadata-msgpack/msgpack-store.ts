@@ -301,14 +301,16 @@ export class MsgpackMetadataStore implements MetadataStore {
   }
 
   /** Runs a merge over the listable indexes; one that fails mid-listing is taken out and the page listed again from the others. */
-  private async merged<T>(merge: (indexes: NodeIndex[]) => T): Promise<T> {
+  private async merged<T>(merge: (indexes: NodeIndex[]) => Promise<T>): Promise<T> {
     for (;;) {
       const picked = await this.slots.listable();
       try {
-        return merge(picked.map((p) => p.index));
+        return await merge(picked.map((p) => p.index));
       } catch (err) {
         const bad = err instanceof IndexCorruptError ? picked.find((p) => p.index === (err as IndexCorruptError & { index?: NodeIndex }).index) : undefined;
         if (!bad) throw err;
+        // Replaced while the listing read it in batches: nothing wrong with it.
+        if (bad.index.closed) continue;
         await this.slots.fault(bad.node, err);
       }
     }
