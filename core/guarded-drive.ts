@@ -1,4 +1,4 @@
-import type { Drive, DriveFile, DriveStat, DriveWriter } from './contracts/drive.js';
+import type { Drive, DriveFile, DriveStat, DriveWriter, NodeServices } from './contracts/drive.js';
 import { NodeUnavailableError } from './errors.js';
 import type { NodeHealth } from './node-health.js';
 
@@ -9,11 +9,19 @@ import type { NodeHealth } from './node-health.js';
  * operations meet update the state.
  */
 export class GuardedDrive implements Drive {
-  constructor(private readonly inner: Drive, private readonly health: NodeHealth) {}
 
   get index(): number { return this.inner.index; }
   get location(): string { return this.inner.location; }
   get localPath(): string | undefined { return this.inner.localPath; }
+  /** Node-side services behind the same gate: a call that changes the node needs a writable one. */
+  readonly services: NodeServices | undefined;
+
+  constructor(private readonly inner: Drive, private readonly health: NodeHealth) {
+    const services = inner.services;
+    this.services = services && {
+      call: (service, op, body, access) => this.run(access, () => services.call(service, op, body, access)),
+    };
+  }
 
   private async run<T>(kind: 'read' | 'write', op: () => Promise<T>): Promise<T> {
     const n = this.inner.index;
@@ -54,3 +62,4 @@ export class GuardedDrive implements Drive {
     if (!this.health.canWrite(n)) throw new NodeUnavailableError(n, this.health.state(n), this.health.why(n));
   }
 }
+

@@ -1,6 +1,7 @@
 import type { DependencyContainer } from 'tsyringe';
 
 import type { KintsugiConfig } from './config.js';
+import type { NodeServiceFactory } from './contracts/drive.js';
 
 /** The contracts a plugin can fill, and the config setting that picks it. */
 export type Contract = 'codec' | 'placement' | 'metadata' | 'drive' | 'transport';
@@ -14,4 +15,6 @@ export interface Plugin {
   readonly contract: Contract;
   readonly names: readonly string[];
   register(container: DependencyContainer, config: KintsugiConfig, chosenName: string): void | Promise<void>;
+  /** structures the plugin keeps beside the files of a node on another host, by name: `kintsugi node` runs them */
+  readonly nodeServices?: Readonly<Record<string, NodeServiceFactory>>;
 }

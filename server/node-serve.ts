@@ -2,10 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
 
-import type { DriveFile, DriveWriter } from '../core/contracts/drive.js';
+import type { DriveFile, DriveWriter, NodeService, NodeServiceFactory } from '../core/contracts/drive.js';
+import type { Logger } from '../core/contracts/logger.js';
+import { JsonLineLogger } from '../core/logger.js';
 import { bodyHash, NODE_HEADERS, refusal } from '../core/node-auth.js';
 import { readIdentity, type NodeIdentity } from '../plugins/drive-local/identity.js';
 import { LocalDrive } from '../plugins/drive-local/local-drive.js';
+import { PLUGINS } from './plugins.js';
 
 /** The most a single request body may carry: one shard block, or a small file. */
 const MAX_BODY = 64 << 20;
@@ -18,6 +21,9 @@ export interface NodeServerOptions {
   host: string;
   port: number;
   sync: boolean;
+  /** the plugins' node-side structures (the listing index), by name: by default those of every plugin this build ships */
+  services?: Readonly<Record<string, NodeServiceFactory>>;
+  log?: Logger;
 }
 
 type Handle<T> = { value: T; usedMs: number };
@@ -37,10 +43,14 @@ class HttpError extends Error {
  */
 export async function serveNode(options: NodeServerOptions): Promise<{ port: number; close: () => Promise<void> }> {
   const folder = resolve(options.folder);
+  const factories: Readonly<Record<string, NodeServiceFactory>> = options.services ?? Object.assign({}, ...PLUGINS.map((p) => p.nodeServices ?? {}));
+  const log = options.log ?? new JsonLineLogger();
   const files = new Map<string, Handle<DriveFile>>();
   const writers = new Map<string, Handle<DriveWriter>>();
   let drive: LocalDrive | undefined;
   let identity: NodeIdentity | 'missing' | undefined;
+  /** the services running for the current drive, started on first use */
+  let running = new Map<string, NodeService>();
 
   /** The drive for the identity a gateway expects; 412 when the folder carries another. */
   async function driveFor(clusterId: string, node: number, fresh: boolean): Promise<LocalDrive> {
@@ -48,7 +58,12 @@ export async function serveNode(options: NodeServerOptions): Promise<{ port: num
     if (identity && identity !== 'missing' && (identity.clusterId !== clusterId || identity.index !== node)) {
       throw new HttpError(412, 'ERR_NODE_IDENTITY', `${folder} is node ${identity.index} of cluster ${identity.clusterId}, not node ${node} of ${clusterId}`);
     }
-    if (!drive || drive.index !== node) drive = new LocalDrive(node, folder, options.sync, clusterId);
+    if (!drive || drive.index !== node || drive.clusterId !== clusterId) {
+      const old = running;
+      running = new Map();
+      for (const service of old.values()) await service.close().catch(() => undefined);
+      drive = new LocalDrive(node, folder, options.sync, clusterId);
+    }
     return drive;
   }
 
@@ -122,6 +137,14 @@ export async function serveNode(options: NodeServerOptions): Promise<{ port: num
         writers.delete(q('id'));
         return done();
       }
+      case 'POST /v1/service': {
+        const name = q('name');
+        const make = factories[name];
+        if (!make) throw new HttpError(404, 'ERR_BAD_REQUEST', `no service ${name}`);
+        let service = running.get(name);
+        if (!service) running.set(name, (service = make(d, d.clusterId, options.sync, log)));
+        return bytes(await service.handle(q('op'), body));
+      }
       case 'POST /v1/abort': { const w = writers.get(q('id')); writers.delete(q('id')); await w?.value.abort(); return done(); }
       default: throw new HttpError(404, 'ERR_BAD_REQUEST', `no operation ${op}`);
     }
@@ -147,6 +170,7 @@ export async function serveNode(options: NodeServerOptions): Promise<{ port: num
       await new Promise<void>((ok) => { server.close(() => ok()); server.closeAllConnections(); });
       for (const h of files.values()) await h.value.close().catch(() => undefined);
       for (const h of writers.values()) await h.value.abort().catch(() => undefined);
+      for (const service of running.values()) await service.close().catch(() => undefined);
     },
   };
 }

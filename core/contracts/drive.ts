@@ -1,3 +1,5 @@
+import type { Logger } from './logger.js';
+
 /** What `stat` reports about a stored file or folder. */
 export interface DriveStat {
   readonly size: number;
@@ -40,8 +42,16 @@ export interface Drive {
   readonly index: number;
   /** where it lives, for messages */
   readonly location: string;
-  /** the node's folder when it is on this host (local indexes live there) */
+  /**
+   * the node's folder when it is on this host: a plugin keeps its node-side
+   * structures (the listing index) there itself
+   */
   readonly localPath?: string;
+  /**
+   * (a node on another host) the plugins' node-side structures, kept by the
+   * node beside its files and reached by calls: see NodeService
+   */
+  readonly services?: NodeServices;
   createWriter(path: string): Promise<DriveWriter>;
   /** Writes a small file atomically (temporary file, flush, rename), replacing any file there. */
   writeFile(path: string, data: Uint8Array): Promise<void>;
@@ -73,3 +83,21 @@ export interface Drive {
    */
   probe(): Promise<void>;
 }
+
+/**
+ * A plugin's structure kept beside a node's files on the node's own host
+ * (the listing index): the node process runs it and answers calls made to
+ * it by name. Bodies and answers are the plugin's own encoding.
+ */
+export interface NodeService {
+  handle(op: string, body: Uint8Array): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+/** How a gateway calls the services of a node on another host; `access`: whether the call changes the node. */
+export interface NodeServices {
+  call(service: string, op: string, body: Uint8Array, access: 'read' | 'write'): Promise<Uint8Array>;
+}
+
+/** Makes a plugin's service for one node folder, in the node process: the folder's drive and its cluster. */
+export type NodeServiceFactory = (drive: Drive, clusterId: string, sync: boolean, log: Logger) => NodeService;

@@ -114,7 +114,7 @@ const isMissing = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENO
  * `sync` on, file data and the folder entry are flushed first.
  */
 export class LocalDrive implements Drive {
-  constructor(readonly index: number, readonly location: string, private readonly sync: boolean, private readonly clusterId: string) {}
+  constructor(readonly index: number, readonly location: string, private readonly sync: boolean, readonly clusterId: string) {}
 
   get localPath(): string {
     return this.location;

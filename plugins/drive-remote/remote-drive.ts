@@ -1,4 +1,4 @@
-import type { Drive, DriveFile, DriveStat, DriveWriter } from '../../core/contracts/drive.js';
+import type { Drive, DriveFile, DriveStat, DriveWriter, NodeServices } from '../../core/contracts/drive.js';
 import { bodyHash, signedNodeHeaders } from '../../core/node-auth.js';
 import type { NodeIdentity } from '../drive-local/identity.js';
 
@@ -24,6 +24,14 @@ export class RemoteDrive implements Drive {
   get location(): string {
     return this.url;
   }
+
+  /** The node keeps the plugins' node-side structures (the listing index) itself: calls go to it. */
+  readonly services: NodeServices = {
+    call: async (service, op, body) => {
+      const res = (await this.call('POST', 'service', { name: service, op }, body))!;
+      return new Uint8Array(await res.arrayBuffer());
+    },
+  };
 
   private async call(method: string, op: string, params: Record<string, string | number>, body?: Uint8Array): Promise<Response | undefined> {
     const query = new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)])).toString();

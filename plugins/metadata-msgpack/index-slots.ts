@@ -70,7 +70,7 @@ export class IndexSlots {
     /** indexes a complete listing merges (NUMNODES - PARITY) */
     private readonly enough: number,
   ) {
-    this.slots = nodes.drives.map(() => ({ ready: false, retryAtMs: 0 }));
+    this.slots = Array.from({ length: nodes.drives.length }, () => ({ ready: false, retryAtMs: 0 }));
   }
 
   coordinate(link: DerivedLink): void {
@@ -78,7 +78,7 @@ export class IndexSlots {
   }
 
   private folder(n: number): string | undefined {
-    const p = this.nodes.drives[n]!.localPath;
+    const p = this.nodes.drives[n]?.localPath;
     return p === undefined ? undefined : join(p, '.kintsugi');
   }
 
@@ -331,22 +331,9 @@ export class IndexSlots {
     return { node: n, state: 'rebuilding', why };
   }
 
-  /**
-   * Complete indexes to list from, at least `enough` where that many nodes
-   * can serve: a keeper waits for its rebuilds when too few are complete
-   * (the first use of a new node set, an upgrade), so that no listing is
-   * answered from a partial set.
-   */
-  async listable(): Promise<{ node: number; index: NodeIndex }[]> {
-    for (let attempt = 0; ; attempt++) {
-      const picked: { node: number; index: NodeIndex }[] = [];
-      for (let n = 0; n < this.slots.length && picked.length < this.enough; n++) {
-        const index = await this.forList(n);
-        if (index) picked.push({ node: n, index });
-      }
-      if (picked.length >= this.enough || attempt > 0 || !this.slots.some((s) => s.rebuilding)) return picked;
-      await this.rebuilt();
-    }
+  /** Whether a rebuild is running on one of the nodes. */
+  get rebuilding(): boolean {
+    return this.slots.some((s) => s.rebuilding);
   }
 
   /** Resolves when no rebuild is running. */

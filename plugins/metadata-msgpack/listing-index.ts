@@ -121,7 +121,7 @@ export interface IndexIdentity {
  * Its weakness, that it trusts its pages and a rotten file can crash the
  * process mapping it, is handled around it (index-check.ts, index-slots.ts).
  */
-export class NodeIndex {
+export class NodeIndex implements IndexPort {
   private readonly db: RootDatabase<Buffer, Buffer>;
   private readonly meta: MetaGuard | undefined;
 
@@ -272,6 +272,14 @@ export interface IndexRow {
 export interface IndexReader {
   readonly path: string;
   scan(bucket: string, from: Buffer, limit: number): IndexRow[] | Promise<IndexRow[]>;
+}
+
+/** An index a store writes to and lists from: a local LMDB file (NodeIndex), or one a node on another host keeps (RemoteIndex). */
+export interface IndexPort extends IndexReader {
+  /** replaced or set aside: a listing that meets it lists again, without blaming it */
+  readonly closed: boolean;
+  upsert(bucket: string, entry: IndexEntry): Promise<void>;
+  remove(bucket: string, key: string, versionIds: readonly string[]): Promise<void>;
 }
 
 /** Batches grow from this (a seek reads few entries) to MAX_BATCH (a page reads many). */

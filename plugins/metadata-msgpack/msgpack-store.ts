@@ -14,8 +14,9 @@ import { shardWriteQuorum } from '../../core/shard-quorum.js';
 import { TOKENS } from '../../core/tokens.js';
 import { isNullVersion, versionTime } from '../../core/version-id.js';
 import { decodeCopy, decodeRecord, encodeRecord } from './record-codec.js';
-import { IndexSlots } from './index-slots.js';
-import { IndexCorruptError, mergeListing, mergeVersions, type IndexEntry, type NodeIndex } from './listing-index.js';
+import { indexEntries, indexEntry, recordFolders } from './record-scan.js';
+import { NodeIndexes } from './node-indexes.js';
+import { IndexCorruptError, mergeListing, mergeVersions, type IndexPort } from './listing-index.js';
 
 /** How long a record copy that does not decode may still be one being written. */
 const IN_PROGRESS_MS = 60_000;
@@ -40,7 +41,7 @@ const idsOf = (names: readonly string[], suffix: string): string[] => names.filt
  */
 @injectable()
 export class MsgpackMetadataStore implements MetadataStore {
-  private readonly slots: IndexSlots;
+  private readonly slots: NodeIndexes;
   /**
    * Inline shards that came with the copies a `get` read, by shard index, so
    * that reading the object does not fetch those copies a second time.
@@ -53,7 +54,7 @@ export class MsgpackMetadataStore implements MetadataStore {
     @inject(TOKENS.Placement) private readonly placement: Placement,
     @inject(TOKENS.Logger) private readonly log: Logger,
   ) {
-    this.slots = new IndexSlots(nodes, config.sync, log, (n) => this.indexEntries(n), Math.max(1, nodes.drives.length - config.parity));
+    this.slots = new NodeIndexes(nodes, config.sync, log, (n) => indexEntries(this.drive(n)), Math.max(1, nodes.drives.length - config.parity));
   }
 
   /** The METACOPIES nodes placement picks for a key. */
@@ -124,7 +125,7 @@ export class MsgpackMetadataStore implements MetadataStore {
    * records; an index that cannot take it is set aside (a fault), never the
    * write that made the change.
    */
-  private async onIndex(n: number, change: (index: NodeIndex) => Promise<void>): Promise<void> {
+  private async onIndex(n: number, change: (index: IndexPort) => Promise<void>): Promise<void> {
     const index = await this.slots.forWrite(n);
     if (index) await change(index).catch((err) => this.slots.fault(n, err));
   }
@@ -301,13 +302,13 @@ export class MsgpackMetadataStore implements MetadataStore {
   }
 
   /** Runs a merge over the listable indexes; one that fails mid-listing is taken out and the page listed again from the others. */
-  private async merged<T>(merge: (indexes: NodeIndex[]) => Promise<T>): Promise<T> {
+  private async merged<T>(merge: (indexes: IndexPort[]) => Promise<T>): Promise<T> {
     for (;;) {
       const picked = await this.slots.listable();
       try {
         return await merge(picked.map((p) => p.index));
       } catch (err) {
-        const bad = err instanceof IndexCorruptError ? picked.find((p) => p.index === (err as IndexCorruptError & { index?: NodeIndex }).index) : undefined;
+        const bad = err instanceof IndexCorruptError ? picked.find((p) => p.index === (err as IndexCorruptError & { index?: IndexPort }).index) : undefined;
         if (!bad) throw err;
         // Replaced while the listing read it in batches: nothing wrong with it.
         if (bad.index.closed) continue;
@@ -352,46 +353,11 @@ export class MsgpackMetadataStore implements MetadataStore {
   async *allObjects(): AsyncIterable<{ bucket: string; key: string }> {
     const seen = new Set<string>();
     for (const drive of this.nodes.drives) {
-      for await (const { records, id } of this.recordFolders(drive.index, false, true)) {
+      for await (const { records, id } of recordFolders(drive, false, true)) {
         if (seen.has(id)) continue;
         seen.add(id);
         yield { bucket: records[0]!.record.bucket, key: records[0]!.record.key };
       }
-    }
-  }
-
-  /**
-   * The readable records and tombstones of every key on node n, newest
-   * first, with the key's folder (bucket/hash) as `id`; `first`: only the
-   * newest readable one. `strict`: a folder that cannot be read is an error
-   * (a rebuild must not call a partial index complete), not skipped.
-   */
-  private async *recordFolders(n: number, strict: boolean, first: boolean): AsyncIterable<{ records: { record: ObjectRecord; gone: boolean }[]; id: string }> {
-    const drive = this.drive(n);
-    const list = (dir: string) => (strict ? drive.list(dir) : drive.list(dir).catch(() => [] as string[]));
-    for (const bucket of await list('meta')) {
-      for (const fan of await list(`meta/${bucket}`)) {
-        for (const rest of await list(`meta/${bucket}/${fan}`)) {
-          const dir = `meta/${bucket}/${fan}/${rest}`;
-          const names = (await list(dir)).filter((f) => f.endsWith(RECORD_SUFFIX) || f.endsWith(TOMBSTONE_SUFFIX)).sort().reverse();
-          const records: { record: ObjectRecord; gone: boolean }[] = [];
-          for (const name of names) {
-            const bytes = await drive.readFile(`${dir}/${name}`).catch((err: unknown) => { if (strict) throw err; return undefined; });
-            const record = bytes && decodeRecord(bytes);
-            if (!record) continue;
-            records.push({ record, gone: name.endsWith(TOMBSTONE_SUFFIX) });
-            if (first) break;
-          }
-          if (records.length > 0) yield { records, id: `${bucket}/${fan}${rest}` };
-        }
-      }
-    }
-  }
-
-  /** Node n's listing index as its records say it should be (a rebuild): every version, and the tombstones. */
-  private async *indexEntries(n: number): AsyncIterable<{ bucket: string; entry: IndexEntry }> {
-    for await (const { records } of this.recordFolders(n, true, false)) {
-      for (const { record, gone } of records) yield { bucket: record.bucket, entry: { ...indexEntry(record), ...(gone ? { gone } : {}) } };
     }
   }
 
@@ -489,12 +455,4 @@ function newest(answers: Answer[]): ObjectRecord | undefined {
   let best: ObjectRecord | undefined;
   for (const a of answers) if (a.record && !gone.has(a.record.versionId) && (!best || a.record.versionId > best.versionId)) best = a.record;
   return best;
-}
-
-/** What the listing index keeps of a version. */
-function indexEntry(record: ObjectRecord): IndexEntry {
-  return {
-    key: record.key, versionId: record.versionId, size: record.size, etag: record.etag,
-    modifiedMs: record.createdMs, ...(record.deleted ? { deleted: true } : {}),
-  };
 }

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 
-import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ROOT } from '../helpers/cli.js';
@@ -66,8 +66,12 @@ describe('a gateway over seven `kintsugi node` processes (loopback)', () => {
       }
     };
     await readAll();
+    const listed = async () => ((await s3.send(new ListObjectsV2Command({ Bucket: 'remote' }))).Contents ?? []).map((c) => c.Key);
+    // Each node keeps its own listing index: listings merge them over the network.
+    expect(await listed()).toEqual(['empty', 'large', 'small']);
     for (const n of [nodes[1]!, nodes[3]!, nodes[5]!]) await stopNode(n, 'SIGKILL');
     await readAll();
+    expect(await listed()).toEqual(['empty', 'large', 'small']);
     expect((await s3.send(new HeadObjectCommand({ Bucket: 'remote', Key: 'large' }))).ContentLength).toBe(3 << 20);
     // The operators' view names each node by location, with its state and last error.
     const status = JSON.parse((await send(gateway.port, 'GET', '/_kintsugi/admin/status', await signedHeaders(gateway.port, 'GET', '/_kintsugi/admin/status', {}))).body) as { nodes: { location: string; state: string; error?: string; lastSuccessMs?: number }[] };

@@ -1,0 +1,115 @@
+import { pack, unpack } from 'msgpackr';
+
+import type { Drive, NodeService } from '../../core/contracts/drive.js';
+import type { Logger } from '../../core/contracts/logger.js';
+import type { NodeHealthView, NodeSet, NodeStatus } from '../../core/contracts/nodes.js';
+import { IndexSlots } from './index-slots.js';
+import type { IndexEntry, IndexRow } from './listing-index.js';
+import { indexEntries } from './record-scan.js';
+
+/** The name gateways call a node's listing index by. */
+export const LISTING_INDEX_SERVICE = 'listing-index';
+
+/** The calls the service answers, and their bodies (msgpack). */
+export interface IndexCalls {
+  /** entries of a bucket upserted */
+  upsert: { bucket: string; entries: IndexEntry[] };
+  /** versions of a key taken out */
+  remove: { bucket: string; key: string; versionIds: string[] };
+  /** up to `limit` rows of `bucket` from `from` on; fails with ERR_INDEX_NOT_READY while the index is not complete */
+  scan: { bucket: string; from: Uint8Array; limit: number };
+  /** whether the index is complete */
+  state: Record<string, never>;
+  /** check the index now (and wait for its rebuild): a DerivedReport */
+  check: { wait: boolean };
+  /** a gateway met a fault in it (a row failing its checksum): check it again */
+  fault: { why: string };
+}
+
+function failure(code: string, message: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+/**
+ * The listing index of one node folder, kept by the node process itself:
+ * the same IndexSlots a gateway uses for a local folder (checked in a child
+ * process before it is mapped, set aside and rebuilt from the folder's
+ * records), serving upserts and range scans to the gateways. The node is
+ * its only keeper: no gateway maps a remote node's LMDB file.
+ */
+export function listingIndexService(drive: Drive, clusterId: string, sync: boolean, log: Logger): NodeService {
+  const n = drive.index;
+  let rebuilding = false;
+  const health: NodeHealthView = {
+    canRead: () => true,
+    canWrite: () => true,
+    status: () => [] as NodeStatus[],
+    refresh: async () => undefined,
+    setIndexRebuilding: (_node, on) => { rebuilding = on; },
+  };
+  // Only slot n has a folder: IndexSlots leaves the others alone.
+  const drives = Array.from({ length: n + 1 }, (_, i) => (i === n ? drive : undefined)) as unknown as Drive[];
+  const nodes: NodeSet = { clusterId, drives, health };
+  const slots = new IndexSlots(nodes, sync, log, () => indexEntries(drive), 1);
+  const answer = (value: unknown) => new Uint8Array(pack(value));
+
+  async function writable() {
+    const index = await slots.forWrite(n);
+    if (!index) throw failure('ERR_INDEX_UNAVAILABLE', `the listing index of node ${n} cannot be opened now`);
+    return index;
+  }
+
+  async function change(run: () => Promise<void>): Promise<void> {
+    try {
+      await run();
+    } catch (err) {
+      await slots.fault(n, err);
+      throw failure('ERR_INDEX_FAULT', (err as Error).message);
+    }
+  }
+
+  return {
+    async handle(op, body) {
+      const args = (body.byteLength > 0 ? unpack(body) : {}) as IndexCalls[keyof IndexCalls];
+      switch (op) {
+        case 'upsert': {
+          const { bucket, entries } = args as IndexCalls['upsert'];
+          const index = await writable();
+          await change(() => (entries.length === 1 ? index.upsert(bucket, entries[0]!) : index.upsertMany(bucket, entries)));
+          return answer(true);
+        }
+        case 'remove': {
+          const { bucket, key, versionIds } = args as IndexCalls['remove'];
+          const index = await writable();
+          await change(() => index.remove(bucket, key, versionIds));
+          return answer(true);
+        }
+        case 'scan': {
+          const { bucket, from, limit } = args as IndexCalls['scan'];
+          const index = await slots.forList(n);
+          if (!index) throw failure('ERR_INDEX_NOT_READY', `the listing index of node ${n} is ${rebuilding ? 'being rebuilt' : 'not open'}`);
+          let rows: IndexRow[];
+          try {
+            rows = index.scan(bucket, Buffer.from(from), limit);
+          } catch (err) {
+            await slots.fault(n, err);
+            throw failure('ERR_INDEX_FAULT', (err as Error).message);
+          }
+          return answer(rows.map((r) => [r.key, r.value]));
+        }
+        case 'state':
+          return answer({ ready: (await slots.forList(n)) !== undefined, rebuilding });
+        case 'check': {
+          const reports = await slots.checkAll((args as IndexCalls['check']).wait);
+          return answer(reports[n]);
+        }
+        case 'fault':
+          await slots.reported(n, (args as IndexCalls['fault']).why);
+          return answer(true);
+        default:
+          throw failure('ERR_BAD_REQUEST', `the listing index has no call ${op}`);
+      }
+    },
+    close: () => slots.close(),
+  };
+}
