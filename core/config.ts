@@ -211,7 +211,7 @@ export function parseConfig(raw: RawSettings): KintsugiConfig {
   }
   const numNodes = nodes ? nodes.length : integer('NUMNODES', raw.NUMNODES, d.numNodes, 1);
   const clusterSecret = raw.CLUSTER_SECRET === undefined ? undefined : String(raw.CLUSTER_SECRET);
-  if (nodes?.some((n) => /^https?:\/\//.test(n)) && !clusterSecret) {
+  if (nodes?.some(isNodeUrl) && !clusterSecret) {
     throw new ConfigError('CLUSTER_SECRET', 'is needed to reach nodes on other hosts (NODES has URLs)');
   }
   const metaCopies = integer('METACOPIES', raw.METACOPIES, d.metaCopies, 1);
@@ -283,4 +283,18 @@ export function parseConfig(raw: RawSettings): KintsugiConfig {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, configFile = env.KINTSUGI_CONFIG): KintsugiConfig {
   const fromFile = configFile ? readConfigFile(configFile) : {};
   return parseConfig({ ...fromFile, ...settingsFromEnv(env) });
+}
+
+/** Whether a NODES entry names a `kintsugi node` on another host (else it is a folder). */
+export function isNodeUrl(location: string): boolean {
+  return /^https?:\/\//.test(location);
+}
+
+/**
+ * Whether gateways on other hosts may share these nodes (some are `kintsugi
+ * node` URLs): nothing a gateway keeps in memory or on its own host may then
+ * stand for the cluster's state.
+ */
+export function nodesShared(config: KintsugiConfig): boolean {
+  return config.nodes?.some(isNodeUrl) ?? false;
 }

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 
 import { Lifecycle, container as rootContainer, type DependencyContainer } from 'tsyringe';
 
-import type { KintsugiConfig } from './config.js';
+import { nodesShared, type KintsugiConfig } from './config.js';
 import { NO_BUCKET_EPOCH, type BucketEpoch } from './engine/bucket-epoch.js';
 import { BucketStore } from './engine/buckets.js';
 import { Healer } from './engine/healer.js';
@@ -23,7 +23,7 @@ const CHOSEN_BY: Partial<Record<Contract, (c: KintsugiConfig) => string>> = {
   codec: (c) => c.codec,
   placement: (c) => c.placement,
   // Nodes on other hosts (NODES with URLs) need the remote drive; folders alone, the local one.
-  drive: (c) => (c.nodes?.some((n) => /^https?:\/\//.test(n)) ? 'remote' : 'local'),
+  drive: (c) => (nodesShared(c) ? 'remote' : 'local'),
 };
 
 /** A probe (a small write, flush and read) slower than this marks the node offline. */

@@ -67,3 +67,12 @@ export function completedRecordPath(bucket: string, uploadId: string): string {
 export function lockPath(bucket: string, key: string): string {
   return `locks/${bucket}/${objectHash(bucket, key)}`;
 }
+
+/** Where a node's files being written wait for their commit (removed by the healer when abandoned). */
+export const TMP_DIR = '.tmp';
+
+/** A node's own files: its identity, its listing index. */
+export const IDENTITY_DIR = '.kintsugi';
+
+/** The identity every node folder carries (see NodeIdentity). */
+export const IDENTITY_FILE = `${IDENTITY_DIR}/format.json`;

@@ -6,7 +6,8 @@ import type { DriveFile, DriveWriter, NodeService, NodeServiceFactory } from '..
 import type { Logger } from '../core/contracts/logger.js';
 import { JsonLineLogger } from '../core/logger.js';
 import { bodyHash, NODE_HEADERS, refusal } from '../core/node-auth.js';
-import { readIdentity, type NodeIdentity } from '../plugins/drive-local/identity.js';
+import { identityMismatch, type NodeIdentity } from '../core/node-identity.js';
+import { readIdentity } from '../plugins/drive-local/index.js';
 import { LocalDrive } from '../plugins/drive-local/local-drive.js';
 import { PLUGINS } from './plugins.js';
 
@@ -55,9 +56,8 @@ export async function serveNode(options: NodeServerOptions): Promise<{ port: num
   /** The drive for the identity a gateway expects; 412 when the folder carries another. */
   async function driveFor(clusterId: string, node: number, fresh: boolean): Promise<LocalDrive> {
     if (fresh || identity === undefined || identity === 'missing') identity = await readIdentity(folder).catch(() => undefined);
-    if (identity && identity !== 'missing' && (identity.clusterId !== clusterId || identity.index !== node)) {
-      throw new HttpError(412, 'ERR_NODE_IDENTITY', `${folder} is node ${identity.index} of cluster ${identity.clusterId}, not node ${node} of ${clusterId}`);
-    }
+    const mismatch = identity && identity !== 'missing' ? identityMismatch(folder, identity, clusterId, node) : undefined;
+    if (mismatch) throw new HttpError(412, 'ERR_NODE_IDENTITY', mismatch);
     if (!drive || drive.index !== node || drive.clusterId !== clusterId) {
       const old = running;
       running = new Map();

@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import { resolve } from 'node:path';
 
-import type { KintsugiConfig } from '../core/config.js';
+import { nodesShared, type KintsugiConfig } from '../core/config.js';
 import { createContainer } from '../core/container.js';
 import { BUCKET_EPOCH_ENV, FileBucketEpoch } from '../core/engine/bucket-epoch.js';
 import { Healer } from '../core/engine/healer.js';
@@ -108,7 +108,8 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
     // The workers share one bucket epoch (core/engine/bucket-epoch.ts).
     const workerEnv = {
       UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? (config.sync ? '16' : '4'),
-      [BUCKET_EPOCH_ENV]: FileBucketEpoch.create(),
+      // Gateways on other hosts cannot see this gateway's epoch: each request then reads its bucket from the nodes.
+      ...(nodesShared(config) ? {} : { [BUCKET_EPOCH_ENV]: FileBucketEpoch.create() }),
       [INDEX_KEEPER_ENV]: 'parent',
     };
     for (let i = 0; i < config.workers; i++) cluster.fork(workerEnv);

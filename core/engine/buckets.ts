@@ -33,7 +33,9 @@ export interface BucketInfo {
  * neither loses nor resurrects one. A process keeps a bucket it read while
  * its gateway's bucket epoch stays the same (see BucketEpoch): a bucket
  * created or deleted by any worker is seen by every other on its next
- * request. A gateway on another host sees it within CACHE_MS.
+ * request. Gateways that share nodes with gateways on other hosts keep
+ * nothing (no epoch: see server/serve.ts), so a bucket deleted through one
+ * is gone for all at once.
  *
  * DeleteBucket first marks the bucket as being deleted, then checks that
  * it is empty, then removes it (or unmarks it); a write checks its bucket

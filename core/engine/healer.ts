@@ -8,7 +8,7 @@ import type { DriveFile, DriveWriter } from '../contracts/drive.js';
 import type { Logger } from '../contracts/logger.js';
 import { dataFolders, dataSpans, type DataSpan, type MetadataStore, type ObjectRecord } from '../contracts/metadata.js';
 import type { NodeSet } from '../contracts/nodes.js';
-import { objectHash, shardPath, uploadRecordPath } from '../layout.js';
+import { objectHash, shardPath, TMP_DIR, uploadRecordPath } from '../layout.js';
 import { NoSuchBucketError, WriteQuorumError } from '../errors.js';
 import { TOKENS } from '../tokens.js';
 import { isNullVersion, versionTime } from '../version-id.js';
@@ -384,8 +384,8 @@ export class Healer {
     };
     for (const drive of this.nodes.drives) {
       if (!this.nodes.health.canWrite(drive.index)) continue;
-      for (const name of await drive.list('.tmp').catch(() => [] as string[])) {
-        if (await old(drive, `.tmp/${name}`)) { await drive.remove(`.tmp/${name}`); summary.orphansRemoved++; }
+      for (const name of await drive.list(TMP_DIR).catch(() => [] as string[])) {
+        if (await old(drive, `${TMP_DIR}/${name}`)) { await drive.remove(`${TMP_DIR}/${name}`); summary.orphansRemoved++; }
       }
       for (const bucket of await drive.list('data').catch(() => [] as string[])) {
         for (const fan of await drive.list(`data/${bucket}`).catch(() => [] as string[])) {

@@ -4,18 +4,12 @@ import { join } from 'node:path';
 
 import type { Logger } from '../../core/contracts/logger.js';
 import { NodeIdentityError } from '../../core/errors.js';
+import { IDENTITY_DIR, IDENTITY_FILE, TMP_DIR } from '../../core/layout.js';
+import { identityMismatch, isNodeIdentity, type NodeIdentity } from '../../core/node-identity.js';
 
-export const TMP_DIR = '.tmp';
-export const IDENTITY_DIR = '.kintsugi';
+export type { NodeIdentity } from '../../core/node-identity.js';
 
-/** What every node folder carries in `.kintsugi/format.json`. */
-export interface NodeIdentity {
-  readonly format: 1;
-  readonly clusterId: string;
-  readonly index: number;
-}
-
-const FORMAT_FILE = join(IDENTITY_DIR, 'format.json');
+const FORMAT_FILE = IDENTITY_FILE;
 
 const coded = (code: string, message: string) => Object.assign(new Error(message), { code });
 
@@ -43,16 +37,16 @@ export async function readIdentity(folder: string): Promise<NodeIdentity | 'miss
     throw err;
   }
   try {
-    const parsed = JSON.parse(text) as NodeIdentity;
-    if (parsed.format === 1 && typeof parsed.clusterId === 'string' && Number.isInteger(parsed.index)) return parsed;
+    const parsed: unknown = JSON.parse(text);
+    if (isNodeIdentity(parsed)) return parsed;
   } catch { /* reported below */ }
   throw new NodeIdentityError(`${folder} has an unreadable identity file ${FORMAT_FILE}: refused`);
 }
 
 /** Refuses a folder of another cluster, or of another node of this one. */
 function checkIdentity(folder: string, found: NodeIdentity, clusterId: string, index: number): void {
-  if (found.clusterId !== clusterId) throw new NodeIdentityError(`${folder} belongs to cluster ${found.clusterId}, not ${clusterId}: refused (wrong disk?)`);
-  if (found.index !== index) throw new NodeIdentityError(`${folder} is node ${found.index} of this cluster, not node ${index}: refused (folders swapped?)`);
+  const why = identityMismatch(folder, found, clusterId, index);
+  if (why) throw new NodeIdentityError(why);
 }
 
 /**

@@ -42,3 +42,4 @@ export const localDrivePlugin: Plugin = {
 };
 
 export { LocalDrive } from './local-drive.js';
+export { readIdentity } from './identity.js';

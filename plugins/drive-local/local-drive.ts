@@ -5,7 +5,8 @@ import { dirname, join } from 'node:path';
 
 import type { Drive, DriveFile, DriveStat, DriveWriter } from '../../core/contracts/drive.js';
 import { Fd, readWhole } from './fd.js';
-import { adoptIdentity, checkFolder, readIdentity, TMP_DIR } from './identity.js';
+import { TMP_DIR } from '../../core/layout.js';
+import { adoptIdentity, checkFolder, readIdentity } from './identity.js';
 import { resolveInside } from './safe-path.js';
 
 /** fsync of a folder, so that a rename in it survives a power cut. */

@@ -1,16 +1,15 @@
 import { randomUUID } from 'node:crypto';
 
+import { isNodeUrl } from '../../core/config.js';
 import type { Drive } from '../../core/contracts/drive.js';
 import type { Logger } from '../../core/contracts/logger.js';
 import type { DriveSet } from '../../core/contracts/nodes.js';
 import { NodeIdentityError } from '../../core/errors.js';
 import type { Plugin } from '../../core/plugins.js';
 import { TOKENS } from '../../core/tokens.js';
-import { readIdentity, type NodeIdentity } from '../drive-local/identity.js';
-import { LocalDrive } from '../drive-local/index.js';
+import { identityMismatch, type NodeIdentity } from '../../core/node-identity.js';
+import { LocalDrive, readIdentity } from '../drive-local/index.js';
 import { RemoteDrive } from './remote-drive.js';
-
-const isUrl = (location: string) => /^https?:\/\//.test(location);
 
 /** What a gateway names as the cluster before it knows it (the identity call expects nothing). */
 const UNKNOWN_CLUSTER = '?';
@@ -24,18 +23,17 @@ const UNKNOWN_CLUSTER = '?';
  */
 export async function openNodes(locations: readonly string[], secret: string, sync: boolean, log: Logger): Promise<DriveSet> {
   const found = await Promise.all(locations.map((loc, i) =>
-    (isUrl(loc) ? new RemoteDrive(i, loc, secret, UNKNOWN_CLUSTER).identity() : readIdentity(loc)).catch((err: Error) => err)));
+    (isNodeUrl(loc) ? new RemoteDrive(i, loc, secret, UNKNOWN_CLUSTER).identity() : readIdentity(loc)).catch((err: Error) => err)));
   const votes = new Map<string, number>();
   for (const f of found) if (typeof f === 'object' && !(f instanceof Error)) votes.set(f.clusterId, (votes.get(f.clusterId) ?? 0) + 1);
   const clusterId = [...votes].sort((a, b) => b[1] - a[1])[0]?.[0] ?? randomUUID();
-  const drives: Drive[] = locations.map((loc, i) => (isUrl(loc) ? new RemoteDrive(i, loc, secret, clusterId) : new LocalDrive(i, loc, sync, clusterId)));
+  const drives: Drive[] = locations.map((loc, i) => (isNodeUrl(loc) ? new RemoteDrive(i, loc, secret, clusterId) : new LocalDrive(i, loc, sync, clusterId)));
   const startFaults = await Promise.all(drives.map(async (drive, i): Promise<Error | undefined> => {
     const f = found[i] as NodeIdentity | 'missing' | Error;
     try {
       if (f instanceof Error) throw f;
-      if (f !== 'missing' && (f.clusterId !== clusterId || f.index !== i)) {
-        throw new NodeIdentityError(`${drive.location} is node ${f.index} of cluster ${f.clusterId}, not node ${i} of ${clusterId}: refused`);
-      }
+      const mismatch = f === 'missing' ? undefined : identityMismatch(drive.location, f, clusterId, i);
+      if (mismatch) throw new NodeIdentityError(mismatch);
       await drive.probe();
       return undefined;
     } catch (err) {

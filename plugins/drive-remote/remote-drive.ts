@@ -1,6 +1,6 @@
 import type { Drive, DriveFile, DriveStat, DriveWriter, NodeServices } from '../../core/contracts/drive.js';
 import { bodyHash, signedNodeHeaders } from '../../core/node-auth.js';
-import type { NodeIdentity } from '../drive-local/identity.js';
+import type { NodeIdentity } from '../../core/node-identity.js';
 
 /** Small calls (a record, a listing, a rename) give up after this long. */
 const CALL_TIMEOUT_MS = 10_000;
