@@ -12,6 +12,8 @@ export const NODE_HEADERS = {
   cluster: 'x-kintsugi-cluster',
   node: 'x-kintsugi-node',
   signature: 'x-kintsugi-signature',
+  /** a mutating call's id: the node answers a retry with its first answer */
+  op: 'x-kintsugi-op',
 } as const;
 
 /** Requests older or newer than this (clock skew) are refused. */
@@ -27,6 +29,8 @@ export interface SignedParts {
   dateMs: number;
   clusterId: string;
   node: number;
+  /** the operation id of a mutating call ('' for none) */
+  opId?: string;
 }
 
 export function bodyHash(body: Uint8Array | undefined): string {
@@ -34,7 +38,7 @@ export function bodyHash(body: Uint8Array | undefined): string {
 }
 
 export function nodeSignature(secret: string, p: SignedParts): string {
-  return createHmac('sha256', secret).update([p.method, p.target, p.bodyHash, String(p.dateMs), p.clusterId, String(p.node)].join('\n')).digest('hex');
+  return createHmac('sha256', secret).update([p.method, p.target, p.bodyHash, String(p.dateMs), p.clusterId, String(p.node), p.opId ?? ''].join('\n')).digest('hex');
 }
 
 /** The headers of a signed request. */
@@ -45,6 +49,7 @@ export function signedNodeHeaders(secret: string, p: Omit<SignedParts, 'dateMs'>
     [NODE_HEADERS.cluster]: p.clusterId,
     [NODE_HEADERS.node]: String(p.node),
     [NODE_HEADERS.signature]: nodeSignature(secret, { ...p, dateMs: now }),
+    ...(p.opId ? { [NODE_HEADERS.op]: p.opId } : {}),
   };
 }
 
@@ -57,7 +62,7 @@ export function refusal(secret: string, method: string, target: string, header: 
   const hash = header(NODE_HEADERS.bodyHash);
   if (!signature || !clusterId || !Number.isInteger(node) || !hash || !Number.isFinite(date)) return 'unsigned request';
   if (Math.abs(now - date) > MAX_SKEW_MS) return 'request time too far from the node\'s clock';
-  const want = Buffer.from(nodeSignature(secret, { method, target, bodyHash: hash, dateMs: date, clusterId, node }), 'hex');
+  const want = Buffer.from(nodeSignature(secret, { method, target, bodyHash: hash, dateMs: date, clusterId, node, opId: header(NODE_HEADERS.op) ?? '' }), 'hex');
   const got = Buffer.from(signature, 'hex');
   return got.length === want.length && timingSafeEqual(got, want) ? undefined : 'signature does not match';
 }

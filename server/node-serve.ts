@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import { resolve } from 'node:path';
 
 import type { DriveFile, DriveWriter, NodeService, NodeServiceFactory } from '../core/contracts/drive.js';
@@ -9,7 +9,6 @@ import { bodyHash, NODE_HEADERS, refusal } from '../core/node-auth.js';
 import { identityMismatch, type NodeIdentity } from '../core/node-identity.js';
 import { readIdentity } from '../plugins/drive-local/index.js';
 import { LocalDrive } from '../plugins/drive-local/local-drive.js';
-import { PLUGINS } from './plugins.js';
 
 /** The most a single request body may carry: one shard block, or a small file. */
 const MAX_BODY = 64 << 20;
@@ -22,12 +21,23 @@ export interface NodeServerOptions {
   host: string;
   port: number;
   sync: boolean;
-  /** the plugins' node-side structures (the listing index), by name: by default those of every plugin this build ships */
+  /** the plugins' node-side structures (the listing index), by name (`kintsugi node` runs every plugin's) */
   services?: Readonly<Record<string, NodeServiceFactory>>;
   log?: Logger;
 }
 
 type Handle<T> = { value: T; usedMs: number };
+
+/** A call's answer, kept for retries of the same operation. */
+interface Answer { status: number; type?: string; body?: Uint8Array }
+
+/** How many mutating calls' answers are kept for their retries. */
+const REMEMBERED_OPS = 20_000;
+
+function failed(err: Error & { code?: string }): Answer {
+  const status = err instanceof HttpError ? err.status : 500;
+  return { status, type: 'application/json', body: Buffer.from(JSON.stringify({ code: err.code ?? 'ERR_NODE', message: err.message })) };
+}
 
 class HttpError extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {
@@ -44,7 +54,7 @@ class HttpError extends Error {
  */
 export async function serveNode(options: NodeServerOptions): Promise<{ port: number; close: () => Promise<void> }> {
   const folder = resolve(options.folder);
-  const factories: Readonly<Record<string, NodeServiceFactory>> = options.services ?? Object.assign({}, ...PLUGINS.map((p) => p.nodeServices ?? {}));
+  const factories = options.services ?? {};
   const log = options.log ?? new JsonLineLogger();
   const files = new Map<string, Handle<DriveFile>>();
   const writers = new Map<string, Handle<DriveWriter>>();
@@ -74,7 +84,7 @@ export async function serveNode(options: NodeServerOptions): Promise<{ port: num
   }, 60_000);
   sweep.unref();
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function handle(req: IncomingMessage): Promise<Answer> {
     const target = req.url ?? '/';
     const header = (name: string) => { const v = req.headers[name]; return Array.isArray(v) ? v[0] : v; };
     const why = refusal(options.secret, req.method ?? 'GET', target, header);
@@ -89,16 +99,11 @@ export async function serveNode(options: NodeServerOptions): Promise<{ port: num
     };
     const op = `${req.method} ${url.pathname}`;
     // What this folder is, asked before a gateway knows the cluster (no identity expected yet).
-    if (op === 'GET /v1/identity') {
-      const found = await readIdentity(folder);
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ identity: found }));
-      return;
-    }
+    if (op === 'GET /v1/identity') return { status: 200, type: 'application/json', body: Buffer.from(JSON.stringify({ identity: await readIdentity(folder) })) };
     const d = await driveFor(header(NODE_HEADERS.cluster)!, Number(header(NODE_HEADERS.node)), op === 'GET /v1/health');
-    const json = (status: number, value: unknown) => { res.writeHead(status, { 'content-type': 'application/json' }); res.end(JSON.stringify(value)); };
-    const bytes = (data: Uint8Array) => { res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': data.byteLength }); res.end(data); };
-    const done = () => { res.writeHead(204); res.end(); };
+    const json = (status: number, value: unknown): Answer => ({ status, type: 'application/json', body: Buffer.from(JSON.stringify(value)) });
+    const bytes = (data: Uint8Array): Answer => ({ status: 200, type: 'application/octet-stream', body: data });
+    const done = (): Answer => ({ status: 204 });
     const notFound = () => json(404, { code: 'ENOENT', message: 'not found' });
     switch (op) {
       case 'GET /v1/health': await d.probe(); return json(200, { folder, node: d.index });
@@ -150,15 +155,37 @@ export async function serveNode(options: NodeServerOptions): Promise<{ port: num
     }
   }
 
+  /** What each mutating call answered, by operation id: a retry gets the first answer (or waits for it). */
+  const answered = new Map<string, Promise<Answer>>();
+  const remember = (opId: string, answer: Promise<Answer>) => {
+    answered.set(opId, answer);
+    // A Map iterates in insertion order: the oldest go first.
+    if (answered.size > REMEMBERED_OPS) answered.delete(answered.keys().next().value!);
+  };
+
+  const answerOf = (req: IncomingMessage): Promise<Answer> => {
+    const opId = req.headers[NODE_HEADERS.op];
+    if (typeof opId !== 'string') return handle(req);
+    const first = answered.get(opId);
+    if (first) {
+      req.resume();
+      return first;
+    }
+    const answer = handle(req).catch(failed);
+    remember(opId, answer);
+    // Only a signed call may claim an id: an unsigned one must not stand for a gateway's.
+    void answer.then((a) => { if ((a.status === 401 || a.status === 403) && answered.get(opId) === answer) answered.delete(opId); });
+    return answer;
+  };
+
   const server = createServer((req, res) => {
-    handle(req, res).catch((err: Error & { code?: string }) => {
+    answerOf(req).catch(failed).then((a) => {
       if (res.headersSent) { res.destroy(); return; }
-      const status = err instanceof HttpError ? err.status : 500;
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ code: err.code ?? 'ERR_NODE', message: err.message }));
+      res.writeHead(a.status, { ...(a.type ? { 'content-type': a.type } : {}), 'content-length': a.body?.byteLength ?? 0 });
+      res.end(a.body);
       // An unread body must not be left on a kept-alive socket.
       if (!req.complete) req.resume();
-    });
+    }, () => res.destroy());
   });
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((ok, fail) => { server.once('error', fail); server.listen(options.port, options.host, () => ok()); });
