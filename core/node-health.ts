@@ -21,12 +21,15 @@ const READABLE: ReadonlySet<NodeState> = new Set(['ok', 'read-only', 'full', 'in
 const WRITABLE: ReadonlySet<NodeState> = new Set(['ok', 'index-rebuilding']);
 
 /**
- * A node that refuses operations is probed again on demand at most this
- * often: an operation meeting a sick node waits for one probe, not one per
- * operation, and a repaired node (remounted, identity restored) is back
- * within a second of being needed, not only at the next periodic probe.
+ * A node that refuses operations is probed again on demand, first after
+ * FIRST_RECHECK_MS, then after twice as long for each probe that fails, up
+ * to MAX_RECHECK_MS: an operation meeting a sick node waits for one probe,
+ * not one per operation; a node back after a blip (a restart, a remount) is
+ * in service again within moments of being needed, and one that stays down
+ * costs a probe every half minute, not a stream of them.
  */
-const RECHECK_MS = 1000;
+const FIRST_RECHECK_MS = 200;
+const MAX_RECHECK_MS = 30_000;
 
 interface Entry {
   state: NodeState;
@@ -35,6 +38,8 @@ interface Entry {
   error?: string;
   errorMs?: number;
   probedMs: number;
+  /** how long after a probe the next on-demand one may run */
+  recheckMs: number;
   probing?: Promise<void>;
   indexRebuilding: boolean;
   lastSuccessMs?: number;
@@ -67,7 +72,7 @@ export class NodeHealth implements NodeHealthView {
     startFaults: readonly (Error | undefined)[] = [],
   ) {
     const now = Date.now();
-    this.entries = drives.map(() => ({ state: 'ok', sinceMs: now, probedMs: now, indexRebuilding: false, errors: 0, latencyMs: 0 }));
+    this.entries = drives.map(() => ({ state: 'ok', sinceMs: now, probedMs: now, recheckMs: FIRST_RECHECK_MS, indexRebuilding: false, errors: 0, latencyMs: 0 }));
     // Already logged by whoever found them.
     startFaults.forEach((err, n) => { if (err) this.fault(n, err, stateFor(err) ?? 'offline', false); });
   }
@@ -125,7 +130,7 @@ export class NodeHealth implements NodeHealthView {
   admit(n: number, kind: 'read' | 'write'): Promise<boolean> | undefined {
     const allowed = () => (kind === 'read' ? this.canRead(n) : this.canWrite(n));
     if (allowed()) return undefined;
-    if (Date.now() - this.entries[n]!.probedMs < RECHECK_MS) return Promise.resolve(false);
+    if (Date.now() - this.entries[n]!.probedMs < this.entries[n]!.recheckMs) return Promise.resolve(false);
     return this.probe(n).then(allowed);
   }
 
@@ -164,6 +169,8 @@ export class NodeHealth implements NodeHealthView {
     } catch (err) {
       // Whatever a probe meets is the node's fault: it only touches its own folder.
       this.fault(n, err as Error, stateFor(err) ?? 'offline');
+      const e = this.entries[n]!;
+      e.recheckMs = Math.min(e.recheckMs * 2, MAX_RECHECK_MS);
     } finally {
       clearTimeout(timer);
       this.entries[n]!.probedMs = Date.now();
@@ -185,6 +192,7 @@ export class NodeHealth implements NodeHealthView {
 
   private recover(n: number): void {
     const e = this.entries[n]!;
+    e.recheckMs = FIRST_RECHECK_MS;
     if (e.state === 'ok') return;
     this.log.warn('node back in service', { node: n, location: this.drives[n]!.location, was: e.state, why: e.why });
     e.state = 'ok';

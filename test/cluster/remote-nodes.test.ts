@@ -1,43 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { ROOT } from '../helpers/cli.js';
+import { recordDir } from '../../core/layout.js';
 import { tempDir } from '../helpers/engine.js';
+import { CLUSTER_SECRET as SECRET, restartNode, startNode, stopNode, type NodeProcess } from '../helpers/nodes.js';
 import { failure, startServer, type RunningServer } from '../helpers/server.js';
 import { send, signedHeaders } from '../helpers/sign.js';
-
-const SECRET = 'a cluster secret for the tests';
-
-/** A `kintsugi node` process serving one folder on a port of 127.0.0.1 (0: any). */
-interface NodeProcess { folder: string; port: number; child: ChildProcess }
-
-async function startNode(folder: string, port = 0, secret = SECRET): Promise<NodeProcess> {
-  const child = spawn(process.execPath, [join(ROOT, 'dist/server/cli.js'), 'node'], {
-    env: { ...process.env, NODE_DIR: folder, PORT: String(port), HOST: '127.0.0.1', CLUSTER_SECRET: secret, SYNC: 'off' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d) => { out += d; });
-  const bound = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`node did not start: ${out}`)), 15_000);
-    child.stdout!.on('data', () => {
-      const m = out.match(/on http:\/\/127\.0\.0\.1:(\d+)/);
-      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
-    });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`node exited ${code}`)); });
-  });
-  return { folder, port: bound, child };
-}
-
-const stopNode = (n: NodeProcess, signal: NodeJS.Signals = 'SIGTERM') => new Promise<void>((resolve) => {
-  if (n.child.exitCode !== null || n.child.signalCode !== null) return resolve();
-  n.child.once('exit', () => resolve());
-  n.child.kill(signal);
-});
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -82,7 +54,7 @@ describe('a gateway over seven `kintsugi node` processes (loopback)', () => {
     expect(metrics).toMatch(/kintsugi_node_latency_seconds\{[^}]*node="0"\}/);
     expect(metrics).toMatch(/kintsugi_node_errors_total\{[^}]*node="1"\} [1-9]/);
     // Back on the same folders and ports.
-    for (const i of [1, 3, 5]) nodes[i] = await startNode(nodes[i]!.folder, nodes[i]!.port);
+    for (const i of [1, 3, 5]) nodes[i] = await restartNode(nodes[i]!);
     await readAll();
   }, 60_000);
 
@@ -94,6 +66,32 @@ describe('a gateway over seven `kintsugi node` processes (loopback)', () => {
       expect(intruder.logs()).toMatch(/signature does not match/);
     } finally {
       await intruder.stop();
+    }
+  }, 60_000);
+
+  it('a node whose folder was swapped with another is refused, and the data still reads', async () => {
+    // Nodes 5 and 6 come back with each other's folders: both answer 412 to the gateway.
+    await stopNode(nodes[5]!);
+    await stopNode(nodes[6]!);
+    const swapped = [await startNode(nodes[6]!.folder, { port: nodes[5]!.port }), await startNode(nodes[5]!.folder, { port: nodes[6]!.port })];
+    try {
+      const gw = await startServer({ NODES: nodes.map((n) => n.url).join(','), CLUSTER_SECRET: SECRET });
+      try {
+        const got = await gw.client().send(new GetObjectCommand({ Bucket: 'remote', Key: 'large' }));
+        expect((await got.Body!.transformToByteArray()).byteLength).toBe(3 << 20);
+        const status = JSON.parse((await send(gw.port, 'GET', '/_kintsugi/admin/status', await signedHeaders(gw.port, 'GET', '/_kintsugi/admin/status', {}))).body) as { nodes: { state: string; error?: string }[] };
+        for (const i of [5, 6]) expect([status.nodes[i]!.state, status.nodes[i]!.error]).toEqual(['refused', expect.stringMatching(/refused/)]);
+        // Nothing was written into the swapped folders.
+        await gw.client().send(new PutObjectCommand({ Bucket: 'remote', Key: 'after-swap', Body: 'x' }));
+        for (const i of [5, 6]) expect(existsSync(join(nodes[i]!.folder, recordDir('remote', 'after-swap')))).toBe(false);
+        expect([0, 1, 2, 3, 4].some((i) => existsSync(join(nodes[i]!.folder, recordDir('remote', 'after-swap'))))).toBe(true);
+      } finally {
+        await gw.stop();
+      }
+    } finally {
+      for (const n of swapped) await stopNode(n);
+      nodes[5] = await restartNode(nodes[5]!);
+      nodes[6] = await restartNode(nodes[6]!);
     }
   }, 60_000);
 });
