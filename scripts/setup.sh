@@ -9,8 +9,9 @@ quiet=0
 log() { [ "$quiet" = 1 ] || echo "[setup] $*"; }
 
 # --- system packages -------------------------------------------------------
-# The S3 clients (awscli, rclone, s3cmd, boto3) are there for the integration tests.
-APT_PACKAGES=(libjerasure-dev libgf-complete-dev libisal-dev emscripten dpkg-dev xz-utils g++ make python3 awscli rclone s3cmd python3-boto3)
+# The S3 clients (awscli, rclone, s3cmd, boto3) are there for the integration tests;
+# nginx (in front of two gateways) and iproute2 (network namespaces) for the cluster tests.
+APT_PACKAGES=(libjerasure-dev libgf-complete-dev libisal-dev emscripten dpkg-dev xz-utils g++ make python3 awscli rclone s3cmd python3-boto3 nginx-light iproute2)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -22,7 +23,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   log "apt-get install ${missing[*]}"
   apt-get update -qq
+  # No service is started by an install (nginx would take port 80): the tests start what they use.
+  own_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod +x /usr/sbin/policy-rc.d
+    own_policy=1
+  fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  [ "$own_policy" = 0 ] || rm -f /usr/sbin/policy-rc.d
 else
   log "system packages present"
 fi
