@@ -1,5 +1,5 @@
 import type { NodeSet } from '../contracts/nodes.js';
-import { WriteQuorumError } from '../errors.js';
+import { DataUnavailableError, WriteQuorumError } from '../errors.js';
 
 /**
  * Small records kept on every node (buckets, multipart uploads and parts):
@@ -12,10 +12,19 @@ export async function writeOnAll(nodes: NodeSet, path: string, bytes: Uint8Array
   if (ok.filter(Boolean).length <= nodes.drives.length / 2) throw new WriteQuorumError(`${path} written to too few nodes`);
 }
 
+/**
+ * Throws DataUnavailableError when no node answered: a gateway cut off from
+ * every node (a partition) knows nothing, which is not "there is none".
+ */
+function assertAnyAnswered(answered: number, path: string): void {
+  if (answered === 0) throw new DataUnavailableError(`no node could be reached for ${path}`);
+}
+
 /** The file as a majority of the answering nodes hold it, or undefined. */
 export async function readFromMajority(nodes: NodeSet, path: string): Promise<Uint8Array | undefined> {
   const answers = await Promise.all(nodes.drives.map((d) => d.readFile(path).then((b) => b, () => null)));
   const up = answers.filter((a) => a !== null);
+  assertAnyAnswered(up.length, path);
   const held = up.filter((a): a is Uint8Array => a !== undefined);
   return held.length > 0 && held.length > up.length / 2 ? held[0] : undefined;
 }
@@ -24,6 +33,7 @@ export async function readFromMajority(nodes: NodeSet, path: string): Promise<Ui
 export async function listOnMajority(nodes: NodeSet, dir: string): Promise<string[]> {
   const listings = await Promise.all(nodes.drives.map((d) => d.list(dir).catch(() => null)));
   const up = listings.filter((l): l is string[] => l !== null);
+  assertAnyAnswered(up.length, dir);
   const votes = new Map<string, number>();
   for (const names of up) for (const n of names) votes.set(n, (votes.get(n) ?? 0) + 1);
   return [...votes].filter(([, v]) => v > up.length / 2).map(([name]) => name);

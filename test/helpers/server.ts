@@ -35,13 +35,17 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Starts the built `kintsugi server` as a child process on a free port of 127.0.0.1. */
-export async function startServer(env: Record<string, string> = {}, options: { asUser?: number } = {}): Promise<RunningServer> {
+/**
+ * Starts the built `kintsugi server` as a child process on a free port of
+ * 127.0.0.1 (or of env.HOST); `wrap`: a command to run it under (`ip netns exec NAME`).
+ */
+export async function startServer(env: Record<string, string> = {}, options: { asUser?: number; wrap?: string[] } = {}): Promise<RunningServer> {
   const port = await freePort();
   const nodePath = env.NODEPATH ?? tempDir('kintsugi-s3-');
   const command = [process.execPath, join(ROOT, 'dist/server/cli.js'), 'server'];
   // An unprivileged user meets permission errors that root never does.
   if (options.asUser !== undefined) command.unshift('setpriv', `--reuid=${options.asUser}`, `--regid=${options.asUser}`, '--clear-groups');
+  if (options.wrap) command.unshift(...options.wrap);
   const child: ChildProcess = spawn(command[0]!, command.slice(1), {
     env: { ...process.env, NODEPATH: nodePath, PORT: String(port), HOST: '127.0.0.1', WORKERS: '2', SYNC: 'off', ACCESS_KEY, SECRET_KEY, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -58,7 +62,7 @@ export async function startServer(env: Record<string, string> = {}, options: { a
     child.stdout!.on('data', check);
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited ${code}: ${err.slice(-2000)}`)); });
   });
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = `http://${env.HOST ?? '127.0.0.1'}:${port}`;
   return {
     endpoint, port, nodePath,
     client: (o = {}) => new S3Client({
