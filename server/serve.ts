@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 
 import { nodesShared, type KintsugiConfig } from '../core/config.js';
 import { createContainer } from '../core/container.js';
-import { BUCKET_EPOCH_ENV, FileBucketEpoch } from '../core/engine/bucket-epoch.js';
+import { BUCKET_EPOCH_ENV, FileBucketEpoch, LeaseBucketEpoch } from '../core/engine/bucket-epoch.js';
 import { Healer } from '../core/engine/healer.js';
 import { LifecycleWorker, type LifecycleStatus } from '../core/engine/lifecycle.js';
 import { JsonLineLogger } from '../core/logger.js';
@@ -14,7 +14,9 @@ import { PLUGINS } from './plugins.js';
 /** Serves S3 in this process until SIGTERM/SIGINT; resolves with the bound address. */
 export async function serveHere(config: KintsugiConfig): Promise<{ host: string; port: number; close: () => Promise<void> }> {
   const epochFile = process.env[BUCKET_EPOCH_ENV];
-  const container = await createContainer(config, PLUGINS, epochFile ? { bucketEpoch: new FileBucketEpoch(epochFile) } : {});
+  // Gateways on other hosts cannot see this gateway's epoch file: a lease instead.
+  const bucketEpoch = nodesShared(config) ? new LeaseBucketEpoch() : epochFile ? new FileBucketEpoch(epochFile) : undefined;
+  const container = await createContainer(config, PLUGINS, bucketEpoch ? { bucketEpoch } : {});
   const metadata = container.resolve(TOKENS.MetadataStore);
   const health = container.resolve(TOKENS.NodeHealth);
   let refresher: NodeJS.Timeout | undefined;
@@ -108,7 +110,6 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
     // The workers share one bucket epoch (core/engine/bucket-epoch.ts).
     const workerEnv = {
       UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? (config.sync ? '16' : '4'),
-      // Gateways on other hosts cannot see this gateway's epoch: each request then reads its bucket from the nodes.
       ...(nodesShared(config) ? {} : { [BUCKET_EPOCH_ENV]: FileBucketEpoch.create() }),
       [INDEX_KEEPER_ENV]: 'parent',
     };

@@ -15,16 +15,42 @@ export interface BucketEpoch {
   current(): string | undefined;
   /** a bucket was created or deleted: every process drops what it kept */
   changed(): void;
+  /**
+   * how long a change waits before it is answered, so that a copy kept by
+   * a process that cannot see `changed` has expired (0: every process sees it)
+   */
+  readonly settleMs: number;
 }
 
 /** No shared value (a lone process, the engine in tests): buckets are read every time. */
-export const NO_BUCKET_EPOCH: BucketEpoch = { current: () => undefined, changed: () => undefined };
+export const NO_BUCKET_EPOCH: BucketEpoch = { current: () => undefined, changed: () => undefined, settleMs: 0 };
+
+/** How long a gateway that shares its nodes with gateways on other hosts keeps a bucket it read. */
+export const BUCKET_LEASE_MS = 1000;
+
+/**
+ * Gateways on several hosts share no memory: a bucket read is kept for
+ * BUCKET_LEASE_MS at most (a lease), and every change to a bucket (its
+ * deletion, a setting) waits that long before it is answered — by then no
+ * gateway anywhere still holds the old copy, so a deleted bucket is gone for
+ * all of them at once, and DeleteBucket's emptiness check comes after every
+ * write that saw the bucket unmarked (see BucketStore).
+ */
+export class LeaseBucketEpoch implements BucketEpoch {
+  readonly settleMs = BUCKET_LEASE_MS;
+  current(): string {
+    return 'lease';
+  }
+
+  changed(): void {}
+}
 
 /** The environment variable through which a server's primary hands its epoch file to the workers. */
 export const BUCKET_EPOCH_ENV = 'KINTSUGI_BUCKET_EPOCH';
 
 /** The epoch in an 8-byte file, read and written with positional I/O. */
 export class FileBucketEpoch implements BucketEpoch {
+  readonly settleMs = 0;
   private readonly fd: number;
   private readonly buf = Buffer.alloc(8);
 

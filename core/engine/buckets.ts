@@ -33,9 +33,9 @@ export interface BucketInfo {
  * neither loses nor resurrects one. A process keeps a bucket it read while
  * its gateway's bucket epoch stays the same (see BucketEpoch): a bucket
  * created or deleted by any worker is seen by every other on its next
- * request. Gateways that share nodes with gateways on other hosts keep
- * nothing (no epoch: see server/serve.ts), so a bucket deleted through one
- * is gone for all at once.
+ * request. Gateways that share nodes with gateways on other hosts keep a
+ * bucket for a short lease, and changes wait it out (LeaseBucketEpoch), so
+ * a bucket deleted through one is gone for all at once.
  *
  * DeleteBucket first marks the bucket as being deleted, then checks that
  * it is empty, then removes it (or unmarks it); a write checks its bucket
@@ -76,10 +76,12 @@ export class BucketStore {
     const epoch = this.epoch.current();
     const kept = this.keptInfo(name, epoch);
     if (kept) return kept;
+    // A lease counts from before the read: a change that waits it out comes after the copy expired.
+    const until = Date.now() + (this.epoch.settleMs || BucketStore.CACHE_MS);
     const bytes = await readFromMajority(this.nodes, `buckets/${name}`);
     if (!bytes) throw new NoSuchBucketError(name);
     const info = JSON.parse(Buffer.from(bytes).toString('utf8')) as BucketInfo;
-    if (epoch !== undefined && info.deletingSinceMs === undefined) this.kept.set(name, { info, epoch, until: Date.now() + BucketStore.CACHE_MS });
+    if (epoch !== undefined && info.deletingSinceMs === undefined) this.kept.set(name, { info, epoch, until });
     return info;
   }
 
@@ -109,13 +111,15 @@ export class BucketStore {
     assertBucketName(name);
     if (await this.get(name).then(() => true, () => false)) throw new BucketExistsError(name);
     await this.write({ name, createdMs: Date.now() });
-    this.changed(name);
+    // No process keeps a bucket's absence: nothing to wait for.
+    this.kept.delete(name);
+    this.epoch.changed();
   }
 
   async delete(name: string): Promise<void> {
     const { deletingSinceMs: _, ...info } = await this.get(name);
     await this.write({ ...info, deletingSinceMs: Date.now() });
-    this.changed(name);
+    await this.changed(name);
     // Once versioning was set, noncurrent versions and delete markers keep a
     // bucket from being deleted too, as in S3; a bucket that never had it
     // holds only the markers that stand for deletes (see ObjectEngine.delete).
@@ -123,11 +127,11 @@ export class BucketStore {
     if (page.entries.length > 0 || page.commonPrefixes.length > 0) {
       // Unmarked as it was, settings included.
       await this.write(info);
-      this.changed(name);
+      await this.changed(name);
       throw new BucketNotEmptyError(name);
     }
     await removeOnAll(this.nodes, `buckets/${name}`);
-    this.changed(name);
+    await this.changed(name);
   }
 
   /** Replaces the bucket's tag set (none: removes it). */
@@ -151,12 +155,14 @@ export class BucketStore {
     const info = await this.get(name);
     if (info.deletingSinceMs !== undefined) throw new NoSuchBucketError(name);
     await this.write(change(info));
-    this.changed(name);
+    await this.changed(name);
   }
 
-  private changed(name: string): void {
+  /** Drops what this process kept, tells the others, and waits until no process anywhere may keep the old copy. */
+  private async changed(name: string): Promise<void> {
     this.kept.delete(name);
     this.epoch.changed();
+    if (this.epoch.settleMs > 0) await new Promise((r) => setTimeout(r, this.epoch.settleMs));
   }
 
   private write(info: BucketInfo): Promise<void> {

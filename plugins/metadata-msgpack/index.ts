@@ -2,7 +2,7 @@ import { Lifecycle } from 'tsyringe';
 
 import type { Plugin } from '../../core/plugins.js';
 import { TOKENS } from '../../core/tokens.js';
-import { LISTING_INDEX_SERVICE, listingIndexService } from './index-service.js';
+import { METADATA_SERVICE, metadataNodeService } from './node-service.js';
 import { MsgpackMetadataStore } from './msgpack-store.js';
 
 /** Metadata plugin: msgpack records on METACOPIES nodes plus the shard nodes; LMDB listing indexes. */
@@ -12,7 +12,7 @@ export const msgpackMetadataPlugin: Plugin = {
   register(container) {
     container.register(TOKENS.MetadataStore, { useClass: MsgpackMetadataStore }, { lifecycle: Lifecycle.ContainerScoped });
   },
-  nodeServices: { [LISTING_INDEX_SERVICE]: listingIndexService },
+  nodeServices: { [METADATA_SERVICE]: metadataNodeService },
 };
 
 export { MsgpackMetadataStore } from './msgpack-store.js';

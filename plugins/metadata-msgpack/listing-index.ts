@@ -274,7 +274,7 @@ export interface IndexReader {
   scan(bucket: string, from: Buffer, limit: number): IndexRow[] | Promise<IndexRow[]>;
 }
 
-/** An index a store writes to and lists from: a local LMDB file (NodeIndex), or one a node on another host keeps (RemoteIndex). */
+/** An index a store writes to and lists from: a local LMDB file (NodeIndex), or one a node on another host keeps (RemoteMetadataNode). */
 export interface IndexPort extends IndexReader {
   /** replaced or set aside: a listing that meets it lists again, without blaming it */
   readonly closed: boolean;

@@ -14,6 +14,7 @@ import { shardWriteQuorum } from '../../core/shard-quorum.js';
 import { TOKENS } from '../../core/tokens.js';
 import { isNullVersion, versionTime } from '../../core/version-id.js';
 import { decodeCopy, decodeRecord, encodeRecord } from './record-codec.js';
+import { idsOf, readCopy, writeCopy } from './record-copies.js';
 import { indexEntries, indexEntry, recordFolders } from './record-scan.js';
 import { NodeIndexes } from './node-indexes.js';
 import { IndexCorruptError, mergeListing, mergeVersions, type IndexPort } from './listing-index.js';
@@ -28,8 +29,6 @@ const IN_PROGRESS_MS = 60_000;
  */
 type Answer = { node: number; record: ObjectRecord | undefined; shard?: Uint8Array; reached: boolean; gone?: readonly string[] };
 
-/** The version ids of the record files (RECORD_SUFFIX) or tombstones (TOMBSTONE_SUFFIX) among a folder's names. */
-const idsOf = (names: readonly string[], suffix: string): string[] => names.filter((f) => f.endsWith(suffix)).map((f) => f.slice(0, -suffix.length));
 
 /**
  * Metadata as msgpack records, one file per version, on the METACOPIES nodes
@@ -76,9 +75,13 @@ export class MsgpackMetadataStore implements MetadataStore {
     const targets = [...new Set([...meta, ...record.shardNodes])];
     let plain: Uint8Array | undefined;
     const path = recordPath(record.bucket, record.key, record.versionId);
+    const entry = indexEntry(record);
     const written = await Promise.all(targets.map((n) => {
       const shard = shards?.[record.shardNodes.indexOf(n)];
-      return this.writeCopy(n, path, shard ? encodeRecord(record, shard) : (plain ??= encodeRecord(record))).catch((err: Error) => {
+      const bytes = shard ? encodeRecord(record, shard) : (plain ??= encodeRecord(record));
+      // A node on another host writes the copy and indexes it in one round trip.
+      const remote = this.slots.remote(n);
+      return (remote ? remote.putRecord(path, bytes, record.bucket, entry) : writeCopy(this.drive(n), path, bytes)).catch((err: Error) => {
         this.log.warn('metadata replica write failed', { node: n, error: err.message });
         return undefined;
       });
@@ -91,8 +94,7 @@ export class MsgpackMetadataStore implements MetadataStore {
       const need = shardWriteQuorum(record.codec.k, record.codec.m);
       if (landed < need) throw new WriteQuorumError(`only ${landed} of ${record.shardNodes.length} inline shards written, ${need} needed`);
     }
-    const entry = indexEntry(record);
-    await Promise.all(targets.filter((_, i) => ok[i]).map((n) => this.onIndex(n, (index) => index.upsert(record.bucket, entry))));
+    await Promise.all(targets.filter((n, i) => ok[i] && !this.slots.remote(n)).map((n) => this.onIndex(n, (index) => index.upsert(record.bucket, entry))));
     // Offline nodes may hold older versions: only a write that made every
     // target's folder knows there is nothing older anywhere.
     return { firstVersion: written.every((w) => w?.newFolder === true) };
@@ -143,21 +145,6 @@ export class MsgpackMetadataStore implements MetadataStore {
     const usual = metaOk > meta.length / 2 && total >= Math.min(targets.length, this.config.parity + 1);
     const wide = total >= targets.length - this.config.parity;
     if (!usual && !wide) throw new WriteQuorumError(`${what} written to ${metaOk}/${meta.length} replicas and ${total}/${targets.length} copies: no quorum`);
-  }
-
-  /**
-   * A new version's copy is created in place (its checksum exposes a torn
-   * one); a copy that exists already (the healer rewriting a version) is
-   * replaced atomically.
-   */
-  private async writeCopy(n: number, path: string, bytes: Uint8Array): Promise<{ newFolder: boolean }> {
-    try {
-      return await this.drive(n).createFile(path, bytes);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      await this.drive(n).writeFile(path, bytes);
-      return { newFolder: false };
-    }
   }
 
   async readShard(record: ObjectRecord, shard: number): Promise<Uint8Array | undefined> {
@@ -244,7 +231,7 @@ export class MsgpackMetadataStore implements MetadataStore {
     // A tombstone keeps what identifies the version (and indexes it), not what described its bytes.
     const { headers: _h, userMetadata: _u, checksums: _c, parts: _p, inline: _i, tags: _t, ...identifying } = record;
     const stone = encodeRecord(identifying);
-    const written = await Promise.all(targets.map((n) => this.writeCopy(n, tombstonePath(bucket, key, versionId), stone).then(() => true, (err: Error) => {
+    const written = await Promise.all(targets.map((n) => writeCopy(this.drive(n), tombstonePath(bucket, key, versionId), stone).then(() => true, (err: Error) => {
       this.log.warn('tombstone write failed', { node: n, error: err.message });
       return false;
     })));
@@ -411,18 +398,15 @@ export class MsgpackMetadataStore implements MetadataStore {
    */
   private async readVersion(n: number, bucket: string, key: string, version: VersionSelector): Promise<Answer> {
     try {
-      const dir = recordDir(bucket, key);
-      const all = await this.drive(n).list(dir);
-      const gone = idsOf(all, TOMBSTONE_SUFFIX);
-      const ids = idsOf(all, RECORD_SUFFIX).filter((id) => !gone.includes(id) && (version === undefined || (version === 'null' ? isNullVersion(id) : id === version)));
-      for (const id of ids.sort().reverse()) {
-        const bytes = await this.drive(n).readFile(recordPath(bucket, key, id));
-        const copy = bytes && decodeCopy(bytes);
-        if (copy) return { node: n, record: copy.record, reached: true, gone, ...(copy.shard ? { shard: copy.shard } : {}) };
-        // Copies are created in place: a young one that does not decode is
-        // most likely still being written, not rot worth a warning.
+      const remote = this.slots.remote(n);
+      const { bytes, gone, unreadable } = remote ? await remote.readCopy(bucket, key, version) : await readCopy(this.drive(n), bucket, key, version);
+      // Copies are created in place: a young one that does not decode is
+      // most likely still being written, not rot worth a warning.
+      for (const id of unreadable) {
         if (Date.now() - versionTime(id) > IN_PROGRESS_MS) this.log.warn('rotten metadata record ignored', { node: n, file: recordPath(bucket, key, id) });
       }
+      const copy = bytes && decodeCopy(bytes);
+      if (copy) return { node: n, record: copy.record, reached: true, gone, ...(copy.shard ? { shard: copy.shard } : {}) };
       return { node: n, record: undefined, reached: true, gone };
     } catch (err) {
       // A node known to be out of service says so once, in its health, not per read.

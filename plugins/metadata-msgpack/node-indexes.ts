@@ -3,7 +3,7 @@ import type { Logger } from '../../core/contracts/logger.js';
 import type { NodeSet } from '../../core/contracts/nodes.js';
 import { IndexSlots, type RecordSource } from './index-slots.js';
 import type { IndexPort } from './listing-index.js';
-import { RemoteIndex } from './remote-index.js';
+import { RemoteMetadataNode } from './remote-node.js';
 
 /** How long a remote index that could not serve is left out of listings before it is asked again. */
 const REMOTE_RETRY_MS = 2000;
@@ -11,7 +11,7 @@ const REMOTE_RETRY_MS = 2000;
 const REMOTE_WAIT_MS = 30_000;
 
 interface RemoteSlot {
-  index: RemoteIndex;
+  index: RemoteMetadataNode;
   ready: boolean;
   retryAtMs: number;
 }
@@ -19,12 +19,12 @@ interface RemoteSlot {
 /**
  * Every node's listing index, wherever it is kept: a node on this host has
  * its LMDB file in its folder, kept by this store (IndexSlots); a node on
- * another host keeps its own and serves it (RemoteIndex). Listings merge
+ * another host keeps its own and serves it (RemoteMetadataNode). Listings merge
  * both kinds alike.
  */
 export class NodeIndexes {
   private readonly local: IndexSlots;
-  private readonly remote: (RemoteSlot | undefined)[];
+  private readonly remotes: (RemoteSlot | undefined)[];
 
   constructor(
     private readonly nodes: NodeSet,
@@ -35,19 +35,24 @@ export class NodeIndexes {
     private readonly enough: number,
   ) {
     this.local = new IndexSlots(nodes, sync, log, records, enough);
-    this.remote = nodes.drives.map((d) => (d.localPath === undefined && d.services ? { index: new RemoteIndex(d.location, d.services), ready: false, retryAtMs: 0 } : undefined));
+    this.remotes = nodes.drives.map((d) => (d.localPath === undefined && d.services ? { index: new RemoteMetadataNode(d.location, d.services), ready: false, retryAtMs: 0 } : undefined));
+  }
+
+  /** Node n when it is on another host and keeps its own records' side structures: calls that do several steps there at once. */
+  remote(n: number): RemoteMetadataNode | undefined {
+    return this.remotes[n]?.index;
   }
 
   /** Node n's index for upserts, or undefined when it cannot take them now. */
   async forWrite(n: number): Promise<IndexPort | undefined> {
-    const r = this.remote[n];
+    const r = this.remotes[n];
     if (!r) return this.local.forWrite(n);
     return this.nodes.health.canWrite(n) ? r.index : undefined;
   }
 
   /** Node n's index for listings: complete. */
   private async forList(n: number): Promise<IndexPort | undefined> {
-    const r = this.remote[n];
+    const r = this.remotes[n];
     if (!r) return this.local.forList(n);
     if (!this.nodes.health.canRead(n)) return undefined;
     if (!r.ready && Date.now() >= r.retryAtMs) {
@@ -77,7 +82,7 @@ export class NodeIndexes {
         continue;
       }
       // A remote node rebuilding its index answers not ready until it is done.
-      const remoteUp = this.remote.some((r, n) => r && !r.ready && this.nodes.health.canRead(n));
+      const remoteUp = this.remotes.some((r, n) => r && !r.ready && this.nodes.health.canRead(n));
       if (!remoteUp || Date.now() > deadline) return picked;
       await new Promise((r) => setTimeout(r, Math.min(REMOTE_RETRY_MS, Math.max(0, deadline - Date.now()))));
     }
@@ -85,7 +90,7 @@ export class NodeIndexes {
 
   /** A fault met while using node n's index: it is left out, and checked again by whoever keeps it. */
   async fault(n: number, err: unknown): Promise<void> {
-    const r = this.remote[n];
+    const r = this.remotes[n];
     if (!r) return this.local.fault(n, err);
     r.ready = false;
     r.retryAtMs = Date.now() + REMOTE_RETRY_MS;
@@ -97,7 +102,7 @@ export class NodeIndexes {
   async checkAll(wait: boolean): Promise<DerivedReport[]> {
     const reports = await this.local.checkAll(wait);
     return Promise.all(reports.map(async (report, n) => {
-      const r = this.remote[n];
+      const r = this.remotes[n];
       if (!r) return report;
       if (!this.nodes.health.canRead(n)) return { node: n, state: 'unavailable', why: `node ${this.nodes.health.status()[n]?.state ?? 'unavailable'}` } satisfies DerivedReport;
       try {

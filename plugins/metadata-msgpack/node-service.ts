@@ -2,16 +2,18 @@ import { pack, unpack } from 'msgpackr';
 
 import type { Drive, NodeService } from '../../core/contracts/drive.js';
 import type { Logger } from '../../core/contracts/logger.js';
+import type { VersionSelector } from '../../core/contracts/metadata.js';
 import type { NodeHealthView, NodeSet, NodeStatus } from '../../core/contracts/nodes.js';
 import { IndexSlots } from './index-slots.js';
 import type { IndexEntry, IndexRow } from './listing-index.js';
+import { readCopy, writeCopy } from './record-copies.js';
 import { indexEntries } from './record-scan.js';
 
 /** The name gateways call a node's listing index by. */
-export const LISTING_INDEX_SERVICE = 'listing-index';
+export const METADATA_SERVICE = 'msgpack-metadata';
 
 /** The calls the service answers, and their bodies (msgpack). */
-export interface IndexCalls {
+export interface NodeCalls {
   /** entries of a bucket upserted */
   upsert: { bucket: string; entries: IndexEntry[] };
   /** versions of a key taken out */
@@ -24,6 +26,10 @@ export interface IndexCalls {
   check: { wait: boolean };
   /** a gateway met a fault in it (a row failing its checksum): check it again */
   fault: { why: string };
+  /** a record copy written (see writeCopy) and its entry upserted: { newFolder } */
+  putRecord: { path: string; data: Uint8Array; bucket: string; entry: IndexEntry };
+  /** what the node holds of a key (see readCopy): a NodeCopy */
+  readCopy: { bucket: string; key: string; version?: string };
 }
 
 function failure(code: string, message: string): Error {
@@ -37,7 +43,7 @@ function failure(code: string, message: string): Error {
  * records), serving upserts and range scans to the gateways. The node is
  * its only keeper: no gateway maps a remote node's LMDB file.
  */
-export function listingIndexService(drive: Drive, clusterId: string, sync: boolean, log: Logger): NodeService {
+export function metadataNodeService(drive: Drive, clusterId: string, sync: boolean, log: Logger): NodeService {
   const n = drive.index;
   let rebuilding = false;
   const health: NodeHealthView = {
@@ -70,22 +76,22 @@ export function listingIndexService(drive: Drive, clusterId: string, sync: boole
 
   return {
     async handle(op, body) {
-      const args = (body.byteLength > 0 ? unpack(body) : {}) as IndexCalls[keyof IndexCalls];
+      const args = (body.byteLength > 0 ? unpack(body) : {}) as NodeCalls[keyof NodeCalls];
       switch (op) {
         case 'upsert': {
-          const { bucket, entries } = args as IndexCalls['upsert'];
+          const { bucket, entries } = args as NodeCalls['upsert'];
           const index = await writable();
           await change(() => (entries.length === 1 ? index.upsert(bucket, entries[0]!) : index.upsertMany(bucket, entries)));
           return answer(true);
         }
         case 'remove': {
-          const { bucket, key, versionIds } = args as IndexCalls['remove'];
+          const { bucket, key, versionIds } = args as NodeCalls['remove'];
           const index = await writable();
           await change(() => index.remove(bucket, key, versionIds));
           return answer(true);
         }
         case 'scan': {
-          const { bucket, from, limit } = args as IndexCalls['scan'];
+          const { bucket, from, limit } = args as NodeCalls['scan'];
           const index = await slots.forList(n);
           if (!index) throw failure('ERR_INDEX_NOT_READY', `the listing index of node ${n} is ${rebuilding ? 'being rebuilt' : 'not open'}`);
           let rows: IndexRow[];
@@ -97,14 +103,26 @@ export function listingIndexService(drive: Drive, clusterId: string, sync: boole
           }
           return answer(rows.map((r) => [r.key, r.value]));
         }
+        case 'putRecord': {
+          const { path, data, bucket, entry } = args as NodeCalls['putRecord'];
+          const written = await writeCopy(drive, path, data);
+          // The record is written: an index that cannot take its entry is the index's fault, not the write's.
+          const index = await slots.forWrite(n);
+          if (index) await index.upsert(bucket, entry).catch((err) => slots.fault(n, err));
+          return answer(written);
+        }
+        case 'readCopy': {
+          const { bucket, key, version } = args as NodeCalls['readCopy'];
+          return answer(await readCopy(drive, bucket, key, version as VersionSelector));
+        }
         case 'state':
           return answer({ ready: (await slots.forList(n)) !== undefined, rebuilding });
         case 'check': {
-          const reports = await slots.checkAll((args as IndexCalls['check']).wait);
+          const reports = await slots.checkAll((args as NodeCalls['check']).wait);
           return answer(reports[n]);
         }
         case 'fault':
-          await slots.reported(n, (args as IndexCalls['fault']).why);
+          await slots.reported(n, (args as NodeCalls['fault']).why);
           return answer(true);
         default:
           throw failure('ERR_BAD_REQUEST', `the listing index has no call ${op}`);
