@@ -15,7 +15,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -127,9 +127,38 @@ interface Row { name: string; unit: string; kintsugi?: number; s3rver?: number; 
 const rows: Row[] = [];
 const mbps = (bytes: number, s: number) => bytes / MiB / s;
 
+/** CPU seconds (user + system) used so far by a process and all its descendants. */
+function cpuSeconds(pid: number): number {
+  const stats = new Map<number, { ppid: number; ticks: number }>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      // Fields after the command (which may hold spaces) start at ") ".
+      const f = readFileSync(`/proc/${name}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      stats.set(Number(name), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) });
+    } catch { /* exited meanwhile */ }
+  }
+  const inTree = (p: number): boolean => p === pid || (p > 1 && stats.has(p) && inTree(stats.get(p)!.ppid));
+  let ticks = 0;
+  for (const [p, st] of stats) if (inTree(p)) ticks += st.ticks;
+  return ticks / CLOCK_TICKS;
+}
+/** Linux's USER_HZ: /proc reports CPU time in these. */
+const CLOCK_TICKS = 100;
+
+/** CPU seconds per GiB moved that `run` cost the gateway's processes and (remote) the node processes. */
+async function withCpu<T>(t: Target, bytes: number, run: () => Promise<T>): Promise<{ result: T; gateway: number; nodes: number }> {
+  const nodesCpu = () => (t.nodes ?? []).reduce((sum, n) => sum + cpuSeconds(n.pid!), 0);
+  const [g0, n0] = [cpuSeconds(t.proc.pid!), nodesCpu()];
+  const result = await run();
+  const gib = bytes / (1024 * MiB);
+  return { result, gateway: (cpuSeconds(t.proc.pid!) - g0) / gib, nodes: (nodesCpu() - n0) / gib };
+}
+
 async function bigObjects(t: Target, file: string): Promise<Record<string, number>> {
-  const put = await putFile(await presign(t, new PutObjectCommand({ Bucket: 'bench', Key: 'big' })), file);
-  const get = await getTimed(await presign(t, new GetObjectCommand({ Bucket: 'bench', Key: 'big' })));
+  const putRun = await withCpu(t, BIG, async () => putFile(await presign(t, new PutObjectCommand({ Bucket: 'bench', Key: 'big' })), file));
+  const getRun = await withCpu(t, BIG, async () => getTimed(await presign(t, new GetObjectCommand({ Bucket: 'bench', Key: 'big' }))));
+  const [put, get] = [putRun.result, getRun.result];
   // Multipart with 8 parts in flight.
   const { UploadId } = await t.client.send(new CreateMultipartUploadCommand({ Bucket: 'bench', Key: 'multi' }));
   const partSize = BIG / 8;
@@ -141,7 +170,10 @@ async function bigObjects(t: Target, file: string): Promise<Record<string, numbe
   }));
   await t.client.send(new CompleteMultipartUploadCommand({ Bucket: 'bench', Key: 'multi', UploadId, MultipartUpload: { Parts: parts } }));
   const multi = (performance.now() - t0) / 1000;
-  return { put: mbps(BIG, put.seconds), get: mbps(get.bytes, get.seconds), multi: mbps(BIG, multi) };
+  return {
+    put: mbps(BIG, put.seconds), get: mbps(get.bytes, get.seconds), multi: mbps(BIG, multi),
+    putCpuGateway: putRun.gateway, putCpuNodes: putRun.nodes, getCpuGateway: getRun.gateway, getCpuNodes: getRun.nodes,
+  };
 }
 
 /** Rounds the small-object phases are split into, alternating between the servers. */
@@ -354,6 +386,14 @@ try {
   if (remote.big && k.big) {
     rows.push(...(['put', 'get', 'degraded'] as const).map((op) => (
       { name: `${op === 'degraded' ? 'GET, 3 nodes gone' : op.toUpperCase()} ${BIG / MiB} MiB, remote nodes`, unit: 'MB/s', kintsugi: remote.big![op]!, ceiling: k.big![op]!, ceilingName: 'local nodes' })));
+  }
+  if (remote.big && k.big) {
+    // What the node protocol costs: CPU per GiB of the gateway and node processes, against the same gateway over folders.
+    for (const op of ['put', 'get'] as const) {
+      const remoteCpu = remote.big[`${op}CpuGateway`]! + remote.big[`${op}CpuNodes`]!;
+      const localCpu = k.big[`${op}CpuGateway`]!;
+      rows.push({ name: `CPU s/GiB ${op.toUpperCase()}, remote (gateway ${fmt(remote.big[`${op}CpuGateway`]!, 2)} + nodes ${fmt(remote.big[`${op}CpuNodes`]!, 2)}) vs local`, unit: 'CPU s/GiB', kintsugi: remoteCpu, ceiling: localCpu, ceilingName: `local; protocol ${fmt(remoteCpu - localCpu, 2)}` });
+    }
   }
   if (remote.small && k.small) {
     for (const op of ['put', 'get', 'head'] as const) {

@@ -10,8 +10,11 @@ export interface DriveStat {
 /** A file being written: appended to, then committed atomically or aborted. */
 export interface DriveWriter {
   /**
-   * Writes at `position` (or appends); resolves when the bytes are handed to
-   * the OS. Positional writes may be in flight together.
+   * Writes at `position` (or appends); resolves when the bytes are taken and
+   * the caller may reuse its buffer — handed to the OS, or (a node on another
+   * host) copied into a batch on its way, whose failure then fails a later
+   * write or the commit. Positional writes may be in flight together; a
+   * later write over the same bytes wins.
    */
   write(chunk: Uint8Array, position?: number): Promise<void>;
   /**

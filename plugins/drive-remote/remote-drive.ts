@@ -5,6 +5,7 @@ import { Pool } from 'undici';
 import type { Drive, DriveFile, DriveStat, DriveWriter, NodeServices } from '../../core/contracts/drive.js';
 import { bodyHash, signedNodeHeaders } from '../../core/node-auth.js';
 import type { NodeIdentity } from '../../core/node-identity.js';
+import { RemoteWriter } from './remote-writer.js';
 
 /** A node that does not accept a connection within this long is offline. */
 const CONNECT_TIMEOUT_MS = 2_000;
@@ -120,11 +121,11 @@ export class RemoteDrive implements Drive {
 
   async createWriter(path: string): Promise<DriveWriter> {
     const { id } = (await this.json<{ id: string }>('POST', 'writer', { path }))!;
-    return {
-      write: (chunk, position) => this.done('PUT', 'writer', { id, ...(position !== undefined ? { position } : {}) }, { body: chunk }),
+    return new RemoteWriter({
+      put: (body, position) => this.done('PUT', 'writer', { id, ...(position !== undefined ? { position } : {}) }, { body }),
       commit: (to) => this.done('POST', 'commit', { id, ...(to !== undefined ? { path: to } : {}) }, { mutates: true }),
       abort: () => this.done('POST', 'abort', { id }, { mutates: true }),
-    };
+    });
   }
 
   writeFile(path: string, data: Uint8Array): Promise<void> {
