@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import type { DriveFile, DriveWriter, NodeService, NodeServiceFactory } from '../core/contracts/drive.js';
 import type { Logger } from '../core/contracts/logger.js';
 import { JsonLineLogger } from '../core/logger.js';
-import { bodyHash, NODE_HEADERS, refusal } from '../core/node-auth.js';
+import { bodyMacMatches, NODE_HEADERS, refusal } from '../core/node-auth.js';
 import { identityMismatch, type NodeIdentity } from '../core/node-identity.js';
 import { readIdentity } from '../plugins/drive-local/index.js';
 import { LocalDrive } from '../plugins/drive-local/local-drive.js';
@@ -90,7 +90,7 @@ export async function serveNode(options: NodeServerOptions): Promise<{ port: num
     const why = refusal(options.secret, req.method ?? 'GET', target, header);
     if (why) throw new HttpError(why === 'unsigned request' ? 401 : 403, 'ERR_NODE_AUTH', why);
     const body = await readBody(req);
-    if (bodyHash(body) !== header(NODE_HEADERS.bodyHash)) throw new HttpError(403, 'ERR_NODE_AUTH', 'body does not match its signed hash');
+    if (!bodyMacMatches(options.secret, body, header(NODE_HEADERS.bodyMac))) throw new HttpError(403, 'ERR_NODE_AUTH', 'body does not match its signed MAC');
     const url = new URL(target, 'http://node');
     const q = (name: string) => {
       const v = url.searchParams.get(name);

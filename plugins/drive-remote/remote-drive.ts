@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Pool } from 'undici';
 
 import type { Drive, DriveFile, DriveStat, DriveWriter, NodeServices } from '../../core/contracts/drive.js';
-import { bodyHash, signedNodeHeaders } from '../../core/node-auth.js';
+import { bodyMac, signedNodeHeaders } from '../../core/node-auth.js';
 import type { NodeIdentity } from '../../core/node-identity.js';
 import { RemoteWriter } from './remote-writer.js';
 
@@ -78,10 +78,10 @@ export class RemoteDrive implements Drive {
   private async send(method: string, op: string, params: Params, options: CallOptions): Promise<{ status: number; body: Buffer } | undefined> {
     const query = new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)])).toString();
     const target = `/v1/${op}${query ? `?${query}` : ''}`;
-    const hash = bodyHash(options.body);
+    const mac = bodyMac(this.secret, options.body);
     const opId = options.mutates ? randomUUID() : undefined;
     for (let attempt = 0; ; attempt++) {
-      const headers = signedNodeHeaders(this.secret, { method, target, bodyHash: hash, clusterId: this.clusterId, node: this.index, ...(opId ? { opId } : {}) });
+      const headers = signedNodeHeaders(this.secret, { method, target, bodyMac: mac, clusterId: this.clusterId, node: this.index, ...(opId ? { opId } : {}) });
       try {
         const res = await this.pool.request({ path: target, method: method as 'GET', headers, body: options.body ?? null });
         const body = Buffer.from(await res.body.arrayBuffer());

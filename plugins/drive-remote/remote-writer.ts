@@ -31,6 +31,8 @@ export class RemoteWriter implements DriveWriter {
   /** batches on their way, with the range each covers */
   private readonly inFlight = new Map<Promise<void>, { from: number; to: number }>();
   private failure: Error | undefined;
+  /** batch buffers whose request is done, reused (fewer large allocations, less garbage collection) */
+  private readonly spare: Buffer[] = [];
 
   constructor(private readonly calls: WriterCalls) {}
 
@@ -40,7 +42,7 @@ export class RemoteWriter implements DriveWriter {
     if (this.length > 0 && !follows) await this.flush();
     if (this.length === 0) {
       this.start = position;
-      this.batch ??= Buffer.allocUnsafe(Math.max(BATCH_BYTES, chunk.byteLength));
+      this.batch ??= (chunk.byteLength <= BATCH_BYTES ? this.spare.pop() : undefined) ?? Buffer.allocUnsafe(Math.max(BATCH_BYTES, chunk.byteLength));
     }
     if (this.length + chunk.byteLength > this.batch!.byteLength) {
       const bigger = Buffer.allocUnsafe(this.length + chunk.byteLength);
@@ -56,7 +58,8 @@ export class RemoteWriter implements DriveWriter {
   /** Sends the batch gathered so far (waiting for room among the batches in flight). */
   private async flush(): Promise<void> {
     if (this.length === 0) return;
-    const body = this.batch!.subarray(0, this.length);
+    const buffer = this.batch!;
+    const body = buffer.subarray(0, this.length);
     const position = this.start;
     this.batch = undefined;
     this.length = 0;
@@ -71,7 +74,10 @@ export class RemoteWriter implements DriveWriter {
     }
     const sent: Promise<void> = this.calls.put(body, position)
       .catch((err: Error) => { this.failure ??= err; })
-      .finally(() => { this.inFlight.delete(sent); });
+      .finally(() => {
+        this.inFlight.delete(sent);
+        if (buffer.byteLength === BATCH_BYTES) this.spare.push(buffer);
+      });
     this.inFlight.set(sent, { from, to });
   }
 
