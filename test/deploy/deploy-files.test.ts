@@ -2,6 +2,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
+import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import { Secret } from 'kubernetes-models/v1/Secret';
+import { Service } from 'kubernetes-models/v1/Service';
 import { describe, expect, it } from 'vitest';
 
 import { parseConfig, type RawSettings } from '../../core/config.js';
@@ -68,6 +73,24 @@ describe('deploy/: the files a deployment starts from', () => {
     for (const c of [containerOf(nodes), containerOf(gateway)]) {
       for (const e of c.env.filter((x) => x.valueFrom)) expect((e.valueFrom as { secretKeyRef: { name: string } }).secretKeyRef.name).toBe(secretName);
     }
+  });
+
+  it('Kubernetes: every manifest passes the API\'s OpenAPI schema (kubernetes-models), with the kinds the deployment needs', () => {
+    const models: Record<string, new (doc: never) => { validate(): void }> = {
+      'apps/v1 StatefulSet': StatefulSet, 'apps/v1 Deployment': Deployment, 'policy/v1 PodDisruptionBudget': PodDisruptionBudget,
+      'v1 Secret': Secret, 'v1 Service': Service,
+    };
+    const kinds: string[] = [];
+    for (const f of ['nodes.yaml', 'gateways.yaml', 'secret.example.yaml']) {
+      for (const doc of yamlDocuments(join(deploy, 'kubernetes', f))) {
+        const kind = `${doc.apiVersion as string} ${doc.kind as string}`;
+        const Model = models[kind];
+        expect(Model, `${f}: ${kind} is not a kind this deployment uses`).toBeDefined();
+        expect(() => new Model!(doc as never).validate(), `${f}: ${kind}`).not.toThrow();
+        kinds.push(kind);
+      }
+    }
+    expect(new Set(kinds)).toEqual(new Set(Object.keys(models)));
   });
 
   it('the Dockerfile: Debian bookworm with Node 20, copies what exists, runs the built CLI', () => {
