@@ -77,10 +77,16 @@ export class DataUnavailableError extends KintsugiError {
   }
 }
 
-/** Too few nodes took a write for it to be durable. */
+/** A node that failed its part of a write, and why. */
+export interface NodeFailure {
+  readonly node: number;
+  readonly why: string;
+}
+
+/** Too few nodes took a write for it to be durable; names the nodes that failed and why. */
 export class WriteQuorumError extends KintsugiError {
-  constructor(message: string) {
-    super('ERR_WRITE_QUORUM', message);
+  constructor(message: string, readonly failures: readonly NodeFailure[] = []) {
+    super('ERR_WRITE_QUORUM', failures.length > 0 ? `${message} (${failures.map((f) => `node ${f.node}: ${f.why}`).join('; ')})` : message);
   }
 }
 

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage } from 'node:http';
 import { resolve } from 'node:path';
 
@@ -87,6 +89,11 @@ export async function serveNode(options: NodeServerOptions): Promise<{ port: num
   async function handle(req: IncomingMessage): Promise<Answer> {
     const target = req.url ?? '/';
     const header = (name: string) => { const v = req.headers[name]; return Array.isArray(v) ? v[0] : v; };
+    // For load balancers and orchestrators, unsigned: whether the folder is there and writable, and nothing else.
+    if (req.method === 'GET' && target === '/health') {
+      const up = await access(folder, constants.W_OK).then(() => stat(folder)).then((st) => st.isDirectory(), () => false);
+      return { status: up ? 200 : 503, type: 'text/plain', body: Buffer.from(up ? 'OK\n' : 'unavailable\n') };
+    }
     const why = refusal(options.secret, req.method ?? 'GET', target, header);
     if (why) throw new HttpError(why === 'unsigned request' ? 401 : 403, 'ERR_NODE_AUTH', why);
     const body = await readBody(req);

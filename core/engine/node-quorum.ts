@@ -1,5 +1,5 @@
 import type { NodeSet } from '../contracts/nodes.js';
-import { DataUnavailableError, WriteQuorumError } from '../errors.js';
+import { DataUnavailableError, WriteQuorumError, type NodeFailure } from '../errors.js';
 
 /**
  * Small records kept on every node (buckets, multipart uploads and parts):
@@ -8,8 +8,12 @@ import { DataUnavailableError, WriteQuorumError } from '../errors.js';
  * loses such a record nor brings back a deleted one.
  */
 export async function writeOnAll(nodes: NodeSet, path: string, bytes: Uint8Array): Promise<void> {
-  const ok = await Promise.all(nodes.drives.map((d) => d.writeFile(path, bytes).then(() => true, () => false)));
-  if (ok.filter(Boolean).length <= nodes.drives.length / 2) throw new WriteQuorumError(`${path} written to too few nodes`);
+  const failures: NodeFailure[] = [];
+  const ok = await Promise.all(nodes.drives.map((d) => d.writeFile(path, bytes).then(() => true, (err: Error) => {
+    failures.push({ node: d.index, why: err.message });
+    return false;
+  })));
+  if (ok.filter(Boolean).length <= nodes.drives.length / 2) throw new WriteQuorumError(`${path} written to too few nodes`, failures);
 }
 
 /**

@@ -13,7 +13,7 @@ import { dataFolders, dataSpans, type DataSpan, type ListPage, type ListRequest,
 import type { NodeSet } from '../contracts/nodes.js';
 import type { Placement } from '../contracts/placement.js';
 import { CHECKSUM_BYTES, checksumInto } from '../checksum.js';
-import { DeleteMarkerError, InvalidRangeError, InvalidVersionIdError, NoSuchKeyError, NoSuchVersionError, WriteQuorumError } from '../errors.js';
+import { DeleteMarkerError, InvalidRangeError, InvalidVersionIdError, NoSuchKeyError, NoSuchVersionError, WriteQuorumError, type NodeFailure } from '../errors.js';
 import { objectDir, shardPath } from '../layout.js';
 import { shardWriteQuorum } from '../shard-quorum.js';
 import { TOKENS } from '../tokens.js';
@@ -199,20 +199,23 @@ export class ObjectEngine extends EventEmitter {
     let coder = this.codec.coder(base);
     const shardNodes = this.shardNodesFor(bucket, key);
 
+    // Why each node that fails its part failed: a WriteQuorumError names them.
+    const failures: NodeFailure[] = [];
     const writers = await Promise.all(shardNodes.map((node, i) =>
       this.nodes.drives[node]!.createWriter(shardPath(bucket, key, STAGING_DIR, i)).catch((err: Error) => {
         this.log.warn('shard writer unavailable', { node, error: err.message });
+        failures.push({ node, why: err.message });
         return null;
       })));
     const abortAll = async () => { await Promise.all(writers.map((w) => w?.abort().catch(() => undefined))); };
     if (writers.filter(Boolean).length < this.writeQuorum) {
       await abortAll();
-      throw new WriteQuorumError(`only ${writers.filter(Boolean).length} nodes can take shards, ${this.writeQuorum} needed`);
+      throw new WriteQuorumError(`only ${writers.filter(Boolean).length} nodes can take shards, ${this.writeQuorum} needed`, failures);
     }
 
     let size = 0;
     const stripeWriter = new StripeWriter(coder, writers, coder.shardSizeFor(this.config.blockSize), this.writeQuorum,
-      (length) => (coder = this.codec.coder({ ...base, packetSize: packetSizeFor(length, k, base.packetSize) })));
+      (length) => (coder = this.codec.coder({ ...base, packetSize: packetSizeFor(length, k, base.packetSize) })), shardNodes, failures);
     const md5 = this.md5.hasher(stripeWriter.stripeBytes);
     try {
       for await (const chunk of body) {
@@ -233,7 +236,7 @@ export class ObjectEngine extends EventEmitter {
       size,
       commit: async (dir) => {
         try {
-          await this.commitShards(writers, size, (i) => shardPath(bucket, key, dir, i));
+          await this.commitShards(writers, size, (i) => shardPath(bucket, key, dir, i), shardNodes, failures);
         } catch (err) {
           await abortAll();
           await this.removeDir(bucket, key, dir, shardNodes);
@@ -463,15 +466,18 @@ export class ObjectEngine extends EventEmitter {
     return this.nodes.drives.map((d) => ({ index: d.index, id: `node-${d.index}` }));
   }
 
-  private async commitShards(writers: (DriveWriter | null)[], size: number, pathOf: (shard: number) => string): Promise<void> {
+  private async commitShards(writers: (DriveWriter | null)[], size: number, pathOf: (shard: number) => string, shardNodes: readonly number[], failures: NodeFailure[]): Promise<void> {
     if (size === 0) {
       // An empty object has no stripes: nothing to keep on the nodes.
       await Promise.all(writers.map((w) => w?.abort()));
       return;
     }
-    const committed = await Promise.all(writers.map((w, i) => (w ? w.commit(pathOf(i)).then(() => true, () => false) : false)));
+    const committed = await Promise.all(writers.map((w, i) => (w ? w.commit(pathOf(i)).then(() => true, (err: Error) => {
+      failures.push({ node: shardNodes[i]!, why: err.message });
+      return false;
+    }) : false)));
     const ok = committed.filter(Boolean).length;
-    if (ok < this.writeQuorum) throw new WriteQuorumError(`only ${ok} of ${writers.length} shard files committed, ${this.writeQuorum} needed`);
+    if (ok < this.writeQuorum) throw new WriteQuorumError(`only ${ok} of ${writers.length} shard files committed, ${this.writeQuorum} needed`, failures);
   }
 
   /** Bytes [start, end] of the record, span by span, stripe by stripe. */

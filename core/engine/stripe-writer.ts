@@ -1,7 +1,7 @@
 import { CHECKSUM_BYTES, checksumInto } from '../checksum.js';
 import type { ErasureCoder } from '../contracts/codec.js';
 import type { DriveWriter } from '../contracts/drive.js';
-import { WriteQuorumError } from '../errors.js';
+import { WriteQuorumError, type NodeFailure } from '../errors.js';
 
 /** Where shard data starts in its slot: 64-byte aligned, checksum just before it. */
 const HEAD = 64;
@@ -64,6 +64,9 @@ export class StripeWriter {
     private readonly quorum: number,
     /** called once, before the first stripe is encoded, when the object fits one stripe */
     private readonly smallObject: (size: number) => ErasureCoder,
+    /** the node of each shard, and the failures met so far (this writer adds its own), for a WriteQuorumError */
+    private readonly shardNodes: readonly number[] = [],
+    private readonly failures: NodeFailure[] = [],
   ) {
     this.k = coder.params.k;
     this.m = coder.params.m;
@@ -156,12 +159,13 @@ export class StripeWriter {
       if (!w) return;
       try {
         await w.write(stripe.framed(i, blockBytes), position);
-      } catch {
+      } catch (err) {
+        this.failures.push({ node: this.shardNodes[i] ?? i, why: (err as Error).message });
         this.writers[i] = null;
         await w.abort().catch(() => undefined);
       }
     }));
     const live = this.writers.filter(Boolean).length;
-    if (live < this.quorum) throw new WriteQuorumError(`only ${live} of ${this.writers.length} shard writes succeeded, ${this.quorum} needed`);
+    if (live < this.quorum) throw new WriteQuorumError(`only ${live} of ${this.writers.length} shard writes succeeded, ${this.quorum} needed`, this.failures);
   }
 }

@@ -3,6 +3,8 @@ import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, 
 import { join } from 'node:path';
 
 import type { DerivedLink, DerivedReport } from '../../core/contracts/metadata.js';
+import { IDENTITY_DIR, IDENTITY_FILE } from '../../core/layout.js';
+import type { NodeIdentity } from '../../core/node-identity.js';
 import type { Logger } from '../../core/contracts/logger.js';
 import type { NodeSet } from '../../core/contracts/nodes.js';
 import { checkIndex, checkIndexes } from './index-check.js';
@@ -79,7 +81,7 @@ export class IndexSlots {
 
   private folder(n: number): string | undefined {
     const p = this.nodes.drives[n]?.localPath;
-    return p === undefined ? undefined : join(p, '.kintsugi');
+    return p === undefined ? undefined : join(p, IDENTITY_DIR);
   }
 
   private envPath(n: number, generation: string): string {
@@ -474,8 +476,8 @@ function alive(pid: number): boolean {
  * million-key bucket this way instead of through puts.
  */
 export async function loadIntoIndex(nodeFolder: string, bucket: string, entries: Iterable<IndexEntry>): Promise<void> {
-  const folder = join(nodeFolder, '.kintsugi');
-  const { clusterId, index: node } = JSON.parse(readFileSync(join(folder, 'format.json'), 'utf8')) as { clusterId: string; index: number };
+  const folder = join(nodeFolder, IDENTITY_DIR);
+  const { clusterId, index: node } = JSON.parse(readFileSync(join(nodeFolder, IDENTITY_FILE), 'utf8')) as NodeIdentity;
   let state: IndexState;
   try {
     state = JSON.parse(readFileSync(join(folder, 'listing.json'), 'utf8')) as IndexState;

@@ -8,7 +8,7 @@ import type { Logger } from '../../core/contracts/logger.js';
 import type { DerivedLink, DerivedReport, ListPage, ListRequest, ListVersionsRequest, MetadataStore, ObjectRecord, VersionPage, VersionSelector } from '../../core/contracts/metadata.js';
 import type { NodeSet } from '../../core/contracts/nodes.js';
 import type { Placement } from '../../core/contracts/placement.js';
-import { WriteQuorumError } from '../../core/errors.js';
+import { WriteQuorumError, type NodeFailure } from '../../core/errors.js';
 import { RECORD_SUFFIX, recordDir, recordPath, TOMBSTONE_SUFFIX, tombstonePath } from '../../core/layout.js';
 import { shardWriteQuorum } from '../../core/shard-quorum.js';
 import { TOKENS } from '../../core/tokens.js';
@@ -76,6 +76,7 @@ export class MsgpackMetadataStore implements MetadataStore {
     let plain: Uint8Array | undefined;
     const path = recordPath(record.bucket, record.key, record.versionId);
     const entry = indexEntry(record);
+    const failures: NodeFailure[] = [];
     const written = await Promise.all(targets.map((n) => {
       const shard = shards?.[record.shardNodes.indexOf(n)];
       const bytes = shard ? encodeRecord(record, shard) : (plain ??= encodeRecord(record));
@@ -83,16 +84,17 @@ export class MsgpackMetadataStore implements MetadataStore {
       const remote = this.slots.remote(n);
       return (remote ? remote.putRecord(path, bytes, record.bucket, entry) : writeCopy(this.drive(n), path, bytes)).catch((err: Error) => {
         this.log.warn('metadata replica write failed', { node: n, error: err.message });
+        failures.push({ node: n, why: err.message });
         return undefined;
       });
     }));
     const ok = written.map((w) => w !== undefined);
-    this.assertQuorum('metadata', meta, targets, ok);
+    this.assertQuorum('metadata', meta, targets, ok, failures);
     if (shards) {
       // Inline data is only as safe as the shards that landed.
       const landed = record.shardNodes.filter((n) => ok[targets.indexOf(n)]).length;
       const need = shardWriteQuorum(record.codec.k, record.codec.m);
-      if (landed < need) throw new WriteQuorumError(`only ${landed} of ${record.shardNodes.length} inline shards written, ${need} needed`);
+      if (landed < need) throw new WriteQuorumError(`only ${landed} of ${record.shardNodes.length} inline shards written, ${need} needed`, failures);
     }
     await Promise.all(targets.filter((n, i) => ok[i] && !this.slots.remote(n)).map((n) => this.onIndex(n, (index) => index.upsert(record.bucket, entry))));
     // Offline nodes may hold older versions: only a write that made every
@@ -139,12 +141,12 @@ export class MsgpackMetadataStore implements MetadataStore {
    * the key's nodes, which every read meets (reads gather PARITY + 1 answers
    * besides the replica majority).
    */
-  private assertQuorum(what: string, meta: readonly number[], targets: readonly number[], ok: readonly boolean[]): void {
+  private assertQuorum(what: string, meta: readonly number[], targets: readonly number[], ok: readonly boolean[], failures: readonly NodeFailure[] = []): void {
     const metaOk = meta.filter((n) => ok[targets.indexOf(n)]).length;
     const total = ok.filter(Boolean).length;
     const usual = metaOk > meta.length / 2 && total >= Math.min(targets.length, this.config.parity + 1);
     const wide = total >= targets.length - this.config.parity;
-    if (!usual && !wide) throw new WriteQuorumError(`${what} written to ${metaOk}/${meta.length} replicas and ${total}/${targets.length} copies: no quorum`);
+    if (!usual && !wide) throw new WriteQuorumError(`${what} written to ${metaOk}/${meta.length} replicas and ${total}/${targets.length} copies: no quorum`, failures);
   }
 
   async readShard(record: ObjectRecord, shard: number): Promise<Uint8Array | undefined> {

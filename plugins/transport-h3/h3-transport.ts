@@ -89,6 +89,8 @@ export class H3Transport implements Transport {
     } catch (err) {
       const e = toS3Error(err);
       if (e.status === 500) this.log.error('request failed', { requestId, error: (err as Error).stack ?? String(err) });
+      // Degraded (503): which nodes failed and why, for the operator.
+      else if (e.status === 503) this.log.warn('request unavailable', { requestId, error: (err as Error).message });
       res = { status: e.status, headers: { ...e.headers, 'content-type': 'application/xml' }, body: s3req.method === 'HEAD' ? undefined : errorXml(e, rawPath, requestId) };
       // An unread request body must not be left half-read on a kept-alive socket.
       if (!req.complete) req.resume();

@@ -2,12 +2,13 @@ import { createHash, randomBytes } from 'node:crypto';
 
 import {
   CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteBucketCommand, DeleteObjectCommand,
-  GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, UploadPartCommand, type S3Client,
+  GetObjectCommand, HeadBucketCommand, PutObjectCommand, UploadPartCommand, type S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/engine.js';
+import { listKeys } from '../helpers/listing.js';
 import { CLUSTER_SECRET, restartNode, startNode, stopNode, type NodeProcess } from '../helpers/nodes.js';
 import { failure, startServer, type RunningServer } from '../helpers/server.js';
 
@@ -34,16 +35,7 @@ describe('two stateless gateways sharing seven `kintsugi node` processes', () =>
       expect(got, key).toBe(digest);
     }
   };
-  const listAll = async (client: S3Client) => {
-    const keys: string[] = [];
-    let ContinuationToken: string | undefined;
-    do {
-      const page = await client.send(new ListObjectsV2Command({ Bucket: 'shared', ContinuationToken }));
-      keys.push(...(page.Contents ?? []).map((c) => c.Key!));
-      ContinuationToken = page.NextContinuationToken;
-    } while (ContinuationToken);
-    return keys;
-  };
+  const listAll = (client: S3Client) => listKeys(client, 'shared');
 
   beforeAll(async () => {
     for (let i = 0; i < 7; i++) nodes.push(await startNode(tempDir(`kintsugi-gw-node-${i}-`)));

@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/engine.js';
+import { listKeys } from '../helpers/listing.js';
 import { FaultProxy } from '../helpers/fault-proxy.js';
 import { NetLab, type LabHost } from '../helpers/netns.js';
 import { CLUSTER_SECRET, startNode, stopNode, type NodeProcess } from '../helpers/nodes.js';
@@ -86,16 +87,7 @@ describe('nodes and gateways on separate hosts (network namespaces)', () => {
     }
   }
 
-  async function listAll(client: S3Client): Promise<string[]> {
-    const keys: string[] = [];
-    let ContinuationToken: string | undefined;
-    do {
-      const page = await client.send(new ListObjectsV2Command({ Bucket: 'hosts', ContinuationToken }));
-      keys.push(...(page.Contents ?? []).map((c) => c.Key!));
-      ContinuationToken = page.NextContinuationToken;
-    } while (ContinuationToken);
-    return keys;
-  }
+  const listAll = (client: S3Client) => listKeys(client, 'hosts');
 
   it('serves through both gateways over real links, with latency and stalls on two of them', async () => {
     const { ok } = await upload('calm', 4, 5);

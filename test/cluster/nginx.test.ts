@@ -3,11 +3,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ROOT } from '../helpers/cli.js';
 import { tempDir } from '../helpers/engine.js';
+import { listKeys } from '../helpers/listing.js';
 import { CLUSTER_SECRET, startNode, stopNode, type NodeProcess } from '../helpers/nodes.js';
 import { ACCESS_KEY, freePort, SECRET_KEY, startServer, type RunningServer } from '../helpers/server.js';
 
@@ -102,13 +103,7 @@ describe('two gateways behind nginx (Debian\'s, with deploy/nginx.conf)', () => 
         else expected.set(Key, sha(body));
       }
     }));
-    const listed: string[] = [];
-    let ContinuationToken: string | undefined;
-    do {
-      const page = await s3.send(new ListObjectsV2Command({ Bucket: 'behind-nginx', ContinuationToken, MaxKeys: 40 }));
-      listed.push(...(page.Contents ?? []).map((o) => o.Key!));
-      ContinuationToken = page.NextContinuationToken;
-    } while (ContinuationToken);
+    const listed = await listKeys(s3, 'behind-nginx', 40);
     expect(listed).toEqual([...expected.keys()].sort());
     for (const [Key, digest] of expected) {
       expect(sha(await (await s3.send(new GetObjectCommand({ Bucket: 'behind-nginx', Key }))).Body!.transformToByteArray())).toBe(digest);

@@ -61,6 +61,7 @@ describe('deploy/: the files a deployment starts from', () => {
     expect((nodes.spec as { serviceName: string }).serviceName).toBe((headless.metadata as { name: string }).name);
     expect((nodes.spec as { volumeClaimTemplates: unknown[] }).volumeClaimTemplates).toHaveLength(1);
     expect(containerOf(nodes).args).toEqual(['node']);
+    expect((containerOf(nodes) as Container & { readinessProbe: { httpGet: { path: string } } }).readinessProbe.httpGet.path).toBe('/health');
 
     const env = Object.fromEntries(containerOf(gateway).env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
     const config = parseConfig({ ...env, CLUSTER_SECRET: 'a cluster secret', ACCESS_KEY: 'deploy-key', SECRET_KEY: 'deploy-secret-key' } as RawSettings);

@@ -2,6 +2,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import type { Drive } from '../../core/contracts/drive.js';
 import { openLocalNodes } from '../../plugins/drive-local/index.js';
+import { GuardedDrive } from '../../core/guarded-drive.js';
+import { NodeHealth } from '../../core/node-health.js';
 import { RemoteDrive } from '../../plugins/drive-remote/remote-drive.js';
 import { serveNode } from '../../server/node-serve.js';
 import { TOKENS } from '../../core/tokens.js';
@@ -144,6 +146,9 @@ describe('a remote node refuses', () => {
     const raw = await fetch(`http://127.0.0.1:${server.port}/v1/file?path=meta%2Fsecret`);
     expect(raw.status).toBe(401);
     expect(await raw.text()).not.toContain('data');
+    // Only the unsigned health check answers, and it says nothing but OK.
+    const health = await fetch(`http://127.0.0.1:${server.port}/health`);
+    expect([health.status, await health.text()]).toEqual([200, 'OK\n']);
   });
 
   it('a gateway expecting another node or cluster (412, refused), and a node that is down is offline', async () => {
@@ -158,3 +163,38 @@ describe('a remote node refuses', () => {
 });
 // What the engine gets: the same drive behind its node's health gate.
 describeDrive('local behind its health gate', async () => (await openStore()).container.resolve(TOKENS.Nodes).drives[0]!);
+
+/**
+ * What the core hands out for a node out of service (its drive behind the
+ * health gate, the node offline): the other side of the contract — every
+ * operation fails at once with ERR_NODE_UNAVAILABLE, the probe included,
+ * and nothing reaches the node.
+ */
+describe('the stand-in for an offline node', () => {
+  it('fails every operation at once, and touches nothing', async () => {
+    const server = await serveNode({ folder: tempDir('kintsugi-remote-'), secret: 's', host: '127.0.0.1', port: 0, sync: false });
+    const url = `http://127.0.0.1:${server.port}`;
+    await server.close();
+    const remote = new RemoteDrive(0, url, 's', 'cluster-a');
+    const health = new NodeHealth([remote], silent, { probeIntervalMs: 0, probeTimeoutMs: 2000 });
+    await health.refresh();
+    expect(health.status()[0]!.state).toBe('offline');
+    const standIn = new GuardedDrive(remote, health);
+    const unavailable = { code: 'ERR_NODE_UNAVAILABLE' };
+    const started = performance.now();
+    await expect(standIn.createWriter('data/x')).rejects.toMatchObject(unavailable);
+    await expect(standIn.writeFile('meta/x', Buffer.from('x'))).rejects.toMatchObject(unavailable);
+    await expect(standIn.createFile('meta/y', Buffer.from('y'))).rejects.toMatchObject(unavailable);
+    await expect(standIn.readFile('meta/x')).rejects.toMatchObject(unavailable);
+    await expect(standIn.open('meta/x')).rejects.toMatchObject(unavailable);
+    await expect(standIn.stat('meta/x')).rejects.toMatchObject(unavailable);
+    await expect(standIn.list('meta')).rejects.toMatchObject(unavailable);
+    await expect(standIn.rename('a', 'b')).rejects.toMatchObject(unavailable);
+    await expect(standIn.remove('meta/x')).rejects.toMatchObject(unavailable);
+    await expect(standIn.services!.call('msgpack-metadata', 'state', new Uint8Array(), 'read')).rejects.toMatchObject(unavailable);
+    await expect(standIn.probe()).rejects.toMatchObject(unavailable);
+    // Fast: the gate answers (at most one probe of a dead port), no call waits for a timeout.
+    expect(performance.now() - started).toBeLessThan(2000);
+    await remote.close();
+  });
+});

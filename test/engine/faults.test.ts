@@ -160,9 +160,16 @@ describe('failed writes', () => {
   it('are refused when fewer nodes than the write quorum are up', async () => {
     const store = await openStore();
     await withNodesGone(store, [0, 1, 2, 3], async () => {
-      await expect(store.engine.put('bucket', 'nope', chunked(random(STRIPE + 5)))).rejects.toThrow(/nodes can take shards, 4 needed/);
-      // An inline object is refused by the metadata quorum, before any shard count matters.
-      await expect(store.engine.put('bucket', 'nope', chunked(random(10)))).rejects.toBeInstanceOf(WriteQuorumError);
+      const big = await store.engine.put('bucket', 'nope', chunked(random(STRIPE + 5))).catch((err: unknown) => err);
+      expect(big).toBeInstanceOf(WriteQuorumError);
+      expect((big as Error).message).toMatch(/nodes can take shards, 4 needed/);
+      // The error names each node that failed, and why.
+      expect((big as WriteQuorumError).failures.map((f) => f.node).sort()).toEqual([0, 1, 2, 3]);
+      for (const n of [0, 1, 2, 3]) expect((big as Error).message).toMatch(new RegExp(`node ${n}: .*node-${n}`));
+      // An inline object is refused by the metadata quorum, before any shard count matters; it names the nodes too.
+      const small = await store.engine.put('bucket', 'nope', chunked(random(10))).catch((err: unknown) => err);
+      expect(small).toBeInstanceOf(WriteQuorumError);
+      expect((small as WriteQuorumError).failures.length).toBeGreaterThan(0);
     });
     await expect(store.engine.head('bucket', 'nope')).rejects.toBeInstanceOf(NoSuchKeyError);
     await store.close();
