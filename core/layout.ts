@@ -76,3 +76,10 @@ export const IDENTITY_DIR = '.kintsugi';
 
 /** The identity every node folder carries (see NodeIdentity). */
 export const IDENTITY_FILE = `${IDENTITY_DIR}/format.json`;
+
+/** Where `kintsugi demo` puts its shard files on a node (removed when it ends). */
+export const DEMO_DIR = 'demo';
+
+export function demoShardPath(stripe: number, shard: number): string {
+  return `${DEMO_DIR}/${stripe}.${shard}`;
+}

@@ -24,8 +24,8 @@ Commands:
                 copies, remove leftovers older than the grace (1 hour);
                 exit 0 only when nothing is unrecoverable
   demo [FILE]   erasure-code FILE (default: 8 MiB of random bytes) onto the
-                node folders, destroy PARITY nodes, reconstruct, verify
-  config        print the configuration in force
+                nodes, destroy PARITY nodes' shards, reconstruct, verify
+  config        print the configuration in force (secrets shown as ***)
   help          this text
 
 Settings (environment variables, or a JSON file named by KINTSUGI_CONFIG):
@@ -42,7 +42,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = loadConfig();
   if (command === 'config') {
-    process.stdout.write(JSON.stringify(config, null, 2) + '\n');
+    process.stdout.write(JSON.stringify(config, redactSecrets, 2) + '\n');
     return 0;
   }
   if (command === 'server') {
@@ -53,7 +53,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'node') return runNode(config);
   if (command === 'demo') {
     const container = await createContainer(config, PLUGINS);
-    const ok = await runDemo(config, container.resolve(TOKENS.Codec), container.resolve(TOKENS.Placement), rest[0]);
+    const ok = await runDemo(config, container.resolve(TOKENS.Codec), container.resolve(TOKENS.Placement), container.resolve(TOKENS.Nodes), rest[0]);
     return ok ? 0 : 1;
   }
   process.stderr.write(`unknown command '${command}'\n\n${HELP}`);
@@ -72,3 +72,10 @@ main(process.argv.slice(2)).then(
     }
   },
 );
+
+/** JSON.stringify replacer for `kintsugi config`: credentials are not printed. */
+function redactSecrets(key: string, value: unknown): unknown {
+  if (key === 'secretKey' || key === 'clusterSecret') return '***';
+  if (key === 'users' && value && typeof value === 'object') return Object.fromEntries(Object.keys(value).map((k) => [k, '***']));
+  return value;
+}

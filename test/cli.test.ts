@@ -28,6 +28,13 @@ describe('the kintsugi command (built code)', () => {
     expect(r.status).toBe(0);
   });
 
+  it('config prints the settings in force without their secrets', () => {
+    const r = runCli(['config'], { SECRET_KEY: 'a-real-secret-key', CLUSTER_SECRET: 'a-cluster-secret', USERS: 'reader:readers-secret' });
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ secretKey: '***', clusterSecret: '***', users: { reader: '***' }, data: 4, parity: 3 });
+    expect(r.stdout).not.toMatch(/a-real-secret-key|a-cluster-secret|readers-secret/);
+  });
+
   it('refuses an invalid configuration at start, naming the setting and the rule', () => {
     const r = runCli(['demo'], { METACOPIES: '4' });
     expect(r.status).toBe(2);

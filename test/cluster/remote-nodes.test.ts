@@ -6,6 +6,7 @@ import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { recordDir } from '../../core/layout.js';
+import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/engine.js';
 import { CLUSTER_SECRET as SECRET, restartNode, startNode, stopNode, type NodeProcess } from '../helpers/nodes.js';
 import { failure, startServer, type RunningServer } from '../helpers/server.js';
@@ -57,6 +58,12 @@ describe('a gateway over seven `kintsugi node` processes (loopback)', () => {
     for (const i of [1, 3, 5]) nodes[i] = await restartNode(nodes[i]!);
     await readAll();
   }, 60_000);
+
+  it('kintsugi demo erasure-codes onto the remote nodes and reconstructs bit-exact', () => {
+    const r = runCli(['demo'], { NODES: nodes.map((n) => n.url).join(','), CLUSTER_SECRET: SECRET });
+    expect(r.stdout).toMatch(/reconstructed 8388608 bytes: bit-exact/);
+    expect(r.status).toBe(0);
+  });
 
   it('a gateway with the wrong secret gets nothing from any node', async () => {
     const intruder = await startServer({ NODES: nodes.map((n) => `http://127.0.0.1:${n.port}`).join(','), CLUSTER_SECRET: 'guessed' });
