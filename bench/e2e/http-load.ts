@@ -1,7 +1,13 @@
 import { createReadStream, statSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent, request, type IncomingMessage } from 'node:http';
 
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+
+/** A response cut off before its end (the server aborted it) fails the request instead of leaving it waiting forever. */
+function failIfCut(res: IncomingMessage, reject: (err: Error) => void): void {
+  res.on('error', reject);
+  res.on('close', () => { if (!res.complete) reject(new Error(`${res.statusCode} response cut off before its end`)); });
+}
 
 /** One request; resolves with status and body byte count once the response has ended. */
 export function call(url: string, method: string, body?: Buffer | string, headers: Record<string, string> = {}): Promise<{ status: number; bytes: number; etag?: string }> {
@@ -9,6 +15,7 @@ export function call(url: string, method: string, body?: Buffer | string, header
     const u = new URL(url);
     const req = request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method, agent, headers: { ...headers, ...(body !== undefined ? { 'content-length': String(typeof body === 'string' ? Buffer.byteLength(body) : body.length) } : {}) } }, (res) => {
       let bytes = 0;
+      failIfCut(res, reject);
       res.on('data', (d: Buffer) => { bytes += d.length; });
       res.on('end', () => resolve({ status: res.statusCode!, bytes, ...(res.headers.etag ? { etag: String(res.headers.etag) } : {}) }));
     });
@@ -23,6 +30,7 @@ export function getText(url: string): Promise<{ status: number; text: string }> 
     const u = new URL(url);
     const req = request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method: 'GET', agent }, (res) => {
       const parts: Buffer[] = [];
+      failIfCut(res, reject);
       res.on('data', (d: Buffer) => parts.push(d));
       res.on('end', () => resolve({ status: res.statusCode!, text: Buffer.concat(parts).toString('utf8') }));
     });
@@ -38,6 +46,7 @@ export function putFile(url: string, file: string, start = 0, end?: number): Pro
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const req = request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method: 'PUT', agent, headers: { 'content-length': String(size) } }, (res) => {
+      failIfCut(res, reject);
       res.resume();
       res.on('end', () => resolve({ seconds: (performance.now() - t) / 1000, status: res.statusCode!, ...(res.headers.etag ? { etag: String(res.headers.etag) } : {}) }));
     });

@@ -59,14 +59,20 @@ export class StripeReader {
   /** Shard i's block of stripe s, or null when it is missing or fails its checksum. */
   private async block(shard: number, s: number): Promise<Uint8Array | null> {
     const bytes = this.geometry.blockBytes(s);
-    try {
-      const f = await this.file(shard);
-      if (!f) throw new Error('missing');
-      const framed = await f.read(this.geometry.offset(s), CHECKSUM_BYTES + bytes);
+    const f = await this.file(shard);
+    // A read that fails (a node on another host dropped a connection, timed
+    // out) is tried once more before the shard counts as damaged: with PARITY
+    // shards already lost, one blip would otherwise fail the whole read.
+    for (let attempt = 0; f && attempt < 2; attempt++) {
+      let framed: Uint8Array;
+      try {
+        framed = await f.read(this.geometry.offset(s), CHECKSUM_BYTES + bytes);
+      } catch {
+        continue;
+      }
       const block = framed.subarray(CHECKSUM_BYTES);
       if (block.byteLength === bytes && checksumMatches(block, framed, 0)) return block;
-    } catch {
-      // fall through: counted as damage
+      break;
     }
     this.damage.shards.add(shard);
     return null;
