@@ -75,7 +75,7 @@ export class RemoteDrive implements Drive {
     call: async (service, op, body, access) => (await this.bytes('POST', 'service', { name: service, op }, { body, mutates: access === 'write' }))!,
   };
 
-  private async send(method: string, op: string, params: Params, options: CallOptions): Promise<{ status: number; body: Buffer } | undefined> {
+  private async send(method: string, op: string, params: Params, options: CallOptions): Promise<{ status: number; body: Buffer }> {
     const query = new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)])).toString();
     const target = `/v1/${op}${query ? `?${query}` : ''}`;
     const mac = bodyMac(this.secret, options.body);
@@ -99,7 +99,6 @@ export class RemoteDrive implements Drive {
   /** Calls the node; the answer's body, undefined for a 404 when `missingOk`. */
   private async bytes(method: string, op: string, params: Params, options: CallOptions = {}): Promise<Buffer | undefined> {
     const res = await this.send(method, op, params, options);
-    if (!res) return undefined;
     if (res.status === 404 && options.missingOk) return undefined;
     if (res.status >= 400) {
       const text = res.body.toString('utf8');
