@@ -13,6 +13,16 @@ export class KintsugiError extends Error {
   }
 }
 
+/**
+ * A node fault as the file system would report it: a plain Error with an
+ * errno-like `code` (EIO, ENOSPC, ERR_NODE_GONE …) that the node health
+ * model reads (see stateFor), whether a local drive met it or a remote node
+ * reported it.
+ */
+export function nodeFault(code: string, message: string): Error & { code: string } {
+  return Object.assign(new Error(message), { code });
+}
+
 /** The configuration breaks a rule; `setting` names the offending key. */
 export class ConfigError extends KintsugiError {
   constructor(readonly setting: string, message: string) {

@@ -1,6 +1,7 @@
 import type { Drive } from './contracts/drive.js';
 import type { Logger } from './contracts/logger.js';
 import type { NodeHealthView, NodeState, NodeStatus } from './contracts/nodes.js';
+import { nodeFault } from './errors.js';
 
 /**
  * The state a node fault puts its node in, or undefined for errors that say
@@ -160,7 +161,7 @@ export class NodeHealth implements NodeHealthView {
   private async runProbe(n: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(Object.assign(new Error(`probe took longer than ${this.options.probeTimeoutMs} ms`), { code: 'ERR_NODE_TIMEOUT' })), this.options.probeTimeoutMs);
+      timer = setTimeout(() => reject(nodeFault('ERR_NODE_TIMEOUT', `probe took longer than ${this.options.probeTimeoutMs} ms`)), this.options.probeTimeoutMs);
     });
     try {
       await Promise.race([this.drives[n]!.probe(), timeout]);

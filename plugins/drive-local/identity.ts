@@ -3,7 +3,7 @@ import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path';
 
 import type { Logger } from '../../core/contracts/logger.js';
-import { NodeIdentityError } from '../../core/errors.js';
+import { nodeFault, NodeIdentityError } from '../../core/errors.js';
 import { IDENTITY_DIR, IDENTITY_FILE, TMP_DIR } from '../../core/layout.js';
 import { identityMismatch, isNodeIdentity, type NodeIdentity } from '../../core/node-identity.js';
 
@@ -11,7 +11,6 @@ export type { NodeIdentity } from '../../core/node-identity.js';
 
 const FORMAT_FILE = IDENTITY_FILE;
 
-const coded = (code: string, message: string) => Object.assign(new Error(message), { code });
 
 /** The node folder is there and is a folder; throws ERR_NODE_GONE / ENOTDIR otherwise. */
 export async function checkFolder(folder: string): Promise<void> {
@@ -19,10 +18,10 @@ export async function checkFolder(folder: string): Promise<void> {
   try {
     st = await stat(folder);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw coded('ERR_NODE_GONE', `node folder ${folder} is missing`);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw nodeFault('ERR_NODE_GONE', `node folder ${folder} is missing`);
     throw err;
   }
-  if (!st.isDirectory()) throw coded('ENOTDIR', `node path ${folder} is not a folder`);
+  if (!st.isDirectory()) throw nodeFault('ENOTDIR', `node path ${folder} is not a folder`);
 }
 
 /** The identity a folder carries, 'missing', or a NodeIdentityError for an unreadable one. */
@@ -33,7 +32,7 @@ export async function readIdentity(folder: string): Promise<NodeIdentity | 'miss
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return 'missing';
-    if (code === 'ENOTDIR') throw coded('ENOTDIR', `node path ${folder} is not a folder`);
+    if (code === 'ENOTDIR') throw nodeFault('ENOTDIR', `node path ${folder} is not a folder`);
     throw err;
   }
   try {

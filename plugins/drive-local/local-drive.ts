@@ -4,8 +4,9 @@ import { mkdir, readdir, rename, rm, stat, statfs } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 import type { Drive, DriveFile, DriveStat, DriveWriter } from '../../core/contracts/drive.js';
-import { Fd, readWhole } from './fd.js';
+import { nodeFault } from '../../core/errors.js';
 import { TMP_DIR } from '../../core/layout.js';
+import { Fd, readWhole } from './fd.js';
 import { adoptIdentity, checkFolder, readIdentity } from './identity.js';
 import { resolveInside } from './safe-path.js';
 
@@ -33,7 +34,7 @@ async function mkdirInside(root: string, dir: string): Promise<void> {
   try {
     await stat(root);
   } catch {
-    throw Object.assign(new Error(`node folder ${root} is gone`), { code: 'ERR_NODE_GONE' });
+    throw nodeFault('ERR_NODE_GONE', `node folder ${root} is gone`);
   }
   await mkdir(dir, { recursive: true });
 }
@@ -259,7 +260,7 @@ export class LocalDrive implements Drive {
     const fs = await statfs(this.location);
     const reserve = Math.min(FULL_RESERVE_BYTES, fs.blocks * fs.bsize * FULL_RESERVE_SHARE);
     if (fs.bavail * fs.bsize < reserve) {
-      throw Object.assign(new Error(`${this.location}: ${fs.bavail * fs.bsize} bytes free, less than the ${Math.round(reserve)} kept in reserve`), { code: 'ENOSPC' });
+      throw nodeFault('ENOSPC', `${this.location}: ${fs.bavail * fs.bsize} bytes free, less than the ${Math.round(reserve)} kept in reserve`);
     }
     const path = join(this.location, TMP_DIR, `probe-${process.pid}-${randomUUID()}`);
     const bytes = randomBytes(64);
@@ -269,7 +270,7 @@ export class LocalDrive implements Drive {
       await fh.datasync();
       const back = Buffer.alloc(bytes.length);
       const got = await fh.readInto(back, 0);
-      if (got !== bytes.length || !back.equals(bytes)) throw Object.assign(new Error(`${this.location}: a probe file read back differently`), { code: 'EIO' });
+      if (got !== bytes.length || !back.equals(bytes)) throw nodeFault('EIO', `${this.location}: a probe file read back differently`);
     } finally {
       await fh.close().catch(() => undefined);
       await rm(path, { force: true });

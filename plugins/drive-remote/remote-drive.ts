@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Pool } from 'undici';
 
 import type { Drive, DriveFile, DriveStat, DriveWriter, NodeServices } from '../../core/contracts/drive.js';
+import { nodeFault } from '../../core/errors.js';
 import { bodyMac, signedNodeHeaders } from '../../core/node-auth.js';
 import type { NodeIdentity } from '../../core/node-identity.js';
 import { RemoteWriter } from './remote-writer.js';
@@ -23,11 +24,6 @@ const NETWORK_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN',
   'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED',
 ]);
-
-/** An error as the node reported it (its `code`: EROFS, ENOSPC, ERR_NODE_IDENTITY, ...), or a network failure (`ERR_NODE_GONE`). */
-function nodeError(code: string, message: string): Error {
-  return Object.assign(new Error(message), { code });
-}
 
 type Params = Record<string, string | number>;
 
@@ -91,7 +87,7 @@ export class RemoteDrive implements Drive {
         if (!NETWORK_CODES.has(code)) throw err;
         // A stale kept-alive socket fails at once: one more try. A node that is down fails again.
         if (attempt === 0 && (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE' || code === 'UND_ERR_CLOSED')) continue;
-        throw nodeError('ERR_NODE_GONE', `node ${this.index} at ${this.url}: ${(err as Error).message} (${code})`);
+        throw nodeFault('ERR_NODE_GONE', `node ${this.index} at ${this.url}: ${(err as Error).message} (${code})`);
       }
     }
   }
@@ -104,7 +100,7 @@ export class RemoteDrive implements Drive {
       const text = res.body.toString('utf8');
       let reported: { code?: string; message?: string } = {};
       try { reported = JSON.parse(text) as typeof reported; } catch { /* not ours */ }
-      throw nodeError(reported.code ?? `HTTP_${res.status}`, `node ${this.index} at ${this.url}: ${reported.message ?? text.slice(0, 200)}`);
+      throw nodeFault(reported.code ?? `HTTP_${res.status}`, `node ${this.index} at ${this.url}: ${reported.message ?? text.slice(0, 200)}`);
     }
     return res.body;
   }

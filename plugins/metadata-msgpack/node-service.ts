@@ -1,6 +1,7 @@
 import { pack, unpack } from 'msgpackr';
 
 import type { Drive, NodeService } from '../../core/contracts/drive.js';
+import { nodeFault } from '../../core/errors.js';
 import type { Logger } from '../../core/contracts/logger.js';
 import type { VersionSelector } from '../../core/contracts/metadata.js';
 import type { NodeHealthView, NodeSet, NodeStatus } from '../../core/contracts/nodes.js';
@@ -32,10 +33,6 @@ export interface NodeCalls {
   readCopy: { bucket: string; key: string; version?: string };
 }
 
-function failure(code: string, message: string): Error {
-  return Object.assign(new Error(message), { code });
-}
-
 /**
  * The listing index of one node folder, kept by the node process itself:
  * the same IndexSlots a gateway uses for a local folder (checked in a child
@@ -61,7 +58,7 @@ export function metadataNodeService(drive: Drive, clusterId: string, sync: boole
 
   async function writable() {
     const index = await slots.forWrite(n);
-    if (!index) throw failure('ERR_INDEX_UNAVAILABLE', `the listing index of node ${n} cannot be opened now`);
+    if (!index) throw nodeFault('ERR_INDEX_UNAVAILABLE', `the listing index of node ${n} cannot be opened now`);
     return index;
   }
 
@@ -70,7 +67,7 @@ export function metadataNodeService(drive: Drive, clusterId: string, sync: boole
       await run();
     } catch (err) {
       await slots.fault(n, err);
-      throw failure('ERR_INDEX_FAULT', (err as Error).message);
+      throw nodeFault('ERR_INDEX_FAULT', (err as Error).message);
     }
   }
 
@@ -93,13 +90,13 @@ export function metadataNodeService(drive: Drive, clusterId: string, sync: boole
         case 'scan': {
           const { bucket, from, limit } = args as NodeCalls['scan'];
           const index = await slots.forList(n);
-          if (!index) throw failure('ERR_INDEX_NOT_READY', `the listing index of node ${n} is ${rebuilding ? 'being rebuilt' : 'not open'}`);
+          if (!index) throw nodeFault('ERR_INDEX_NOT_READY', `the listing index of node ${n} is ${rebuilding ? 'being rebuilt' : 'not open'}`);
           let rows: IndexRow[];
           try {
             rows = index.scan(bucket, Buffer.from(from), limit);
           } catch (err) {
             await slots.fault(n, err);
-            throw failure('ERR_INDEX_FAULT', (err as Error).message);
+            throw nodeFault('ERR_INDEX_FAULT', (err as Error).message);
           }
           return answer(rows.map((r) => [r.key, r.value]));
         }
@@ -125,7 +122,7 @@ export function metadataNodeService(drive: Drive, clusterId: string, sync: boole
           await slots.reported(n, (args as NodeCalls['fault']).why);
           return answer(true);
         default:
-          throw failure('ERR_BAD_REQUEST', `the listing index has no call ${op}`);
+          throw nodeFault('ERR_BAD_REQUEST', `the listing index has no call ${op}`);
       }
     },
     close: () => slots.close(),

@@ -1,5 +1,5 @@
 import type { Drive } from '../../core/contracts/drive.js';
-import type { ObjectRecord, VersionSelector } from '../../core/contracts/metadata.js';
+import type { VersionSelector } from '../../core/contracts/metadata.js';
 import { RECORD_SUFFIX, recordDir, recordPath, TOMBSTONE_SUFFIX } from '../../core/layout.js';
 import { isNullVersion } from '../../core/version-id.js';
 import { decodeCopy } from './record-codec.js';
@@ -48,6 +48,3 @@ export async function readCopy(drive: Drive, bucket: string, key: string, versio
   }
   return { gone, unreadable };
 }
-
-/** A record as decoded from a copy's bytes. */
-export type DecodedCopy = { record: ObjectRecord; shard?: Uint8Array };
