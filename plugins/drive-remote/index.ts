@@ -23,7 +23,7 @@ const UNKNOWN_CLUSTER = '?';
  */
 export async function openNodes(locations: readonly string[], secret: string, sync: boolean, log: Logger): Promise<DriveSet> {
   const found = await Promise.all(locations.map((loc, i) =>
-    (isNodeUrl(loc) ? new RemoteDrive(i, loc, secret, UNKNOWN_CLUSTER).identity() : readIdentity(loc)).catch((err: Error) => err)));
+    (isNodeUrl(loc) ? remoteIdentity(i, loc, secret) : readIdentity(loc)).catch((err: Error) => err)));
   const votes = new Map<string, number>();
   for (const f of found) if (typeof f === 'object' && !(f instanceof Error)) votes.set(f.clusterId, (votes.get(f.clusterId) ?? 0) + 1);
   const clusterId = [...votes].sort((a, b) => b[1] - a[1])[0]?.[0] ?? randomUUID();
@@ -42,6 +42,16 @@ export async function openNodes(locations: readonly string[], secret: string, sy
     }
   }));
   return { clusterId, drives, startFaults };
+}
+
+/** What a `kintsugi node` folder carries, asked over a connection pool that is closed again (the drive proper opens its own). */
+async function remoteIdentity(index: number, url: string, secret: string): Promise<NodeIdentity | 'missing'> {
+  const asking = new RemoteDrive(index, url, secret, UNKNOWN_CLUSTER);
+  try {
+    return await asking.identity();
+  } finally {
+    await asking.close();
+  }
 }
 
 /** Drive plugin: NODES naming `kintsugi node` URLs (and folders, which may be mixed in). */
