@@ -46,8 +46,9 @@ const VERSION_KEY_BYTES = 1 + VERSION_END;
 
 /** An index whose contents fail a check: it is set aside and rebuilt. */
 export class IndexCorruptError extends KintsugiError {
-  constructor(message: string) {
-    super('ERR_INDEX_CORRUPT', message);
+  /** `cause`: what the index's reader failed with (none: the listing found the fault itself, a checksum) */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_INDEX_CORRUPT', message, options);
   }
 }
 
@@ -313,7 +314,7 @@ class Cursor {
       rows = await this.index.scan(this.bucket, this.from, this.batch);
     } catch (err) {
       if (err instanceof IndexCorruptError) throw err;
-      throw Object.assign(new IndexCorruptError(`${this.index.path}: ${(err as Error).message}`), { index: this.index });
+      throw Object.assign(new IndexCorruptError(`${this.index.path}: ${(err as Error).message}`, { cause: err }), { index: this.index });
     }
     this.last = rows.length < this.batch;
     this.batch = Math.min(this.batch * 4, MAX_BATCH);

@@ -94,9 +94,10 @@ export class NodeIndexes {
     if (!r) return this.local.fault(n, err);
     r.ready = false;
     r.retryAtMs = Date.now() + REMOTE_RETRY_MS;
-    // A row failing its checksum is the node's to check; a network fault is its health's.
-    const code = (err as { code?: string }).code;
-    if (code === undefined || code === 'ERR_INDEX_FAULT') await r.index.fault((err as Error).message).catch(() => undefined);
+    // A row failing its checksum here, or an index fault the node reported, is the node's
+    // to check; a network fault is its health's, an index not ready its keeper's already.
+    const cause = (err as { cause?: { code?: string } }).cause;
+    if (cause === undefined || cause.code === 'ERR_INDEX_FAULT') await r.index.fault((err as Error).message).catch(() => undefined);
   }
 
   async checkAll(wait: boolean): Promise<DerivedReport[]> {
