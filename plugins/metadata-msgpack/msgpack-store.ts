@@ -77,11 +77,12 @@ export class MsgpackMetadataStore implements MetadataStore {
     const path = recordPath(record.bucket, record.key, record.versionId);
     const entry = indexEntry(record);
     const failures: NodeFailure[] = [];
-    const written = await Promise.all(targets.map((n) => {
+    // A node on another host writes the copy and indexes it in one round trip.
+    const remotes = targets.map((n) => this.slots.remote(n));
+    const written = await Promise.all(targets.map((n, i) => {
       const shard = shards?.[record.shardNodes.indexOf(n)];
       const bytes = shard ? encodeRecord(record, shard) : (plain ??= encodeRecord(record));
-      // A node on another host writes the copy and indexes it in one round trip.
-      const remote = this.slots.remote(n);
+      const remote = remotes[i];
       return (remote ? remote.putRecord(path, bytes, record.bucket, entry) : writeCopy(this.drive(n), path, bytes)).catch((err: Error) => {
         this.log.warn('metadata replica write failed', { node: n, error: err.message });
         failures.push({ node: n, why: err.message });
@@ -96,7 +97,7 @@ export class MsgpackMetadataStore implements MetadataStore {
       const need = shardWriteQuorum(record.codec.k, record.codec.m);
       if (landed < need) throw new WriteQuorumError(`only ${landed} of ${record.shardNodes.length} inline shards written, ${need} needed`, failures);
     }
-    await Promise.all(targets.filter((n, i) => ok[i] && !this.slots.remote(n)).map((n) => this.onIndex(n, (index) => index.upsert(record.bucket, entry))));
+    await Promise.all(targets.filter((_, i) => ok[i] && !remotes[i]).map((n) => this.onIndex(n, (index) => index.upsert(record.bucket, entry))));
     // Offline nodes may hold older versions: only a write that made every
     // target's folder knows there is nothing older anywhere.
     return { firstVersion: written.every((w) => w?.newFolder === true) };
