@@ -500,6 +500,14 @@ export class ObjectEngine extends EventEmitter {
     const stripeBytes = span.blockSize;
     const first = Math.floor(start / stripeBytes);
     const last = Math.floor(end / stripeBytes);
+    let reported = false;
+    const report = () => {
+      reported = true;
+      if (reader.damage.shards.size > 0) {
+        this.log.warn('degraded read', { bucket: record.bucket, key: record.key, dir: span.dir, shards: [...reader.damage.shards] });
+        this.emit('degraded', { record, damage: reader.damage } satisfies DegradedRead);
+      }
+    };
     try {
       // Stripes are read (and rebuilt, when degraded) READ_AHEAD ahead of
       // the one being sent: one was enough for healthy reads, but a rebuild
@@ -517,6 +525,9 @@ export class ObjectEngine extends EventEmitter {
         request();
         const parts = await ahead.shift()!;
         request();
+        // Reported before the last bytes go out: a client that has its whole
+        // body may ask at once (for metrics, a heal) and must find it counted.
+        if (s === last) report();
         // Yield the stripe's [from, to) bytes, part by part, without copying.
         const from = s === first ? start - s * stripeBytes : 0;
         const to = s === last ? end - s * stripeBytes + 1 : Infinity;
@@ -530,11 +541,9 @@ export class ObjectEngine extends EventEmitter {
         }
       }
     } finally {
+      // A read cut short reports what it met so far.
+      if (!reported) report();
       await reader.close();
-      if (reader.damage.shards.size > 0) {
-        this.log.warn('degraded read', { bucket: record.bucket, key: record.key, dir: span.dir, shards: [...reader.damage.shards] });
-        this.emit('degraded', { record, damage: reader.damage } satisfies DegradedRead);
-      }
     }
   }
 
