@@ -1,4 +1,4 @@
-import type { Drive, DriveFile, DriveStat, DriveWriter, NodeServices } from './contracts/drive.js';
+import type { Drive, DriveFile, DriveShelf, DriveStat, DriveWriter, NodeServices } from './contracts/drive.js';
 import { NodeUnavailableError } from './errors.js';
 import type { NodeHealth } from './node-health.js';
 
@@ -15,11 +15,20 @@ export class GuardedDrive implements Drive {
   get localPath(): string | undefined { return this.inner.localPath; }
   /** Node-side services behind the same gate: a call that changes the node needs a writable one. */
   readonly services: NodeServices | undefined;
+  readonly shelf: DriveShelf;
 
   constructor(private readonly inner: Drive, private readonly health: NodeHealth) {
     const services = inner.services;
     this.services = services && {
       call: (service, op, body, access) => this.run(access, () => services.call(service, op, body, access)),
+    };
+    const shelf = inner.shelf;
+    this.shelf = {
+      put: (items) => this.run('write', () => shelf.put(items)),
+      get: (name) => this.run('read', () => shelf.get(name)),
+      list: (folder) => this.run('read', () => shelf.list(folder)),
+      remove: (names) => this.run('write', () => shelf.remove(names)),
+      scan: (after, limit) => this.run('read', () => shelf.scan(after, limit)),
     };
   }
 

@@ -4,7 +4,9 @@ import { access, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage } from 'node:http';
 import { resolve } from 'node:path';
 
-import type { DriveFile, DriveWriter, NodeService, NodeServiceFactory } from '../core/contracts/drive.js';
+import { pack, unpack } from 'msgpackr';
+
+import type { DriveFile, DriveShelf, DriveWriter, NodeService, NodeServiceFactory, ShelfCalls } from '../core/contracts/drive.js';
 import type { Logger } from '../core/contracts/logger.js';
 import { JsonLineLogger } from '../core/logger.js';
 import { bodyMacMatches, NODE_HEADERS, refusal } from '../core/node-auth.js';
@@ -157,6 +159,7 @@ export async function serveNode(options: NodeServerOptions): Promise<{ port: num
         if (!service) running.set(name, (service = make(d, d.clusterId, options.sync, log)));
         return bytes(await service.handle(q('op'), body));
       }
+      case 'POST /v1/shelf': return bytes(pack(await runShelfCall(d.shelf, q('op'), unpack(body))));
       case 'POST /v1/abort': { const w = writers.get(q('id')); writers.delete(q('id')); await w?.value.abort(); return done(); }
       default: throw new HttpError(404, 'ERR_BAD_REQUEST', `no operation ${op}`);
     }
@@ -225,4 +228,16 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
     parts.push(chunk);
   }
   return Buffer.concat(parts);
+}
+
+/** Runs a shelf call received from a gateway against the node's own shelf; its answer (undefined for a missing item). */
+async function runShelfCall(shelf: DriveShelf, op: string, args: unknown): Promise<unknown> {
+  switch (op) {
+    case 'put': return shelf.put((args as ShelfCalls['put']).items);
+    case 'get': return shelf.get((args as ShelfCalls['get']).name);
+    case 'list': return shelf.list((args as ShelfCalls['list']).folder);
+    case 'remove': return shelf.remove((args as ShelfCalls['remove']).names);
+    case 'scan': return shelf.scan((args as ShelfCalls['scan']).after, (args as ShelfCalls['scan']).limit);
+    default: throw new HttpError(400, 'ERR_BAD_REQUEST', `the shelf has no call ${op}`);
+  }
 }

@@ -36,6 +36,55 @@ export interface DriveFile {
   close(): Promise<void>;
 }
 
+/** An item on a node's shelf, and when it was put there. */
+export interface ShelfItem {
+  readonly bytes: Uint8Array;
+  readonly mtimeMs: number;
+}
+
+/** One item to put on a shelf; `ifAbsent`: an item already under the name stays (and is reported not written). */
+export interface ShelfPut {
+  readonly name: string;
+  readonly bytes: Uint8Array;
+  readonly ifAbsent?: boolean;
+}
+
+export interface ShelfPutResult {
+  readonly written: boolean;
+  /** no other item's name shared this one's folder (all before its last '/') when it was put */
+  readonly firstInFolder: boolean;
+}
+
+/**
+ * Small items (metadata records, inline objects' shards) kept together in
+ * one store on the node instead of a file each, named like files
+ * ('/'-separated). A put is durable when it resolves (unless sync is off)
+ * and one durable commit covers every put that arrived meanwhile — group
+ * commit — so many concurrent small writes cost one flush per node, not a
+ * file, a folder and three flushes each. Every item carries a checksum: one
+ * that fails it reads as absent, like a torn file.
+ */
+export interface DriveShelf {
+  /** Puts items in one commit; a result per item, in order. */
+  put(items: readonly ShelfPut[]): Promise<ShelfPutResult[]>;
+  get(name: string): Promise<ShelfItem | undefined>;
+  /** The names under `folder/`, relative to it, in order; [] for none. */
+  list(folder: string): Promise<string[]>;
+  /** Takes items away in one commit; a missing one is not an error. */
+  remove(names: readonly string[]): Promise<void>;
+  /** Up to `limit` items in name order after `after` ('' from the first): a walk over the shelf (a rotten item comes with no bytes). */
+  scan(after: string, limit: number): Promise<{ name: string; bytes: Uint8Array }[]>;
+}
+
+/** A shelf call's arguments, by operation, as a node on another host receives them (msgpack). */
+export interface ShelfCalls {
+  put: { items: readonly ShelfPut[] };
+  get: { name: string };
+  list: { folder: string };
+  remove: { names: readonly string[] };
+  scan: { after: string; limit: number };
+}
+
 /**
  * One storage node: a local folder now, a remote host later, same contract.
  * Paths are relative, '/'-separated, built by the engine from hashes; a drive
@@ -55,6 +104,8 @@ export interface Drive {
    * node beside its files and reached by calls: see NodeService
    */
   readonly services?: NodeServices;
+  /** the node's small items, group-committed (see DriveShelf) */
+  readonly shelf: DriveShelf;
   createWriter(path: string): Promise<DriveWriter>;
   /** Writes a small file atomically (temporary file, flush, rename), replacing any file there. */
   writeFile(path: string, data: Uint8Array): Promise<void>;

@@ -8,6 +8,7 @@ import { nodeFault } from '../../core/errors.js';
 import { TMP_DIR } from '../../core/layout.js';
 import { Fd, readWhole } from './fd.js';
 import { adoptIdentity, checkFolder, readIdentity } from './identity.js';
+import { LocalShelf } from './local-shelf.js';
 import { resolveInside } from './safe-path.js';
 
 /** fsync of a folder, so that a rename in it survives a power cut. */
@@ -116,7 +117,11 @@ const isMissing = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENO
  * `sync` on, file data and the folder entry are flushed first.
  */
 export class LocalDrive implements Drive {
-  constructor(readonly index: number, readonly location: string, private readonly sync: boolean, readonly clusterId: string) {}
+  readonly shelf: LocalShelf;
+
+  constructor(readonly index: number, readonly location: string, private readonly sync: boolean, readonly clusterId: string) {
+    this.shelf = new LocalShelf(location, sync);
+  }
 
   get localPath(): string {
     return this.location;

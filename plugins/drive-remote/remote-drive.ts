@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 
+import { pack, unpack } from 'msgpackr';
 import { Pool } from 'undici';
 
-import type { Drive, DriveFile, DriveStat, DriveWriter, NodeServices } from '../../core/contracts/drive.js';
+import type { Drive, DriveFile, DriveShelf, DriveStat, DriveWriter, NodeServices, ShelfCalls, ShelfItem } from '../../core/contracts/drive.js';
 import { nodeFault } from '../../core/errors.js';
 import { bodyMac, signedNodeHeaders } from '../../core/node-auth.js';
 import type { NodeIdentity } from '../../core/node-identity.js';
@@ -70,6 +71,20 @@ export class RemoteDrive implements Drive {
   readonly services: NodeServices = {
     call: async (service, op, body, access) => (await this.bytes('POST', 'service', { name: service, op }, { body, mutates: access === 'write' }))!,
   };
+
+  /** The node's shelf: each call one request, which the node's shelf commits together with the others arriving meanwhile. */
+  readonly shelf: DriveShelf = {
+    put: (items) => this.shelfCall('put', { items }, true),
+    get: async (name) => (await this.shelfCall<ShelfItem | null>('get', { name }, false)) ?? undefined,
+    list: (folder) => this.shelfCall('list', { folder }, false),
+    remove: (names) => this.shelfCall('remove', { names }, true),
+    scan: (after, limit) => this.shelfCall('scan', { after, limit }, false),
+  };
+
+  private async shelfCall<T>(op: keyof DriveShelf, args: ShelfCalls[keyof ShelfCalls], mutates: boolean): Promise<T> {
+    const answer = await this.bytes('POST', 'shelf', { op }, { body: pack(args), mutates });
+    return unpack(answer!) as T;
+  }
 
   private async send(method: string, op: string, params: Params, options: CallOptions): Promise<{ status: number; body: Buffer }> {
     const query = new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)])).toString();

@@ -1,4 +1,3 @@
-import { closeSync, openSync, readSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 
 import { open, type RootDatabase } from 'lmdb';
@@ -6,6 +5,7 @@ import { open, type RootDatabase } from 'lmdb';
 import type { ListEntry, ListPage, ListRequest, ListVersionsRequest, VersionEntry, VersionPage } from '../../core/contracts/metadata.js';
 import { isNullVersion } from '../../core/version-id.js';
 import { KintsugiError } from '../../core/errors.js';
+import { LmdbDamagedError, MetaGuard } from '../../core/lmdb-meta-guard.js';
 
 const SEP = Buffer.from([0]);
 /** 0xFF never occurs in UTF-8, so prefix+0xFF sorts after every key with that prefix. */
@@ -134,7 +134,7 @@ export class NodeIndex implements IndexPort {
       this.meta = MetaGuard.learn(path);
     } catch (err) {
       void this.db.close();
-      throw err;
+      throw err instanceof LmdbDamagedError ? new IndexCorruptError(err.message) : err;
     }
   }
 
@@ -211,51 +211,6 @@ export class NodeIndex implements IndexPort {
     this.closed = true;
     this.meta?.close();
     return this.db.close();
-  }
-}
-
-const LMDB_MAGIC = Buffer.from([0xde, 0xc0, 0xef, 0xbe]);
-
-/**
- * Where the two meta pages of an LMDB file keep their magic number, learnt
- * from the file when it was opened sound (so no assumption about LMDB's page
- * size or header layout); checking those 8 bytes costs two small reads from
- * the page cache. No magic found where expected at open: no guard.
- */
-class MetaGuard {
-  private readonly buf = Buffer.alloc(4);
-
-  private constructor(private readonly fd: number, private readonly offsets: readonly number[]) {}
-
-  static learn(path: string): MetaGuard | undefined {
-    let fd: number;
-    try {
-      fd = openSync(path, 'r');
-    } catch {
-      return undefined;
-    }
-    const head = Buffer.alloc(65_536 + 64);
-    const got = readSync(fd, head, 0, head.length, 0);
-    const first = head.subarray(0, got).indexOf(LMDB_MAGIC);
-    const second = first >= 0 && first < 64 ? head.subarray(0, got).indexOf(LMDB_MAGIC, first + 512) : -1;
-    if (second < 0 || (second - first) % 512 !== 0) {
-      closeSync(fd);
-      // Two pages or more and no meta page: a rotten file, not one LMDB is still creating.
-      if (got >= 8192) throw new IndexCorruptError(`${path}: no LMDB meta page found`);
-      return undefined;
-    }
-    return new MetaGuard(fd, [first, second]);
-  }
-
-  intact(): boolean {
-    for (const at of this.offsets) {
-      if (readSync(this.fd, this.buf, 0, 4, at) !== 4 || !this.buf.equals(LMDB_MAGIC)) return false;
-    }
-    return true;
-  }
-
-  close(): void {
-    try { closeSync(this.fd); } catch { /* already closed */ }
   }
 }
 

@@ -3,7 +3,7 @@ import 'reflect-metadata';
 import { inject, injectable } from 'tsyringe';
 
 import type { KintsugiConfig } from '../../core/config.js';
-import type { Drive } from '../../core/contracts/drive.js';
+import type { DriveShelf } from '../../core/contracts/drive.js';
 import type { Logger } from '../../core/contracts/logger.js';
 import type { DerivedLink, DerivedReport, ListPage, ListRequest, ListVersionsRequest, MetadataStore, ObjectRecord, VersionPage, VersionSelector } from '../../core/contracts/metadata.js';
 import type { NodeSet } from '../../core/contracts/nodes.js';
@@ -53,7 +53,7 @@ export class MsgpackMetadataStore implements MetadataStore {
     @inject(TOKENS.Placement) private readonly placement: Placement,
     @inject(TOKENS.Logger) private readonly log: Logger,
   ) {
-    this.slots = new NodeIndexes(nodes, config.sync, log, (n) => indexEntries(this.drive(n)), Math.max(1, nodes.drives.length - config.parity));
+    this.slots = new NodeIndexes(nodes, config.sync, log, (n) => indexEntries(this.shelf(n)), Math.max(1, nodes.drives.length - config.parity));
   }
 
   /** The METACOPIES nodes placement picks for a key. */
@@ -83,7 +83,7 @@ export class MsgpackMetadataStore implements MetadataStore {
       const shard = shards?.[record.shardNodes.indexOf(n)];
       const bytes = shard ? encodeRecord(record, shard) : (plain ??= encodeRecord(record));
       const remote = remotes[i];
-      return (remote ? remote.putRecord(path, bytes, record.bucket, entry) : writeCopy(this.drive(n), path, bytes)).catch((err: Error) => {
+      return (remote ? remote.putRecord(path, bytes, record.bucket, entry) : writeCopy(this.shelf(n), path, bytes)).catch((err: Error) => {
         this.log.warn('metadata replica write failed', { node: n, error: err.message });
         failures.push({ node: n, why: err.message });
         return undefined;
@@ -112,10 +112,10 @@ export class MsgpackMetadataStore implements MetadataStore {
     // Each copy is rewritten from itself: an inline object's copy keeps its node's shard.
     const written = await Promise.all(targets.map(async (n) => {
       try {
-        const bytes = await this.drive(n).readFile(path);
+        const bytes = (await this.shelf(n).get(path))?.bytes;
         const copy = bytes && decodeCopy(bytes);
         if (!copy || copy.record.versionId !== record.versionId) return false;
-        await this.drive(n).writeFile(path, encodeRecord(tagged, copy.shard));
+        await this.shelf(n).put([{ name: path, bytes: encodeRecord(tagged, copy.shard) }]);
         return true;
       } catch {
         return false;
@@ -155,7 +155,7 @@ export class MsgpackMetadataStore implements MetadataStore {
     if (seen) return seen;
     const node = record.shardNodes[shard];
     if (node === undefined || !this.nodes.drives[node]) return undefined;
-    const bytes = await this.drive(node).readFile(recordPath(record.bucket, record.key, record.versionId)).catch(() => undefined);
+    const bytes = (await this.shelf(node).get(recordPath(record.bucket, record.key, record.versionId)).catch(() => undefined))?.bytes;
     const copy = bytes && decodeCopy(bytes);
     return copy && copy.record.versionId === record.versionId && copy.record.shardNodes[shard] === node ? copy.shard : undefined;
   }
@@ -182,7 +182,7 @@ export class MsgpackMetadataStore implements MetadataStore {
   async versions(bucket: string, key: string): Promise<ObjectRecord[]> {
     const placed = this.placed(bucket, key, this.config.data + this.config.parity);
     const dir = recordDir(bucket, key);
-    const names = await Promise.all(this.nodes.drives.map((d) => d.list(dir).catch(() => [] as string[])));
+    const names = await Promise.all(this.nodes.drives.map((d) => d.shelf.list(dir).catch(() => [] as string[])));
     const gone = new Set(idsOf(names.flat(), TOMBSTONE_SUFFIX));
     const ids = [...new Set(idsOf(names.flat(), RECORD_SUFFIX))].filter((v) => !gone.has(v)).sort().reverse();
     // The key's own nodes first: they hold every version written the usual way.
@@ -190,7 +190,7 @@ export class MsgpackMetadataStore implements MetadataStore {
     const records: ObjectRecord[] = [];
     for (const id of ids) {
       for (const n of order.filter((x) => names[x]!.includes(`${id}${RECORD_SUFFIX}`))) {
-        const bytes = await this.drive(n).readFile(recordPath(bucket, key, id)).catch(() => undefined);
+        const bytes = (await this.shelf(n).get(recordPath(bucket, key, id)).catch(() => undefined))?.bytes;
         const record = bytes && decodeRecord(bytes);
         if (record && record.versionId === id) {
           records.push(record);
@@ -214,14 +214,14 @@ export class MsgpackMetadataStore implements MetadataStore {
   async prune(bucket: string, key: string, versionId: string, nodes: readonly number[]): Promise<{ keep: string; hadOlder: boolean }> {
     const targets = this.targets(bucket, key, nodes);
     const dir = recordDir(bucket, key);
-    const listings = await Promise.all(targets.map((n) => this.drive(n).list(dir).catch(() => [] as string[])));
+    const listings = await Promise.all(targets.map((n) => this.shelf(n).list(dir).catch(() => [] as string[])));
     const versions = listings.map((names) => idsOf(names, RECORD_SUFFIX).filter(isNullVersion));
     // A concurrent writer may have committed a newer null version meanwhile.
     const keep = versions.flat().reduce((a, b) => (b > a ? b : a), versionId);
     const older = versions.map((vs) => vs.filter((v) => v < keep));
     await Promise.all(targets.map(async (n, i) => {
       if (older[i]!.length === 0) return;
-      await Promise.all(older[i]!.map((v) => this.drive(n).remove(recordPath(bucket, key, v)).catch(() => undefined)));
+      await this.shelf(n).remove(older[i]!.map((v) => recordPath(bucket, key, v))).catch(() => undefined);
       await this.onIndex(n, (index) => index.remove(bucket, key, older[i]!));
     }));
     return { keep, hadOlder: older.some((vs) => vs.length > 0) };
@@ -234,13 +234,13 @@ export class MsgpackMetadataStore implements MetadataStore {
     // A tombstone keeps what identifies the version (and indexes it), not what described its bytes.
     const { headers: _h, userMetadata: _u, checksums: _c, parts: _p, inline: _i, tags: _t, ...identifying } = record;
     const stone = encodeRecord(identifying);
-    const written = await Promise.all(targets.map((n) => writeCopy(this.drive(n), tombstonePath(bucket, key, versionId), stone).then(() => true, (err: Error) => {
+    const written = await Promise.all(targets.map((n) => writeCopy(this.shelf(n), tombstonePath(bucket, key, versionId), stone).then(() => true, (err: Error) => {
       this.log.warn('tombstone write failed', { node: n, error: err.message });
       return false;
     })));
     this.assertQuorum('tombstone', meta, targets, written);
     await Promise.all(targets.filter((_, i) => written[i]).map(async (n) => {
-      await this.drive(n).remove(recordPath(bucket, key, versionId)).catch(() => undefined);
+      await this.shelf(n).remove([recordPath(bucket, key, versionId)]).catch(() => undefined);
       await this.onIndex(n, (index) => index.upsert(bucket, { ...indexEntry(record), gone: true }));
     }));
   }
@@ -248,7 +248,7 @@ export class MsgpackMetadataStore implements MetadataStore {
   async collectTombstones(bucket: string, key: string, graceMs: number): Promise<number> {
     const dir = recordDir(bucket, key);
     const drives = this.nodes.drives;
-    const names = await Promise.all(drives.map((d) => d.list(dir).then((x) => x, () => undefined)));
+    const names = await Promise.all(drives.map((d) => d.shelf.list(dir).then((x) => x, () => undefined)));
     // A node that cannot be read may still hold a record a tombstone outvotes.
     if (names.some((x) => x === undefined)) return 0;
     const gone = [...new Set(idsOf(names.flat() as string[], TOMBSTONE_SUFFIX))];
@@ -256,11 +256,11 @@ export class MsgpackMetadataStore implements MetadataStore {
     for (const id of gone) {
       const holders = drives.filter((d) => names[d.index]!.includes(`${id}${TOMBSTONE_SUFFIX}`));
       // Any stale record copy is removed first; the tombstone goes once it is old.
-      await Promise.all(drives.filter((d) => names[d.index]!.includes(`${id}${RECORD_SUFFIX}`)).map((d) => d.remove(recordPath(bucket, key, id)).catch(() => undefined)));
-      const stats = await Promise.all(holders.map((d) => d.stat(tombstonePath(bucket, key, id)).catch(() => undefined)));
+      await Promise.all(drives.filter((d) => names[d.index]!.includes(`${id}${RECORD_SUFFIX}`)).map((d) => d.shelf.remove([recordPath(bucket, key, id)]).catch(() => undefined)));
+      const stats = await Promise.all(holders.map((d) => d.shelf.get(tombstonePath(bucket, key, id)).catch(() => undefined)));
       if (stats.some((st) => !st || Date.now() - st.mtimeMs < graceMs)) continue;
       await Promise.all(holders.map(async (d) => {
-        await d.remove(tombstonePath(bucket, key, id));
+        await d.shelf.remove([tombstonePath(bucket, key, id)]);
         await this.onIndex(d.index, (index) => index.remove(bucket, key, [id]));
       }));
       collected++;
@@ -270,7 +270,7 @@ export class MsgpackMetadataStore implements MetadataStore {
 
   async discard(bucket: string, key: string, versionId: string, nodes: readonly number[]): Promise<void> {
     const path = recordPath(bucket, key, versionId);
-    await Promise.all(this.targets(bucket, key, nodes).map((n) => this.drive(n).remove(path).catch(() => undefined)));
+    await Promise.all(this.targets(bucket, key, nodes).map((n) => this.shelf(n).remove([path]).catch(() => undefined)));
   }
 
   private targets(bucket: string, key: string, nodes: readonly number[]): number[] {
@@ -331,7 +331,7 @@ export class MsgpackMetadataStore implements MetadataStore {
     const path = recordPath(record.bucket, record.key, record.versionId);
     const targets = this.targets(record.bucket, record.key, record.shardNodes);
     const sound = await Promise.all(targets.map(async (n) => {
-      const bytes = await this.drive(n).readFile(path).catch(() => undefined);
+      const bytes = (await this.shelf(n).get(path).catch(() => undefined))?.bytes;
       const copy = bytes && decodeCopy(bytes);
       // An inline object's copy on a shard node must carry that node's shard.
       const needsShard = record.inline === true && record.shardNodes.includes(n);
@@ -343,7 +343,7 @@ export class MsgpackMetadataStore implements MetadataStore {
   async *allObjects(): AsyncIterable<{ bucket: string; key: string }> {
     const seen = new Set<string>();
     for (const drive of this.nodes.drives) {
-      for await (const { records, id } of recordFolders(drive, false, true)) {
+      for await (const { records, id } of recordFolders(drive.shelf, false, true)) {
         if (seen.has(id)) continue;
         seen.add(id);
         yield { bucket: records[0]!.record.bucket, key: records[0]!.record.key };
@@ -355,8 +355,9 @@ export class MsgpackMetadataStore implements MetadataStore {
     await this.slots.close();
   }
 
-  private drive(n: number): Drive {
-    return this.nodes.drives[n]!;
+  /** Node n's shelf, where its record copies are kept (group-committed). */
+  private shelf(n: number): DriveShelf {
+    return this.nodes.drives[n]!.shelf;
   }
 
   /**
@@ -402,7 +403,7 @@ export class MsgpackMetadataStore implements MetadataStore {
   private async readVersion(n: number, bucket: string, key: string, version: VersionSelector): Promise<Answer> {
     try {
       const remote = this.slots.remote(n);
-      const { bytes, gone, unreadable } = remote ? await remote.readCopy(bucket, key, version) : await readCopy(this.drive(n), bucket, key, version);
+      const { bytes, gone, unreadable } = remote ? await remote.readCopy(bucket, key, version) : await readCopy(this.shelf(n), bucket, key, version);
       // Copies are created in place: a young one that does not decode is
       // most likely still being written, not rot worth a warning.
       for (const id of unreadable) {
@@ -428,7 +429,7 @@ export class MsgpackMetadataStore implements MetadataStore {
     const bytes = encodeRecord(best);
     const path = recordPath(best.bucket, best.key, best.versionId);
     for (const n of stale) {
-      this.drive(n).writeFile(path, bytes).then(
+      this.shelf(n).put([{ name: path, bytes }]).then(
         () => this.log.info('metadata replica repaired', { node: n, bucket: best.bucket, key: best.key }),
         () => undefined,
       );

@@ -53,7 +53,7 @@ export function metadataNodeService(drive: Drive, clusterId: string, sync: boole
   // Only slot n has a folder: IndexSlots leaves the others alone.
   const drives = Array.from({ length: n + 1 }, (_, i) => (i === n ? drive : undefined)) as unknown as Drive[];
   const nodes: NodeSet = { clusterId, drives, health };
-  const slots = new IndexSlots(nodes, sync, log, () => indexEntries(drive), 1);
+  const slots = new IndexSlots(nodes, sync, log, () => indexEntries(drive.shelf), 1);
   const answer = (value: unknown) => new Uint8Array(pack(value));
 
   async function writable() {
@@ -102,7 +102,7 @@ export function metadataNodeService(drive: Drive, clusterId: string, sync: boole
         }
         case 'putRecord': {
           const { path, data, bucket, entry } = args as NodeCalls['putRecord'];
-          const written = await writeCopy(drive, path, data);
+          const written = await writeCopy(drive.shelf, path, data);
           // The record is written: an index that cannot take its entry is the index's fault, not the write's.
           const index = await slots.forWrite(n);
           if (index) await index.upsert(bucket, entry).catch((err) => slots.fault(n, err));
@@ -110,7 +110,7 @@ export function metadataNodeService(drive: Drive, clusterId: string, sync: boole
         }
         case 'readCopy': {
           const { bucket, key, version } = args as NodeCalls['readCopy'];
-          return answer(await readCopy(drive, bucket, key, version as VersionSelector));
+          return answer(await readCopy(drive.shelf, bucket, key, version as VersionSelector));
         }
         case 'state':
           return answer({ ready: (await slots.forList(n)) !== undefined, rebuilding });

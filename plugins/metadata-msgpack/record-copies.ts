@@ -1,4 +1,4 @@
-import type { Drive } from '../../core/contracts/drive.js';
+import type { DriveShelf } from '../../core/contracts/drive.js';
 import type { VersionSelector } from '../../core/contracts/metadata.js';
 import { RECORD_SUFFIX, recordDir, recordPath, TOMBSTONE_SUFFIX } from '../../core/layout.js';
 import { isNullVersion } from '../../core/version-id.js';
@@ -8,18 +8,12 @@ import { decodeCopy } from './record-codec.js';
 export const idsOf = (names: readonly string[], suffix: string): string[] => names.filter((f) => f.endsWith(suffix)).map((f) => f.slice(0, -suffix.length));
 
 /**
- * Writes a record copy on a node: a new version's copy is created in place
- * (its checksum exposes a torn one); a copy that exists already (the healer
- * rewriting a version) is replaced atomically.
+ * Writes a record copy on a node's shelf (a new version's, or one the
+ * healer rewrites); `newFolder`: the key had nothing else on the node.
  */
-export async function writeCopy(drive: Drive, path: string, bytes: Uint8Array): Promise<{ newFolder: boolean }> {
-  try {
-    return await drive.createFile(path, bytes);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    await drive.writeFile(path, bytes);
-    return { newFolder: false };
-  }
+export async function writeCopy(shelf: DriveShelf, path: string, bytes: Uint8Array): Promise<{ newFolder: boolean }> {
+  const [result] = await shelf.put([{ name: path, bytes }]);
+  return { newFolder: result!.firstInFolder };
 }
 
 /** What one node holds of a key: the version asked for, read, and the versions it holds tombstones of. */
@@ -36,13 +30,13 @@ export interface NodeCopy {
  * for `null` its newest null version) that passes its checksum and has no
  * tombstone there.
  */
-export async function readCopy(drive: Drive, bucket: string, key: string, version: VersionSelector): Promise<NodeCopy> {
-  const all = await drive.list(recordDir(bucket, key));
+export async function readCopy(shelf: DriveShelf, bucket: string, key: string, version: VersionSelector): Promise<NodeCopy> {
+  const all = await shelf.list(recordDir(bucket, key));
   const gone = idsOf(all, TOMBSTONE_SUFFIX);
   const ids = idsOf(all, RECORD_SUFFIX).filter((id) => !gone.includes(id) && (version === undefined || (version === 'null' ? isNullVersion(id) : id === version)));
   const unreadable: string[] = [];
   for (const id of ids.sort().reverse()) {
-    const bytes = await drive.readFile(recordPath(bucket, key, id));
+    const bytes = (await shelf.get(recordPath(bucket, key, id)))?.bytes;
     if (bytes && decodeCopy(bytes)) return { bytes, gone, unreadable };
     unreadable.push(id);
   }

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { Healer } from '../../core/engine/healer.js';
 import { objectDir, recordPath, shardPath } from '../../core/layout.js';
 import { runCli } from '../helpers/cli.js';
-import { chunked, collect, openStore, random, sha256, tempDir, type TestStore } from '../helpers/engine.js';
+import { chunked, collect, openStore, random, sha256, shelfOf, tempDir, type TestStore } from '../helpers/engine.js';
 
 const MiB = 1 << 20;
 const healerOf = (store: TestStore) => store.container.resolve(Healer);
@@ -77,12 +77,13 @@ describe('the healer', () => {
     const bytes = await readFile(shard);
     bytes[5000]! ^= 1;
     await writeFile(shard, bytes);
-    await rm(file(store, record.shardNodes[4]!, recordPath('heal', 'obj-2', record.versionId)));
+    const copy = recordPath('heal', 'obj-2', record.versionId);
+    await shelfOf(store, record.shardNodes[4]!).remove([copy]);
 
     const summary = await healerOf(store).pass({ graceMs: 0 });
     expect(summary).toMatchObject({ objectsChecked: 3, shardsRebuilt: 1, replicasRepaired: 1, unrecoverable: [] });
     expect(Buffer.compare(await readFile(shard), bytes)).not.toBe(0);
-    expect(existsSync(file(store, record.shardNodes[4]!, recordPath('heal', 'obj-2', record.versionId)))).toBe(true);
+    expect(await shelfOf(store, record.shardNodes[4]!).get(copy)).toBeDefined();
     expect(await healerOf(store).pass({ graceMs: 0 })).toMatchObject({ shardsRebuilt: 0, replicasRepaired: 0 });
     expect(await readsBack(store, objects)).toBe(true);
     await store.close();

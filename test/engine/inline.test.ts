@@ -1,31 +1,33 @@
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
 import { Healer } from '../../core/engine/healer.js';
 import { INLINE_MAX, type DegradedRead } from '../../core/engine/object-engine.js';
-import { objectDir, recordDir, recordPath } from '../../core/layout.js';
+import { objectDir, recordDir, recordPath, SHELF_FILE } from '../../core/layout.js';
 import { subsetsUpTo } from '../helpers/codecs.js';
-import { chunked, collect, openStore, random, sha256, type TestStore } from '../helpers/engine.js';
+import { chunked, collect, openStore, random, sha256, shelfOf, type TestStore } from '../helpers/engine.js';
 
 const file = (store: TestStore, node: number, path: string) => join(store.nodeFolder(node), ...path.split('/'));
+/** Node n loses its shelf file (a disk wiped under it): the next use starts an empty one. */
+const wipeShelf = (store: TestStore, n: number) => rm(join(store.nodeFolder(n), ...SHELF_FILE.split('/')));
 const readBack = async (store: TestStore, key: string) => collect((await store.engine.get('small', key)).body);
 
-/** Record files of the key on every node, and whether any node has a data folder for it. */
+/** Record copies of the key on every node's shelf, and whether any node has a data folder for it. */
 async function footprint(store: TestStore, key: string): Promise<{ records: number[]; dataFolders: number }> {
   const records: number[] = [];
   let dataFolders = 0;
   for (let n = 0; n < 7; n++) {
-    records.push((await readdir(file(store, n, recordDir('small', key))).catch(() => [])).length);
+    records.push((await shelfOf(store, n).list(recordDir('small', key))).length);
     if (existsSync(file(store, n, objectDir('small', key)))) dataFolders++;
   }
   return { records, dataFolders };
 }
 
 describe('small objects stored inline (4+3, INLINE_MAX = 128 KiB)', () => {
-  it('keep each shard inside its node\'s record copy: one file per node, no data folder', async () => {
+  it('keep each shard inside its node\'s record copy on the node\'s shelf: no file, no data folder', async () => {
     const store = await openStore();
     for (const size of [1, 1000, 64 << 10, INLINE_MAX]) {
       const data = random(size);
@@ -91,10 +93,11 @@ describe('small objects stored inline (4+3, INLINE_MAX = 128 KiB)', () => {
     const store = await openStore();
     const data = random(60_000);
     const record = await store.engine.put('small', 'rotting', chunked(data));
-    const path = file(store, record.shardNodes[0]!, recordPath('small', 'rotting', record.versionId));
-    const bytes = await readFile(path);
+    const shelf = shelfOf(store, record.shardNodes[0]!);
+    const path = recordPath('small', 'rotting', record.versionId);
+    const bytes = Buffer.from((await shelf.get(path))!.bytes);
     bytes[bytes.byteLength - 5000]! ^= 0x10; // inside the inline shard
-    await writeFile(path, bytes);
+    await shelf.put([{ name: path, bytes }]);
 
     const events: DegradedRead[] = [];
     store.engine.on('degraded', (e: DegradedRead) => events.push(e));
@@ -106,7 +109,7 @@ describe('small objects stored inline (4+3, INLINE_MAX = 128 KiB)', () => {
     const summary = await healer.pass({ graceMs: 0 });
     expect(summary.shardsRebuilt).toBe(1);
     expect(summary.unrecoverable).toEqual([]);
-    expect(await readFile(path)).not.toEqual(bytes);
+    expect(Buffer.from((await shelf.get(path))!.bytes)).not.toEqual(bytes);
     expect((await healer.pass({ graceMs: 0 })).shardsRebuilt).toBe(0);
     events.length = 0;
     expect(sha256(await readBack(store, 'rotting'))).toBe(sha256(data));
@@ -121,10 +124,10 @@ describe('small objects stored inline (4+3, INLINE_MAX = 128 KiB)', () => {
       objects.set(`k${i}`, random(1000 * (i + 1)));
       await store.engine.put('small', `k${i}`, chunked(objects.get(`k${i}`)!));
     }
-    await rm(join(store.nodeFolder(4), 'meta'), { recursive: true });
+    await wipeShelf(store, 4);
     const summary = await store.container.resolve(Healer).pass({ graceMs: 0 });
     expect(summary.shardsRebuilt).toBe(5);
-    for (const n of [0, 1, 2]) await rm(join(store.nodeFolder(n), 'meta'), { recursive: true });
+    for (const n of [0, 1, 2]) await wipeShelf(store, n);
     for (const [key, data] of objects) expect(sha256(await readBack(store, key))).toBe(sha256(data));
     await store.close();
   });

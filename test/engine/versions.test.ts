@@ -1,4 +1,3 @@
-import { existsSync, readdirSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -7,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { Healer } from '../../core/engine/healer.js';
 import { recordDir } from '../../core/layout.js';
 import { isNullVersion, newVersionId } from '../../core/version-id.js';
-import { chunked, collect, openStore, random, sha256, tempDir, type TestStore } from '../helpers/engine.js';
+import { chunked, collect, openStore, random, sha256, shelfOf, tempDir, type TestStore } from '../helpers/engine.js';
 
 const healerOf = (store: TestStore) => store.container.resolve(Healer);
 const versioned = { versioned: true };
@@ -66,7 +65,8 @@ describe('object versions in the engine (4+3 on 7 nodes)', () => {
     const want = await versionsOf(store, 'doc', [1000, 200_000]);
     const [older, newer] = [...want.keys()];
     // Node folders holding the newest version's record: take three away during the delete.
-    const holders = Array.from({ length: 7 }, (_, n) => n).filter((n) => existsSync(join(store.nodeFolder(n), ...recordDir('ver', 'doc').split('/'), `${newer}.rec`)));
+    const holders: number[] = [];
+    for (let n = 0; n < 7; n++) if ((await shelfOf(store, n).list(recordDir('ver', 'doc'))).includes(`${newer}.rec`)) holders.push(n);
     await away(store, holders.slice(0, 3), async () => {
       await store.engine.delete('ver', 'doc', { versionId: newer! });
     });
@@ -78,7 +78,7 @@ describe('object versions in the engine (4+3 on 7 nodes)', () => {
 
     await healerOf(store).pass({ graceMs: 0 });
     await healerOf(store).pass({ graceMs: 0 });
-    const left = Array.from({ length: 7 }, (_, n) => readdirSync(join(store.nodeFolder(n), ...recordDir('ver', 'doc').split('/'))).filter((f) => f.startsWith(newer!)));
+    const left = await Promise.all(Array.from({ length: 7 }, async (_, n) => (await shelfOf(store, n).list(recordDir('ver', 'doc'))).filter((f) => f.startsWith(newer!))));
     expect(left.flat()).toEqual([]);
     await readsEveryVersion(store, 'doc', new Map([[older!, want.get(older!)!]]));
     await store.close();
@@ -115,14 +115,11 @@ describe('object versions in the engine (4+3 on 7 nodes)', () => {
     const store = await openStore();
     await store.engine.put('ver', 'gone', chunked(random(100)));
     await store.engine.delete('ver', 'gone');
-    const files = () => Array.from({ length: 7 }, (_, n) => n).flatMap((n) => {
-      const dir = join(store.nodeFolder(n), ...recordDir('ver', 'gone').split('/'));
-      return existsSync(dir) ? readdirSync(dir) : [];
-    });
-    expect(files().length).toBeGreaterThan(0);
+    const files = async () => (await Promise.all(Array.from({ length: 7 }, (_, n) => shelfOf(store, n).list(recordDir('ver', 'gone'))))).flat();
+    expect((await files()).length).toBeGreaterThan(0);
     await healerOf(store).pass({ graceMs: 0 });
     await healerOf(store).pass({ graceMs: 0 });
-    expect(files()).toEqual([]);
+    expect(await files()).toEqual([]);
     expect((await store.engine.listVersions({ bucket: 'ver', maxKeys: 10 })).entries).toEqual([]);
     await expect(store.engine.head('ver', 'gone')).rejects.toMatchObject({ code: 'ERR_NO_SUCH_KEY' });
     await store.close();

@@ -7,11 +7,14 @@ import { join } from 'node:path';
 import type { DependencyContainer } from 'tsyringe';
 import { afterAll } from 'vitest';
 
+import type { DriveShelf } from '../../core/contracts/drive.js';
+import type { NodeSet } from '../../core/contracts/nodes.js';
 import { parseConfig, type KintsugiConfig, type RawSettings } from '../../core/config.js';
 import { createContainer } from '../../core/container.js';
 import { ObjectEngine } from '../../core/engine/object-engine.js';
 import { MemoryLogger } from '../../core/logger.js';
 import { TOKENS } from '../../core/tokens.js';
+import { LocalDrive } from '../../plugins/drive-local/local-drive.js';
 import { PLUGINS } from '../../server/plugins.js';
 
 const made: string[] = [];
@@ -50,6 +53,16 @@ export async function openStore(raw: RawSettings = {}, nodePath = tempDir('kints
       await container.resolve(TOKENS.MetadataStore).close();
     },
   };
+}
+
+/** Node n's shelf, where its record copies and inline shards are kept, as the store reaches it. */
+export function shelfOf(store: TestStore, n: number): DriveShelf {
+  return store.container.resolve<NodeSet>(TOKENS.Nodes).drives[n]!.shelf;
+}
+
+/** The shelf of a node folder served by another process (read through its own LocalDrive; LMDB is multi-process). */
+export function folderShelf(folder: string): DriveShelf {
+  return new LocalDrive(0, folder, false, '').shelf;
 }
 
 export async function removeTree(path: string): Promise<void> {

@@ -1,0 +1,250 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { crc32 } from 'node:zlib';
+
+import { open, type RootDatabase } from 'lmdb';
+
+import type { DriveShelf, ShelfItem, ShelfPut, ShelfPutResult } from '../../core/contracts/drive.js';
+import { nodeFault } from '../../core/errors.js';
+import { QUARANTINE_DIR, SHELF_FILE } from '../../core/layout.js';
+import { LmdbDamagedError, MetaGuard } from '../../core/lmdb-meta-guard.js';
+
+/** 0xFF never occurs in UTF-8: prefix + 0xFF sorts after every name with that prefix. */
+const AFTER = Buffer.from([0xff]);
+const TIME_BYTES = 8;
+const CRC_BYTES = 4;
+
+/** Stored value: put time (float64), the item, then a CRC-32 of name and all before it. */
+function seal(key: Buffer, mtimeMs: number, bytes: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(TIME_BYTES + bytes.byteLength + CRC_BYTES);
+  out.writeDoubleBE(mtimeMs, 0);
+  out.set(bytes, TIME_BYTES);
+  const end = TIME_BYTES + bytes.byteLength;
+  out.writeUInt32BE(crc32(out.subarray(0, end), crc32(key)), end);
+  return out;
+}
+
+function unseal(key: Buffer, value: Buffer): ShelfItem | undefined {
+  const end = value.length - CRC_BYTES;
+  if (end < TIME_BYTES || value.readUInt32BE(end) !== crc32(value.subarray(0, end), crc32(key))) return undefined;
+  return { mtimeMs: value.readDoubleBE(0), bytes: value.subarray(TIME_BYTES, end) };
+}
+
+/** Keys from `prefix` up to (not including) the first that does not start with it. */
+const range = (prefix: Buffer) => ({ start: prefix, end: Buffer.concat([prefix, AFTER]) });
+
+/** LMDB's own errors carry no errno code: the ones node health acts on get one. */
+function asNodeFault(err: unknown): unknown {
+  const e = err as { code?: string; message?: string };
+  if (typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code)) return err;
+  const message = String(e.message ?? err);
+  if (/read-only/i.test(message)) return nodeFault('EROFS', message);
+  if (/no space|MDB_MAP_FULL|quota/i.test(message)) return nodeFault('ENOSPC', message);
+  if (/input\/output|\bEIO\b/i.test(message)) return nodeFault('EIO', message);
+  if (/permission denied/i.test(message)) return nodeFault('EACCES', message);
+  return err;
+}
+
+/**
+ * A local node's shelf: one LMDB file in the node's `.kintsugi` folder.
+ * LMDB batches the writes of one event turn into one transaction (lmdb-js'
+ * event-turn batching) and flushes it once, which is the group commit the
+ * contract promises; writers of several processes on one node are
+ * serialised by LMDB's lock. Reads are memory-mapped lookups: no file is
+ * opened per item.
+ *
+ * What LMDB does not do is guarded around it: before every use the file is
+ * checked to still be the node's (a node folder wiped or replaced leaves an
+ * open LMDB writing to a deleted file) and its meta pages to be intact (a
+ * rotten one crashes whoever maps it); a damaged file is set aside in the
+ * node's quarantine folder with why, the operation fails (the node's health
+ * sees an I/O fault) and the next one starts a new, empty shelf, which the
+ * healer fills again from the other nodes.
+ */
+/** A shelf file this process has open: LMDB must not have one file open twice in a process. */
+interface OpenShelf {
+  readonly db: RootDatabase<Buffer, Buffer>;
+  readonly guard: MetaGuard | undefined;
+  /** the file's inode when opened: another one at the path means the file was replaced */
+  readonly ino: number;
+  closing?: Promise<void>;
+}
+
+/** Open shelf files by path, shared by every drive of this process on the folder. */
+const opened = new Map<string, OpenShelf>();
+/** Opens in progress by path: callers wait for the one running. */
+const opening = new Map<string, Promise<OpenShelf>>();
+
+export class LocalShelf implements DriveShelf {
+  constructor(private readonly root: string, private readonly sync: boolean) {}
+
+  private get file(): string {
+    return join(this.root, SHELF_FILE);
+  }
+
+  /** The open store, checked to be the node's current file and sound; opened (or reopened) when not. */
+  private async store(): Promise<RootDatabase<Buffer, Buffer>> {
+    const file = this.file;
+    for (;;) {
+      const running = opening.get(file);
+      if (running) await running.catch(() => undefined);
+      const current = opened.get(file);
+      const st = statSync(file, { throwIfNoEntry: false });
+      if (current && st?.ino === current.ino) {
+        if (current.guard && !current.guard.intact()) await this.setAside(current, 'an LMDB meta page is damaged');
+        return current.db;
+      }
+      if (opening.has(file)) continue;
+      const open = this.reopen(current);
+      opening.set(file, open);
+      try {
+        return (await open).db;
+      } finally {
+        opening.delete(file);
+      }
+    }
+  }
+
+  /** Closes what this process had open at the path (a removed or replaced file) and opens the file there now. */
+  private async reopen(stale: OpenShelf | undefined): Promise<OpenShelf> {
+    if (stale) await close(this.file, stale);
+    const root = statSync(this.root, { throwIfNoEntry: false });
+    // As a file written into a vanished folder fails: ENOENT (the health probe, not one write, decides a node is gone).
+    if (!root?.isDirectory()) throw nodeFault('ENOENT', `node folder ${this.root} is gone`);
+    // Checked before LMDB maps it: a file that is already damaged is set aside unopened.
+    try {
+      MetaGuard.learn(this.file)?.close();
+    } catch (err) {
+      if (err instanceof LmdbDamagedError) await this.setAside(undefined, err.message);
+      throw err;
+    }
+    mkdirSync(dirname(this.file), { recursive: true });
+    const options = { keyEncoding: 'binary', encoding: 'binary', compression: false, noSync: !this.sync, overlappingSync: false } as const;
+    let db: RootDatabase<Buffer, Buffer>;
+    try {
+      db = open<Buffer, Buffer>(this.file, options);
+    } catch (err) {
+      const fault = asNodeFault(err) as { code?: string };
+      // A node remounted read-only is still read: LMDB reads a read-only file system without its lock.
+      if (fault.code !== 'EROFS' && fault.code !== 'EACCES') throw fault;
+      db = open<Buffer, Buffer>(this.file, { ...options, readOnly: true });
+    }
+    const shelf: OpenShelf = { db, guard: MetaGuard.learn(this.file), ino: statSync(this.file).ino };
+    opened.set(this.file, shelf);
+    return shelf;
+  }
+
+  /**
+   * Moves the damaged file (and its lock file) into a new quarantine
+   * folder with why, unless another process did already, then fails the
+   * operation that met it.
+   */
+  private async setAside(damaged: OpenShelf | undefined, why: string): Promise<never> {
+    if (damaged) await close(this.file, damaged);
+    const st = statSync(this.file, { throwIfNoEntry: false });
+    let where = 'already set aside';
+    if (st && (!damaged || st.ino === damaged.ino)) {
+      const aside = join(this.root, QUARANTINE_DIR, `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`);
+      mkdirSync(aside, { recursive: true });
+      writeFileSync(join(aside, 'why.txt'), `shelf: ${why}\n`);
+      renameSync(this.file, join(aside, 'shelf.lmdb'));
+      try { renameSync(`${this.file}-lock`, join(aside, 'shelf.lmdb-lock')); } catch { /* none */ }
+      where = `set aside in ${aside}`;
+    }
+    throw nodeFault('EIO', `${this.file}: ${why}; ${where}, a new shelf takes its place`);
+  }
+
+  /**
+   * Runs a read; a node folder that is gone reads as empty (`none`), as
+   * its files would: writes are what find a node gone.
+   */
+  private async read<T>(none: T, op: (db: RootDatabase<Buffer, Buffer>) => T): Promise<T> {
+    if (!opened.has(this.file) && !statSync(this.root, { throwIfNoEntry: false })) return none;
+    try {
+      return op(await this.store());
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ENOENT') return none;
+      throw asNodeFault(err);
+    }
+  }
+
+  private async write(op: (db: RootDatabase<Buffer, Buffer>) => Promise<unknown>): Promise<void> {
+    try {
+      await op(await this.store());
+    } catch (err) {
+      throw asNodeFault(err);
+    }
+  }
+
+  async put(items: readonly ShelfPut[]): Promise<ShelfPutResult[]> {
+    const results: ShelfPutResult[] = [];
+    const now = Date.now();
+    await this.write((db) => db.transaction(() => {
+        for (const item of items) {
+          const key = Buffer.from(item.name, 'utf8');
+          const firstInFolder = !hasOther(db, Buffer.from(item.name.slice(0, item.name.lastIndexOf('/') + 1), 'utf8'), key);
+          if (item.ifAbsent && db.get(key) !== undefined) {
+            results.push({ written: false, firstInFolder });
+            continue;
+          }
+          db.put(key, seal(key, now, item.bytes));
+          results.push({ written: true, firstInFolder });
+        }
+      }));
+    return results;
+  }
+
+  async get(name: string): Promise<ShelfItem | undefined> {
+    return this.read(undefined, (db) => {
+      const key = Buffer.from(name, 'utf8');
+      const value = db.get(key);
+      return value && unseal(key, value);
+    });
+  }
+
+  async list(folder: string): Promise<string[]> {
+    return this.read([] as string[], (db) => {
+      const prefix = Buffer.from(`${folder}/`, 'utf8');
+      const names: string[] = [];
+      // Read to the end: no LMDB cursor outlives the call.
+      for (const key of db.getKeys(range(prefix))) names.push(key.toString('utf8', prefix.length));
+      return names;
+    });
+  }
+
+  async remove(names: readonly string[]): Promise<void> {
+    await this.write((db) => db.transaction(() => {
+      for (const name of names) db.remove(Buffer.from(name, 'utf8'));
+    }));
+  }
+
+  async scan(after: string, limit: number): Promise<{ name: string; bytes: Uint8Array }[]> {
+    return this.read([] as { name: string; bytes: Uint8Array }[], (db) => {
+      const out: { name: string; bytes: Uint8Array }[] = [];
+      const start = after ? Buffer.concat([Buffer.from(after, 'utf8'), Buffer.from([0])]) : undefined;
+      for (const { key, value } of db.getRange({ ...(start ? { start } : {}), limit })) {
+        // A rotten item is walked past with no bytes (it reads as absent).
+        out.push({ name: key.toString('utf8'), bytes: unseal(key, value)?.bytes ?? new Uint8Array(0) });
+      }
+      return out;
+    });
+  }
+}
+
+/** Forgets an open shelf file and closes it (LMDB finishes the writes it has queued first). */
+async function close(file: string, shelf: OpenShelf): Promise<void> {
+  if (opened.get(file) === shelf) opened.delete(file);
+  shelf.closing ??= (async () => {
+    shelf.guard?.close();
+    await shelf.db.close().catch(() => undefined);
+  })();
+  await shelf.closing;
+}
+
+/** Whether a key other than `key` starts with `folder` (read in the write transaction). */
+function hasOther(db: RootDatabase<Buffer, Buffer>, folder: Buffer, key: Buffer): boolean {
+  let other = false;
+  for (const k of db.getKeys({ ...range(folder), limit: 2 })) if (!k.equals(key)) other = true;
+  return other;
+}
