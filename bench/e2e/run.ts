@@ -10,7 +10,7 @@
  *   npm run bench:e2e -- --sync=off      no fsync in Kintsugi (s3rver never syncs)
  *   npm run bench:e2e -- --dir=/dev/shm  node folders (and s3rver's) on tmpfs
  *   npm run bench:e2e -- --only=small    a subset: big, small, rss, list
- *   npm run bench:e2e -- --json FILE
+ *   npm run bench:e2e -- --json FILE    the table as JSON (default bench/results/e2e-sync-on|off.json) and an SVG chart beside it
  *   npm run bench:e2e -- --nodes=remote  also Kintsugi with its 7 nodes as `kintsugi node` processes on loopback
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -29,6 +29,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 
 import { artifactPath } from '../../codecs/common/artifact.js';
 import { fillListingIndexes } from '../common/listing-fill.js';
+import { barChart, writeChart } from '../common/chart.js';
 import { fmt, parseBenchArgs, printTable, writeJson } from '../common/report.js';
 import { rawRead, rawWrite } from '../engine/raw-disk.js';
 import { call, getText, getTimed, putFile, sustained } from './http-load.js';
@@ -414,7 +415,13 @@ try {
   ]));
   process.stdout.write(`\nKintsugi SYNC=${sync ? 'on' : 'off'}, WORKERS=${process.env.WORKERS ?? 'default'}, 4+3 on 7 node folders under ${work}; s3rver writes each byte once and never syncs. ` +
     'Client: streaming node:http over presigned URLs. Disk ceiling: plain fs writes of 7/4 of the object over 7 files, same sync policy.\n');
-  if (json) writeJson(json, { sync, dir: values.get('dir') ?? tmpdir(), rows });
+  // The table as JSON and as a chart beside it (bench/results/ unless --json names the file).
+  const jsonFile = json ?? join(root, 'bench/results', `e2e-sync-${sync ? 'on' : 'off'}.json`);
+  writeJson(jsonFile, { sync, dir: values.get('dir') ?? tmpdir(), rows });
+  const chartRows = rows.filter((r) => !r.name.startsWith('ceilings')).map((r) => ({
+    name: r.name.trim(), unit: r.unit, values: { kintsugi: r.kintsugi, s3rver: r.s3rver }, ...(r.ceiling !== undefined ? { ceiling: r.ceiling, ceilingName: r.ceilingName } : {}),
+  }));
+  writeChart(jsonFile.replace(/\.json$/, '') + '.svg', barChart(`bench:e2e, Kintsugi SYNC=${sync ? 'on' : 'off'} (4+3, 7 nodes) against s3rver`, ['kintsugi', 's3rver'], chartRows));
 } finally {
   await rm(work, { recursive: true, force: true });
 }

@@ -8,6 +8,7 @@ import { open, type RootDatabase } from 'lmdb';
 import type { DriveShelf, ShelfItem, ShelfPut, ShelfPutResult } from '../../core/contracts/drive.js';
 import { nodeFault } from '../../core/errors.js';
 import { QUARANTINE_DIR, SHELF_FILE } from '../../core/layout.js';
+import { checkIndexes, type IndexVerdict } from '../../core/lmdb-check.js';
 import { LmdbDamagedError, MetaGuard } from '../../core/lmdb-meta-guard.js';
 
 /** 0xFF never occurs in UTF-8: prefix + 0xFF sorts after every name with that prefix. */
@@ -33,6 +34,9 @@ function unseal(key: Buffer, value: Buffer): ShelfItem | undefined {
 
 /** Keys from `prefix` up to (not including) the first that does not start with it. */
 const range = (prefix: Buffer) => ({ start: prefix, end: Buffer.concat([prefix, AFTER]) });
+
+/** What LMDB says when a file's pages do not hold what they should: the file is damaged. */
+const DAMAGED = /MDB_PAGE_NOTFOUND|MDB_CORRUPTED|MDB_INVALID|MDB_VERSION_MISMATCH|MDB_BAD_TXN|MDB_BAD_VALSIZE|MDB_TLS_FULL/;
 
 /** LMDB's own errors carry no errno code: the ones node health acts on get one. */
 function asNodeFault(err: unknown): unknown {
@@ -76,6 +80,32 @@ const opened = new Map<string, OpenShelf>();
 /** Opens in progress by path: callers wait for the one running. */
 const opening = new Map<string, Promise<OpenShelf>>();
 
+/** Shelf files (path:inode) this process checked, or made itself. */
+const verified = new Set<string>();
+type Waiting = { path: string; done: (verdict: IndexVerdict) => void };
+let batch: Waiting[] | undefined;
+
+/**
+ * Checks a shelf file in a child process before this process maps it (a
+ * rotten B-tree page can crash whoever maps it: the child dies instead).
+ * Files asked for in one turn share one child: a node process costs
+ * ~100 ms to start.
+ */
+function verify(path: string): Promise<IndexVerdict> {
+  if (!batch) {
+    const run: Waiting[] = [];
+    batch = run;
+    setImmediate(() => {
+      batch = undefined;
+      void checkIndexes(run.map((r) => ({ path: r.path }))).then(
+        (verdicts) => run.forEach((r, i) => r.done(verdicts[i]!)),
+        (err: Error) => run.forEach((r) => r.done({ verdict: 'unavailable', why: err.message })),
+      );
+    });
+  }
+  return new Promise((done) => batch!.push({ path, done }));
+}
+
 export class LocalShelf implements DriveShelf {
   constructor(private readonly root: string, private readonly sync: boolean) {}
 
@@ -112,12 +142,17 @@ export class LocalShelf implements DriveShelf {
     const root = statSync(this.root, { throwIfNoEntry: false });
     // As a file written into a vanished folder fails: ENOENT (the health probe, not one write, decides a node is gone).
     if (!root?.isDirectory()) throw nodeFault('ENOENT', `node folder ${this.root} is gone`);
-    // Checked before LMDB maps it: a file that is already damaged is set aside unopened.
+    // Checked before this process maps it: a file that is already damaged is set aside unopened.
     try {
       MetaGuard.learn(this.file)?.close();
     } catch (err) {
       if (err instanceof LmdbDamagedError) await this.setAside(undefined, err.message);
       throw err;
+    }
+    const found = statSync(this.file, { throwIfNoEntry: false });
+    if (found && !verified.has(`${this.file}:${found.ino}`)) {
+      const verdict = await verify(this.file);
+      if (verdict.verdict === 'corrupt') await this.setAside(undefined, verdict.why);
     }
     mkdirSync(dirname(this.file), { recursive: true });
     const options = { keyEncoding: 'binary', encoding: 'binary', compression: false, noSync: !this.sync, overlappingSync: false } as const;
@@ -131,6 +166,7 @@ export class LocalShelf implements DriveShelf {
       db = open<Buffer, Buffer>(this.file, { ...options, readOnly: true });
     }
     const shelf: OpenShelf = { db, guard: MetaGuard.learn(this.file), ino: statSync(this.file).ino };
+    verified.add(`${this.file}:${shelf.ino}`);
     opened.set(this.file, shelf);
     return shelf;
   }
@@ -165,7 +201,7 @@ export class LocalShelf implements DriveShelf {
       return op(await this.store());
     } catch (err) {
       if ((err as { code?: string }).code === 'ENOENT') return none;
-      throw asNodeFault(err);
+      return this.failed(err);
     }
   }
 
@@ -173,8 +209,15 @@ export class LocalShelf implements DriveShelf {
     try {
       await op(await this.store());
     } catch (err) {
-      throw asNodeFault(err);
+      await this.failed(err);
     }
+  }
+
+  /** Rethrows what an operation met as a node fault; LMDB finding its pages damaged sets the file aside first. */
+  private async failed(err: unknown): Promise<never> {
+    const current = opened.get(this.file);
+    if (current && DAMAGED.test(String((err as Error).message))) await this.setAside(current, String((err as Error).message));
+    throw asNodeFault(err);
   }
 
   async put(items: readonly ShelfPut[]): Promise<ShelfPutResult[]> {

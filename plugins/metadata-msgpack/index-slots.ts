@@ -7,7 +7,7 @@ import { IDENTITY_DIR, IDENTITY_FILE } from '../../core/layout.js';
 import type { NodeIdentity } from '../../core/node-identity.js';
 import type { Logger } from '../../core/contracts/logger.js';
 import type { NodeSet } from '../../core/contracts/nodes.js';
-import { checkIndex, checkIndexes } from './index-check.js';
+import { checkIndex, checkIndexes } from '../../core/lmdb-check.js';
 import { INDEX_LAYOUT, IndexCorruptError, NodeIndex, type IndexEntry, type IndexIdentity } from './listing-index.js';
 
 /** `.kintsugi/listing.json`: which index generation is current, and whether it is complete. */

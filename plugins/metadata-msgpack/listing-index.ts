@@ -120,7 +120,7 @@ export interface IndexIdentity {
  * and safe concurrent writers across processes (a file lock serialises write
  * transactions), which is what several workers on one node folder need.
  * Its weakness, that it trusts its pages and a rotten file can crash the
- * process mapping it, is handled around it (index-check.ts, index-slots.ts).
+ * process mapping it, is handled around it (core/lmdb-check.ts, index-slots.ts).
  */
 export class NodeIndex implements IndexPort {
   private readonly db: RootDatabase<Buffer, Buffer>;

@@ -1,6 +1,13 @@
+import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
 import { afterAll, describe, expect, it } from 'vitest';
 
 import type { Drive } from '../../core/contracts/drive.js';
+import { QUARANTINE_DIR, SHELF_FILE } from '../../core/layout.js';
 import { openLocalNodes } from '../../plugins/drive-local/index.js';
 import { GuardedDrive } from '../../core/guarded-drive.js';
 import { NodeHealth } from '../../core/node-health.js';
@@ -112,6 +119,48 @@ function describeDrive(name: string, open: () => Promise<Drive>) {
       expect(await drive.list('meta/b/y')).toEqual([]);
     });
 
+    it('keeps small items on its shelf: put (whether first in its folder, or left when asked to), get with the time, list, remove', async () => {
+      const drive = await open();
+      const before = Date.now();
+      const [first, second] = await drive.shelf.put([
+        { name: 'meta/b/k/1.rec', bytes: Buffer.from('one') },
+        { name: 'meta/b/k/2.rec', bytes: Buffer.from('two') },
+      ]);
+      expect([first, second]).toEqual([{ written: true, firstInFolder: true }, { written: true, firstInFolder: false }]);
+      const item = (await drive.shelf.get('meta/b/k/1.rec'))!;
+      expect(Buffer.from(item.bytes).toString()).toBe('one');
+      expect(item.mtimeMs).toBeGreaterThanOrEqual(before - 1);
+      expect(await drive.shelf.put([{ name: 'meta/b/k/1.rec', bytes: Buffer.from('uno'), ifAbsent: true }])).toEqual([{ written: false, firstInFolder: false }]);
+      expect(Buffer.from((await drive.shelf.get('meta/b/k/1.rec'))!.bytes).toString()).toBe('one');
+      await drive.shelf.put([{ name: 'meta/b/k/1.rec', bytes: Buffer.from('uno') }]);
+      expect(Buffer.from((await drive.shelf.get('meta/b/k/1.rec'))!.bytes).toString()).toBe('uno');
+      // A folder is a name prefix up to '/': meta/b/k2 is not inside meta/b/k.
+      await drive.shelf.put([{ name: 'meta/b/k2/1.rec', bytes: Buffer.from('other') }]);
+      expect(await drive.shelf.list('meta/b/k')).toEqual(['1.rec', '2.rec']);
+      expect(await drive.shelf.list('meta/none')).toEqual([]);
+      expect(await drive.shelf.get('meta/b/k/3.rec')).toBeUndefined();
+      await drive.shelf.remove(['meta/b/k/1.rec', 'meta/b/k/never']);
+      expect(await drive.shelf.list('meta/b/k')).toEqual(['2.rec']);
+      // Nothing of the shelf shows among the node's files.
+      expect(await drive.list('meta/b/k')).toEqual([]);
+    });
+
+    it('takes many concurrent shelf puts, every one readable once it resolves, and walks them all in order', async () => {
+      const drive = await open();
+      const names = Array.from({ length: 300 }, (_, i) => `meta/walk/${String(i).padStart(3, '0')}/v.rec`);
+      const results = await Promise.all(names.map((name, i) => drive.shelf.put([{ name, bytes: Buffer.alloc(100 + i, i % 251) }])));
+      expect(results.every(([r]) => r!.written && r!.firstInFolder)).toBe(true);
+      for (const [i, name] of names.entries()) expect(Buffer.from((await drive.shelf.get(name))!.bytes).equals(Buffer.alloc(100 + i, i % 251))).toBe(true);
+      const walked: string[] = [];
+      for (let after = 'meta/walk/'; ;) {
+        const batch = await drive.shelf.scan(after, 64);
+        walked.push(...batch.map((b) => b.name).filter((n) => n.startsWith('meta/walk/')));
+        if (batch.length < 64) break;
+        after = batch[batch.length - 1]!.name;
+      }
+      expect(walked).toEqual(names);
+    });
+
     it('a probe passes on a sound node and leaves nothing behind', async () => {
       const drive = await open();
       await drive.probe();
@@ -192,9 +241,82 @@ describe('the stand-in for an offline node', () => {
     await expect(standIn.rename('a', 'b')).rejects.toMatchObject(unavailable);
     await expect(standIn.remove('meta/x')).rejects.toMatchObject(unavailable);
     await expect(standIn.services!.call('msgpack-metadata', 'state', new Uint8Array(), 'read')).rejects.toMatchObject(unavailable);
+    await expect(standIn.shelf.put([{ name: 'meta/x', bytes: Buffer.from('x') }])).rejects.toMatchObject(unavailable);
+    await expect(standIn.shelf.get('meta/x')).rejects.toMatchObject(unavailable);
+    await expect(standIn.shelf.list('meta')).rejects.toMatchObject(unavailable);
+    await expect(standIn.shelf.remove(['meta/x'])).rejects.toMatchObject(unavailable);
+    await expect(standIn.shelf.scan('', 10)).rejects.toMatchObject(unavailable);
     await expect(standIn.probe()).rejects.toMatchObject(unavailable);
     // Fast: the gate answers (at most one probe of a dead port), no call waits for a timeout.
     expect(performance.now() - started).toBeLessThan(2000);
     await remote.close();
+  });
+});
+
+/**
+ * A local node's shelf is one LMDB file: what happens to that file on the
+ * disk is met by checks, never by a crash.
+ */
+describe('a local shelf file', () => {
+  const shelfFile = (folder: string) => join(folder, ...SHELF_FILE.split('/'));
+  const localDrive = async () => {
+    const folder = tempDir('kintsugi-shelf-');
+    const drive = (await openLocalNodes(folder, 1, false, silent, 0)).drives[0]!;
+    return { drive, file: shelfFile(join(folder, 'node-0')), folder: join(folder, 'node-0') };
+  };
+
+  it('turns an item whose bytes rotted on the disk into a missing one (its checksum), the others unharmed', async () => {
+    const { drive, file } = await localDrive();
+    const marker = randomBytes(2000);
+    await drive.shelf.put([{ name: 'meta/r/k/1.rec', bytes: marker }, { name: 'meta/r/k/2.rec', bytes: Buffer.from('fine') }]);
+    const raw = readFileSync(file);
+    const at = raw.indexOf(marker);
+    expect(at).toBeGreaterThan(0);
+    const fd = openSync(file, 'r+');
+    writeSync(fd, Buffer.from([raw[at + 1000]! ^ 0x40]), 0, 1, at + 1000);
+    closeSync(fd);
+    expect(await drive.shelf.get('meta/r/k/1.rec')).toBeUndefined();
+    expect(Buffer.from((await drive.shelf.get('meta/r/k/2.rec'))!.bytes).toString()).toBe('fine');
+  });
+
+  /** One process of its own using the folder's shelf: what it met, and how it exited. */
+  const inProcess = (folder: string, ...args: string[]) => {
+    const run = spawnSync(process.execPath, [fileURLToPath(new URL('../helpers/shelf-client.mjs', import.meta.url)), folder, ...args], { encoding: 'utf8' });
+    return { met: run.stdout ? JSON.parse(run.stdout) as string[] : [], status: run.status, signal: run.signal };
+  };
+
+  for (const [what, garble, why] of [
+    ['garbage over its first 5 KB', (fd: number) => writeSync(fd, randomBytes(5000), 0, 5000, 0), /meta page/],
+    ['its pages garbled behind the meta pages\' magic numbers', (fd: number) => { for (const page of [0, 4096]) writeSync(fd, randomBytes(4000), 0, 4000, page + 32); }, /check|MDB_|crashed/],
+  ] as const) {
+    it(`with ${what} is checked before a process maps it, set aside with why (no crash), and a new, empty one takes its place`, () => {
+      const folder = join(tempDir('kintsugi-shelf-'), 'node');
+      mkdirSync(folder);
+      expect(inProcess(folder, 'put', 'meta/g/k/1.rec', 'lost here, healed from the others').met).toEqual(['written']);
+      const fd = openSync(shelfFile(folder), 'r+');
+      garble(fd);
+      closeSync(fd);
+      // The first use fails (an I/O fault for the node's health), the next meets the new, empty shelf.
+      expect(inProcess(folder, 'get', 'meta/g/k/1.rec')).toEqual({ met: ['EIO', 'absent'], status: 0, signal: null });
+      const aside = readdirSync(join(folder, ...QUARANTINE_DIR.split('/')));
+      expect(aside).toHaveLength(1);
+      expect(readFileSync(join(folder, ...QUARANTINE_DIR.split('/'), aside[0]!, 'why.txt'), 'utf8')).toMatch(why);
+      expect(inProcess(folder, 'put', 'meta/g/k/2.rec', 'new').met).toEqual(['written']);
+      expect(inProcess(folder, 'get', 'meta/g/k/2.rec').met).toEqual(['found', 'found']);
+    });
+  }
+
+  it('removed under a running node (a wiped disk) is started again empty; the node folder gone reads as empty and refuses writes', async () => {
+    const { drive, file, folder } = await localDrive();
+    await drive.shelf.put([{ name: 'meta/w/k/1.rec', bytes: Buffer.from('x') }]);
+    rmSync(file);
+    expect(await drive.shelf.list('meta/w/k')).toEqual([]);
+    await drive.shelf.put([{ name: 'meta/w/k/2.rec', bytes: Buffer.from('y') }]);
+    expect(await drive.shelf.list('meta/w/k')).toEqual(['2.rec']);
+    renameSync(folder, `${folder}.away`);
+    expect(await drive.shelf.get('meta/w/k/2.rec')).toBeUndefined();
+    await expect(drive.shelf.put([{ name: 'meta/w/k/3.rec', bytes: Buffer.from('z') }])).rejects.toMatchObject({ code: 'ENOENT' });
+    renameSync(`${folder}.away`, folder);
+    expect(await drive.shelf.list('meta/w/k')).toEqual(['2.rec']);
   });
 });

@@ -2,31 +2,35 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
-import type { IndexIdentity } from './listing-index.js';
-
 /**
- * What a check of one index found: sound; corrupt (or foreign, or it crashed
- * or hung the checker: set it aside); missing; unavailable (the node refused
- * the check itself, read-only without a lock file, no permission: not the
- * index's fault, try later).
+ * What a check of one LMDB file found: sound; corrupt (or foreign, or it
+ * crashed or hung the checker: set it aside); missing; unavailable (the node
+ * refused the check itself, read-only without a lock file, no permission:
+ * not the file's fault, try later).
  */
 export type IndexVerdict =
   | { readonly verdict: 'sound'; readonly entries: number }
   | { readonly verdict: 'corrupt' | 'missing' | 'unavailable'; readonly why: string };
 
+/**
+ * An LMDB file whose values all end with a CRC-32 of key and value (see
+ * sealed files: the listing indexes, the node shelves); `expected`: the
+ * fields its identity entry (the key starting with NUL) must hold, or none
+ * when the file carries no identity.
+ */
 export interface IndexToCheck {
   readonly path: string;
-  readonly expected: IndexIdentity;
+  readonly expected?: object;
 }
 
 const LMDB_ENTRY = createRequire(import.meta.url).resolve('lmdb');
 
 /**
- * Runs in a child process (CommonJS, evaluated): for each index in turn,
+ * Runs in a child process (CommonJS, evaluated): for each file in turn,
  * walks every entry, checks key order, each value's CRC-32 and the identity
  * entry, and prints one JSON line. A corrupt LMDB file can crash or hang
  * whoever maps it, which is why this is not done in a process that serves:
- * the child dies, the parent learns which index it was on.
+ * the child dies, the parent learns which file it was on.
  */
 const CHECKER = `
 const [, lmdbEntry, listJson] = process.argv;
@@ -46,8 +50,9 @@ function check(path, expected) {
       else entries++;
     }
     db.close();
+    if (!expected) return { verdict: 'sound', entries };
     if (!identity) return { verdict: 'corrupt', why: 'no identity entry' };
-    for (const f of ['clusterId', 'node', 'generation', 'layout']) {
+    for (const f of Object.keys(expected)) {
       if (identity[f] !== expected[f]) return { verdict: 'corrupt', why: 'foreign index: ' + f + ' is ' + identity[f] + ', expected ' + expected[f] };
     }
     return { verdict: 'sound', entries };
@@ -63,7 +68,7 @@ for (const { path, expected } of JSON.parse(listJson)) {
 `;
 
 /**
- * Checks indexes in one child process (a node process costs ~100 ms to
+ * Checks LMDB files in one child process (a node process costs ~100 ms to
  * start; seven at once on two cores cost a second while workers wait). If
  * the child dies or hangs on one, that one is corrupt and the rest are
  * checked again in a new child.
@@ -81,7 +86,7 @@ export async function checkIndexes(list: readonly IndexToCheck[], timeoutMs = 12
   return verdicts.map((v) => v ?? { verdict: 'unavailable', why: 'not checked' });
 }
 
-export async function checkIndex(path: string, expected: IndexIdentity, timeoutMs?: number): Promise<IndexVerdict> {
+export async function checkIndex(path: string, expected: IndexToCheck['expected'], timeoutMs?: number): Promise<IndexVerdict> {
   return (await checkIndexes([{ path, expected }], timeoutMs))[0]!;
 }
 
