@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 
 import type { KintsugiConfig } from '../core/config.js';
-import type { Codec } from '../core/contracts/codec.js';
+import { extensionsOf, type Codec } from '../core/contracts/codec.js';
 import type { NodeSet } from '../core/contracts/nodes.js';
 import type { Placement } from '../core/contracts/placement.js';
 import { DEMO_DIR, demoShardPath } from '../core/layout.js';
@@ -18,7 +18,9 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 export async function runDemo(config: KintsugiConfig, codec: Codec, placement: Placement, nodeSet: NodeSet, file?: string): Promise<boolean> {
   const original = file ? await readFile(file) : randomBytes(8 << 20);
   const { data: k, parity: m, blockSize } = config;
-  const coder = codec.coder({ k, m, w: config.w, technique: config.technique, packetSize: config.packetSize });
+  // The demo shows stripes whole: it needs a build with the coder extensions (jerasure has them).
+  const coder = extensionsOf(codec.coder({ k, m, w: config.w, technique: config.technique, packetSize: config.packetSize }));
+  if (!coder) throw new Error(`the ${codec.impl} codec offers no whole-stripe encoding for the demo`);
   const nodes = nodeSet.drives.map((d) => ({ index: d.index, id: `node-${d.index}` }));
   const { shards: shardNodes } = placement.place({ bucket: 'demo', key: file ?? 'random', nodes, metaCopies: config.metaCopies, shardCount: k + m });
   const drive = (n: number) => nodeSet.drives[n]!;

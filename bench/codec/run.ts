@@ -9,7 +9,7 @@
  */
 import { randomFillSync } from 'node:crypto';
 
-import type { CodecImpl, ErasureCoder, Technique } from '../../core/contracts/codec.js';
+import type { CodecImpl, ExtendedErasureCoder, Technique } from '../../core/contracts/codec.js';
 import { DEFAULT_PACKET_SIZE } from '../../core/config.js';
 import { artifactPath } from '../../codecs/common/artifact.js';
 import { loadNativeBuild } from '../../codecs/jerasure-native/index.js';
@@ -41,7 +41,7 @@ function erasedFor(op: Op, m: number): number[] {
 }
 
 /** Shards the coder works on in place (WASM: inside its memory), filled and encoded. */
-function stripeFor(coder: ErasureCoder, size: number): Uint8Array[] {
+function stripeFor(coder: ExtendedErasureCoder, size: number): Uint8Array[] {
   const { k, m } = coder.params;
   const shards = coder.allocShards(k + m, size);
   for (const s of shards.slice(0, k)) randomFillSync(s);
@@ -50,7 +50,7 @@ function stripeFor(coder: ErasureCoder, size: number): Uint8Array[] {
 }
 
 /** A contender running one op on one build; units are bytes of data in (k x shard). */
-function coderContender(name: string, coder: ErasureCoder, size: number, op: Op): Contender {
+function coderContender(name: string, coder: ExtendedErasureCoder, size: number, op: Op): Contender {
   const { k, m } = coder.params;
   const shards = stripeFor(coder, size);
   const data = shards.slice(0, k);
@@ -65,7 +65,7 @@ function coderContender(name: string, coder: ErasureCoder, size: number, op: Op)
  * outstanding at any time (a new one starts as soon as one finishes, as a
  * streaming put does), so both cores can work at once.
  */
-function onThreadPool(name: string, coder: ErasureCoder, size: number, inFlight: number, calls = 8): Contender {
+function onThreadPool(name: string, coder: ExtendedErasureCoder, size: number, inFlight: number, calls = 8): Contender {
   const { k } = coder.params;
   const sets = Array.from({ length: inFlight }, () => stripeFor(coder, size));
   const run = async () => {

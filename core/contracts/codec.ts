@@ -18,7 +18,7 @@ export interface CodecParams {
   readonly packetSize: number;
 }
 
-/** One stripe after encoding: k data shards then m parity shards, all `shardSize` bytes. */
+/** One stripe after encoding (ErasureCoderExtensions.encodeStripe): k data blocks then m parity blocks, all `shardSize` bytes. */
 export interface EncodedStripe {
   readonly shards: Uint8Array[];
   readonly shardSize: number;
@@ -27,46 +27,69 @@ export interface EncodedStripe {
 }
 
 /**
- * An erasure code with fixed parameters. Shards are equal-sized byte arrays
- * whose size is a positive multiple of `alignment`. A missing shard is `null`.
+ * An erasure code with fixed parameters: what the engine codes with. Blocks
+ * are equal-sized byte arrays of `shardSizeFor(...)` bytes (a multiple of
+ * the build's alignment).
  */
 export interface ErasureCoder {
-  readonly impl: CodecImpl;
   readonly params: CodecParams;
-  readonly alignment: number;
 
-  /** Size of each shard for a stripe holding `dataLength` bytes (padded to the alignment). */
+  /** Size of each block for a stripe holding `dataLength` bytes (padded to the alignment). */
   shardSizeFor(dataLength: number): number;
 
+  /** Overwrites `parity` (m blocks) from `data` (k blocks); `data` is only read. */
+  encode(data: Uint8Array[], parity: Uint8Array[]): Promise<void>;
+
   /**
-   * Shard buffers the coder can work on without copying (aligned, and for the
+   * Rebuilds the blocks at the `erased` indexes (0..k-1 data, k..k+m-1 parity)
+   * in place from the others, which must be intact. At most m may be erased.
+   */
+  reconstruct(shards: Uint8Array[], erased: readonly number[]): Promise<void>;
+}
+
+/**
+ * What a build offers beyond the engine's needs — for the codec tests, the
+ * benchmarks and the demo — kept out of ErasureCoder so that another code
+ * need not offer it (the way klauspost/reedsolomon keeps `Extensions` apart
+ * from `Encoder`). A coder that has it says so: see `extensionsOf`.
+ */
+export interface ErasureCoderExtensions {
+  readonly impl: CodecImpl;
+  /** every block size is a multiple of this */
+  readonly alignment: number;
+
+  /**
+   * Block buffers the coder can work on without copying (aligned, and for the
    * WASM build inside its memory). Give them back with `releaseShards`.
    */
   allocShards(count: number, size: number): Uint8Array[];
   releaseShards(shards: Uint8Array[]): void;
 
-  /** Overwrites `parity` (m shards) from `data` (k shards); `data` is only read. */
-  encode(data: Uint8Array[], parity: Uint8Array[]): Promise<void>;
+  /** `encode` on the calling thread. */
   encodeSync(data: Uint8Array[], parity: Uint8Array[]): void;
-
-  /**
-   * Rebuilds the shards at the `erased` indexes (0..k-1 data, k..k+m-1 parity)
-   * in place from the others, which must be intact. At most m may be erased.
-   */
-  reconstruct(shards: Uint8Array[], erased: readonly number[]): Promise<void>;
+  /** `reconstruct` on the calling thread. */
   reconstructSync(shards: Uint8Array[], erased: readonly number[]): void;
 
-  /** Splits `data` into k padded shards and computes the m parity shards. */
+  /** Splits `data` into k padded blocks and computes the m parity blocks. */
   encodeStripe(data: Uint8Array): Promise<EncodedStripe>;
 
   /**
-   * The stripe's `dataLength` bytes from its shards (k+m entries, `null` where
-   * missing). Healthy data shards are concatenated without decoding.
+   * The stripe's `dataLength` bytes from its blocks (k+m entries, `null` where
+   * missing). Healthy data blocks are concatenated without decoding.
    */
   decodeStripe(shards: ReadonlyArray<Uint8Array | null>, dataLength: number): Promise<Uint8Array>;
 
   /** Frees what the build holds for these parameters. */
   dispose(): void;
+}
+
+/** A coder with the extensions. */
+export type ExtendedErasureCoder = ErasureCoder & ErasureCoderExtensions;
+
+/** The coder's extensions, or undefined when it has none. */
+export function extensionsOf(coder: ErasureCoder): ExtendedErasureCoder | undefined {
+  const c = coder as Partial<ExtendedErasureCoder>;
+  return typeof c.encodeStripe === 'function' && typeof c.decodeStripe === 'function' && typeof c.encodeSync === 'function' ? (coder as ExtendedErasureCoder) : undefined;
 }
 
 /** The Codec contract: hands out coders for any parameters, cached per parameter set. */

@@ -8,7 +8,8 @@ export interface DataSpan {
   readonly dir: string;
   readonly size: number;
   readonly codec: CodecParams;
-  readonly blockSize: number;
+  /** object bytes per full stripe (core/engine/geometry.ts) */
+  readonly stripeBytes: number;
   readonly shardNodes: readonly number[];
 }
 
@@ -41,23 +42,23 @@ export interface ObjectRecord {
   readonly tags?: readonly (readonly [string, string])[];
   /** the code the object was written with */
   readonly codec: CodecParams;
-  /** object bytes per stripe (a multiple of k) */
-  readonly blockSize: number;
+  /** object bytes per full stripe (a multiple of k; core/engine/geometry.ts) */
+  readonly stripeBytes: number;
   /** node index of shard i (data shards first, then parity) */
   readonly shardNodes: readonly number[];
   /** a multipart object's parts, in order; absent: the data is in folder `versionId` */
   readonly parts?: readonly PartSpan[];
   /**
    * a small object whose shards live inside the record copies: the copy on
-   * shardNodes[i] carries shard i (MinIO's inline data), so a put writes one
-   * file per node instead of two
+   * shardNodes[i] carries shard i (MinIO's inline data), so a put writes
+   * one item on each node's shelf and no shard file
    */
   readonly inline?: boolean;
 }
 
 /** The spans holding a record's bytes, in order. */
 export function dataSpans(record: ObjectRecord): readonly DataSpan[] {
-  return record.parts ?? [{ dir: record.versionId, size: record.size, codec: record.codec, blockSize: record.blockSize, shardNodes: record.shardNodes }];
+  return record.parts ?? [{ dir: record.versionId, size: record.size, codec: record.codec, stripeBytes: record.stripeBytes, shardNodes: record.shardNodes }];
 }
 
 /** The folders of the object's data folder that a record's bytes live in (a multipart object's parts share one). */
@@ -212,4 +213,15 @@ export interface MetadataStore {
   /** (not the keeper) use no derived structure until the keeper has checked them (refreshDerived with release). */
   holdDerived(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * A span (or record) as stored before `stripeBytes` had its name: it was
+ * `blockSize`. Decoders of stored records and upload state pass what they
+ * read through this.
+ */
+export function withStripeBytes<T extends { stripeBytes: number }>(stored: T): T {
+  const { blockSize, ...rest } = stored as T & { blockSize?: number };
+  if (blockSize === undefined) return stored;
+  return { ...rest, stripeBytes: rest.stripeBytes ?? blockSize } as T;
 }

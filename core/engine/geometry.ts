@@ -1,51 +1,69 @@
-import { CHECKSUM_BYTES } from '../checksum.js';
 import type { ErasureCoder } from '../contracts/codec.js';
+import { FRAME_BYTES } from './shard-format.js';
 
-/**
- * How an object's bytes map onto stripes and shard files. Every stripe but
- * the last holds `stripeBytes` = k x shardBytes; the last holds the rest in
- * shards of its own (smaller, still aligned) size. Shard file i stores, for
- * each stripe, an 8-byte xxHash64 and then the stripe's block of shard i.
+/*
+ * Glossary of the data path — one name per quantity:
+ *
+ *   stripe          k data blocks and m parity blocks coded together; an
+ *                   object is a sequence of stripes.
+ *   stripeBytes     object bytes a full stripe holds: k × blockBytes. Set by
+ *                   BLOCKSIZE (rounded to the code's alignment); kept per span.
+ *   block           one shard's part of one stripe (data or parity).
+ *   blockBytes      bytes of a full stripe's block. The last stripe of a span
+ *                   may be short: its blocks are `lastBlockBytes`, still
+ *                   aligned (see ErasureCoder.shardSizeFor).
+ *   framed block    a block as a shard file stores it: its checksum
+ *                   (FRAME_BYTES) then the block (shard-format.ts).
+ *   shard file      shard i's framed blocks of every stripe, in order; stripe
+ *                   s starts at offset(s) = s × (FRAME_BYTES + blockBytes).
+ *   shardFileBytes  the size of a complete shard file.
+ *   span            one run of stripes with one code and one stripeBytes: a
+ *                   whole object, or one part of a multipart upload.
  */
+
+/** Where stripe s's framed block starts in a shard file whose full blocks are `blockBytes`. */
+export function blockOffset(s: number, blockBytes: number): number {
+  return s * (FRAME_BYTES + blockBytes);
+}
+
+/** How a span's bytes map onto stripes, blocks and shard files (see the glossary above). */
 export class Geometry {
   readonly stripes: number;
-  readonly shardBytes: number;
-  readonly lastShardBytes: number;
-  readonly stripeBytes: number;
+  readonly blockBytes: number;
+  readonly lastBlockBytes: number;
 
-  constructor(readonly size: number, stripeBytes: number, coder: ErasureCoder) {
-    this.stripeBytes = stripeBytes;
-    this.shardBytes = stripeBytes / coder.params.k;
+  constructor(readonly size: number, readonly stripeBytes: number, coder: ErasureCoder) {
+    this.blockBytes = stripeBytes / coder.params.k;
     this.stripes = Math.ceil(size / stripeBytes);
     const last = size - (this.stripes - 1) * stripeBytes;
-    this.lastShardBytes = this.stripes === 0 ? 0 : coder.shardSizeFor(last);
+    this.lastBlockBytes = this.stripes === 0 ? 0 : coder.shardSizeFor(last);
   }
 
-  /** Data bytes held by stripe i. */
-  dataBytes(i: number): number {
-    return i < this.stripes - 1 ? this.stripeBytes : this.size - (this.stripes - 1) * this.stripeBytes;
+  /** Object bytes held by stripe s. */
+  dataBytesOf(s: number): number {
+    return s < this.stripes - 1 ? this.stripeBytes : this.size - (this.stripes - 1) * this.stripeBytes;
   }
 
-  /** Bytes of each shard block of stripe i. */
-  blockBytes(i: number): number {
-    return i < this.stripes - 1 ? this.shardBytes : this.lastShardBytes;
+  /** Bytes of each block of stripe s. */
+  blockBytesOf(s: number): number {
+    return s < this.stripes - 1 ? this.blockBytes : this.lastBlockBytes;
   }
 
-  /** Offset of stripe i's checksum in a shard file. */
-  offset(i: number): number {
-    return i * (this.shardBytes + CHECKSUM_BYTES);
+  /** Where stripe s's framed block starts in a shard file. */
+  offset(s: number): number {
+    return blockOffset(s, this.blockBytes);
   }
 
   /** Size every shard file has when complete. */
   get shardFileBytes(): number {
-    return this.stripes === 0 ? 0 : this.offset(this.stripes - 1) + CHECKSUM_BYTES + this.lastShardBytes;
+    return this.stripes === 0 ? 0 : this.offset(this.stripes - 1) + FRAME_BYTES + this.lastBlockBytes;
   }
 }
 
 /**
  * The Cauchy packet size for an object that fits in one stripe: the largest
  * power of two (64..configured) whose alignment (8 packets) does not exceed a
- * data shard, so a 64 KiB object at 4+3 is stored as 7 x 16 KiB, not padded
+ * data block, so a 64 KiB object at 4+3 is stored as 7 x 16 KiB, not padded
  * to 7 x 32 KiB. Larger objects use the configured size.
  */
 export function packetSizeFor(size: number, k: number, configured: number): number {

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 
 import { inject, injectable } from 'tsyringe';
 
-import type { PartSpan, ObjectRecord } from '../contracts/metadata.js';
+import { withStripeBytes, type ObjectRecord, type PartSpan } from '../contracts/metadata.js';
 import type { NodeSet } from '../contracts/nodes.js';
 import {
   EntityTooSmallError, InvalidPartError, InvalidPartOrderError, KintsugiError, NoSuchUploadError, WriteQuorumError,
@@ -15,6 +15,7 @@ import { TOKENS } from '../tokens.js';
 import { newVersionId, VERSION_ID_PATTERN } from '../version-id.js';
 import { assertBucketName, assertKey } from './names.js';
 import { metadataFields, ObjectEngine, type PutOptions, type WriteCondition } from './object-engine.js';
+import { VersionWriter } from './version-writer.js';
 
 /**
  * How long a completed upload is remembered, so that a client retrying its
@@ -67,6 +68,7 @@ export interface PartInfo {
 export class MultipartUploads {
   constructor(
     @inject(ObjectEngine) private readonly engine: ObjectEngine,
+    @inject(VersionWriter) private readonly writer: VersionWriter,
     @inject(TOKENS.Nodes) private readonly nodes: NodeSet,
   ) {}
 
@@ -90,7 +92,7 @@ export class MultipartUploads {
     await this.get(bucket, key, uploadId);
     const attempt = newVersionId();
     const sub = `p${String(partNumber).padStart(5, '0')}-${attempt}`;
-    const { span, md5 } = await this.engine.writeSpan(bucket, key, `${uploadDir(uploadId)}/${sub}`, body);
+    const { span, md5 } = await this.writer.write(bucket, key, `${uploadDir(uploadId)}/${sub}`, body);
     const part: PartInfo = { partNumber, attempt, etag: md5, size: span.size, modifiedMs: Date.now(), span: { ...span, dir: sub } };
     await this.writeEverywhere(`${partRecordDir(bucket, uploadId)}/${sub}`, part);
     return part;
@@ -106,7 +108,7 @@ export class MultipartUploads {
       if (!newest.has(number) || newest.get(number)! < name) newest.set(number, name);
     }
     const parts = await Promise.all([...newest.values()].map((name) => this.readMajority<PartInfo>(`${dir}/${name}`)));
-    return parts.filter((p): p is PartInfo => !!p).sort((a, b) => a.partNumber - b.partNumber);
+    return parts.filter((p): p is PartInfo => !!p).map((p) => ({ ...p, span: withStripeBytes(p.span) })).sort((a, b) => a.partNumber - b.partNumber);
   }
 
   /**
@@ -144,7 +146,7 @@ export class MultipartUploads {
     const versionId = newVersionId(Date.now(), versioned);
     const data = objectDir(bucket, key);
     const moved = await Promise.all(this.nodes.drives.map((d) => d.rename(`${data}/${uploadDir(uploadId)}`, `${data}/${versionId}`).then(() => true, () => false)));
-    if (moved.filter(Boolean).length < this.engine.writeQuorum) {
+    if (moved.filter(Boolean).length < this.writer.writeQuorum) {
       // A concurrent completion of the same upload took the folder first.
       const done = await this.completed(bucket, key, uploadId);
       if (done) return done;
@@ -162,11 +164,11 @@ export class MultipartUploads {
       createdMs: Date.now(),
       ...metadataFields(info.options),
       codec: first.codec,
-      blockSize: first.blockSize,
+      stripeBytes: first.stripeBytes,
       shardNodes: first.shardNodes,
       parts,
     };
-    await this.engine.commit(record);
+    await this.writer.commit(record);
     // Part attempts that did not make it into the object, and the upload's records.
     const keep = new Set(chosen.map((p) => p.span.dir));
     await Promise.all(this.nodes.drives.map(async (d) => {

@@ -6,25 +6,21 @@ import { EventEmitter } from 'node:events';
 import { inject, injectable } from 'tsyringe';
 
 import type { KintsugiConfig } from '../config.js';
-import type { Codec, CodecParams, ErasureCoder } from '../contracts/codec.js';
-import type { DriveWriter } from '../contracts/drive.js';
+import type { Codec, ErasureCoder } from '../contracts/codec.js';
 import type { Logger } from '../contracts/logger.js';
 import { dataFolders, dataSpans, type DataSpan, type ListPage, type ListRequest, type ListVersionsRequest, type MetadataStore, type ObjectRecord, type VersionPage, type VersionSelector } from '../contracts/metadata.js';
 import type { NodeSet } from '../contracts/nodes.js';
-import type { Placement } from '../contracts/placement.js';
-import { CHECKSUM_BYTES, checksumInto } from '../checksum.js';
-import { DeleteMarkerError, InvalidRangeError, InvalidVersionIdError, NoSuchKeyError, NoSuchVersionError, WriteQuorumError, type NodeFailure } from '../errors.js';
-import { objectDir, shardPath } from '../layout.js';
-import { shardWriteQuorum } from '../shard-quorum.js';
+import { DeleteMarkerError, InvalidRangeError, InvalidVersionIdError, NoSuchKeyError, NoSuchVersionError } from '../errors.js';
+import { shardPath } from '../layout.js';
 import { TOKENS } from '../tokens.js';
 import { isNullVersion, newVersionId, VERSIONED_ID_PATTERN } from '../version-id.js';
 import { Geometry, packetSizeFor } from './geometry.js';
 import { KeyLocks } from './key-lock.js';
-import { Md5Worker } from './md5-worker.js';
 import { MemoryFile } from './memory-file.js';
 import { assertBucketName, assertKey } from './names.js';
+import { StripeBuffers } from './shard-format.js';
 import { StripeReader, type ReadDamage } from './stripe-reader.js';
-import { StripeBuffers, StripeWriter } from './stripe-writer.js';
+import { VersionWriter } from './version-writer.js';
 
 /**
  * Objects up to this size are stored inline: each node's shard goes inside
@@ -45,22 +41,6 @@ const READ_AHEAD = 3;
  * to refuse the write.
  */
 export type WriteCondition = (current: ObjectRecord | undefined) => void;
-
-/** Shard files written but not yet in place; see ObjectEngine.stageSpan. */
-export interface StagedSpan {
-  readonly md5: string;
-  readonly size: number;
-  /** Renames the shard files into folder `dir` of the object's data folder. */
-  commit(dir: string): Promise<DataSpan>;
-  /** Removes the temporary files (after a failed commit too). */
-  abort(): Promise<void>;
-}
-
-/**
- * Where shard writers are created; they are renamed into their version's
- * folder on commit, so nothing is ever written under this name.
- */
-const STAGING_DIR = 'staging';
 
 export interface PutOptions {
   /** checked against the current version while the key is locked, just before the new one commits */
@@ -137,13 +117,12 @@ export interface DegradedRead {
  */
 @injectable()
 export class ObjectEngine extends EventEmitter {
-  private readonly md5 = new Md5Worker();
   private readonly locks: KeyLocks;
 
   constructor(
     @inject(TOKENS.Config) private readonly config: KintsugiConfig,
     @inject(TOKENS.Codec) private readonly codec: Codec,
-    @inject(TOKENS.Placement) private readonly placement: Placement,
+    @inject(VersionWriter) private readonly writer: VersionWriter,
     @inject(TOKENS.MetadataStore) private readonly metadata: MetadataStore,
     @inject(TOKENS.Nodes) private readonly nodes: NodeSet,
     @inject(TOKENS.Logger) private readonly log: Logger,
@@ -152,101 +131,12 @@ export class ObjectEngine extends EventEmitter {
     this.locks = new KeyLocks(nodes);
   }
 
-  /**
-   * Shards written before a put is acknowledged: k, plus one when k = m so
-   * that two halves of a split cluster cannot both win (MinIO's rule). The
-   * healer restores the rest.
-   */
+  /** Shards a put needs on its nodes before it is acknowledged (the readiness check's measure). */
   get writeQuorum(): number {
-    return shardWriteQuorum(this.config.data, this.config.parity);
+    return this.writer.writeQuorum;
   }
 
-  private baseParams(): CodecParams {
-    const { data: k, parity: m } = this.config;
-    return { k, m, w: this.config.w, technique: this.config.technique, packetSize: this.config.packetSize };
-  }
 
-  /** Where placement puts a key's metadata replicas (and its lock) and its shards. */
-  private placed(bucket: string, key: string) {
-    return this.placement.place({
-      bucket, key, nodes: this.nodeRefs(), metaCopies: this.config.metaCopies, shardCount: this.config.data + this.config.parity,
-    });
-  }
-
-  private shardNodesFor(bucket: string, key: string): number[] {
-    return this.placed(bucket, key).shards;
-  }
-
-  /**
-   * Streams `body` into shard files in folder `dir` of the object's data
-   * folder and commits them; on any failure the files are removed. Returns
-   * the span and the body's MD5.
-   */
-  async writeSpan(bucket: string, key: string, dir: string, body: AsyncIterable<Uint8Array>): Promise<{ span: DataSpan; md5: string }> {
-    const staged = await this.stageSpan(bucket, key, body);
-    return { span: await staged.commit(dir), md5: staged.md5 };
-  }
-
-  /**
-   * Streams `body` into temporary shard files on the object's nodes; they
-   * become the span in folder `dir` when committed. The folder is named only
-   * then, so that a new version's id is taken when its bytes have all
-   * arrived: of two overlapping puts, the one that completes last wins.
-   */
-  async stageSpan(bucket: string, key: string, body: AsyncIterable<Uint8Array>): Promise<StagedSpan> {
-    const base = this.baseParams();
-    const k = base.k;
-    let coder = this.codec.coder(base);
-    const shardNodes = this.shardNodesFor(bucket, key);
-
-    // Why each node that fails its part failed: a WriteQuorumError names them.
-    const failures: NodeFailure[] = [];
-    const writers = await Promise.all(shardNodes.map((node, i) =>
-      this.nodes.drives[node]!.createWriter(shardPath(bucket, key, STAGING_DIR, i)).catch((err: Error) => {
-        this.log.warn('shard writer unavailable', { node, error: err.message });
-        failures.push({ node, why: err.message });
-        return null;
-      })));
-    const abortAll = async () => { await Promise.all(writers.map((w) => w?.abort().catch(() => undefined))); };
-    if (writers.filter(Boolean).length < this.writeQuorum) {
-      await abortAll();
-      throw new WriteQuorumError(`only ${writers.filter(Boolean).length} nodes can take shards, ${this.writeQuorum} needed`, failures);
-    }
-
-    let size = 0;
-    const stripeWriter = new StripeWriter(coder, writers, coder.shardSizeFor(this.config.blockSize), this.writeQuorum,
-      (length) => (coder = this.codec.coder({ ...base, packetSize: packetSizeFor(length, k, base.packetSize) })), shardNodes, failures);
-    const md5 = this.md5.hasher(stripeWriter.stripeBytes);
-    try {
-      for await (const chunk of body) {
-        await md5.update(chunk);
-        size += chunk.byteLength;
-        await stripeWriter.write(chunk);
-      }
-      await stripeWriter.end();
-      coder = stripeWriter.usedCoder;
-    } catch (err) {
-      md5.abandon();
-      await abortAll();
-      throw err;
-    }
-    const digest = await md5.digest();
-    return {
-      md5: digest,
-      size,
-      commit: async (dir) => {
-        try {
-          await this.commitShards(writers, size, (i) => shardPath(bucket, key, dir, i), shardNodes, failures);
-        } catch (err) {
-          await abortAll();
-          await this.removeDir(bucket, key, dir, shardNodes);
-          throw err;
-        }
-        return { dir, size, codec: coder.params, blockSize: stripeWriter.stripeBytes, shardNodes };
-      },
-      abort: abortAll,
-    };
-  }
 
   async put(bucket: string, key: string, body: AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<ObjectRecord> {
     assertBucketName(bucket);
@@ -258,12 +148,12 @@ export class ObjectEngine extends EventEmitter {
       const data = Buffer.concat(head.chunks);
       return this.guarded(bucket, key, options.condition, () => this.putInline(bucket, key, newVersionId(Date.now(), options.versioned), data, options));
     }
-    const staged = await this.stageSpan(bucket, key, head.rest);
+    const staged = await this.writer.stage(bucket, key, head.rest);
     try {
       return await this.guarded(bucket, key, options.condition, async () => {
         const versionId = newVersionId(Date.now(), options.versioned);
         const span = await staged.commit(versionId);
-        return this.commit(recordFor(bucket, key, versionId, span.size, staged.md5, options, span));
+        return this.writer.commit(recordFor(bucket, key, versionId, span.size, staged.md5, options, span));
       });
     } catch (err) {
       await staged.abort();
@@ -277,7 +167,7 @@ export class ObjectEngine extends EventEmitter {
    */
   async guarded<T>(bucket: string, key: string, condition: WriteCondition | undefined, commit: () => Promise<T>): Promise<T> {
     if (!condition) return commit();
-    return this.locks.with(bucket, key, this.placed(bucket, key).metadata, async () => {
+    return this.locks.with(bucket, key, this.writer.placed(bucket, key).metadata, async () => {
       condition(await this.current(bucket, key));
       return commit();
     });
@@ -294,15 +184,15 @@ export class ObjectEngine extends EventEmitter {
    * into the record copies (none for an empty object).
    */
   private async putInline(bucket: string, key: string, versionId: string, data: Buffer, options: PutOptions): Promise<ObjectRecord> {
-    const base = this.baseParams();
+    const base = this.writer.baseParams();
     const { k, m } = base;
     const coder = this.codec.coder(data.byteLength === 0 ? base : { ...base, packetSize: packetSizeFor(data.byteLength, k, base.packetSize) });
     const span: DataSpan = {
       dir: versionId, size: data.byteLength, codec: coder.params,
-      blockSize: k * this.codec.coder(base).shardSizeFor(this.config.blockSize), shardNodes: this.shardNodesFor(bucket, key),
+      stripeBytes: k * this.codec.coder(base).shardSizeFor(this.config.blockSize), shardNodes: this.writer.shardNodesFor(bucket, key),
     };
     const etag = createHash('md5').update(data).digest('hex');
-    if (data.byteLength === 0) return this.commit(recordFor(bucket, key, versionId, 0, etag, options, span));
+    if (data.byteLength === 0) return this.writer.commit(recordFor(bucket, key, versionId, 0, etag, options, span));
 
     const blockBytes = coder.shardSizeFor(data.byteLength);
     const stripe = new StripeBuffers(k + m, blockBytes);
@@ -314,29 +204,11 @@ export class ObjectEngine extends EventEmitter {
       blocks[i]!.fill(0, to - from);
     }
     await coder.encode(blocks.slice(0, k), blocks.slice(k));
-    // Each shard as its file would hold it (checksum, block), so reads go through the same StripeReader.
-    const shards = blocks.map((b, i) => {
-      const framed = stripe.framed(i, blockBytes);
-      checksumInto(b, framed, 0);
-      return framed;
-    });
-    return this.commit({ ...recordFor(bucket, key, versionId, data.byteLength, etag, options, span), inline: true }, shards);
+    // Each shard framed as a shard file would hold it, so reads go through the same StripeReader.
+    const shards = blocks.map((_, i) => stripe.seal(i, blockBytes));
+    return this.writer.commit({ ...recordFor(bucket, key, versionId, data.byteLength, etag, options, span), inline: true }, shards);
   }
 
-  /** Makes a record whose data is in place visible, then (a null version) removes the older null versions. */
-  async commit(record: ObjectRecord, inlineShards?: readonly Uint8Array[]): Promise<ObjectRecord> {
-    const { bucket, key, versionId, shardNodes } = record;
-    let firstVersion: boolean;
-    try {
-      ({ firstVersion } = await this.metadata.put(record, inlineShards));
-    } catch (err) {
-      await this.metadata.discard(bucket, key, versionId, shardNodes);
-      if (!record.inline) await this.removeDir(bucket, key, versionId, shardNodes);
-      throw err;
-    }
-    if (!firstVersion && isNullVersion(versionId)) await this.pruneOlder(bucket, key, versionId, shardNodes);
-    return record;
-  }
 
   /**
    * The record of the current version (or of the version asked for), or
@@ -404,7 +276,7 @@ export class ObjectEngine extends EventEmitter {
     const open = record.inline
       ? async (shard: number) => { const bytes = await this.metadata.readShard(record, shard); return bytes && new MemoryFile(bytes); }
       : async (shard: number) => this.nodes.drives[span.shardNodes[shard]!]?.open(shardPath(record.bucket, record.key, span.dir, shard));
-    return new StripeReader(record.bucket, record.key, new Geometry(span.size, span.blockSize, coder), coder, open);
+    return new StripeReader(record.bucket, record.key, new Geometry(span.size, span.stripeBytes, coder), coder, open);
   }
 
   /**
@@ -428,7 +300,7 @@ export class ObjectEngine extends EventEmitter {
     await this.metadata.purge(record);
     if (!record.inline && !record.deleted) {
       const everyNode = this.nodes.drives.map((d) => d.index);
-      await Promise.all(dataFolders(record).map((dir) => this.removeDir(bucket, key, dir, everyNode)));
+      await this.writer.removeData(bucket, key, dataFolders(record), everyNode);
     }
     return { versionId: record.versionId, deleteMarker: record.deleted === true };
   }
@@ -436,14 +308,14 @@ export class ObjectEngine extends EventEmitter {
   private async addMarker(bucket: string, key: string, versioning: Versioning): Promise<DeleteResult> {
     const current = await this.metadata.get(bucket, key);
     if (versioning === undefined && (!current || current.deleted)) return { deleteMarker: false };
-    const base = this.baseParams();
+    const base = this.writer.baseParams();
     const marker: ObjectRecord = {
       bucket, key, versionId: newVersionId(Date.now(), versioning === 'Enabled'), deleted: true, size: 0, etag: '', createdMs: Date.now(),
-      codec: current?.codec ?? base, blockSize: current?.blockSize ?? 0,
-      shardNodes: current?.shardNodes ?? this.shardNodesFor(bucket, key),
+      codec: current?.codec ?? base, stripeBytes: current?.stripeBytes ?? 0,
+      shardNodes: current?.shardNodes ?? this.writer.shardNodesFor(bucket, key),
     };
     await this.metadata.put(marker);
-    if (isNullVersion(marker.versionId)) await this.pruneOlder(bucket, key, marker.versionId, marker.shardNodes);
+    if (isNullVersion(marker.versionId)) await this.writer.pruneOlder(bucket, key, marker.versionId, marker.shardNodes);
     return { versionId: marker.versionId, deleteMarker: true };
   }
 
@@ -462,23 +334,6 @@ export class ObjectEngine extends EventEmitter {
     return this.metadata.listVersions(request);
   }
 
-  private nodeRefs() {
-    return this.nodes.drives.map((d) => ({ index: d.index, id: `node-${d.index}` }));
-  }
-
-  private async commitShards(writers: (DriveWriter | null)[], size: number, pathOf: (shard: number) => string, shardNodes: readonly number[], failures: NodeFailure[]): Promise<void> {
-    if (size === 0) {
-      // An empty object has no stripes: nothing to keep on the nodes.
-      await Promise.all(writers.map((w) => w?.abort()));
-      return;
-    }
-    const committed = await Promise.all(writers.map((w, i) => (w ? w.commit(pathOf(i)).then(() => true, (err: Error) => {
-      failures.push({ node: shardNodes[i]!, why: err.message });
-      return false;
-    }) : false)));
-    const ok = committed.filter(Boolean).length;
-    if (ok < this.writeQuorum) throw new WriteQuorumError(`only ${ok} of ${writers.length} shard files committed, ${this.writeQuorum} needed`, failures);
-  }
 
   /** Bytes [start, end] of the record, span by span, stripe by stripe. */
   private async *stream(record: ObjectRecord, spans: readonly DataSpan[], firstReader: StripeReader | undefined, start: number, end: number): AsyncGenerator<Uint8Array> {
@@ -497,7 +352,7 @@ export class ObjectEngine extends EventEmitter {
   }
 
   private async *streamSpan(record: ObjectRecord, reader: StripeReader, span: DataSpan, start: number, end: number): AsyncGenerator<Uint8Array> {
-    const stripeBytes = span.blockSize;
+    const stripeBytes = span.stripeBytes;
     const first = Math.floor(start / stripeBytes);
     const last = Math.floor(end / stripeBytes);
     let reported = false;
@@ -547,27 +402,6 @@ export class ObjectEngine extends EventEmitter {
     }
   }
 
-  /** Removes records, then shard folders, of null versions older than the newest committed one. */
-  async pruneOlder(bucket: string, key: string, versionId: string, shardNodes: readonly number[]): Promise<void> {
-    const dir = objectDir(bucket, key);
-    try {
-      const { keep, hadOlder } = await this.metadata.prune(bucket, key, versionId, shardNodes);
-      // A key written for the first time has nothing older on any node.
-      if (!hadOlder) return;
-      await Promise.all(this.nodes.drives.map(async (d) => {
-        const versions = await d.list(dir).catch(() => [] as string[]);
-        await Promise.all(versions.filter((v) => isNullVersion(v) && v < keep).map((v) => d.remove(`${dir}/${v}`).catch(() => undefined)));
-      }));
-    } catch (err) {
-      this.log.warn('pruning old versions failed', { bucket, key, error: (err as Error).message });
-    }
-  }
-
-  /** Removes a folder of the object's data folder on the given nodes. */
-  async removeDir(bucket: string, key: string, dir: string, shardNodes: readonly number[]): Promise<void> {
-    const path = `${objectDir(bucket, key)}/${dir}`;
-    await Promise.all(shardNodes.map((n) => this.nodes.drives[n]!.remove(path).catch(() => undefined)));
-  }
 }
 
 /**
@@ -608,7 +442,7 @@ function recordFor(bucket: string, key: string, versionId: string, size: number,
     createdMs: Date.now(),
     ...metadataFields(options),
     codec: span.codec,
-    blockSize: span.blockSize,
+    stripeBytes: span.stripeBytes,
     shardNodes: span.shardNodes,
   };
 }

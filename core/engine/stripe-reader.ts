@@ -1,9 +1,8 @@
-import { CHECKSUM_BYTES, checksumMatches } from '../checksum.js';
 import type { ErasureCoder } from '../contracts/codec.js';
 import type { DriveFile } from '../contracts/drive.js';
 import { DataUnavailableError } from '../errors.js';
 import type { Geometry } from './geometry.js';
-import { StripeBuffers } from './stripe-writer.js';
+import { readBlock, StripeBuffers } from './shard-format.js';
 
 /** What a read found wrong, for the healer. */
 export interface ReadDamage {
@@ -58,20 +57,18 @@ export class StripeReader {
 
   /** Shard i's block of stripe s, or null when it is missing or fails its checksum. */
   private async block(shard: number, s: number): Promise<Uint8Array | null> {
-    const bytes = this.geometry.blockBytes(s);
     const f = await this.file(shard);
     // A read that fails (a node on another host dropped a connection, timed
     // out) is tried once more before the shard counts as damaged: with PARITY
     // shards already lost, one blip would otherwise fail the whole read.
     for (let attempt = 0; f && attempt < 2; attempt++) {
-      let framed: Uint8Array;
+      let block: Uint8Array | null;
       try {
-        framed = await f.read(this.geometry.offset(s), CHECKSUM_BYTES + bytes);
+        block = await readBlock(f, this.geometry, s);
       } catch {
         continue;
       }
-      const block = framed.subarray(CHECKSUM_BYTES);
-      if (block.byteLength === bytes && checksumMatches(block, framed, 0)) return block;
+      if (block) return block;
       break;
     }
     this.damage.shards.add(shard);
@@ -99,15 +96,15 @@ export class StripeReader {
     if (sound < k) {
       throw new DataUnavailableError(`stripe ${s} of ${this.bucket}/${this.key}: ${k + m - sound} of ${k + m} shards lost, at most ${m} can be rebuilt`);
     }
-    if (shards.slice(0, k).every((b) => b !== null)) return trim(shards.slice(0, k) as Uint8Array[], this.geometry.dataBytes(s));
+    if (shards.slice(0, k).every((b) => b !== null)) return trim(shards.slice(0, k) as Uint8Array[], this.geometry.dataBytesOf(s));
     // Rebuild into aligned buffers and hand out the data shards as views:
     // no copy of the stripe into one buffer.
     const erased = shards.flatMap((b, i) => (b === null ? [i] : []));
-    const fresh = new StripeBuffers(erased.length, this.geometry.blockBytes(s));
+    const fresh = new StripeBuffers(erased.length, this.geometry.blockBytesOf(s));
     let used = 0;
     const full = shards.map((b) => b ?? fresh.block(used++));
     await this.coder.reconstruct(full, erased);
-    return trim(full.slice(0, k), this.geometry.dataBytes(s));
+    return trim(full.slice(0, k), this.geometry.dataBytesOf(s));
   }
 
   async close(): Promise<void> {

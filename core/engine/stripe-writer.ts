@@ -1,36 +1,8 @@
-import { CHECKSUM_BYTES, checksumInto } from '../checksum.js';
 import type { ErasureCoder } from '../contracts/codec.js';
 import type { DriveWriter } from '../contracts/drive.js';
 import { WriteQuorumError, type NodeFailure } from '../errors.js';
-
-/** Where shard data starts in its slot: 64-byte aligned, checksum just before it. */
-const HEAD = 64;
-
-/**
- * One stripe's worth of shard buffers: k+m slots, each [.. checksum | block]
- * so that a block and its checksum go to the file in one write, and every
- * block starts 64-byte aligned (gf-complete's SIMD paths want that).
- */
-export class StripeBuffers {
-  private readonly backing: Buffer;
-  private readonly stride: number;
-
-  constructor(readonly count: number, readonly blockBytes: number) {
-    this.stride = Math.ceil((HEAD + blockBytes) / 64) * 64;
-    const raw = Buffer.allocUnsafeSlow(this.stride * count + 64);
-    const skew = (64 - (raw.byteOffset % 64)) % 64;
-    this.backing = raw.subarray(skew);
-  }
-
-  block(i: number, bytes = this.blockBytes): Buffer {
-    return this.backing.subarray(i * this.stride + HEAD, i * this.stride + HEAD + bytes);
-  }
-
-  /** checksum + block, as written to the shard file */
-  framed(i: number, bytes: number): Buffer {
-    return this.backing.subarray(i * this.stride + HEAD - CHECKSUM_BYTES, i * this.stride + HEAD + bytes);
-  }
-}
+import { blockOffset } from './geometry.js';
+import { StripeBuffers } from './shard-format.js';
 
 /**
  * Up to this many stripes are being encoded or written while the next one
@@ -60,7 +32,7 @@ export class StripeWriter {
   constructor(
     private coder: ErasureCoder,
     private readonly writers: (DriveWriter | null)[],
-    readonly shardBytes: number,
+    readonly blockBytes: number,
     private readonly quorum: number,
     /** called once, before the first stripe is encoded, when the object fits one stripe */
     private readonly smallObject: (size: number) => ErasureCoder,
@@ -70,11 +42,11 @@ export class StripeWriter {
   ) {
     this.k = coder.params.k;
     this.m = coder.params.m;
-    this.filling = new StripeBuffers(this.k + this.m, shardBytes);
+    this.filling = new StripeBuffers(this.k + this.m, blockBytes);
   }
 
   get stripeBytes(): number {
-    return this.k * this.shardBytes;
+    return this.k * this.blockBytes;
   }
 
   /** The coder actually used (a small object may switch to a finer packet size). */
@@ -104,9 +76,9 @@ export class StripeWriter {
   private copyIn(part: Uint8Array): void {
     let at = 0;
     while (at < part.byteLength) {
-      const shard = Math.floor(this.fill / this.shardBytes);
-      const within = this.fill % this.shardBytes;
-      const take = Math.min(part.byteLength - at, this.shardBytes - within);
+      const shard = Math.floor(this.fill / this.blockBytes);
+      const within = this.fill % this.blockBytes;
+      const take = Math.min(part.byteLength - at, this.blockBytes - within);
       this.filling.block(shard).set(part.subarray(at, at + take), within);
       at += take;
       this.fill += take;
@@ -115,7 +87,7 @@ export class StripeWriter {
 
   private async flush(length: number): Promise<void> {
     let stripe = this.filling;
-    let blockBytes = this.shardBytes;
+    let blockBytes = this.blockBytes;
     if (length < this.stripeBytes) {
       if (this.firstStripeHeld) this.coder = this.smallObject(length);
       blockBytes = this.coder.shardSizeFor(length);
@@ -126,14 +98,14 @@ export class StripeWriter {
     while (this.inFlight.size >= DEPTH) await Promise.race(this.inFlight);
     if (this.failure) throw this.failure;
     const index = this.stripes++;
-    const work: Promise<void> = this.encodeAndWrite(stripe, blockBytes, index * (this.shardBytes + CHECKSUM_BYTES))
+    const work: Promise<void> = this.encodeAndWrite(stripe, blockBytes, blockOffset(index, this.blockBytes))
       .catch((err) => { this.failure ??= err; })
       .finally(() => {
         this.inFlight.delete(work);
-        if (stripe.blockBytes === this.shardBytes) this.free.push(stripe);
+        if (stripe.blockBytes === this.blockBytes) this.free.push(stripe);
       });
     this.inFlight.add(work);
-    this.filling = this.free.pop() ?? new StripeBuffers(this.k + this.m, this.shardBytes);
+    this.filling = this.free.pop() ?? new StripeBuffers(this.k + this.m, this.blockBytes);
     this.fill = 0;
   }
 
@@ -142,10 +114,10 @@ export class StripeWriter {
     const to = new StripeBuffers(this.k + this.m, blockBytes);
     for (let i = 0; i < this.k; i++) to.block(i).fill(0);
     for (let at = 0; at < length;) {
-      const src = Math.floor(at / this.shardBytes);
+      const src = Math.floor(at / this.blockBytes);
       const dst = Math.floor(at / blockBytes);
-      const take = Math.min(this.shardBytes - (at % this.shardBytes), blockBytes - (at % blockBytes), length - at);
-      to.block(dst).set(from.block(src).subarray(at % this.shardBytes, (at % this.shardBytes) + take), at % blockBytes);
+      const take = Math.min(this.blockBytes - (at % this.blockBytes), blockBytes - (at % blockBytes), length - at);
+      to.block(dst).set(from.block(src).subarray(at % this.blockBytes, (at % this.blockBytes) + take), at % blockBytes);
       at += take;
     }
     return to;
@@ -154,11 +126,11 @@ export class StripeWriter {
   private async encodeAndWrite(stripe: StripeBuffers, blockBytes: number, position: number): Promise<void> {
     const blocks = Array.from({ length: this.k + this.m }, (_, i) => stripe.block(i, blockBytes));
     await this.coder.encode(blocks.slice(0, this.k), blocks.slice(this.k));
-    for (let i = 0; i < blocks.length; i++) checksumInto(blocks[i]!, stripe.framed(i, blockBytes));
+    const framed = blocks.map((_, i) => stripe.seal(i, blockBytes));
     await Promise.all(this.writers.map(async (w, i) => {
       if (!w) return;
       try {
-        await w.write(stripe.framed(i, blockBytes), position);
+        await w.write(framed[i]!, position);
       } catch (err) {
         this.failures.push({ node: this.shardNodes[i] ?? i, why: (err as Error).message });
         this.writers[i] = null;

@@ -1,17 +1,16 @@
-import type {
-  CodecImpl, CodecParams, EncodedStripe, ErasureCoder,
-} from '../../core/contracts/codec.js';
+import type { CodecImpl, CodecParams, EncodedStripe, ExtendedErasureCoder } from '../../core/contracts/codec.js';
 import { ShardLayoutError, TooManyErasuresError } from '../../core/errors.js';
 import { allocAlignedShards } from '../../codecs/common/aligned.js';
 import type { RawCode, RawCodecBuild } from '../../codecs/common/raw-code.js';
 import { toTypedError } from './errors.js';
 
 /**
- * The ErasureCoder contract over one jerasure build. Arguments are checked
- * here, before they reach C, so a bad call is a typed error and never an
- * abort; stripes are padded to the code's alignment here too.
+ * The ErasureCoder contract (and its extensions) over one jerasure build.
+ * Arguments are checked here, before they reach C, so a bad call is a typed
+ * error and never an abort; stripes are padded to the code's alignment here
+ * too.
  */
-export class JerasureCoder implements ErasureCoder {
+export class JerasureCoder implements ExtendedErasureCoder {
   readonly alignment: number;
 
   private constructor(readonly impl: CodecImpl, readonly params: CodecParams, private readonly raw: RawCode) {

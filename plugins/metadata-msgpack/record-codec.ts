@@ -1,7 +1,7 @@
 import { Packr } from 'msgpackr';
 
 import { CHECKSUM_BYTES, checksumInto, checksumMatches } from '../../core/checksum.js';
-import type { ObjectRecord } from '../../core/contracts/metadata.js';
+import { withStripeBytes, type ObjectRecord } from '../../core/contracts/metadata.js';
 
 // Plain maps (no shared structures): a record must decode on its own, years
 // later, from any one replica.
@@ -31,7 +31,8 @@ export function decodeCopy(bytes: Uint8Array): RecordCopy | undefined {
   const body = bytes.subarray(0, bytes.byteLength - CHECKSUM_BYTES);
   if (!checksumMatches(body, bytes, body.byteLength)) return undefined;
   try {
-    const { [SHARD_FIELD]: shard, ...record } = packr.unpack(body) as ObjectRecord & { [SHARD_FIELD]?: Uint8Array };
+    const { [SHARD_FIELD]: shard, ...stored } = packr.unpack(body) as ObjectRecord & { [SHARD_FIELD]?: Uint8Array };
+    const record = withStripeBytes(stored.parts ? { ...stored, parts: stored.parts.map(withStripeBytes) } : stored);
     return shard ? { record, shard } : { record };
   } catch {
     return undefined;

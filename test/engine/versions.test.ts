@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { Healer } from '../../core/engine/healer.js';
+import { VersionWriter } from '../../core/engine/version-writer.js';
 import { recordDir } from '../../core/layout.js';
 import { isNullVersion, newVersionId } from '../../core/version-id.js';
 import { chunked, collect, openStore, random, sha256, shelfOf, tempDir, type TestStore } from '../helpers/engine.js';
@@ -88,7 +89,7 @@ describe('object versions in the engine (4+3 on 7 nodes)', () => {
     const store = await openStore();
     const want = await versionsOf(store, 'doc', [400_000]);
     // The data of a newer version committed on its nodes, and then no record (the process died).
-    const staged = await store.engine.stageSpan('ver', 'doc', chunked(random(500_000)));
+    const staged = await store.container.resolve(VersionWriter).stage('ver', 'doc', chunked(random(500_000)));
     await staged.commit(newVersionId(Date.now(), true));
     expect((await store.engine.head('ver', 'doc')).versionId).toBe([...want.keys()][0]);
     await readsEveryVersion(store, 'doc', want);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
-import type { CodecImpl, CodecParams, ErasureCoder, Technique } from '../../core/contracts/codec.js';
+import type { CodecImpl, CodecParams, ExtendedErasureCoder, Technique } from '../../core/contracts/codec.js';
 import { JerasureCoder } from '../../plugins/codec-jerasure/erasure-coder.js';
 import { loadNativeBuild } from '../../codecs/jerasure-native/index.js';
 import { loadWasmBuild } from '../../codecs/jerasure-wasm/index.js';
@@ -11,7 +11,7 @@ export const TECHNIQUE_LIST: readonly Technique[] = ['cauchy_good', 'cauchy_orig
 const builds = { native: loadNativeBuild(), wasm: loadWasmBuild() };
 
 /** A coder over one build, bypassing config (tests pick builds explicitly). */
-export function coderFor(impl: CodecImpl, params: Partial<CodecParams> & { k: number; m: number }): ErasureCoder {
+export function coderFor(impl: CodecImpl, params: Partial<CodecParams> & { k: number; m: number }): ExtendedErasureCoder {
   const full: CodecParams = { w: 8, technique: 'cauchy_good', packetSize: 64, ...params };
   return JerasureCoder.open(builds[impl], full);
 }

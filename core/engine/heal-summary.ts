@@ -1,0 +1,32 @@
+/* What heals report and take: shared by the healer's scheduling, object repair and orphan sweep. */
+
+/** What one heal pass found and did. */
+export interface HealSummary {
+  objectsChecked: number;
+  shardsRebuilt: number;
+  replicasRepaired: number;
+  bytesRewritten: number;
+  orphansRemoved: number;
+  /** bucket/key of objects with more shards lost than parity */
+  unrecoverable: string[];
+  /** nodes whose listing index failed its check and was set aside and rebuilt, with why */
+  indexesRebuilt: string[];
+  /** objects readable but not fully repaired: the nodes their copies belong on cannot take writes now */
+  deferred: number;
+}
+
+export interface HealOptions {
+  /** leftovers (temporary files, unreferenced versions, abandoned uploads) younger than this are kept */
+  graceMs?: number;
+  /** called after each object, for a progress bar */
+  onProgress?: (done: number, current: string) => void;
+  /** objects per second at most (the background scanner leaves room for traffic) */
+  rate?: number;
+  /** wait for the listing indexes found unsound to be rebuilt (a one-off `kintsugi heal`) */
+  waitForIndexes?: boolean;
+}
+
+export const emptySummary = (): HealSummary => ({ objectsChecked: 0, shardsRebuilt: 0, replicasRepaired: 0, bytesRewritten: 0, orphansRemoved: 0, unrecoverable: [], indexesRebuilt: [], deferred: 0 });
+
+/** An hour: an upload or write this young may still be in flight. */
+export const DEFAULT_GRACE_MS = 3600_000;

@@ -1,0 +1,241 @@
+import 'reflect-metadata';
+
+import { inject, injectable } from 'tsyringe';
+
+import type { Codec } from '../contracts/codec.js';
+import type { DriveFile, DriveWriter } from '../contracts/drive.js';
+import type { Logger } from '../contracts/logger.js';
+import { dataSpans, type DataSpan, type MetadataStore, type ObjectRecord } from '../contracts/metadata.js';
+import type { NodeSet } from '../contracts/nodes.js';
+import { shardPath } from '../layout.js';
+import { NoSuchBucketError } from '../errors.js';
+import { TOKENS } from '../tokens.js';
+import { isNullVersion } from '../version-id.js';
+import { BucketStore } from './buckets.js';
+import { Geometry } from './geometry.js';
+import { DEFAULT_GRACE_MS, type HealSummary } from './heal-summary.js';
+import { MultipartUploads } from './multipart.js';
+import { listOnMajority, restoreOnAll } from './node-quorum.js';
+import { VersionWriter } from './version-writer.js';
+import { frameBlock, readBlock, unframe } from './shard-format.js';
+
+/**
+ * Repairs what a heal finds: every version of an object checked shard file
+ * by shard file, block by block, against its checksums, missing or rotten
+ * blocks rebuilt from the survivors onto their node (or a spare when theirs
+ * cannot take writes), missing or stale record copies rewritten; and the
+ * small records kept on every node (buckets, uploads) restored.
+ */
+@injectable()
+export class ObjectRepair {
+  constructor(
+    @inject(VersionWriter) private readonly writer: VersionWriter,
+    @inject(MultipartUploads) private readonly uploads: MultipartUploads,
+    @inject(TOKENS.MetadataStore) private readonly metadata: MetadataStore,
+    @inject(TOKENS.Nodes) private readonly nodes: NodeSet,
+    @inject(TOKENS.Codec) private readonly codec: Codec,
+    @inject(TOKENS.Logger) private readonly log: Logger,
+    @inject(BucketStore) private readonly buckets: BucketStore,
+  ) {}
+
+  /** Bucket records and multipart upload records, kept on every node, restored where missing. */
+  async smallRecords(): Promise<number> {
+    let restored = 0;
+    for (const bucket of await listOnMajority(this.nodes, 'buckets')) {
+      restored += await restoreOnAll(this.nodes, `buckets/${bucket}`);
+      for (const name of await listOnMajority(this.nodes, `uploads/${bucket}`)) {
+        if (name.endsWith('.done')) {
+          restored += await this.uploads.healCompleted(bucket, name.slice(0, -'.done'.length));
+        } else if (name.endsWith('.parts')) {
+          for (const part of await listOnMajority(this.nodes, `uploads/${bucket}/${name}`)) restored += await restoreOnAll(this.nodes, `uploads/${bucket}/${name}/${part}`);
+        } else {
+          restored += await restoreOnAll(this.nodes, `uploads/${bucket}/${name}`);
+        }
+      }
+    }
+    return restored;
+  }
+
+  /**
+   * Checks and repairs every version of one object (null versions that a
+   * newer one replaced, left on a node that missed the replacing, are
+   * removed instead), collects tombstones nothing needs any more; returns
+   * the versions' records.
+   */
+  async object(bucket: string, key: string, summary: HealSummary, graceMs = DEFAULT_GRACE_MS): Promise<ObjectRecord[]> {
+    summary.orphansRemoved += await this.metadata.collectTombstones(bucket, key, graceMs);
+    const versions = await this.metadata.versions(bucket, key);
+    if (await this.markerNobodyNeeds(versions, graceMs)) {
+      // Deleted for good: its tombstone goes on a later pass, like any.
+      await this.metadata.purge(versions[0]!);
+      summary.orphansRemoved++;
+      return [];
+    }
+    const newestNull = versions.find((r) => isNullVersion(r.versionId));
+    if (newestNull && versions.some((r) => r !== newestNull && isNullVersion(r.versionId))) {
+      await this.writer.pruneOlder(bucket, key, newestNull.versionId, newestNull.shardNodes);
+    }
+    const healed: ObjectRecord[] = [];
+    for (const record of versions) {
+      if (isNullVersion(record.versionId) && record !== newestNull) continue;
+      healed.push(await this.version(record, summary));
+    }
+    return healed;
+  }
+
+  /**
+   * A delete marker that is all that is left of a key in a bucket that never
+   * had versioning stands only for a delete: once every node answers (none
+   * can hold an older version it would have to outvote) and it is older than
+   * the grace period, nothing needs it.
+   */
+  private async markerNobodyNeeds(versions: readonly ObjectRecord[], graceMs: number): Promise<boolean> {
+    const only = versions.length === 1 ? versions[0]! : undefined;
+    if (!only?.deleted || !isNullVersion(only.versionId) || Date.now() - only.createdMs < graceMs) return false;
+    if (!this.nodes.drives.every((d) => this.nodes.health.canWrite(d.index))) return false;
+    // A bucket that cannot be read now may have versioning: only a known answer counts.
+    const info = await this.buckets.get(only.bucket).catch((err: unknown) => (err instanceof NoSuchBucketError ? null : undefined));
+    return info === null || (info !== undefined && info.versioning === undefined);
+  }
+
+  /** Checks and repairs one version; returns its record (where its shards are now). */
+  private async version(record: ObjectRecord, summary: HealSummary): Promise<ObjectRecord> {
+    const { bucket, key } = record;
+    summary.objectsChecked++;
+    if (record.inline) return this.inline(record, summary);
+    // Copies belonging on nodes that cannot take writes now wait for them.
+    const missing = (await this.metadata.missingCopies(record)).filter((n) => this.nodes.health.canWrite(n));
+    if (missing.length > 0) {
+      await this.metadata.put(record);
+      summary.replicasRepaired += missing.length;
+    }
+    if (record.deleted) return record;
+    const spans = dataSpans(record);
+    const healed: DataSpan[] = [];
+    for (const span of spans) {
+      const result = await this.span(record, span, summary);
+      if (!result) {
+        summary.unrecoverable.push(`${bucket}/${key}`);
+        return record;
+      }
+      healed.push(result);
+    }
+    // Shards rebuilt onto replacement nodes: the record says where they are now.
+    if (healed.some((h, i) => h.shardNodes.some((n, j) => n !== spans[i]!.shardNodes[j]))) {
+      const moved: ObjectRecord = record.parts
+        ? { ...record, shardNodes: healed[0]!.shardNodes, parts: record.parts.map((p, i) => ({ ...p, shardNodes: healed[i]!.shardNodes })) }
+        : { ...record, shardNodes: healed[0]!.shardNodes };
+      await this.metadata.put(moved);
+      return moved;
+    }
+    return record;
+  }
+
+  /**
+   * Where bad shards go: their node when it is up, else a healthy node not
+   * holding a shard of the object (when there is one).
+   */
+  private relocate(shardNodes: readonly number[], bad: Iterable<number>): number[] {
+    const to = [...shardNodes];
+    const writable = (n: number) => this.nodes.health.canWrite(n);
+    for (const i of bad) {
+      if (writable(to[i]!)) continue;
+      const spare = this.nodes.drives.findIndex((_, n) => writable(n) && !to.includes(n));
+      if (spare >= 0) to[i] = spare;
+    }
+    return to;
+  }
+
+  /**
+   * An inline object's shards live in its record copies: when a copy is
+   * missing or rotten, the lost shards are rebuilt from the others and every
+   * copy is rewritten, each with its node's shard (offline nodes' shards
+   * moving to spare nodes).
+   */
+  private async inline(record: ObjectRecord, summary: HealSummary): Promise<ObjectRecord> {
+    const missing = await this.metadata.missingCopies(record);
+    if (missing.length === 0) return record;
+    const coder = this.codec.coder(record.codec);
+    const size = new Geometry(record.size, record.stripeBytes, coder).blockBytesOf(0);
+    const read = await Promise.all(record.shardNodes.map((_, i) => this.metadata.readShard(record, i).catch(() => undefined)));
+    const blocks = read.map((framed) => (framed ? unframe(framed, size) : null));
+    const holes = blocks.flatMap((b, i) => (b === null ? [i] : []));
+    if (blocks.length - holes.length < coder.params.k) {
+      summary.unrecoverable.push(`${record.bucket}/${record.key}`);
+      return record;
+    }
+    const shards = blocks.map((b) => b ?? new Uint8Array(size));
+    if (holes.length > 0) await coder.reconstruct(shards, holes);
+    const framed = shards.map(frameBlock);
+    const healed: ObjectRecord = { ...record, shardNodes: this.relocate(record.shardNodes, holes) };
+    await this.metadata.put(healed, framed);
+    summary.replicasRepaired += missing.length;
+    summary.shardsRebuilt += holes.length;
+    summary.bytesRewritten += holes.length * framed[0]!.byteLength;
+    if (holes.length > 0) this.log.info('inline shards rebuilt', { bucket: record.bucket, key: record.key, shards: holes, nodes: healed.shardNodes });
+    return healed;
+  }
+
+  /**
+   * Rebuilds the span's bad shard files, on their node, or on a healthy node
+   * not holding a shard of the span when theirs is offline. Returns the span
+   * (with its new shard → node map), or undefined when more than m blocks of
+   * some stripe are lost.
+   */
+  private async span(record: ObjectRecord, span: DataSpan, summary: HealSummary): Promise<DataSpan | undefined> {
+    if (span.size === 0) return span;
+    const coder = this.codec.coder(span.codec);
+    const { k } = coder.params;
+    const geometry = new Geometry(span.size, span.stripeBytes, coder);
+    const paths = span.shardNodes.map((_, i) => shardPath(record.bucket, record.key, span.dir, i));
+    const files: (DriveFile | undefined)[] = await Promise.all(span.shardNodes.map((n, i) =>
+      this.nodes.drives[n]!.open(paths[i]!).catch(() => undefined)));
+    try {
+      // A shard is rewritten whole when its file is missing, has the wrong
+      // size or any rotten block. Two passes (find, then rebuild) keep
+      // memory at one stripe whatever the object size.
+      const readRow = (s: number) => Promise.all(files.map(async (f) => {
+        if (!f || f.size !== geometry.shardFileBytes) return null;
+        return readBlock(f, geometry, s).catch(() => null);
+      }));
+      const bad = new Set<number>();
+      for (let s = 0; s < geometry.stripes; s++) {
+        const row = await readRow(s);
+        row.forEach((b, i) => { if (!b) bad.add(i); });
+        if (row.filter((b) => b !== null).length < k) return undefined;
+      }
+      if (bad.size === 0) return span;
+
+      const shardNodes = this.relocate(span.shardNodes, bad);
+
+      const writers: (DriveWriter | null)[] = await Promise.all(shardNodes.map((n, i) =>
+        bad.has(i) ? this.nodes.drives[n]!.createWriter(paths[i]!).catch(() => null) : Promise.resolve(null)));
+      try {
+        for (let s = 0; s < geometry.stripes; s++) {
+          const size = geometry.blockBytesOf(s);
+          const row = await readRow(s);
+          if (row.filter((b) => b !== null).length < k) return undefined;
+          const holes = row.flatMap((b, i) => (b === null ? [i] : []));
+          const shards = row.map((b) => b ?? new Uint8Array(size));
+          if (holes.length > 0) await coder.reconstruct(shards, holes);
+          await Promise.all(writers.map(async (w, i) => {
+            if (!w) return;
+            await w.write(frameBlock(shards[i]!), geometry.offset(s));
+          }));
+        }
+        await Promise.all(writers.map(async (w) => w?.commit()));
+      } catch (err) {
+        await Promise.all(writers.map((w) => w?.abort().catch(() => undefined)));
+        throw err;
+      }
+      const rebuilt = writers.filter(Boolean).length;
+      summary.shardsRebuilt += rebuilt;
+      summary.bytesRewritten += rebuilt * geometry.shardFileBytes;
+      this.log.info('shards rebuilt', { bucket: record.bucket, key: record.key, dir: span.dir, shards: [...bad], nodes: shardNodes });
+      // Shards whose writer could not be opened stay where they were (still lost).
+      return { ...span, shardNodes: shardNodes.map((n, i) => (bad.has(i) && !writers[i] ? span.shardNodes[i]! : n)) };
+    } finally {
+      await Promise.all(files.map((f) => f?.close().catch(() => undefined)));
+    }
+  }
+}
