@@ -15,6 +15,7 @@ import { TOKENS } from '../../core/tokens.js';
 import { isNullVersion, versionTime } from '../../core/version-id.js';
 import { decodeCopy, decodeRecord, encodeRecord } from './record-codec.js';
 import { idsOf, readCopy, writeCopy } from './record-copies.js';
+import { importRecordFiles } from './record-import.js';
 import { indexEntries, indexEntry, recordFolders } from './record-scan.js';
 import { NodeIndexes } from './node-indexes.js';
 import { IndexCorruptError, mergeListing, mergeVersions, type IndexPort } from './listing-index.js';
@@ -307,8 +308,26 @@ export class MsgpackMetadataStore implements MetadataStore {
     }
   }
 
-  checkDerived(options: { wait?: boolean } = {}): Promise<DerivedReport[]> {
+  async checkDerived(options: { wait?: boolean } = {}): Promise<DerivedReport[]> {
+    await this.importRecordFiles();
     return this.slots.checkAll(options.wait ?? false);
+  }
+
+  /**
+   * Record files from before shelves, on the local nodes, moved onto their
+   * shelves (once: the keeper checks before workers start and on every heal
+   * pass). A node on another host moves its own when asked to check.
+   */
+  private async importRecordFiles(): Promise<void> {
+    await Promise.all(this.nodes.drives.map(async (drive) => {
+      if (this.slots.remote(drive.index) || !this.nodes.health.canWrite(drive.index)) return;
+      try {
+        const moved = await importRecordFiles(drive);
+        if (moved > 0) this.log.info('record files moved onto the node\'s shelf', { node: drive.index, records: moved });
+      } catch (err) {
+        this.log.warn('record files could not be moved onto the shelf yet', { node: drive.index, error: (err as Error).message });
+      }
+    }));
   }
 
   coordinate(link: DerivedLink): void {

@@ -8,6 +8,7 @@ import type { NodeHealthView, NodeSet, NodeStatus } from '../../core/contracts/n
 import { IndexSlots } from './index-slots.js';
 import type { IndexEntry, IndexRow } from './listing-index.js';
 import { readCopy, writeCopy } from './record-copies.js';
+import { importRecordFiles } from './record-import.js';
 import { indexEntries } from './record-scan.js';
 
 /** The name gateways call a node's listing index by. */
@@ -115,6 +116,7 @@ export function metadataNodeService(drive: Drive, clusterId: string, sync: boole
         case 'state':
           return answer({ ready: (await slots.forList(n)) !== undefined, rebuilding });
         case 'check': {
+          await importRecordFiles(drive);
           const reports = await slots.checkAll((args as NodeCalls['check']).wait);
           return answer(reports[n]);
         }
