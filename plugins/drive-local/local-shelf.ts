@@ -117,10 +117,10 @@ function verify(path: string): Promise<IndexVerdict> {
 }
 
 export class LocalShelf implements DriveShelf {
-  constructor(private readonly root: string, private readonly sync: boolean) {}
+  private readonly file: string;
 
-  private get file(): string {
-    return join(this.root, SHELF_FILE);
+  constructor(private readonly root: string, private readonly sync: boolean) {
+    this.file = join(root, SHELF_FILE);
   }
 
   /** The open store, checked to be the node's current file and sound; opened (or reopened) when not. */
