@@ -16,11 +16,3 @@ export function checksumMatches(data: Uint8Array, stored: Uint8Array, at = 0): b
   if (stored.byteLength < at + CHECKSUM_BYTES) return false;
   return new DataView(stored.buffer, stored.byteOffset + at, CHECKSUM_BYTES).getBigUint64(0) === xxh64(data);
 }
-
-/** A block as shard files store it: its checksum, then the block (a copy). */
-export function framedBlock(block: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(CHECKSUM_BYTES + block.byteLength);
-  out.set(block, CHECKSUM_BYTES);
-  checksumInto(block, out, 0);
-  return out;
-}
