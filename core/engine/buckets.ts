@@ -7,6 +7,7 @@ import type { NodeSet } from '../contracts/nodes.js';
 import { BucketExistsError, BucketNotEmptyError, NoSuchBucketError } from '../errors.js';
 import { TOKENS } from '../tokens.js';
 import type { BucketEpoch } from './bucket-epoch.js';
+import type { CorsRule } from './cors-rules.js';
 import type { LifecycleRule } from './lifecycle-rules.js';
 import { assertBucketName } from './names.js';
 import { listOnMajority, readFromMajority, removeOnAll, writeOnAll } from './node-quorum.js';
@@ -25,6 +26,8 @@ export interface BucketInfo {
   versioning?: 'Enabled' | 'Suspended';
   /** the lifecycle rules (absent: none) */
   lifecycle?: readonly LifecycleRule[];
+  /** the CORS rules (absent: no CORS) */
+  cors?: readonly CorsRule[];
 }
 
 /**
@@ -146,6 +149,11 @@ export class BucketStore {
   /** Replaces the bucket's lifecycle rules (none: removes them). */
   async setLifecycle(name: string, rules: readonly LifecycleRule[] | undefined): Promise<void> {
     await this.update(name, ({ lifecycle: _, ...info }) => (rules ? { ...info, lifecycle: rules } : info));
+  }
+
+  /** Replaces the bucket's CORS rules (none: removes them). */
+  async setCors(name: string, rules: readonly CorsRule[] | undefined): Promise<void> {
+    await this.update(name, ({ cors: _, ...info }) => (rules ? { ...info, cors: rules } : info));
   }
 
   /** Rewrites the bucket's record with a setting changed; every worker sees it on its next request. */

@@ -8,6 +8,7 @@ import { FastResponse } from 'srvx';
 import type { Logger } from '../../core/contracts/logger.js';
 import type { Transport } from '../../core/contracts/transport.js';
 import { OPS_PREFIX, type Operations } from './operations.js';
+import { PREFLIGHT } from './routes.js';
 import { errorXml, toS3Error } from './s3-error.js';
 import { newRequestId, type S3Api, type S3Request, type S3Response } from './s3-api.js';
 
@@ -95,6 +96,8 @@ export class H3Transport implements Transport {
       // An unread request body must not be left half-read on a kept-alive socket.
       if (!req.complete) req.resume();
     }
+    // Browsers from other origins read the answer only with the bucket's CORS headers on it.
+    if (!ops && req.headers.origin !== undefined && match!.name !== PREFLIGHT) res = { ...res, headers: { ...res.headers, ...(await this.api.corsHeaders(s3req).catch(() => ({}))) } };
     const ms = performance.now() - started;
     const headers = { ...res.headers, 'x-amz-request-id': requestId, 'server-timing': `total;dur=${ms.toFixed(1)}`, server: 'Kintsugi' };
     const bytesIn = Number(req.headers['x-amz-decoded-content-length'] ?? req.headers['content-length'] ?? 0) || 0;

@@ -1,6 +1,7 @@
 import { header, type Handler, type S3Request } from './context.js';
 import * as acl from './handlers/acl.js';
 import * as buckets from './handlers/buckets.js';
+import * as bucketCors from './handlers/bucket-cors.js';
 import * as bucketLifecycle from './handlers/bucket-lifecycle.js';
 import * as bucketTagging from './handlers/bucket-tagging.js';
 import * as bucketVersioning from './handlers/bucket-versioning.js';
@@ -74,9 +75,14 @@ function bucketIdConfig(sub: string, base: string): Route[] {
   ];
 }
 
+/** A browser's CORS preflight (OPTIONS), answered before authentication (see cors.ts). */
+export const PREFLIGHT = 'PreflightCors';
+
 /** The S3 API, one entry per operation, first match wins. */
 export const ROUTES: readonly Route[] = [
   route('ListBuckets', 'GET', 'service', [], buckets.listBuckets),
+  route(PREFLIGHT, 'OPTIONS', 'bucket', []),
+  route(PREFLIGHT, 'OPTIONS', 'object', []),
 
   // Buckets
   route('CreateBucket', 'PUT', 'bucket', [], buckets.createBucket),
@@ -94,7 +100,7 @@ export const ROUTES: readonly Route[] = [
   route('GetBucketAcl', 'GET', 'bucket', ['acl'], acl.getBucketAcl),
   route('PutBucketAcl', 'PUT', 'bucket', ['acl'], acl.putBucketAcl),
   ...bucketConfig('tagging', { get: 'GetBucketTagging', put: 'PutBucketTagging', delete: 'DeleteBucketTagging' }, { get: bucketTagging.getBucketTagging, put: bucketTagging.putBucketTagging, delete: bucketTagging.deleteBucketTagging }),
-  ...bucketConfig('cors', { get: 'GetBucketCors', put: 'PutBucketCors', delete: 'DeleteBucketCors' }, { get: buckets.notConfigured('NoSuchCORSConfiguration') }),
+  ...bucketConfig('cors', { get: 'GetBucketCors', put: 'PutBucketCors', delete: 'DeleteBucketCors' }, { get: bucketCors.getBucketCors, put: bucketCors.putBucketCors, delete: bucketCors.deleteBucketCors }),
   ...bucketConfig('policy', { get: 'GetBucketPolicy', put: 'PutBucketPolicy', delete: 'DeleteBucketPolicy' }, { get: buckets.notConfigured('NoSuchBucketPolicy') }),
   ...bucketConfig('policyStatus', { get: 'GetBucketPolicyStatus' }, { get: buckets.notConfigured('NoSuchBucketPolicy') }),
   ...bucketConfig('lifecycle', { get: 'GetBucketLifecycleConfiguration', put: 'PutBucketLifecycleConfiguration', delete: 'DeleteBucketLifecycle' }, { get: bucketLifecycle.getBucketLifecycle, put: bucketLifecycle.putBucketLifecycle, delete: bucketLifecycle.deleteBucketLifecycle }),

@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { authenticate } from './auth.js';
 import type { Credentials, S3Request, S3Response, Services } from './context.js';
 import { bucketAndKey } from './paths.js';
-import { matchRoute, type Match } from './routes.js';
+import { actualCorsHeaders, preflight } from './cors.js';
+import { matchRoute, PREFLIGHT, type Match } from './routes.js';
 import { S3Error } from './s3-error.js';
 
 export type { Credentials, S3Request, S3Response } from './context.js';
@@ -24,6 +25,8 @@ export class S3Api {
   }
 
   async handle(req: S3Request, match: Match = this.match(req)): Promise<S3Response> {
+    // A browser's preflight carries no credentials: the bucket's CORS rules answer it.
+    if (match.route?.name === PREFLIGHT) return preflight(req, this.services);
     const auth = authenticate(req, (k) => this.credentials.secretFor(k), req.virtualBucket);
     const route = match.route;
     if (!route) {
@@ -34,6 +37,12 @@ export class S3Api {
     if (!route.handler) throw new S3Error('NotImplemented', `${route.name} is not implemented`);
     const { bucket, key } = route.level === 'service' ? { bucket: '', key: '' } : bucketAndKey(req.rawPath, req.virtualBucket);
     return route.handler({ req, auth, operation: route.name, bucket, key, services: this.services });
+  }
+
+
+  /** The CORS headers for a response to `req` (none unless it has an Origin and the bucket's rules allow it). */
+  corsHeaders(req: S3Request): Promise<Record<string, string>> {
+    return actualCorsHeaders(req, this.services);
   }
 }
 
