@@ -59,6 +59,8 @@ export interface KintsugiConfig {
   readonly nodes?: readonly string[];
   /** CLUSTER_SECRET: what gateways and `kintsugi node` processes sign their requests with */
   readonly clusterSecret?: string;
+  /** METRICS_TOKEN: when set, `/_kintsugi/metrics` answers only `Authorization: Bearer <token>` (as Prometheus scrapers send it) */
+  readonly metricsToken?: string;
   /** MATRIXTYPE, resolved to a jerasure technique */
   readonly technique: Technique;
   /** MATRIXTYPE as given */
@@ -142,7 +144,7 @@ const SETTING_NAMES = [
   'DATA', 'PARITY', 'NUMNODES', 'METACOPIES', 'NODEPATH', 'MATRIXTYPE',
   'CODEC', 'PLACEMENT', 'PACKETSIZE', 'BLOCKSIZE', 'W', 'SYNC',
   'ACCESS_KEY', 'SECRET_KEY', 'USERS', 'DOMAIN', 'HOST', 'PORT', 'WORKERS', 'HEAL_INTERVAL', 'HEAL_RATE', 'PROBE_INTERVAL',
-  'LIFECYCLE_DAY_SECONDS', 'LIFECYCLE_RATE', 'NODES', 'CLUSTER_SECRET',
+  'LIFECYCLE_DAY_SECONDS', 'LIFECYCLE_RATE', 'NODES', 'CLUSTER_SECRET', 'METRICS_TOKEN',
 ] as const;
 type SettingName = (typeof SETTING_NAMES)[number];
 
@@ -264,6 +266,7 @@ export function parseConfig(raw: RawSettings): KintsugiConfig {
   return {
     data, parity, numNodes, metaCopies, nodePath, technique, matrixType,
     ...(nodes ? { nodes } : {}), ...(clusterSecret ? { clusterSecret } : {}),
+    ...(raw.METRICS_TOKEN ? { metricsToken: String(raw.METRICS_TOKEN) } : {}),
     codec: codec as CodecChoice, placement, packetSize, blockSize, w, sync,
     accessKey, secretKey, users, defaultCredentials: raw.ACCESS_KEY === undefined && raw.SECRET_KEY === undefined,
     ...(domain ? { domain } : {}),

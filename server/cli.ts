@@ -75,7 +75,7 @@ main(process.argv.slice(2)).then(
 
 /** JSON.stringify replacer for `kintsugi config`: credentials are not printed. */
 function redactSecrets(key: string, value: unknown): unknown {
-  if (key === 'secretKey' || key === 'clusterSecret') return '***';
+  if (key === 'secretKey' || key === 'clusterSecret' || key === 'metricsToken') return '***';
   if (key === 'users' && value && typeof value === 'object') return Object.fromEntries(Object.keys(value).map((k) => [k, '***']));
   return value;
 }

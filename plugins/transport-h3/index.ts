@@ -27,7 +27,7 @@ export const h3TransportPlugin: Plugin = {
         const engine = c.resolve(ObjectEngine);
         return new H3Transport(
           new S3Api({ engine, buckets: c.resolve(BucketStore), uploads: c.resolve(MultipartUploads), lifecycleDayMs: config.lifecycleDayS * 1000 }, credentials),
-          new Operations(engine, c.resolve(Healer), c.resolve(LifecycleWorker), c.resolve(TOKENS.Nodes), c.resolve(TOKENS.Codec), c.resolve(TOKENS.Metrics), credentials),
+          new Operations(engine, c.resolve(Healer), c.resolve(LifecycleWorker), c.resolve(TOKENS.Nodes), c.resolve(TOKENS.Codec), c.resolve(TOKENS.Metrics), credentials, config.metricsToken),
           c.resolve(TOKENS.Logger),
           config.domain ? { domain: config.domain } : {},
         );

@@ -1,3 +1,5 @@
+import { timingSafeEqual } from 'node:crypto';
+
 import type { Codec } from '../../core/contracts/codec.js';
 import type { NodeSet, NodeState } from '../../core/contracts/nodes.js';
 import type { Healer } from '../../core/engine/healer.js';
@@ -5,7 +7,7 @@ import type { LifecycleWorker } from '../../core/engine/lifecycle.js';
 import type { DegradedRead, ObjectEngine } from '../../core/engine/object-engine.js';
 import type { Metrics } from '../../core/metrics.js';
 import { authenticate } from './auth.js';
-import type { Credentials, S3Request, S3Response } from './context.js';
+import { header, type Credentials, type S3Request, type S3Response } from './context.js';
 import { S3Error } from './s3-error.js';
 
 /**
@@ -27,6 +29,8 @@ export class Operations {
     private readonly codec: Codec,
     readonly metrics: Metrics,
     private readonly credentials: Credentials,
+    /** METRICS_TOKEN, when metrics need a bearer token */
+    private readonly metricsToken?: string,
   ) {
     metrics.set('kintsugi_codec_info', 'The codec build in use', { impl: codec.impl }, 1);
     engine.on('degraded', (e: DegradedRead) => {
@@ -83,6 +87,9 @@ export class Operations {
         return writable >= this.engine.writeQuorum ? text(200, `OK ${detail}\n`) : text(503, `NOT READY: ${detail}, ${this.engine.writeQuorum} needed\n`);
       }
       case 'metrics':
+        if (this.metricsToken !== undefined && !bearerMatches(header(req, 'authorization'), this.metricsToken)) {
+          return { status: 401, headers: { 'content-type': 'text/plain; charset=utf-8', 'www-authenticate': 'Bearer realm="kintsugi metrics"' }, body: 'a bearer token is needed (METRICS_TOKEN)\n' };
+        }
         return text(200, await this.metrics.render(), 'text/plain; version=0.0.4');
       case 'admin/status': {
         authenticate(req, (k) => this.credentials.secretFor(k));
@@ -94,4 +101,13 @@ export class Operations {
         throw new S3Error('NoSuchKey', `no operations endpoint ${req.rawPath}`);
     }
   }
+}
+
+/** Whether an Authorization header carries the bearer token (compared in constant time). */
+function bearerMatches(authorization: string | undefined, token: string): boolean {
+  const m = /^Bearer\s+(.+)$/i.exec(authorization ?? '');
+  if (!m) return false;
+  const given = Buffer.from(m[1]!.trim());
+  const want = Buffer.from(token);
+  return given.length === want.length && timingSafeEqual(given, want);
 }

@@ -53,3 +53,21 @@ describe('operator endpoints', () => {
     expect(r.body).toMatch(/NOT READY: 3 of 7 nodes writable; degraded: node 1 offline, node 2 offline, node 3 offline, node 4 offline, 4 needed/);
   });
 });
+
+describe('metrics behind a bearer token (METRICS_TOKEN)', () => {
+  let server: RunningServer;
+  beforeAll(async () => { server = await startServer({ WORKERS: '1', METRICS_TOKEN: 'scrape-me-2026' }); });
+  afterAll(async () => { await server.stop(); });
+
+  it('answers a scraper with the token, and nothing but 401 to anyone without it; health stays open', async () => {
+    const scraped = await send(server.port, 'GET', '/_kintsugi/metrics', { authorization: 'Bearer scrape-me-2026' });
+    expect(scraped.status).toBe(200);
+    expect(scraped.body).toContain('kintsugi_codec_info');
+    for (const authorization of [undefined, 'Bearer wrong-token-2026', 'Basic c2NyYXBlLW1lLTIwMjY=', 'Bearer scrape-me-2026x']) {
+      const refused = await send(server.port, 'GET', '/_kintsugi/metrics', authorization ? { authorization } : {});
+      expect(refused.status, authorization).toBe(401);
+      expect(refused.body).not.toContain('kintsugi_');
+    }
+    expect(await send(server.port, 'GET', '/_kintsugi/health/ready')).toMatchObject({ status: 200 });
+  });
+});
