@@ -9,6 +9,7 @@ import { runDemo } from './demo.js';
 import { runHeal } from './heal.js';
 import { runNode } from './node-command.js';
 import { runServer } from './serve.js';
+import { runStatus } from './status.js';
 import { PLUGINS } from './plugins.js';
 
 const HELP = `kintsugi — an S3-compatible, erasure-coded object store
@@ -23,6 +24,10 @@ Commands:
                 check every object and rebuild lost shards and metadata
                 copies, remove leftovers older than the grace (1 hour);
                 exit 0 only when nothing is unrecoverable
+  status [--endpoint=URL] [--json]
+                the nodes, quorum and heal state of a running server (its
+                signed admin endpoint, with ACCESS_KEY and SECRET_KEY);
+                exit 0 when writes have their quorum, 1 when not
   demo [FILE]   erasure-code FILE (default: 8 MiB of random bytes) onto the
                 nodes, destroy PARITY nodes' shards, reconstruct, verify
   config        print the configuration in force (secrets shown as ***)
@@ -51,6 +56,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'heal') return runHeal(config, rest);
   if (command === 'node') return runNode(config);
+  if (command === 'status') return runStatus(config, rest);
   if (command === 'demo') {
     const container = await createContainer(config, PLUGINS);
     const ok = await runDemo(config, container.resolve(TOKENS.Codec), container.resolve(TOKENS.Placement), container.resolve(TOKENS.Nodes), rest[0]);

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { startServer, type RunningServer } from '../helpers/server.js';
+import { runCli } from '../helpers/cli.js';
+import { ACCESS_KEY, SECRET_KEY, startServer, type RunningServer } from '../helpers/server.js';
 import { send, signedHeaders } from '../helpers/sign.js';
 
 describe('operator endpoints', () => {
@@ -69,5 +70,35 @@ describe('metrics behind a bearer token (METRICS_TOKEN)', () => {
       expect(refused.body).not.toContain('kintsugi_');
     }
     expect(await send(server.port, 'GET', '/_kintsugi/health/ready')).toMatchObject({ status: 200 });
+  });
+});
+
+describe('kintsugi status', () => {
+  let server: RunningServer;
+  beforeAll(async () => { server = await startServer({ WORKERS: '1' }); });
+  afterAll(async () => { await server.stop(); });
+  const status = (...args: string[]) => runCli(['status', ...args], { PORT: String(server.port), ACCESS_KEY, SECRET_KEY });
+
+  it('prints every node, the read and write quorum and the heal state of the running server', () => {
+    const r = status();
+    expect(r.status, r.stderr).toBe(0);
+    for (let n = 0; n < 7; n++) expect(r.stdout).toMatch(new RegExp(`node ${n}\\s+ok`));
+    expect(r.stdout).toContain('writes: OK, 7 of 7 nodes writable, 4 needed');
+    expect(r.stdout).toContain('reads:  OK, 7 of 7 nodes readable, 4 needed');
+    expect(r.stdout).toMatch(/heal:\s+0 objects queued/);
+    const json = JSON.parse(status('--json').stdout) as { nodes: unknown[]; quorum: { writable: number; writeQuorum: number } };
+    expect([json.nodes.length, json.quorum.writable, json.quorum.writeQuorum]).toEqual([7, 7, 4]);
+  });
+
+  it('says so when writes lose their quorum (exit 1), and when it cannot ask (exit 2)', async () => {
+    for (const n of [0, 1, 2, 3]) await rm(join(server.nodePath, `node-${n}`), { recursive: true, force: true });
+    const down = status();
+    expect(down.status, down.stdout + down.stderr).toBe(1);
+    expect(down.stdout).toMatch(/writes: NO QUORUM, 3 of 7 nodes writable, 4 needed/);
+    expect(down.stdout).toMatch(/node 0\s+offline/);
+    const wrongSecret = runCli(['status'], { PORT: String(server.port), ACCESS_KEY, SECRET_KEY: 'not-the-secret-key' });
+    expect([wrongSecret.status, wrongSecret.stderr]).toEqual([2, expect.stringContaining('SignatureDoesNotMatch')]);
+    const nobody = runCli(['status', '--endpoint=http://127.0.0.1:9']);
+    expect([nobody.status, nobody.stderr]).toEqual([2, expect.stringContaining('cannot reach')]);
   });
 });

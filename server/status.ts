@@ -1,0 +1,95 @@
+import { createHash, createHmac } from 'node:crypto';
+import { request } from 'node:http';
+
+import type { KintsugiConfig } from '../core/config.js';
+import type { NodeStatus } from '../core/contracts/nodes.js';
+import { shardWriteQuorum } from '../core/shard-quorum.js';
+import { signingKey } from '../plugins/transport-h3/sigv4.js';
+
+const STATUS_PATH = '/_kintsugi/admin/status';
+const REGION = 'us-east-1';
+
+/** What the admin endpoint answers (plugins/transport-h3/operations.ts). */
+interface ClusterStatus {
+  codec: string;
+  nodes: (NodeStatus & { healthy: boolean })[];
+  heal: { queued: number; healingDegraded: boolean; scanning: boolean; lastPass?: { finishedMs: number; objectsChecked: number; shardsRebuilt: number; replicasRepaired: number; unrecoverable: string[]; deferred: number } };
+}
+
+/** SigV4 headers for a GET of `path` (no query, no body) with the configured credentials. */
+function signedGet(config: KintsugiConfig, host: string, path: string): Record<string, string> {
+  const amzDate = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  const date = amzDate.slice(0, 8);
+  const payload = createHash('sha256').digest('hex');
+  const headers: Record<string, string> = { host, 'x-amz-content-sha256': payload, 'x-amz-date': amzDate };
+  const names = Object.keys(headers).sort();
+  const canonical = ['GET', path, '', ...names.map((n) => `${n}:${headers[n]}`), '', names.join(';'), payload].join('\n');
+  const scope = `${date}/${REGION}/s3/aws4_request`;
+  const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, createHash('sha256').update(canonical).digest('hex')].join('\n');
+  const signature = createHmac('sha256', signingKey(config.secretKey, date, REGION, 's3')).update(toSign).digest('hex');
+  return { ...headers, authorization: `AWS4-HMAC-SHA256 Credential=${config.accessKey}/${scope}, SignedHeaders=${names.join(';')}, Signature=${signature}` };
+}
+
+function fetchStatus(config: KintsugiConfig, endpoint: URL): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: endpoint.hostname, port: endpoint.port, method: 'GET', path: STATUS_PATH, headers: signedGet(config, endpoint.host, STATUS_PATH), timeout: 30_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer from ${endpoint.origin} within 30 s`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const ago = (ms: number) => (ms < 90_000 ? `${Math.round(ms / 1000)} s` : ms < 5_400_000 ? `${Math.round(ms / 60_000)} min` : `${(ms / 3_600_000).toFixed(1)} h`);
+
+/**
+ * `kintsugi status [--endpoint=URL] [--json]`: the nodes, quorum and heal
+ * state of a running server, asked through its signed admin endpoint with
+ * the configured credentials (the endpoint defaults to the configured PORT
+ * on this host). Exit 0 when writes have their quorum, 1 when they do not,
+ * 2 when the server cannot be asked.
+ */
+export async function runStatus(config: KintsugiConfig, args: string[]): Promise<number> {
+  const json = args.includes('--json');
+  const given = args.find((a) => a.startsWith('--endpoint='))?.slice('--endpoint='.length);
+  const endpoint = new URL(given ?? `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`);
+  let answer: { status: number; body: string };
+  try {
+    answer = await fetchStatus(config, endpoint);
+  } catch (err) {
+    process.stderr.write(`kintsugi status: cannot reach ${endpoint.origin}: ${(err as Error).message}\n`);
+    return 2;
+  }
+  if (answer.status !== 200) {
+    const code = /<Code>([^<]+)<\/Code>/.exec(answer.body)?.[1] ?? `HTTP ${answer.status}`;
+    process.stderr.write(`kintsugi status: ${endpoint.origin} answered ${code}\n`);
+    return 2;
+  }
+  const status = JSON.parse(answer.body) as ClusterStatus;
+  const need = shardWriteQuorum(config.data, config.parity);
+  const writable = status.nodes.filter((n) => n.state === 'ok' || n.state === 'index-rebuilding').length;
+  const readable = status.nodes.filter((n) => n.state !== 'offline' && n.state !== 'refused').length;
+  if (json) {
+    process.stdout.write(JSON.stringify({ ...status, quorum: { writable, readable, writeQuorum: need, readQuorum: config.data } }, null, 2) + '\n');
+    return writable >= need ? 0 : 1;
+  }
+  const now = Date.now();
+  const out: string[] = [`${endpoint.origin} — codec ${status.codec}, ${config.data}+${config.parity}`];
+  for (const n of status.nodes) {
+    const error = n.error ? `; last error ${ago(now - (n.errorMs ?? now))} ago: ${n.error}` : '';
+    out.push(`  node ${n.index}  ${n.state.padEnd(16)} ${n.location}  (${n.latencyMs.toFixed(1)} ms, ${n.errors} errors, ${n.state} for ${ago(now - n.sinceMs)}${error})`);
+  }
+  out.push(`writes: ${writable >= need ? 'OK' : 'NO QUORUM'}, ${writable} of ${status.nodes.length} nodes writable, ${need} needed`);
+  out.push(`reads:  ${readable >= config.data ? 'OK' : 'NO QUORUM'}, ${readable} of ${status.nodes.length} nodes readable, ${config.data} needed`);
+  const heal = status.heal;
+  const last = heal.lastPass
+    ? `last pass ${ago(now - heal.lastPass.finishedMs)} ago: ${heal.lastPass.objectsChecked} objects checked, ${heal.lastPass.shardsRebuilt} shards rebuilt, ${heal.lastPass.replicasRepaired} copies repaired, ${heal.lastPass.unrecoverable.length} unrecoverable, ${heal.lastPass.deferred} deferred`
+    : 'no background pass since start';
+  out.push(`heal:   ${heal.queued} objects queued${heal.healingDegraded ? ' (healing)' : ''}${heal.scanning ? ', a pass running' : ''}; ${last}`);
+  process.stdout.write(out.join('\n') + '\n');
+  return writable >= need ? 0 : 1;
+}
