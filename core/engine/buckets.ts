@@ -28,6 +28,10 @@ export interface BucketInfo {
   lifecycle?: readonly LifecycleRule[];
   /** the CORS rules (absent: no CORS) */
   cors?: readonly CorsRule[];
+  /** the bucket policy as it was put (JSON; absent: none) */
+  policy?: string;
+  /** the canned ACL public-read: anyone may list the bucket and read its objects */
+  publicRead?: boolean;
 }
 
 /**
@@ -154,6 +158,16 @@ export class BucketStore {
   /** Replaces the bucket's CORS rules (none: removes them). */
   async setCors(name: string, rules: readonly CorsRule[] | undefined): Promise<void> {
     await this.update(name, ({ cors: _, ...info }) => (rules ? { ...info, cors: rules } : info));
+  }
+
+  /** Replaces the bucket's policy (none: removes it); `policy` was checked by parsePolicy. */
+  async setPolicy(name: string, policy: string | undefined): Promise<void> {
+    await this.update(name, ({ policy: _, ...info }) => (policy ? { ...info, policy } : info));
+  }
+
+  /** Sets the canned ACL: public-read, or private. */
+  async setPublicRead(name: string, publicRead: boolean): Promise<void> {
+    await this.update(name, ({ publicRead: _, ...info }) => (publicRead ? { ...info, publicRead } : info));
   }
 
   /** Rewrites the bucket's record with a setting changed; every worker sees it on its next request. */

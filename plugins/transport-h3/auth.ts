@@ -2,11 +2,19 @@ import { S3Error } from './s3-error.js';
 import { verifySigV2 } from './sigv2.js';
 import { verifySigV4, type SignedRequest, type Verified } from './sigv4.js';
 
+/** Whether a request carries no credentials at all (no Authorization header, no signature in its query). */
+export function isAnonymous(req: SignedRequest): boolean {
+  const auth = req.headers.authorization;
+  if (typeof auth === 'string' && auth !== '') return false;
+  return !['X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Signature', 'AWSAccessKeyId', 'Signature'].some((k) => req.query.has(k));
+}
+
 /**
  * Who sent a request, by the scheme it is signed with: Signature Version 4
  * or 2, in the Authorization header or in a presigned URL's query. An
- * unknown scheme is named as such; only a request with no signature at all
- * is anonymous (and refused: Kintsugi has no public buckets).
+ * unknown scheme is named as such; a request with no signature at all is
+ * anonymous, refused here (see anonymous.ts for what a public bucket lets
+ * through).
  */
 export function authenticate(
   req: SignedRequest,

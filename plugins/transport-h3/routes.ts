@@ -3,6 +3,7 @@ import * as acl from './handlers/acl.js';
 import * as buckets from './handlers/buckets.js';
 import * as bucketCors from './handlers/bucket-cors.js';
 import * as bucketLifecycle from './handlers/bucket-lifecycle.js';
+import * as bucketPolicy from './handlers/bucket-policy.js';
 import * as bucketTagging from './handlers/bucket-tagging.js';
 import * as bucketVersioning from './handlers/bucket-versioning.js';
 import { deleteObjects } from './handlers/delete-objects.js';
@@ -101,8 +102,8 @@ export const ROUTES: readonly Route[] = [
   route('PutBucketAcl', 'PUT', 'bucket', ['acl'], acl.putBucketAcl),
   ...bucketConfig('tagging', { get: 'GetBucketTagging', put: 'PutBucketTagging', delete: 'DeleteBucketTagging' }, { get: bucketTagging.getBucketTagging, put: bucketTagging.putBucketTagging, delete: bucketTagging.deleteBucketTagging }),
   ...bucketConfig('cors', { get: 'GetBucketCors', put: 'PutBucketCors', delete: 'DeleteBucketCors' }, { get: bucketCors.getBucketCors, put: bucketCors.putBucketCors, delete: bucketCors.deleteBucketCors }),
-  ...bucketConfig('policy', { get: 'GetBucketPolicy', put: 'PutBucketPolicy', delete: 'DeleteBucketPolicy' }, { get: buckets.notConfigured('NoSuchBucketPolicy') }),
-  ...bucketConfig('policyStatus', { get: 'GetBucketPolicyStatus' }, { get: buckets.notConfigured('NoSuchBucketPolicy') }),
+  ...bucketConfig('policy', { get: 'GetBucketPolicy', put: 'PutBucketPolicy', delete: 'DeleteBucketPolicy' }, { get: bucketPolicy.getBucketPolicy, put: bucketPolicy.putBucketPolicy, delete: bucketPolicy.deleteBucketPolicy }),
+  ...bucketConfig('policyStatus', { get: 'GetBucketPolicyStatus' }, { get: bucketPolicy.getBucketPolicyStatus }),
   ...bucketConfig('lifecycle', { get: 'GetBucketLifecycleConfiguration', put: 'PutBucketLifecycleConfiguration', delete: 'DeleteBucketLifecycle' }, { get: bucketLifecycle.getBucketLifecycle, put: bucketLifecycle.putBucketLifecycle, delete: bucketLifecycle.deleteBucketLifecycle }),
   ...bucketConfig('website', { get: 'GetBucketWebsite', put: 'PutBucketWebsite', delete: 'DeleteBucketWebsite' }, { get: buckets.notConfigured('NoSuchWebsiteConfiguration') }),
   ...bucketConfig('replication', { get: 'GetBucketReplication', put: 'PutBucketReplication', delete: 'DeleteBucketReplication' }, { get: buckets.notConfigured('ReplicationConfigurationNotFoundError') }),

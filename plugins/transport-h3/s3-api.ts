@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
-import { authenticate } from './auth.js';
+import { admitAnonymous } from './anonymous.js';
+import { authenticate, isAnonymous } from './auth.js';
 import type { Credentials, S3Request, S3Response, Services } from './context.js';
 import { bucketAndKey } from './paths.js';
 import { actualCorsHeaders, preflight } from './cors.js';
@@ -27,8 +28,13 @@ export class S3Api {
   async handle(req: S3Request, match: Match = this.match(req)): Promise<S3Response> {
     // A browser's preflight carries no credentials: the bucket's CORS rules answer it.
     if (match.route?.name === PREFLIGHT) return preflight(req, this.services);
-    const auth = authenticate(req, (k) => this.credentials.secretFor(k), req.virtualBucket);
     const route = match.route;
+    if (isAnonymous(req)) {
+      const { bucket, key } = match.level === 'service' ? { bucket: '', key: '' } : bucketAndKey(req.rawPath, req.virtualBucket);
+      const auth = await admitAnonymous(route, bucket, key, req, this.services);
+      return route!.handler!({ req, auth, operation: route!.name, bucket, key, services: this.services });
+    }
+    const auth = authenticate(req, (k) => this.credentials.secretFor(k), req.virtualBucket);
     if (!route) {
       if (match.subresources.length === 0) throw new S3Error('MethodNotAllowed');
       const target = match.level === 'object' ? 'an object' : match.level === 'bucket' ? 'a bucket' : 'the service';

@@ -30,6 +30,7 @@ const CATALOGUE = {
   InvalidRequest: [400, 'Invalid Request'],
   InvalidURI: [400, 'Couldn\'t parse the specified URI.'],
   KeyTooLongError: [400, 'Your key is too long'],
+  MalformedPolicy: [400, 'Policy has invalid resource'],
   MalformedTrailerError: [400, 'The request contained trailing data that was not well-formed or did not conform to our published schema.'],
   InvalidTag: [400, 'The TagValue you have provided is invalid'],
   MalformedXML: [400, 'The XML you provided was not well-formed or did not validate against our published schema.'],
@@ -79,6 +80,7 @@ export class S3Error extends Error {
  */
 const BY_KINTSUGI_CODE: Readonly<Record<string, S3ErrorCode>> = {
   ERR_NO_SUCH_KEY: 'NoSuchKey',
+  ERR_MALFORMED_POLICY: 'MalformedPolicy',
   ERR_NO_SUCH_BUCKET: 'NoSuchBucket',
   ERR_BUCKET_EXISTS: 'BucketAlreadyOwnedByYou',
   ERR_BUCKET_NOT_EMPTY: 'BucketNotEmpty',

@@ -1,5 +1,6 @@
 import { OWNER_ELEMENTS, xmlResponse, type Call, type Handler, type S3Response } from '../context.js';
 import { S3Error, type S3ErrorCode } from '../s3-error.js';
+import { cannedAcl } from './acl.js';
 import { isoDate, xmlDocument, type XmlNode } from '../xml.js';
 
 export async function listBuckets(call: Call): Promise<S3Response> {
@@ -11,9 +12,9 @@ export async function listBuckets(call: Call): Promise<S3Response> {
 }
 
 export async function createBucket(call: Call): Promise<S3Response> {
-  const acl = call.req.headers['x-amz-acl'];
-  if (acl !== undefined && acl !== 'private') throw new S3Error('NotImplemented', 'Buckets can only be created with the canned ACL "private"');
+  const canned = cannedAcl(call, ['private', 'public-read']);
   await call.services.buckets.create(call.bucket);
+  if (canned === 'public-read') await call.services.buckets.setPublicRead(call.bucket, true);
   return { status: 200, headers: { location: `/${call.bucket}` } };
 }
 
