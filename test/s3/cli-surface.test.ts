@@ -98,7 +98,7 @@ describe('the AWS CLI against sub-resources', () => {
     expect(s3api('put-bucket-cors', '--bucket', 'cli-empty', '--cors-configuration', '{"CORSRules":[{"AllowedOrigins":["https://app.example.com"],"AllowedMethods":["GET"]}]}').status).toBe(0);
     expect(JSON.parse(s3api('get-bucket-cors', '--bucket', 'cli-empty').stdout).CORSRules).toEqual([{ AllowedOrigins: ['https://app.example.com'], AllowedMethods: ['GET'] }]);
     expect(s3api('delete-bucket-cors', '--bucket', 'cli-empty').status).toBe(0);
-    expect(s3api('delete-bucket-policy', '--bucket', 'cli-empty').stderr).toMatch(/NotImplemented.*DeleteBucketPolicy/);
+    expect(s3api('delete-bucket-website', '--bucket', 'cli-empty').stderr).toMatch(/NotImplemented.*DeleteBucketWebsite/);
     expect(s3api('put-bucket-lifecycle-configuration', '--bucket', 'cli-empty', '--lifecycle-configuration', '{"Rules":[{"ID":"old","Status":"Enabled","Filter":{"Prefix":"tmp/"},"Expiration":{"Days":7}}]}').status).toBe(0);
     expect(JSON.parse(s3api('get-bucket-lifecycle-configuration', '--bucket', 'cli-empty').stdout).Rules[0]).toMatchObject({ ID: 'old', Expiration: { Days: 7 } });
     expect(s3api('delete-bucket-lifecycle', '--bucket', 'cli-empty').status).toBe(0);

@@ -54,6 +54,9 @@ const REAL: Record<string, { status: number; code?: string; operation: string }>
   'PUT bucket lifecycle': { status: 400, code: 'MalformedXML', operation: 'PutBucketLifecycleConfiguration' },
   'DELETE bucket lifecycle': { status: 204, operation: 'DeleteBucketLifecycle' },
   'PUT bucket cors': { status: 400, code: 'MalformedXML', operation: 'PutBucketCors' },
+  // The body is a tag set, not a JSON policy.
+  'PUT bucket policy': { status: 400, code: 'MalformedPolicy', operation: 'PutBucketPolicy' },
+  'DELETE bucket policy': { status: 204, operation: 'DeleteBucketPolicy' },
   'DELETE bucket cors': { status: 204, operation: 'DeleteBucketCors' },
   'GET object attributes': { status: 400, code: 'InvalidArgument', operation: 'GetObjectAttributes' },
 };
@@ -109,8 +112,8 @@ describe('one route table: a sub-resource is its own operation or 501, never the
   it('names the operation in its 501 answer', async () => {
     const retention = await request('PUT', '/routes/obj?retention');
     expect(retention.body).toContain('PutObjectRetention is not implemented');
-    const policy = await request('DELETE', '/empty?policy');
-    expect(policy.body).toContain('DeleteBucketPolicy is not implemented');
+    const website = await request('DELETE', '/empty?website');
+    expect(website.body).toContain('DeleteBucketWebsite is not implemented');
     const odd = await request('POST', '/routes/obj?tagging');
     expect(odd.body).toMatch(/POST \?tagging on an object/);
   });
