@@ -5,6 +5,7 @@ import { authenticate, isAnonymous } from './auth.js';
 import type { Credentials, S3Request, S3Response, Services } from './context.js';
 import { bucketAndKey } from './paths.js';
 import { actualCorsHeaders, preflight } from './cors.js';
+import { postObject } from './post-object.js';
 import { matchRoute, PREFLIGHT, type Match } from './routes.js';
 import { S3Error } from './s3-error.js';
 
@@ -28,6 +29,8 @@ export class S3Api {
   async handle(req: S3Request, match: Match = this.match(req)): Promise<S3Response> {
     // A browser's preflight carries no credentials: the bucket's CORS rules answer it.
     if (match.route?.name === PREFLIGHT) return preflight(req, this.services);
+    // A browser's form upload is signed in its fields, not its headers.
+    if (match.route?.name === 'PostObject' && isAnonymous(req)) return postObject(req, bucketAndKey(req.rawPath, req.virtualBucket).bucket, this.services, this.credentials);
     const route = match.route;
     if (isAnonymous(req)) {
       const { bucket, key } = match.level === 'service' ? { bucket: '', key: '' } : bucketAndKey(req.rawPath, req.virtualBucket);
