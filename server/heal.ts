@@ -1,14 +1,10 @@
 import type { KintsugiConfig } from '../core/config.js';
 import { createContainer } from '../core/container.js';
+import { BucketStore } from '../core/engine/buckets.js';
 import { Healer, type HealSummary } from '../core/engine/healer.js';
 import { TOKENS } from '../core/tokens.js';
+import { countObjects, HealProgress } from './heal-progress.js';
 import { PLUGINS } from './plugins.js';
-
-function progressBar(done: number, current: string): void {
-  if (!process.stderr.isTTY) return;
-  const spin = '|/-\\'[done % 4];
-  process.stderr.write(`\r${spin} ${done} objects checked  ${current.slice(0, 60).padEnd(60)}`);
-}
 
 export function formatSummary(s: HealSummary): string {
   return [
@@ -35,8 +31,9 @@ export async function runHeal(config: KintsugiConfig, args: string[]): Promise<n
   // Node faults and index repairs are worth a line each on stderr.
   const container = await createContainer(config, PLUGINS, { logger: { info() {}, warn() {}, error: (m, f) => process.stderr.write(`${m} ${JSON.stringify(f)}\n`) } });
   const healer = container.resolve(Healer);
-  const summary = await healer.pass({ ...(graceMs !== undefined ? { graceMs } : {}), onProgress: json ? undefined : progressBar, waitForIndexes: true });
-  if (!json && process.stderr.isTTY) process.stderr.write('\n');
+  const progress = json ? undefined : new HealProgress(await countObjects(container.resolve(BucketStore), container.resolve(TOKENS.MetadataStore)).catch(() => 0));
+  const summary = await healer.pass({ ...(graceMs !== undefined ? { graceMs } : {}), ...(progress ? { onProgress: (done: number, current: string) => progress.update(done, current) } : {}), waitForIndexes: true });
+  progress?.end();
   process.stdout.write(json ? JSON.stringify(summary) + '\n' : formatSummary(summary));
   await container.resolve(TOKENS.MetadataStore).close();
   return summary.unrecoverable.length === 0 ? 0 : 1;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
+import { BucketStore } from '../../core/engine/buckets.js';
 import { Healer } from '../../core/engine/healer.js';
 import { objectDir, recordPath, shardPath } from '../../core/layout.js';
 import { runCli } from '../helpers/cli.js';
@@ -164,5 +165,20 @@ describe('kintsugi heal (built code)', () => {
     const bad = runCli(['heal', '--json'], env);
     expect(JSON.parse(bad.stdout)).toMatchObject({ objectsChecked: 2, unrecoverable: ['heal/obj-1'] });
     expect(bad.status).toBe(1);
+  });
+
+  it('shows its progress: objects checked of the total the listing indexes hold, rate and time left, a plain line per tenth off a terminal', async () => {
+    const path = tempDir('kintsugi-heal-progress-');
+    const store = await openStore({}, path);
+    await store.container.resolve(BucketStore).create('progress');
+    for (let i = 0; i < 20; i++) await store.engine.put('progress', `obj-${i}`, chunked(random(1000 + i)));
+    await store.close();
+    const run = runCli(['heal'], { NODEPATH: path, SYNC: 'off' });
+    expect(run.status, run.stderr).toBe(0);
+    const lines = run.stderr.split('\n').filter((l) => l.startsWith('heal: '));
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    expect(lines.length).toBeLessThanOrEqual(11);
+    for (const line of lines) expect(line).toMatch(/^heal: \d+ of 20 objects checked \(\d+ %\), \d+\/s, (\d+:\d\d|-:--) left$/);
+    expect(lines[lines.length - 1]).toMatch(/^heal: 20 of 20 objects checked \(100 %\)/);
   });
 });
