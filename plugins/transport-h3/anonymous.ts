@@ -1,4 +1,5 @@
 import { anyoneMay, parsePolicy, publicReadStatements, type PolicyStatement } from '../../core/engine/bucket-policy.js';
+import type { BucketInfo } from '../../core/engine/buckets.js';
 import type { S3Request, Services } from './context.js';
 import type { Route } from './routes.js';
 import { S3Error } from './s3-error.js';
@@ -16,6 +17,21 @@ const ANONYMOUS: Readonly<Record<string, (req: S3Request) => { action: string; o
 /** Parsed policies by their text: a public bucket's policy is read on every anonymous request. */
 const parsed = new Map<string, PolicyStatement[]>();
 
+/** What a bucket lets anyone do: its canned ACL public-read, then its policy (parsed once per policy text). */
+export function publicStatements(info: BucketInfo): PolicyStatement[] {
+  const statements: PolicyStatement[] = info.publicRead ? publicReadStatements(info.name) : [];
+  if (info.policy) {
+    let p = parsed.get(info.policy);
+    if (!p) {
+      p = parsePolicy(info.name, info.policy);
+      if (parsed.size > 1000) parsed.clear();
+      parsed.set(info.policy, p);
+    }
+    statements.push(...p);
+  }
+  return statements;
+}
+
 /**
  * Lets an anonymous request through when its bucket is public for it: the
  * operation reads (GET/HEAD of an object, a listing), and the bucket's
@@ -29,16 +45,7 @@ export async function admitAnonymous(route: Route | undefined, bucket: string, k
   if (!need || !bucket) throw denied;
   const info = await services.buckets.get(bucket).catch(() => undefined);
   if (!info) throw denied;
-  const statements: PolicyStatement[] = info.publicRead ? publicReadStatements(bucket) : [];
-  if (info.policy) {
-    let p = parsed.get(info.policy);
-    if (!p) {
-      p = parsePolicy(bucket, info.policy);
-      if (parsed.size > 1000) parsed.clear();
-      parsed.set(info.policy, p);
-    }
-    statements.push(...p);
-  }
+  const statements = publicStatements(info);
   const resource = need.object ? `arn:aws:s3:::${bucket}/${key}` : `arn:aws:s3:::${bucket}`;
   if (!anyoneMay(statements, need.action, resource)) throw denied;
   return { accessKey: '', payloadHash: UNSIGNED };

@@ -1,5 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
-
 import type { Codec } from '../../core/contracts/codec.js';
 import type { NodeSet, NodeState } from '../../core/contracts/nodes.js';
 import type { Healer } from '../../core/engine/healer.js';
@@ -9,6 +7,7 @@ import type { Metrics } from '../../core/metrics.js';
 import { authenticate } from './auth.js';
 import { header, type Credentials, type S3Request, type S3Response } from './context.js';
 import { S3Error } from './s3-error.js';
+import { signaturesEqual } from './sigv4.js';
 
 /**
  * Endpoints for operators, under `/_kintsugi/` (an underscore is not allowed
@@ -106,8 +105,5 @@ export class Operations {
 /** Whether an Authorization header carries the bearer token (compared in constant time). */
 function bearerMatches(authorization: string | undefined, token: string): boolean {
   const m = /^Bearer\s+(.+)$/i.exec(authorization ?? '');
-  if (!m) return false;
-  const given = Buffer.from(m[1]!.trim());
-  const want = Buffer.from(token);
-  return given.length === want.length && timingSafeEqual(given, want);
+  return m !== null && signaturesEqual(m[1]!.trim(), token);
 }

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { Readable } from 'node:stream';
 
 import busboy from 'busboy';
@@ -6,7 +6,7 @@ import busboy from 'busboy';
 import { header, xmlResponse, type Credentials, type S3Request, type S3Response, type Services } from './context.js';
 import { confirmBucket } from './handlers/objects.js';
 import { S3Error } from './s3-error.js';
-import { signingKey, UNSIGNED } from './sigv4.js';
+import { signaturesEqual, signingKey, UNSIGNED } from './sigv4.js';
 import { versionedWrites, writtenVersionHeader } from './versions.js';
 import { xmlDocument } from './xml.js';
 
@@ -52,9 +52,8 @@ function verifyPostSignature(fields: Map<string, string>, credentials: Credentia
   if (!accessKey || !date || !region || service !== 's3' || terminator !== 'aws4_request') throw new S3Error('InvalidArgument', 'x-amz-credential is malformed');
   const secret = credentials.secretFor(accessKey);
   if (!secret) throw new S3Error('InvalidAccessKeyId');
-  const expected = createHmac('sha256', signingKey(secret, date, region, 's3')).update(fields.get('policy') ?? '').digest();
-  const given = Buffer.from(fields.get('x-amz-signature') ?? '', 'hex');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new S3Error('SignatureDoesNotMatch');
+  const expected = createHmac('sha256', signingKey(secret, date, region, 's3')).update(fields.get('policy') ?? '').digest('hex');
+  if (!signaturesEqual(expected, fields.get('x-amz-signature') ?? '')) throw new S3Error('SignatureDoesNotMatch');
 }
 
 /** Every condition holds for the form's fields (content-length-range is checked as the file streams). */

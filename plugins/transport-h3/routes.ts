@@ -79,6 +79,9 @@ function bucketIdConfig(sub: string, base: string): Route[] {
 /** A browser's CORS preflight (OPTIONS), answered before authentication (see cors.ts). */
 export const PREFLIGHT = 'PreflightCors';
 
+/** A browser's form upload (POST Object), signed in its form fields, not its headers (see post-object.ts). */
+export const POST_OBJECT = 'PostObject';
+
 /** The S3 API, one entry per operation, first match wins. */
 export const ROUTES: readonly Route[] = [
   route('ListBuckets', 'GET', 'service', [], buckets.listBuckets),
@@ -94,7 +97,7 @@ export const ROUTES: readonly Route[] = [
   route('ListObjectVersions', 'GET', 'bucket', ['versions'], listObjectVersions),
   route('ListMultipartUploads', 'GET', 'bucket', ['uploads'], multipart.listMultipartUploads),
   route('DeleteObjects', 'POST', 'bucket', ['delete'], deleteObjects),
-  route('PostObject', 'POST', 'bucket', []),
+  route(POST_OBJECT, 'POST', 'bucket', []),
   route('GetBucketLocation', 'GET', 'bucket', ['location'], buckets.getBucketLocation),
   route('GetBucketVersioning', 'GET', 'bucket', ['versioning'], bucketVersioning.getBucketVersioning),
   route('PutBucketVersioning', 'PUT', 'bucket', ['versioning'], bucketVersioning.putBucketVersioning),

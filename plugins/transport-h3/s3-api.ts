@@ -6,7 +6,7 @@ import type { Credentials, S3Request, S3Response, Services } from './context.js'
 import { bucketAndKey } from './paths.js';
 import { actualCorsHeaders, preflight } from './cors.js';
 import { postObject } from './post-object.js';
-import { matchRoute, PREFLIGHT, type Match } from './routes.js';
+import { matchRoute, POST_OBJECT, PREFLIGHT, type Match } from './routes.js';
 import { S3Error } from './s3-error.js';
 
 export type { Credentials, S3Request, S3Response } from './context.js';
@@ -30,7 +30,7 @@ export class S3Api {
     // A browser's preflight carries no credentials: the bucket's CORS rules answer it.
     if (match.route?.name === PREFLIGHT) return preflight(req, this.services);
     // A browser's form upload is signed in its fields, not its headers.
-    if (match.route?.name === 'PostObject' && isAnonymous(req)) return postObject(req, bucketAndKey(req.rawPath, req.virtualBucket).bucket, this.services, this.credentials);
+    if (match.route?.name === POST_OBJECT && isAnonymous(req)) return postObject(req, bucketAndKey(req.rawPath, req.virtualBucket).bucket, this.services, this.credentials);
     const route = match.route;
     if (isAnonymous(req)) {
       const { bucket, key } = match.level === 'service' ? { bucket: '', key: '' } : bucketAndKey(req.rawPath, req.virtualBucket);

@@ -15,7 +15,7 @@ describe('bucket CORS (AWS SDK v3 for the configuration, raw HTTP as a browser s
   beforeAll(async () => {
     server = await startServer();
     s3 = server.client();
-    base = `http://127.0.0.1:${server.port}`;
+    base = server.endpoint;
     for (const Bucket of ['shared', 'closed']) await s3.send(new CreateBucketCommand({ Bucket }));
     await s3.send(new PutObjectCommand({ Bucket: 'shared', Key: 'photo.jpg', Body: 'jpeg bytes' }));
   });

@@ -28,7 +28,7 @@ describe('browser form uploads: POST Object with a SigV4 POST policy (2 workers)
   beforeAll(async () => {
     server = await startServer();
     s3 = server.client();
-    base = `http://127.0.0.1:${server.port}`;
+    base = server.endpoint;
     await s3.send(new CreateBucketCommand({ Bucket: 'uploads' }));
   });
   afterAll(async () => { await server.stop(); });

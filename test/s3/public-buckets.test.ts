@@ -15,7 +15,7 @@ describe('public buckets: bucket policies and the canned ACL public-read, evalua
   beforeAll(async () => {
     server = await startServer();
     s3 = server.client();
-    base = `http://127.0.0.1:${server.port}`;
+    base = server.endpoint;
     for (const Bucket of ['site', 'private-one']) await s3.send(new CreateBucketCommand({ Bucket }));
     for (const Key of ['public/index.html', 'public/secret/plan.txt', 'drafts/todo.txt']) await s3.send(new PutObjectCommand({ Bucket: 'site', Key, Body: `body of ${Key}` }));
     await s3.send(new PutObjectCommand({ Bucket: 'private-one', Key: 'k', Body: 'private' }));

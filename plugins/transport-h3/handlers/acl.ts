@@ -1,6 +1,7 @@
 import { header, OWNER, OWNER_ELEMENTS, xmlResponse, type Call, type S3Response } from '../context.js';
 import { S3Error } from '../s3-error.js';
-import { anyoneMay, parsePolicy } from '../../../core/engine/bucket-policy.js';
+import { anyoneMay } from '../../../core/engine/bucket-policy.js';
+import { publicStatements } from '../anonymous.js';
 import { xmlDocument, type XmlNode } from '../xml.js';
 import { addressedRecord } from './objects.js';
 
@@ -42,10 +43,7 @@ export function cannedAcl(call: Call, allowed: readonly string[]): string {
 
 /** Whether anyone may read the object: the bucket is public-read, or its policy lets anyone GET the key. */
 async function readableByAnyone(call: Call, key?: string): Promise<boolean> {
-  const info = await call.services.buckets.get(call.bucket);
-  if (info.publicRead) return true;
-  if (!info.policy) return false;
-  const statements = parsePolicy(call.bucket, info.policy);
+  const statements = publicStatements(await call.services.buckets.get(call.bucket));
   return key === undefined ? anyoneMay(statements, 's3:ListBucket', `arn:aws:s3:::${call.bucket}`) : anyoneMay(statements, 's3:GetObject', `arn:aws:s3:::${call.bucket}/${key}`);
 }
 
