@@ -1,4 +1,4 @@
-import type { Drive, DriveFile, DriveShelf, DriveStat, DriveWriter, NodeServices } from './contracts/drive.js';
+import type { Drive, DriveFile, DriveSpace, DriveShelf, DriveStat, DriveWriter, NodeServices } from './contracts/drive.js';
 import { NodeUnavailableError } from './errors.js';
 import type { NodeHealth } from './node-health.js';
 
@@ -65,10 +65,11 @@ export class GuardedDrive implements Drive {
   open(path: string): Promise<DriveFile | undefined> { return this.run('read', () => this.inner.open(path)); }
   stat(path: string): Promise<DriveStat | undefined> { return this.run('read', () => this.inner.stat(path)); }
   list(dir: string): Promise<string[]> { return this.run('read', () => this.inner.list(dir)); }
-  async probe(): Promise<void> {
+  async probe(): Promise<DriveSpace> {
     const n = this.inner.index;
     await this.health.probe(n);
     if (!this.health.canWrite(n)) throw new NodeUnavailableError(n, this.health.state(n), this.health.why(n));
+    return this.health.status()[n]!.space ?? { freeBytes: 0, totalBytes: 0 };
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Drive } from './contracts/drive.js';
+import type { Drive, DriveSpace } from './contracts/drive.js';
 import type { Logger } from './contracts/logger.js';
 import type { NodeHealthView, NodeState, NodeStatus } from './contracts/nodes.js';
 import { nodeFault } from './errors.js';
@@ -46,6 +46,7 @@ interface Entry {
   lastSuccessMs?: number;
   errors: number;
   latencyMs: number;
+  space?: DriveSpace;
 }
 
 export interface HealthOptions {
@@ -101,6 +102,7 @@ export class NodeHealth implements NodeHealthView {
       ...(e.error ? { error: e.error, errorMs: e.errorMs } : {}),
       ...(e.lastSuccessMs !== undefined ? { lastSuccessMs: e.lastSuccessMs } : {}),
       errors: e.errors, latencyMs: Math.round(e.latencyMs * 1000) / 1000,
+      ...(e.space ? { space: e.space } : {}),
     }));
   }
 
@@ -164,7 +166,7 @@ export class NodeHealth implements NodeHealthView {
       timer = setTimeout(() => reject(nodeFault('ERR_NODE_TIMEOUT', `probe took longer than ${this.options.probeTimeoutMs} ms`)), this.options.probeTimeoutMs);
     });
     try {
-      await Promise.race([this.drives[n]!.probe(), timeout]);
+      this.entries[n]!.space = await Promise.race([this.drives[n]!.probe(), timeout]);
       this.entries[n]!.lastSuccessMs = Date.now();
       this.recover(n);
     } catch (err) {

@@ -10,8 +10,9 @@ log() { [ "$quiet" = 1 ] || echo "[setup] $*"; }
 
 # --- system packages -------------------------------------------------------
 # The S3 clients (awscli, rclone, s3cmd, boto3) are there for the integration tests;
-# nginx (in front of two gateways) and iproute2 (network namespaces) for the cluster tests.
-APT_PACKAGES=(libjerasure-dev libgf-complete-dev libisal-dev emscripten dpkg-dev xz-utils g++ make python3 awscli rclone s3cmd python3-boto3 nginx-light iproute2)
+# nginx (in front of two gateways) and iproute2 (network namespaces) for the cluster tests;
+# chromium for the web console's browser tests (driven by playwright-core, no browser download).
+APT_PACKAGES=(libjerasure-dev libgf-complete-dev libisal-dev emscripten dpkg-dev xz-utils g++ make python3 awscli rclone s3cmd python3-boto3 nginx-light iproute2 chromium)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -84,6 +85,15 @@ if stale "$ISAL" bench/isal/src bench/isal/binding.gyp; then
   gyp bench/isal
 else
   log "ISA-L bench reference up to date"
+fi
+
+# --- web console -------------------------------------------------------------
+CONSOLE=console/build/app.js
+if stale "$CONSOLE" console/src console/build.mjs package-lock.json; then
+  log "bundling the web console (esbuild: Preact, uPlot)"
+  node console/build.mjs
+else
+  log "web console up to date"
 fi
 
 # --- TypeScript ------------------------------------------------------------

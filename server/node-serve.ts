@@ -115,7 +115,7 @@ export async function serveNode(options: NodeServerOptions): Promise<{ port: num
     const done = (): Answer => ({ status: 204 });
     const notFound = () => json(404, { code: 'ENOENT', message: 'not found' });
     switch (op) {
-      case 'GET /v1/health': await d.probe(); return json(200, { folder, node: d.index });
+      case 'GET /v1/health': return json(200, { folder, node: d.index, space: await d.probe() });
       case 'GET /v1/file': { const data = await d.readFile(q('path')); return data ? bytes(data) : notFound(); }
       case 'PUT /v1/file':
         if (url.searchParams.get('mode') === 'create') return json(201, await d.createFile(q('path'), body));

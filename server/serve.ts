@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { nodesShared, type KintsugiConfig } from '../core/config.js';
 import { createContainer } from '../core/container.js';
 import { BUCKET_EPOCH_ENV, FileBucketEpoch, LeaseBucketEpoch } from '../core/engine/bucket-epoch.js';
-import { Healer } from '../core/engine/healer.js';
+import { Healer, type HealSummary } from '../core/engine/healer.js';
 import { LifecycleWorker, type LifecycleStatus } from '../core/engine/lifecycle.js';
 import { JsonLineLogger } from '../core/logger.js';
 import { TOKENS } from '../core/tokens.js';
@@ -27,7 +27,8 @@ export async function serveHere(config: KintsugiConfig): Promise<{ host: string;
     metadata.coordinate({ keeper: false, report: (node, why) => process.send?.({ kintsugi: 'index-fault', node, why }) });
     // Started after another worker died: no index is mapped until the primary has checked them.
     if (process.env[INDEX_HOLD_ENV]) await metadata.holdDerived();
-    process.on('message', (msg: { kintsugi?: string; status?: LifecycleStatus }) => {
+    process.on('message', (msg: { kintsugi?: string; status?: LifecycleStatus; pass?: HealSummary & { finishedMs: number } }) => {
+      if (msg?.kintsugi === 'heal-pass' && msg.pass) container.resolve(Healer).adoptPass(msg.pass);
       if (msg?.kintsugi === 'index-changed') void metadata.refreshDerived({ release: true });
       if (msg?.kintsugi === 'index-hold') void metadata.holdDerived();
       if (msg?.kintsugi === 'lifecycle-status' && msg.status) container.resolve(LifecycleWorker).adopt(msg.status);
@@ -98,7 +99,9 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
     // Every listing index is checked (in a child process) before a worker maps it.
     await metadata.checkDerived();
     // One background scanner for the whole cluster of workers, in the primary.
-    if (config.healIntervalS > 0) container.resolve(Healer).startScanner(config.healIntervalS * 1000, config.healRate);
+    // Its passes are told to the workers, which answer the admin status.
+    let lastPass: object | undefined;
+    if (config.healIntervalS > 0) container.resolve(Healer).startScanner(config.healIntervalS * 1000, config.healRate, (pass) => { lastPass = pass; broadcast({ kintsugi: 'heal-pass', pass }); });
     // And one lifecycle worker; the workers learn its progress for their metrics.
     container.resolve(LifecycleWorker).start((status) => broadcast({ kintsugi: 'lifecycle-status', status }));
     // Workers are always separate processes: that is how they get a libuv
@@ -116,10 +119,13 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
     for (let i = 0; i < config.workers; i++) cluster.fork(workerEnv);
     let ready = 0;
     let checksRunning = 0;
-    cluster.on('message', (w, msg: { port?: number; kintsugi?: string; node?: number; why?: string }) => {
+    cluster.on('message', (w, msg: { port?: number; kintsugi?: string; node?: number; why?: string; message?: object }) => {
       if (msg.port !== undefined && ++ready === config.workers) process.stdout.write(banner(config, msg.port, codec));
       // A worker started holding off its indexes whose check ended before it was up.
       if (msg.port !== undefined && checksRunning === 0) w.send({ kintsugi: 'index-changed' });
+      if (msg.port !== undefined && lastPass) w.send({ kintsugi: 'heal-pass', pass: lastPass });
+      // What a worker wants every worker to hear (a console sign-out).
+      if (msg.kintsugi === 'relay' && msg.message) broadcast(msg.message);
       if (msg.kintsugi === 'index-fault' && msg.node !== undefined) void metadata.derivedFault(msg.node, msg.why ?? '');
     });
     let stopping = false;

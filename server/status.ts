@@ -1,13 +1,11 @@
-import { createHash, createHmac } from 'node:crypto';
 import { request } from 'node:http';
 
 import type { KintsugiConfig } from '../core/config.js';
 import type { NodeStatus } from '../core/contracts/nodes.js';
 import { shardWriteQuorum } from '../core/shard-quorum.js';
-import { signingKey } from '../plugins/transport-h3/sigv4.js';
+import { signHeaders } from '../plugins/transport-h3/sigv4-sign.js';
 
 const STATUS_PATH = '/_kintsugi/admin/status';
-const REGION = 'us-east-1';
 
 /** What the admin endpoint answers (plugins/transport-h3/operations.ts). */
 interface ClusterStatus {
@@ -16,23 +14,9 @@ interface ClusterStatus {
   heal: { queued: number; healingDegraded: boolean; scanning: boolean; lastPass?: { finishedMs: number; objectsChecked: number; shardsRebuilt: number; replicasRepaired: number; unrecoverable: string[]; deferred: number } };
 }
 
-/** SigV4 headers for a GET of `path` (no query, no body) with the configured credentials. */
-function signedGet(config: KintsugiConfig, host: string, path: string): Record<string, string> {
-  const amzDate = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
-  const date = amzDate.slice(0, 8);
-  const payload = createHash('sha256').digest('hex');
-  const headers: Record<string, string> = { host, 'x-amz-content-sha256': payload, 'x-amz-date': amzDate };
-  const names = Object.keys(headers).sort();
-  const canonical = ['GET', path, '', ...names.map((n) => `${n}:${headers[n]}`), '', names.join(';'), payload].join('\n');
-  const scope = `${date}/${REGION}/s3/aws4_request`;
-  const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, createHash('sha256').update(canonical).digest('hex')].join('\n');
-  const signature = createHmac('sha256', signingKey(config.secretKey, date, REGION, 's3')).update(toSign).digest('hex');
-  return { ...headers, authorization: `AWS4-HMAC-SHA256 Credential=${config.accessKey}/${scope}, SignedHeaders=${names.join(';')}, Signature=${signature}` };
-}
-
 function fetchStatus(config: KintsugiConfig, endpoint: URL): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: endpoint.hostname, port: endpoint.port, method: 'GET', path: STATUS_PATH, headers: signedGet(config, endpoint.host, STATUS_PATH), timeout: 30_000 }, (res) => {
+    const req = request({ host: endpoint.hostname, port: endpoint.port, method: 'GET', path: STATUS_PATH, headers: signHeaders({ method: 'GET', rawPath: STATUS_PATH, query: new URLSearchParams(), host: endpoint.host }, config, { emptyBody: true }), timeout: 30_000 }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => { body += d; });

@@ -90,6 +90,12 @@ export interface ShelfCalls {
  * Paths are relative, '/'-separated, built by the engine from hashes; a drive
  * refuses any path that could leave its folder.
  */
+/** A node's file system, as its last probe found it. */
+export interface DriveSpace {
+  readonly freeBytes: number;
+  readonly totalBytes: number;
+}
+
 export interface Drive {
   readonly index: number;
   /** where it lives, for messages */
@@ -134,8 +140,9 @@ export interface Drive {
    * (a new, empty one is initialised), and takes a small write, flush and
    * read. Throws what it met: an error with `code` EROFS, ENOSPC, EIO,
    * ENOTDIR (not a folder), ERR_NODE_GONE (missing) or ERR_NODE_IDENTITY.
+   * Resolves to the space its file system has left.
    */
-  probe(): Promise<void>;
+  probe(): Promise<DriveSpace>;
 }
 
 /**

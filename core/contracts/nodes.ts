@@ -1,4 +1,4 @@
-import type { Drive } from './drive.js';
+import type { Drive, DriveSpace } from './drive.js';
 
 /**
  * What a node can do now. `index-rebuilding` serves reads and writes but its
@@ -22,6 +22,8 @@ export interface NodeStatus {
   readonly errors: number;
   /** a moving average of its operations' latency */
   readonly latencyMs: number;
+  /** free and total bytes of its file system, from its last successful probe */
+  readonly space?: DriveSpace;
 }
 
 /** The health of the nodes, as this process sees it from operations and probes. */

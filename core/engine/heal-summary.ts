@@ -13,6 +13,8 @@ export interface HealSummary {
   indexesRebuilt: string[];
   /** objects readable but not fully repaired: the nodes their copies belong on cannot take writes now */
   deferred: number;
+  /** shards each node holds (node index → count) of the versions checked and found sound or repaired */
+  shardsByNode: Record<number, number>;
 }
 
 export interface HealOptions {
@@ -26,7 +28,7 @@ export interface HealOptions {
   waitForIndexes?: boolean;
 }
 
-export const emptySummary = (): HealSummary => ({ objectsChecked: 0, shardsRebuilt: 0, replicasRepaired: 0, bytesRewritten: 0, orphansRemoved: 0, unrecoverable: [], indexesRebuilt: [], deferred: 0 });
+export const emptySummary = (): HealSummary => ({ objectsChecked: 0, shardsRebuilt: 0, replicasRepaired: 0, bytesRewritten: 0, orphansRemoved: 0, unrecoverable: [], indexesRebuilt: [], deferred: 0, shardsByNode: {} });
 
 /** An hour: an upload or write this young may still be in flight. */
 export const DEFAULT_GRACE_MS = 3600_000;

@@ -49,11 +49,17 @@ export class Healer {
     return { queued: this.queue.size, healingDegraded: this.draining, scanning: this.scanning, ...(this.lastPass ? { lastPass: this.lastPass } : {}) };
   }
 
+  /** The last pass, as the process that ran it (a server's primary) reports it to this one. */
+  adoptPass(pass: HealSummary & { finishedMs: number }): void {
+    this.lastPass = pass;
+  }
+
   /**
    * The background scanner: a full pass every `intervalMs`, at most `rate`
-   * objects a second so that foreground traffic is not starved.
+   * objects a second so that foreground traffic is not starved; `onPass`
+   * hears each finished pass.
    */
-  startScanner(intervalMs: number, rate: number): void {
+  startScanner(intervalMs: number, rate: number, onPass?: (pass: HealSummary & { finishedMs: number }) => void): void {
     const run = async () => {
       if (this.scanning) return;
       this.scanning = true;
@@ -61,6 +67,7 @@ export class Healer {
         const summary = await this.pass({ rate });
         this.lastPass = { ...summary, finishedMs: Date.now() };
         this.log.info('heal pass', { ...summary });
+        onPass?.(this.lastPass);
       } catch (err) {
         this.log.warn('heal pass failed', { error: (err as Error).message });
       } finally {

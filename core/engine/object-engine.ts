@@ -136,6 +136,11 @@ export class ObjectEngine extends EventEmitter {
     return this.writer.writeQuorum;
   }
 
+  /** Nodes a read needs (the admin status's measure). */
+  get readQuorum(): number {
+    return this.writer.readQuorum;
+  }
+
 
 
   async put(bucket: string, key: string, body: AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<ObjectRecord> {

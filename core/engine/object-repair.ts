@@ -78,7 +78,10 @@ export class ObjectRepair {
     const healed: ObjectRecord[] = [];
     for (const record of versions) {
       if (isNullVersion(record.versionId) && record !== newestNull) continue;
-      healed.push(await this.version(record, summary));
+      const lost = summary.unrecoverable.length;
+      const result = await this.version(record, summary);
+      if (summary.unrecoverable.length === lost) countShards(result, summary);
+      healed.push(result);
     }
     return healed;
   }
@@ -238,4 +241,11 @@ export class ObjectRepair {
       await Promise.all(files.map((f) => f?.close().catch(() => undefined)));
     }
   }
+}
+
+/** Adds a version's shards to the count of each node that holds one. */
+function countShards(record: ObjectRecord, summary: HealSummary): void {
+  if (record.deleted) return;
+  const placements = record.inline ? [record.shardNodes] : dataSpans(record).filter((s) => s.size > 0).map((s) => s.shardNodes);
+  for (const nodes of placements) for (const n of nodes) summary.shardsByNode[n] = (summary.shardsByNode[n] ?? 0) + 1;
 }

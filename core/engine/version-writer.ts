@@ -62,6 +62,11 @@ export class VersionWriter {
     return shardWriteQuorum(this.config.data, this.config.parity);
   }
 
+  /** Shards a read needs: any k of a stripe's. */
+  get readQuorum(): number {
+    return this.config.data;
+  }
+
   baseParams(): CodecParams {
     const { data: k, parity: m } = this.config;
     return { k, m, w: this.config.w, technique: this.config.technique, packetSize: this.config.packetSize };

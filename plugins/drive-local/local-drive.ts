@@ -3,7 +3,7 @@ import { constants } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, statfs } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
-import type { Drive, DriveFile, DriveStat, DriveWriter } from '../../core/contracts/drive.js';
+import type { Drive, DriveFile, DriveSpace, DriveStat, DriveWriter } from '../../core/contracts/drive.js';
 import { nodeFault } from '../../core/errors.js';
 import { TMP_DIR } from '../../core/layout.js';
 import { Fd, readWhole } from './fd.js';
@@ -258,7 +258,7 @@ export class LocalDrive implements Drive {
    * back and removed: a read-only remount, a full disk or a failing one
    * shows here before a client's write meets it.
    */
-  async probe(): Promise<void> {
+  async probe(): Promise<DriveSpace> {
     await checkFolder(this.location);
     await adoptIdentity(this.location, await readIdentity(this.location), { format: 1, clusterId: this.clusterId, index: this.index });
     // Nearly full counts as full: a probe's 64 bytes would still fit where a shard does not.
@@ -280,5 +280,6 @@ export class LocalDrive implements Drive {
       await fh.close().catch(() => undefined);
       await rm(path, { force: true });
     }
+    return { freeBytes: fs.bavail * fs.bsize, totalBytes: fs.blocks * fs.bsize };
   }
 }

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { pack, unpack } from 'msgpackr';
 import { Pool } from 'undici';
 
-import type { Drive, DriveFile, DriveShelf, DriveStat, DriveWriter, NodeServices, ShelfCalls, ShelfItem } from '../../core/contracts/drive.js';
+import type { Drive, DriveFile, DriveSpace, DriveShelf, DriveStat, DriveWriter, NodeServices, ShelfCalls, ShelfItem } from '../../core/contracts/drive.js';
 import { nodeFault } from '../../core/errors.js';
 import { bodyMac, signedNodeHeaders } from '../../core/node-auth.js';
 import type { NodeIdentity } from '../../core/node-identity.js';
@@ -177,8 +177,9 @@ export class RemoteDrive implements Drive {
     return this.done('DELETE', 'file', { path }, { mutates: true });
   }
 
-  probe(): Promise<void> {
-    return this.done('GET', 'health', {});
+  async probe(): Promise<DriveSpace> {
+    const { space } = (await this.json<{ space: DriveSpace }>('GET', 'health', {}))!;
+    return space;
   }
 
   /** The identity the node's folder carries (before the cluster is known: nothing is expected of it). */

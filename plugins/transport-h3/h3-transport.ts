@@ -9,8 +9,12 @@ import type { Logger } from '../../core/contracts/logger.js';
 import type { Transport } from '../../core/contracts/transport.js';
 import { OPS_PREFIX, type Operations } from './operations.js';
 import { PREFLIGHT } from './routes.js';
+import { header } from './context.js';
+import { CONSOLE_PREFIX, type ConsoleGateway } from './console/console-gateway.js';
 import { errorXml, toS3Error } from './s3-error.js';
 import { newRequestId, type S3Api, type S3Request, type S3Response } from './s3-api.js';
+
+const isConsolePath = (rawPath: string) => rawPath.startsWith(CONSOLE_PREFIX) || rawPath === CONSOLE_PREFIX.slice(0, -1);
 
 export interface H3TransportOptions {
   /** serve <bucket>.<domain> as virtual-host style */
@@ -32,6 +36,7 @@ export class H3Transport implements Transport {
     private readonly ops: Operations,
     private readonly log: Logger,
     private readonly options: H3TransportOptions = {},
+    private readonly console?: ConsoleGateway,
   ) {}
 
   /** The h3 app; exposed for tests that want the handler without a socket. */
@@ -77,27 +82,30 @@ export class H3Transport implements Transport {
     const q = url.indexOf('?');
     const rawPath = q < 0 ? url : url.slice(0, q);
     const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
-    const s3req: S3Request = {
+    let s3req: S3Request = {
       method: req.method ?? 'GET', rawPath, query, headers: req.headers, body: req,
       ...this.virtualBucket(req),
     };
-    const ops = rawPath.startsWith(OPS_PREFIX);
-    const match = ops ? undefined : this.api.match(s3req);
-    const api = ops ? 'Operations' : match!.name;
+    let api = 'Console';
     let res: S3Response;
     try {
-      res = ops ? await this.ops.handle(s3req) : await this.api.handle(s3req, match);
+      // The console's calls become S3 and admin requests signed as its user, served below like any.
+      const routed = this.console && isConsolePath(rawPath) ? await this.console.route(s3req) : { forward: s3req };
+      if ('response' in routed) res = routed.response;
+      else res = await this.dispatch(s3req = routed.forward, (name) => { api = name; });
     } catch (err) {
       const e = toS3Error(err);
       if (e.status === 500) this.log.error('request failed', { requestId, error: (err as Error).stack ?? String(err) });
       // Degraded (503): which nodes failed and why, for the operator.
       else if (e.status === 503) this.log.warn('request unavailable', { requestId, error: (err as Error).message });
-      res = { status: e.status, headers: { ...e.headers, 'content-type': 'application/xml' }, body: s3req.method === 'HEAD' ? undefined : errorXml(e, rawPath, requestId) };
+      res = { status: e.status, headers: { ...e.headers, 'content-type': 'application/xml' }, body: s3req.method === 'HEAD' ? undefined : errorXml(e, s3req.rawPath, requestId) };
       // An unread request body must not be left half-read on a kept-alive socket.
       if (!req.complete) req.resume();
     }
-    // Browsers from other origins read the answer only with the bucket's CORS headers on it.
-    if (!ops && req.headers.origin !== undefined && match!.name !== PREFLIGHT) res = { ...res, headers: { ...res.headers, ...(await this.api.corsHeaders(s3req).catch(() => ({}))) } };
+    // Browsers from other origins read an S3 answer (an error too) only with the bucket's CORS headers on it.
+    if (api !== 'Console' && api !== 'Operations' && api !== PREFLIGHT && header(s3req, 'origin') !== undefined) {
+      res = { ...res, headers: { ...res.headers, ...(await this.api.corsHeaders(s3req).catch(() => ({}))) } };
+    }
     const ms = performance.now() - started;
     const headers = { ...res.headers, 'x-amz-request-id': requestId, 'server-timing': `total;dur=${ms.toFixed(1)}`, server: 'Kintsugi' };
     const bytesIn = Number(req.headers['x-amz-decoded-content-length'] ?? req.headers['content-length'] ?? 0) || 0;
@@ -106,6 +114,17 @@ export class H3Transport implements Transport {
     this.log.info('request', { requestId, api, method: s3req.method, path: rawPath, status: res.status, ms: Math.round(ms * 10) / 10 });
     const body = res.body === undefined ? null : typeof res.body === 'string' || res.body instanceof Uint8Array ? res.body : Readable.from(res.body, { objectMode: false });
     return new FastResponse(body as never, { status: res.status, headers }) as unknown as Response;
+  }
+
+  /** An S3 or operations request, routed and answered. */
+  private async dispatch(s3req: S3Request, named: (api: string) => void): Promise<S3Response> {
+    if (s3req.rawPath.startsWith(OPS_PREFIX)) {
+      named('Operations');
+      return this.ops.handle(s3req);
+    }
+    const match = this.api.match(s3req);
+    named(match.name);
+    return this.api.handle(s3req, match);
   }
 
   private virtualBucket(req: IncomingMessage): { virtualBucket?: string } {

@@ -7,6 +7,8 @@ import { ObjectEngine } from '../../core/engine/object-engine.js';
 import type { Plugin } from '../../core/plugins.js';
 import { TOKENS } from '../../core/tokens.js';
 import { H3Transport } from './h3-transport.js';
+import { ConsoleGateway } from './console/console-gateway.js';
+import { ConsoleSessions } from './console/session.js';
 import { Operations } from './operations.js';
 import { S3Api, type Credentials } from './s3-api.js';
 
@@ -30,6 +32,7 @@ export const h3TransportPlugin: Plugin = {
           new Operations(engine, c.resolve(Healer), c.resolve(LifecycleWorker), c.resolve(TOKENS.Nodes), c.resolve(TOKENS.Codec), c.resolve(TOKENS.Metrics), credentials, config.metricsToken),
           c.resolve(TOKENS.Logger),
           config.domain ? { domain: config.domain } : {},
+          new ConsoleGateway(new ConsoleSessions(credentials)),
         );
       },
     });

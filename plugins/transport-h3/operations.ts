@@ -4,7 +4,7 @@ import type { Healer } from '../../core/engine/healer.js';
 import type { LifecycleWorker } from '../../core/engine/lifecycle.js';
 import type { DegradedRead, ObjectEngine } from '../../core/engine/object-engine.js';
 import type { Metrics } from '../../core/metrics.js';
-import { authenticate } from './auth.js';
+import { authenticate, isAnonymous } from './auth.js';
 import { header, type Credentials, type S3Request, type S3Response } from './context.js';
 import { S3Error } from './s3-error.js';
 import { signaturesEqual } from './sigv4.js';
@@ -87,14 +87,24 @@ export class Operations {
       }
       case 'metrics':
         if (this.metricsToken !== undefined && !bearerMatches(header(req, 'authorization'), this.metricsToken)) {
-          return { status: 401, headers: { 'content-type': 'text/plain; charset=utf-8', 'www-authenticate': 'Bearer realm="kintsugi metrics"' }, body: 'a bearer token is needed (METRICS_TOKEN)\n' };
+          // A scraper shows the token; a user (the console) may sign the request instead.
+          if (isAnonymous(req) || /^Bearer\s/i.test(header(req, 'authorization') ?? '')) {
+            return { status: 401, headers: { 'content-type': 'text/plain; charset=utf-8', 'www-authenticate': 'Bearer realm="kintsugi metrics"' }, body: 'a bearer token is needed (METRICS_TOKEN)\n' };
+          }
+          authenticate(req, (k) => this.credentials.secretFor(k));
         }
         return text(200, await this.metrics.render(), 'text/plain; version=0.0.4');
       case 'admin/status': {
         authenticate(req, (k) => this.credentials.secretFor(k));
         await this.nodes.health.refresh();
         const nodes = this.nodes.health.status().map((n) => ({ ...n, healthy: n.state === 'ok' }));
-        return text(200, JSON.stringify({ codec: this.codec.impl, nodes, heal: this.healer.status(), lifecycle: this.lifecycle.status() }), 'application/json');
+        const quorum = {
+          writable: nodes.filter((n) => this.nodes.health.canWrite(n.index)).length,
+          readable: nodes.filter((n) => this.nodes.health.canRead(n.index)).length,
+          writeQuorum: this.engine.writeQuorum,
+          readQuorum: this.engine.readQuorum,
+        };
+        return text(200, JSON.stringify({ codec: this.codec.impl, nodes, quorum, heal: this.healer.status(), lifecycle: this.lifecycle.status() }), 'application/json');
       }
       default:
         throw new S3Error('NoSuchKey', `no operations endpoint ${req.rawPath}`);

@@ -45,7 +45,7 @@ function uriEncode(s: string, keepSlash: boolean): string {
   return out;
 }
 
-function canonicalPath(rawPath: string): string {
+export function canonicalPath(rawPath: string): string {
   // S3 signs the path as sent, each segment decoded once and re-encoded.
   return rawPath.split('/').map((seg) => uriEncode(safeDecode(seg), false)).join('/');
 }
@@ -54,7 +54,7 @@ function safeDecode(s: string): string {
   try { return decodeURIComponent(s); } catch { return s; }
 }
 
-function canonicalQuery(query: URLSearchParams, skip?: string): string {
+export function canonicalQuery(query: URLSearchParams, skip?: string): string {
   const pairs: [string, string][] = [];
   for (const [k, v] of query) if (k !== skip) pairs.push([uriEncode(k, false), uriEncode(v, false)]);
   pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));

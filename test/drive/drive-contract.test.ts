@@ -161,9 +161,12 @@ function describeDrive(name: string, open: () => Promise<Drive>) {
       expect(walked).toEqual(names);
     });
 
-    it('a probe passes on a sound node and leaves nothing behind', async () => {
+    it('a probe passes on a sound node, tells the space its file system has, and leaves nothing behind', async () => {
       const drive = await open();
-      await drive.probe();
+      const space = await drive.probe();
+      expect(space.totalBytes).toBeGreaterThan(0);
+      expect(space.freeBytes).toBeGreaterThan(0);
+      expect(space.freeBytes).toBeLessThanOrEqual(space.totalBytes);
       await drive.probe();
       expect((await drive.list('.tmp')).filter((f) => f.startsWith('probe-'))).toEqual([]);
     });

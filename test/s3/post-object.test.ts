@@ -1,26 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { signedForm } from '../helpers/post-policy.js';
 import { pythonsWithBoto3 } from '../helpers/python.js';
 import { ACCESS_KEY, failure, SECRET_KEY, startServer, type RunningServer } from '../helpers/server.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data).digest();
-
-/** A SigV4 POST policy and its form fields, signed as a web application's back end would sign them. */
-function signedForm(policy: object, secret = SECRET_KEY): Record<string, string> {
-  const amzDate = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
-  const date = amzDate.slice(0, 8);
-  const credential = `${ACCESS_KEY}/${date}/us-east-1/s3/aws4_request`;
-  const withAuth = { ...policy, conditions: [...(policy as { conditions: unknown[] }).conditions, { 'x-amz-algorithm': 'AWS4-HMAC-SHA256' }, { 'x-amz-credential': credential }, { 'x-amz-date': amzDate }] };
-  const b64 = Buffer.from(JSON.stringify(withAuth)).toString('base64');
-  const key = hmac(hmac(hmac(hmac(`AWS4${secret}`, date), 'us-east-1'), 's3'), 'aws4_request');
-  return { policy: b64, 'x-amz-algorithm': 'AWS4-HMAC-SHA256', 'x-amz-credential': credential, 'x-amz-date': amzDate, 'x-amz-signature': hmac(key, b64).toString('hex') };
-}
-
 describe('browser form uploads: POST Object with a SigV4 POST policy (2 workers)', () => {
   let server: RunningServer;
   let s3: S3Client;

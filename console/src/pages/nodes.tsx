@@ -1,0 +1,54 @@
+import { useEffect, useState } from 'preact/hooks';
+
+import { clusterStatus, type ClusterStatus } from '../api';
+import { ErrorLine } from '../errors';
+import { ago, bytes } from '../format';
+
+const REFRESH_MS = 3000;
+
+export function Nodes() {
+  const [status, setStatus] = useState<ClusterStatus>();
+  const [error, setError] = useState<unknown>();
+  useEffect(() => {
+    const load = () => clusterStatus().then((s) => { setStatus(s); setError(undefined); }, setError);
+    void load();
+    const timer = setInterval(load, REFRESH_MS);
+    return () => clearInterval(timer);
+  }, []);
+  if (!status) return <section><h2>Nodes</h2><ErrorLine error={error} /><p class="muted">Loading…</p></section>;
+  const { quorum, heal } = status;
+  const pass = heal.lastPass;
+  return (
+    <section>
+      <h2>Nodes</h2>
+      <ErrorLine error={error} />
+      <div class="quorum row">
+        <span class={quorum.writable >= quorum.writeQuorum ? 'ok' : 'bad'} data-testid="write-quorum">Writes: {quorum.writable >= quorum.writeQuorum ? 'quorum' : 'NO QUORUM'} ({quorum.writable} of {status.nodes.length} writable, {quorum.writeQuorum} needed)</span>
+        <span class={quorum.readable >= quorum.readQuorum ? 'ok' : 'bad'} data-testid="read-quorum">Reads: {quorum.readable >= quorum.readQuorum ? 'quorum' : 'NO QUORUM'} ({quorum.readable} of {status.nodes.length} readable, {quorum.readQuorum} needed)</span>
+        <span class="muted">codec {status.codec}</span>
+      </div>
+      <table class="list stack" data-testid="nodes">
+        <thead><tr><th>Node</th><th>State</th><th>Free space</th><th>Shards</th><th class="wide">Latency</th><th>Last error</th></tr></thead>
+        <tbody>
+          {status.nodes.map((n) => (
+            <tr key={n.index} data-node={n.index} data-state={n.state}>
+              <td><strong>{n.index}</strong> <span class="muted location">{n.location}</span></td>
+              <td><span class={`state state-${n.state}`}>{n.state}</span> <span class="muted">since {ago(n.sinceMs)}</span></td>
+              <td>{n.space ? <><meter min={0} max={n.space.totalBytes} value={n.space.totalBytes - n.space.freeBytes} /> {bytes(n.space.freeBytes)} of {bytes(n.space.totalBytes)}</> : '—'}</td>
+              <td>{pass ? (pass.shardsByNode[n.index] ?? 0) : '—'}</td>
+              <td class="wide">{n.latencyMs.toFixed(1)} ms</td>
+              <td class="last-error">{n.error ? <>{n.error} <span class="muted">({ago(n.errorMs ?? 0)})</span></> : <span class="muted">none</span>}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <div class="card" data-testid="heal">
+        <h3>Healing</h3>
+        <p>{heal.queued} objects queued for repair{heal.healingDegraded ? ' (repairing now)' : ''}{heal.scanning ? '; a background pass is running' : ''}.</p>
+        <p>{pass
+          ? `Last pass ${ago(pass.finishedMs)}: ${pass.objectsChecked} objects checked, ${pass.shardsRebuilt} shards rebuilt, ${pass.replicasRepaired} copies repaired, ${pass.unrecoverable.length} unrecoverable, ${pass.deferred} deferred. Shard counts are from this pass.`
+          : 'No background pass has finished since the server started; shard counts appear after one.'}</p>
+      </div>
+    </section>
+  );
+}
