@@ -33,11 +33,11 @@ export function Nodes() {
           {status.nodes.map((n) => (
             <tr key={n.index} data-node={n.index} data-state={n.state}>
               <td><strong>{n.index}</strong> <span class="muted location">{n.location}</span></td>
-              <td><span class={`state state-${n.state}`}>{n.state}</span> <span class="muted">since {ago(n.sinceMs)}</span></td>
-              <td>{n.space ? <><meter min={0} max={n.space.totalBytes} value={n.space.totalBytes - n.space.freeBytes} /> {bytes(n.space.freeBytes)} of {bytes(n.space.totalBytes)}</> : '—'}</td>
-              <td>{pass ? (pass.shardsByNode[n.index] ?? 0) : '—'}</td>
+              <td data-label="State"><span class={`state state-${n.state}`}>{n.state}</span> <span class="muted">since {ago(n.sinceMs)}</span></td>
+              <td data-label="Free">{n.space ? <><meter min={0} max={n.space.totalBytes} value={n.space.totalBytes - n.space.freeBytes} /> {bytes(n.space.freeBytes)} of {bytes(n.space.totalBytes)}</> : '—'}</td>
+              <td data-label="Shards">{pass ? (pass.shardsByNode[n.index] ?? 0) : '—'}</td>
               <td class="wide">{n.latencyMs.toFixed(1)} ms</td>
-              <td class="last-error">{n.error ? <>{n.error} <span class="muted">({ago(n.errorMs ?? 0)})</span></> : <span class="muted">none</span>}</td>
+              <td class="last-error" data-label="Last error">{n.error ? <>{n.error} <span class="muted">({ago(n.errorMs ?? 0)})</span></> : <span class="muted">none</span>}</td>
             </tr>
           ))}
         </tbody>
