@@ -4,7 +4,7 @@ import type { Healer } from '../../core/engine/healer.js';
 import type { LifecycleWorker } from '../../core/engine/lifecycle.js';
 import type { DegradedRead, ObjectEngine } from '../../core/engine/object-engine.js';
 import type { Metrics } from '../../core/metrics.js';
-import { authenticate, isAnonymous } from './auth.js';
+import { authenticate } from './auth.js';
 import { header, type Credentials, type S3Request, type S3Response } from './context.js';
 import { S3Error } from './s3-error.js';
 import { signaturesEqual } from './sigv4.js';
@@ -88,7 +88,7 @@ export class Operations {
       case 'metrics':
         if (this.metricsToken !== undefined && !bearerMatches(header(req, 'authorization'), this.metricsToken)) {
           // A scraper shows the token; a user (the console) may sign the request instead.
-          if (isAnonymous(req) || /^Bearer\s/i.test(header(req, 'authorization') ?? '')) {
+          if (!signedAsS3(req)) {
             return { status: 401, headers: { 'content-type': 'text/plain; charset=utf-8', 'www-authenticate': 'Bearer realm="kintsugi metrics"' }, body: 'a bearer token is needed (METRICS_TOKEN)\n' };
           }
           authenticate(req, (k) => this.credentials.secretFor(k));
@@ -116,4 +116,10 @@ export class Operations {
 function bearerMatches(authorization: string | undefined, token: string): boolean {
   const m = /^Bearer\s+(.+)$/i.exec(authorization ?? '');
   return m !== null && signaturesEqual(m[1]!.trim(), token);
+}
+
+/** Whether a request is signed the way S3 requests are (SigV4 or SigV2, header or query). */
+function signedAsS3(req: S3Request): boolean {
+  const auth = header(req, 'authorization') ?? '';
+  return auth.startsWith('AWS4-HMAC-SHA256 ') || auth.startsWith('AWS ') || req.query.has('X-Amz-Algorithm') || req.query.has('AWSAccessKeyId');
 }

@@ -71,6 +71,14 @@ describe('metrics behind a bearer token (METRICS_TOKEN)', () => {
     }
     expect(await send(server.port, 'GET', '/_kintsugi/health/ready')).toMatchObject({ status: 200 });
   });
+
+  it('also answers a user\'s SigV4-signed request (as the web console sends), and refuses a wrong signature', async () => {
+    const signed = await signedHeaders(server.port, 'GET', '/_kintsugi/metrics', {});
+    expect(await send(server.port, 'GET', '/_kintsugi/metrics', signed)).toMatchObject({ status: 200, body: expect.stringContaining('kintsugi_codec_info') });
+    const forged = { ...signed, authorization: signed.authorization!.replace(/Signature=[0-9a-f]+/, `Signature=${'0'.repeat(64)}`) };
+    const refused = await send(server.port, 'GET', '/_kintsugi/metrics', forged);
+    expect([refused.status, refused.body]).toEqual([403, expect.stringContaining('SignatureDoesNotMatch')]);
+  });
 });
 
 describe('kintsugi status', () => {
