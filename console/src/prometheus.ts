@@ -48,8 +48,8 @@ export class MetricsRates {
   private readonly last = new Map<string, WorkerSnapshot>();
   private readonly rates = new Map<string, WorkerRates>();
 
-  /** Takes one scrape; returns the cluster's rates now. */
-  add(text: string, atMs = Date.now()): Point {
+  /** Takes one scrape; returns the cluster's rates now (undefined until some worker was scraped twice). */
+  add(text: string, atMs = Date.now()): Point | undefined {
     const samples = parseMetrics(text);
     const worker = samples.find((s) => s.labels.worker !== undefined)?.labels.worker ?? 'server';
     const now = snapshot(samples, atMs);
@@ -63,6 +63,7 @@ export class MetricsRates {
     }
     // Workers not heard from for a while (stopped, replaced) no longer count.
     for (const [w, r] of this.rates) if (atMs - r.atMs > 20_000) this.rates.delete(w);
+    if (this.rates.size === 0) return undefined;
     const point: Point = { atMs, requests: 0, bytesIn: 0, bytesOut: 0 };
     const merged = new Map<number, number>();
     for (const r of this.rates.values()) {

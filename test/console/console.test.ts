@@ -247,6 +247,7 @@ describe('the web console in Chromium (2 workers, 6 folders + 1 node process)', 
     await Promise.all(Array.from({ length: 40 }, (_, i) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `traffic/${i}`, Body: randomBytes(50_000) }))));
     await expect.poll(() => page.textContent('[data-testid=metrics-now]'), { timeout: 20_000 }).toMatch(/[1-9][\d.]* requests\/s.*p50 [\d.]+ ms, p99 [\d.]+ ms/);
     expect(await page.locator('.chart canvas').count()).toBe(3);
+    await expect.poll(async () => Number(await page.getAttribute('section[data-points]', 'data-points')), { timeout: 20_000 }).toBeGreaterThanOrEqual(4);
     await shot('12-metrics');
   }, 40_000);
 

@@ -10,19 +10,35 @@ import { UploadList } from './upload-list';
 
 const PAGE = 100;
 
+const FolderIcon = () => (
+  <svg class="icon" viewBox="0 0 16 16" aria-hidden="true"><path d="M1 3.5A1.5 1.5 0 0 1 2.5 2h3.6l1.5 1.5h5.9A1.5 1.5 0 0 1 15 5v7.5a1.5 1.5 0 0 1-1.5 1.5h-11A1.5 1.5 0 0 1 1 12.5z" /></svg>
+);
+
 export function Objects(props: { bucket: string; prefix: string; uploads: Uploads; uploadsVersion: number; listingVersion: number }) {
   const { bucket, prefix, uploads } = props;
   const [listing, setListing] = useState<Listing>();
-  // Continuation tokens of the pages before this one: Previous goes back through them.
-  const [tokens, setTokens] = useState<(string | undefined)[]>([undefined]);
+  // Continuation tokens of the pages before this one (Previous goes back
+  // through them), for the folder they belong to: another folder starts at its first page.
+  const place = `${bucket}/${prefix}`;
+  const [paging, setPaging] = useState<{ place: string; tokens: (string | undefined)[] }>({ place, tokens: [undefined] });
+  const tokens = paging.place === place ? paging.tokens : [undefined];
+  const setTokens = (t: (string | undefined)[]) => setPaging({ place, tokens: t });
   const [error, setError] = useState<unknown>();
   const files = useRef<HTMLInputElement>(null);
   const folder = useRef<HTMLInputElement>(null);
+  const latest = useRef(0);
   const token = tokens[tokens.length - 1];
 
-  const load = () => listObjects(bucket, prefix, token, PAGE).then((l) => { setListing(l); setError(undefined); }, setError);
-  useEffect(() => { setTokens([undefined]); }, [bucket, prefix]);
-  useEffect(() => { void load(); }, [bucket, prefix, token, props.listingVersion]);
+  const load = () => {
+    // Only the newest listing asked for is shown, whatever order the answers come in.
+    const ask = ++latest.current;
+    return listObjects(bucket, prefix, token, PAGE).then(
+      (l) => { if (ask === latest.current) { setListing(l); setError(undefined); } },
+      (err) => { if (ask === latest.current) setError(err); },
+    );
+  };
+  useEffect(() => { setListing(undefined); }, [place]);
+  useEffect(() => { void load(); }, [place, token, props.listingVersion]);
 
   const upload = (list: FileList | null) => {
     for (const f of Array.from(list ?? [])) uploads.add(bucket, prefix + (f.webkitRelativePath || f.name), f);
@@ -58,7 +74,7 @@ export function Objects(props: { bucket: string; prefix: string; uploads: Upload
             <thead><tr><th>Name</th><th>Size</th><th class="wide">Modified</th><th /></tr></thead>
             <tbody>
               {listing.folders.map((f) => (
-                <tr key={f} class="folder"><td colSpan={4}><a href={href.objects(bucket, f)}>📁 {f.slice(prefix.length)}</a></td></tr>
+                <tr key={f} class="folder"><td colSpan={4}><a href={href.objects(bucket, f)}><FolderIcon /> {f.slice(prefix.length)}</a></td></tr>
               ))}
               {listing.objects.map((o) => (
                 <tr key={o.key}>

@@ -14,6 +14,7 @@ export const CONSOLE_HEADER = 'x-kintsugi-console';
 export type Routed = { response: S3Response } | { forward: S3Request };
 
 const MAX_PRESIGN_S = 604_800;
+const FAILED_SIGN_IN_DELAY_MS = 500;
 /* Headers of the browser's request that must not reach the S3 request: the
    session itself, credentials the signature replaces, and the page's origin
    (the console is not a cross-origin client of the bucket). */
@@ -62,7 +63,9 @@ export class ConsoleGateway {
     const path = req.rawPath.slice(CONSOLE_PREFIX.length);
     if (!path.startsWith('api/')) {
       if (req.method !== 'GET' && req.method !== 'HEAD') throw new S3Error('MethodNotAllowed');
-      return { response: await this.assets.serve(decodeURIComponent(path)) };
+      let name: string;
+      try { name = decodeURIComponent(path); } catch { throw new S3Error('InvalidURI'); }
+      return { response: await this.assets.serve(name) };
     }
     const api = path.slice('api/'.length);
     // Only a page of this origin can add the header (others would need a preflight, and it gets no CORS answer).
@@ -85,8 +88,12 @@ export class ConsoleGateway {
       case 'POST': {
         const body = await readJson(req);
         const signedIn = this.sessions.signIn(str(body.accessKey, 'accessKey'), str(body.secretKey, 'secretKey'));
-        // One answer for an unknown key and a wrong secret: which keys exist is not told.
-        if (!signedIn) throw new S3Error('AccessDenied', 'the access key or the secret is wrong');
+        // One answer for an unknown key and a wrong secret: which keys exist is
+        // not told. It comes late, so that guessing secrets goes slowly.
+        if (!signedIn) {
+          await new Promise((r) => setTimeout(r, FAILED_SIGN_IN_DELAY_MS));
+          throw new S3Error('AccessDenied', 'the access key or the secret is wrong');
+        }
         const { token, session } = signedIn;
         const maxAge = Math.floor((session.expiresMs - Date.now()) / 1000);
         return json(200, { accessKey: session.accessKey, expiresMs: session.expiresMs }, { 'set-cookie': sessionCookie(CONSOLE_PREFIX, token, maxAge, secure) });
