@@ -11,8 +11,9 @@ log() { [ "$quiet" = 1 ] || echo "[setup] $*"; }
 # --- system packages -------------------------------------------------------
 # The S3 clients (awscli, rclone, s3cmd, boto3) are there for the integration tests;
 # nginx (in front of two gateways) and iproute2 (network namespaces) for the cluster tests;
-# chromium for the web console's browser tests (driven by playwright-core, no browser download).
-APT_PACKAGES=(libjerasure-dev libgf-complete-dev libisal-dev emscripten dpkg-dev xz-utils g++ make python3 awscli rclone s3cmd python3-boto3 nginx-light iproute2 chromium)
+# chromium and firefox-esr for the web console's browser tests (Chromium driven by
+# playwright-core, Firefox over WebDriver BiDi; no browser is downloaded).
+APT_PACKAGES=(libjerasure-dev libgf-complete-dev libisal-dev emscripten dpkg-dev xz-utils g++ make python3 awscli rclone s3cmd python3-boto3 nginx-light iproute2 chromium firefox-esr)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -7,10 +7,10 @@ import { FastResponse } from 'srvx';
 
 import type { Logger } from '../../core/contracts/logger.js';
 import type { Transport } from '../../core/contracts/transport.js';
+import { CONSOLE_PREFIX, type ConsoleGateway } from './console/console-gateway.js';
+import { header } from './context.js';
 import { OPS_PREFIX, type Operations } from './operations.js';
 import { PREFLIGHT } from './routes.js';
-import { header } from './context.js';
-import { CONSOLE_PREFIX, type ConsoleGateway } from './console/console-gateway.js';
 import { errorXml, toS3Error } from './s3-error.js';
 import { newRequestId, type S3Api, type S3Request, type S3Response } from './s3-api.js';
 
