@@ -69,8 +69,10 @@ function banner(config: KintsugiConfig, port: number, codec: string): string {
       ? `layout                ${config.numNodes} nodes, ${config.metaCopies} metadata copies, SYNC=${config.sync ? 'on' : 'off'}\n${config.nodes.map((n, i) => `  node ${i}              ${n}`).join('\n')}`
       : `layout                ${config.numNodes} nodes under ${resolve(config.nodePath)}, ${config.metaCopies} metadata copies, SYNC=${config.sync ? 'on' : 'off'}`,
     `workers               ${config.workers}`,
+    `web console           http://${host}:${port}/_kintsugi/console/`,
     '',
-    `  aws configure set aws_access_key_id ${config.accessKey}; aws configure set aws_secret_access_key ${config.secretKey}`,
+    // A secret of one's own is not printed (output ends up in logs); the built-in default is no secret.
+    `  aws configure set aws_access_key_id ${config.accessKey}; aws configure set aws_secret_access_key ${config.defaultCredentials ? config.secretKey : '"$SECRET_KEY"'}`,
     `  aws --endpoint-url http://${host}:${port} s3 mb s3://my-bucket`,
     `  aws --endpoint-url http://${host}:${port} s3 cp ./file s3://my-bucket/`,
     '',

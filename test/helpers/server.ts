@@ -22,6 +22,8 @@ export interface RunningServer {
   workerPids(): number[];
   /** what the server logged (JSON lines on stderr) so far */
   logs(): string;
+  /** what it printed on stdout (the start banner) */
+  output(): string;
 }
 
 export async function freePort(): Promise<number> {
@@ -80,6 +82,7 @@ export async function startServer(env: Record<string, string> = {}, options: { a
       process.kill(-child.pid!, 'SIGKILL');
     }),
     logs: () => err,
+    output: () => out,
     workerPids: () => {
       // The workers, not other children of the primary (its index checks).
       const out = spawnSync('ps', ['-o', 'pid=,args=', '--ppid', String(child.pid)], { encoding: 'utf8' }).stdout;

@@ -72,6 +72,12 @@ describe('metrics behind a bearer token (METRICS_TOKEN)', () => {
     expect(await send(server.port, 'GET', '/_kintsugi/health/ready')).toMatchObject({ status: 200 });
   });
 
+  it('the start banner names the web console and prints no secret of the operator\'s own', () => {
+    expect(server.output()).toContain(`web console           ${server.endpoint}/_kintsugi/console/`);
+    expect(server.output()).not.toContain(SECRET_KEY);
+    expect(server.output()).toContain('aws_secret_access_key "$SECRET_KEY"');
+  });
+
   it('also answers a user\'s SigV4-signed request (as the web console sends), and refuses a wrong signature', async () => {
     const signed = await signedHeaders(server.port, 'GET', '/_kintsugi/metrics', {});
     expect(await send(server.port, 'GET', '/_kintsugi/metrics', signed)).toMatchObject({ status: 200, body: expect.stringContaining('kintsugi_codec_info') });
