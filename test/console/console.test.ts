@@ -133,6 +133,37 @@ describe('the web console in Chromium (2 workers, 6 folders + 1 node process)', 
     expect(sha(await got.Body!.transformToByteArray())).toBe(sha(big));
   }, 120_000);
 
+  it('resumes an upload after the page was reloaded: picking the same file again sends only the missing parts', async () => {
+    const file = join(work, 'again.bin');
+    const bytes = randomBytes(17 * 1024 * 1024);
+    writeFileSync(file, bytes);
+    const parts = (u: URL) => u.searchParams.has('partNumber');
+    const sent: number[] = [];
+    await page.route(parts, async (route) => {
+      const n = Number(new URL(route.request().url()).searchParams.get('partNumber'));
+      if (n === 3) return route.abort('connectionreset');
+      sent.push(n);
+      return route.continue();
+    });
+    await page.setInputFiles('[data-testid=upload-files]', file);
+    await page.waitForSelector('[data-state=failed][data-key="again.bin"]', { timeout: 30_000 });
+    await page.unroute(parts);
+    expect(sent.sort()).toEqual([1, 2]);
+    await page.reload();
+    await page.waitForSelector('[data-testid=objects]');
+    await page.route(parts, async (route) => {
+      sent.push(Number(new URL(route.request().url()).searchParams.get('partNumber')));
+      return route.continue();
+    });
+    await page.setInputFiles('[data-testid=upload-files]', file);
+    await page.waitForSelector('[data-state=done][data-key="again.bin"]', { timeout: 60_000 });
+    await page.unroute(parts);
+    expect(await page.textContent('[data-state=done][data-key="again.bin"]')).toContain('2 parts were already there');
+    expect(sent.sort()).toEqual([1, 2, 3]);
+    const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'again.bin' }));
+    expect(sha(await got.Body!.transformToByteArray())).toBe(sha(bytes));
+  }, 120_000);
+
   it('uploads a folder, keeping its files\' paths as keys', async () => {
     const dir = join(work, 'album');
     mkdirSync(join(dir, 'summer'), { recursive: true });
