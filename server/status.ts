@@ -2,7 +2,6 @@ import { request } from 'node:http';
 
 import type { KintsugiConfig } from '../core/config.js';
 import type { NodeStatus } from '../core/contracts/nodes.js';
-import { shardWriteQuorum } from '../core/shard-quorum.js';
 import { signHeaders } from '../plugins/transport-h3/sigv4-sign.js';
 
 const STATUS_PATH = '/_kintsugi/admin/status';
@@ -11,6 +10,7 @@ const STATUS_PATH = '/_kintsugi/admin/status';
 interface ClusterStatus {
   codec: string;
   nodes: (NodeStatus & { healthy: boolean })[];
+  quorum: { writable: number; readable: number; writeQuorum: number; readQuorum: number };
   heal: { queued: number; healingDegraded: boolean; scanning: boolean; lastPass?: { finishedMs: number; objectsChecked: number; shardsRebuilt: number; replicasRepaired: number; unrecoverable: string[]; deferred: number } };
 }
 
@@ -54,11 +54,10 @@ export async function runStatus(config: KintsugiConfig, args: string[]): Promise
     return 2;
   }
   const status = JSON.parse(answer.body) as ClusterStatus;
-  const need = shardWriteQuorum(config.data, config.parity);
-  const writable = status.nodes.filter((n) => n.state === 'ok' || n.state === 'index-rebuilding').length;
-  const readable = status.nodes.filter((n) => n.state !== 'offline' && n.state !== 'refused').length;
+  // The server counts its quorum itself: its nodes' health and its own layout.
+  const { writable, readable, writeQuorum: need, readQuorum } = status.quorum;
   if (json) {
-    process.stdout.write(JSON.stringify({ ...status, quorum: { writable, readable, writeQuorum: need, readQuorum: config.data } }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify(status, null, 2) + '\n');
     return writable >= need ? 0 : 1;
   }
   const now = Date.now();
@@ -68,7 +67,7 @@ export async function runStatus(config: KintsugiConfig, args: string[]): Promise
     out.push(`  node ${n.index}  ${n.state.padEnd(16)} ${n.location}  (${n.latencyMs.toFixed(1)} ms, ${n.errors} errors, ${n.state} for ${ago(now - n.sinceMs)}${error})`);
   }
   out.push(`writes: ${writable >= need ? 'OK' : 'NO QUORUM'}, ${writable} of ${status.nodes.length} nodes writable, ${need} needed`);
-  out.push(`reads:  ${readable >= config.data ? 'OK' : 'NO QUORUM'}, ${readable} of ${status.nodes.length} nodes readable, ${config.data} needed`);
+  out.push(`reads:  ${readable >= readQuorum ? 'OK' : 'NO QUORUM'}, ${readable} of ${status.nodes.length} nodes readable, ${readQuorum} needed`);
   const heal = status.heal;
   const last = heal.lastPass
     ? `last pass ${ago(now - heal.lastPass.finishedMs)} ago: ${heal.lastPass.objectsChecked} objects checked, ${heal.lastPass.shardsRebuilt} shards rebuilt, ${heal.lastPass.replicasRepaired} copies repaired, ${heal.lastPass.unrecoverable.length} unrecoverable, ${heal.lastPass.deferred} deferred`

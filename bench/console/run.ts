@@ -7,7 +7,7 @@
  *
  *   npm run bench:console [-- --rounds=3 --time=2000]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 
 import { signHeaders } from '../../plugins/transport-h3/sigv4-sign.js';
+import { freePort, waitFor } from '../common/processes.js';
 import { fmt, parseBenchArgs, printTable } from '../common/report.js';
 import { interleaved, medianRatio } from '../common/rounds.js';
 import { call } from '../e2e/http-load.js';
@@ -26,18 +27,6 @@ const KEY = 'benchkey';
 const SECRET = 'benchsecret';
 const IN_FLIGHT = 16;
 
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); }); });
-}
-
-function started(proc: ChildProcess, text: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    proc.stdout!.on('data', (d) => { out += d; if (out.includes(text)) resolve(); });
-    proc.once('exit', (code) => reject(new Error(`server exited ${code}`)));
-  });
-}
 
 const { values } = parseBenchArgs(process.argv.slice(2));
 const rounds = Number(values.get('rounds') ?? 3);
@@ -50,7 +39,7 @@ const server = spawn(process.execPath, [join(root, 'dist/server/cli.js'), 'serve
   stdio: ['ignore', 'pipe', 'ignore'],
 });
 try {
-  await started(server, 'Kintsugi S3 endpoint');
+  await waitFor(server, 'Kintsugi S3 endpoint');
   const endpoint = `http://127.0.0.1:${port}`;
   const s3 = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: KEY, secretAccessKey: SECRET } });
   await s3.send(new CreateBucketCommand({ Bucket: 'bench' }));

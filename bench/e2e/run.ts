@@ -29,6 +29,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 
 import { artifactPath } from '../../codecs/common/artifact.js';
 import { fillListingIndexes } from '../common/listing-fill.js';
+import { freePort, waitFor } from '../common/processes.js';
 import { barChart, writeChart } from '../common/chart.js';
 import { fmt, parseBenchArgs, printTable, writeJson } from '../common/report.js';
 import { rawRead, rawWrite } from '../engine/raw-disk.js';
@@ -78,18 +79,6 @@ async function startKintsugiRemote(nodePath: string): Promise<Target> {
   return { ...t, name: 'kintsugi-remote', nodes: procs };
 }
 
-function waitFor(proc: ChildProcess, text: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    proc.stdout!.on('data', (d) => { out += d; if (out.includes(text)) resolve(); });
-    proc.once('exit', (code) => reject(new Error(`exited ${code}`)));
-  });
-}
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); }); });
-}
 
 const client = (endpoint: string, key: string, secret: string) => new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: key, secretAccessKey: secret } });
 

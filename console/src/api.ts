@@ -13,12 +13,16 @@ export class S3CallError extends Error {
 
 export const isSignedOut = (err: unknown) => err instanceof S3CallError && err.status === 403 && /sign in/.test(err.message);
 
-async function failure(res: Response): Promise<S3CallError> {
-  const text = await res.text().catch(() => '');
+/** The error an S3 answer's body (an `<Error>` document, or anything else) stands for. */
+export function s3Error(status: number, text: string, statusText = ''): S3CallError {
   const doc = text.startsWith('<') ? new DOMParser().parseFromString(text, 'application/xml') : undefined;
-  const code = doc?.querySelector('Error > Code')?.textContent ?? `HTTP ${res.status}`;
-  const message = doc?.querySelector('Error > Message')?.textContent ?? (text || res.statusText);
-  return new S3CallError(res.status, code, message);
+  const code = doc?.querySelector('Error > Code')?.textContent ?? `HTTP ${status}`;
+  const message = doc?.querySelector('Error > Message')?.textContent ?? (text || statusText);
+  return new S3CallError(status, code, message);
+}
+
+async function failure(res: Response): Promise<S3CallError> {
+  return s3Error(res.status, await res.text().catch(() => ''), res.statusText);
 }
 
 /** The path of a bucket or object below the gateway, each segment encoded. */

@@ -1,4 +1,5 @@
-import { completeUpload, createUpload, listParts, S3CallError, s3Path } from './api';
+import { completeUpload, createUpload, listParts, S3CallError, s3Error, s3Path } from './api';
+import { describe } from './errors';
 
 /** Files up to this size go in one PUT; larger ones in parts of at least this size. */
 const SINGLE_PUT_MAX = 8 * 1024 * 1024;
@@ -36,8 +37,7 @@ function put(url: string, body: Blob, onProgress: (sent: number) => void, conten
     xhr.upload.onprogress = (e) => onProgress(e.loaded);
     xhr.onload = () => {
       if (xhr.status >= 200 && xhr.status < 300) return resolve(xhr.getResponseHeader('etag') ?? '');
-      const doc = new DOMParser().parseFromString(xhr.responseText, 'application/xml');
-      reject(new S3CallError(xhr.status, doc.querySelector('Code')?.textContent ?? `HTTP ${xhr.status}`, doc.querySelector('Message')?.textContent ?? xhr.statusText));
+      reject(s3Error(xhr.status, xhr.responseText, xhr.statusText));
     };
     xhr.onerror = () => reject(new Error('the connection failed'));
     xhr.onabort = () => reject(new Error('aborted'));
@@ -83,7 +83,7 @@ export class Uploads {
       this.onDone(task);
     } catch (err) {
       task.state = 'failed';
-      task.error = err instanceof S3CallError ? `${err.code}: ${err.message}` : (err as Error).message;
+      task.error = describe(err);
     }
     this.onChange();
   }

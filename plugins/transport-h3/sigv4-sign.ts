@@ -1,6 +1,6 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 
-import { canonicalPath, canonicalQuery, signingKey, UNSIGNED } from './sigv4.js';
+import { canonicalRequest, signCanonical, UNSIGNED } from './sigv4.js';
 
 const REGION = 'us-east-1';
 const ALGORITHM = 'AWS4-HMAC-SHA256';
@@ -20,30 +20,21 @@ export interface ToSign {
 }
 
 const amzDateOf = (at: Date) => at.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
-const sha256hex = (s: string) => createHash('sha256').update(s).digest('hex');
-
-function signature(user: SigningUser, amzDate: string, canonical: string): { scope: string; signature: string } {
-  const date = amzDate.slice(0, 8);
-  const scope = `${date}/${REGION}/s3/aws4_request`;
-  const toSign = [ALGORITHM, amzDate, scope, sha256hex(canonical)].join('\n');
-  return { scope, signature: createHmac('sha256', signingKey(user.secretKey, date, REGION, 's3')).update(toSign).digest('hex') };
-}
 
 /**
  * The headers that sign a request with SigV4 in its Authorization header:
  * host, x-amz-date and x-amz-content-sha256 are signed; the body is not
  * (UNSIGNED-PAYLOAD, or the empty body's hash when `emptyBody`), so a
- * streamed body passes through untouched. The verifier in sigv4.ts checks
- * exactly this.
+ * streamed body passes through untouched. The canonical form is the
+ * verifier's own (sigv4.ts).
  */
 export function signHeaders(req: ToSign, user: SigningUser, options: { emptyBody?: boolean; at?: Date } = {}): Record<string, string> {
   const amzDate = amzDateOf(options.at ?? new Date());
   const payload = options.emptyBody ? EMPTY_SHA256 : UNSIGNED;
   const headers: Record<string, string> = { host: req.host, 'x-amz-content-sha256': payload, 'x-amz-date': amzDate };
   const names = Object.keys(headers).sort();
-  const canonical = [req.method, canonicalPath(req.rawPath), canonicalQuery(req.query), ...names.map((n) => `${n}:${headers[n]}`), '', names.join(';'), payload].join('\n');
-  const { scope, signature: sig } = signature(user, amzDate, canonical);
-  return { ...headers, authorization: `${ALGORITHM} Credential=${user.accessKey}/${scope}, SignedHeaders=${names.join(';')}, Signature=${sig}` };
+  const { scope, signature } = signCanonical(user.secretKey, amzDate, REGION, 's3', canonicalRequest({ ...req, headers }, names, payload));
+  return { ...headers, authorization: `${ALGORITHM} Credential=${user.accessKey}/${scope}, SignedHeaders=${names.join(';')}, Signature=${signature}` };
 }
 
 /** A presigned URL's query for `req` (host signed, body unsigned), valid for `expiresSeconds`. */
@@ -55,7 +46,7 @@ export function presignQuery(req: ToSign, user: SigningUser, expiresSeconds: num
   query.set('X-Amz-Date', amzDate);
   query.set('X-Amz-Expires', String(expiresSeconds));
   query.set('X-Amz-SignedHeaders', 'host');
-  const canonical = [req.method, canonicalPath(req.rawPath), canonicalQuery(query), `host:${req.host}`, '', 'host', UNSIGNED].join('\n');
-  query.set('X-Amz-Signature', signature(user, amzDate, canonical).signature);
+  const canonical = canonicalRequest({ ...req, query, headers: { host: req.host } }, ['host'], UNSIGNED);
+  query.set('X-Amz-Signature', signCanonical(user.secretKey, amzDate, REGION, 's3', canonical).signature);
   return query;
 }

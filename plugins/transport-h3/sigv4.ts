@@ -45,7 +45,7 @@ function uriEncode(s: string, keepSlash: boolean): string {
   return out;
 }
 
-export function canonicalPath(rawPath: string): string {
+function canonicalPath(rawPath: string): string {
   // S3 signs the path as sent, each segment decoded once and re-encoded.
   return rawPath.split('/').map((seg) => uriEncode(safeDecode(seg), false)).join('/');
 }
@@ -54,7 +54,7 @@ function safeDecode(s: string): string {
   try { return decodeURIComponent(s); } catch { return s; }
 }
 
-export function canonicalQuery(query: URLSearchParams, skip?: string): string {
+function canonicalQuery(query: URLSearchParams, skip?: string): string {
   const pairs: [string, string][] = [];
   for (const [k, v] of query) if (k !== skip) pairs.push([uriEncode(k, false), uriEncode(v, false)]);
   pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
@@ -67,12 +67,29 @@ export function signedHeaderValue(headers: SignedRequest['headers'], name: strin
   return Array.isArray(v) ? v.join(',') : v;
 }
 
-function canonicalHeaders(req: SignedRequest, signed: string[]): string {
+function canonicalHeaders(req: SignedRequest, signed: readonly string[]): string {
   return signed.map((h) => {
     const v = signedHeaderValue(req.headers, h);
     if (v === undefined) throw new S3Error('AccessDenied', `signed header ${h} is missing`);
     return `${h}:${v.trim().replace(/\s+/g, ' ')}\n`;
   }).join('');
+}
+
+/**
+ * SigV4's canonical request: what signer and verifier both hash. `skip`
+ * leaves a query parameter out (a presigned URL's own X-Amz-Signature).
+ */
+export function canonicalRequest(req: SignedRequest, signedHeaders: readonly string[], payloadHash: string, skip?: string): string {
+  return [req.method, canonicalPath(req.rawPath), canonicalQuery(req.query, skip), canonicalHeaders(req, signedHeaders), signedHeaders.join(';'), payloadHash].join('\n');
+}
+
+/** The signature of a canonical request, and the key that made it (aws-chunked bodies chain from both). */
+export function signCanonical(secret: string, amzDate: string, region: string, service: string, canonical: string): { signature: string; key: Buffer; scope: string } {
+  const date = amzDate.slice(0, 8);
+  const scope = `${date}/${region}/${service}/aws4_request`;
+  const key = signingKey(secret, date, region, service);
+  const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256hex(canonical)].join('\n');
+  return { signature: createHmac('sha256', key).update(stringToSign).digest('hex'), key, scope };
 }
 
 function parseAmzDate(amzDate: string): number {
@@ -140,18 +157,8 @@ export function verifySigV4(req: SignedRequest, secretFor: (accessKey: string) =
   if (secret === undefined) throw new S3Error('InvalidAccessKeyId');
   if (!amzDate.startsWith(date)) throw new S3Error('AuthorizationHeaderMalformed', 'credential date does not match X-Amz-Date');
 
-  const canonical = [
-    req.method,
-    canonicalPath(req.rawPath),
-    canonicalQuery(req.query, presigned ? 'X-Amz-Signature' : undefined),
-    canonicalHeaders(req, signedHeaders),
-    signedHeaders.join(';'),
-    payloadHash,
-  ].join('\n');
-  const scope = `${date}/${region}/${service}/aws4_request`;
-  const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256hex(canonical)].join('\n');
-  const key = signingKey(secret, date, region, service);
-  const expected = createHmac('sha256', key).update(stringToSign).digest('hex');
+  const canonical = canonicalRequest(req, signedHeaders, payloadHash, presigned ? 'X-Amz-Signature' : undefined);
+  const { signature: expected, key, scope } = signCanonical(secret, amzDate, region, service, canonical);
   if (!same(expected, signature)) {
     throw new S3Error('SignatureDoesNotMatch');
   }

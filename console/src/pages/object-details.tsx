@@ -18,6 +18,7 @@ export function ObjectDetails(props: { bucket: string; objectKey: string }) {
     headObject(bucket, key).then(setHead, setError);
     listVersions(bucket, key).then(setVersions, () => setVersions([]));
   }, [bucket, key]);
+  const parent = key.includes('/') ? key.slice(0, key.lastIndexOf('/') + 1) : '';
   const share = async () => {
     try { setLink(await shareLink(bucket, key, expires)); } catch (err) { setError(err); }
   };
@@ -25,11 +26,9 @@ export function ObjectDetails(props: { bucket: string; objectKey: string }) {
     if (!confirm(`Delete ${key}?`)) return;
     try {
       await deleteObject(bucket, key);
-      const parent = key.includes('/') ? key.slice(0, key.lastIndexOf('/') + 1) : '';
       location.hash = href.objects(bucket, parent);
     } catch (err) { setError(err); }
   };
-  const parent = key.includes('/') ? key.slice(0, key.lastIndexOf('/') + 1) : '';
   return (
     <section>
       <nav class="crumbs" aria-label="Path"><a href={href.buckets()}>Buckets</a> / <a href={href.objects(bucket, parent)}>{bucket}{parent ? `/${parent}` : ''}</a></nav>

@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 
-import { S3CallError, signIn } from '../api';
+import { signIn } from '../api';
+import { describe } from '../errors';
 
 export function SignIn(props: { onSignedIn: (accessKey: string) => void }) {
   const [accessKey, setAccessKey] = useState('');
@@ -15,7 +16,7 @@ export function SignIn(props: { onSignedIn: (accessKey: string) => void }) {
       const s = await signIn(accessKey, secretKey);
       props.onSignedIn(s.accessKey);
     } catch (err) {
-      setError(err instanceof S3CallError ? `${err.code}: ${err.message}` : (err as Error).message);
+      setError(describe(err));
     } finally {
       setBusy(false);
     }
