@@ -14,6 +14,27 @@ import { PREFLIGHT } from './routes.js';
 import { errorXml, toS3Error } from './s3-error.js';
 import { newRequestId, type S3Api, type S3Request, type S3Response } from './s3-api.js';
 
+interface AwaitingContinue {
+  readonly res: ServerResponse;
+  continued: boolean;
+}
+
+/** Requests that sent `Expect: 100-continue`, and whether they were told to go on. */
+const awaitingContinue = new WeakMap<IncomingMessage, AwaitingContinue>();
+
+/** The body of such a request: reading it is what sends 100 Continue. */
+function continueOnRead(req: IncomingMessage, waiting: AwaitingContinue): AsyncIterable<Uint8Array> {
+  return {
+    [Symbol.asyncIterator]: () => {
+      if (!waiting.continued) {
+        waiting.continued = true;
+        waiting.res.writeContinue();
+      }
+      return req[Symbol.asyncIterator]();
+    },
+  };
+}
+
 const isConsolePath = (rawPath: string) => rawPath.startsWith(CONSOLE_PREFIX) || rawPath === CONSOLE_PREFIX.slice(0, -1);
 
 export interface H3TransportOptions {
@@ -55,6 +76,12 @@ export class H3Transport implements Transport {
     this.server = createServer((req, res) => { void handler(req, res as ServerResponse); });
     // AWS ignores an Expect other than 100-continue; Node would answer 417.
     this.server.on('checkExpectation', (req, res) => { void handler(req, res as ServerResponse); });
+    // 100 Continue is not sent at once (Node's default) but when a handler first reads the body: a request
+    // refused by its signature, bucket or headers is answered before the client sends a byte of it.
+    this.server.on('checkContinue', (req, res) => {
+      awaitingContinue.set(req, { res, continued: false });
+      void handler(req, res as ServerResponse);
+    });
     // S3 clients keep connections open; allow long uploads.
     this.server.requestTimeout = 0;
     await new Promise<void>((resolve, reject) => {
@@ -82,8 +109,9 @@ export class H3Transport implements Transport {
     const q = url.indexOf('?');
     const rawPath = q < 0 ? url : url.slice(0, q);
     const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+    const waiting = awaitingContinue.get(req);
     let s3req: S3Request = {
-      method: req.method ?? 'GET', rawPath, query, headers: req.headers, body: req,
+      method: req.method ?? 'GET', rawPath, query, headers: req.headers, body: waiting ? continueOnRead(req, waiting) : req,
       ...this.virtualBucket(req),
     };
     let api = 'Console';
@@ -100,13 +128,15 @@ export class H3Transport implements Transport {
       else if (e.status === 503) this.log.warn('request unavailable', { requestId, error: (err as Error).message });
       res = { status: e.status, headers: { ...e.headers, 'content-type': 'application/xml' }, body: s3req.method === 'HEAD' ? undefined : errorXml(e, s3req.rawPath, requestId) };
       // An unread request body must not be left half-read on a kept-alive socket.
-      if (!req.complete) req.resume();
+      if (waiting?.continued !== false && !req.complete) req.resume();
     }
     // Browsers from other origins read an S3 answer (an error too) only with the bucket's CORS headers on it.
     if (api !== 'Console' && api !== 'Operations' && api !== PREFLIGHT && header(s3req, 'origin') !== undefined) {
       res = { ...res, headers: { ...res.headers, ...(await this.api.corsHeaders(s3req).catch(() => ({}))) } };
     }
     const ms = performance.now() - started;
+    // A body the client was never told to send may or may not follow: its connection cannot be reused.
+    if (waiting && !waiting.continued) res = { ...res, headers: { ...res.headers, connection: 'close' } };
     const headers = { ...res.headers, 'x-amz-request-id': requestId, 'server-timing': `total;dur=${ms.toFixed(1)}`, server: 'Kintsugi' };
     const bytesIn = Number(req.headers['x-amz-decoded-content-length'] ?? req.headers['content-length'] ?? 0) || 0;
     const bytesOut = Number(res.headers['content-length'] ?? (typeof res.body === 'string' ? Buffer.byteLength(res.body) : 0)) || 0;

@@ -1,34 +1,15 @@
 import type { LifecycleFilter, LifecycleRule, TagPair } from '../../core/engine/lifecycle-rules.js';
-import { decodeXmlText, parseRequestXml } from './request-xml.js';
+import { parseRequestXml, type XmlElement } from './request-xml.js';
 import { S3Error } from './s3-error.js';
-import { checkTags } from './tagging.js';
+import { checkTags, tagsOf } from './tagging.js';
 import { isoDate, xmlDocument, type XmlNode } from './xml.js';
 
 const MAX_RULES = 1000;
 const MAX_ID = 255;
 const MAX_RULE_TAGS = 50;
 
-type Element = Record<string, unknown>;
-
-const list = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 const malformed = (why?: string) => new S3Error('MalformedXML', why);
 const invalid = (why: string) => new S3Error('InvalidArgument', why);
-
-/** A child element's text (an empty element is ''), or undefined when absent; MalformedXML when it is not text. */
-function text(el: Element, name: string): string | undefined {
-  const v = el[name];
-  if (v === undefined) return undefined;
-  if (Array.isArray(v)) throw malformed(`more than one ${name}`);
-  if (typeof v !== 'string') throw malformed(`${name} must be text`);
-  return decodeXmlText(v);
-}
-
-function element(v: unknown, name: string): Element | undefined {
-  if (v === undefined) return undefined;
-  if (v === '') return {};
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw malformed(`${name} must be one element`);
-  return v as Element;
-}
 
 /** A positive whole number of days, or InvalidArgument as AWS words it. */
 function positive(value: string | undefined, what: string): number | undefined {
@@ -45,23 +26,17 @@ function size(value: string | undefined, what: string): number | undefined {
   return Number(value);
 }
 
-function tag(v: unknown): TagPair {
-  const el = element(v, 'Tag');
-  const key = el && text(el, 'Key');
-  if (!el || key === undefined) throw malformed('Tag without Key');
-  return [key, text(el, 'Value') ?? ''];
-}
+const FILTER_ELEMENTS = ['Prefix', 'Tag', 'And', 'ObjectSizeGreaterThan', 'ObjectSizeLessThan'];
 
-function parseFilter(raw: Element): LifecycleFilter {
-  const present = ['Prefix', 'Tag', 'And', 'ObjectSizeGreaterThan', 'ObjectSizeLessThan'].filter((k) => raw[k] !== undefined);
-  if (present.length > 1) throw malformed('Filter must have exactly one of Prefix, Tag, And, ObjectSizeGreaterThan, ObjectSizeLessThan');
-  const and = element(raw.And, 'And');
+function parseFilter(raw: XmlElement): LifecycleFilter {
+  raw.only(FILTER_ELEMENTS);
+  if (raw.children.length > 1) throw malformed('Filter must have exactly one of Prefix, Tag, And, ObjectSizeGreaterThan, ObjectSizeLessThan');
+  const and = raw.one('And')?.only(['Prefix', 'Tag', 'ObjectSizeGreaterThan', 'ObjectSizeLessThan']);
   const source = and ?? raw;
-  if (and && Object.keys(and).some((k) => !['Prefix', 'Tag', 'ObjectSizeGreaterThan', 'ObjectSizeLessThan'].includes(k))) throw malformed('unknown element in And');
-  const tags = checkTags(list(source.Tag).map(tag), MAX_RULE_TAGS);
-  const prefix = text(source, 'Prefix');
-  const greater = size(text(source, 'ObjectSizeGreaterThan'), 'ObjectSizeGreaterThan');
-  const less = size(text(source, 'ObjectSizeLessThan'), 'ObjectSizeLessThan');
+  const tags = checkTags(tagsOf(source.all('Tag')), MAX_RULE_TAGS);
+  const prefix = source.textOf('Prefix');
+  const greater = size(source.textOf('ObjectSizeGreaterThan'), 'ObjectSizeGreaterThan');
+  const less = size(source.textOf('ObjectSizeLessThan'), 'ObjectSizeLessThan');
   const filter: LifecycleFilter = {
     ...(prefix !== undefined ? { prefix } : {}),
     ...(tags.length ? { tags } : {}),
@@ -75,34 +50,32 @@ function parseFilter(raw: Element): LifecycleFilter {
   return filter;
 }
 
-function parseRule(v: unknown, index: number): LifecycleRule {
-  const raw = element(v, 'Rule');
-  if (!raw) throw malformed();
-  const known = ['ID', 'Status', 'Filter', 'Prefix', 'Expiration', 'NoncurrentVersionExpiration', 'AbortIncompleteMultipartUpload', 'Transition', 'NoncurrentVersionTransition'];
-  const unknown = Object.keys(raw).find((k) => !known.includes(k));
-  if (unknown) throw malformed(`unknown element ${unknown} in Rule`);
-  if (raw.Transition !== undefined || raw.NoncurrentVersionTransition !== undefined) throw new S3Error('NotImplemented', 'Kintsugi has one storage class: transitions are not implemented');
+const RULE_ELEMENTS = ['ID', 'Status', 'Filter', 'Prefix', 'Expiration', 'NoncurrentVersionExpiration', 'AbortIncompleteMultipartUpload', 'Transition', 'NoncurrentVersionTransition'];
 
-  const id = text(raw, 'ID') ?? `rule-${index + 1}`;
+function parseRule(raw: XmlElement, index: number): LifecycleRule {
+  raw.only(RULE_ELEMENTS);
+  if (raw.one('Transition') || raw.one('NoncurrentVersionTransition')) throw new S3Error('NotImplemented', 'Kintsugi has one storage class: transitions are not implemented');
+
+  const id = raw.textOf('ID') ?? `rule-${index + 1}`;
   if (id.length > MAX_ID) throw invalid('ID length should not exceed allowed limit of 255');
-  const status = text(raw, 'Status');
+  const status = raw.textOf('Status');
   if (status !== 'Enabled' && status !== 'Disabled') throw malformed('Status must be Enabled or Disabled');
-  const legacy = text(raw, 'Prefix');
-  const filterEl = element(raw.Filter, 'Filter');
+  const legacy = raw.textOf('Prefix');
+  const filterEl = raw.one('Filter');
   if (legacy !== undefined && filterEl) throw malformed('a rule has either Filter or Prefix, not both');
   if (legacy === undefined && !filterEl) throw malformed('a rule needs a Filter (or Prefix)');
   const filter = filterEl ? parseFilter(filterEl) : legacy ? { prefix: legacy } : {};
 
-  const exp = element(raw.Expiration, 'Expiration');
+  const exp = raw.one('Expiration')?.only(['Days', 'Date', 'ExpiredObjectDeleteMarker']);
   let expiration: LifecycleRule['expiration'];
   if (exp) {
-    const days = positive(text(exp, 'Days'), 'Days');
-    const date = text(exp, 'Date');
-    const marker = text(exp, 'ExpiredObjectDeleteMarker');
+    const days = positive(exp.textOf('Days'), 'Days');
+    const date = exp.textOf('Date');
+    const marker = exp.textOf('ExpiredObjectDeleteMarker');
     if ([days, date, marker].filter((x) => x !== undefined).length !== 1) throw malformed('Expiration takes exactly one of Days, Date, ExpiredObjectDeleteMarker');
     let dateMs: number | undefined;
     if (date !== undefined) {
-      dateMs = Date.parse(date);
+      dateMs = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2}))?$/.test(date) ? Date.parse(date) : NaN;
       if (!Number.isFinite(dateMs)) throw malformed('Date is not an ISO 8601 date');
       if (dateMs % 86_400_000 !== 0) throw invalid("'Date' must be at midnight GMT");
     }
@@ -110,20 +83,19 @@ function parseRule(v: unknown, index: number): LifecycleRule {
     if (marker === 'true' && filter.tags?.length) throw invalid('ExpiredObjectDeleteMarker cannot be specified with object tagging');
     expiration = { ...(days !== undefined ? { days } : {}), ...(dateMs !== undefined ? { dateMs } : {}), ...(marker !== undefined ? { expiredObjectDeleteMarker: marker === 'true' } : {}) };
   }
-  const nve = element(raw.NoncurrentVersionExpiration, 'NoncurrentVersionExpiration');
+  const nve = raw.one('NoncurrentVersionExpiration')?.only(['NoncurrentDays', 'NewerNoncurrentVersions']);
   let noncurrentExpiration: LifecycleRule['noncurrentExpiration'];
   if (nve) {
-    const days = positive(text(nve, 'NoncurrentDays'), 'NoncurrentDays');
+    const days = positive(nve.textOf('NoncurrentDays'), 'NoncurrentDays');
     if (days === undefined) throw malformed('NoncurrentVersionExpiration needs NoncurrentDays');
-    const newerText = text(nve, 'NewerNoncurrentVersions');
-    const newer = newerText === undefined ? undefined : size(newerText, 'NewerNoncurrentVersions');
+    const newer = size(nve.textOf('NewerNoncurrentVersions'), 'NewerNoncurrentVersions');
     if (newer !== undefined && (newer < 1 || newer > 100)) throw invalid("'NewerNoncurrentVersions' must be between 1 and 100");
     noncurrentExpiration = { days, ...(newer !== undefined ? { newer } : {}) };
   }
-  const abort = element(raw.AbortIncompleteMultipartUpload, 'AbortIncompleteMultipartUpload');
+  const abort = raw.one('AbortIncompleteMultipartUpload')?.only(['DaysAfterInitiation']);
   let abortIncompleteDays: number | undefined;
   if (abort) {
-    abortIncompleteDays = positive(text(abort, 'DaysAfterInitiation'), 'DaysAfterInitiation');
+    abortIncompleteDays = positive(abort.textOf('DaysAfterInitiation'), 'DaysAfterInitiation');
     if (abortIncompleteDays === undefined) throw malformed('AbortIncompleteMultipartUpload needs DaysAfterInitiation');
     if (filter.tags?.length) throw invalid('AbortIncompleteMultipartUpload cannot be specified with Tags');
   }
@@ -137,10 +109,8 @@ function parseRule(v: unknown, index: number): LifecycleRule {
 
 /** The rules of a `<LifecycleConfiguration>` document, validated as AWS validates them. */
 export function parseLifecycle(bytes: Buffer): LifecycleRule[] {
-  const doc = parseRequestXml(bytes);
-  const conf = element(doc.LifecycleConfiguration, 'LifecycleConfiguration');
-  if (!conf) throw malformed();
-  const rules = list(conf.Rule).map(parseRule);
+  const conf = parseRequestXml(bytes, 'LifecycleConfiguration').only(['Rule']);
+  const rules = conf.all('Rule').map(parseRule);
   if (rules.length === 0 || rules.length > MAX_RULES) throw malformed(`a configuration has 1 to ${MAX_RULES} rules`);
   const ids = new Set<string>();
   for (const r of rules) {

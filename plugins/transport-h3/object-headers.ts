@@ -5,7 +5,7 @@ import { S3Error } from './s3-error.js';
 import { parseTaggingHeader } from './tagging.js';
 
 /** Headers stored with an object and returned as they were sent. */
-const STORED_HEADERS = ['content-encoding', 'content-disposition', 'content-language', 'cache-control', 'expires'];
+export const STORED_HEADERS = ['content-encoding', 'content-disposition', 'content-language', 'cache-control', 'expires'];
 
 /** response-* query parameters of a GET, and the header each overrides. */
 const RESPONSE_OVERRIDES = [

@@ -1,113 +1,139 @@
-import { createHmac } from 'node:crypto';
 import { Readable } from 'node:stream';
 
 import busboy from 'busboy';
 
+import { CHECKSUM_ALGORITHMS, verifyBody, type ChecksumAlgorithm } from './checksums.js';
 import { header, xmlResponse, type Credentials, type S3Request, type S3Response, type Services } from './context.js';
 import { confirmBucket } from './handlers/objects.js';
+import { STORED_HEADERS } from './object-headers.js';
+import { checkPostPolicy, parsePostPolicy, verifyPostSignature, type Condition } from './post-policy.js';
 import { S3Error } from './s3-error.js';
-import { signaturesEqual, signingKey, UNSIGNED } from './sigv4.js';
+import { UNSIGNED } from './sigv4.js';
+import { MAX_OBJECT_TAGS, parseTagging } from './tagging.js';
 import { versionedWrites, writtenVersionHeader } from './versions.js';
 import { xmlDocument } from './xml.js';
 
-/** Form fields the policy need not name (AWS's rule). */
-const UNCHECKED = new Set(['x-amz-signature', 'file', 'policy']);
 const MAX_FIELD_BYTES = 64 << 10;
+const MAX_FIELDS = 200;
 
-type Condition = { op: 'eq' | 'starts-with'; field: string; value: string } | { op: 'content-length-range'; min: number; max: number };
+/** x-amz-* form fields a POST upload carries out; any other is refused (501), never ignored. */
+const AMZ_FIELDS = new Set(['x-amz-algorithm', 'x-amz-credential', 'x-amz-date', 'x-amz-signature', 'x-amz-storage-class']);
 
-const denied = (why: string) => new S3Error('AccessDenied', `Invalid according to Policy: ${why}`);
+interface Form {
+  /** every field before the file, names lowercased, values exactly as sent */
+  readonly fields: Map<string, string>;
+  readonly file: { stream: Readable; filename: string; mimeType: string };
+}
 
-/** The policy's expiration and conditions; MalformedPOSTRequest for a policy that is not one. */
-function parsePostPolicy(base64: string): { expirationMs: number; conditions: Condition[] } {
-  let doc: { expiration?: unknown; conditions?: unknown };
+/**
+ * Reads a multipart/form-data form up to its `file` part. A field sent as
+ * a part with a filename (as Python's requests sends every entry of
+ * `files=`) is a field all the same; fields after the file are ignored,
+ * as AWS ignores them.
+ */
+async function readForm(req: S3Request): Promise<Form> {
+  let form: busboy.Busboy;
   try {
-    doc = JSON.parse(Buffer.from(base64, 'base64').toString('utf8')) as typeof doc;
+    form = busboy({ headers: req.headers as Record<string, string>, limits: { files: MAX_FIELDS + 1, fields: MAX_FIELDS, fieldSize: MAX_FIELD_BYTES } });
   } catch {
-    throw new S3Error('MalformedPOSTRequest', 'the policy is not base64-encoded JSON');
+    throw new S3Error('MalformedPOSTRequest');
   }
-  const expirationMs = typeof doc.expiration === 'string' ? Date.parse(doc.expiration) : NaN;
-  if (!Number.isFinite(expirationMs)) throw new S3Error('MalformedPOSTRequest', 'the policy needs an expiration date');
-  if (!Array.isArray(doc.conditions)) throw new S3Error('MalformedPOSTRequest', 'the policy needs a list of conditions');
-  const conditions = doc.conditions.map((c): Condition => {
-    if (Array.isArray(c)) {
-      const [op, a, b] = c as unknown[];
-      if (op === 'content-length-range' && typeof a === 'number' && typeof b === 'number') return { op, min: a, max: b };
-      if ((op === 'eq' || op === 'starts-with') && typeof a === 'string' && a.startsWith('$') && typeof b === 'string') return { op, field: a.slice(1).toLowerCase(), value: b };
-    } else if (typeof c === 'object' && c !== null && Object.keys(c).length === 1) {
-      const [[field, value]] = Object.entries(c as Record<string, unknown>);
-      if (typeof value === 'string') return { op: 'eq', field: field!.toLowerCase(), value };
-    }
-    throw new S3Error('MalformedPOSTRequest', `a policy condition Kintsugi does not know: ${JSON.stringify(c).slice(0, 200)}`);
+  const fields = new Map<string, string>();
+  const pending: Promise<void>[] = [];
+  let sawFile = false;
+  const file = await new Promise<Form['file']>((resolve, reject) => {
+    form.on('field', (name, value, info) => {
+      if (sawFile) return;
+      if (info.valueTruncated) reject(new S3Error('MaxPostPreDataLengthExceededError'));
+      fields.set(name.toLowerCase(), value);
+    });
+    form.on('file', (name, stream, meta) => {
+      if (sawFile) { stream.resume(); return; }
+      if (name.toLowerCase() === 'file') {
+        sawFile = true;
+        resolve({ stream, filename: meta.filename ?? '', mimeType: meta.mimeType });
+        return;
+      }
+      const parts: Buffer[] = [];
+      let size = 0;
+      pending.push(new Promise<void>((done) => {
+        stream.on('data', (d: Buffer) => {
+          size += d.byteLength;
+          if (size > MAX_FIELD_BYTES) reject(new S3Error('MaxPostPreDataLengthExceededError'));
+          else parts.push(d);
+        });
+        stream.on('end', () => { fields.set(name.toLowerCase(), Buffer.concat(parts).toString('utf8')); done(); });
+      }));
+    });
+    form.on('error', () => reject(new S3Error('MalformedPOSTRequest')));
+    form.on('filesLimit', () => reject(new S3Error('MalformedPOSTRequest', 'too many form fields')));
+    form.on('fieldsLimit', () => reject(new S3Error('MalformedPOSTRequest', 'too many form fields')));
+    form.on('close', () => reject(new S3Error('InvalidArgument', 'POST requires exactly one file upload per request.')));
+    Readable.from(req.body as AsyncIterable<Uint8Array>).pipe(form);
   });
-  return { expirationMs, conditions };
+  await Promise.all(pending);
+  return { fields, file };
 }
 
-/** Checks the form's SigV4 signature over the policy; throws what S3 answers. */
-function verifyPostSignature(fields: Map<string, string>, credentials: Credentials): void {
-  if (fields.get('x-amz-algorithm') !== 'AWS4-HMAC-SHA256') {
-    throw new S3Error('InvalidArgument', 'POST uploads need x-amz-algorithm AWS4-HMAC-SHA256 (Signature Version 2 forms are not supported)');
+/** The checksums a form declares for its file; an algorithm Kintsugi does not check is refused. */
+function declaredChecksums(fields: ReadonlyMap<string, string>): Map<ChecksumAlgorithm, string> {
+  const checksums = new Map<ChecksumAlgorithm, string>();
+  for (const [name, value] of fields) {
+    if (!name.startsWith('x-amz-checksum-')) continue;
+    const algorithm = name.slice('x-amz-checksum-'.length) as ChecksumAlgorithm;
+    if (algorithm === ('algorithm' as string)) continue;
+    if (!CHECKSUM_ALGORITHMS.includes(algorithm)) throw new S3Error('NotImplemented', `the checksum ${name} is not implemented`);
+    checksums.set(algorithm, value);
   }
-  const [accessKey, date, region, service, terminator] = (fields.get('x-amz-credential') ?? '').split('/');
-  if (!accessKey || !date || !region || service !== 's3' || terminator !== 'aws4_request') throw new S3Error('InvalidArgument', 'x-amz-credential is malformed');
-  const secret = credentials.secretFor(accessKey);
-  if (!secret) throw new S3Error('InvalidAccessKeyId');
-  const expected = createHmac('sha256', signingKey(secret, date, region, 's3')).update(fields.get('policy') ?? '').digest('hex');
-  if (!signaturesEqual(expected, fields.get('x-amz-signature') ?? '')) throw new S3Error('SignatureDoesNotMatch');
+  return checksums;
 }
 
-/** Every condition holds for the form's fields (content-length-range is checked as the file streams). */
-function checkConditions(conditions: readonly Condition[], fields: Map<string, string>): void {
-  const covered = new Set<string>();
-  for (const c of conditions) {
-    if (c.op === 'content-length-range') continue;
-    covered.add(c.field);
-    const value = fields.get(c.field) ?? '';
-    if (c.op === 'eq' ? value !== c.value : !value.startsWith(c.value)) throw denied(`Policy Condition failed: ["${c.op}", "$${c.field}", "${c.value}"]`);
+/** Refuses a form field Kintsugi would otherwise have to ignore (encryption, object lock, ACL grants...). */
+function refuseUnimplemented(fields: ReadonlyMap<string, string>): void {
+  for (const [name, value] of fields) {
+    if (name === 'acl' && value !== 'private') throw new S3Error('NotImplemented', `POST uploads are implemented only for the canned ACL "private", not "${value}"`);
+    if (name === 'x-amz-storage-class' && value !== 'STANDARD') throw new S3Error('NotImplemented', `Kintsugi has one storage class, STANDARD, not "${value}"`);
+    if (name.startsWith('x-amz-') && !AMZ_FIELDS.has(name) && !name.startsWith('x-amz-meta-') && !name.startsWith('x-amz-checksum-')) {
+      throw new S3Error('NotImplemented', `the POST form field ${name} is not implemented`);
+    }
   }
-  for (const name of fields.keys()) {
-    if (UNCHECKED.has(name) || name.startsWith('x-ignore-') || covered.has(name)) continue;
-    throw denied(`Extra input fields: ${name}`);
+}
+
+/** Where a successful upload sends the browser, checked before anything is stored. */
+function redirectTarget(fields: ReadonlyMap<string, string>): URL | undefined {
+  const redirect = fields.get('success_action_redirect') ?? fields.get('redirect');
+  if (!redirect) return undefined;
+  try {
+    return new URL(redirect);
+  } catch {
+    throw new S3Error('InvalidArgument', `success_action_redirect is not a URL: ${redirect}`);
   }
 }
 
 /**
  * POST Object: a browser's form upload (multipart/form-data) signed with a
- * SigV4 POST policy instead of headers. The fields before the file are
- * read, the signature over the policy is checked, then the policy: not
+ * POST policy instead of headers. The fields before the file are read, the
+ * signature over the policy is checked (V4 or V2), then the policy: not
  * expired, every condition met (`eq`, `starts-with`, `content-length-range`),
- * every field named by one. The file streams into the store
- * (`${filename}` in the key becomes its name); a violation is AccessDenied
- * (EntityTooLarge/EntityTooSmall for its size) and stores nothing.
+ * every field named by one. The file streams into the store (`${filename}`
+ * in the key becomes its name), checked against any checksum field; a
+ * violation stores nothing.
  */
 export async function postObject(req: S3Request, bucket: string, services: Services, credentials: Credentials): Promise<S3Response> {
   if (!/^multipart\/form-data/i.test(header(req, 'content-type') ?? '')) throw new S3Error('PreconditionFailed', 'POST uploads need Content-Type multipart/form-data');
   const info = await services.buckets.get(bucket);
-  const fields = new Map<string, string>([['bucket', bucket]]);
-  let form: busboy.Busboy;
-  try {
-    form = busboy({ headers: req.headers as Record<string, string>, limits: { files: 1, fields: 200, fieldSize: MAX_FIELD_BYTES } });
-  } catch {
-    throw new S3Error('MalformedPOSTRequest');
-  }
-  const file = await new Promise<{ stream: Readable; filename: string; mimeType: string }>((resolve, reject) => {
-    form.on('field', (name, value) => { if (!fields.has('\0file')) fields.set(name.toLowerCase(), value); });
-    form.on('file', (name, stream, meta) => {
-      if (name.toLowerCase() !== 'file') { stream.resume(); return; }
-      fields.set('\0file', '');
-      resolve({ stream, filename: meta.filename ?? '', mimeType: meta.mimeType });
-    });
-    form.on('error', () => reject(new S3Error('MalformedPOSTRequest')));
-    form.on('close', () => reject(new S3Error('InvalidArgument', 'POST requires exactly one file upload per request.')));
-    Readable.from(req.body as AsyncIterable<Uint8Array>).pipe(form);
-  });
-  fields.delete('\0file');
+  const { fields, file } = await readForm(req);
+  // The bucket a policy names is the one addressed, whatever a form field says.
+  fields.set('bucket', bucket);
   verifyPostSignature(fields, credentials);
-  const policy = parsePostPolicy(fields.get('policy') ?? '');
-  if (Date.now() > policy.expirationMs) throw denied('Policy expired.');
-  checkConditions(policy.conditions, fields);
+  const policy = parsePostPolicy(fields.get('policy')!);
+  checkPostPolicy(policy, fields);
+  refuseUnimplemented(fields);
   const key = (fields.get('key') ?? '').replace('${filename}', file.filename);
-  if (!key) throw new S3Error('InvalidArgument', 'POST requires a key field');
+  if (!key) throw new S3Error('InvalidArgument', 'Bucket POST must contain a field named \'key\'.');
+  const tagging = fields.get('tagging');
+  const tags = tagging !== undefined ? parseTagging(Buffer.from(tagging, 'utf8'), MAX_OBJECT_TAGS) : undefined;
+  const redirect = redirectTarget(fields);
   const range = policy.conditions.find((c): c is Extract<Condition, { op: 'content-length-range' }> => c.op === 'content-length-range');
   async function* sized(): AsyncGenerator<Uint8Array> {
     let size = 0;
@@ -118,22 +144,27 @@ export async function postObject(req: S3Request, bucket: string, services: Servi
     }
     if (range && size < range.min) throw new S3Error('EntityTooSmall');
   }
+  const computed = new Map<ChecksumAlgorithm, string>();
+  const contentMd5 = fields.get('content-md5');
+  const body = verifyBody(sized(), { checksums: declaredChecksums(fields), ...(contentMd5 !== undefined ? { contentMd5 } : {}) }, computed);
   const userMetadata = Object.fromEntries([...fields].filter(([k]) => k.startsWith('x-amz-meta-')).map(([k, v]) => [k.slice('x-amz-meta-'.length), v]));
-  const record = await services.engine.put(bucket, key, sized(), {
+  const stored = Object.fromEntries(STORED_HEADERS.flatMap((name) => (fields.has(name) ? [[name, fields.get(name)!]] : [])));
+  const record = await services.engine.put(bucket, key, body, {
     contentType: fields.get('content-type') ?? file.mimeType ?? 'binary/octet-stream',
+    headers: stored,
     userMetadata,
+    checksums: computed,
     versioned: versionedWrites(info),
+    ...(tags ? { tags } : {}),
   });
   await confirmBucket({ req, auth: { accessKey: '', payloadHash: UNSIGNED }, operation: 'PostObject', bucket, key, services }, record.versionId);
   const etag = `"${record.etag}"`;
   const headers = { etag, location: `/${bucket}/${encodeURIComponent(key)}`, ...writtenVersionHeader(record.versionId) };
-  const redirect = fields.get('success_action_redirect');
   if (redirect) {
-    const to = new URL(redirect);
-    to.searchParams.set('bucket', bucket);
-    to.searchParams.set('key', key);
-    to.searchParams.set('etag', etag);
-    return { status: 303, headers: { ...headers, location: to.toString() } };
+    redirect.searchParams.set('bucket', bucket);
+    redirect.searchParams.set('key', key);
+    redirect.searchParams.set('etag', etag);
+    return { status: 303, headers: { ...headers, location: redirect.toString() } };
   }
   const status = fields.get('success_action_status');
   if (status === '201') return { ...xmlResponse(201, xmlDocument('PostResponse', [['Location', headers.location], ['Bucket', bucket], ['Key', key], ['ETag', etag]])), headers: { ...headers, 'content-type': 'application/xml' } };

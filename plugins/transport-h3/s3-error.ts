@@ -24,6 +24,7 @@ const CATALOGUE = {
   InvalidArgument: [400, 'Invalid Argument'],
   InvalidBucketName: [400, 'The specified bucket is not valid.'],
   InvalidDigest: [400, 'The Content-MD5 you specified is not valid.'],
+  InvalidPolicyDocument: [400, 'The content of the form does not meet the conditions specified in the policy document.'],
   InvalidPart: [400, 'One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part\'s entity tag.'],
   InvalidPartNumber: [416, 'The requested partnumber is not satisfiable'],
   InvalidPartOrder: [400, 'The list of parts was not in ascending order. The parts list must be specified in order by part number.'],
@@ -37,6 +38,7 @@ const CATALOGUE = {
   InvalidTag: [400, 'The TagValue you have provided is invalid'],
   MalformedXML: [400, 'The XML you provided was not well-formed or did not validate against our published schema.'],
   MaxMessageLengthExceeded: [400, 'Your request was too big.'],
+  MaxPostPreDataLengthExceededError: [400, 'Your POST request fields preceding the upload file were too large.'],
   MetadataTooLarge: [400, 'Your metadata headers exceed the maximum allowed metadata size.'],
   MethodNotAllowed: [405, 'The specified method is not allowed against this resource.'],
   NoSuchBucket: [404, 'The specified bucket does not exist'],
@@ -124,7 +126,8 @@ export function toS3Error(err: unknown): S3Error {
   return new S3Error('InternalError');
 }
 
-const XML_SPECIAL = /[<>&'"\u0000-\u0008\u000b\u000c\u000e-\u001f]/;
+// CR too: an XML reader turns a raw CR into LF, so a key holding one is written `&#13;` to come back exact.
+const XML_SPECIAL = /[<>&'"\u0000-\u0008\u000b-\u001f]/;
 const XML_SPECIALS = new RegExp(XML_SPECIAL.source, 'g');
 
 /** Text safe inside an XML element; most keys need no change, and are not copied. */

@@ -1,4 +1,4 @@
-import { decodeXmlText, parseRequestXml } from './request-xml.js';
+import { parseRequestXml, type XmlElement } from './request-xml.js';
 import { S3Error } from './s3-error.js';
 
 export type Tag = readonly [string, string];
@@ -24,22 +24,27 @@ export function checkTags(tags: readonly Tag[], max: number): Tag[] {
   return [...tags];
 }
 
-/** The tag set of a `<Tagging>` document (MalformedXML when it is not one), checked. */
-export function parseTagging(bytes: Buffer, max: number): Tag[] {
-  const doc = parseRequestXml(bytes);
-  const tagging = doc.Tagging as { TagSet?: { Tag?: unknown } | '' } | undefined;
-  if (!tagging || typeof tagging !== 'object' || tagging.TagSet === undefined) throw new S3Error('MalformedXML');
-  const raw = tagging.TagSet === '' ? [] : tagging.TagSet.Tag;
-  const list = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
-  return checkTags(list.map((t: { Key?: unknown; Value?: unknown }): Tag => {
-    if (typeof t !== 'object' || t === null || typeof t.Key !== 'string') throw new S3Error('MalformedXML');
-    const value = typeof t.Value === 'string' ? decodeXmlText(t.Value) : t.Value === undefined ? '' : undefined;
-    if (value === undefined) throw new S3Error('MalformedXML');
-    return [decodeXmlText(t.Key), value];
-  }), max);
+/** `<Tag>` elements (each a Key and an optional Value) as tags, unchecked. */
+export function tagsOf(elements: readonly XmlElement[]): Tag[] {
+  return elements.map((t): Tag => {
+    const key = t.only(['Key', 'Value']).textOf('Key');
+    if (key === undefined) throw new S3Error('MalformedXML', 'a Tag needs a Key');
+    return [key, t.textOf('Value') ?? ''];
+  });
 }
 
-/** `x-amz-tagging`: the tag set as a URL query string (`k1=v1&k2=v2`), checked. */
+/** The tag set of a `<Tagging>` document (MalformedXML when it is not one), checked. */
+export function parseTagging(bytes: Buffer, max: number): Tag[] {
+  const set = parseRequestXml(bytes, 'Tagging').only(['TagSet']).one('TagSet');
+  if (!set) throw new S3Error('MalformedXML', 'Tagging needs a TagSet');
+  return checkTags(tagsOf(set.only(['Tag']).all('Tag')), max);
+}
+
+/**
+ * `x-amz-tagging`: the tag set as a URL query string (`k1=v1&k2=v2`), checked,
+ * in key order (as AWS answers a tag set given this way).
+ */
 export function parseTaggingHeader(value: string): Tag[] {
-  return checkTags([...new URLSearchParams(value)].map(([k, v]): Tag => [k, v]), MAX_OBJECT_TAGS);
+  const tags = checkTags([...new URLSearchParams(value)].map(([k, v]): Tag => [k, v]), MAX_OBJECT_TAGS);
+  return tags.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }

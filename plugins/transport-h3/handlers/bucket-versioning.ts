@@ -1,19 +1,17 @@
 import { xmlResponse, type Call, type S3Response } from '../context.js';
 import { requestBody } from '../request-body.js';
-import { decodeXmlText, parseRequestXml, readSmallBody } from '../request-xml.js';
+import { parseRequestXml, readSmallBody } from '../request-xml.js';
 import { S3Error } from '../s3-error.js';
 import { xmlDocument } from '../xml.js';
 
 /** PutBucketVersioning: Enabled or Suspended; MFA Delete is not something Kintsugi can check. */
 export async function putBucketVersioning(call: Call): Promise<S3Response> {
   await call.services.buckets.get(call.bucket);
-  const doc = parseRequestXml(await readSmallBody(requestBody(call.req, call.auth).body));
-  const conf = doc.VersioningConfiguration as { Status?: unknown; MfaDelete?: unknown } | '' | undefined;
-  if (conf === undefined || typeof conf !== 'object') throw new S3Error('MalformedXML');
-  const mfa = typeof conf.MfaDelete === 'string' ? decodeXmlText(conf.MfaDelete) : undefined;
+  const conf = parseRequestXml(await readSmallBody(requestBody(call.req, call.auth).body), 'VersioningConfiguration').only(['Status', 'MfaDelete']);
+  const mfa = conf.textOf('MfaDelete');
   if (mfa === 'Enabled' || call.req.headers['x-amz-mfa'] !== undefined) throw new S3Error('NotImplemented', 'MFA Delete is not implemented');
   if (mfa !== undefined && mfa !== 'Disabled') throw new S3Error('MalformedXML');
-  const status = typeof conf.Status === 'string' ? decodeXmlText(conf.Status) : undefined;
+  const status = conf.textOf('Status');
   if (status !== 'Enabled' && status !== 'Suspended') throw new S3Error('MalformedXML');
   await call.services.buckets.setVersioning(call.bucket, status);
   return { status: 200, headers: {} };

@@ -1,4 +1,5 @@
-import { OWNER_ELEMENTS, xmlResponse, type Call, type Handler, type S3Response } from '../context.js';
+import { header, OWNER_ELEMENTS, xmlResponse, type Call, type Handler, type S3Response } from '../context.js';
+import { NoSuchBucketError } from '../../../core/errors.js';
 import { S3Error, type S3ErrorCode } from '../s3-error.js';
 import { cannedAcl } from './acl.js';
 import { isoDate, xmlDocument, type XmlNode } from '../xml.js';
@@ -11,8 +12,26 @@ export async function listBuckets(call: Call): Promise<S3Response> {
   ]));
 }
 
+/**
+ * CreateBucket. Creating a bucket one already owns answers 200 and changes
+ * nothing, as AWS does in us-east-1 (the one region Kintsugi names) — unless
+ * the request asks for what the bucket does not have (a canned ACL it has not):
+ * then 409 BucketAlreadyOwnedByYou, never a 200 that did not do what was asked.
+ */
 export async function createBucket(call: Call): Promise<S3Response> {
   const canned = cannedAcl(call, ['private', 'public-read']);
+  if (header(call.req, 'x-amz-bucket-object-lock-enabled')?.toLowerCase() === 'true') {
+    throw new S3Error('NotImplemented', 'Object Lock is not implemented: the bucket was not created');
+  }
+  const existing = await call.services.buckets.get(call.bucket).catch((err: unknown) => {
+    if (err instanceof NoSuchBucketError) return undefined;
+    throw err;
+  });
+  if (existing) {
+    const askedAcl = header(call.req, 'x-amz-acl') !== undefined;
+    if (askedAcl && (existing.publicRead === true) !== (canned === 'public-read')) throw new S3Error('BucketAlreadyOwnedByYou');
+    return { status: 200, headers: { location: `/${call.bucket}` } };
+  }
   await call.services.buckets.create(call.bucket);
   if (canned === 'public-read') await call.services.buckets.setPublicRead(call.bucket, true);
   return { status: 200, headers: { location: `/${call.bucket}` } };
@@ -34,7 +53,6 @@ export async function getBucketLocation(call: Call): Promise<S3Response> {
   return xmlResponse(200, xmlDocument('LocationConstraint', []));
 }
 
-/** GetBucketVersioning: a bucket whose versioning was never set reports no Status. */
 /**
  * The GET of a bucket configuration Kintsugi has no way to set: the bucket
  * has none, answered with the error AWS gives for an unset one (what

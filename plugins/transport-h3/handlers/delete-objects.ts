@@ -1,6 +1,6 @@
 import { xmlResponse, type Call, type S3Response } from '../context.js';
 import { requestBody } from '../request-body.js';
-import { decodeXmlText, parseRequestXml, readSmallBody } from '../request-xml.js';
+import { parseRequestXml, readSmallBody } from '../request-xml.js';
 import { S3Error, toS3Error } from '../s3-error.js';
 import { xmlDocument, type XmlNode } from '../xml.js';
 import { parseVersionId } from '../../../core/engine/object-engine.js';
@@ -10,15 +10,23 @@ import { deleteAnswer } from '../versions.js';
 export async function deleteObjects(call: Call): Promise<S3Response> {
   const { req, bucket, services } = call;
   const info = await services.buckets.get(bucket);
-  const doc = parseRequestXml(await readSmallBody(requestBody(req, call.auth).body));
-  const del = doc.Delete as { Quiet?: string; Object?: { Key?: unknown; VersionId?: unknown }[] } | undefined;
-  if (!del || !Array.isArray(del.Object) || del.Object.length === 0 || del.Object.length > 1000) throw new S3Error('MalformedXML');
-  const quiet = del.Quiet === 'true';
-  const results: XmlNode[] = [];
-  for (const o of del.Object) {
-    const key = typeof o.Key === 'string' ? decodeXmlText(o.Key) : undefined;
+  const del = parseRequestXml(await readSmallBody(requestBody(req, call.auth).body), 'Delete').only(['Object', 'Quiet']);
+  const quietText = del.textOf('Quiet');
+  if (quietText !== undefined && quietText !== 'true' && quietText !== 'false') throw new S3Error('MalformedXML', 'Quiet must be true or false');
+  const quiet = quietText === 'true';
+  // Every object is read before any is deleted: a bad entry anywhere deletes nothing.
+  const targets = del.all('Object').map((o) => {
+    // AWS's conditional deletes (ETag, LastModifiedTime, Size) must never be carried out unconditionally.
+    const condition = o.children.find((c) => c.name === 'ETag' || c.name === 'LastModifiedTime' || c.name === 'Size');
+    if (condition) throw new S3Error('NotImplemented', `DeleteObjects with a ${condition.name} condition is not implemented`);
+    o.only(['Key', 'VersionId']);
+    const key = o.textOf('Key');
     if (key === undefined) throw new S3Error('MalformedXML', 'Object without Key');
-    const versionId = typeof o.VersionId === 'string' ? decodeXmlText(o.VersionId) : undefined;
+    return { key, versionId: o.textOf('VersionId') };
+  });
+  if (targets.length === 0 || targets.length > 1000) throw new S3Error('MalformedXML', 'DeleteObjects names 1 to 1000 objects');
+  const results: XmlNode[] = [];
+  for (const { key, versionId } of targets) {
     try {
       const asked = parseVersionId(versionId);
       const done = await services.engine.delete(bucket, key, { versioning: info.versioning, ...(asked !== undefined ? { versionId: asked } : {}) });

@@ -1,5 +1,6 @@
 import type { ObjectEngine } from '../../../core/engine/object-engine.js';
 import { OWNER_ELEMENTS, xmlResponse, type Call, type S3Response } from '../context.js';
+import { wholeNumberParam } from '../query-params.js';
 import { escapeXml, S3Error } from '../s3-error.js';
 import { isoDate, xmlDocument, xmlDocumentPart, type XmlNode } from '../xml.js';
 
@@ -19,9 +20,7 @@ export function listingParams(q: URLSearchParams) {
   const encoding = q.get('encoding-type');
   if (encoding !== null && encoding !== 'url') throw new S3Error('InvalidArgument', 'Invalid Encoding Method specified in Request');
   const enc = (s: string) => (encoding === 'url' ? urlEncode(s) : s);
-  const rawMax = q.get('max-keys');
-  const maxKeys = rawMax === null ? 1000 : Number(rawMax);
-  if (!Number.isInteger(maxKeys) || maxKeys < 0) throw new S3Error('InvalidArgument', 'max-keys must be a non-negative integer');
+  const maxKeys = wholeNumberParam(q, 'max-keys', 1000);
   return { prefix, delimiter, encoding, enc, maxKeys };
 }
 
@@ -34,8 +33,9 @@ async function listObjects(engine: ObjectEngine, bucket: string, q: URLSearchPar
   const { prefix, delimiter, encoding, enc, maxKeys } = listingParams(q);
 
   let startAfter: string | undefined;
-  // An empty continuation-token is no token (some clients send one on the first page).
-  const token = q.get('continuation-token') || null;
+  // An empty continuation-token is no token (some clients send one on the first page), but it is echoed as sent.
+  const sentToken = q.get('continuation-token');
+  const token = sentToken || null;
   if (v2 && token !== null) {
     startAfter = Buffer.from(token, 'base64').toString('utf8');
     if (!token || Buffer.from(startAfter, 'utf8').toString('base64') !== token) throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect');
@@ -61,9 +61,10 @@ async function listObjects(engine: ObjectEngine, bucket: string, q: URLSearchPar
   }
   const contents: XmlNode[] = [{ raw: entriesXml }];
   const prefixes: XmlNode[] = page.commonPrefixes.map((p) => ['CommonPrefixes', [['Prefix', enc(p)]]]);
+  // AWS url-encodes the top-level Prefix of a V2 listing, not of a V1 one (botocore decodes accordingly).
   const common: XmlNode[] = [
     ['Name', bucket],
-    ['Prefix', enc(prefix)],
+    ['Prefix', v2 ? enc(prefix) : prefix],
     ...(delimiter ? [['Delimiter', enc(delimiter)] as XmlNode] : []),
     ['MaxKeys', maxKeys],
     ...(encoding ? [['EncodingType', encoding] as XmlNode] : []),
@@ -74,7 +75,7 @@ async function listObjects(engine: ObjectEngine, bucket: string, q: URLSearchPar
     return xmlDocument('ListBucketResult', [
       ...common, ...contents, ...prefixes,
       ['KeyCount', page.entries.length + page.commonPrefixes.length],
-      ...(token !== null ? [['ContinuationToken', token] as XmlNode] : []),
+      ...(sentToken !== null ? [['ContinuationToken', sentToken] as XmlNode] : []),
       ...(page.isTruncated && page.next ? [['NextContinuationToken', Buffer.from(page.next, 'utf8').toString('base64')] as XmlNode] : []),
       ...(q.get('start-after') !== null ? [['StartAfter', enc(q.get('start-after')!)] as XmlNode] : []),
     ]);

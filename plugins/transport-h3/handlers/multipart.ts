@@ -1,17 +1,20 @@
 import { checkCopyConditions, writeCondition } from '../conditions.js';
 import { header, OWNER_ELEMENTS, xmlResponse, type Call, type S3Response } from '../context.js';
 import { putOptions } from '../object-headers.js';
+import { wholeNumberParam } from '../query-params.js';
 import { parseCopyRange } from '../ranges.js';
 import { requestBody } from '../request-body.js';
-import { decodeXmlText, parseRequestXml, readSmallBody } from '../request-xml.js';
+import { parseRequestXml, readSmallBody } from '../request-xml.js';
 import { S3Error } from '../s3-error.js';
 import { isoDate, xmlDocument, type XmlNode } from '../xml.js';
 import { versionedWrites, writtenVersionHeader } from '../versions.js';
+import { listingParams } from './listing.js';
 import { confirmBucket, openCopySource, reading } from './objects.js';
+import type { UploadInfo } from '../../../core/engine/multipart.js';
 
 function partNumberOf(call: Call): number {
-  const partNumber = Number(call.req.query.get('partNumber'));
-  if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10000) {
+  const partNumber = wholeNumberParam(call.req.query, 'partNumber', 0);
+  if (partNumber < 1 || partNumber > 10000) {
     throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive');
   }
   return partNumber;
@@ -61,14 +64,15 @@ export async function completeMultipartUpload(call: Call): Promise<S3Response> {
   const { req, bucket, key, services } = call;
   const info = await services.buckets.get(bucket);
   const condition = writeCondition(req, bucket, key);
-  const doc = parseRequestXml(await readSmallBody(requestBody(req, call.auth).body));
-  const parts = (doc.CompleteMultipartUpload as { Part?: { PartNumber?: unknown; ETag?: unknown }[] } | undefined)?.Part;
-  if (!Array.isArray(parts)) throw new S3Error('MalformedXML');
-  const requested = parts.map((p) => {
-    const partNumber = Number(p.PartNumber);
-    if (!Number.isInteger(partNumber) || typeof p.ETag !== 'string') throw new S3Error('MalformedXML', 'Part without PartNumber or ETag');
-    return { partNumber, etag: decodeXmlText(p.ETag) };
+  const doc = parseRequestXml(await readSmallBody(requestBody(req, call.auth).body), 'CompleteMultipartUpload').only(['Part']);
+  const requested = doc.all('Part').map((p) => {
+    p.only(['PartNumber', 'ETag', 'ChecksumCRC32', 'ChecksumCRC32C', 'ChecksumCRC64NVME', 'ChecksumSHA1', 'ChecksumSHA256']);
+    const number = p.textOf('PartNumber');
+    const etag = p.textOf('ETag');
+    if (number === undefined || !/^\d{1,5}$/.test(number) || etag === undefined) throw new S3Error('MalformedXML', 'Part without PartNumber or ETag');
+    return { partNumber: Number(number), etag };
   });
+  if (requested.length === 0) throw new S3Error('MalformedXML', 'CompleteMultipartUpload names no Part');
   const done = await services.uploads.complete(bucket, key, uploadIdOf(call), requested, { versioned: versionedWrites(info), ...(condition ? { condition } : {}) });
   await confirmBucket(call, done.versionId);
   const response = xmlResponse(200, xmlDocument('CompleteMultipartUploadResult', [
@@ -89,8 +93,8 @@ export async function listParts(call: Call): Promise<S3Response> {
   const uploadId = uploadIdOf(call);
   await services.buckets.get(bucket);
   await services.uploads.get(bucket, key, uploadId);
-  const marker = Number(req.query.get('part-number-marker') ?? 0);
-  const max = Math.min(Number(req.query.get('max-parts') ?? 1000), 1000);
+  const marker = wholeNumberParam(req.query, 'part-number-marker', 0);
+  const max = Math.min(wholeNumberParam(req.query, 'max-parts', 1000), 1000);
   const all = (await services.uploads.parts(bucket, key, uploadId)).filter((p) => p.partNumber > marker);
   const page = all.slice(0, max);
   return xmlResponse(200, xmlDocument('ListPartsResult', [
@@ -103,20 +107,47 @@ export async function listParts(call: Call): Promise<S3Response> {
   ]));
 }
 
+/**
+ * ListMultipartUploads: uploads in key order (a key's uploads oldest
+ * first), after `key-marker` (and, within that key, `upload-id-marker`),
+ * grouped by `delimiter` into common prefixes, keys url-encoded on request.
+ */
 export async function listMultipartUploads(call: Call): Promise<S3Response> {
   const { req, bucket, services } = call;
+  const q = req.query;
   await services.buckets.get(bucket);
-  const prefix = req.query.get('prefix') ?? '';
-  const keyMarker = req.query.get('key-marker') ?? '';
-  const max = Math.min(Number(req.query.get('max-uploads') ?? 1000), 1000);
-  const all = (await services.uploads.list(bucket)).filter((u) => u.key.startsWith(prefix) && u.key > keyMarker);
-  const page = all.slice(0, max);
-  const last = page[page.length - 1];
+  const { prefix, delimiter, encoding, enc } = listingParams(q);
+  const keyMarker = q.get('key-marker') ?? '';
+  // AWS ignores an upload-id-marker without a key-marker.
+  const uploadIdMarker = keyMarker ? q.get('upload-id-marker') ?? '' : '';
+  const max = Math.min(wholeNumberParam(q, 'max-uploads', 1000), 1000);
+  const uploads: UploadInfo[] = [];
+  const prefixes: string[] = [];
+  let truncated = false;
+  for (const u of await services.uploads.list(bucket)) {
+    if (!u.key.startsWith(prefix)) continue;
+    const cut = delimiter === undefined ? -1 : u.key.indexOf(delimiter, prefix.length);
+    const common = cut < 0 ? undefined : u.key.slice(0, cut + delimiter!.length);
+    // Entries come after the markers by the name they are listed under: a common prefix given on an earlier page is not given again.
+    const listed = common ?? u.key;
+    if (listed < keyMarker || (listed === keyMarker && (common !== undefined || uploadIdMarker === '' || u.uploadId <= uploadIdMarker))) continue;
+    if (common !== undefined && prefixes[prefixes.length - 1] === common) continue;
+    if (uploads.length + prefixes.length === max) { truncated = true; break; }
+    if (common !== undefined) prefixes.push(common);
+    else uploads.push(u);
+  }
+  const last = uploads[uploads.length - 1];
+  const lastPrefix = prefixes[prefixes.length - 1];
+  // The page's last entry in key order: an upload, or a common prefix (then no upload id).
+  const next = lastPrefix !== undefined && (!last || lastPrefix > last.key) ? { key: lastPrefix, uploadId: '' } : last;
   return xmlResponse(200, xmlDocument('ListMultipartUploadsResult', [
-    ['Bucket', bucket], ['KeyMarker', keyMarker], ['UploadIdMarker', req.query.get('upload-id-marker') ?? ''],
-    ...(all.length > max && last ? [['NextKeyMarker', last.key], ['NextUploadIdMarker', last.uploadId]] as XmlNode[] : []),
-    ['Prefix', prefix], ['MaxUploads', max], ['IsTruncated', all.length > max],
-    ...page.map((u): XmlNode => ['Upload', [['Key', u.key], ['UploadId', u.uploadId],
+    ['Bucket', bucket], ['KeyMarker', enc(keyMarker)], ['UploadIdMarker', uploadIdMarker],
+    ...(truncated && next ? [['NextKeyMarker', enc(next.key)], ['NextUploadIdMarker', next.uploadId]] as XmlNode[] : []),
+    ...(encoding ? [['EncodingType', encoding] as XmlNode] : []),
+    ...(delimiter !== undefined ? [['Delimiter', enc(delimiter)] as XmlNode] : []),
+    ['Prefix', enc(prefix)], ['MaxUploads', max], ['IsTruncated', truncated],
+    ...uploads.map((u): XmlNode => ['Upload', [['Key', enc(u.key)], ['UploadId', u.uploadId],
       ['Initiator', OWNER_ELEMENTS], ['Owner', OWNER_ELEMENTS], ['StorageClass', 'STANDARD'], ['Initiated', isoDate(u.initiatedMs)]]]),
+    ...prefixes.map((p): XmlNode => ['CommonPrefixes', [['Prefix', enc(p)]]]),
   ]));
 }
