@@ -135,7 +135,8 @@ export class ConsoleGateway {
     const body = await readJson(req);
     const bucket = str(body.bucket, 'bucket');
     const key = str(body.key, 'key');
-    const expires = Number(body.expiresSeconds);
+    // A JSON number: a string (" 60") is refused, not read as another value.
+    const expires = typeof body.expiresSeconds === 'number' ? body.expiresSeconds : NaN;
     if (!Number.isInteger(expires) || expires < 1 || expires > MAX_PRESIGN_S) throw new S3Error('InvalidArgument', `expiresSeconds must be 1 to ${MAX_PRESIGN_S}`);
     const secretKey = this.sessions.secretOf(session);
     if (secretKey === undefined) throw new S3Error('AccessDenied', 'the signed-in user no longer exists');
