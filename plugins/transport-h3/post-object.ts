@@ -127,10 +127,12 @@ export async function postObject(req: S3Request, bucket: string, services: Servi
   fields.set('bucket', bucket);
   verifyPostSignature(fields, credentials);
   const policy = parsePostPolicy(fields.get('policy')!);
+  const key = fields.get('key')?.replace('${filename}', file.filename);
+  if (!key) throw new S3Error('InvalidArgument', 'Bucket POST must contain a field named \'key\'.');
+  // The policy's key conditions hold for the key as stored, the file's name filled in.
+  fields.set('key', key);
   checkPostPolicy(policy, fields);
   refuseUnimplemented(fields);
-  const key = (fields.get('key') ?? '').replace('${filename}', file.filename);
-  if (!key) throw new S3Error('InvalidArgument', 'Bucket POST must contain a field named \'key\'.');
   const tagging = fields.get('tagging');
   const tags = tagging !== undefined ? parseTagging(Buffer.from(tagging, 'utf8'), MAX_OBJECT_TAGS) : undefined;
   const redirect = redirectTarget(fields);
