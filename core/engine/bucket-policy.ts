@@ -76,7 +76,7 @@ export function parsePolicy(bucket: string, text: string): PolicyStatement[] {
       && Object.keys(principal).length === 1 && strings((principal as Record<string, unknown>).AWS, 'Principal.AWS').every((p) => p === '*'));
     if (!anyone) throw new MalformedPolicyError('only the principal "*" (everyone) is supported: users are access keys, with full access to their store');
     const actions = strings(st.Action, 'Action');
-    for (const a of actions) if (a !== '*' && !a.startsWith('s3:')) throw new MalformedPolicyError(`Policy has invalid action ${a}`);
+    for (const a of actions) if (a !== '*' && !/^s3:[A-Za-z0-9*?]+$/.test(a)) throw new MalformedPolicyError(`Policy has invalid action ${a}`);
     const resources = strings(st.Resource, 'Resource');
     for (const r of resources) {
       if (r !== `arn:aws:s3:::${bucket}` && !r.startsWith(`arn:aws:s3:::${bucket}/`)) throw new MalformedPolicyError(`Policy has invalid resource ${r}`);

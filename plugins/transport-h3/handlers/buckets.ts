@@ -1,6 +1,8 @@
 import { header, OWNER_ELEMENTS, xmlResponse, type Call, type Handler, type S3Response } from '../context.js';
 import { NoSuchBucketError } from '../../../core/errors.js';
 import { S3Error, type S3ErrorCode } from '../s3-error.js';
+import { requestBody } from '../request-body.js';
+import { parseRequestXml, readSmallBody } from '../request-xml.js';
 import { cannedAcl } from './acl.js';
 import { isoDate, xmlDocument, type XmlNode } from '../xml.js';
 
@@ -10,6 +12,21 @@ export async function listBuckets(call: Call): Promise<S3Response> {
     ['Owner', OWNER_ELEMENTS],
     ['Buckets', list.map((b): XmlNode => ['Bucket', [['Name', b.name], ['CreationDate', isoDate(b.createdMs)]]])],
   ]));
+}
+
+/**
+ * A CreateBucket body, when there is one. Kintsugi is one location and
+ * answers to any region name, so any LocationConstraint is taken (the AWS
+ * CLI sends its configured region); what else the document may ask for
+ * (directory buckets, tags) is not implemented and refused.
+ */
+async function readBucketConfiguration(call: Call): Promise<void> {
+  const bytes = await readSmallBody(requestBody(call.req, call.auth).body);
+  if (bytes.length === 0) return;
+  const conf = parseRequestXml(bytes, 'CreateBucketConfiguration');
+  const other = conf.children.find((c) => c.name !== 'LocationConstraint');
+  if (other) throw new S3Error(['Location', 'Bucket', 'Tags'].includes(other.name) ? 'NotImplemented' : 'MalformedXML', `CreateBucketConfiguration's ${other.name} is not implemented`);
+  conf.textOf('LocationConstraint');
 }
 
 /**
@@ -23,6 +40,7 @@ export async function createBucket(call: Call): Promise<S3Response> {
   if (header(call.req, 'x-amz-bucket-object-lock-enabled')?.toLowerCase() === 'true') {
     throw new S3Error('NotImplemented', 'Object Lock is not implemented: the bucket was not created');
   }
+  await readBucketConfiguration(call);
   const existing = await call.services.buckets.get(call.bucket).catch((err: unknown) => {
     if (err instanceof NoSuchBucketError) return undefined;
     throw err;

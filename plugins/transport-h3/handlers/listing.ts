@@ -29,7 +29,11 @@ export function listingParams(q: URLSearchParams) {
  * the base64 of the last key or common prefix given.
  */
 async function listObjects(engine: ObjectEngine, bucket: string, q: URLSearchParams): Promise<string> {
-  const v2 = q.get('list-type') === '2';
+  const listType = q.get('list-type');
+  if (listType !== null && listType !== '2') throw new S3Error('InvalidArgument', `Invalid List Type "${listType}"`);
+  const v2 = listType === '2';
+  const fetchOwnerParam = q.get('fetch-owner');
+  if (fetchOwnerParam !== null && fetchOwnerParam !== 'true' && fetchOwnerParam !== 'false') throw new S3Error('InvalidArgument', `fetch-owner must be true or false, not "${fetchOwnerParam}"`);
   const { prefix, delimiter, encoding, enc, maxKeys } = listingParams(q);
 
   let startAfter: string | undefined;
@@ -48,7 +52,7 @@ async function listObjects(engine: ObjectEngine, bucket: string, q: URLSearchPar
   const page = maxKeys === 0
     ? { entries: [], commonPrefixes: [], isTruncated: false, next: undefined }
     : await engine.list({ bucket, prefix, delimiter, startAfter, maxKeys: Math.min(maxKeys, 1000) });
-  const fetchOwner = !v2 || q.get('fetch-owner') === 'true';
+  const fetchOwner = !v2 || fetchOwnerParam === 'true';
   const ownerNode: XmlNode = ['Owner', OWNER_ELEMENTS];
 
   // Entries are rendered here as one string: a page has a thousand, and
