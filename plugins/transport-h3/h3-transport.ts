@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 
@@ -143,7 +143,8 @@ export class H3Transport implements Transport {
     this.ops.record(api, res.status, ms / 1000, bytesIn, bytesOut);
     this.log.info('request', { requestId, api, method: s3req.method, path: rawPath, status: res.status, ms: Math.round(ms * 10) / 10 });
     const body = res.body === undefined ? null : typeof res.body === 'string' || res.body instanceof Uint8Array ? res.body : Readable.from(res.body, { objectMode: false });
-    return new FastResponse(body as never, { status: res.status, headers }) as unknown as Response;
+    // A reason phrase on every status line: botocore reads a final answer to `Expect: 100-continue` only when it has one.
+    return new FastResponse(body as never, { status: res.status, statusText: STATUS_CODES[res.status] ?? '', headers }) as unknown as Response;
   }
 
   /** An S3 or operations request, routed and answered. */

@@ -7,6 +7,7 @@ import sys
 
 import boto3
 import urllib3
+from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -87,6 +88,12 @@ print("tag order ok")
 s3.create_bucket(Bucket=bucket)
 assert code_of(lambda: s3.create_bucket(Bucket=bucket, ACL="public-read")) == (409, "BucketAlreadyOwnedByYou")
 print("create bucket ok")
+
+# --- an anonymous PUT with Expect: 100-continue is refused at once (test_100_continue) --
+anonymous = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                         config=Config(signature_version=UNSIGNED, s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+assert code_of(lambda: anonymous.put_object(Bucket=bucket, Key="anonymous", Body=b"x" * (1 << 20))) == (403, "AccessDenied")
+print("100-continue ok")
 
 # --- special names copied in parts, then the bucket emptied by DeleteObjects (test_multipart_copy_special_names) --
 special = prefix + "-special"
