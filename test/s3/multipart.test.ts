@@ -68,6 +68,27 @@ describe('multipart, copy and batch delete through the AWS SDK', () => {
     expect(await failure(s3.send(new ListPartsCommand({ Bucket: 'mpu', Key: 'manual', UploadId })))).toBe('NoSuchUpload');
   });
 
+  it('ListMultipartUploads groups keys by a delimiter and pages by key and upload id markers', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'mpu-list' }));
+    const ids: Record<string, string> = {};
+    for (const Key of ['a/1', 'a/2', 'b', 'b', 'c/x']) ids[Key + (ids[Key] ? '#2' : '')] = (await s3.send(new CreateMultipartUploadCommand({ Bucket: 'mpu-list', Key }))).UploadId!;
+    const grouped = await s3.send(new ListMultipartUploadsCommand({ Bucket: 'mpu-list', Delimiter: '/' }));
+    expect([grouped.CommonPrefixes?.map((p) => p.Prefix), grouped.Uploads?.map((u) => u.Key), grouped.Delimiter]).toEqual([['a/', 'c/'], ['b', 'b'], '/']);
+    // One entry a page: a common prefix, then each upload of b (the second found by its upload id marker), then the next prefix.
+    const pages: string[] = [];
+    let KeyMarker: string | undefined;
+    let UploadIdMarker: string | undefined;
+    for (;;) {
+      const page = await s3.send(new ListMultipartUploadsCommand({ Bucket: 'mpu-list', Delimiter: '/', MaxUploads: 1, KeyMarker, UploadIdMarker }));
+      pages.push(...(page.CommonPrefixes ?? []).map((p) => `prefix ${p.Prefix}`), ...(page.Uploads ?? []).map((u) => `upload ${u.Key} ${u.UploadId === ids.b ? 'first' : 'second'}`));
+      if (!page.IsTruncated) break;
+      [KeyMarker, UploadIdMarker] = [page.NextKeyMarker, page.NextUploadIdMarker || undefined];
+    }
+    expect(pages).toEqual(['prefix a/', 'upload b first', 'upload b second', 'prefix c/']);
+    const under = await s3.send(new ListMultipartUploadsCommand({ Bucket: 'mpu-list', Prefix: 'a/', Delimiter: '/' }));
+    expect(under.Uploads?.map((u) => u.Key)).toEqual(['a/1', 'a/2']);
+  });
+
   it('a re-uploaded part replaces the earlier one; UploadPartCopy copies a range of another object', async () => {
     const source = randomBytes(6 * MiB);
     await s3.send(new PutObjectCommand({ Bucket: 'mpu', Key: 'source', Body: source }));
