@@ -85,16 +85,18 @@ export interface ShelfCalls {
   scan: { after: string; limit: number };
 }
 
-/**
- * One storage node: a local folder now, a remote host later, same contract.
- * Paths are relative, '/'-separated, built by the engine from hashes; a drive
- * refuses any path that could leave its folder.
- */
 /** A node's file system, as its last probe found it. */
 export interface DriveSpace {
   readonly freeBytes: number;
   readonly totalBytes: number;
 }
+
+/**
+ * One storage node — a folder on this host, or a node process on another
+ * (plugins/drive-remote), same contract. Paths are relative, '/'-separated,
+ * built by the engine from hashes; a drive refuses any path that could leave
+ * its folder.
+ */
 
 export interface Drive {
   readonly index: number;

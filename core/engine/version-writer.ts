@@ -18,7 +18,7 @@ import { packetSizeFor } from './geometry.js';
 import { Md5Worker } from './md5-worker.js';
 import { StripeWriter } from './stripe-writer.js';
 
-/** Shard files written but not yet in place; see ObjectEngine.stageSpan. */
+/** Shard files written but not yet in place; see VersionWriter.stage. */
 export interface StagedSpan {
   readonly md5: string;
   readonly size: number;

@@ -60,8 +60,8 @@ export class H3Transport implements Transport {
     private readonly console?: ConsoleGateway,
   ) {}
 
-  /** The h3 app; exposed for tests that want the handler without a socket. */
-  app(): H3 {
+  /** The h3 app: every request, whatever its path, is served by `serve`. */
+  private app(): H3 {
     const app = new H3();
     app.use(async (event) => {
       const node = event.runtime?.node;

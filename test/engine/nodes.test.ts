@@ -79,9 +79,15 @@ describe('node health', () => {
     await store.engine.put('bkt', 'k2', chunked(data));
     await rm(store.nodeFolder(3));
     await rename(`${store.nodeFolder(3)}.away`, store.nodeFolder(3));
-    // The next operation that needs it, a second on, probes it again.
-    await new Promise((r) => setTimeout(r, 1100));
-    await nodes.drives[3]!.writeFile('x/y', Buffer.from('z'));
+    // The next operation that needs it probes it again, once its recheck interval (200 ms, doubling while probes fail) has passed.
+    for (const deadline = Date.now() + 5000; ;) {
+      const wrote = await nodes.drives[3]!.writeFile('x/y', Buffer.from('z')).then(() => true, (err: unknown) => {
+        if (Date.now() > deadline) throw err;
+        return false;
+      });
+      if (wrote) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     expect(nodes.health.status()[3]!.state).toBe('ok');
     expect(store.logger.lines.map((l) => l.message)).toEqual(expect.arrayContaining(['node degraded', 'node back in service']));
     await store.close();
