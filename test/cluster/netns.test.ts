@@ -7,6 +7,7 @@ import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/engine.js';
 import { listKeys } from '../helpers/listing.js';
 import { FaultProxy } from '../helpers/fault-proxy.js';
+import { seededRandom, testSeed } from '../helpers/seed.mjs';
 import { NetLab, type LabHost } from '../helpers/netns.js';
 import { CLUSTER_SECRET, startNode, stopNode, type NodeProcess } from '../helpers/nodes.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
@@ -40,8 +41,9 @@ describe('nodes and gateways on separate hosts (network namespaces)', () => {
       nodeHosts.push(host);
       nodes.push(await startNode(tempDir(`kintsugi-ns-node-${i}-`), { host: host.address, port: NODE_PORT, wrap: host.wrap }));
     }
+    const random = seededRandom(testSeed('latency and loss between gateways and nodes'));
     for (const i of [5, 6]) {
-      proxies.push(new FaultProxy({ host: nodeHosts[i]!.address, port: NODE_PORT }, { latencyMs: 3, lossRate: 0.02, retransmitMs: 200 }));
+      proxies.push(new FaultProxy({ host: nodeHosts[i]!.address, port: NODE_PORT }, { latencyMs: 3, lossRate: 0.02, retransmitMs: 200 }, random));
     }
     const viaProxies = await Promise.all(proxies.map((p) => p.listen(lab.gateway)));
     hostA = lab.add('gwa');

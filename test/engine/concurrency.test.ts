@@ -7,10 +7,11 @@ import { describe, expect, it } from 'vitest';
 import { NoSuchKeyError } from '../../core/errors.js';
 import { ROOT } from '../helpers/cli.js';
 import { collect, openStore, tempDir } from '../helpers/engine.js';
+import { testSeed } from '../helpers/seed.mjs';
 
-function client(nodePath: string, id: number, ops: number): Promise<{ puts: number; gets: number; deletes: number; torn: number; errors: string[] }> {
+function client(nodePath: string, id: number, ops: number, seed: number): Promise<{ puts: number; gets: number; deletes: number; torn: number; errors: string[] }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'test/helpers/concurrent-client.mjs'), ROOT, nodePath, String(id), String(ops)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [join(ROOT, 'test/helpers/concurrent-client.mjs'), ROOT, nodePath, String(id), String(ops), String(seed)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d) => { out += d; });
     child.on('error', reject);
@@ -25,7 +26,8 @@ describe('several processes on the same nodes', () => {
     const setup = await openStore({}, nodePath);
     await setup.close();
 
-    const results = await Promise.all([1, 2, 3].map((id) => client(nodePath, id, 40)));
+    const seed = testSeed('processes racing on the same keys');
+    const results = await Promise.all([1, 2, 3].map((id) => client(nodePath, id, 40, seed)));
     const total = results.reduce((a, r) => ({ puts: a.puts + r.puts, gets: a.gets + r.gets, torn: a.torn + r.torn }), { puts: 0, gets: 0, torn: 0 });
     expect(results.flatMap((r) => r.errors)).toEqual([]);
     expect(total.puts).toBeGreaterThan(20);

@@ -8,6 +8,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { describe, expect, it } from 'vitest';
 
 import { runCli } from '../helpers/cli.js';
+import { seededRandom, testSeed } from '../helpers/seed.mjs';
 import { tempDir } from '../helpers/engine.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 
@@ -27,6 +28,7 @@ function files(dir: string): string[] {
 
 describe('fault injection (real S3 client, 2 workers, faults on PARITY nodes, workers killed)', () => {
   it('loses no acknowledged object; heal restores full redundancy', async () => {
+    const random = seededRandom(testSeed('fault-injection soak'));
     const nodePath = tempDir('kintsugi-faults-');
     let server: RunningServer = await startServer({ NODEPATH: nodePath, HEAL_INTERVAL: '0' });
     let s3: S3Client = server.client();
@@ -45,11 +47,11 @@ describe('fault injection (real S3 client, 2 workers, faults on PARITY nodes, wo
     const lane = async (id: number) => {
       for (let i = 0; !stop; i++) {
         const key = `lane-${id}/obj-${i % 12}`;
-        const r = Math.random();
+        const r = random();
         busy.add(key);
         try {
           if (r < 0.45) {
-            const body = randomBytes(1000 + Math.floor(Math.random() * 3_000_000));
+            const body = randomBytes(1000 + Math.floor(random() * 3_000_000));
             await s3.send(new PutObjectCommand({ Bucket: 'faults', Key: key, Body: body }));
             acked.set(key, sha(body));
             uncertain.delete(key);
@@ -90,17 +92,17 @@ describe('fault injection (real S3 client, 2 workers, faults on PARITY nodes, wo
       const away: number[] = [];
       while (!stop) {
         await new Promise((r) => setTimeout(r, 700));
-        const node = victims[Math.floor(Math.random() * victims.length)]!;
+        const node = victims[Math.floor(random() * victims.length)]!;
         const folder = join(nodePath, `node-${node}`);
         const shards = files(join(folder, 'data')).filter((f) => /part\.\d+$/.test(f));
-        const pick = Math.random();
+        const pick = random();
         try {
           if (pick < 0.3 && shards.length) {
-            await rm(shards[Math.floor(Math.random() * shards.length)]!, { force: true });
+            await rm(shards[Math.floor(random() * shards.length)]!, { force: true });
           } else if (pick < 0.6 && shards.length) {
-            const f = shards[Math.floor(Math.random() * shards.length)]!;
+            const f = shards[Math.floor(random() * shards.length)]!;
             const bytes = await readFile(f);
-            if (bytes.length > 16) { bytes[Math.floor(Math.random() * bytes.length)]! ^= 0xff; await writeFile(f, bytes); }
+            if (bytes.length > 16) { bytes[Math.floor(random() * bytes.length)]! ^= 0xff; await writeFile(f, bytes); }
           } else if (pick < 0.75 && !away.includes(node)) {
             await rename(folder, `${folder}.away`);
             away.push(node);
@@ -109,7 +111,7 @@ describe('fault injection (real S3 client, 2 workers, faults on PARITY nodes, wo
             }, 1500);
           } else {
             const pids = server.workerPids();
-            if (pids.length) { process.kill(pids[Math.floor(Math.random() * pids.length)]!, 'SIGKILL'); figures.workersKilled++; }
+            if (pids.length) { process.kill(pids[Math.floor(random() * pids.length)]!, 'SIGKILL'); figures.workersKilled++; }
           }
           figures.faults++;
         } catch {

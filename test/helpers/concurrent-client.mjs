@@ -4,12 +4,14 @@
 // Prints one JSON line of counts. Runs the built code (dist/).
 import { createHash, randomBytes } from 'node:crypto';
 
-const [root, nodePath, id, ops] = process.argv.slice(2);
+const [root, nodePath, id, ops, seed] = process.argv.slice(2);
+const { seededRandom } = await import('./seed.mjs');
+const random = seededRandom(Number(seed) + Number(id));
 const { openEngine } = await import('./open-engine.mjs');
 const engine = await openEngine(root, nodePath);
 
 function payload() {
-  const body = randomBytes(1 + Math.floor(Math.random() * (2.5 * 1024 * 1024)));
+  const body = randomBytes(1 + Math.floor(random() * (2.5 * 1024 * 1024)));
   return Buffer.concat([createHash('sha256').update(body).digest(), body]);
 }
 const whole = (b) => b.length >= 32 && createHash('sha256').update(b.subarray(32)).digest().equals(b.subarray(0, 32));
@@ -17,7 +19,7 @@ const whole = (b) => b.length >= 32 && createHash('sha256').update(b.subarray(32
 const counts = { id, puts: 0, gets: 0, deletes: 0, missing: 0, torn: 0, errors: [] };
 for (let i = 0; i < Number(ops); i++) {
   const key = `shared-${i % 3}`;
-  const r = Math.random();
+  const r = random();
   try {
     if (r < 0.5) {
       const body = payload();

@@ -21,7 +21,8 @@ export class FaultProxy {
   chunks = 0;
   stalls = 0;
 
-  constructor(private readonly target: { host: string; port: number }, private readonly faults: Faults) {
+  /** `random`: seeded by the test (see seed.mjs), so that a run's stalls can be replayed */
+  constructor(private readonly target: { host: string; port: number }, private readonly faults: Faults, private readonly random: () => number) {
     this.server = createServer((client) => this.connect(client));
   }
 
@@ -46,7 +47,7 @@ export class FaultProxy {
     let last = Promise.resolve();
     from.on('data', (chunk: Buffer) => {
       this.chunks++;
-      const lost = Math.random() < this.faults.lossRate;
+      const lost = this.random() < this.faults.lossRate;
       if (lost) this.stalls++;
       const wait = this.faults.latencyMs + (lost ? this.faults.retransmitMs : 0);
       // In order: a chunk leaves after the one before it, at least `wait` after it came.

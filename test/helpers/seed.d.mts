@@ -1,0 +1,2 @@
+export function seededRandom(seed: number): () => number;
+export function testSeed(what: string): number;
