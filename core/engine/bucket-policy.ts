@@ -100,3 +100,28 @@ export function anyoneMay(statements: readonly PolicyStatement[], action: string
 export function publicReadStatements(bucket: string): PolicyStatement[] {
   return [{ effect: 'Allow', actions: ['s3:GetObject', 's3:ListBucket'], resources: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`] }];
 }
+
+/** What publicStatements reads of a bucket: its name, canned ACL and policy text. */
+export interface PublicSettings {
+  readonly name: string;
+  readonly publicRead?: boolean;
+  readonly policy?: string;
+}
+
+/** Parsed policies by their text: a public bucket's policy is read on every anonymous request. */
+const parsed = new Map<string, PolicyStatement[]>();
+
+/** What a bucket lets anyone do: its canned ACL public-read, then its policy (parsed once per policy text). */
+export function publicStatements(bucket: PublicSettings): PolicyStatement[] {
+  const statements: PolicyStatement[] = bucket.publicRead ? publicReadStatements(bucket.name) : [];
+  if (bucket.policy) {
+    let p = parsed.get(bucket.policy);
+    if (!p) {
+      p = parsePolicy(bucket.name, bucket.policy);
+      if (parsed.size > 1000) parsed.clear();
+      parsed.set(bucket.policy, p);
+    }
+    statements.push(...p);
+  }
+  return statements;
+}

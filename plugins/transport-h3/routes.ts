@@ -17,6 +17,17 @@ import { levelOf } from './paths.js';
 export type Level = 'service' | 'bucket' | 'object';
 
 /**
+ * The permission a request needs: an S3 action on its bucket or on its
+ * object, and whether anyone (an anonymous request) may be granted it by a
+ * bucket's policy or canned ACL — only reads may.
+ */
+export interface Needed {
+  readonly action: string;
+  readonly object: boolean;
+  readonly anyone: boolean;
+}
+
+/**
  * One S3 operation: its name, method and level, the sub-resources (query
  * keys) that select it — exactly these, no more, no fewer — and its handler.
  * An operation without a handler answers 501 NotImplemented with its name.
@@ -30,6 +41,8 @@ export interface Route {
   /** tells apart operations that share method, level and sub-resources */
   readonly when?: (req: S3Request) => boolean;
   readonly handler?: Handler;
+  /** the permission it needs (the reads anyone may be allowed so far; the rest with users and policies) */
+  readonly needs?: (req: S3Request) => Needed;
 }
 
 /**
@@ -48,8 +61,12 @@ export const SUBRESOURCES: ReadonlySet<string> = new Set([
   'metadataConfiguration', 'abac',
 ]);
 
-const route = (name: string, method: string, level: Level, subresources: readonly string[], handler?: Handler, when?: Route['when']): Route =>
-  ({ name, method, level, subresources: [...subresources].sort(), ...(handler ? { handler } : {}), ...(when ? { when } : {}) });
+const route = (name: string, method: string, level: Level, subresources: readonly string[], handler?: Handler, when?: Route['when'], needs?: Route['needs']): Route =>
+  ({ name, method, level, subresources: [...subresources].sort(), ...(handler ? { handler } : {}), ...(when ? { when } : {}), ...(needs ? { needs } : {}) });
+
+/** A read anyone may be allowed: GetObject(Version) of the object, or a listing of the bucket. */
+const readObject = (req: S3Request): Needed => ({ action: req.query.has('versionId') ? 's3:GetObjectVersion' : 's3:GetObject', object: true, anyone: true });
+const readBucket = (action: string) => (): Needed => ({ action, object: false, anyone: true });
 
 const copying = (req: S3Request) => header(req, 'x-amz-copy-source') !== undefined;
 const withId = (req: S3Request) => req.query.has('id');
@@ -92,9 +109,9 @@ export const ROUTES: readonly Route[] = [
   route('CreateBucket', 'PUT', 'bucket', [], buckets.createBucket),
   route('HeadBucket', 'HEAD', 'bucket', [], buckets.headBucket),
   route('DeleteBucket', 'DELETE', 'bucket', [], buckets.deleteBucket),
-  route('ListObjectsV2', 'GET', 'bucket', [], listBucket, (req) => req.query.get('list-type') === '2'),
-  route('ListObjects', 'GET', 'bucket', [], listBucket),
-  route('ListObjectVersions', 'GET', 'bucket', ['versions'], listObjectVersions),
+  route('ListObjectsV2', 'GET', 'bucket', [], listBucket, (req) => req.query.get('list-type') === '2', readBucket('s3:ListBucket')),
+  route('ListObjects', 'GET', 'bucket', [], listBucket, undefined, readBucket('s3:ListBucket')),
+  route('ListObjectVersions', 'GET', 'bucket', ['versions'], listObjectVersions, undefined, readBucket('s3:ListBucketVersions')),
   route('ListMultipartUploads', 'GET', 'bucket', ['uploads'], multipart.listMultipartUploads),
   route('DeleteObjects', 'POST', 'bucket', ['delete'], deleteObjects),
   route(POST_OBJECT, 'POST', 'bucket', []),
@@ -132,8 +149,8 @@ export const ROUTES: readonly Route[] = [
   // Objects
   route('CopyObject', 'PUT', 'object', [], objects.copyObject, copying),
   route('PutObject', 'PUT', 'object', [], objects.putObject),
-  route('GetObject', 'GET', 'object', [], objects.getObject),
-  route('HeadObject', 'HEAD', 'object', [], objects.headObject),
+  route('GetObject', 'GET', 'object', [], objects.getObject, undefined, readObject),
+  route('HeadObject', 'HEAD', 'object', [], objects.headObject, undefined, readObject),
   route('DeleteObject', 'DELETE', 'object', [], objects.deleteObject),
   route('GetObjectAttributes', 'GET', 'object', ['attributes'], objects.getObjectAttributes),
   route('GetObjectAcl', 'GET', 'object', ['acl'], acl.getObjectAcl),

@@ -34,7 +34,7 @@ export class S3Api {
     const route = match.route;
     if (isAnonymous(req)) {
       const { bucket, key } = match.level === 'service' ? { bucket: '', key: '' } : bucketAndKey(req.rawPath, req.virtualBucket);
-      const auth = await admitAnonymous(route, bucket, key, req, this.services);
+      const auth = await admitAnonymous(route?.needs?.(req), bucket, key, this.services);
       return route!.handler!({ req, auth, operation: route!.name, bucket, key, services: this.services });
     }
     const auth = authenticate(req, (k) => this.credentials.secretFor(k), req.virtualBucket);

@@ -1,7 +1,6 @@
 import { header, OWNER, OWNER_ELEMENTS, xmlResponse, type Call, type S3Response } from '../context.js';
 import { S3Error } from '../s3-error.js';
-import { anyoneMay } from '../../../core/engine/bucket-policy.js';
-import { publicStatements } from '../anonymous.js';
+import { anyoneMay, publicStatements } from '../../../core/engine/bucket-policy.js';
 import { xmlDocument, type XmlNode } from '../xml.js';
 import { addressedRecord } from './objects.js';
 

@@ -1,0 +1,50 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+
+import ts from 'typescript';
+import { describe, expect, it } from 'vitest';
+
+import { ROOT } from './helpers/cli.js';
+
+/** The TypeScript files of the shipped code (the console's .tsx too). */
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) return ['node_modules', 'build', '.sources'].includes(e.name) ? [] : sources(path);
+    return /\.tsx?$/.test(e.name) && !e.name.endsWith('.d.ts') ? [path] : [];
+  });
+}
+
+/** The relative modules a file imports or re-exports, type-only ones included, as the file paths they may be. */
+function importsOf(file: string): string[] {
+  const sf = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022);
+  const out: string[] = [];
+  for (const st of sf.statements) {
+    const spec = (ts.isImportDeclaration(st) || ts.isExportDeclaration(st)) && st.moduleSpecifier && ts.isStringLiteral(st.moduleSpecifier) ? st.moduleSpecifier.text : undefined;
+    if (!spec?.startsWith('.')) continue;
+    const target = resolve(dirname(file), spec).replace(/\.js$/, '');
+    out.push(...[`${target}.ts`, `${target}.tsx`, target]);
+  }
+  return out;
+}
+
+describe('the module graph', () => {
+  it('has no import circles, type-only imports included', () => {
+    const files = ['core', 'plugins', 'server', 'codecs', 'bench', 'console/src'].flatMap((d) => sources(join(ROOT, d)));
+    const graph = new Map(files.map((f) => [f, importsOf(f).filter((i) => files.includes(i))]));
+    const circles: string[] = [];
+    const state = new Map<string, 'open' | 'done'>();
+    const visit = (file: string, path: string[]) => {
+      if (state.get(file) === 'done') return;
+      if (state.get(file) === 'open') {
+        circles.push([...path.slice(path.indexOf(file)), file].map((f) => relative(ROOT, f)).join(' → '));
+        return;
+      }
+      state.set(file, 'open');
+      for (const next of graph.get(file)!) visit(next, [...path, file]);
+      state.set(file, 'done');
+    };
+    for (const f of files) visit(f, []);
+    expect(circles).toEqual([]);
+  });
+});
