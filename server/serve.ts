@@ -5,7 +5,8 @@ import { nodesShared, type KintsugiConfig } from '../core/config.js';
 import { createContainer } from '../core/container.js';
 import { BUCKET_EPOCH_ENV, FileBucketEpoch, LeaseBucketEpoch } from '../core/engine/bucket-epoch.js';
 import { Healer, type HealSummary } from '../core/engine/healer.js';
-import { LifecycleWorker, type LifecycleStatus } from '../core/engine/lifecycle.js';
+import { LifecycleWorker } from '../core/engine/lifecycle.js';
+import { asToPrimary, fromPrimary, toPrimary, type ToWorker } from '../core/cluster-messages.js';
 import { JsonLineLogger } from '../core/logger.js';
 import { TOKENS } from '../core/tokens.js';
 import { openLocalNodes } from '../plugins/drive-local/index.js';
@@ -24,14 +25,14 @@ export async function serveHere(config: KintsugiConfig): Promise<{ host: string;
     // The primary checks and rebuilds the listing indexes; this worker
     // reports what it meets and follows what the primary (or a `kintsugi
     // heal` next to it, seen by polling) changed.
-    metadata.coordinate({ keeper: false, report: (node, why) => process.send?.({ kintsugi: 'index-fault', node, why }) });
+    metadata.coordinate({ keeper: false, report: (node, why) => toPrimary({ kintsugi: 'index-fault', node, why }) });
     // Started after another worker died: no index is mapped until the primary has checked them.
     if (process.env[INDEX_HOLD_ENV]) await metadata.holdDerived();
-    process.on('message', (msg: { kintsugi?: string; status?: LifecycleStatus; pass?: HealSummary & { finishedMs: number } }) => {
-      if (msg?.kintsugi === 'heal-pass' && msg.pass) container.resolve(Healer).adoptPass(msg.pass);
-      if (msg?.kintsugi === 'index-changed') void metadata.refreshDerived({ release: true });
-      if (msg?.kintsugi === 'index-hold') void metadata.holdDerived();
-      if (msg?.kintsugi === 'lifecycle-status' && msg.status) container.resolve(LifecycleWorker).adopt(msg.status);
+    fromPrimary((msg) => {
+      if (msg.kintsugi === 'heal-pass') container.resolve(Healer).adoptPass(msg.pass);
+      if (msg.kintsugi === 'index-changed') void metadata.refreshDerived({ release: true });
+      if (msg.kintsugi === 'index-hold') void metadata.holdDerived();
+      if (msg.kintsugi === 'lifecycle-status') container.resolve(LifecycleWorker).adopt(msg.status);
     });
     refresher = setInterval(() => { void metadata.refreshDerived(); }, INDEX_REFRESH_MS);
     refresher.unref();
@@ -94,7 +95,7 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
     const codec = container.resolve(TOKENS.Codec).impl;
     const metadata = container.resolve(TOKENS.MetadataStore);
     container.resolve(TOKENS.NodeHealth).start();
-    const broadcast = (msg: object) => { for (const w of Object.values(cluster.workers ?? {})) if (w?.isConnected()) w.send(msg); };
+    const broadcast = (msg: ToWorker) => { for (const w of Object.values(cluster.workers ?? {})) if (w?.isConnected()) w.send(msg); };
     metadata.coordinate({ keeper: true, announce: () => broadcast({ kintsugi: 'index-changed' }) });
     // A `kintsugi heal` beside the server may replace an index: follow it.
     setInterval(() => { void metadata.refreshDerived(); }, INDEX_REFRESH_MS).unref();
@@ -102,7 +103,7 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
     await metadata.checkDerived();
     // One background scanner for the whole cluster of workers, in the primary.
     // Its passes are told to the workers, which answer the admin status.
-    let lastPass: object | undefined;
+    let lastPass: (HealSummary & { finishedMs: number }) | undefined;
     if (config.healIntervalS > 0) container.resolve(Healer).startScanner(config.healIntervalS * 1000, config.healRate, (pass) => { lastPass = pass; broadcast({ kintsugi: 'heal-pass', pass }); });
     // And one lifecycle worker; the workers learn its progress for their metrics.
     container.resolve(LifecycleWorker).start((status) => broadcast({ kintsugi: 'lifecycle-status', status }));
@@ -121,14 +122,18 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
     for (let i = 0; i < config.workers; i++) cluster.fork(workerEnv);
     let ready = 0;
     let checksRunning = 0;
-    cluster.on('message', (w, msg: { port?: number; kintsugi?: string; node?: number; why?: string; message?: object }) => {
-      if (msg.port !== undefined && ++ready === config.workers) process.stdout.write(banner(config, msg.port, codec));
-      // A worker started holding off its indexes whose check ended before it was up.
-      if (msg.port !== undefined && checksRunning === 0) w.send({ kintsugi: 'index-changed' });
-      if (msg.port !== undefined && lastPass) w.send({ kintsugi: 'heal-pass', pass: lastPass });
+    const tell = (w: { send(msg: ToWorker): unknown }, msg: ToWorker) => w.send(msg);
+    cluster.on('message', (w, raw: unknown) => {
+      const msg = asToPrimary(raw);
+      if (msg?.kintsugi === 'listening') {
+        if (++ready === config.workers) process.stdout.write(banner(config, msg.port, codec));
+        // A worker started holding off its indexes whose check ended before it was up.
+        if (checksRunning === 0) tell(w, { kintsugi: 'index-changed' });
+        if (lastPass) tell(w, { kintsugi: 'heal-pass', pass: lastPass });
+      }
       // What a worker wants every worker to hear (a console sign-out).
-      if (msg.kintsugi === 'relay' && msg.message) broadcast(msg.message);
-      if (msg.kintsugi === 'index-fault' && msg.node !== undefined) void metadata.derivedFault(msg.node, msg.why ?? '');
+      if (msg?.kintsugi === 'relay') broadcast(msg.message);
+      if (msg?.kintsugi === 'index-fault') void metadata.derivedFault(msg.node, msg.why);
     });
     let stopping = false;
     const deaths: number[] = [];
@@ -176,7 +181,7 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
     stopping = true;
     await Promise.all(Object.values(cluster.workers ?? {}).map((w) => new Promise<void>((done) => {
       w!.once('exit', () => done());
-      w!.send('shutdown');
+      tell(w!, { kintsugi: 'shutdown' });
     })));
     return;
   }
@@ -188,9 +193,9 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
     process.stderr.write(`kintsugi worker: ${(err as Error).message}\n`);
     process.exit(1);
   }
-  process.send?.({ port: server.port });
-  process.on('message', (msg) => {
-    if (msg === 'shutdown') void server.close().then(() => process.exit(0));
+  toPrimary({ kintsugi: 'listening', port: server.port });
+  fromPrimary((msg) => {
+    if (msg.kintsugi === 'shutdown') void server.close().then(() => process.exit(0));
   });
   process.on('SIGINT', () => undefined); // the primary coordinates shutdown
 }

@@ -2,6 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 
 import type { Credentials } from '../context.js';
 import { signaturesEqual } from '../sigv4.js';
+import { fromPrimary, toPrimary } from '../../../core/cluster-messages.js';
 
 /** How long a console sign-in lasts. */
 export const SESSION_TTL_MS = 8 * 3600_000;
@@ -17,7 +18,6 @@ export interface ConsoleSession {
    server's workers: a sign-out is relayed through the primary to each. */
 const revoked = new Map<string, number>();
 let listening = false;
-const SIGNOUT = 'console-signout';
 
 function remember(id: string, expiresMs: number): void {
   const now = Date.now();
@@ -28,8 +28,8 @@ function remember(id: string, expiresMs: number): void {
 function listenForSignOuts(): void {
   if (listening || !process.send) return;
   listening = true;
-  process.on('message', (msg: { kintsugi?: string; id?: string; expiresMs?: number }) => {
-    if (msg?.kintsugi === SIGNOUT && typeof msg.id === 'string' && typeof msg.expiresMs === 'number') remember(msg.id, msg.expiresMs);
+  fromPrimary((msg) => {
+    if (msg.kintsugi === 'console-signout') remember(msg.id, msg.expiresMs);
   });
 }
 
@@ -77,7 +77,7 @@ export class ConsoleSessions {
 
   signOut(session: ConsoleSession): void {
     remember(session.id, session.expiresMs);
-    process.send?.({ kintsugi: 'relay', message: { kintsugi: SIGNOUT, id: session.id, expiresMs: session.expiresMs } });
+    toPrimary({ kintsugi: 'relay', message: { kintsugi: 'console-signout', id: session.id, expiresMs: session.expiresMs } });
   }
 
   private mac(secret: string, body: string): string {

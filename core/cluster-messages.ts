@@ -1,0 +1,45 @@
+import type { HealSummary } from './engine/healer.js';
+import type { LifecycleStatus } from './engine/lifecycle.js';
+
+/**
+ * The messages between the server's primary and its workers (node:cluster
+ * IPC), as one union each way: a message is one of these or ignored.
+ */
+export type ToWorker =
+  /** an index was checked or rebuilt: map it again */
+  | { kintsugi: 'index-changed' }
+  /** a worker died: stop using the mapped indexes until they are checked */
+  | { kintsugi: 'index-hold' }
+  /** the primary's background scanner finished a pass */
+  | { kintsugi: 'heal-pass'; pass: HealSummary & { finishedMs: number } }
+  /** the primary's lifecycle worker's progress */
+  | { kintsugi: 'lifecycle-status'; status: LifecycleStatus }
+  /** a console session was signed out on some worker */
+  | { kintsugi: 'console-signout'; id: string; expiresMs: number }
+  /** finish the requests in flight and exit */
+  | { kintsugi: 'shutdown' };
+
+export type ToPrimary =
+  /** the worker serves on this port */
+  | { kintsugi: 'listening'; port: number }
+  /** the worker met a fault in a node's listing index */
+  | { kintsugi: 'index-fault'; node: number; why: string }
+  /** to be told to every worker */
+  | { kintsugi: 'relay'; message: ToWorker };
+
+const isMessage = (msg: unknown): msg is { kintsugi: string } => typeof msg === 'object' && msg !== null && typeof (msg as { kintsugi?: unknown }).kintsugi === 'string';
+
+/** Tells the primary, when this process is a worker (no-op otherwise). */
+export function toPrimary(msg: ToPrimary): void {
+  process.send?.(msg);
+}
+
+/** Calls `handle` with every message the primary sends this worker. */
+export function fromPrimary(handle: (msg: ToWorker) => void): void {
+  process.on('message', (msg: unknown) => { if (isMessage(msg)) handle(msg as ToWorker); });
+}
+
+/** Narrows a worker's message for the primary. */
+export function asToPrimary(msg: unknown): ToPrimary | undefined {
+  return isMessage(msg) ? (msg as ToPrimary) : undefined;
+}
