@@ -2,7 +2,7 @@ import { request } from 'node:http';
 
 import type { KintsugiConfig } from '../core/config.js';
 import type { NodeStatus } from '../core/contracts/nodes.js';
-import { signHeaders } from '../plugins/transport-h3/sigv4-sign.js';
+import { signHeaders } from '../plugins/transport-h3/auth/sigv4-sign.js';
 
 const STATUS_PATH = '/_kintsugi/admin/status';
 

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 
-import { signHeaders } from '../../plugins/transport-h3/sigv4-sign.js';
+import { signHeaders } from '../../plugins/transport-h3/auth/sigv4-sign.js';
 import { freePort, waitFor } from '../common/processes.js';
 import { fmt, parseBenchArgs, printTable } from '../common/report.js';
 import { interleaved, medianRatio } from '../common/rounds.js';

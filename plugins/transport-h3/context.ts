@@ -1,8 +1,8 @@
 import type { BucketStore } from '../../core/engine/buckets.js';
 import type { MultipartUploads } from '../../core/engine/multipart.js';
 import type { ObjectEngine } from '../../core/engine/object-engine.js';
-import type { Verified } from './sigv4.js';
-import type { XmlNode } from './xml.js';
+import type { Verified } from './auth/sigv4.js';
+import type { XmlNode } from './xml/xml-writer.js';
 
 export interface S3Request {
   method: string;

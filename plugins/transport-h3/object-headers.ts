@@ -2,7 +2,7 @@ import type { ObjectRecord } from '../../core/contracts/metadata.js';
 import type { PutOptions } from '../../core/engine/object-engine.js';
 import { header, type S3Request } from './context.js';
 import { S3Error } from './s3-error.js';
-import { parseTaggingHeader } from './tagging.js';
+import { parseTaggingHeader } from './xml/tagging.js';
 
 /** Headers stored with an object and returned as they were sent. */
 export const STORED_HEADERS = ['content-encoding', 'content-disposition', 'content-language', 'cache-control', 'expires'];

@@ -4,10 +4,10 @@ import type { Healer } from '../../core/engine/healer.js';
 import type { LifecycleWorker } from '../../core/engine/lifecycle.js';
 import type { DegradedRead, ObjectEngine } from '../../core/engine/object-engine.js';
 import type { Metrics } from '../../core/metrics.js';
-import { authenticate } from './auth.js';
+import { authenticate } from './auth/auth.js';
 import { header, type Credentials, type S3Request, type S3Response } from './context.js';
 import { S3Error } from './s3-error.js';
-import { signaturesEqual } from './sigv4.js';
+import { signaturesEqual } from './auth/sigv4.js';
 
 /**
  * Endpoints for operators, under `/_kintsugi/` (an underscore is not allowed

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 
-import { admitAnonymous } from './anonymous.js';
-import { authenticate, isAnonymous } from './auth.js';
+import { admitAnonymous } from './auth/anonymous.js';
+import { authenticate, isAnonymous } from './auth/auth.js';
 import type { Credentials, S3Request, S3Response, Services } from './context.js';
 import { bucketAndKey } from './paths.js';
 import { actualCorsHeaders, preflight } from './cors.js';
-import { postObject } from './post-object.js';
+import { postObject } from './handlers/post-object.js';
 import { matchRoute, POST_OBJECT, PREFLIGHT, type Match } from './routes.js';
 import { S3Error } from './s3-error.js';
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
 import { ConsoleSessions, cookieToken, sessionCookie } from '../../plugins/transport-h3/console/session.js';
-import { presignQuery, signHeaders } from '../../plugins/transport-h3/sigv4-sign.js';
-import { verifySigV4 } from '../../plugins/transport-h3/sigv4.js';
+import { presignQuery, signHeaders } from '../../plugins/transport-h3/auth/sigv4-sign.js';
+import { verifySigV4 } from '../../plugins/transport-h3/auth/sigv4.js';
 
 const users = new Map([['alice', 'alice-secret-1'], ['bob', 'bob-secret-22']]);
 const credentials = { secretFor: (k: string) => users.get(k) };

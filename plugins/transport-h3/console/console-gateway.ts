@@ -1,7 +1,7 @@
 import { header, type S3Request, type S3Response } from '../context.js';
 import { OPS_PREFIX } from '../operations.js';
 import { S3Error } from '../s3-error.js';
-import { presignQuery, signHeaders } from '../sigv4-sign.js';
+import { presignQuery, signHeaders } from '../auth/sigv4-sign.js';
 import { ConsoleAssets } from './assets.js';
 import { ConsoleSessions, cookieToken, sessionCookie, type ConsoleSession } from './session.js';
 

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 
 import type { Credentials } from '../context.js';
-import { signaturesEqual } from '../sigv4.js';
+import { signaturesEqual } from '../auth/sigv4.js';
 import { fromPrimary, toPrimary } from '../../../core/cluster-messages.js';
 
 /** How long a console sign-in lasts. */

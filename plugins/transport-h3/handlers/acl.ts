@@ -1,7 +1,7 @@
 import { header, OWNER, OWNER_ELEMENTS, xmlResponse, type Call, type S3Response } from '../context.js';
 import { S3Error } from '../s3-error.js';
 import { anyoneMay, publicStatements } from '../../../core/engine/bucket-policy.js';
-import { xmlDocument, type XmlNode } from '../xml.js';
+import { xmlDocument, type XmlNode } from '../xml/xml-writer.js';
 import { addressedRecord } from './objects.js';
 
 const ALL_USERS = 'http://acs.amazonaws.com/groups/global/AllUsers';

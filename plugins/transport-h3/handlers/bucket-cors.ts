@@ -1,7 +1,7 @@
-import { parseCorsConfiguration, corsConfigurationXml } from '../cors-xml.js';
+import { parseCorsConfiguration, corsConfigurationXml } from '../xml/cors-xml.js';
 import { xmlResponse, type Call, type S3Response } from '../context.js';
-import { requestBody } from '../request-body.js';
-import { readSmallBody } from '../request-xml.js';
+import { requestBody } from '../body/request-body.js';
+import { readSmallBody } from '../xml/xml-reader.js';
 import { S3Error } from '../s3-error.js';
 
 /** S3 caps a CORS configuration at 64 KB. */

@@ -1,7 +1,7 @@
 import { xmlResponse, type Call, type S3Response } from '../context.js';
-import { lifecycleXml, parseLifecycle } from '../lifecycle-xml.js';
-import { requestBody } from '../request-body.js';
-import { readSmallBody } from '../request-xml.js';
+import { lifecycleXml, parseLifecycle } from '../xml/lifecycle-xml.js';
+import { requestBody } from '../body/request-body.js';
+import { readSmallBody } from '../xml/xml-reader.js';
 import { S3Error } from '../s3-error.js';
 
 export async function putBucketLifecycle(call: Call): Promise<S3Response> {

@@ -1,9 +1,9 @@
 import { MAX_POLICY_BYTES, parsePolicy } from '../../../core/engine/bucket-policy.js';
 import { xmlResponse, type Call, type S3Response } from '../context.js';
-import { requestBody } from '../request-body.js';
-import { readSmallBody } from '../request-xml.js';
+import { requestBody } from '../body/request-body.js';
+import { readSmallBody } from '../xml/xml-reader.js';
 import { S3Error } from '../s3-error.js';
-import { xmlDocument } from '../xml.js';
+import { xmlDocument } from '../xml/xml-writer.js';
 
 export async function putBucketPolicy(call: Call): Promise<S3Response> {
   await call.services.buckets.get(call.bucket);

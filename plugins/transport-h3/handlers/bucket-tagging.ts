@@ -1,9 +1,9 @@
 import { xmlResponse, type Call, type S3Response } from '../context.js';
-import { requestBody } from '../request-body.js';
-import { readSmallBody } from '../request-xml.js';
+import { requestBody } from '../body/request-body.js';
+import { readSmallBody } from '../xml/xml-reader.js';
 import { S3Error } from '../s3-error.js';
-import { MAX_BUCKET_TAGS, parseTagging } from '../tagging.js';
-import { xmlDocument } from '../xml.js';
+import { MAX_BUCKET_TAGS, parseTagging } from '../xml/tagging.js';
+import { xmlDocument } from '../xml/xml-writer.js';
 
 export async function putBucketTagging(call: Call): Promise<S3Response> {
   await call.services.buckets.get(call.bucket);

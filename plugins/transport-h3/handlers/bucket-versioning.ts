@@ -1,8 +1,8 @@
 import { xmlResponse, type Call, type S3Response } from '../context.js';
-import { requestBody } from '../request-body.js';
-import { parseRequestXml, readSmallBody } from '../request-xml.js';
+import { requestBody } from '../body/request-body.js';
+import { parseRequestXml, readSmallBody } from '../xml/xml-reader.js';
 import { S3Error } from '../s3-error.js';
-import { xmlDocument } from '../xml.js';
+import { xmlDocument } from '../xml/xml-writer.js';
 
 /** PutBucketVersioning: Enabled or Suspended; MFA Delete is not something Kintsugi can check. */
 export async function putBucketVersioning(call: Call): Promise<S3Response> {

@@ -1,10 +1,10 @@
 import { header, OWNER_ELEMENTS, xmlResponse, type Call, type Handler, type S3Response } from '../context.js';
 import { NoSuchBucketError } from '../../../core/errors.js';
 import { S3Error, type S3ErrorCode } from '../s3-error.js';
-import { requestBody } from '../request-body.js';
-import { parseRequestXml, readSmallBody } from '../request-xml.js';
+import { requestBody } from '../body/request-body.js';
+import { parseRequestXml, readSmallBody } from '../xml/xml-reader.js';
 import { cannedAcl } from './acl.js';
-import { isoDate, xmlDocument, type XmlNode } from '../xml.js';
+import { isoDate, xmlDocument, type XmlNode } from '../xml/xml-writer.js';
 
 export async function listBuckets(call: Call): Promise<S3Response> {
   const list = await call.services.buckets.list();

@@ -1,8 +1,8 @@
 import { xmlResponse, type Call, type S3Response } from '../context.js';
-import { requestBody } from '../request-body.js';
-import { parseRequestXml, readSmallBody } from '../request-xml.js';
+import { requestBody } from '../body/request-body.js';
+import { parseRequestXml, readSmallBody } from '../xml/xml-reader.js';
 import { S3Error, toS3Error } from '../s3-error.js';
-import { xmlDocument, type XmlNode } from '../xml.js';
+import { xmlDocument, type XmlNode } from '../xml/xml-writer.js';
 import { parseVersionId } from '../../../core/engine/object-engine.js';
 import { deleteAnswer } from '../versions.js';
 

@@ -3,7 +3,7 @@ import { parseVersionId } from '../../../core/engine/object-engine.js';
 import { s3VersionId } from '../../../core/version-id.js';
 import { OWNER_ELEMENTS, xmlResponse, type Call, type S3Response } from '../context.js';
 import { escapeXml, S3Error } from '../s3-error.js';
-import { isoDate, xmlDocument, xmlDocumentPart, type XmlNode } from '../xml.js';
+import { isoDate, xmlDocument, xmlDocumentPart, type XmlNode } from '../xml/xml-writer.js';
 import { listingParams } from './listing.js';
 
 /**

@@ -2,7 +2,7 @@ import type { ObjectEngine } from '../../../core/engine/object-engine.js';
 import { OWNER_ELEMENTS, xmlResponse, type Call, type S3Response } from '../context.js';
 import { wholeNumberParam } from '../query-params.js';
 import { escapeXml, S3Error } from '../s3-error.js';
-import { isoDate, xmlDocument, xmlDocumentPart, type XmlNode } from '../xml.js';
+import { isoDate, xmlDocument, xmlDocumentPart, type XmlNode } from '../xml/xml-writer.js';
 
 /** S3's url encoding of keys in listings (`encoding-type=url`): like encodeURIComponent, keeping '/'. */
 export const urlEncode = (s: string) => encodeURIComponent(s).replace(/%2F/g, '/').replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);

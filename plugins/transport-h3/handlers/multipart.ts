@@ -3,10 +3,10 @@ import { header, OWNER_ELEMENTS, xmlResponse, type Call, type S3Response } from 
 import { putOptions } from '../object-headers.js';
 import { wholeNumberParam } from '../query-params.js';
 import { parseCopyRange } from '../ranges.js';
-import { requestBody } from '../request-body.js';
-import { parseRequestXml, readSmallBody } from '../request-xml.js';
+import { requestBody } from '../body/request-body.js';
+import { parseRequestXml, readSmallBody } from '../xml/xml-reader.js';
 import { S3Error } from '../s3-error.js';
-import { isoDate, xmlDocument, type XmlNode } from '../xml.js';
+import { isoDate, xmlDocument, type XmlNode } from '../xml/xml-writer.js';
 import { versionedWrites, writtenVersionHeader } from '../versions.js';
 import { listingParams } from './listing.js';
 import { confirmBucket, openCopySource, reading } from './objects.js';

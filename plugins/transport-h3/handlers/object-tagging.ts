@@ -1,8 +1,8 @@
 import { xmlResponse, type Call, type S3Response } from '../context.js';
-import { requestBody } from '../request-body.js';
-import { readSmallBody } from '../request-xml.js';
-import { MAX_OBJECT_TAGS, parseTagging } from '../tagging.js';
-import { xmlDocument } from '../xml.js';
+import { requestBody } from '../body/request-body.js';
+import { readSmallBody } from '../xml/xml-reader.js';
+import { MAX_OBJECT_TAGS, parseTagging } from '../xml/tagging.js';
+import { xmlDocument } from '../xml/xml-writer.js';
 import { addressedVersion, versionHeader } from '../versions.js';
 import { addressedRecord } from './objects.js';
 

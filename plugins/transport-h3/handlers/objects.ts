@@ -7,10 +7,10 @@ import { header, xmlResponse, type Call, type S3Response } from '../context.js';
 import { objectHeaders, putOptions } from '../object-headers.js';
 import { parseCopySource } from '../paths.js';
 import { parseRange, partRange } from '../ranges.js';
-import { requestBody } from '../request-body.js';
+import { requestBody } from '../body/request-body.js';
 import { S3Error } from '../s3-error.js';
 import { addressedVersion, deleteAnswer, expirationHeader, versionedWrites, versionHeader, writtenVersionHeader } from '../versions.js';
-import { isoDate, xmlDocument, type XmlNode } from '../xml.js';
+import { isoDate, xmlDocument, type XmlNode } from '../xml/xml-writer.js';
 
 /**
  * A write has committed: if its bucket was deleted meanwhile (the delete saw

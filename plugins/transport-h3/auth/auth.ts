@@ -1,4 +1,4 @@
-import { S3Error } from './s3-error.js';
+import { S3Error } from '../s3-error.js';
 import { verifySigV2 } from './sigv2.js';
 import { verifySigV4, type SignedRequest, type Verified } from './sigv4.js';
 

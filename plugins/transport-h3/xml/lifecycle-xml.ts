@@ -1,8 +1,8 @@
-import type { LifecycleFilter, LifecycleRule, TagPair } from '../../core/engine/lifecycle-rules.js';
-import { parseRequestXml, type XmlElement } from './request-xml.js';
-import { S3Error } from './s3-error.js';
+import type { LifecycleFilter, LifecycleRule, TagPair } from '../../../core/engine/lifecycle-rules.js';
+import { parseRequestXml, type XmlElement } from './xml-reader.js';
+import { S3Error } from '../s3-error.js';
 import { checkTags, tagsOf } from './tagging.js';
-import { isoDate, xmlDocument, type XmlNode } from './xml.js';
+import { isoDate, xmlDocument, type XmlNode } from './xml-writer.js';
 
 const MAX_RULES = 1000;
 const MAX_ID = 255;

@@ -1,4 +1,4 @@
-import { S3Error } from './s3-error.js';
+import { S3Error } from '../s3-error.js';
 
 /** XML request bodies (DeleteObjects, CompleteMultipartUpload) are small; S3 caps them near 1 MiB too. */
 export const MAX_XML_BODY = 2 << 20;

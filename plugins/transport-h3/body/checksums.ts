@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
-import { S3Error } from './s3-error.js';
+import { S3Error } from '../s3-error.js';
 
 /** The x-amz-checksum-* algorithms S3 accepts, by header suffix. */
 export const CHECKSUM_ALGORITHMS = ['crc32', 'crc32c', 'sha1', 'sha256'] as const;

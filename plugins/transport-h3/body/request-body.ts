@@ -1,8 +1,8 @@
 import { decodeAwsChunked } from './aws-chunked.js';
 import { CHECKSUM_ALGORITHMS, verifyBody, type ChecksumAlgorithm } from './checksums.js';
-import { header, type S3Request } from './context.js';
-import { S3Error } from './s3-error.js';
-import { STREAMING_SIGNED, STREAMING_SIGNED_TRAILER, UNSIGNED, type Verified } from './sigv4.js';
+import { header, type S3Request } from '../context.js';
+import { S3Error } from '../s3-error.js';
+import { STREAMING_SIGNED, STREAMING_SIGNED_TRAILER, UNSIGNED, type Verified } from '../auth/sigv4.js';
 
 const HEX_SHA256 = /^[0-9a-f]{64}$/;
 

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 
-import { S3Error } from './s3-error.js';
+import { S3Error } from '../s3-error.js';
 import { MAX_SKEW_MS, signaturesEqual, signedHeaderValue, UNSIGNED, type SignedRequest, type Verified } from './sigv4.js';
 
 /**

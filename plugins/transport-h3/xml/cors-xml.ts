@@ -1,7 +1,7 @@
-import { CORS_METHODS, type CorsRule } from '../../core/engine/cors-rules.js';
-import { parseRequestXml, type XmlElement } from './request-xml.js';
-import { S3Error } from './s3-error.js';
-import { xmlDocument, type XmlNode } from './xml.js';
+import { CORS_METHODS, type CorsRule } from '../../../core/engine/cors-rules.js';
+import { parseRequestXml, type XmlElement } from './xml-reader.js';
+import { S3Error } from '../s3-error.js';
+import { xmlDocument, type XmlNode } from './xml-writer.js';
 
 /** S3's limits on a CORS configuration. */
 const MAX_RULES = 100;

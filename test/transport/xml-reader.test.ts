@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { readXml } from '../../plugins/transport-h3/request-xml.js';
+import { readXml } from '../../plugins/transport-h3/xml/xml-reader.js';
 
 const read = (xml: string) => readXml(Buffer.from(xml, 'utf8'));
 const keyOf = (xml: string) => read(`<Delete><Object><Key>${xml}</Key></Object></Delete>`).one('Object')!.textOf('Key');

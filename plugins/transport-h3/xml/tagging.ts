@@ -1,5 +1,5 @@
-import { parseRequestXml, type XmlElement } from './request-xml.js';
-import { S3Error } from './s3-error.js';
+import { parseRequestXml, type XmlElement } from './xml-reader.js';
+import { S3Error } from '../s3-error.js';
 
 export type Tag = readonly [string, string];
 

@@ -2,16 +2,16 @@ import { Readable } from 'node:stream';
 
 import busboy from 'busboy';
 
-import { CHECKSUM_ALGORITHMS, verifyBody, type ChecksumAlgorithm } from './checksums.js';
-import { header, xmlResponse, type Credentials, type S3Request, type S3Response, type Services } from './context.js';
-import { confirmBucket } from './handlers/objects.js';
-import { STORED_HEADERS } from './object-headers.js';
-import { checkPostPolicy, parsePostPolicy, verifyPostSignature, type Condition } from './post-policy.js';
-import { S3Error } from './s3-error.js';
-import { UNSIGNED } from './sigv4.js';
-import { MAX_OBJECT_TAGS, parseTagging } from './tagging.js';
-import { versionedWrites, writtenVersionHeader } from './versions.js';
-import { xmlDocument } from './xml.js';
+import { CHECKSUM_ALGORITHMS, verifyBody, type ChecksumAlgorithm } from '../body/checksums.js';
+import { header, xmlResponse, type Credentials, type S3Request, type S3Response, type Services } from '../context.js';
+import { confirmBucket } from './objects.js';
+import { STORED_HEADERS } from '../object-headers.js';
+import { checkPostPolicy, parsePostPolicy, verifyPostSignature, type Condition } from '../auth/post-policy.js';
+import { S3Error } from '../s3-error.js';
+import { UNSIGNED } from '../auth/sigv4.js';
+import { MAX_OBJECT_TAGS, parseTagging } from '../xml/tagging.js';
+import { versionedWrites, writtenVersionHeader } from '../versions.js';
+import { xmlDocument } from '../xml/xml-writer.js';
 
 const MAX_FIELD_BYTES = 64 << 10;
 const MAX_FIELDS = 200;

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 
-import type { Credentials } from './context.js';
-import { S3Error } from './s3-error.js';
+import type { Credentials } from '../context.js';
+import { S3Error } from '../s3-error.js';
 import { signaturesEqual, signingKey } from './sigv4.js';
 
 /**

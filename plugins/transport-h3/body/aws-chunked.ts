@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 
-import { S3Error } from './s3-error.js';
-import { chunkSignature, signaturesEqual, trailerSignature, type Verified } from './sigv4.js';
+import { S3Error } from '../s3-error.js';
+import { chunkSignature, signaturesEqual, trailerSignature, type Verified } from '../auth/sigv4.js';
 
 /** A chunk header line longer than this is not a chunk header. */
 const MAX_LINE = 4096;

@@ -1,4 +1,4 @@
-import { escapeXml } from './s3-error.js';
+import { escapeXml } from '../s3-error.js';
 
 /** An XML element tree as nested arrays: [name, children | text], or markup already rendered. */
 export type XmlNode = [string, string | number | boolean | XmlNode[] | undefined] | RawXml;

@@ -1,7 +1,7 @@
-import { anyoneMay, publicStatements } from '../../core/engine/bucket-policy.js';
-import type { Services } from './context.js';
-import type { Needed } from './routes.js';
-import { S3Error } from './s3-error.js';
+import { anyoneMay, publicStatements } from '../../../core/engine/bucket-policy.js';
+import type { Services } from '../context.js';
+import type { Needed } from '../routes.js';
+import { S3Error } from '../s3-error.js';
 import { UNSIGNED, type Verified } from './sigv4.js';
 
 /**
