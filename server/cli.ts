@@ -2,6 +2,7 @@
 import 'reflect-metadata';
 
 import { loadConfig } from '../core/config.js';
+import { SETTINGS, type SettingSpec } from '../core/settings.js';
 import { createContainer } from '../core/container.js';
 import { KintsugiError } from '../core/errors.js';
 import { TOKENS } from '../core/tokens.js';
@@ -30,7 +31,9 @@ Commands:
                 exit 0 when writes have their quorum, 1 when not
   demo [FILE]   erasure-code FILE (default: 8 MiB of random bytes) onto the
                 nodes, destroy PARITY nodes' shards, reconstruct, verify
-  config        print the configuration in force (secrets shown as ***)
+  config [--settings]
+                print the configuration in force (secrets shown as ***), or
+                every setting with its default and meaning
   help          this text
 
 Settings (environment variables, or a JSON file named by KINTSUGI_CONFIG):
@@ -43,6 +46,10 @@ async function main(argv: string[]): Promise<number> {
   const [command = 'help', ...rest] = argv;
   if (command === 'help' || command === '--help' || command === '-h') {
     process.stdout.write(HELP);
+    return 0;
+  }
+  if (command === 'config' && rest[0] === '--settings') {
+    process.stdout.write(Object.values(SETTINGS).map((s) => `${s.name.padEnd(22)} ${(s.shownDefault.replace(/`/g, '') || '-').padEnd(14)} ${s.meaning.replace(/`/g, '')}\n`).join(''));
     return 0;
   }
   const config = loadConfig();
@@ -79,9 +86,10 @@ main(process.argv.slice(2)).then(
   },
 );
 
-/** JSON.stringify replacer for `kintsugi config`: credentials are not printed. */
-function redactSecrets(key: string, value: unknown): unknown {
-  if (key === 'secretKey' || key === 'clusterSecret' || key === 'metricsToken') return '***';
-  if (key === 'users' && value && typeof value === 'object') return Object.fromEntries(Object.keys(value).map((k) => [k, '***']));
-  return value;
+/** JSON.stringify replacer for `kintsugi config`: the settings the table marks secret are not printed (USERS: its keys are). */
+function redactSecrets(this: unknown, key: string, value: unknown): unknown {
+  const spec = (SETTINGS as Record<string, SettingSpec<unknown>>)[key];
+  if (!spec?.secret || value === undefined) return value;
+  if (value && typeof value === 'object') return Object.fromEntries(Object.keys(value).map((k) => [k, '***']));
+  return '***';
 }

@@ -1,10 +1,12 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { DEFAULT_CONFIG, loadConfig, parseConfig } from '../core/config.js';
+import { DEFAULT_CONFIG, loadConfig, parseConfig, settingsFromEnv } from '../core/config.js';
+import { SETTINGS, settingsTable } from '../core/settings.js';
+import { ROOT } from './helpers/cli.js';
 import { ConfigError } from '../core/errors.js';
 import { tempDir } from './helpers/engine.js';
 
@@ -83,5 +85,14 @@ describe('configuration', () => {
       expect(refusal({ W: 16 }).message).toMatch(/^W: only w=8/);
       expect(refusal({ PACKETSIZE: 100 }).message).toMatch(/^PACKETSIZE: must be a multiple of 8/);
     });
+  });
+});
+
+describe('the settings table', () => {
+  it('is what docs/configuration.md shows, and names every setting the configuration reads', () => {
+    const docs = readFileSync(join(ROOT, 'docs/configuration.md'), 'utf8');
+    expect(docs).toContain(settingsTable());
+    const env = Object.fromEntries(Object.values(SETTINGS).map((s) => [s.name, 'x']));
+    expect(Object.keys(settingsFromEnv(env)).sort()).toEqual(Object.values(SETTINGS).map((s) => s.name).sort());
   });
 });
