@@ -4,8 +4,18 @@
 # the TypeScript build. Each step is skipped when its output is up to date.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# --quiet: say nothing but errors. --image: only what the container image's
+# build stage needs (the codecs, the console bundle, tsc): no test clients,
+# browsers or benchmark references.
 quiet=0
-[ "${1:-}" = "--quiet" ] && quiet=1
+image=0
+for arg in "$@"; do
+  case "$arg" in
+    --quiet) quiet=1 ;;
+    --image) image=1 ;;
+    *) echo "[setup] unknown option $arg" >&2; exit 2 ;;
+  esac
+done
 log() { [ "$quiet" = 1 ] || echo "[setup] $*"; }
 
 # --- system packages -------------------------------------------------------
@@ -13,7 +23,11 @@ log() { [ "$quiet" = 1 ] || echo "[setup] $*"; }
 # nginx (in front of two gateways) and iproute2 (network namespaces) for the cluster tests;
 # chromium and firefox-esr for the web console's browser tests (Chromium driven by
 # playwright-core, Firefox over WebDriver BiDi; no browser is downloaded).
-APT_PACKAGES=(libjerasure-dev libgf-complete-dev libisal-dev emscripten dpkg-dev xz-utils g++ make python3 awscli rclone s3cmd python3-boto3 nginx-light iproute2 chromium firefox-esr)
+# buildah and debootstrap build the container image and its base in the image test.
+BUILD_PACKAGES=(libjerasure-dev libgf-complete-dev emscripten dpkg-dev xz-utils g++ make python3)
+TEST_PACKAGES=(libisal-dev awscli rclone s3cmd python3-boto3 nginx-light iproute2 chromium firefox-esr buildah debootstrap)
+APT_PACKAGES=("${BUILD_PACKAGES[@]}")
+[ "$image" = 1 ] || APT_PACKAGES+=("${TEST_PACKAGES[@]}")
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -56,8 +70,11 @@ stale() {
 gyp() {
   # npm passes nodedir (Node's own headers) to node-gyp through its config;
   # outside npm we pass it ourselves so that nothing is downloaded.
+  # Node's own headers sit beside the running node (/usr here, /usr/local in the image).
   local nodedir="${npm_config_nodedir:-}"
-  [ -z "$nodedir" ] && [ -f /usr/include/node/node.h ] && nodedir=/usr
+  local prefix
+  prefix=$(node -p "require('path').resolve(process.execPath, '../..')")
+  [ -z "$nodedir" ] && [ -f "$prefix/include/node/node.h" ] && nodedir="$prefix"
   (cd "$1" && ../../node_modules/.bin/node-gyp rebuild --loglevel=error ${nodedir:+--nodedir="$nodedir"} >/dev/null)
 }
 
@@ -81,7 +98,9 @@ fi
 
 # --- ISA-L reference (benchmarks only) -------------------------------------
 ISAL=bench/isal/build/Release/kintsugi_isal.node
-if stale "$ISAL" bench/isal/src bench/isal/binding.gyp; then
+if [ "$image" = 1 ]; then
+  log "ISA-L bench reference skipped (image)"
+elif stale "$ISAL" bench/isal/src bench/isal/binding.gyp; then
   log "building ISA-L bench reference"
   gyp bench/isal
 else

@@ -1,19 +1,11 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
 import { ROOT } from './helpers/cli.js';
-
-/** The TypeScript files of the shipped code (the console's .tsx too). */
-function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const path = join(dir, e.name);
-    if (e.isDirectory()) return ['node_modules', 'build', '.sources'].includes(e.name) ? [] : sources(path);
-    return /\.tsx?$/.test(e.name) && !e.name.endsWith('.d.ts') ? [path] : [];
-  });
-}
+import { sourceFiles } from './helpers/sources.js';
 
 /** The relative modules a file imports or re-exports, type-only ones included, as the file paths they may be. */
 function importsOf(file: string): string[] {
@@ -30,7 +22,7 @@ function importsOf(file: string): string[] {
 
 describe('the module graph', () => {
   it('has no import circles, type-only imports included', () => {
-    const files = ['core', 'plugins', 'server', 'codecs', 'bench', 'console/src'].flatMap((d) => sources(join(ROOT, d)));
+    const files = ['core', 'plugins', 'server', 'codecs', 'bench', 'console/src'].flatMap((d) => sourceFiles(join(ROOT, d)));
     const graph = new Map(files.map((f) => [f, importsOf(f).filter((i) => files.includes(i))]));
     const circles: string[] = [];
     const state = new Map<string, 'open' | 'done'>();

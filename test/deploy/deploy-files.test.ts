@@ -94,13 +94,15 @@ describe('deploy/: the files a deployment starts from', () => {
     expect(new Set(kinds)).toEqual(new Set(Object.keys(models)));
   });
 
-  it('the Dockerfile: Debian bookworm with Node 20, copies what exists, runs the built CLI', () => {
+  it('the Dockerfile: Debian bookworm with Node 20 by default, a build stage that runs set-up, a runtime stage that copies its outputs and runs the built CLI', () => {
     const dockerfile = readFileSync(join(deploy, 'Dockerfile'), 'utf8');
-    expect(dockerfile).toMatch(/^FROM node:20-bookworm$/m);
-    for (const [, from] of dockerfile.matchAll(/^COPY (.+) \S+$/gm)) {
+    expect(dockerfile).toMatch(/^ARG BASE=node:20-bookworm$/m);
+    expect([...dockerfile.matchAll(/^FROM (.+)$/gm)].map((m) => m[1])).toEqual(['${BASE} AS build', '${BASE}']);
+    // What the build stage copies from the context exists (the runtime stage copies from the build stage).
+    for (const [, from] of dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) {
       for (const path of from!.split(' ')) expect(existsSync(join(ROOT, path)), path).toBe(true);
     }
-    expect(dockerfile).toMatch(/RUN bash scripts\/setup\.sh/);
+    expect(dockerfile).toMatch(/RUN bash scripts\/setup\.sh --image/);
     expect(dockerfile).toMatch(/ENTRYPOINT \["node", "\/opt\/kintsugi\/dist\/server\/cli\.js"\]/);
   });
 });
