@@ -52,6 +52,10 @@ describe.skipIf(!hasBuildah)('the container image (buildah, from a locally made 
     const size = run('buildah', ['images', '--format', '{{.Size}}', IMAGE]).trim();
     console.log(`[image] ${IMAGE}: ${size}`);
 
+    // The image's own entrypoint, with the commands compose.yaml and the manifests give it (`node`, `server`).
+    // Go's template prints the list as [a b]: the entrypoint's words have no spaces.
+    const entrypoint = run('buildah', ['inspect', '--type', 'image', '--format', '{{.OCIv1.Config.Entrypoint}}', IMAGE]).trim().replace(/^\[|\]$/g, '').split(' ');
+    expect(entrypoint).toEqual(['node', '/opt/kintsugi/dist/server/cli.js']);
     container = run('buildah', ['from', IMAGE]).trim();
     const inside = (...cmd: string[]) => run('buildah', ['run', '--isolation', 'chroot', container!, '--', ...cmd]);
     expect(inside('sh', '-c', 'for c in gcc g++ cc emcc make aws rclone s3cmd chromium firefox-esr nginx; do command -v $c; done; true').trim()).toBe('');
@@ -61,7 +65,7 @@ describe.skipIf(!hasBuildah)('the container image (buildah, from a locally made 
     /** `kintsugi <args>` from the image, on this host's loopback (the host's network: tests listen on 127.0.0.1 only). */
     const start = (env: Record<string, string>, ...args: string[]) => {
       const envArgs = Object.entries({ HOST: '127.0.0.1', SYNC: 'off', ...env }).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
-      const child = spawn('buildah', ['run', '--isolation', 'chroot', '--network', 'host', ...envArgs, container!, '--', 'node', '/opt/kintsugi/dist/server/cli.js', ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+      const child = spawn('buildah', ['run', '--isolation', 'chroot', '--network', 'host', ...envArgs, container!, '--', ...entrypoint, ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
       let err = '';
       child.stderr!.on('data', (d) => { err = (err + d).slice(-4000); });
       child.on('exit', (code) => { if (code && !stopping) console.log(`[image] kintsugi ${args[0]} exited ${code}: ${err}`); });
