@@ -87,7 +87,7 @@ main(process.argv.slice(2)).then(
 );
 
 /** JSON.stringify replacer for `kintsugi config`: the settings the table marks secret are not printed (USERS: its keys are). */
-function redactSecrets(this: unknown, key: string, value: unknown): unknown {
+function redactSecrets(key: string, value: unknown): unknown {
   const spec = (SETTINGS as Record<string, SettingSpec<unknown>>)[key];
   if (!spec?.secret || value === undefined) return value;
   if (value && typeof value === 'object') return Object.fromEntries(Object.keys(value).map((k) => [k, '***']));

@@ -14,13 +14,11 @@ import { PREFLIGHT } from './routes.js';
 import { errorXml, toS3Error } from './s3-error.js';
 import { newRequestId, type S3Api, type S3Request, type S3Response } from './s3-api.js';
 
+/** A request that sent `Expect: 100-continue`, and whether it was told to go on. */
 interface AwaitingContinue {
   readonly res: ServerResponse;
   continued: boolean;
 }
-
-/** Requests that sent `Expect: 100-continue`, and whether they were told to go on. */
-const awaitingContinue = new WeakMap<IncomingMessage, AwaitingContinue>();
 
 /** The body of such a request: reading it is what sends 100 Continue. */
 function continueOnRead(req: IncomingMessage, waiting: AwaitingContinue): AsyncIterable<Uint8Array> {
@@ -66,7 +64,7 @@ export class H3Transport implements Transport {
     app.use(async (event) => {
       const node = event.runtime?.node;
       if (!node) throw new Error('the S3 transport runs on Node.js');
-      return this.serve(node.req as IncomingMessage);
+      return this.serve(node.req as IncomingMessage, node.res as ServerResponse);
     });
     return app;
   }
@@ -76,12 +74,9 @@ export class H3Transport implements Transport {
     this.server = createServer((req, res) => { void handler(req, res as ServerResponse); });
     // AWS ignores an Expect other than 100-continue; Node would answer 417.
     this.server.on('checkExpectation', (req, res) => { void handler(req, res as ServerResponse); });
-    // 100 Continue is not sent at once (Node's default) but when a handler first reads the body: a request
-    // refused by its signature, bucket or headers is answered before the client sends a byte of it.
-    this.server.on('checkContinue', (req, res) => {
-      awaitingContinue.set(req, { res, continued: false });
-      void handler(req, res as ServerResponse);
-    });
+    // With a listener here Node does not send 100 Continue at once; serve() sends it when a handler first reads
+    // the body: a request refused by its signature, bucket or headers is answered before the client sends a byte of it.
+    this.server.on('checkContinue', (req, res) => { void handler(req, res as ServerResponse); });
     // S3 clients keep connections open; allow long uploads.
     this.server.requestTimeout = 0;
     await new Promise<void>((resolve, reject) => {
@@ -102,14 +97,15 @@ export class H3Transport implements Transport {
     this.server = undefined;
   }
 
-  private async serve(req: IncomingMessage): Promise<Response> {
+  private async serve(req: IncomingMessage, nodeRes: ServerResponse): Promise<Response> {
     const started = performance.now();
     const requestId = newRequestId();
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const rawPath = q < 0 ? url : url.slice(0, q);
     const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
-    const waiting = awaitingContinue.get(req);
+    // Node hands every `Expect: 100-continue` request to the checkContinue listener: none was told to go on yet.
+    const waiting: AwaitingContinue | undefined = /^100-continue$/i.test(req.headers.expect ?? '') ? { res: nodeRes, continued: false } : undefined;
     let s3req: S3Request = {
       method: req.method ?? 'GET', rawPath, query, headers: req.headers, body: waiting ? continueOnRead(req, waiting) : req,
       ...this.virtualBucket(req),

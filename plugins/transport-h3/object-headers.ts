@@ -5,7 +5,7 @@ import { S3Error } from './s3-error.js';
 import { parseTaggingHeader } from './xml/tagging.js';
 
 /** Headers stored with an object and returned as they were sent. */
-export const STORED_HEADERS = ['content-encoding', 'content-disposition', 'content-language', 'cache-control', 'expires'];
+const STORED_HEADERS = ['content-encoding', 'content-disposition', 'content-language', 'cache-control', 'expires'];
 
 /** response-* query parameters of a GET, and the header each overrides. */
 const RESPONSE_OVERRIDES = [
@@ -27,19 +27,31 @@ function userMetadata(headers: S3Request['headers']): Record<string, string> {
   return out;
 }
 
-/** Content type, stored headers and user metadata of a put, an upload or a REPLACE copy. */
-export function putOptions(req: S3Request): PutOptions {
+/**
+ * What an object keeps of the values it was written with — request headers,
+ * or a POST form's fields: its content type (if given), stored headers and
+ * user metadata.
+ */
+export function objectAttributes(values: S3Request['headers']): { contentType?: string; headers: Record<string, string>; userMetadata: Record<string, string> } {
+  const source = { headers: values };
   const headers: Record<string, string> = {};
   for (const name of STORED_HEADERS) {
-    const v = header(req, name);
+    const v = header(source, name);
     if (v === undefined) continue;
     // aws-chunked describes the request's framing, never the object.
     const kept = name === 'content-encoding' ? v.split(',').map((s) => s.trim()).filter((e) => e && e !== 'aws-chunked').join(', ') : v;
     if (kept) headers[name] = kept;
   }
+  const contentType = header(source, 'content-type');
+  return { ...(contentType !== undefined ? { contentType } : {}), headers, userMetadata: userMetadata(values) };
+}
+
+/** Content type, stored headers, user metadata and tags of a put, an upload or a REPLACE copy. */
+export function putOptions(req: S3Request): PutOptions {
+  const { contentType, headers, userMetadata: meta } = objectAttributes(req.headers);
   const tagging = header(req, 'x-amz-tagging');
   return {
-    contentType: header(req, 'content-type') ?? 'binary/octet-stream', headers, userMetadata: userMetadata(req.headers),
+    contentType: contentType ?? 'binary/octet-stream', headers, userMetadata: meta,
     ...(tagging !== undefined ? { tags: parseTaggingHeader(tagging) } : {}),
   };
 }

@@ -1,5 +1,5 @@
 import { header, OWNER_ELEMENTS, xmlResponse, type Call, type Handler, type S3Response } from '../context.js';
-import { NoSuchBucketError } from '../../../core/errors.js';
+import { BucketExistsError } from '../../../core/errors.js';
 import { S3Error, type S3ErrorCode } from '../s3-error.js';
 import { requestBody } from '../body/request-body.js';
 import { parseRequestXml, readSmallBody } from '../xml/xml-reader.js';
@@ -41,17 +41,16 @@ export async function createBucket(call: Call): Promise<S3Response> {
     throw new S3Error('NotImplemented', 'Object Lock is not implemented: the bucket was not created');
   }
   await readBucketConfiguration(call);
-  const existing = await call.services.buckets.get(call.bucket).catch((err: unknown) => {
-    if (err instanceof NoSuchBucketError) return undefined;
+  // The store looks for the bucket before creating it: its refusal is how an existing one is found.
+  const created = await call.services.buckets.create(call.bucket).then(() => true, (err: unknown) => {
+    if (err instanceof BucketExistsError) return false;
     throw err;
   });
-  if (existing) {
-    const askedAcl = header(call.req, 'x-amz-acl') !== undefined;
-    if (askedAcl && (existing.publicRead === true) !== (canned === 'public-read')) throw new S3Error('BucketAlreadyOwnedByYou');
-    return { status: 200, headers: { location: `/${call.bucket}` } };
+  if (created) {
+    if (canned === 'public-read') await call.services.buckets.setPublicRead(call.bucket, true);
+  } else if (header(call.req, 'x-amz-acl') !== undefined && ((await call.services.buckets.get(call.bucket)).publicRead === true) !== (canned === 'public-read')) {
+    throw new S3Error('BucketAlreadyOwnedByYou');
   }
-  await call.services.buckets.create(call.bucket);
-  if (canned === 'public-read') await call.services.buckets.setPublicRead(call.bucket, true);
   return { status: 200, headers: { location: `/${call.bucket}` } };
 }
 

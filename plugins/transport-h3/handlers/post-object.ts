@@ -5,7 +5,7 @@ import busboy from 'busboy';
 import { CHECKSUM_ALGORITHMS, verifyBody, type ChecksumAlgorithm } from '../body/checksums.js';
 import { header, xmlResponse, type Credentials, type S3Request, type S3Response, type Services } from '../context.js';
 import { confirmBucket } from './objects.js';
-import { STORED_HEADERS } from '../object-headers.js';
+import { objectAttributes } from '../object-headers.js';
 import { checkPostPolicy, parsePostPolicy, verifyPostSignature, type Condition } from '../auth/post-policy.js';
 import { S3Error } from '../s3-error.js';
 import { UNSIGNED } from '../auth/sigv4.js';
@@ -149,12 +149,11 @@ export async function postObject(req: S3Request, bucket: string, services: Servi
   const computed = new Map<ChecksumAlgorithm, string>();
   const contentMd5 = fields.get('content-md5');
   const body = verifyBody(sized(), { checksums: declaredChecksums(fields), ...(contentMd5 !== undefined ? { contentMd5 } : {}) }, computed);
-  const userMetadata = Object.fromEntries([...fields].filter(([k]) => k.startsWith('x-amz-meta-')).map(([k, v]) => [k.slice('x-amz-meta-'.length), v]));
-  const stored = Object.fromEntries(STORED_HEADERS.flatMap((name) => (fields.has(name) ? [[name, fields.get(name)!]] : [])));
+  // The fields stand for the headers a PutObject would carry.
+  const attributes = objectAttributes(Object.fromEntries(fields));
   const record = await services.engine.put(bucket, key, body, {
-    contentType: fields.get('content-type') ?? file.mimeType ?? 'binary/octet-stream',
-    headers: stored,
-    userMetadata,
+    ...attributes,
+    contentType: attributes.contentType ?? file.mimeType ?? 'binary/octet-stream',
     checksums: computed,
     versioned: versionedWrites(info),
     ...(tags ? { tags } : {}),
