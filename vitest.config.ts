@@ -16,6 +16,7 @@ export default defineConfig({
     // The codecs are native and WASM modules; separate processes keep a
     // crash (which the tests exist to rule out) from taking the runner down.
     pool: 'forks',
+    reporters: ['default', './test/helpers/lost-files-reporter.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Spawned servers and CLIs run dist/: it is rebuilt first when any source is newer.
