@@ -1,7 +1,7 @@
 import type { KintsugiConfig } from '../core/config.js';
 import type { NodeServiceFactory } from '../core/contracts/drive.js';
 import { ConfigError } from '../core/errors.js';
-import { serveNode } from './node-serve.js';
+import { serveNode } from '../plugins/drive-remote/node-server.js';
 import { PLUGINS } from './plugins.js';
 
 /** `kintsugi node`: serves NODE_DIR until SIGTERM/SIGINT. */

@@ -70,7 +70,7 @@ describe('a gateway over seven `kintsugi node` processes (loopback)', () => {
     try {
       const status = await failure(intruder.client().send(new GetObjectCommand({ Bucket: 'remote', Key: 'small' })));
       expect(status.status).toBeGreaterThanOrEqual(400);
-      expect(intruder.logs()).toMatch(/signature does not match/);
+      expect(intruder.logs()).toMatch(/CLUSTER_SECRET differs/);
     } finally {
       await intruder.stop();
     }

@@ -1,0 +1,177 @@
+import type { Socket } from 'node:net';
+
+import { pack, unpack } from 'msgpackr';
+
+import { nodeFault } from '../../../core/errors.js';
+import { type Frame, LinkConnection, protocolError } from './connection.js';
+import { FrameFlag, FrameType } from './frame.js';
+import type { Session } from './handshake.js';
+import { type Answer, type Args, OPERATIONS, type OperationName } from './operations.js';
+
+/** A frame from the node at least this often while a call waits, or the connection is taken for dead. */
+const SILENCE_MS = 10_000;
+/** An idle connection is pinged this often: a dead peer is found before a call needs it. */
+const PING_MS = 5_000;
+
+interface PendingCall {
+  resolve(answer: unknown): void;
+  reject(err: Error): void;
+  raw: boolean;
+  timer: NodeJS.Timeout;
+}
+
+/** A writer's stream as the gateway sees it: how far ahead it may send, and whether the node failed it. */
+export interface WriterStream {
+  credit: number;
+  failure?: Error;
+  wake?: () => void;
+}
+
+/** A connection closed under its calls: they may or may not have reached the node, and may be sent again. */
+export function brokenLink(why: Error): Error & { code: string } {
+  return Object.assign(new Error(`the node link broke: ${why.message}`), { code: 'ERR_LINK_BROKEN', cause: why });
+}
+
+/**
+ * The gateway's end of one link connection: calls by stream id (odd or
+ * even does not matter — only the gateway opens streams, in increasing
+ * order), their answers, writers' credit, pings.
+ */
+export class ClientConnection {
+  private readonly link: LinkConnection;
+  private readonly socket: Socket;
+  private nextStream = 1;
+  private readonly calls = new Map<number, PendingCall>();
+  private readonly writers = new Map<number, WriterStream>();
+  private readonly liveness: NodeJS.Timeout;
+  private lastSentMs = Date.now();
+
+  constructor(socket: Socket, session: Session, private readonly where: string) {
+    this.socket = socket;
+    this.link = new LinkConnection(socket, session.sealer, session.opener, {
+      frame: (f) => this.frame(f),
+      closed: (why) => this.closed(why),
+    }, session.leftover);
+    this.liveness = setInterval(() => this.check(), PING_MS / 2);
+    this.liveness.unref();
+    this.busy();
+  }
+
+  get isClosed(): boolean {
+    return this.link.isClosed;
+  }
+
+  /** A new stream id on this connection. */
+  stream(): number {
+    return this.nextStream++;
+  }
+
+  call<K extends OperationName>(op: K, args: Args<K>, opId: string | null, timeoutMs: number, stream = this.stream()): Promise<Answer<K>> {
+    if (this.link.isClosed) return Promise.reject(brokenLink(new Error('closed')));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.calls.delete(stream);
+        this.link.send(FrameType.Cancel, stream);
+        reject(nodeFault('ERR_NODE_GONE', `${this.where}: no answer to ${op} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.calls.set(stream, { resolve: resolve as (a: unknown) => void, reject, raw: OPERATIONS[op].raw ?? false, timer });
+      this.busy();
+      this.sent();
+      this.link.send(FrameType.Call, stream, [pack([op, args, opId])], 0, timeoutMs);
+    });
+  }
+
+  /** Registers the writer about to be opened on `stream`, with the credit the node grants every writer. */
+  addWriter(stream: number, credit: number): WriterStream {
+    const w: WriterStream = { credit };
+    this.writers.set(stream, w);
+    this.busy();
+    return w;
+  }
+
+  dropWriter(stream: number): void {
+    this.writers.delete(stream);
+    this.busy();
+  }
+
+  /** An idle connection does not keep the process alive (a CLI command ends when its work does). */
+  private busy(): void {
+    if (this.calls.size > 0 || this.writers.size > 0) this.socket.ref();
+    else this.socket.unref();
+  }
+
+  /** Sends a writer's bytes (its credit already counted); false when the socket's buffer is full. */
+  data(stream: number, position: number | undefined, bytes: Uint8Array): boolean {
+    const at = Buffer.allocUnsafe(8);
+    at.writeUInt32BE(Math.floor((position ?? 0) / 0x1_0000_0000), 0);
+    at.writeUInt32BE((position ?? 0) >>> 0, 4);
+    this.sent();
+    return this.link.send(FrameType.Data, stream, [at, bytes], position === undefined ? FrameFlag.Append : 0);
+  }
+
+  drained(): Promise<void> {
+    return this.link.drained().catch((err: Error) => { throw nodeFault('ERR_NODE_GONE', `${this.where}: ${err.message}`); });
+  }
+
+  close(): void {
+    this.link.close(new Error('closed by the gateway'));
+  }
+
+  private sent(): void {
+    this.lastSentMs = Date.now();
+  }
+
+  private frame({ header, payload }: Frame): void {
+    switch (header.type) {
+      case FrameType.Reply: case FrameType.Fail: {
+        const call = this.calls.get(header.stream);
+        if (!call) {
+          // A writer the node failed after opening it, or an answer to a call given up on.
+          const w = this.writers.get(header.stream);
+          if (w && header.type === FrameType.Fail) { w.failure = failure(payload, this.where); w.wake?.(); }
+          return;
+        }
+        this.calls.delete(header.stream);
+        clearTimeout(call.timer);
+        this.busy();
+        if (header.type === FrameType.Fail) call.reject(failure(payload, this.where));
+        else call.resolve(call.raw || (header.flags & FrameFlag.Raw) !== 0 ? payload : unpack(payload));
+        return;
+      }
+      case FrameType.Credit: {
+        const w = this.writers.get(header.stream);
+        if (w && payload.byteLength === 4) { w.credit += payload.readUInt32BE(0); w.wake?.(); }
+        return;
+      }
+      case FrameType.Pong: return;
+      default: throw protocolError(`the node sent a frame of type ${header.type}`);
+    }
+  }
+
+  private check(): void {
+    const now = Date.now();
+    const waiting = this.calls.size > 0 || [...this.writers.values()].some((w) => w.wake);
+    if (waiting && now - this.link.lastHeardMs > SILENCE_MS) {
+      this.link.close(new Error(`nothing from the node for ${SILENCE_MS} ms`));
+    } else if (now - this.lastSentMs >= PING_MS) {
+      this.sent();
+      this.link.send(FrameType.Ping, 0);
+    }
+  }
+
+  private closed(why: Error): void {
+    clearInterval(this.liveness);
+    const broken = brokenLink(why);
+    for (const call of this.calls.values()) { clearTimeout(call.timer); call.reject(broken); }
+    this.calls.clear();
+    // A writer is not sent again: the node aborted it with the connection.
+    const gone = nodeFault('ERR_NODE_GONE', `${this.where}: ${broken.message}`);
+    for (const w of this.writers.values()) { w.failure ??= gone; w.wake?.(); }
+  }
+}
+
+function failure(payload: Buffer, where: string): Error {
+  let reported: { code?: string; message?: string } = {};
+  try { reported = unpack(payload) as typeof reported; } catch { /* a node that speaks nonsense */ }
+  return nodeFault(reported.code ?? 'ERR_NODE', `${where}: ${reported.message ?? 'failed'}`);
+}

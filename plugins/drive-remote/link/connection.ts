@@ -1,0 +1,168 @@
+import type { Socket } from 'node:net';
+
+import { type FrameHeader, FrameType, HEADER_BYTES, readHeader, TAG_BYTES, writeHeader } from './frame.js';
+import type { Opener, Sealer } from './seal.js';
+
+export interface Frame {
+  readonly header: FrameHeader;
+  readonly payload: Buffer;
+}
+
+export interface ConnectionEvents {
+  /** A frame that opened; throwing from here closes the connection (a protocol violation). */
+  frame(frame: Frame): void;
+  /** The connection is gone, and why; called once. */
+  closed(why: Error): void;
+}
+
+/** Bytes a connection holds for the work its frames started before it stops reading from its socket. */
+const HELD_BYTES_LIMIT = 32 << 20;
+
+/**
+ * One authenticated, sealed link connection, on either side: frames out
+ * (sealed, header and payload pieces handed to the socket together under
+ * cork, so the frames of one tick leave in one writev and no payload is
+ * copied into a bigger buffer) and frames in (cut from the socket's
+ * chunks where they fall, opened, handed on). A frame that fails its tag,
+ * has a bad header or is refused by the receiver closes the connection.
+ *
+ * Memory stays bounded on both sides: a sender waits for `drained()` when
+ * the socket's buffer is full; a receiver `hold`s what the work its frames
+ * started still keeps, and the connection stops reading while that exceeds
+ * HELD_BYTES_LIMIT (TCP then stops the sender).
+ */
+export class LinkConnection {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private pending: FrameHeader | undefined;
+  private pendingHeader: Buffer | undefined;
+  private corked = false;
+  private held = 0;
+  private closedWith: Error | undefined;
+  /** when a frame last arrived (liveness) */
+  lastHeardMs = Date.now();
+
+  constructor(readonly socket: Socket, private readonly sealer: Sealer, private readonly opener: Opener, private readonly events: ConnectionEvents, leftover: readonly Buffer[] = []) {
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.received(chunk));
+    socket.on('error', (err) => this.close(err));
+    socket.on('close', () => this.close(Object.assign(new Error('the connection closed'), { code: 'ECONNRESET' })));
+    for (const chunk of leftover) this.received(chunk);
+  }
+
+  get isClosed(): boolean {
+    return this.closedWith !== undefined;
+  }
+
+  /**
+   * Seals and sends a frame; false when the socket's buffer is full and
+   * the sender should wait for drained() before sending more.
+   */
+  send(type: FrameType, stream: number, payload: readonly Uint8Array[] = [], flags = 0, deadlineMs = 0): boolean {
+    if (this.closedWith) return false;
+    let length = 0;
+    for (const p of payload) length += p.byteLength;
+    const header = writeHeader({ type, flags, stream, length, deadlineMs });
+    const sealed = this.sealer.seal(header, payload);
+    if (!this.corked) {
+      // Everything sent in this tick leaves in one writev.
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => { this.corked = false; this.socket.uncork(); });
+    }
+    this.socket.write(header);
+    let room = true;
+    for (const piece of sealed) room = this.socket.write(piece);
+    return room;
+  }
+
+  /** Resolves when the socket's buffer has room again (at once if it has); rejects when the connection closes. */
+  drained(): Promise<void> {
+    if (this.closedWith) return Promise.reject(this.closedWith);
+    if (!this.socket.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const done = () => { this.socket.off('close', gone); resolve(); };
+      const gone = () => { this.socket.off('drain', done); reject(this.closedWith ?? new Error('the connection closed')); };
+      this.socket.once('drain', done);
+      this.socket.once('close', gone);
+    });
+  }
+
+  /** The receiver keeps `bytes` for work in progress (see HELD_BYTES_LIMIT). */
+  hold(bytes: number): void {
+    this.held += bytes;
+    if (this.held > HELD_BYTES_LIMIT && !this.socket.isPaused()) this.socket.pause();
+  }
+
+  release(bytes: number): void {
+    this.held -= bytes;
+    if (this.held <= HELD_BYTES_LIMIT && this.socket.isPaused() && !this.closedWith) this.socket.resume();
+  }
+
+  close(why: Error): void {
+    if (this.closedWith) return;
+    this.closedWith = why;
+    this.chunks = [];
+    this.socket.destroy();
+    this.events.closed(why);
+  }
+
+  private received(chunk: Buffer): void {
+    if (this.closedWith) return;
+    this.chunks.push(chunk);
+    this.buffered += chunk.byteLength;
+    this.lastHeardMs = Date.now();
+    try {
+      while (this.next()) { /* one frame per turn */ }
+    } catch (err) {
+      this.close(err as Error);
+    }
+  }
+
+  /** Takes the next frame off the buffered chunks when it is all there; whether one was. */
+  private next(): boolean {
+    if (!this.pending) {
+      if (this.buffered < HEADER_BYTES) return false;
+      const header = this.take(HEADER_BYTES);
+      const raw = header.length === 1 ? header[0]! : Buffer.concat(header);
+      const read = readHeader(raw);
+      if (typeof read === 'string') throw protocolError(read);
+      this.pending = read;
+      this.pendingHeader = raw;
+    }
+    if (this.buffered < this.pending.length + TAG_BYTES) return false;
+    const sealed = this.take(this.pending.length);
+    const tagParts = this.take(TAG_BYTES);
+    const tag = tagParts.length === 1 ? tagParts[0]! : Buffer.concat(tagParts);
+    const payload = this.opener.open(this.pendingHeader!, sealed, tag);
+    if (!payload) throw protocolError('a frame failed its seal');
+    const header = this.pending;
+    this.pending = undefined;
+    this.events.frame({ header, payload });
+    return !this.closedWith;
+  }
+
+  /** The next `n` buffered bytes, as pieces of the chunks they arrived in (no copy). */
+  private take(n: number): Buffer[] {
+    const out: Buffer[] = [];
+    while (n > 0) {
+      const first = this.chunks[0]!;
+      if (first.byteLength <= n) {
+        out.push(first);
+        this.chunks.shift();
+        n -= first.byteLength;
+        this.buffered -= first.byteLength;
+      } else {
+        out.push(first.subarray(0, n));
+        this.chunks[0] = first.subarray(n);
+        this.buffered -= n;
+        n = 0;
+      }
+    }
+    return out;
+  }
+}
+
+export function protocolError(why: string): Error & { code: string } {
+  return Object.assign(new Error(`node link: ${why}`), { code: 'ERR_LINK_PROTOCOL' });
+}

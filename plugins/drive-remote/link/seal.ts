@@ -1,0 +1,89 @@
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/**
+ * The node link's cryptography. Gateway and node prove to each other that
+ * they hold CLUSTER_SECRET once per connection (a challenge–response over
+ * both sides' fresh nonces), then derive a key per direction from the
+ * secret and both nonces (HKDF-SHA256). Every frame is sealed with
+ * AES-256-GCM under its direction's key, the nonce being the frame's
+ * number on the connection: neither side sends it, both count, so a
+ * replayed, reordered, dropped or forged frame fails its tag and the
+ * connection closes. A recorded connection replayed later meets new
+ * nonces, new keys and a proof it cannot give.
+ */
+export const NONCE_BYTES = 32;
+export const PROOF_BYTES = 32;
+
+/** The key the proofs are made with: derived, so the secret itself signs nothing. */
+function proofKey(secret: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', secret, 'kintsugi node link', 'proof', 32));
+}
+
+/** What one side shows: an HMAC of everything both sides said so far, under its role's label. */
+export function proof(secret: string, role: 'gateway' | 'node', transcript: readonly Uint8Array[]): Buffer {
+  const mac = createHmac('sha256', proofKey(secret)).update(role);
+  for (const part of transcript) mac.update(part);
+  return mac.digest();
+}
+
+export function proofMatches(secret: string, role: 'gateway' | 'node', transcript: readonly Uint8Array[], shown: Uint8Array): boolean {
+  const want = proof(secret, role, transcript);
+  return shown.byteLength === want.byteLength && timingSafeEqual(want, shown);
+}
+
+export function freshNonce(): Buffer {
+  return randomBytes(NONCE_BYTES);
+}
+
+/** The two directions' keys of one connection. */
+export function sessionKeys(secret: string, gatewayNonce: Uint8Array, nodeNonce: Uint8Array, binding: string): { toNode: Buffer; toGateway: Buffer } {
+  const salt = Buffer.concat([gatewayNonce, nodeNonce]);
+  const key = (direction: string) => Buffer.from(hkdfSync('sha256', secret, salt, `kintsugi link ${direction} ${binding}`, 32));
+  return { toNode: key('gateway to node'), toGateway: key('node to gateway') };
+}
+
+/** Frame n's nonce: its number, big-endian, in the last 8 of 12 bytes. */
+function counterNonce(n: bigint): Buffer {
+  const nonce = Buffer.alloc(12);
+  nonce.writeBigUInt64BE(n, 4);
+  return nonce;
+}
+
+/** Seals one direction's frames, numbering them. */
+export class Sealer {
+  private next = 0n;
+
+  constructor(private readonly key: Buffer) {}
+
+  /** The sealed payload's pieces and the tag; `header` is authenticated, not encrypted. */
+  seal(header: Buffer, payload: readonly Uint8Array[]): Buffer[] {
+    const cipher = createCipheriv('aes-256-gcm', this.key, counterNonce(this.next++));
+    cipher.setAAD(header);
+    const out: Buffer[] = [];
+    for (const p of payload) if (p.byteLength > 0) out.push(cipher.update(p));
+    const tail = cipher.final();
+    if (tail.byteLength > 0) out.push(tail);
+    out.push(cipher.getAuthTag());
+    return out;
+  }
+}
+
+/** Opens the other direction's frames in the order they were sealed; undefined when one fails its tag. */
+export class Opener {
+  private next = 0n;
+
+  constructor(private readonly key: Buffer) {}
+
+  open(header: Buffer, sealed: readonly Buffer[], tag: Buffer): Buffer | undefined {
+    const decipher = createDecipheriv('aes-256-gcm', this.key, counterNonce(this.next++));
+    decipher.setAAD(header);
+    decipher.setAuthTag(tag);
+    const parts = sealed.map((s) => decipher.update(s));
+    try {
+      decipher.final();
+    } catch {
+      return undefined;
+    }
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+}

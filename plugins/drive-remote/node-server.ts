@@ -1,0 +1,196 @@
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { createServer, type Socket } from 'node:net';
+import { resolve } from 'node:path';
+
+import { pack, unpack } from 'msgpackr';
+
+import type { NodeServiceFactory } from '../../core/contracts/drive.js';
+import type { Logger } from '../../core/contracts/logger.js';
+import { JsonLineLogger } from '../../core/logger.js';
+import { type Frame, LinkConnection, protocolError } from './link/connection.js';
+import { FrameFlag, FrameType, MAX_PAYLOAD } from './link/frame.js';
+import { HANDSHAKE_MS, HandshakeReader, MAGIC, nodeHandshake, type Session } from './link/handshake.js';
+import { isOperation, OPERATIONS, type OperationName, WRITER_WINDOW } from './link/operations.js';
+import { type CallContext, NodeFolder, type OpenWriter } from './node-handlers.js';
+
+export interface NodeServerOptions {
+  folder: string;
+  secret: string;
+  host: string;
+  port: number;
+  sync: boolean;
+  /** the plugins' node-side structures (the listing index), by name (`kintsugi node` runs every plugin's) */
+  services?: Readonly<Record<string, NodeServiceFactory>>;
+  log?: Logger;
+}
+
+/** How many mutating calls' answers are kept for their retries. */
+const REMEMBERED_OPS = 20_000;
+/** An authenticated connection that sends nothing (a gateway pings every few seconds) for this long is closed. */
+const SILENT_GATEWAY_MS = 60_000;
+/** Open writers one connection may hold. */
+const MAX_WRITERS = 1024;
+/** A health probe's request must be complete within this many bytes and this long. */
+const HEALTH_REQUEST = { bytes: 2048, ms: 5_000 };
+
+type Outcome = { ok: true; answer: unknown } | { ok: false; code: string; message: string };
+
+/**
+ * `kintsugi node`: one node folder served to the gateways over the node
+ * link (see link/). Its one port speaks the link and, for load balancers
+ * and orchestrators, exactly one HTTP request: `GET /health`. Anything
+ * else — another request, bytes that are not the link's, a peer that
+ * cannot prove it holds CLUSTER_SECRET, a handshake not finished within
+ * HANDSHAKE_MS — is closed without a word.
+ */
+export async function serveNode(options: NodeServerOptions): Promise<{ port: number; close: () => Promise<void> }> {
+  const folder = new NodeFolder({ folder: resolve(options.folder), sync: options.sync, services: options.services ?? {}, log: options.log ?? new JsonLineLogger() });
+  const sockets = new Set<Socket>();
+  /** what each mutating call answered, by operation id: a retry gets the first answer (or waits for it) */
+  const answered = new Map<string, Promise<Outcome>>();
+
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    void accept(socket).catch(() => socket.destroy());
+  });
+
+  async function accept(socket: Socket): Promise<void> {
+    const reader = new HandshakeReader(socket, HEALTH_REQUEST.bytes);
+    const timer = setTimeout(() => reader.fail(new Error('too slow')), HANDSHAKE_MS);
+    try {
+      const first = await reader.read(4);
+      if (first.toString('latin1') === 'GET ') return await health(socket, reader);
+      if (!first.equals(MAGIC)) throw new Error('not the link');
+      const session = await nodeHandshake(reader, socket, options.secret, first);
+      clearTimeout(timer);
+      serveSession(socket, session);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Answers `GET /health` (whether the folder is there and writable, nothing more); any other request gets nothing. */
+  async function health(socket: Socket, reader: HandshakeReader): Promise<void> {
+    let request = 'GET ';
+    while (!request.includes('\r\n\r\n')) request += (await reader.read(1)).toString('latin1');
+    if (!/^GET \/health HTTP\/1\.[01]\r\n/.test(request)) throw new Error('not the health check');
+    const up = await access(options.folder, constants.W_OK).then(() => stat(options.folder)).then((st) => st.isDirectory(), () => false);
+    const body = up ? 'OK\n' : 'unavailable\n';
+    socket.end(`HTTP/1.1 ${up ? '200 OK' : '503 Service Unavailable'}\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+  }
+
+  function serveSession(socket: Socket, session: Session & { clusterId: string; node: number }): void {
+    const { clusterId, node } = session;
+    const writers = new Map<number, OpenWriter>();
+    const cancelled = new Set<number>();
+    let lastStream = 0;
+    const conn = new LinkConnection(socket, session.sealer, session.opener, {
+      frame: (f) => frame(f),
+      closed: () => {
+        clearInterval(silence);
+        // A writer cut off with its connection is never committed: its bytes may be torn.
+        for (const w of writers.values()) void w.chain.then(() => w.writer.abort()).catch(() => undefined);
+        writers.clear();
+      },
+    }, session.leftover);
+    const silence = setInterval(() => {
+      if (Date.now() - conn.lastHeardMs > SILENT_GATEWAY_MS) conn.close(new Error('the gateway went silent'));
+    }, SILENT_GATEWAY_MS / 4);
+    silence.unref();
+
+    function frame({ header, payload }: Frame): void {
+      switch (header.type) {
+        case FrameType.Call: {
+          if (header.stream <= lastStream) throw protocolError(`stream ${header.stream} reused`);
+          lastStream = header.stream;
+          let call: unknown;
+          try { call = unpack(payload); } catch { throw protocolError('a call that is not msgpack'); }
+          if (!Array.isArray(call) || call.length !== 3 || typeof call[1] !== 'object' || call[1] === null) throw protocolError('a malformed call');
+          const [op, args, opId] = call as [unknown, object, unknown];
+          const deadline = header.deadlineMs > 0 ? Date.now() + header.deadlineMs : Infinity;
+          void run(op, args, typeof opId === 'string' ? opId : undefined, header.stream, deadline);
+          return;
+        }
+        case FrameType.Data: return data(header.stream, header.flags, payload);
+        case FrameType.Cancel: cancelled.add(header.stream); return;
+        case FrameType.Ping: conn.send(FrameType.Pong, 0, [payload]); return;
+        default: throw protocolError(`the gateway sent a frame of type ${header.type}`);
+      }
+    }
+
+    async function run(op: unknown, args: object, opId: string | undefined, stream: number, deadline: number): Promise<void> {
+      let outcome: Outcome;
+      if (!isOperation(op)) outcome = { ok: false, code: 'ERR_BAD_REQUEST', message: `no operation ${String(op)}` };
+      else if (op === 'writer.open' && writers.size >= MAX_WRITERS) outcome = { ok: false, code: 'ERR_TOO_MANY_WRITERS', message: `more than ${MAX_WRITERS} writers on one connection` };
+      else if (Date.now() > deadline) outcome = { ok: false, code: 'ERR_NODE_TIMEOUT', message: `${op}: its deadline passed before it started` };
+      else if (opId !== undefined && OPERATIONS[op].mutates) {
+        let first = answered.get(opId);
+        if (!first) {
+          answered.set(opId, (first = execute(op, args, stream)));
+          // A Map iterates in insertion order: the oldest go first.
+          if (answered.size > REMEMBERED_OPS) answered.delete(answered.keys().next().value!);
+        }
+        outcome = await first;
+      } else outcome = await execute(op, args, stream);
+      if (cancelled.delete(stream) || conn.isClosed) return;
+      if (!outcome.ok) { conn.send(FrameType.Fail, stream, [pack({ code: outcome.code, message: outcome.message })]); return; }
+      const raw = isOperation(op) && OPERATIONS[op].raw === true;
+      const body = raw ? (outcome.answer as Buffer) : pack(outcome.answer);
+      if (body.byteLength > MAX_PAYLOAD) { conn.send(FrameType.Fail, stream, [pack({ code: 'ERR_TOO_LARGE', message: `${String(op)}: an answer of ${body.byteLength} bytes` })]); return; }
+      conn.send(FrameType.Reply, stream, [body], raw ? FrameFlag.Raw : 0);
+    }
+
+    async function execute(op: OperationName, args: object, stream: number): Promise<Outcome> {
+      const ctx: CallContext = { clusterId, node, writers, stream };
+      try {
+        const handler = folder.handlers[op] as (a: object, c: CallContext) => Promise<unknown>;
+        return { ok: true, answer: await handler(args, ctx) };
+      } catch (err) {
+        const e = err as Error & { code?: string };
+        return { ok: false, code: typeof e.code === 'string' ? e.code : 'ERR_NODE', message: e.message };
+      }
+    }
+
+    /** A writer's bytes: queued behind its earlier ones, credited back once written. */
+    function data(stream: number, flags: number, payload: Buffer): void {
+      const w = writers.get(stream);
+      if (!w) throw protocolError(`data for stream ${stream}, which has no writer`);
+      if (payload.byteLength < 8) throw protocolError('a data frame without its position');
+      const bytes = payload.subarray(8);
+      w.received += bytes.byteLength;
+      // The gateway may be ahead of what was written by its window, never more.
+      if (w.received > w.credited + WRITER_WINDOW) throw protocolError(`stream ${stream} sent beyond its credit`);
+      const position = (flags & FrameFlag.Append) !== 0 ? undefined : payload.readUInt32BE(0) * 0x1_0000_0000 + payload.readUInt32BE(4);
+      conn.hold(bytes.byteLength);
+      w.chain = w.chain.then(async () => {
+        if (!w.failure) await w.writer.write(bytes, position);
+      }).catch((err: Error) => {
+        if (w.failure) return;
+        w.failure = err;
+        const e = err as Error & { code?: string };
+        if (!conn.isClosed) conn.send(FrameType.Fail, stream, [pack({ code: e.code ?? 'ERR_NODE', message: e.message })]);
+      }).finally(() => {
+        conn.release(bytes.byteLength);
+        w.credited += bytes.byteLength;
+        if (!conn.isClosed && writers.has(stream)) {
+          const credit = Buffer.allocUnsafe(4);
+          credit.writeUInt32BE(bytes.byteLength, 0);
+          conn.send(FrameType.Credit, stream, [credit]);
+        }
+      });
+    }
+  }
+
+  await new Promise<void>((ok, fail) => { server.once('error', fail); server.listen(options.port, options.host, () => ok()); });
+  const address = server.address();
+  return {
+    port: typeof address === 'object' && address ? address.port : options.port,
+    close: async () => {
+      await new Promise<void>((ok) => { server.close(() => ok()); for (const s of sockets) s.destroy(); });
+      await folder.close();
+    },
+  };
+}
