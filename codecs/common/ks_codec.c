@@ -6,6 +6,7 @@
 
 #include <jerasure.h>
 #include <cauchy.h>
+#include <galois.h>
 #include <reed_sol.h>
 
 struct ks_codec {
@@ -19,8 +20,23 @@ static int is_cauchy(int technique) {
   return technique == KS_CAUCHY_GOOD || technique == KS_CAUCHY_ORIG;
 }
 
+/* jerasure builds the Galois fields behind its region operations lazily,
+ * on first use, with no lock: XOR goes through a GF(2^32) table that
+ * nothing else touches before the first encode. Two encodes racing through
+ * that first use on the thread pool let one call through the half-built
+ * table's null function pointer (a SIGSEGV seen in CI). Using both region
+ * operations once here, on the thread that makes the codec and before any
+ * work is queued, builds the tables while nothing else runs. */
+static void ks_build_fields(void) {
+  /* long-word aligned, as jerasure's region operations want */
+  long src[2] = {0, 0}, dst[2] = {0, 0};
+  galois_region_xor((char *)src, (char *)dst, sizeof(src));
+  galois_w08_region_multiply((char *)src, 1, sizeof(src), (char *)dst, 1);
+}
+
 int ks_codec_new(int k, int m, int w, int technique, int packet_size, ks_codec **out) {
   *out = NULL;
+  ks_build_fields();
   /* GF(2^8) has 256 elements: a Cauchy matrix needs k+m distinct ones and
    * Vandermonde the same. Only w=8 is offered; it is byte-oriented and fastest. */
   if (w != 8 || k < 1 || m < 1 || k + m > 256) return KS_EPARAMS;

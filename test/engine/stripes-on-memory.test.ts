@@ -10,8 +10,7 @@ import { StripeWriter } from '../../core/engine/stripe-writer.js';
 import { openMemoryNodes, type MemoryDrive } from '../../plugins/drive-memory/index.js';
 import { coderFor } from '../helpers/codecs.js';
 
-// The WASM build: the fresh-clone run once lost this file's fork with the native one (unreproduced; see the closing note).
-const coder = coderFor('wasm', { k: 4, m: 3, packetSize: 2048 });
+const coder = coderFor('native', { k: 4, m: 3, packetSize: 2048 });
 const STRIPE = 4 * 65_536;
 const QUORUM = coder.params.k + 1;
 const shardPath = (i: number) => `data/obj/part.${i}`;

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 
 import { type FrameHeader, FrameType, HEADER_BYTES, readHeader, TAG_BYTES, writeHeader } from './frame.js';
-import type { Opener, Sealer } from './seal.js';
+import type { FrameOpener, FrameSealer } from './seal.js';
 
 export interface Frame {
   readonly header: FrameHeader;
@@ -42,7 +42,7 @@ export class LinkConnection {
   /** when a frame last arrived (liveness) */
   lastHeardMs = Date.now();
 
-  constructor(readonly socket: Socket, private readonly sealer: Sealer, private readonly opener: Opener, private readonly events: ConnectionEvents, leftover: readonly Buffer[] = []) {
+  constructor(readonly socket: Socket, private readonly sealer: FrameSealer, private readonly opener: FrameOpener, private readonly events: ConnectionEvents, leftover: readonly Buffer[] = []) {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.received(chunk));
     socket.on('error', (err) => this.close(err));

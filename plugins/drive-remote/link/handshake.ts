@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 
-import { freshNonce, NONCE_BYTES, Opener, proof, PROOF_BYTES, proofMatches, Sealer, sessionKeys } from './seal.js';
+import { type FrameOpener, type FrameSealer, freshNonce, NONCE_BYTES, Opener, proof, PROOF_BYTES, proofMatches, Sealer, sessionKeys } from './seal.js';
 
 /**
  * The link's handshake, before any frame:
@@ -21,8 +21,8 @@ const HELLO_FIXED = MAGIC.length + 1 + NONCE_BYTES + 4 + 1;
 export const HANDSHAKE_MS = 5_000;
 
 export interface Session {
-  readonly sealer: Sealer;
-  readonly opener: Opener;
+  readonly sealer: FrameSealer;
+  readonly opener: FrameOpener;
   /** bytes that arrived behind the handshake: the first frames */
   readonly leftover: Buffer[];
 }

@@ -49,8 +49,19 @@ function counterNonce(n: bigint): Buffer {
   return nonce;
 }
 
+/** What seals a connection's outgoing frames (the header authenticated, the payload hidden). */
+export interface FrameSealer {
+  /** The sealed payload's pieces, the tag last. */
+  seal(header: Buffer, payload: readonly Uint8Array[]): Buffer[];
+}
+
+/** What opens the incoming frames, in order; undefined for one that fails. */
+export interface FrameOpener {
+  open(header: Buffer, sealed: readonly Buffer[], tag: Buffer): Buffer | undefined;
+}
+
 /** Seals one direction's frames, numbering them. */
-export class Sealer {
+export class Sealer implements FrameSealer {
   private next = 0n;
 
   constructor(private readonly key: Buffer) {}
@@ -69,7 +80,7 @@ export class Sealer {
 }
 
 /** Opens the other direction's frames in the order they were sealed; undefined when one fails its tag. */
-export class Opener {
+export class Opener implements FrameOpener {
   private next = 0n;
 
   constructor(private readonly key: Buffer) {}

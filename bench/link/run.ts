@@ -1,0 +1,144 @@
+/**
+ * The node link's costs, on this machine, in one run:
+ *
+ * 1. CPU seconds per GiB per hop (both ends of one connection, user + system):
+ *    a bare TCP socket over loopback (the calibration), the link framing
+ *    alone, and the link sealed (AES-256-GCM) — writes (data frames within
+ *    credit) and reads (1 MiB answers, 4 in flight).
+ * 2. Small calls to a real `kintsugi node` process: CPU µs per 1 KiB shelf
+ *    get (gateway + node), latency p50/p99 on an idle link, and p99 while the
+ *    same node receives a 1 GiB shard stream on the bulk lane.
+ *
+ *   npm run bench:link               1 GiB per round, 5 rounds
+ *   npm run bench:link -- --quick    256 MiB per round, 3 rounds
+ *   npm run bench:link -- --json FILE
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { artifactPath } from '../../codecs/common/artifact.js';
+import { RemoteDrive } from '../../plugins/drive-remote/remote-drive.js';
+import { freePort, waitFor } from '../common/processes.js';
+import { fmt, parseBenchArgs, printTable, writeJson } from '../common/report.js';
+import { median } from '../common/rounds.js';
+import { bareTcp, pullBytes, pushBytes } from './wire.js';
+
+const { json, flags } = parseBenchArgs(process.argv.slice(2));
+const quick = flags.has('quick');
+const GiB = 1 << 30;
+const BYTES = quick ? GiB / 4 : GiB;
+const ROUNDS = quick ? 3 : 5;
+const root = artifactPath(import.meta.url, '');
+
+/** CPU seconds this process spends on `fn`, and the wall seconds. */
+async function cpuOf(fn: () => Promise<void>): Promise<{ cpuS: number; wallS: number }> {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await fn();
+  const c = process.cpuUsage(c0);
+  return { cpuS: (c.user + c.system) / 1e6, wallS: (performance.now() - t0) / 1000 };
+}
+
+/** A process's CPU seconds so far, from /proc (user + system). */
+function procCpuS(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+const rows: (string | number)[][] = [];
+const results: Record<string, unknown> = {};
+
+// 1. Per GiB, both ends of one hop in this process.
+const perGiB = new Map<string, { cpu: number[]; rate: number[] }>();
+const runs: [string, () => Promise<void>][] = [
+  ['bare TCP socket (calibration)', () => bareTcp(BYTES)],
+  ['link write, framing only', () => pushBytes('plain', BYTES)],
+  ['link write, sealed', () => pushBytes('sealed', BYTES)],
+  ['link read, framing only', () => pullBytes('plain', BYTES)],
+  ['link read, sealed', () => pullBytes('sealed', BYTES)],
+];
+for (let round = 0; round < ROUNDS; round++) {
+  for (const [name, fn] of runs) {
+    const { cpuS, wallS } = await cpuOf(fn);
+    const m = perGiB.get(name) ?? { cpu: [], rate: [] };
+    m.cpu.push(cpuS / (BYTES / GiB));
+    m.rate.push(BYTES / GiB / wallS);
+    perGiB.set(name, m);
+  }
+}
+const bare = median(perGiB.get('bare TCP socket (calibration)')!.cpu);
+for (const [name, m] of perGiB) rows.push([name, fmt(median(m.cpu)), fmt(median(m.rate)), fmt(median(m.cpu) / bare)]);
+printTable(['per GiB, one hop (both ends)', 'CPU s/GiB', 'GiB/s', '× bare TCP'], rows);
+results.perGiB = Object.fromEntries([...perGiB].map(([k, m]) => [k, { cpuSPerGiB: median(m.cpu), gibPerS: median(m.rate) }]));
+const sealedWrite = median(perGiB.get('link write, sealed')!.rate);
+const plainWrite = median(perGiB.get('link write, framing only')!.rate);
+process.stdout.write(`sealing costs ${fmt((1 - sealedWrite / plainWrite) * 100, 1)} % of write throughput on one hop\n\n`);
+
+// 2. Small calls to a real node process.
+const folder = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'kintsugi-bench-link-'));
+const port = await freePort();
+const node = spawn(process.execPath, [join(root, 'dist/server/cli.js'), 'node'], {
+  env: { ...process.env, NODE_DIR: folder, PORT: String(port), HOST: '127.0.0.1', SYNC: 'off', CLUSTER_SECRET: 'bench' },
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+try {
+  await waitFor(node, 'Kintsugi node');
+  const drive = new RemoteDrive(0, `http://127.0.0.1:${port}`, 'bench', 'bench-cluster');
+  await drive.probe();
+  await drive.shelf.put([{ name: 'meta/b/k/1.rec', bytes: randomBytes(1024) }]);
+  const CALLS = quick ? 5_000 : 20_000;
+  for (let i = 0; i < 500; i++) await drive.shelf.get('meta/b/k/1.rec');
+  const latencies = async (n: number): Promise<number[]> => {
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const t = performance.now();
+      await drive.shelf.get('meta/b/k/1.rec');
+      out.push(performance.now() - t);
+    }
+    return out.sort((a, b) => a - b);
+  };
+  const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
+  const cpuPerCall: number[] = [];
+  let idle: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const n0 = procCpuS(node.pid!);
+    const c0 = process.cpuUsage();
+    idle = await latencies(CALLS);
+    const c = process.cpuUsage(c0);
+    cpuPerCall.push(((c.user + c.system) / 1e6 + procCpuS(node.pid!) - n0) / CALLS * 1e6);
+  }
+  // The same calls while a 1 GiB shard stream goes to the node on the bulk lane.
+  const writer = await drive.createWriter('data/bench/big');
+  const block = randomBytes(1 << 20);
+  let streaming = true;
+  const stream = (async () => {
+    for (let at = 0; at < GiB; at += block.byteLength) await writer.write(block, at);
+    await writer.commit();
+    streaming = false;
+  })();
+  const loaded: number[] = [];
+  while (streaming) {
+    const t = performance.now();
+    await drive.shelf.get('meta/b/k/1.rec');
+    loaded.push(performance.now() - t);
+  }
+  await stream;
+  loaded.sort((a, b) => a - b);
+  await drive.close();
+  const small = [
+    ['CPU per 1 KiB shelf get, gateway + node (µs)', fmt(median(cpuPerCall), 0)],
+    ['p50 latency, idle link (ms)', fmt(pct(idle, 0.5), 3)],
+    ['p99 latency, idle link (ms)', fmt(pct(idle, 0.99), 3)],
+    ['p99 latency during a 1 GiB shard stream (ms)', fmt(pct(loaded, 0.99), 3)],
+    ['p99 during the stream / p99 idle', fmt(pct(loaded, 0.99) / pct(idle, 0.99))],
+  ];
+  printTable(['small calls to a `kintsugi node` process', 'median'], small);
+  results.smallCalls = { cpuMicrosPerCall: median(cpuPerCall), p50IdleMs: pct(idle, 0.5), p99IdleMs: pct(idle, 0.99), p99LoadedMs: pct(loaded, 0.99), loadedCalls: loaded.length };
+} finally {
+  node.kill('SIGTERM');
+  rmSync(folder, { recursive: true, force: true });
+}
+if (json) writeJson(json, results);
