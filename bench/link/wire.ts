@@ -12,7 +12,7 @@ const WINDOW = 2 << 20;
 /** No sealing: the payload as it is and an empty tag — what the link costs for framing alone. */
 const plain: { sealer: FrameSealer; opener: FrameOpener } = {
   sealer: { seal: (_h, payload) => [...payload.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)), Buffer.alloc(16)] },
-  opener: { open: (_h, sealed) => (sealed.length === 1 ? sealed[0]! : Buffer.concat(sealed)) },
+  opener: { open: (_h, sealed) => [...sealed] },
 };
 
 export type Mode = 'sealed' | 'plain';

@@ -47,6 +47,7 @@ type Outcome = { ok: true; answer: unknown } | { ok: false; code: string; messag
 export async function serveNode(options: NodeServerOptions): Promise<{ port: number; close: () => Promise<void> }> {
   const folder = new NodeFolder({ folder: resolve(options.folder), sync: options.sync, services: options.services ?? {}, log: options.log ?? new JsonLineLogger() });
   const sockets = new Set<Socket>();
+  const spares = new SparePieces();
   /** what each mutating call answered, by operation id: a retry gets the first answer (or waits for it) */
   const answered = new Map<string, Promise<Outcome>>();
 
@@ -101,22 +102,23 @@ export async function serveNode(options: NodeServerOptions): Promise<{ port: num
     }, SILENT_GATEWAY_MS / 4);
     silence.unref();
 
-    function frame({ header, payload }: Frame): void {
+    function frame(f: Frame): void {
+      const { header } = f;
       switch (header.type) {
         case FrameType.Call: {
           if (header.stream <= lastStream) throw protocolError(`stream ${header.stream} reused`);
           lastStream = header.stream;
           let call: unknown;
-          try { call = unpack(payload); } catch { throw protocolError('a call that is not msgpack'); }
+          try { call = unpack(f.payload); } catch { throw protocolError('a call that is not msgpack'); }
           if (!Array.isArray(call) || call.length !== 3 || typeof call[1] !== 'object' || call[1] === null) throw protocolError('a malformed call');
           const [op, args, opId] = call as [unknown, object, unknown];
           const deadline = header.deadlineMs > 0 ? Date.now() + header.deadlineMs : Infinity;
           void run(op, args, typeof opId === 'string' ? opId : undefined, header.stream, deadline);
           return;
         }
-        case FrameType.Data: return data(header.stream, header.flags, payload);
+        case FrameType.Data: return data(header.stream, header.flags, f);
         case FrameType.Cancel: cancelled.add(header.stream); return;
-        case FrameType.Ping: conn.send(FrameType.Pong, 0, [payload]); return;
+        case FrameType.Ping: conn.send(FrameType.Pong, 0, [f.payload]); return;
         default: throw protocolError(`the gateway sent a frame of type ${header.type}`);
       }
     }
@@ -155,29 +157,40 @@ export async function serveNode(options: NodeServerOptions): Promise<{ port: num
     }
 
     /** A writer's bytes: queued behind its earlier ones, credited back once written. */
-    function data(stream: number, flags: number, payload: Buffer): void {
+    function data(stream: number, flags: number, f: Frame): void {
       const w = writers.get(stream);
       if (!w) throw protocolError(`data for stream ${stream}, which has no writer`);
-      if (payload.byteLength < 8) throw protocolError('a data frame without its position');
-      const bytes = payload.subarray(8);
-      w.received += bytes.byteLength;
+      if (f.header.length < 8) throw protocolError('a data frame without its position');
+      const head = f.parts[0]!.byteLength >= 8 ? f.parts[0]! : f.payload;
+      const position = (flags & FrameFlag.Append) !== 0 ? undefined : head.readUInt32BE(0) * 0x1_0000_0000 + head.readUInt32BE(4);
+      const length = f.header.length - 8;
+      w.received += length;
       // The gateway may be ahead of what was written by its window, never more.
       if (w.received > w.credited + WRITER_WINDOW) throw protocolError(`stream ${stream} sent beyond its credit`);
-      const position = (flags & FrameFlag.Append) !== 0 ? undefined : payload.readUInt32BE(0) * 0x1_0000_0000 + payload.readUInt32BE(4);
-      conn.hold(bytes.byteLength);
+      // The pieces are gathered into a buffer of the pool, given back once the file took them.
+      const gathered = spares.take(length);
+      let skip = 8;
+      let at = 0;
+      for (const part of f.parts) {
+        const piece = part.subarray(Math.min(skip, part.byteLength));
+        skip -= part.byteLength - piece.byteLength;
+        at += piece.copy(gathered, at);
+      }
+      conn.hold(length);
       w.chain = w.chain.then(async () => {
-        if (!w.failure) await w.writer.write(bytes, position);
+        if (!w.failure) await w.writer.write(gathered.subarray(0, length), position);
       }).catch((err: Error) => {
         if (w.failure) return;
         w.failure = err;
         const e = err as Error & { code?: string };
         if (!conn.isClosed) conn.send(FrameType.Fail, stream, [pack({ code: e.code ?? 'ERR_NODE', message: e.message })]);
       }).finally(() => {
-        conn.release(bytes.byteLength);
-        w.credited += bytes.byteLength;
+        spares.give(gathered);
+        conn.release(length);
+        w.credited += length;
         if (!conn.isClosed && writers.has(stream)) {
           const credit = Buffer.allocUnsafe(4);
-          credit.writeUInt32BE(bytes.byteLength, 0);
+          credit.writeUInt32BE(length, 0);
           conn.send(FrameType.Credit, stream, [credit]);
         }
       });
@@ -194,3 +207,25 @@ export async function serveNode(options: NodeServerOptions): Promise<{ port: num
     },
   };
 }
+
+/**
+ * Buffers for a writer's data frames, reused: a frame's bytes arrive in the
+ * pieces they were opened in, and are gathered into one of these for the
+ * file — a buffer of fresh pages per megabyte cost more than the copy.
+ */
+class SparePieces {
+  private readonly spare: Buffer[] = [];
+
+  take(length: number): Buffer {
+    return length <= PIECE ? this.spare.pop() ?? Buffer.allocUnsafeSlow(PIECE) : Buffer.allocUnsafe(length);
+  }
+
+  give(buffer: Buffer): void {
+    if (buffer.byteLength === PIECE && this.spare.length < MAX_SPARES) this.spare.push(buffer);
+  }
+}
+
+/** A writer's data frame carries at most this (link-writer.ts sends pieces of 1 MiB). */
+const PIECE = 1 << 20;
+/** Spare pieces kept: what a connection may hold for its writers (HELD_BYTES_LIMIT) and a little more. */
+const MAX_SPARES = 40;

@@ -3,9 +3,17 @@ import type { Socket } from 'node:net';
 import { type FrameHeader, FrameType, HEADER_BYTES, readHeader, TAG_BYTES, writeHeader } from './frame.js';
 import type { FrameOpener, FrameSealer } from './seal.js';
 
-export interface Frame {
-  readonly header: FrameHeader;
-  readonly payload: Buffer;
+/** A frame as it arrived: its payload in the pieces it was opened in (a writer's bytes are written from them as they are). */
+export class Frame {
+  private whole: Buffer | undefined;
+
+  constructor(readonly header: FrameHeader, readonly parts: readonly Buffer[]) {}
+
+  /** The payload in one buffer (copied together only when it came in pieces). */
+  get payload(): Buffer {
+    this.whole ??= this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts);
+    return this.whole;
+  }
 }
 
 export interface ConnectionEvents {
@@ -134,11 +142,11 @@ export class LinkConnection {
     const sealed = this.take(this.pending.length);
     const tagParts = this.take(TAG_BYTES);
     const tag = tagParts.length === 1 ? tagParts[0]! : Buffer.concat(tagParts);
-    const payload = this.opener.open(this.pendingHeader!, sealed, tag);
-    if (!payload) throw protocolError('a frame failed its seal');
+    const parts = this.opener.open(this.pendingHeader!, sealed, tag);
+    if (!parts) throw protocolError('a frame failed its seal');
     const header = this.pending;
     this.pending = undefined;
-    this.events.frame({ header, payload });
+    this.events.frame(new Frame(header, parts));
     return !this.closedWith;
   }
 

@@ -5,7 +5,7 @@ import { CALL_TIMEOUT_MS, type LinkClient } from './link-client.js';
 import { WRITER_WINDOW } from './operations.js';
 
 /** The most bytes one data frame carries: a shard block goes as one or a few. */
-const PIECE_BYTES = 1 << 20;
+const PIECE_BYTES = 256 << 10;
 
 /**
  * A file being written on a node over the link's bulk lane: the writer is
