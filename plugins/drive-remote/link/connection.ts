@@ -23,6 +23,8 @@ export interface ConnectionEvents {
   closed(why: Error): void;
 }
 
+/** Frames up to this size are copied into one buffer and written at once. */
+const SMALL_FRAME = 16 << 10;
 /** Bytes a connection holds for the work its frames started before it stops reading from its socket. */
 const HELD_BYTES_LIMIT = 32 << 20;
 
@@ -72,8 +74,10 @@ export class LinkConnection {
     for (const p of payload) length += p.byteLength;
     const header = writeHeader({ type, flags, stream, length, deadlineMs });
     const sealed = this.sealer.seal(header, payload);
+    // A small frame goes as one buffer in one write: cheaper than a writev of its pieces.
+    if (length <= SMALL_FRAME) return this.socket.write(Buffer.concat([header, ...sealed]));
     if (!this.corked) {
-      // Everything sent in this tick leaves in one writev.
+      // The pieces of large frames sent in this tick leave in one writev, their bytes not copied.
       this.corked = true;
       this.socket.cork();
       process.nextTick(() => { this.corked = false; this.socket.uncork(); });
