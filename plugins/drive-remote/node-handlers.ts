@@ -21,8 +21,10 @@ export interface OpenWriter {
   readonly writer: DriveWriter;
   /** bytes received (and queued for the file) */
   received: number;
-  /** bytes written and credited back to the gateway */
+  /** bytes written (the gateway's credit grows by them) */
   credited: number;
+  /** bytes written whose credit has not been sent yet */
+  owed: number;
   /** writes run one after another: positions may overlap, the last wins */
   chain: Promise<void>;
   failure?: Error;
@@ -116,7 +118,7 @@ export class NodeFolder {
     },
     'writer.open': async ({ path }, ctx) => {
       const writer = await (await this.driveFor(ctx, false)).createWriter(path);
-      ctx.writers.set(ctx.stream, { writer, received: 0, credited: 0, chain: Promise.resolve() });
+      ctx.writers.set(ctx.stream, { writer, received: 0, credited: 0, owed: 0, chain: Promise.resolve() });
       return null;
     },
     'writer.commit': async ({ writer, bytes, path }, ctx) => {

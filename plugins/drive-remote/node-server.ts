@@ -166,7 +166,7 @@ export async function serveNode(options: NodeServerOptions): Promise<{ port: num
       const length = f.header.length - 8;
       w.received += length;
       // The gateway may be ahead of what was written by its window, never more.
-      if (w.received > w.credited + WRITER_WINDOW) throw protocolError(`stream ${stream} sent beyond its credit`);
+      if (w.received > w.credited - w.owed + WRITER_WINDOW) throw protocolError(`stream ${stream} sent beyond its credit`);
       // The pieces are gathered into a buffer of the pool, given back once the file took them.
       const gathered = spares.take(length);
       let skip = 8;
@@ -188,9 +188,12 @@ export async function serveNode(options: NodeServerOptions): Promise<{ port: num
         spares.give(gathered);
         conn.release(length);
         w.credited += length;
-        if (!conn.isClosed && writers.has(stream)) {
+        w.owed += length;
+        // Credit goes back in half windows (or when the writer caught up): a frame per data frame cost the node a write each.
+        if (!conn.isClosed && writers.has(stream) && (w.owed >= WRITER_WINDOW / 2 || w.received === w.credited)) {
           const credit = Buffer.allocUnsafe(4);
-          credit.writeUInt32BE(length, 0);
+          credit.writeUInt32BE(w.owed, 0);
+          w.owed = 0;
           conn.send(FrameType.Credit, stream, [credit]);
         }
       });

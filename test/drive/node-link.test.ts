@@ -285,6 +285,17 @@ describe('a connection cut or stalled under a call', () => {
     expect(readFileSync(join(folder, 'meta', 'to'), 'utf8')).toBe('moved once');
   });
 
+  it('positional writes in flight together on one writer all go on as the credit comes back, in any order', async () => {
+    const { folder, drive } = await node();
+    const writer = await drive.createWriter('data/together');
+    const blocks = Array.from({ length: 24 }, () => randomBytes(256 << 10));
+    // Six megabytes at once against a window of two: most writes wait for credit, and every one of them must be woken
+    // (a waiter left to its 10 s timer once stalled whole stripes: the test's own timeout is below that).
+    await Promise.all(blocks.map((b, i) => writer.write(b, (blocks.length - 1 - i) * b.byteLength)));
+    await writer.commit();
+    expect(readFileSync(join(folder, 'data', 'together')).equals(Buffer.concat([...blocks].reverse()))).toBe(true);
+  }, 8_000);
+
   it('a node that stops reading stops the writer at its credit: the gateway buffers no more', async () => {
     // A node that completes the handshake, takes the writer.open, answers it, and then reads nothing more.
     const sockets: Socket[] = [];

@@ -24,7 +24,13 @@ interface PendingCall {
 export interface WriterStream {
   credit: number;
   failure?: Error;
-  wake?: () => void;
+  /** writes waiting for credit (positional writes may be in flight together): all are woken by news */
+  readonly waiting: Set<() => void>;
+}
+
+function wake(w: WriterStream): void {
+  for (const resume of w.waiting) resume();
+  w.waiting.clear();
 }
 
 /** A connection closed under its calls: they may or may not have reached the node, and may be sent again. */
@@ -83,7 +89,7 @@ export class ClientConnection {
 
   /** Registers the writer about to be opened on `stream`, with the credit the node grants every writer. */
   addWriter(stream: number, credit: number): WriterStream {
-    const w: WriterStream = { credit };
+    const w: WriterStream = { credit, waiting: new Set() };
     this.writers.set(stream, w);
     this.busy();
     return w;
@@ -128,7 +134,7 @@ export class ClientConnection {
         if (!call) {
           // A writer the node failed after opening it, or an answer to a call given up on.
           const w = this.writers.get(header.stream);
-          if (w && header.type === FrameType.Fail) { w.failure = failure(payload, this.where); w.wake?.(); }
+          if (w && header.type === FrameType.Fail) { w.failure = failure(payload, this.where); wake(w); }
           return;
         }
         this.calls.delete(header.stream);
@@ -140,7 +146,7 @@ export class ClientConnection {
       }
       case FrameType.Credit: {
         const w = this.writers.get(header.stream);
-        if (w && payload.byteLength === 4) { w.credit += payload.readUInt32BE(0); w.wake?.(); }
+        if (w && payload.byteLength === 4) { w.credit += payload.readUInt32BE(0); wake(w); }
         return;
       }
       case FrameType.Pong: return;
@@ -150,7 +156,7 @@ export class ClientConnection {
 
   private check(): void {
     const now = Date.now();
-    const waiting = this.calls.size > 0 || [...this.writers.values()].some((w) => w.wake);
+    const waiting = this.calls.size > 0 || [...this.writers.values()].some((w) => w.waiting.size > 0);
     if (waiting && now - this.link.lastHeardMs > SILENCE_MS) {
       this.link.close(new Error(`nothing from the node for ${SILENCE_MS} ms`));
     } else if (now - this.lastSentMs >= PING_MS) {
@@ -166,7 +172,7 @@ export class ClientConnection {
     this.calls.clear();
     // A writer is not sent again: the node aborted it with the connection.
     const gone = nodeFault('ERR_NODE_GONE', `${this.where}: ${broken.message}`);
-    for (const w of this.writers.values()) { w.failure ??= gone; w.wake?.(); }
+    for (const w of this.writers.values()) { w.failure ??= gone; wake(w); }
   }
 }
 

@@ -39,27 +39,31 @@ export class LinkWriter implements DriveWriter {
     for (let at = 0; at < chunk.byteLength; at += PIECE_BYTES) {
       const piece = chunk.subarray(at, Math.min(chunk.byteLength, at + PIECE_BYTES));
       await this.credit(piece.byteLength);
-      this.state.credit -= piece.byteLength;
       this.bytes += piece.byteLength;
-      const room = this.conn.data(this.stream, position === undefined ? undefined : position + at, piece);
-      if (!room) await this.conn.drained();
+      // No waiting for the socket to drain: the credit bounds what is on its way.
+      this.conn.data(this.stream, position === undefined ? undefined : position + at, piece);
     }
     if (this.state.failure) throw this.state.failure;
   }
 
-  /** Waits until the node's credit covers `bytes` (or the writer failed). */
+  /**
+   * Waits until the node's credit covers `bytes` (or the writer failed) and
+   * takes them from it, in the same turn as the check: writes waiting
+   * together must not both see the same credit.
+   */
   private async credit(bytes: number): Promise<void> {
     const deadline = Date.now() + CALL_TIMEOUT_MS;
     while (!this.state.failure && this.state.credit < bytes) {
       const left = deadline - Date.now();
       if (left <= 0) throw (this.state.failure = nodeFault('ERR_NODE_GONE', `${this.link.where}: the node took no bytes for ${CALL_TIMEOUT_MS} ms`));
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.state.wake = () => { clearTimeout(timer); resolve(); };
+        const resume = () => { clearTimeout(timer); this.state.waiting.delete(resume); resolve(); };
+        const timer = setTimeout(resume, left);
+        this.state.waiting.add(resume);
       });
-      this.state.wake = undefined;
     }
     if (this.state.failure) throw this.state.failure;
+    this.state.credit -= bytes;
   }
 
   async commit(path?: string): Promise<void> {
