@@ -111,7 +111,7 @@ export const SETTINGS = {
     meaning: 'every node in index order, comma-separated, each a folder or the `http://host:port` of a `kintsugi node` (instead of `NODEPATH`)',
     read: (raw): readonly string[] | undefined => (absent(raw) ? undefined : String(raw).split(',').map((n) => n.trim()).filter(Boolean)),
   }),
-  clusterSecret: spec({ name: 'CLUSTER_SECRET', meaning: 'what gateways and `kintsugi node` processes sign their requests with (needed when `NODES` has URLs)', shownDefault: '', read: optionalText(), secret: true }),
+  clusterSecret: spec({ name: 'CLUSTER_SECRET', meaning: 'what gateways and `kintsugi node` processes prove to each other and key their sealed link with (needed when `NODES` has URLs)', shownDefault: '', read: optionalText(), secret: true }),
   matrixType: spec({ name: 'MATRIXTYPE', meaning: '`cauchy` (= `cauchy_good`), `cauchy_orig`, `reed_sol_van`', shownDefault: '`cauchy`', read: oneOf('MATRIXTYPE', 'technique', 'cauchy', Object.keys(MATRIX_TYPES)) }),
   codec: spec({ name: 'CODEC', meaning: '`auto` (native, else WASM), `native`, `wasm`', shownDefault: '`auto`', read: oneOf<CodecChoice>('CODEC', 'codec', 'auto', CODEC_CHOICES) }),
   placement: spec({ name: 'PLACEMENT', meaning: 'placement plugin: `hash` (rendezvous hashing) or `ring` (consistent hashing)', shownDefault: '`hash`', read: text('hash', true) }),

@@ -8,7 +8,7 @@ import { PLUGINS } from './plugins.js';
 export async function runNode(config: KintsugiConfig, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const folder = env.NODE_DIR;
   if (!folder) throw new ConfigError('NODE_DIR', 'names the folder this node serves');
-  if (!config.clusterSecret) throw new ConfigError('CLUSTER_SECRET', 'is needed: gateways sign every request with it');
+  if (!config.clusterSecret) throw new ConfigError('CLUSTER_SECRET', 'is needed: gateways and nodes prove to each other that they hold it, and key their link with it');
   const services = Object.assign({}, ...PLUGINS.map((p) => p.nodeServices ?? {})) as Record<string, NodeServiceFactory>;
   const server = await serveNode({ folder, secret: config.clusterSecret, host: config.host, port: config.port, sync: config.sync, services });
   process.stdout.write(`Kintsugi node  ${folder}  on http://${config.host}:${server.port}  SYNC=${config.sync ? 'on' : 'off'}\n`);

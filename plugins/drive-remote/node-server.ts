@@ -11,7 +11,7 @@ import { JsonLineLogger } from '../../core/logger.js';
 import { type Frame, LinkConnection, protocolError } from './link/connection.js';
 import { FrameFlag, FrameType, MAX_PAYLOAD } from './link/frame.js';
 import { HANDSHAKE_MS, HandshakeReader, MAGIC, nodeHandshake, type Session } from './link/handshake.js';
-import { isOperation, OPERATIONS, type OperationName, WRITER_WINDOW } from './link/operations.js';
+import { DATA_PIECE, isOperation, OPERATIONS, type OperationName, WRITER_WINDOW } from './link/operations.js';
 import { type CallContext, NodeFolder, type OpenWriter } from './node-handlers.js';
 
 export interface NodeServerOptions {
@@ -86,6 +86,8 @@ export async function serveNode(options: NodeServerOptions): Promise<{ port: num
   function serveSession(socket: Socket, session: Session & { clusterId: string; node: number }): void {
     const { clusterId, node } = session;
     const writers = new Map<number, OpenWriter>();
+    /** calls running, and those of them the gateway gave up on (their answers are not sent) */
+    const running = new Set<number>();
     const cancelled = new Set<number>();
     let lastStream = 0;
     const conn = new LinkConnection(socket, session.sealer, session.opener, {
@@ -117,13 +119,23 @@ export async function serveNode(options: NodeServerOptions): Promise<{ port: num
           return;
         }
         case FrameType.Data: return data(header.stream, header.flags, f);
-        case FrameType.Cancel: cancelled.add(header.stream); return;
+        case FrameType.Cancel: if (running.has(header.stream)) cancelled.add(header.stream); return;
         case FrameType.Ping: conn.send(FrameType.Pong, 0, [f.payload]); return;
         default: throw protocolError(`the gateway sent a frame of type ${header.type}`);
       }
     }
 
     async function run(op: unknown, args: object, opId: string | undefined, stream: number, deadline: number): Promise<void> {
+      running.add(stream);
+      try {
+        await answer(op, args, opId, stream, deadline);
+      } finally {
+        running.delete(stream);
+        cancelled.delete(stream);
+      }
+    }
+
+    async function answer(op: unknown, args: object, opId: string | undefined, stream: number, deadline: number): Promise<void> {
       let outcome: Outcome;
       if (!isOperation(op)) outcome = { ok: false, code: 'ERR_BAD_REQUEST', message: `no operation ${String(op)}` };
       else if (op === 'writer.open' && writers.size >= MAX_WRITERS) outcome = { ok: false, code: 'ERR_TOO_MANY_WRITERS', message: `more than ${MAX_WRITERS} writers on one connection` };
@@ -137,7 +149,7 @@ export async function serveNode(options: NodeServerOptions): Promise<{ port: num
         }
         outcome = await first;
       } else outcome = await execute(op, args, stream);
-      if (cancelled.delete(stream) || conn.isClosed) return;
+      if (cancelled.has(stream) || conn.isClosed) return;
       if (!outcome.ok) { conn.send(FrameType.Fail, stream, [pack({ code: outcome.code, message: outcome.message })]); return; }
       const raw = isOperation(op) && OPERATIONS[op].raw === true;
       const body = raw ? (outcome.answer as Buffer) : pack(outcome.answer);
@@ -228,7 +240,7 @@ class SparePieces {
   }
 }
 
-/** A writer's data frame carries at most this (link-writer.ts sends pieces of 1 MiB). */
-const PIECE = 1 << 20;
-/** Spare pieces kept: what a connection may hold for its writers (HELD_BYTES_LIMIT) and a little more. */
-const MAX_SPARES = 40;
+/** A gateway's data frames carry at most this; a larger one (allowed, never sent) gets a buffer of its own. */
+const PIECE = DATA_PIECE;
+/** Spare pieces kept: as many as a connection may hold for its writers (32 MiB). */
+const MAX_SPARES = 128;

@@ -77,6 +77,7 @@ export class ClientConnection {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.calls.delete(stream);
+        this.busy();
         this.link.send(FrameType.Cancel, stream);
         reject(nodeFault('ERR_NODE_GONE', `${this.where}: no answer to ${op} within ${timeoutMs} ms`));
       }, timeoutMs);
@@ -106,17 +107,13 @@ export class ClientConnection {
     else this.socket.unref();
   }
 
-  /** Sends a writer's bytes (its credit already counted); false when the socket's buffer is full. */
-  data(stream: number, position: number | undefined, bytes: Uint8Array): boolean {
+  /** Sends a writer's bytes (its credit already taken: the credit, not the socket's buffer, bounds what is on its way). */
+  data(stream: number, position: number | undefined, bytes: Uint8Array): void {
     const at = Buffer.allocUnsafe(8);
     at.writeUInt32BE(Math.floor((position ?? 0) / 0x1_0000_0000), 0);
     at.writeUInt32BE((position ?? 0) >>> 0, 4);
     this.sent();
-    return this.link.send(FrameType.Data, stream, [at, bytes], position === undefined ? FrameFlag.Append : 0);
-  }
-
-  drained(): Promise<void> {
-    return this.link.drained().catch((err: Error) => { throw nodeFault('ERR_NODE_GONE', `${this.where}: ${err.message}`); });
+    this.link.send(FrameType.Data, stream, [at, bytes], position === undefined ? FrameFlag.Append : 0);
   }
 
   close(): void {

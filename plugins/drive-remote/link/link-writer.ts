@@ -2,10 +2,7 @@ import type { DriveWriter } from '../../../core/contracts/drive.js';
 import { nodeFault } from '../../../core/errors.js';
 import type { ClientConnection, WriterStream } from './client-connection.js';
 import { CALL_TIMEOUT_MS, type LinkClient } from './link-client.js';
-import { WRITER_WINDOW } from './operations.js';
-
-/** The most bytes one data frame carries: a shard block goes as one or a few. */
-const PIECE_BYTES = 256 << 10;
+import { DATA_PIECE, WRITER_WINDOW } from './operations.js';
 
 /**
  * A file being written on a node over the link's bulk lane: the writer is
@@ -36,11 +33,10 @@ export class LinkWriter implements DriveWriter {
   }
 
   async write(chunk: Uint8Array, position?: number): Promise<void> {
-    for (let at = 0; at < chunk.byteLength; at += PIECE_BYTES) {
-      const piece = chunk.subarray(at, Math.min(chunk.byteLength, at + PIECE_BYTES));
+    for (let at = 0; at < chunk.byteLength; at += DATA_PIECE) {
+      const piece = chunk.subarray(at, Math.min(chunk.byteLength, at + DATA_PIECE));
       await this.credit(piece.byteLength);
       this.bytes += piece.byteLength;
-      // No waiting for the socket to drain: the credit bounds what is on its way.
       this.conn.data(this.stream, position === undefined ? undefined : position + at, piece);
     }
     if (this.state.failure) throw this.state.failure;

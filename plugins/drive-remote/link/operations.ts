@@ -81,3 +81,5 @@ export function isOperation(name: unknown): name is OperationName {
 
 /** Bytes a writer may send ahead of the node's credit. */
 export const WRITER_WINDOW = 2 << 20;
+/** The most bytes a writer's data frame carries: small enough that calls on other streams wait little behind one. */
+export const DATA_PIECE = 256 << 10;
