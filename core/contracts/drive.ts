@@ -76,15 +76,6 @@ export interface DriveShelf {
   scan(after: string, limit: number): Promise<{ name: string; bytes: Uint8Array }[]>;
 }
 
-/** A shelf call's arguments, by operation, as a node on another host receives them (msgpack). */
-export interface ShelfCalls {
-  put: { items: readonly ShelfPut[] };
-  get: { name: string };
-  list: { folder: string };
-  remove: { names: readonly string[] };
-  scan: { after: string; limit: number };
-}
-
 /** A node's file system, as its last probe found it. */
 export interface DriveSpace {
   readonly freeBytes: number;
