@@ -30,16 +30,18 @@ const HELD_BYTES_LIMIT = 32 << 20;
 
 /**
  * One authenticated, sealed link connection, on either side: frames out
- * (sealed, header and payload pieces handed to the socket together under
- * cork, so the frames of one tick leave in one writev and no payload is
- * copied into a bigger buffer) and frames in (cut from the socket's
- * chunks where they fall, opened, handed on). A frame that fails its tag,
- * has a bad header or is refused by the receiver closes the connection.
+ * (sealed; a small frame as one buffer, a large one's header and pieces
+ * under cork, so that what one tick sends leaves in one writev without its
+ * payload being copied into a bigger buffer) and frames in (cut from the
+ * socket's chunks where they fall, opened, handed on). A frame that fails
+ * its tag, has a bad header or is refused by the receiver closes the
+ * connection.
  *
- * Memory stays bounded on both sides: a sender waits for `drained()` when
- * the socket's buffer is full; a receiver `hold`s what the work its frames
- * started still keeps, and the connection stops reading while that exceeds
- * HELD_BYTES_LIMIT (TCP then stops the sender).
+ * Memory stays bounded on both sides: what is on its way was asked for
+ * (answers) or granted (a writer's credit); a receiver `hold`s what the
+ * work its frames started still keeps, and the connection stops reading
+ * while that exceeds HELD_BYTES_LIMIT (TCP then stops the sender);
+ * `drained()` is there for senders of their own (the benchmark).
  */
 export class LinkConnection {
   private chunks: Buffer[] = [];
