@@ -251,6 +251,18 @@ describe('a hostile peer at the node port gets nothing, breaks nothing, and the 
 });
 
 describe('a connection cut or stalled under a call', () => {
+  it('broken under many callers at once: they open one new connection between them', async () => {
+    const { port } = await node();
+    const tap = await linkTap(port);
+    closers.push(() => tap.close());
+    const drive = gateway(tap.port);
+    await drive.list('meta');
+    tap.cutAll();
+    await new Promise((r) => setTimeout(r, 50));
+    await expect(Promise.all(Array.from({ length: 20 }, (_, i) => drive.list(`meta/${i}`)))).resolves.toHaveLength(20);
+    expect(tap.connections()).toBe(2);
+  });
+
   it('in the middle of a shard stream: the commit fails and no torn shard is ever committed', async () => {
     const { folder, port } = await node();
     let cutting = false;

@@ -35,11 +35,15 @@ class Lane {
   constructor(private readonly target: LinkTarget, private readonly where: string) {}
 
   async connection(): Promise<ClientConnection> {
-    const open = this.current && await this.current.catch(() => undefined);
-    if (open && !open.isClosed) return open;
-    if (this.current && open === undefined && Date.now() < this.retryAtMs) throw this.lastFailure!;
-    this.current = this.open();
-    return this.current;
+    for (;;) {
+      const attempt = this.current;
+      const open = attempt && await attempt.catch(() => undefined);
+      if (open && !open.isClosed) return open;
+      // Callers that met the same broken connection open one new one between them.
+      if (this.current !== attempt) continue;
+      if (attempt && open === undefined && Date.now() < this.retryAtMs) throw this.lastFailure!;
+      this.current = this.open();
+    }
   }
 
   close(): void {
