@@ -15,7 +15,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -29,7 +29,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 
 import { artifactPath } from '../../codecs/common/artifact.js';
 import { fillListingIndexes } from '../common/listing-fill.js';
-import { freePort, waitFor } from '../common/processes.js';
+import { cpuSeconds, freePort, startNodeProcess, waitFor } from '../common/processes.js';
 import { barChart, writeChart } from '../common/chart.js';
 import { fmt, parseBenchArgs, printTable, writeJson } from '../common/report.js';
 import { rawRead, rawWrite } from '../engine/raw-disk.js';
@@ -56,21 +56,9 @@ const CLUSTER_SECRET = 'bench cluster secret';
 
 /** Seven `kintsugi node` processes serving nodePath/node-0..6 on loopback, and their URLs. */
 async function startNodes(nodePath: string): Promise<{ procs: ChildProcess[]; urls: string[] }> {
-  const procs: ChildProcess[] = [];
-  const urls: string[] = [];
-  for (let i = 0; i < 7; i++) {
-    const port = await freePort();
-    const folder = join(nodePath, `node-${i}`);
-    mkdirSync(folder, { recursive: true });
-    const proc = spawn(process.execPath, [join(root, 'dist/server/cli.js'), 'node'], {
-      env: { ...process.env, NODE_DIR: folder, PORT: String(port), HOST: '127.0.0.1', SYNC: sync ? 'on' : 'off', CLUSTER_SECRET },
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    await waitFor(proc, 'Kintsugi node');
-    procs.push(proc);
-    urls.push(`http://127.0.0.1:${port}`);
-  }
-  return { procs, urls };
+  const nodes = [];
+  for (let i = 0; i < 7; i++) nodes.push(await startNodeProcess(join(nodePath, `node-${i}`), { SYNC: sync ? 'on' : 'off', CLUSTER_SECRET }));
+  return { procs: nodes.map((n) => n.proc), urls: nodes.map((n) => n.url) };
 }
 
 async function startKintsugiRemote(nodePath: string): Promise<Target> {
@@ -117,24 +105,6 @@ interface Row { name: string; unit: string; kintsugi?: number; s3rver?: number; 
 const rows: Row[] = [];
 const mbps = (bytes: number, s: number) => bytes / MiB / s;
 
-/** CPU seconds (user + system) used so far by a process and all its descendants. */
-function cpuSeconds(pid: number): number {
-  const stats = new Map<number, { ppid: number; ticks: number }>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      // Fields after the command (which may hold spaces) start at ") ".
-      const f = readFileSync(`/proc/${name}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      stats.set(Number(name), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) });
-    } catch { /* exited meanwhile */ }
-  }
-  const inTree = (p: number): boolean => p === pid || (p > 1 && stats.has(p) && inTree(stats.get(p)!.ppid));
-  let ticks = 0;
-  for (const [p, st] of stats) if (inTree(p)) ticks += st.ticks;
-  return ticks / CLOCK_TICKS;
-}
-/** Linux's USER_HZ: /proc reports CPU time in these. */
-const CLOCK_TICKS = 100;
 
 /** CPU seconds per GiB moved that `run` cost the gateway's processes and (remote) the node processes. */
 async function withCpu<T>(t: Target, bytes: number, run: () => Promise<T>): Promise<{ result: T; gateway: number; nodes: number }> {

@@ -13,15 +13,13 @@
  *   npm run bench:link -- --quick    256 MiB per round, 3 rounds
  *   npm run bench:link -- --json FILE
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { artifactPath } from '../../codecs/common/artifact.js';
 import { RemoteDrive } from '../../plugins/drive-remote/remote-drive.js';
-import { freePort, waitFor } from '../common/processes.js';
+import { cpuSeconds, startNodeProcess } from '../common/processes.js';
 import { fmt, parseBenchArgs, printTable, writeJson } from '../common/report.js';
 import { median } from '../common/rounds.js';
 import { bareTcp, pullBytes, pushBytes } from './wire.js';
@@ -31,7 +29,6 @@ const quick = flags.has('quick');
 const GiB = 1 << 30;
 const BYTES = quick ? GiB / 4 : GiB;
 const ROUNDS = quick ? 3 : 5;
-const root = artifactPath(import.meta.url, '');
 
 /** CPU seconds this process spends on `fn`, and the wall seconds. */
 async function cpuOf(fn: () => Promise<void>): Promise<{ cpuS: number; wallS: number }> {
@@ -40,12 +37,6 @@ async function cpuOf(fn: () => Promise<void>): Promise<{ cpuS: number; wallS: nu
   await fn();
   const c = process.cpuUsage(c0);
   return { cpuS: (c.user + c.system) / 1e6, wallS: (performance.now() - t0) / 1000 };
-}
-
-/** A process's CPU seconds so far, from /proc (user + system). */
-function procCpuS(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 const rows: (string | number)[][] = [];
@@ -79,14 +70,9 @@ process.stdout.write(`sealing costs ${fmt((1 - sealedWrite / plainWrite) * 100, 
 
 // 2. Small calls to a real node process.
 const folder = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'kintsugi-bench-link-'));
-const port = await freePort();
-const node = spawn(process.execPath, [join(root, 'dist/server/cli.js'), 'node'], {
-  env: { ...process.env, NODE_DIR: folder, PORT: String(port), HOST: '127.0.0.1', SYNC: 'off', CLUSTER_SECRET: 'bench' },
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
+const { proc: node, url } = await startNodeProcess(folder, { SYNC: 'off', CLUSTER_SECRET: 'bench' });
 try {
-  await waitFor(node, 'Kintsugi node');
-  const drive = new RemoteDrive(0, `http://127.0.0.1:${port}`, 'bench', 'bench-cluster');
+  const drive = new RemoteDrive(0, url, 'bench', 'bench-cluster');
   await drive.probe();
   await drive.shelf.put([{ name: 'meta/b/k/1.rec', bytes: randomBytes(1024) }]);
   const CALLS = quick ? 5_000 : 20_000;
@@ -104,11 +90,11 @@ try {
   const cpuPerCall: number[] = [];
   let idle: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    const n0 = procCpuS(node.pid!);
+    const n0 = cpuSeconds(node.pid!);
     const c0 = process.cpuUsage();
     idle = await latencies(CALLS);
     const c = process.cpuUsage(c0);
-    cpuPerCall.push(((c.user + c.system) / 1e6 + procCpuS(node.pid!) - n0) / CALLS * 1e6);
+    cpuPerCall.push(((c.user + c.system) / 1e6 + cpuSeconds(node.pid!) - n0) / CALLS * 1e6);
   }
   // The same calls while a 1 GiB shard stream goes to the node on the bulk lane.
   const writer = await drive.createWriter('data/bench/big');

@@ -67,7 +67,7 @@ export class NodeFolder {
   }
 
   /** The drive for the identity a gateway expects; ERR_NODE_IDENTITY when the folder carries another. */
-  async driveFor(ctx: CallContext, fresh: boolean): Promise<LocalDrive> {
+  private async driveFor(ctx: CallContext, fresh: boolean): Promise<LocalDrive> {
     const folder = this.options.folder;
     if (fresh || this.identity === undefined || this.identity === 'missing') this.identity = await readIdentity(folder).catch(() => undefined);
     const mismatch = this.identity && this.identity !== 'missing' ? identityMismatch(folder, this.identity, ctx.clusterId, ctx.node) : undefined;
@@ -81,22 +81,27 @@ export class NodeFolder {
     return this.drive;
   }
 
+  /** The drive for a call (the identity as last read: only a probe reads it afresh). */
+  private local(ctx: CallContext): Promise<LocalDrive> {
+    return this.driveFor(ctx, false);
+  }
+
   readonly handlers: NodeHandlers = {
     identity: async () => readIdentity(this.options.folder),
     probe: async (_, ctx) => (await this.driveFor(ctx, true)).probe(),
     'file.read': async ({ path }, ctx) => {
-      const data = await (await this.driveFor(ctx, false)).readFile(path);
+      const data = await (await this.local(ctx)).readFile(path);
       if (data && data.byteLength > MAX_PAYLOAD) throw nodeFault('ERR_TOO_LARGE', `${path} is larger than a call's answer may be`);
-      return data ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : null;
+      return data ? asBuffer(data) : null;
     },
-    'file.replace': async ({ path, data }, ctx) => { await (await this.driveFor(ctx, false)).writeFile(path, data); return null; },
-    'file.create': async ({ path, data }, ctx) => (await this.driveFor(ctx, false)).createFile(path, data),
-    'file.remove': async ({ path }, ctx) => { await (await this.driveFor(ctx, false)).remove(path); return null; },
-    'file.stat': async ({ path }, ctx) => (await (await this.driveFor(ctx, false)).stat(path)) ?? null,
-    'file.list': async ({ path }, ctx) => (await this.driveFor(ctx, false)).list(path),
-    'file.rename': async ({ from, to }, ctx) => { await (await this.driveFor(ctx, false)).rename(from, to); return null; },
+    'file.replace': async ({ path, data }, ctx) => { await (await this.local(ctx)).writeFile(path, data); return null; },
+    'file.create': async ({ path, data }, ctx) => (await this.local(ctx)).createFile(path, data),
+    'file.remove': async ({ path }, ctx) => { await (await this.local(ctx)).remove(path); return null; },
+    'file.stat': async ({ path }, ctx) => (await (await this.local(ctx)).stat(path)) ?? null,
+    'file.list': async ({ path }, ctx) => (await this.local(ctx)).list(path),
+    'file.rename': async ({ from, to }, ctx) => { await (await this.local(ctx)).rename(from, to); return null; },
     'file.open': async ({ path }, ctx) => {
-      const file = await (await this.driveFor(ctx, false)).open(path);
+      const file = await (await this.local(ctx)).open(path);
       if (!file) return null;
       const handle = this.nextHandle++;
       this.files.set(handle, { file, usedMs: Date.now() });
@@ -108,7 +113,7 @@ export class NodeFolder {
       if (!h) throw nodeFault('ERR_NO_HANDLE', `no open file ${handle}`);
       h.usedMs = Date.now();
       const data = await h.file.read(offset, length);
-      return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+      return asBuffer(data);
     },
     'handle.close': async ({ handle }) => {
       const h = this.files.get(handle);
@@ -117,7 +122,7 @@ export class NodeFolder {
       return null;
     },
     'writer.open': async ({ path }, ctx) => {
-      const writer = await (await this.driveFor(ctx, false)).createWriter(path);
+      const writer = await (await this.local(ctx)).createWriter(path);
       ctx.writers.set(ctx.stream, { writer, received: 0, credited: 0, owed: 0, chain: Promise.resolve() });
       return null;
     },
@@ -139,13 +144,13 @@ export class NodeFolder {
       if (w) { await w.chain; await w.writer.abort(); }
       return null;
     },
-    'shelf.put': async ({ items }, ctx) => (await this.driveFor(ctx, false)).shelf.put(items),
-    'shelf.get': async ({ name }, ctx) => (await (await this.driveFor(ctx, false)).shelf.get(name)) ?? null,
-    'shelf.list': async ({ folder }, ctx) => (await this.driveFor(ctx, false)).shelf.list(folder),
-    'shelf.remove': async ({ names }, ctx) => { await (await this.driveFor(ctx, false)).shelf.remove(names); return null; },
+    'shelf.put': async ({ items }, ctx) => (await this.local(ctx)).shelf.put(items),
+    'shelf.get': async ({ name }, ctx) => (await (await this.local(ctx)).shelf.get(name)) ?? null,
+    'shelf.list': async ({ folder }, ctx) => (await this.local(ctx)).shelf.list(folder),
+    'shelf.remove': async ({ names }, ctx) => { await (await this.local(ctx)).shelf.remove(names); return null; },
     'shelf.scan': async ({ after, limit }, ctx) => {
       // Fewer items than asked is a valid page: the answer must fit one frame.
-      const items = await (await this.driveFor(ctx, false)).shelf.scan(after, limit);
+      const items = await (await this.local(ctx)).shelf.scan(after, limit);
       let bytes = 0;
       const fits = items.findIndex((item) => (bytes += item.name.length + item.bytes.byteLength + 16) > MAX_PAYLOAD / 2);
       return fits <= 0 ? items : items.slice(0, fits);
@@ -155,13 +160,12 @@ export class NodeFolder {
   };
 
   private async service({ name, op, body }: Args<'service.read'>, ctx: CallContext): Promise<Buffer> {
-    const drive = await this.driveFor(ctx, false);
+    const drive = await this.local(ctx);
     const make = this.options.services[name];
     if (!make) throw nodeFault('ERR_BAD_REQUEST', `no service ${name}`);
     let service = this.running.get(name);
     if (!service) this.running.set(name, (service = make(drive, drive.clusterId, this.options.sync, this.options.log)));
-    const answer = await service.handle(op, body);
-    return Buffer.from(answer.buffer, answer.byteOffset, answer.byteLength);
+    return asBuffer(await service.handle(op, body));
   }
 
   async close(): Promise<void> {
@@ -170,4 +174,9 @@ export class NodeFolder {
     this.files.clear();
     for (const service of this.running.values()) await service.close().catch(() => undefined);
   }
+}
+
+/** The same bytes as a Buffer, not copied (a raw answer is sent as it is). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -31,6 +31,7 @@ const REMEMBERED_OPS = 20_000;
 const SILENT_GATEWAY_MS = 60_000;
 /** Open writers one connection may hold. */
 const MAX_WRITERS = 1024;
+const END_OF_HEADERS = Buffer.from('\r\n\r\n');
 /** A health probe's request must be complete within this many bytes and this long. */
 const HEALTH_REQUEST = { bytes: 2048, ms: 5_000 };
 
@@ -75,8 +76,7 @@ export async function serveNode(options: NodeServerOptions): Promise<{ port: num
 
   /** Answers `GET /health` (whether the folder is there and writable, nothing more); any other request gets nothing. */
   async function health(socket: Socket, reader: HandshakeReader): Promise<void> {
-    let request = 'GET ';
-    while (!request.includes('\r\n\r\n')) request += (await reader.read(1)).toString('latin1');
+    const request = `GET ${(await reader.readThrough(END_OF_HEADERS)).toString('latin1')}`;
     if (!/^GET \/health HTTP\/1\.[01]\r\n/.test(request)) throw new Error('not the health check');
     const up = await access(options.folder, constants.W_OK).then(() => stat(options.folder)).then((st) => st.isDirectory(), () => false);
     const body = up ? 'OK\n' : 'unavailable\n';
@@ -150,11 +150,16 @@ export async function serveNode(options: NodeServerOptions): Promise<{ port: num
         outcome = await first;
       } else outcome = await execute(op, args, stream);
       if (cancelled.has(stream) || conn.isClosed) return;
-      if (!outcome.ok) { conn.send(FrameType.Fail, stream, [pack({ code: outcome.code, message: outcome.message })]); return; }
+      if (!outcome.ok) { fail(stream, outcome.code, outcome.message); return; }
       const raw = isOperation(op) && OPERATIONS[op].raw === true;
       const body = raw ? (outcome.answer as Buffer) : pack(outcome.answer);
-      if (body.byteLength > MAX_PAYLOAD) { conn.send(FrameType.Fail, stream, [pack({ code: 'ERR_TOO_LARGE', message: `${String(op)}: an answer of ${body.byteLength} bytes` })]); return; }
+      if (body.byteLength > MAX_PAYLOAD) { fail(stream, 'ERR_TOO_LARGE', `${String(op)}: an answer of ${body.byteLength} bytes`); return; }
       conn.send(FrameType.Reply, stream, [body], raw ? FrameFlag.Raw : 0);
+    }
+
+    /** A call's or writer's failure, as the gateway reads it (client-connection.ts). */
+    function fail(stream: number, code: string, message: string): void {
+      conn.send(FrameType.Fail, stream, [pack({ code, message })]);
     }
 
     async function execute(op: OperationName, args: object, stream: number): Promise<Outcome> {
@@ -195,7 +200,7 @@ export async function serveNode(options: NodeServerOptions): Promise<{ port: num
         if (w.failure) return;
         w.failure = err;
         const e = err as Error & { code?: string };
-        if (!conn.isClosed) conn.send(FrameType.Fail, stream, [pack({ code: e.code ?? 'ERR_NODE', message: e.message })]);
+        if (!conn.isClosed) fail(stream, e.code ?? 'ERR_NODE', e.message);
       }).finally(() => {
         spares.give(gathered);
         conn.release(length);

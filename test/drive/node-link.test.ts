@@ -3,11 +3,12 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 
+import { pack } from 'msgpackr';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { gatewayHandshake, HANDSHAKE_MS, nodeHandshake, HandshakeReader } from '../../plugins/drive-remote/link/handshake.js';
+import { gatewayHandshake, HANDSHAKE_MS, HandshakeReader, helloBytes, nodeHandshake } from '../../plugins/drive-remote/link/handshake.js';
 import { LinkConnection } from '../../plugins/drive-remote/link/connection.js';
-import { FrameType } from '../../plugins/drive-remote/link/frame.js';
+import { FrameType, writeHeader } from '../../plugins/drive-remote/link/frame.js';
 import { WRITER_WINDOW } from '../../plugins/drive-remote/link/operations.js';
 import { serveNode } from '../../plugins/drive-remote/node-server.js';
 import { RemoteDrive } from '../../plugins/drive-remote/remote-drive.js';
@@ -86,7 +87,7 @@ describe('the node link handshake', () => {
 
   it('shows a stranger a random challenge and nothing else: no proof of its own until the gateway proved itself', async () => {
     const { port } = await node();
-    const hello = Buffer.concat([Buffer.from('KLNK'), Buffer.from([1]), randomBytes(32), Buffer.alloc(4), Buffer.from([CLUSTER.length]), Buffer.from(CLUSTER)]);
+    const hello = helloBytes(randomBytes(32), CLUSTER, 0);
     const { answer } = await exchange(port, Buffer.concat([hello, randomBytes(32)]));
     expect(answer.length).toBe(32);
     const again = await exchange(port, Buffer.concat([hello, randomBytes(32)]));
@@ -171,9 +172,9 @@ describe('a hostile peer at the node port gets nothing, breaks nothing, and the 
     ['random bytes', (port) => exchange(port, randomBytes(4096))],
     ['an HTTP request other than the health check', (port) => exchange(port, Buffer.from('GET /v1/file?path=meta%2Fsecret HTTP/1.1\r\nhost: x\r\n\r\n'))],
     ['an HTTP POST', (port) => exchange(port, Buffer.from('POST /health HTTP/1.1\r\ncontent-length: 3\r\n\r\nabc'))],
-    ['a frame before any handshake', (port) => exchange(port, Buffer.concat([Buffer.from([1, FrameType.Call, 0, 0, 0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 0, 0]), randomBytes(20)]))],
-    ['a hello claiming a huge cluster name, then more bytes than any handshake', (port) => exchange(port, Buffer.concat([Buffer.from('KLNK'), Buffer.from([1]), randomBytes(36), Buffer.from([255]), randomBytes(8 << 20)]))],
-    ['a hello and a wrong proof', (port) => exchange(port, Buffer.concat([Buffer.from('KLNK'), Buffer.from([1]), randomBytes(36), Buffer.from([1, 0x41]), randomBytes(32)]))],
+    ['a frame before any handshake', (port) => exchange(port, Buffer.concat([writeHeader({ type: FrameType.Call, flags: 0, stream: 1, length: 4, deadlineMs: 0 }), randomBytes(20)]))],
+    ['a hello with the longest cluster name, then more bytes than any handshake', (port) => exchange(port, Buffer.concat([helloBytes(randomBytes(32), 'c'.repeat(255), 0), randomBytes(8 << 20)]))],
+    ['a hello and a wrong proof', (port) => exchange(port, Buffer.concat([helloBytes(randomBytes(32), CLUSTER, 0), randomBytes(32)]))],
   ];
   for (const [what, attack] of cases) {
     it(`${what}: closed, with at most the 32-byte challenge said`, async () => {
@@ -196,7 +197,7 @@ describe('a hostile peer at the node port gets nothing, breaks nothing, and the 
 
   it('a 1-byte-per-100-ms sender is cut off when the handshake time is up, however steadily it sends', async () => {
     const { port, drive } = await node();
-    const hello = Buffer.concat([Buffer.from('KLNK'), Buffer.from([1]), randomBytes(36), Buffer.from([200]), randomBytes(200)]);
+    const hello = helloBytes(randomBytes(32), 'c'.repeat(200), 0);
     const trickling = exchange(port, undefined, { trickle: hello, everyMs: 100 });
     await expect(drive.list('meta')).resolves.toEqual([]);
     const { closedAfterMs, answer } = await trickling;
@@ -224,15 +225,15 @@ describe('a hostile peer at the node port gets nothing, breaks nothing, and the 
 
   const authenticated: [string, (raw: Awaited<ReturnType<typeof rawGateway>>) => void][] = [
     ['a frame of an unknown type', (raw) => raw.conn.send(99 as FrameType, 1)],
-    ['a frame claiming 4 GiB', (raw) => { raw.socket.write(Buffer.from([1, FrameType.Call, 0, 0, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0])); }],
+    ['a frame claiming 4 GiB', (raw) => { raw.socket.write(writeHeader({ type: FrameType.Call, flags: 0, stream: 1, length: 0xffffffff, deadlineMs: 0 })); }],
     ['a reused stream id', (raw) => {
       raw.conn.send(FrameType.Ping, 0);
-      raw.conn.send(FrameType.Call, 5, [Buffer.from([0x93, 0xa9, ...Buffer.from('file.list'), 0x81, 0xa4, ...Buffer.from('path'), 0xa4, ...Buffer.from('meta'), 0xc0])]);
-      raw.conn.send(FrameType.Call, 5, [Buffer.from([0x93, 0xa9, ...Buffer.from('file.list'), 0x81, 0xa4, ...Buffer.from('path'), 0xa4, ...Buffer.from('meta'), 0xc0])]);
+      raw.conn.send(FrameType.Call, 5, [pack(['file.list', { path: 'meta' }, null])]);
+      raw.conn.send(FrameType.Call, 5, [pack(['file.list', { path: 'meta' }, null])]);
     }],
     ['data for a writer it never opened', (raw) => raw.conn.send(FrameType.Data, 7, [Buffer.alloc(8), Buffer.from('bytes')])],
     ['a writer\'s bytes beyond its credit', (raw) => {
-      raw.conn.send(FrameType.Call, 1, [Buffer.concat([Buffer.from([0x93, 0xab]), Buffer.from('writer.open'), Buffer.from([0x81, 0xa4]), Buffer.from('path'), Buffer.from([0xa6]), Buffer.from('data/x'), Buffer.from([0xc0])])]);
+      raw.conn.send(FrameType.Call, 1, [pack(['writer.open', { path: 'data/x' }, null])]);
       setTimeout(() => { for (let i = 0; i <= WRITER_WINDOW / (1 << 20); i++) raw.conn.send(FrameType.Data, 1, [Buffer.alloc(8), Buffer.alloc(1 << 20)]); }, 200);
     }],
   ];

@@ -1,5 +1,9 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
+import { HEADER_BYTES, TAG_BYTES } from '../../plugins/drive-remote/link/frame.js';
+import { HELLO_FIXED } from '../../plugins/drive-remote/link/handshake.js';
+import { NONCE_BYTES, PROOF_BYTES } from '../../plugins/drive-remote/link/seal.js';
+
 /** Which way a frame goes through the tap. */
 export type Direction = 'to-node' | 'to-gateway';
 
@@ -42,13 +46,13 @@ export async function linkTap(nodePort: number, onFrame: (dir: Direction, frame:
 
     function relay(from: Socket, to: Socket, dir: Direction, seen?: (chunk: Buffer) => void): void {
       let pending = Buffer.alloc(0);
-      // The handshake: the gateway's hello (42 bytes and its cluster id) and proof; the node's nonce and proof.
-      let handshake: number | undefined = dir === 'to-gateway' ? 64 : undefined;
+      // The handshake: the gateway's hello (its cluster id's length is the fixed part's last byte) and proof; the node's nonce and proof.
+      let handshake: number | undefined = dir === 'to-gateway' ? NONCE_BYTES + PROOF_BYTES : undefined;
       let frames = 0;
       from.on('data', (chunk: Buffer) => {
         seen?.(chunk);
         pending = Buffer.concat([pending, chunk]);
-        if (handshake === undefined && pending.length >= 42) handshake = 42 + pending[41]! + 32;
+        if (handshake === undefined && pending.length >= HELLO_FIXED) handshake = HELLO_FIXED + pending[HELLO_FIXED - 1]! + PROOF_BYTES;
         if (handshake === undefined) return;
         if (handshake > 0) {
           const n = Math.min(handshake, pending.length);
@@ -56,8 +60,8 @@ export async function linkTap(nodePort: number, onFrame: (dir: Direction, frame:
           pending = pending.subarray(n);
           handshake -= n;
         }
-        while (handshake === 0 && pending.length >= 16) {
-          const size = 16 + pending.readUInt32BE(8) + 16;
+        while (handshake === 0 && pending.length >= HEADER_BYTES) {
+          const size = HEADER_BYTES + pending.readUInt32BE(8) + TAG_BYTES;
           if (pending.length < size) break;
           const verdict = onFrame(dir, pending.subarray(0, size), frames++);
           pending = pending.subarray(size);

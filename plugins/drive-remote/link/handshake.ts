@@ -16,7 +16,8 @@ import { type FrameOpener, type FrameSealer, freshNonce, NONCE_BYTES, Opener, pr
  * keys; whether the node's folder carries them is checked on every call.
  */
 export const MAGIC = Buffer.from('KLNK');
-const HELLO_FIXED = MAGIC.length + 1 + NONCE_BYTES + 4 + 1;
+/** A hello up to its cluster id, whose length is its last byte. */
+export const HELLO_FIXED = MAGIC.length + 1 + NONCE_BYTES + 4 + 1;
 /** The most a handshake can take, start to end: a peer trickling its bytes is cut off, however steadily it sends. */
 export const HANDSHAKE_MS = 5_000;
 
@@ -27,7 +28,7 @@ export interface Session {
   readonly leftover: Buffer[];
 }
 
-/** Reads exact byte counts off a socket during the handshake, holding no more than `limit` bytes. */
+/** Reads exact byte counts (or up to a marker) off a socket during the handshake, holding no more than `limit` bytes. */
 export class HandshakeReader {
   private chunks: Buffer[] = [];
   private size = 0;
@@ -54,15 +55,27 @@ export class HandshakeReader {
   }
 
   async read(n: number): Promise<Buffer> {
-    while (this.size < n) {
-      if (this.failure) throw this.failure;
-      await new Promise<void>((resolve) => { this.wake = resolve; });
-      this.wake = undefined;
-    }
+    while (this.size < n) await this.more();
     const all = Buffer.concat(this.chunks);
     this.chunks = all.byteLength > n ? [all.subarray(n)] : [];
     this.size -= n;
     return all.subarray(0, n);
+  }
+
+  /** The bytes up to and including `marker` (an HTTP request's blank line), once they are here. */
+  async readThrough(marker: Buffer): Promise<Buffer> {
+    for (;;) {
+      const at = Buffer.concat(this.chunks).indexOf(marker);
+      if (at >= 0) return this.read(at + marker.byteLength);
+      await this.more();
+    }
+  }
+
+  /** Waits for the next bytes; throws what ended the reading (closed, too slow, too many bytes). */
+  private async more(): Promise<void> {
+    if (this.failure) throw this.failure;
+    await new Promise<void>((resolve) => { this.wake = resolve; });
+    this.wake = undefined;
   }
 
   /** Stops reading for the handshake; what arrived beyond it. */
