@@ -24,11 +24,12 @@ export class GuardedDrive implements Drive {
     };
     const shelf = inner.shelf;
     this.shelf = {
-      put: (items) => this.run('write', () => shelf.put(items)),
+      put: (items, rows) => this.run('write', () => shelf.put(items, rows)),
       get: (name) => this.run('read', () => shelf.get(name)),
       list: (folder) => this.run('read', () => shelf.list(folder)),
-      remove: (names) => this.run('write', () => shelf.remove(names)),
+      remove: (names, rows) => this.run('write', () => shelf.remove(names, rows)),
       scan: (after, limit) => this.run('read', () => shelf.scan(after, limit)),
+      rows: (table, range) => this.run('read', () => shelf.rows(table, range)),
     };
   }
 

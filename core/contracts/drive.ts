@@ -49,6 +49,33 @@ export interface ShelfPut {
   readonly ifAbsent?: boolean;
 }
 
+/**
+ * A write to one of the shelf's tables: rows with binary keys kept in key
+ * order beside the items, for a plugin's structure derived from them (the
+ * listing index), so that an item and its rows go in one commit.
+ */
+export interface ShelfRowWrite {
+  readonly table: string;
+  readonly key: Uint8Array;
+  /** absent: the row is removed */
+  readonly value?: Uint8Array;
+  /** a stored row whose value starts with this byte stays as it is (a tombstone that a late write must not undo) */
+  readonly unlessFirstByte?: number;
+}
+
+/** A stored row; `value` undefined: it failed its checksum (rot), and reads as nothing until rewritten or removed. */
+export interface ShelfRow {
+  readonly key: Uint8Array;
+  readonly value: Uint8Array | undefined;
+}
+
+/** Which rows of a table a read walks: keys from `from` (inclusive) up to `to` (exclusive), at most `limit`. */
+export interface ShelfRowRange {
+  readonly from: Uint8Array;
+  readonly to?: Uint8Array;
+  readonly limit: number;
+}
+
 export interface ShelfPutResult {
   readonly written: boolean;
   /** no other item's name shared this one's folder (all before its last '/') when it was put */
@@ -65,15 +92,17 @@ export interface ShelfPutResult {
  * that fails it reads as absent, like a torn file.
  */
 export interface DriveShelf {
-  /** Puts items in one commit; a result per item, in order. */
-  put(items: readonly ShelfPut[]): Promise<ShelfPutResult[]>;
+  /** Puts items, and writes `rows`, in one commit; a result per item, in order. */
+  put(items: readonly ShelfPut[], rows?: readonly ShelfRowWrite[]): Promise<ShelfPutResult[]>;
   get(name: string): Promise<ShelfItem | undefined>;
   /** The names under `folder/`, relative to it, in order; [] for none. */
   list(folder: string): Promise<string[]>;
-  /** Takes items away in one commit; a missing one is not an error. */
-  remove(names: readonly string[]): Promise<void>;
+  /** Takes items away, and writes `rows`, in one commit; a missing item is not an error. */
+  remove(names: readonly string[], rows?: readonly ShelfRowWrite[]): Promise<void>;
   /** Up to `limit` items in name order after `after` ('' from the first): a walk over the shelf (a rotten item comes with no bytes). */
   scan(after: string, limit: number): Promise<{ name: string; bytes: Uint8Array }[]>;
+  /** A table's rows in key order (none: []). */
+  rows(table: string, range: ShelfRowRange): Promise<ShelfRow[]>;
 }
 
 /** A node's file system, as its last probe found it. */

@@ -5,7 +5,7 @@ import { crc32 } from 'node:zlib';
 
 import { open, type RootDatabase } from 'lmdb';
 
-import type { DriveShelf, ShelfItem, ShelfPut, ShelfPutResult } from '../../core/contracts/drive.js';
+import type { DriveShelf, ShelfItem, ShelfPut, ShelfPutResult, ShelfRow, ShelfRowRange, ShelfRowWrite } from '../../core/contracts/drive.js';
 import { nodeFault } from '../../core/errors.js';
 import { QUARANTINE_DIR, SHELF_FILE } from '../../core/layout.js';
 import { checkIndexes, type IndexVerdict } from '../../core/lmdb-check.js';
@@ -30,6 +30,52 @@ function unseal(key: Buffer, value: Buffer): ShelfItem | undefined {
   const end = value.length - CRC_BYTES;
   if (end < TIME_BYTES || value.readUInt32BE(end) !== crc32(value.subarray(0, end), crc32(key))) return undefined;
   return { mtimeMs: value.readDoubleBE(0), bytes: value.subarray(TIME_BYTES, end) };
+}
+
+/**
+ * Tables' rows live before every item: NUL, the table's name, NUL, the
+ * row's key (no item name starts with NUL). A row's value is sealed like an
+ * item's, without the time.
+ */
+const TABLES = Buffer.from([0]);
+const FIRST_ITEM = Buffer.from([1]);
+
+function tablePrefix(table: string): Buffer {
+  return Buffer.concat([TABLES, Buffer.from(table, 'utf8'), TABLES]);
+}
+
+function sealRow(key: Buffer, value: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(value.byteLength + CRC_BYTES);
+  out.set(value, 0);
+  out.writeUInt32BE(crc32(out.subarray(0, value.byteLength), crc32(key)), value.byteLength);
+  return out;
+}
+
+function unsealRow(key: Buffer, value: Buffer): Buffer | undefined {
+  const end = value.length - CRC_BYTES;
+  if (end < 0 || value.readUInt32BE(end) !== crc32(value.subarray(0, end), crc32(key))) return undefined;
+  return value.subarray(0, end);
+}
+
+/** Applies row writes inside the caller's transaction. */
+function writeRows(db: RootDatabase<Buffer, Buffer>, rows: readonly ShelfRowWrite[]): void {
+  for (const row of rows) {
+    const key = Buffer.concat([tablePrefix(row.table), row.key]);
+    if (row.value === undefined) {
+      db.remove(key);
+      continue;
+    }
+    if (row.unlessFirstByte !== undefined) {
+      const stored = db.get(key);
+      const current = stored && unsealRow(key, stored);
+      if (current && current[0] === row.unlessFirstByte) continue;
+    }
+    db.put(key, sealRow(key, row.value));
+  }
+}
+
+function refuseTableNames(items: readonly ShelfPut[]): void {
+  for (const item of items) if (item.name.startsWith('\0')) throw new Error(`shelf item names cannot start with NUL: ${JSON.stringify(item.name)}`);
 }
 
 /** Keys from `prefix` up to (not including) the first that does not start with it. */
@@ -234,7 +280,8 @@ export class LocalShelf implements DriveShelf {
     throw asNodeFault(err);
   }
 
-  async put(items: readonly ShelfPut[]): Promise<ShelfPutResult[]> {
+  async put(items: readonly ShelfPut[], rows: readonly ShelfRowWrite[] = []): Promise<ShelfPutResult[]> {
+    refuseTableNames(items);
     const results: ShelfPutResult[] = [];
     const now = Date.now();
     await this.write((db) => db.transaction(() => {
@@ -250,6 +297,7 @@ export class LocalShelf implements DriveShelf {
           if (firstInFolder) db.put(marker, seal(marker, now, MARKED));
           results.push({ written: true, firstInFolder });
         }
+        writeRows(db, rows);
       }));
     return results;
   }
@@ -272,8 +320,9 @@ export class LocalShelf implements DriveShelf {
     });
   }
 
-  async remove(names: readonly string[]): Promise<void> {
+  async remove(names: readonly string[], rows: readonly ShelfRowWrite[] = []): Promise<void> {
     await this.write((db) => db.transaction(() => {
+      writeRows(db, rows);
       for (const name of names) db.remove(Buffer.from(name, 'utf8'));
       // A folder left empty loses its marker: its next item is first again.
       for (const folder of new Set(names.map((n) => n.slice(0, n.lastIndexOf('/') + 1)))) {
@@ -287,11 +336,24 @@ export class LocalShelf implements DriveShelf {
   async scan(after: string, limit: number): Promise<{ name: string; bytes: Uint8Array }[]> {
     return this.read([] as { name: string; bytes: Uint8Array }[], (db) => {
       const out: { name: string; bytes: Uint8Array }[] = [];
-      const start = after ? Buffer.concat([Buffer.from(after, 'utf8'), Buffer.from([0])]) : undefined;
-      // Names only: the folder markers sort after every name.
-      for (const { key, value } of db.getRange({ ...(start ? { start } : {}), end: MARKERS, limit })) {
+      const start = after ? Buffer.concat([Buffer.from(after, 'utf8'), Buffer.from([0])]) : FIRST_ITEM;
+      // Names only: tables' rows sort before every name, folder markers after.
+      for (const { key, value } of db.getRange({ start, end: MARKERS, limit })) {
         // A rotten item is walked past with no bytes (it reads as absent).
         out.push({ name: key.toString('utf8'), bytes: unseal(key, value)?.bytes ?? new Uint8Array(0) });
+      }
+      return out;
+    });
+  }
+
+  async rows(table: string, range: ShelfRowRange): Promise<ShelfRow[]> {
+    return this.read([] as ShelfRow[], (db) => {
+      const prefix = tablePrefix(table);
+      const out: ShelfRow[] = [];
+      const end = range.to ? Buffer.concat([prefix, range.to]) : Buffer.concat([prefix.subarray(0, prefix.length - 1), Buffer.from([1])]);
+      // Read to the end: no LMDB cursor outlives the call.
+      for (const { key, value } of db.getRange({ start: Buffer.concat([prefix, range.from]), end, limit: range.limit })) {
+        out.push({ key: key.subarray(prefix.length), value: unsealRow(key, value) });
       }
       return out;
     });

@@ -4,7 +4,7 @@ import { nodeFault } from '../../core/errors.js';
 export type DriveCall =
   | 'createWriter' | 'writer.write' | 'writer.commit' | 'writeFile' | 'createFile' | 'readFile' | 'open' | 'file.read'
   | 'stat' | 'list' | 'rename' | 'remove' | 'probe'
-  | 'shelf.put' | 'shelf.get' | 'shelf.list' | 'shelf.remove' | 'shelf.scan';
+  | 'shelf.put' | 'shelf.get' | 'shelf.list' | 'shelf.remove' | 'shelf.scan' | 'shelf.rows';
 
 /**
  * A fault to inject (MinIO's naughty disk is the model): which calls it

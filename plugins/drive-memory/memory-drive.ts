@@ -1,4 +1,4 @@
-import type { Drive, DriveFile, DriveShelf, DriveSpace, DriveStat, DriveWriter, ShelfItem, ShelfPut, ShelfPutResult } from '../../core/contracts/drive.js';
+import type { Drive, DriveFile, DriveShelf, DriveSpace, DriveStat, DriveWriter, ShelfItem, ShelfPut, ShelfPutResult, ShelfRow, ShelfRowRange, ShelfRowWrite } from '../../core/contracts/drive.js';
 import { checkDrivePath } from '../../core/drive-path.js';
 import { nodeFault } from '../../core/errors.js';
 import { Faults, flipped, type DriveCall, type FaultRule } from './faults.js';
@@ -229,6 +229,8 @@ class MemoryFile implements DriveFile {
 export class MemoryShelf implements DriveShelf {
   private readonly items = new Map<string, ShelfItem>();
   private readonly perFolder = new Map<string, number>();
+  /** tables' rows by table, then by key (hex) */
+  private readonly tables = new Map<string, Map<string, { key: Buffer; value: Uint8Array }>>();
 
   constructor(private readonly gate: (call: DriveCall, name?: string) => Promise<boolean>) {}
 
@@ -239,7 +241,33 @@ export class MemoryShelf implements DriveShelf {
     return n;
   }
 
-  async put(items: readonly ShelfPut[]): Promise<ShelfPutResult[]> {
+  /** Applies row writes; rows of a table the gate says rots are stored rotten. */
+  private async writeRows(rows: readonly ShelfRowWrite[]): Promise<void> {
+    for (const row of rows) {
+      const corrupt = await this.gate('shelf.put', row.table);
+      let table = this.tables.get(row.table);
+      if (!table) this.tables.set(row.table, (table = new Map()));
+      const id = Buffer.from(row.key).toString('hex');
+      if (row.value === undefined) {
+        table.delete(id);
+        continue;
+      }
+      const stored = table.get(id)?.value;
+      if (row.unlessFirstByte !== undefined && stored && stored !== ROTTEN && stored[0] === row.unlessFirstByte) continue;
+      table.set(id, { key: Buffer.from(row.key), value: corrupt ? ROTTEN : Uint8Array.from(row.value) });
+    }
+  }
+
+  async rows(table: string, range: ShelfRowRange): Promise<ShelfRow[]> {
+    await this.gate('shelf.rows', table);
+    const rows = [...(this.tables.get(table)?.values() ?? [])]
+      .filter((r) => Buffer.compare(r.key, range.from) >= 0 && (!range.to || Buffer.compare(r.key, range.to) < 0))
+      .sort((a, b) => Buffer.compare(a.key, b.key))
+      .slice(0, range.limit);
+    return rows.map((r) => ({ key: Buffer.from(r.key), value: r.value === ROTTEN ? undefined : Uint8Array.from(r.value) }));
+  }
+
+  async put(items: readonly ShelfPut[], rows: readonly ShelfRowWrite[] = []): Promise<ShelfPutResult[]> {
     const results: ShelfPutResult[] = [];
     const now = Date.now();
     for (const item of items) {
@@ -256,6 +284,7 @@ export class MemoryShelf implements DriveShelf {
       this.items.set(item.name, { bytes: corrupt ? ROTTEN : Uint8Array.from(item.bytes), mtimeMs: now });
       results.push({ written: true, firstInFolder });
     }
+    await this.writeRows(rows);
     return results;
   }
 
@@ -272,7 +301,8 @@ export class MemoryShelf implements DriveShelf {
     return [...this.items.keys()].filter((n) => n.startsWith(prefix)).sort(byBytes).map((n) => n.slice(prefix.length));
   }
 
-  async remove(names: readonly string[]): Promise<void> {
+  async remove(names: readonly string[], rows: readonly ShelfRowWrite[] = []): Promise<void> {
+    await this.writeRows(rows);
     for (const name of names) {
       await this.gate('shelf.remove', name);
       if (!this.items.delete(name)) continue;

@@ -144,10 +144,11 @@ export class NodeFolder {
       if (w) { await w.chain; await w.writer.abort(); }
       return null;
     },
-    'shelf.put': async ({ items }, ctx) => (await this.local(ctx)).shelf.put(items),
+    'shelf.put': async ({ items, rows }, ctx) => (await this.local(ctx)).shelf.put(items, rows),
     'shelf.get': async ({ name }, ctx) => (await (await this.local(ctx)).shelf.get(name)) ?? null,
     'shelf.list': async ({ folder }, ctx) => (await this.local(ctx)).shelf.list(folder),
-    'shelf.remove': async ({ names }, ctx) => { await (await this.local(ctx)).shelf.remove(names); return null; },
+    'shelf.remove': async ({ names, rows }, ctx) => { await (await this.local(ctx)).shelf.remove(names, rows); return null; },
+    'shelf.rows': async ({ table, range }, ctx) => (await (await this.local(ctx)).shelf.rows(table, range)).map((r) => ({ key: r.key, value: r.value ?? null })),
     'shelf.scan': async ({ after, limit }, ctx) => {
       // Fewer items than asked is a valid page: the answer must fit one frame.
       const items = await (await this.local(ctx)).shelf.scan(after, limit);

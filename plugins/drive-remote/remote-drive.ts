@@ -38,11 +38,12 @@ export class RemoteDrive implements Drive {
   };
 
   readonly shelf: DriveShelf = {
-    put: (items) => this.link.call('shelf.put', { items }),
+    put: (items, rows = []) => this.link.call('shelf.put', { items, rows }),
     get: async (name) => (await this.link.call('shelf.get', { name })) ?? undefined,
     list: (folder) => this.link.call('shelf.list', { folder }),
-    remove: async (names) => { await this.link.call('shelf.remove', { names }); },
+    remove: async (names, rows = []) => { await this.link.call('shelf.remove', { names, rows }); },
     scan: (after, limit) => this.link.call('shelf.scan', { after, limit }),
+    rows: async (table, range) => (await this.link.call('shelf.rows', { table, range })).map((r) => ({ key: r.key, value: r.value ?? undefined })),
   };
 
   createWriter(path: string): Promise<DriveWriter> {

@@ -147,6 +147,33 @@ export function testDrive(name: string, open: () => Promise<Drive>): void {
       expect(walked).toEqual(names);
     });
 
+    it('keeps tables of ordered rows beside its items, written in the same put or remove, in key byte order, apart from items and other tables', async () => {
+      const drive = await open();
+      const key = (...bytes: number[]) => Uint8Array.from(bytes);
+      const text = (rows: { key: Uint8Array; value: Uint8Array | undefined }[]) => rows.map((r) => [Buffer.from(r.key).toString('hex'), r.value && Buffer.from(r.value).toString()]);
+      await drive.shelf.put([{ name: 'rec/a/1.rec', bytes: Buffer.from('record') }], [
+        { table: 'idx', key: key(2, 0xff), value: Buffer.from('b') },
+        { table: 'idx', key: key(1), value: Buffer.from('a') },
+        { table: 'idx', key: key(3), value: Buffer.from('c') },
+        { table: 'other', key: key(1), value: Buffer.from('x') },
+      ]);
+      expect(text(await drive.shelf.rows('idx', { from: key(), limit: 10 }))).toEqual([['01', 'a'], ['02ff', 'b'], ['03', 'c']]);
+      expect(text(await drive.shelf.rows('idx', { from: key(2), to: key(3), limit: 10 }))).toEqual([['02ff', 'b']]);
+      expect(text(await drive.shelf.rows('idx', { from: key(1), limit: 2 }))).toEqual([['01', 'a'], ['02ff', 'b']]);
+      expect(text(await drive.shelf.rows('other', { from: key(), limit: 10 }))).toEqual([['01', 'x']]);
+      expect(await drive.shelf.rows('none', { from: key(), limit: 10 })).toEqual([]);
+      // Rows are neither items nor walked with them.
+      expect((await drive.shelf.scan('', 100)).map((i) => i.name)).toEqual(['rec/a/1.rec']);
+      // A row starting with the byte named stays; others are replaced; a write without a value removes.
+      await drive.shelf.put([], [
+        { table: 'idx', key: key(1), value: Buffer.from('A'), unlessFirstByte: 'a'.charCodeAt(0) },
+        { table: 'idx', key: key(3), value: Buffer.from('C'), unlessFirstByte: 'x'.charCodeAt(0) },
+      ]);
+      await drive.shelf.remove(['rec/a/1.rec'], [{ table: 'idx', key: key(2, 0xff) }]);
+      expect(text(await drive.shelf.rows('idx', { from: key(), limit: 10 }))).toEqual([['01', 'a'], ['03', 'C']]);
+      expect(await drive.shelf.get('rec/a/1.rec')).toBeUndefined();
+    });
+
     it('a probe passes on a sound node, tells the space its file system has, and leaves nothing behind', async () => {
       const drive = await open();
       const space = await drive.probe();

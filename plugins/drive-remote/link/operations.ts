@@ -1,4 +1,4 @@
-import type { DriveSpace, DriveStat, ShelfItem, ShelfPut, ShelfPutResult } from '../../../core/contracts/drive.js';
+import type { DriveSpace, DriveStat, ShelfItem, ShelfPut, ShelfPutResult, ShelfRow, ShelfRowRange, ShelfRowWrite } from '../../../core/contracts/drive.js';
 import type { NodeIdentity } from '../../../core/node-identity.js';
 
 export interface OperationSpec {
@@ -45,11 +45,13 @@ export const OPERATIONS = {
   /** commits the writer opened on stream `writer` once `bytes` bytes have arrived for it */
   'writer.commit': op<{ writer: number; bytes: number; path: string | null }, null>({ lane: 'bulk', mutates: true }),
   'writer.abort': op<{ writer: number }, null>({ lane: 'bulk', mutates: true }),
-  'shelf.put': op<{ items: readonly ShelfPut[] }, ShelfPutResult[]>({ lane: 'small', mutates: true }),
+  'shelf.put': op<{ items: readonly ShelfPut[]; rows: readonly ShelfRowWrite[] }, ShelfPutResult[]>({ lane: 'small', mutates: true }),
   'shelf.get': op<{ name: string }, ShelfItem | null>({ lane: 'small', mutates: false }),
   'shelf.list': op<{ folder: string }, string[]>({ lane: 'small', mutates: false }),
-  'shelf.remove': op<{ names: readonly string[] }, null>({ lane: 'small', mutates: true }),
+  'shelf.remove': op<{ names: readonly string[]; rows: readonly ShelfRowWrite[] }, null>({ lane: 'small', mutates: true }),
   'shelf.scan': op<{ after: string; limit: number }, { name: string; bytes: Uint8Array }[]>({ lane: 'small', mutates: false }),
+  /** a table's rows (a rotten row's value is null) */
+  'shelf.rows': op<{ table: string; range: ShelfRowRange }, { key: Uint8Array; value: Uint8Array | null }[]>({ lane: 'small', mutates: false }),
   /** a plugin's node-side structure (the listing index), by name; bodies are the plugin's own encoding */
   'service.read': op<Bytes, Buffer>({ lane: 'small', mutates: false, raw: true }),
   'service.write': op<Bytes, Buffer>({ lane: 'small', mutates: true, raw: true }),
