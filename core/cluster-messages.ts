@@ -6,10 +6,6 @@ import type { LifecycleStatus } from './engine/lifecycle.js';
  * IPC), as one union each way: a message is one of these or ignored.
  */
 export type ToWorker =
-  /** an index was checked or rebuilt: map it again */
-  | { kintsugi: 'index-changed' }
-  /** a worker died: stop using the mapped indexes until they are checked */
-  | { kintsugi: 'index-hold' }
   /** the primary's background scanner finished a pass */
   | { kintsugi: 'heal-pass'; pass: HealSummary & { finishedMs: number } }
   /** the primary's lifecycle worker's progress */
@@ -22,8 +18,6 @@ export type ToWorker =
 export type ToPrimary =
   /** the worker serves on this port */
   | { kintsugi: 'listening'; port: number }
-  /** the worker met a fault in a node's listing index */
-  | { kintsugi: 'index-fault'; node: number; why: string }
   /** to be told to every worker */
   | { kintsugi: 'relay'; message: ToWorker };
 

@@ -9,12 +9,15 @@ import { Healer } from './engine/healer.js';
 import { LifecycleWorker } from './engine/lifecycle.js';
 import { MultipartUploads } from './engine/multipart.js';
 import { ObjectEngine } from './engine/object-engine.js';
+import type { NodeServiceFactory } from './contracts/drive.js';
 import type { Logger } from './contracts/logger.js';
+import type { NodeSet } from './contracts/nodes.js';
 import { UnknownPluginError } from './errors.js';
 import { JsonLineLogger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { GuardedDrive } from './guarded-drive.js';
 import { NodeHealth } from './node-health.js';
+import { NodeHost } from './node-host.js';
 import type { Contract, Plugin } from './plugins.js';
 import { TOKENS } from './tokens.js';
 
@@ -64,8 +67,18 @@ export async function createContainer(
   }
   // Every node behind its health gate, whichever plugin opened it.
   const opened = c.resolve(TOKENS.Drives);
-  const health = new NodeHealth(opened.drives, c.resolve(TOKENS.Logger), { probeIntervalMs: config.probeIntervalS * 1000, probeTimeoutMs: PROBE_TIMEOUT_MS }, opened.startFaults);
-  c.register(TOKENS.Nodes, { useValue: { clusterId: opened.clusterId, drives: opened.drives.map((d) => new GuardedDrive(d, health)), health } });
+  const log = c.resolve(TOKENS.Logger);
+  const health = new NodeHealth(opened.drives, log, { probeIntervalMs: config.probeIntervalS * 1000, probeTimeoutMs: PROBE_TIMEOUT_MS }, opened.startFaults);
+  // A node on another host runs its services itself; for any other, this process hosts them.
+  const factories = Object.assign({}, ...plugins.map((p) => p.nodeServices ?? {})) as Record<string, NodeServiceFactory>;
+  const hosts = opened.drives.map((d) => (d.services ? undefined : new NodeHost(d, factories, opened.clusterId, config.sync, log)));
+  const nodes: NodeSet = {
+    clusterId: opened.clusterId,
+    drives: opened.drives.map((d, i) => new GuardedDrive(d, health, d.services ?? hosts[i]!)),
+    health,
+    close: async () => { await Promise.all(hosts.map((h) => h?.close())); },
+  };
+  c.register(TOKENS.Nodes, { useValue: nodes });
   c.register(TOKENS.NodeHealth, { useValue: health });
   // States are right before the first request: a read-only or full node is not found by a client's write.
   await health.refresh();

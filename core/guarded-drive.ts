@@ -12,15 +12,14 @@ export class GuardedDrive implements Drive {
 
   get index(): number { return this.inner.index; }
   get location(): string { return this.inner.location; }
-  get localPath(): string | undefined { return this.inner.localPath; }
   /** Node-side services behind the same gate: a call that changes the node needs a writable one. */
-  readonly services: NodeServices | undefined;
+  readonly services: NodeServices;
   readonly shelf: DriveShelf;
 
-  constructor(private readonly inner: Drive, private readonly health: NodeHealth) {
-    const services = inner.services;
-    this.services = services && {
-      call: (service, op, body, access) => this.run(access, () => services.call(service, op, body, access)),
+  /** `services`: the node's services (the drive's own, or hosted in this process) */
+  constructor(private readonly inner: Drive, private readonly health: NodeHealth, services: NodeServices) {
+    this.services = {
+      call: (service, op, args, access) => this.run(access, () => services.call(service, op, args, access)),
     };
     const shelf = inner.shelf;
     this.shelf = {

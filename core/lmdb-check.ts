@@ -12,23 +12,17 @@ export type IndexVerdict =
   | { readonly verdict: 'sound'; readonly entries: number }
   | { readonly verdict: 'corrupt' | 'missing' | 'unavailable'; readonly why: string };
 
-/**
- * An LMDB file whose values all end with a CRC-32 of key and value (see
- * sealed files: the listing indexes, the node shelves); `expected`: the
- * fields its identity entry (the key starting with NUL) must hold, or none
- * when the file carries no identity.
- */
+/** An LMDB file whose values all end with a CRC-32 of key and value (a node's shelf). */
 export interface IndexToCheck {
   readonly path: string;
-  readonly expected?: object;
 }
 
 const LMDB_ENTRY = createRequire(import.meta.url).resolve('lmdb');
 
 /**
  * Runs in a child process (CommonJS, evaluated): for each file in turn,
- * walks every entry, checks key order, each value's CRC-32 and the identity
- * entry, and prints one JSON line. A corrupt LMDB file can crash or hang
+ * walks every entry, checks key order and each value's CRC-32, and prints
+ * one JSON line. A corrupt LMDB file can crash or hang
  * whoever maps it, which is why this is not done in a process that serves:
  * the child dies, the parent learns which file it was on.
  */
@@ -37,33 +31,27 @@ const [, lmdbEntry, listJson] = process.argv;
 const zlib = require('node:zlib');
 const { open } = require(lmdbEntry);
 const ENV = new Set(['EROFS', 'EACCES', 'EPERM', 'ENOSPC', 'EDQUOT', 'EIO']);
-function check(path, expected) {
+function check(path) {
   try {
     const db = open({ path, readOnly: true, keyEncoding: 'binary', encoding: 'binary', compression: false });
-    let prev; let entries = 0; let identity;
+    let prev; let entries = 0;
     for (const { key, value } of db.getRange({})) {
       if (prev && Buffer.compare(prev, key) >= 0) return { verdict: 'corrupt', why: 'keys out of order' };
       prev = key;
       const end = value.length - 4;
       if (end < 0 || value.readUInt32BE(end) !== zlib.crc32(value.subarray(0, end), zlib.crc32(key))) return { verdict: 'corrupt', why: 'an entry fails its checksum' };
-      if (key[0] === 0) identity = JSON.parse(value.subarray(0, end).toString());
-      else entries++;
+      entries++;
     }
     db.close();
-    if (!expected) return { verdict: 'sound', entries };
-    if (!identity) return { verdict: 'corrupt', why: 'no identity entry' };
-    for (const f of Object.keys(expected)) {
-      if (identity[f] !== expected[f]) return { verdict: 'corrupt', why: 'foreign index: ' + f + ' is ' + identity[f] + ', expected ' + expected[f] };
-    }
     return { verdict: 'sound', entries };
   } catch (err) {
     const env = ENV.has(err.code) || /read-only file system|permission denied/i.test(String(err.message));
     return { verdict: env ? 'unavailable' : 'corrupt', why: String(err.message).slice(0, 300) };
   }
 }
-for (const { path, expected } of JSON.parse(listJson)) {
+for (const { path } of JSON.parse(listJson)) {
   process.stdout.write('started\\n');
-  process.stdout.write(JSON.stringify(check(path, expected)) + '\\n');
+  process.stdout.write(JSON.stringify(check(path)) + '\\n');
 }
 `;
 
@@ -86,9 +74,6 @@ export async function checkIndexes(list: readonly IndexToCheck[], timeoutMs = 12
   return verdicts.map((v) => v ?? { verdict: 'unavailable', why: 'not checked' });
 }
 
-export async function checkIndex(path: string, expected: IndexToCheck['expected'], timeoutMs?: number): Promise<IndexVerdict> {
-  return (await checkIndexes([{ path, expected }], timeoutMs))[0]!;
-}
 
 /** One child over `list`: the verdicts it printed, and where it died (if it did), with why. */
 function runChild(list: readonly IndexToCheck[], timeoutMs: number): Promise<{ verdicts: IndexVerdict[]; failedAt?: number; why: string }> {

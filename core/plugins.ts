@@ -15,6 +15,6 @@ export interface Plugin {
   readonly contract: Contract;
   readonly names: readonly string[];
   register(container: DependencyContainer, config: KintsugiConfig, chosenName: string): void | Promise<void>;
-  /** structures the plugin keeps beside the files of a node on another host, by name: `kintsugi node` runs them */
+  /** structures the plugin keeps beside a node's files, by name: run on the node's host (core/node-host.ts) */
   readonly nodeServices?: Readonly<Record<string, NodeServiceFactory>>;
 }

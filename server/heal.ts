@@ -36,5 +36,6 @@ export async function runHeal(config: KintsugiConfig, args: string[]): Promise<n
   progress?.end();
   process.stdout.write(json ? JSON.stringify(summary) + '\n' : formatSummary(summary));
   await container.resolve(TOKENS.MetadataStore).close();
+  await container.resolve(TOKENS.Nodes).close();
   return summary.unrecoverable.length === 0 ? 0 : 1;
 }

@@ -20,22 +20,11 @@ export async function serveHere(config: KintsugiConfig): Promise<{ host: string;
   const container = await createContainer(config, PLUGINS, bucketEpoch ? { bucketEpoch } : {});
   const metadata = container.resolve(TOKENS.MetadataStore);
   const health = container.resolve(TOKENS.NodeHealth);
-  let refresher: NodeJS.Timeout | undefined;
-  if (process.env[INDEX_KEEPER_ENV] === 'parent' && process.send) {
-    // The primary checks and rebuilds the listing indexes; this worker
-    // reports what it meets and follows what the primary (or a `kintsugi
-    // heal` next to it, seen by polling) changed.
-    metadata.coordinate({ keeper: false, report: (node, why) => toPrimary({ kintsugi: 'index-fault', node, why }) });
-    // Started after another worker died: no index is mapped until the primary has checked them.
-    if (process.env[INDEX_HOLD_ENV]) await metadata.holdDerived();
+  if (process.send) {
     fromPrimary((msg) => {
       if (msg.kintsugi === 'heal-pass') container.resolve(Healer).adoptPass(msg.pass);
-      if (msg.kintsugi === 'index-changed') void metadata.refreshDerived({ release: true });
-      if (msg.kintsugi === 'index-hold') void metadata.holdDerived();
       if (msg.kintsugi === 'lifecycle-status') container.resolve(LifecycleWorker).adopt(msg.status);
     });
-    refresher = setInterval(() => { void metadata.refreshDerived(); }, INDEX_REFRESH_MS);
-    refresher.unref();
   }
   health.start();
   // Objects a read had to reconstruct are healed in the background.
@@ -43,20 +32,14 @@ export async function serveHere(config: KintsugiConfig): Promise<{ host: string;
   const transport = container.resolve(TOKENS.Transport);
   const address = await transport.listen(config.host, config.port);
   const close = async () => {
-    clearInterval(refresher);
     health.stop();
     await transport.close();
     await metadata.close();
+    await container.resolve(TOKENS.Nodes).close();
   };
   return { ...address, close };
 }
 
-/** Set for workers: the primary keeps the listing indexes. */
-const INDEX_KEEPER_ENV = 'KINTSUGI_INDEX_KEEPER';
-/** Set for a worker started after another died: it waits for the primary's check before mapping an index. */
-const INDEX_HOLD_ENV = 'KINTSUGI_INDEX_HOLD';
-/** How often a worker looks whether another process replaced an index. */
-const INDEX_REFRESH_MS = 5000;
 /** Worker deaths within this window that count towards a crash loop. */
 const DEATH_WINDOW_MS = 60_000;
 
@@ -96,10 +79,7 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
     const metadata = container.resolve(TOKENS.MetadataStore);
     container.resolve(TOKENS.NodeHealth).start();
     const broadcast = (msg: ToWorker) => { for (const w of Object.values(cluster.workers ?? {})) if (w?.isConnected()) w.send(msg); };
-    metadata.coordinate({ keeper: true, announce: () => broadcast({ kintsugi: 'index-changed' }) });
-    // A `kintsugi heal` beside the server may replace an index: follow it.
-    setInterval(() => { void metadata.refreshDerived(); }, INDEX_REFRESH_MS).unref();
-    // Every listing index is checked (in a child process) before a worker maps it.
+    // Listing indexes that are not complete (an upgrade, an interrupted rebuild) are rebuilt before the workers list from them.
     await metadata.checkDerived();
     // One background scanner for the whole cluster of workers, in the primary.
     // Its passes are told to the workers, which answer the admin status.
@@ -117,28 +97,22 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
     const workerEnv = {
       UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? (config.sync ? '16' : '4'),
       ...(nodesShared(config) ? {} : { [BUCKET_EPOCH_ENV]: FileBucketEpoch.create() }),
-      [INDEX_KEEPER_ENV]: 'parent',
     };
     for (let i = 0; i < config.workers; i++) cluster.fork(workerEnv);
     let ready = 0;
-    let checksRunning = 0;
     const tell = (w: { send(msg: ToWorker): unknown }, msg: ToWorker) => w.send(msg);
     cluster.on('message', (w, raw: unknown) => {
       const msg = asToPrimary(raw);
       if (msg?.kintsugi === 'listening') {
         if (++ready === config.workers) process.stdout.write(banner(config, msg.port, codec));
-        // A worker started holding off its indexes whose check ended before it was up.
-        if (checksRunning === 0) tell(w, { kintsugi: 'index-changed' });
         if (lastPass) tell(w, { kintsugi: 'heal-pass', pass: lastPass });
       }
       // What a worker wants every worker to hear (a console sign-out).
       if (msg?.kintsugi === 'relay') broadcast(msg.message);
-      if (msg?.kintsugi === 'index-fault') void metadata.derivedFault(msg.node, msg.why);
     });
     let stopping = false;
     const deaths: number[] = [];
     let loopLogged = false;
-    const blamed = new Set<string>();
     cluster.on('exit', (worker, code, signal) => {
       if (stopping) return;
       if (ready < config.workers) {
@@ -153,11 +127,6 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
       deaths.push(now);
       while (deaths[0]! < now - DEATH_WINDOW_MS) deaths.shift();
       log.warn('worker exited, starting another', { pid: worker.process.pid, code, signal });
-      // A worker that died may have mapped a rotten index: the others stop
-      // using theirs and a new worker starts holding off too (it serves
-      // everything else at once, and keeps the port open), while every
-      // index is checked away from the workers and the culprit set aside.
-      broadcast({ kintsugi: 'index-hold' });
       let delayMs = 0;
       if (deaths.length >= 3) {
         // Dying again and again: restart, but slower and slower, not in a loop.
@@ -165,17 +134,7 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
         if (!loopLogged) log.error('workers keep dying; restarting them with a delay', { deaths: deaths.length, windowS: DEATH_WINDOW_MS / 1000 });
         loopLogged = true;
       }
-      setTimeout(() => { if (!stopping) cluster.fork({ ...workerEnv, [INDEX_HOLD_ENV]: '1' }); }, delayMs);
-      checksRunning++;
-      void metadata.checkDerived().catch(() => []).finally(() => checksRunning--).then((reports) => {
-        for (const r of reports) {
-          // Deaths that share one check share its report: blame once.
-          if (r.state !== 'rebuilding' || !r.why || blamed.has(`${r.node} ${r.why}`)) continue;
-          blamed.add(`${r.node} ${r.why}`);
-          log.error('worker death blamed on a node\'s listing index; set aside and rebuilding', { node: r.node, why: r.why });
-        }
-        broadcast({ kintsugi: 'index-changed' });
-      });
+      setTimeout(() => { if (!stopping) cluster.fork(workerEnv); }, delayMs);
     });
     await waitForSignal();
     stopping = true;

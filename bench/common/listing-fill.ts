@@ -1,6 +1,5 @@
-import { join } from 'node:path';
-
-import { loadIntoIndex } from '../../plugins/metadata-msgpack/index-slots.js';
+import { openLocalNodes } from '../../plugins/drive-local/index.js';
+import { loadListing } from '../../plugins/metadata-msgpack/listing-keeper.js';
 
 /** Every `every`-th key gets `versions` versions (the others one). */
 export interface ExtraVersions {
@@ -14,8 +13,10 @@ export interface ExtraVersions {
  * benchmark longer than everything else together, and only listing is measured.
  */
 export async function fillListingIndexes(nodePath: string, nodes: number, bucket: string, count: number, extra?: ExtraVersions): Promise<void> {
-  for (let n = 0; n < nodes; n++) {
-    await loadIntoIndex(join(nodePath, `node-${n}`), bucket, (function* () {
+  const silent = { info() {}, warn() {}, error() {} };
+  const { drives } = await openLocalNodes(nodePath, nodes, false, silent, 0);
+  for (const drive of drives) {
+    await loadListing(drive.shelf, bucket, (function* () {
       for (let i = 0; i < count; i++) {
         const key = `dir-${String(i % 100).padStart(3, '0')}/object-${String(i).padStart(8, '0')}`;
         const versions = extra && i % extra.every === 0 ? extra.versions : 1;

@@ -58,7 +58,7 @@ async function openEngine(nodePath: string) {
   const config = parseConfig({ NODEPATH: nodePath, SYNC: sync ? 'on' : 'off', DATA: String(K), PARITY: String(M) });
   const container = await createContainer(config, PLUGINS, { logger: new MemoryLogger() });
   const metadata = container.resolve(TOKENS.MetadataStore);
-  return { engine: container.resolve(ObjectEngine), metadata, close: () => metadata.close() };
+  return { engine: container.resolve(ObjectEngine), metadata, close: async () => { await metadata.close(); await container.resolve(TOKENS.Nodes).close(); } };
 }
 
 interface Row { name: string; kintsugi: number; raw?: number; unit: string }

@@ -123,13 +123,9 @@ export interface Drive {
   /** where it lives, for messages */
   readonly location: string;
   /**
-   * the node's folder when it is on this host: a plugin keeps its node-side
-   * structures (the listing index) there itself
-   */
-  readonly localPath?: string;
-  /**
    * (a node on another host) the plugins' node-side structures, kept by the
-   * node beside its files and reached by calls: see NodeService
+   * node process beside its files and reached by calls (see NodeService);
+   * absent: the core hosts them in this process (core/node-host.ts)
    */
   readonly services?: NodeServices;
   /** the node's small items, group-committed (see DriveShelf) */
@@ -169,18 +165,20 @@ export interface Drive {
 
 /**
  * A plugin's structure kept beside a node's files on the node's own host
- * (the listing index): the node process runs it and answers calls made to
- * it by name. Bodies and answers are the plugin's own encoding.
+ * (the listing index's keeper), answering calls made to it by name: in the
+ * gateway's process for a folder on its host, in `kintsugi node` for a node
+ * on another host. Arguments and answers are plain data (msgpack crosses
+ * the wire with them).
  */
 export interface NodeService {
-  handle(op: string, body: Uint8Array): Promise<Uint8Array>;
+  handle(op: string, args: unknown): Promise<unknown>;
   close(): Promise<void>;
 }
 
-/** How a gateway calls the services of a node on another host; `access`: whether the call changes the node. */
+/** How a gateway calls the services of a node; `access`: whether the call changes the node. */
 export interface NodeServices {
-  call(service: string, op: string, body: Uint8Array, access: 'read' | 'write'): Promise<Uint8Array>;
+  call(service: string, op: string, args: unknown, access: 'read' | 'write'): Promise<unknown>;
 }
 
-/** Makes a plugin's service for one node folder, in the node process: the folder's drive and its cluster. */
+/** Makes a plugin's service for one node, on the node's host: the node's drive and its cluster. */
 export type NodeServiceFactory = (drive: Drive, clusterId: string, sync: boolean, log: Logger) => NodeService;

@@ -136,19 +136,6 @@ export interface DerivedReport {
 }
 
 /**
- * How the processes sharing the nodes divide the keeping of derived
- * structures: one keeper checks and rebuilds them; the others report the
- * faults they meet to it, and are told when a structure changed.
- */
-export interface DerivedLink {
-  readonly keeper: boolean;
-  /** (not the keeper) tells the keeper about a fault met on a node's structure */
-  report?(node: number, why: string): void;
-  /** (the keeper) tells the others that a structure changed */
-  announce?(): void;
-}
-
-/**
  * Object metadata, replicated: reads confirm against a majority and the
  * newest version wins; writes are atomic per replica and succeed on a quorum.
  */
@@ -196,22 +183,11 @@ export interface MetadataStore {
   /** Every (bucket, key) with a record on some node, each once (for the healer's full pass). */
   allObjects(): AsyncIterable<{ bucket: string; key: string }>;
   /**
-   * Checks the structures derived from the records (listing indexes) in a
-   * way that cannot crash this process, sets aside and rebuilds those that
-   * fail; with `wait`, returns once the rebuilds are done.
+   * Checks the structures derived from the records (listing indexes), each
+   * on its node's host, and has those that are not complete rebuilt; with
+   * `wait`, returns once the rebuilds are done.
    */
   checkDerived(options?: { wait?: boolean }): Promise<DerivedReport[]>;
-  /** Says which process keeps the derived structures (default: this one). */
-  coordinate(link: DerivedLink): void;
-  /** (keeper) another process met a fault on node's structure: check it again. */
-  derivedFault(node: number, why: string): Promise<void>;
-  /**
-   * Another process may have replaced a structure: use what is current now.
-   * `release` (not the keeper): the keeper's check is done, end a hold.
-   */
-  refreshDerived(options?: { release?: boolean }): Promise<void>;
-  /** (not the keeper) use no derived structure until the keeper has checked them (refreshDerived with release). */
-  holdDerived(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -1,4 +1,4 @@
-import type { Drive, DriveSpace } from './drive.js';
+import type { Drive, DriveSpace, NodeServices } from './drive.js';
 
 /**
  * What a node can do now. `index-rebuilding` serves reads and writes but its
@@ -37,6 +37,9 @@ export interface NodeHealthView {
   setIndexRebuilding(node: number, rebuilding: boolean): void;
 }
 
+/** A node as the core hands it out: its services are always there (the node's own, or hosted in this process). */
+export type ServedDrive = Drive & { readonly services: NodeServices };
+
 /** The storage nodes of the cluster; `drives[i].index === i`. */
 export interface NodeSet {
   readonly clusterId: string;
@@ -44,8 +47,10 @@ export interface NodeSet {
    * The nodes, each behind its health gate: an operation a node cannot take
    * in its state fails at once (NodeUnavailableError) without touching it.
    */
-  readonly drives: readonly Drive[];
+  readonly drives: readonly ServedDrive[];
   readonly health: NodeHealthView;
+  /** Ends the node services this process hosts (a listing rebuild running in one stops). */
+  close(): Promise<void>;
 }
 
 /**

@@ -1,7 +1,8 @@
-import type { DriveFile, DriveWriter, NodeService, NodeServiceFactory } from '../../core/contracts/drive.js';
+import type { DriveFile, DriveWriter, NodeServiceFactory } from '../../core/contracts/drive.js';
 import type { Logger } from '../../core/contracts/logger.js';
 import { nodeFault } from '../../core/errors.js';
 import { identityMismatch, type NodeIdentity } from '../../core/node-identity.js';
+import { NodeHost } from '../../core/node-host.js';
 import { LocalDrive, readIdentity } from '../drive-local/index.js';
 import { MAX_PAYLOAD } from './link/frame.js';
 import type { Answer, Args, OperationName } from './link/operations.js';
@@ -53,7 +54,7 @@ export interface NodeFolderOptions {
 export class NodeFolder {
   private drive: LocalDrive | undefined;
   private identity: NodeIdentity | 'missing' | undefined;
-  private running = new Map<string, NodeService>();
+  private host: NodeHost | undefined;
   private readonly files = new Map<number, { file: DriveFile; usedMs: number }>();
   private nextHandle = 1;
   private readonly sweep: NodeJS.Timeout;
@@ -73,10 +74,9 @@ export class NodeFolder {
     const mismatch = this.identity && this.identity !== 'missing' ? identityMismatch(folder, this.identity, ctx.clusterId, ctx.node) : undefined;
     if (mismatch) throw nodeFault('ERR_NODE_IDENTITY', mismatch);
     if (!this.drive || this.drive.index !== ctx.node || this.drive.clusterId !== ctx.clusterId) {
-      const old = this.running;
-      this.running = new Map();
-      for (const service of old.values()) await service.close().catch(() => undefined);
+      await this.host?.close();
       this.drive = new LocalDrive(ctx.node, folder, this.options.sync, ctx.clusterId);
+      this.host = new NodeHost(this.drive, this.options.services, ctx.clusterId, this.options.sync, this.options.log);
     }
     return this.drive;
   }
@@ -160,20 +160,16 @@ export class NodeFolder {
     'service.write': async (args, ctx) => this.service(args, ctx),
   };
 
-  private async service({ name, op, body }: Args<'service.read'>, ctx: CallContext): Promise<Buffer> {
-    const drive = await this.local(ctx);
-    const make = this.options.services[name];
-    if (!make) throw nodeFault('ERR_BAD_REQUEST', `no service ${name}`);
-    let service = this.running.get(name);
-    if (!service) this.running.set(name, (service = make(drive, drive.clusterId, this.options.sync, this.options.log)));
-    return asBuffer(await service.handle(op, body));
+  private async service({ name, op, args }: Args<'service.read'>, ctx: CallContext): Promise<unknown> {
+    await this.local(ctx);
+    return this.host!.call(name, op, args);
   }
 
   async close(): Promise<void> {
     clearInterval(this.sweep);
     for (const h of this.files.values()) await h.file.close().catch(() => undefined);
     this.files.clear();
-    for (const service of this.running.values()) await service.close().catch(() => undefined);
+    await this.host?.close();
   }
 }
 

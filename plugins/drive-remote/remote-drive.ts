@@ -34,7 +34,7 @@ export class RemoteDrive implements Drive {
 
   /** The node keeps the plugins' node-side structures (the listing index) itself: calls go to it. */
   readonly services: NodeServices = {
-    call: (name, op, body, access) => this.link.call(access === 'write' ? 'service.write' : 'service.read', { name, op, body }),
+    call: (name, op, args, access) => this.link.call(access === 'write' ? 'service.write' : 'service.read', { name, op, args }),
   };
 
   readonly shelf: DriveShelf = {

@@ -1,50 +1,39 @@
-import { crc32 } from 'node:zlib';
-
-import { open, type RootDatabase } from 'lmdb';
-
+import type { DriveShelf, ShelfRowWrite } from '../../core/contracts/drive.js';
 import type { ListEntry, ListPage, ListRequest, ListVersionsRequest, VersionEntry, VersionPage } from '../../core/contracts/metadata.js';
 import { isNullVersion } from '../../core/version-id.js';
 import { KintsugiError } from '../../core/errors.js';
-import { LmdbDamagedError, MetaGuard } from '../../core/lmdb-meta-guard.js';
 
 const SEP = Buffer.from([0]);
 /** 0xFF never occurs in UTF-8, so prefix+0xFF sorts after every key with that prefix. */
 const AFTER = Buffer.from([0xff]);
 
-/**
- * The key holding the index's own identity (cluster, node, generation):
- * bucket names are at least 3 characters of [a-z0-9.-], so no entry key
- * starts with NUL.
- */
-export const IDENTITY_KEY = Buffer.from('\0identity', 'latin1');
+/** The shelf table a node's listing index lives in, beside the records it mirrors (one commit writes both). */
+export const LISTING_TABLE = 'listing';
 
 /** What the index keeps of one version: a delete marker (`deleted`), or a permanently deleted version's tombstone (`gone`). */
 export type IndexEntry = ListEntry & { deleted?: boolean; gone?: boolean };
 
-/** The layout of index keys and values; an index stamped with another is rebuilt. */
-export const INDEX_LAYOUT = 2;
-
 /**
  * What the index keeps per version, enough to answer a listing without the
- * record, as fixed fields a listing reads without decoding: version id (24
- * ASCII bytes), a flag byte (1: delete marker, 2: tombstone of a version
- * deleted for good), size and modification time (float64), then the ETag,
- * then a CRC-32 of the key and all of that. LMDB keeps no checksums:
- * the CRC is what turns a rotten page into a detected fault (a verification,
- * a listing that skips the index) instead of a wrong answer.
+ * record, as fixed fields a listing reads without decoding: a flag byte (1:
+ * delete marker, 2: tombstone of a version deleted for good; first, so that
+ * the shelf can keep a tombstone from being overwritten), the version id
+ * (24 ASCII bytes), size and modification time (float64), then the ETag.
+ * The shelf seals each row with a CRC-32: a rotten one reads as nothing and
+ * the index is rebuilt.
  */
-const VERSION_END = 24;
-const FLAGS = 24;
+const FLAGS = 0;
+const VERSION = 1;
+const VERSION_END = 25;
 const SIZE = 25;
 const TIME = 33;
 const ETAG = 41;
-const CRC_BYTES = 4;
 const MARKER = 1;
 const GONE = 2;
 /** A key's entries end with NUL and its version id inverted: newest first. */
-const VERSION_KEY_BYTES = 1 + VERSION_END;
+const VERSION_KEY_BYTES = 1 + 24;
 
-/** An index whose contents fail a check: it is set aside and rebuilt. */
+/** An index whose contents fail a check: it is rebuilt from the node's records. */
 export class IndexCorruptError extends KintsugiError {
   /** `cause`: what the index's reader failed with (none: the listing found the fault itself, a checksum) */
   constructor(message: string, options?: { cause?: unknown }) {
@@ -52,35 +41,20 @@ export class IndexCorruptError extends KintsugiError {
   }
 }
 
-/** `payload` followed by the CRC-32 of key and payload. */
-export function sealValue(key: Buffer, payload: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(payload.length + CRC_BYTES);
-  payload.copy(out);
-  out.writeUInt32BE(crc32(payload, crc32(key)), payload.length);
-  return out;
-}
-
-/** Whether a stored value's CRC matches its key and contents. */
-export function sealed(key: Buffer, value: Buffer): boolean {
-  const end = value.length - CRC_BYTES;
-  return end >= 0 && value.readUInt32BE(end) === crc32(value.subarray(0, end), crc32(key));
-}
-
-export function encodeIndexValue(key: Buffer, entry: IndexEntry): Buffer {
-  const out = Buffer.allocUnsafe(ETAG + Buffer.byteLength(entry.etag, 'latin1') + CRC_BYTES);
-  out.write(entry.versionId, 0, VERSION_END, 'latin1');
+function encodeIndexValue(entry: IndexEntry): Buffer {
+  const out = Buffer.allocUnsafe(ETAG + Buffer.byteLength(entry.etag, 'latin1'));
   out[FLAGS] = entry.gone ? GONE : entry.deleted ? MARKER : 0;
+  out.write(entry.versionId, VERSION, VERSION_END - VERSION, 'latin1');
   out.writeDoubleBE(entry.size, SIZE);
   out.writeDoubleBE(entry.modifiedMs, TIME);
-  const end = out.write(entry.etag, ETAG, 'latin1') + ETAG;
-  out.writeUInt32BE(crc32(out.subarray(0, end), crc32(key)), end);
+  out.write(entry.etag, ETAG, 'latin1');
   return out;
 }
 
 function decodeIndexValue(key: string, value: Buffer): ListEntry {
   return {
-    key, versionId: value.toString('latin1', 0, VERSION_END), size: value.readDoubleBE(SIZE),
-    etag: value.toString('latin1', ETAG, value.length - CRC_BYTES), modifiedMs: value.readDoubleBE(TIME),
+    key, versionId: value.toString('latin1', VERSION, VERSION_END), size: value.readDoubleBE(SIZE),
+    etag: value.toString('latin1', ETAG), modifiedMs: value.readDoubleBE(TIME),
   };
 }
 
@@ -104,117 +78,21 @@ const objectPart = (indexKey: Buffer) => indexKey.subarray(0, indexKey.length - 
 /** Whether index key `key` is a version of `object` (bucket NUL key), without slicing: this runs per cursor per key listed. */
 const versionOf = (key: Buffer, object: Buffer) => key.length === object.length + VERSION_KEY_BYTES && key.compare(object, 0, object.length, 0, object.length) === 0;
 
-/** Who an index belongs to: a copied or stale index file shows as foreign. */
-export interface IndexIdentity {
-  readonly clusterId: string;
-  readonly node: number;
-  readonly generation: string;
-  readonly layout: number;
-}
-
 /**
- * One node's listing index: an LMDB B-tree keyed by bucket NUL key NUL
- * inverted version id (see indexKey: S3's listing order, each key's versions
- * newest first). LMDB gives ordered range scans in
- * O(log n + page), durable single-key updates without rewriting anything,
- * and safe concurrent writers across processes (a file lock serialises write
- * transactions), which is what several workers on one node folder need.
- * Its weakness, that it trusts its pages and a rotten file can crash the
- * process mapping it, is handled around it (core/lmdb-check.ts, index-slots.ts).
+ * The row that records one version of a key, to go into the same shelf
+ * commit as its record copy. A tombstone stays a tombstone: a rebuild or a
+ * late write may bring back a version that was deleted for good meanwhile.
  */
-export class NodeIndex implements IndexPort {
-  private readonly db: RootDatabase<Buffer, Buffer>;
-  private readonly meta: MetaGuard | undefined;
-
-  constructor(readonly path: string, sync: boolean, readOnly = false) {
-    this.db = open<Buffer, Buffer>({
-      path, keyEncoding: 'binary', encoding: 'binary', noSync: !sync, compression: false, readOnly,
-    });
-    try {
-      this.meta = MetaGuard.learn(path);
-    } catch (err) {
-      void this.db.close();
-      throw err instanceof LmdbDamagedError ? new IndexCorruptError(err.message) : err;
-    }
-  }
-
-  /**
-   * Throws IndexCorruptError (naming this index) when LMDB's meta pages no
-   * longer carry their magic: every transaction starts by trusting them,
-   * and a rotten one sends LMDB to garbage page numbers, a crash.
-   */
-  private checkMeta(): void {
-    if (this.meta && !this.meta.intact()) throw Object.assign(new IndexCorruptError(`${this.path}: an LMDB meta page is damaged`), { index: this });
-  }
-
-  /** Writes the identity entry (a new index). */
-  async stamp(identity: IndexIdentity): Promise<void> {
-    await this.db.put(IDENTITY_KEY, sealValue(IDENTITY_KEY, Buffer.from(JSON.stringify(identity))));
-  }
-
-  /** Records one version of a key (a tombstone stays a tombstone: a rebuild may bring a version back that was deleted meanwhile). */
-  async upsert(bucket: string, entry: IndexEntry): Promise<void> {
-    await this.upsertMany(bucket, [entry]);
-  }
-
-  /** Like upsert, for many entries in one transaction (rebuilds). */
-  async upsertMany(bucket: string, entries: Iterable<IndexEntry>): Promise<void> {
-    this.checkMeta();
-    await this.db.transaction(() => {
-      for (const entry of entries) {
-        const key = indexKey(bucket, entry.key, entry.versionId);
-        const cur = entry.gone ? undefined : this.db.get(key);
-        // A rotten value is replaced by what the records say.
-        if (cur && sealed(key, cur) && cur[FLAGS] === GONE) continue;
-        this.db.put(key, encodeIndexValue(key, entry));
-      }
-    });
-  }
-
-  /** Forgets versions of a key (pruned, or tombstones collected). */
-  async remove(bucket: string, key: string, versionIds: readonly string[]): Promise<void> {
-    this.checkMeta();
-    await this.db.transaction(() => {
-      for (const v of versionIds) this.db.remove(indexKey(bucket, key, v));
-    });
-  }
-
-  /** Loads many entries in one transaction, replacing what is there (benchmarks). */
-  async load(bucket: string, entries: Iterable<IndexEntry>): Promise<void> {
-    await this.db.transaction(() => {
-      for (const e of entries) {
-        const key = indexKey(bucket, e.key, e.versionId);
-        this.db.put(key, encodeIndexValue(key, e));
-      }
-    });
-  }
-
-  /**
-   * Up to `limit` entries of `bucket` with keys >= from (bytes after the
-   * bucket), in order, read to the end so that no LMDB cursor or read
-   * transaction outlives the call (one left to the garbage collector may be
-   * finalised after its environment was closed: a crash).
-   */
-  scan(bucket: string, from: Buffer, limit: number): IndexRow[] {
-    this.checkMeta();
-    const start = Buffer.concat([Buffer.from(bucket, 'utf8'), SEP, from]);
-    const end = Buffer.concat([Buffer.from(bucket, 'utf8'), Buffer.from([1])]);
-    const rows: IndexRow[] = [];
-    for (const row of this.db.getRange({ start, end, limit }) as Iterable<IndexRow>) rows.push(row);
-    return rows;
-  }
-
-  /** closed (set aside or replaced): a listing that meets it lists again, without blaming it */
-  closed = false;
-
-  close(): Promise<void> {
-    this.closed = true;
-    this.meta?.close();
-    return this.db.close();
-  }
+export function entryRow(bucket: string, entry: IndexEntry): ShelfRowWrite {
+  return { table: LISTING_TABLE, key: indexKey(bucket, entry.key, entry.versionId), value: encodeIndexValue(entry), ...(entry.gone ? {} : { unlessFirstByte: GONE }) };
 }
 
-/** One entry of an index: its key (bucket NUL key NUL inverted version) and sealed value. */
+/** The rows that forget versions of a key (pruned, discarded, or tombstones collected). */
+export function removalRows(bucket: string, key: string, versionIds: readonly string[]): ShelfRowWrite[] {
+  return versionIds.map((v) => ({ table: LISTING_TABLE, key: indexKey(bucket, key, v) }));
+}
+
+/** One entry of an index: its key (bucket NUL key NUL inverted version) and value. */
 export interface IndexRow {
   key: Buffer;
   value: Buffer;
@@ -222,20 +100,30 @@ export interface IndexRow {
 
 /**
  * What a listing reads an index through: a bucket's entries from a key on,
- * a batch at a time — a local LMDB file answers at once, a node on another
- * host in one round trip.
+ * a batch at a time (one shelf read: in memory for a local folder, one
+ * round trip for a node on another host).
  */
 export interface IndexReader {
   readonly path: string;
-  scan(bucket: string, from: Buffer, limit: number): IndexRow[] | Promise<IndexRow[]>;
+  scan(bucket: string, from: Buffer, limit: number): Promise<IndexRow[]>;
 }
 
-/** An index a store writes to and lists from: a local LMDB file (NodeIndex), or one a node on another host keeps (RemoteMetadataNode). */
-export interface IndexPort extends IndexReader {
-  /** replaced or set aside: a listing that meets it lists again, without blaming it */
-  readonly closed: boolean;
-  upsert(bucket: string, entry: IndexEntry): Promise<void>;
-  remove(bucket: string, key: string, versionIds: readonly string[]): Promise<void>;
+/**
+ * A node's listing index, read from its shelf's listing table. A row that
+ * fails its checksum fails the scan with IndexCorruptError (naming this
+ * index): the listing goes on without the node, whose keeper rebuilds it.
+ */
+export class ShelfListing implements IndexReader {
+  constructor(readonly path: string, private readonly shelf: DriveShelf) {}
+
+  async scan(bucket: string, from: Buffer, limit: number): Promise<IndexRow[]> {
+    const b = Buffer.from(bucket, 'utf8');
+    const rows = await this.shelf.rows(LISTING_TABLE, { from: Buffer.concat([b, SEP, from]), to: Buffer.concat([b, Buffer.from([1])]), limit });
+    return rows.map((r) => {
+      if (!r.value) throw Object.assign(new IndexCorruptError(`an entry of ${this.path} fails its checksum`), { index: this });
+      return { key: Buffer.from(r.key.buffer, r.key.byteOffset, r.key.byteLength), value: Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength) };
+    });
+  }
 }
 
 /** Batches grow from this (a seek reads few entries) to MAX_BATCH (a page reads many). */
@@ -324,12 +212,6 @@ async function cursorsFor(indexes: readonly IndexReader[], bucket: string, from:
   return cursors;
 }
 
-/** Fails with IndexCorruptError (naming the index) unless the value the listing is about to use passes its checksum. */
-function checked(key: Buffer, value: Buffer, from: IndexReader): Buffer {
-  if (!sealed(key, value)) throw Object.assign(new IndexCorruptError(`an entry of ${from.path} fails its checksum`), { index: from });
-  return value;
-}
-
 /**
  * The smallest index key under the cursors, and every cursor positioned on
  * it moved past it; `gone` when any index holds it as a tombstone, `value`
@@ -340,11 +222,11 @@ function takeSmallest(cursors: readonly Cursor[]): { key: Buffer; value: Buffer;
   for (const c of cursors) if (c.key && (!min || Buffer.compare(c.key, min.key!) < 0)) min = c;
   if (!min) return undefined;
   const key = min.key!;
-  const value = checked(key, min.value, min.index);
+  const value = min.value;
   let gone = false;
   for (const c of cursors) {
     if (c.key && c.key.equals(key)) {
-      if (c.value[FLAGS] === GONE && sealed(key, c.value)) gone = true;
+      if (c.value[FLAGS] === GONE) gone = true;
       c.advance();
     }
   }
@@ -497,7 +379,7 @@ export async function mergeVersions(indexes: readonly IndexReader[], req: ListVe
         skipToNull = false;
       }
       if (next.gone) continue;
-      const versionId = next.value.toString('latin1', 0, VERSION_END);
+      const versionId = next.value.toString('latin1', VERSION, VERSION_END);
       const isNull = isNullVersion(versionId);
       if (skipToNull) {
         // Resuming after the null version: everything up to it was on the last page.

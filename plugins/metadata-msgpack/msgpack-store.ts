@@ -5,7 +5,7 @@ import { inject, injectable } from 'tsyringe';
 import type { KintsugiConfig } from '../../core/config.js';
 import type { DriveShelf } from '../../core/contracts/drive.js';
 import type { Logger } from '../../core/contracts/logger.js';
-import type { DerivedLink, DerivedReport, ListPage, ListRequest, ListVersionsRequest, MetadataStore, ObjectRecord, VersionPage, VersionSelector } from '../../core/contracts/metadata.js';
+import type { DerivedReport, ListPage, ListRequest, ListVersionsRequest, MetadataStore, ObjectRecord, VersionPage, VersionSelector } from '../../core/contracts/metadata.js';
 import type { NodeSet } from '../../core/contracts/nodes.js';
 import type { Placement } from '../../core/contracts/placement.js';
 import { WriteQuorumError, type NodeFailure } from '../../core/errors.js';
@@ -14,11 +14,10 @@ import { shardWriteQuorum } from '../../core/shard-quorum.js';
 import { TOKENS } from '../../core/tokens.js';
 import { isNullVersion, versionTime } from '../../core/version-id.js';
 import { decodeCopy, decodeRecord, encodeRecord } from './record-codec.js';
-import { idsOf, readCopy, writeCopy } from './record-copies.js';
-import { importRecordFiles } from './record-import.js';
-import { indexEntries, indexEntry, recordFolders } from './record-scan.js';
+import { idsOf, writeCopy } from './record-copies.js';
+import { indexEntry, recordFolders } from './record-scan.js';
 import { NodeIndexes } from './node-indexes.js';
-import { IndexCorruptError, mergeListing, mergeVersions, type IndexPort } from './listing-index.js';
+import { entryRow, IndexCorruptError, mergeListing, mergeVersions, removalRows, type IndexReader } from './listing-index.js';
 
 /** How long a record copy that does not decode may still be one being written. */
 const IN_PROGRESS_MS = 60_000;
@@ -54,7 +53,7 @@ export class MsgpackMetadataStore implements MetadataStore {
     @inject(TOKENS.Placement) private readonly placement: Placement,
     @inject(TOKENS.Logger) private readonly log: Logger,
   ) {
-    this.slots = new NodeIndexes(nodes, config.sync, log, (n) => indexEntries(this.shelf(n)), Math.max(1, nodes.drives.length - config.parity));
+    this.slots = new NodeIndexes(nodes, Math.max(1, nodes.drives.length - config.parity));
   }
 
   /** The METACOPIES nodes placement picks for a key. */
@@ -78,13 +77,12 @@ export class MsgpackMetadataStore implements MetadataStore {
     const path = recordPath(record.bucket, record.key, record.versionId);
     const entry = indexEntry(record);
     const failures: NodeFailure[] = [];
-    // A node on another host writes the copy and indexes it in one round trip.
-    const remotes = targets.map((n) => this.slots.remote(n));
-    const written = await Promise.all(targets.map((n, i) => {
+    // The copy and its listing entry go in one commit: one call per node, one flush.
+    const row = entryRow(record.bucket, entry);
+    const written = await Promise.all(targets.map((n) => {
       const shard = shards?.[record.shardNodes.indexOf(n)];
       const bytes = shard ? encodeRecord(record, shard) : (plain ??= encodeRecord(record));
-      const remote = remotes[i];
-      return (remote ? remote.putRecord(path, bytes, record.bucket, entry) : writeCopy(this.shelf(n), path, bytes)).catch((err: Error) => {
+      return writeCopy(this.shelf(n), path, bytes, [row]).catch((err: Error) => {
         this.log.warn('metadata replica write failed', { node: n, error: err.message });
         failures.push({ node: n, why: err.message });
         return undefined;
@@ -98,7 +96,6 @@ export class MsgpackMetadataStore implements MetadataStore {
       const need = shardWriteQuorum(record.codec.k, record.codec.m);
       if (landed < need) throw new WriteQuorumError(`only ${landed} of ${record.shardNodes.length} inline shards written, ${need} needed`, failures);
     }
-    await Promise.all(targets.filter((_, i) => ok[i] && !remotes[i]).map((n) => this.onIndex(n, (index) => index.upsert(record.bucket, entry))));
     // Offline nodes may hold older versions: only a write that made every
     // target's folder knows there is nothing older anywhere.
     return { firstVersion: written.every((w) => w?.newFolder === true) };
@@ -124,16 +121,6 @@ export class MsgpackMetadataStore implements MetadataStore {
     }));
     this.assertQuorum('tags', meta, targets, written);
     return tagged;
-  }
-
-  /**
-   * Applies a change to node n's listing index, which mirrors the node's
-   * records; an index that cannot take it is set aside (a fault), never the
-   * write that made the change.
-   */
-  private async onIndex(n: number, change: (index: IndexPort) => Promise<void>): Promise<void> {
-    const index = await this.slots.forWrite(n);
-    if (index) await change(index).catch((err) => this.slots.fault(n, err));
   }
 
   /**
@@ -222,8 +209,7 @@ export class MsgpackMetadataStore implements MetadataStore {
     const older = versions.map((vs) => vs.filter((v) => v < keep));
     await Promise.all(targets.map(async (n, i) => {
       if (older[i]!.length === 0) return;
-      await this.shelf(n).remove(older[i]!.map((v) => recordPath(bucket, key, v))).catch(() => undefined);
-      await this.onIndex(n, (index) => index.remove(bucket, key, older[i]!));
+      await this.shelf(n).remove(older[i]!.map((v) => recordPath(bucket, key, v)), removalRows(bucket, key, older[i]!)).catch(() => undefined);
     }));
     return { keep, hadOlder: older.some((vs) => vs.length > 0) };
   }
@@ -235,15 +221,13 @@ export class MsgpackMetadataStore implements MetadataStore {
     // A tombstone keeps what identifies the version (and indexes it), not what described its bytes.
     const { headers: _h, userMetadata: _u, checksums: _c, parts: _p, inline: _i, tags: _t, ...identifying } = record;
     const stone = encodeRecord(identifying);
-    const written = await Promise.all(targets.map((n) => writeCopy(this.shelf(n), tombstonePath(bucket, key, versionId), stone).then(() => true, (err: Error) => {
+    const gone = entryRow(bucket, { ...indexEntry(record), gone: true });
+    const written = await Promise.all(targets.map((n) => writeCopy(this.shelf(n), tombstonePath(bucket, key, versionId), stone, [gone]).then(() => true, (err: Error) => {
       this.log.warn('tombstone write failed', { node: n, error: err.message });
       return false;
     })));
     this.assertQuorum('tombstone', meta, targets, written);
-    await Promise.all(targets.filter((_, i) => written[i]).map(async (n) => {
-      await this.shelf(n).remove([recordPath(bucket, key, versionId)]).catch(() => undefined);
-      await this.onIndex(n, (index) => index.upsert(bucket, { ...indexEntry(record), gone: true }));
-    }));
+    await Promise.all(targets.filter((_, i) => written[i]).map((n) => this.shelf(n).remove([recordPath(bucket, key, versionId)]).catch(() => undefined)));
   }
 
   async collectTombstones(bucket: string, key: string, graceMs: number): Promise<number> {
@@ -260,10 +244,7 @@ export class MsgpackMetadataStore implements MetadataStore {
       await Promise.all(drives.filter((d) => names[d.index]!.includes(`${id}${RECORD_SUFFIX}`)).map((d) => d.shelf.remove([recordPath(bucket, key, id)]).catch(() => undefined)));
       const stats = await Promise.all(holders.map((d) => d.shelf.get(tombstonePath(bucket, key, id)).catch(() => undefined)));
       if (stats.some((st) => !st || Date.now() - st.mtimeMs < graceMs)) continue;
-      await Promise.all(holders.map(async (d) => {
-        await d.shelf.remove([tombstonePath(bucket, key, id)]);
-        await this.onIndex(d.index, (index) => index.remove(bucket, key, [id]));
-      }));
+      await Promise.all(holders.map((d) => d.shelf.remove([tombstonePath(bucket, key, id)], removalRows(bucket, key, [id]))));
       collected++;
     }
     return collected;
@@ -271,7 +252,8 @@ export class MsgpackMetadataStore implements MetadataStore {
 
   async discard(bucket: string, key: string, versionId: string, nodes: readonly number[]): Promise<void> {
     const path = recordPath(bucket, key, versionId);
-    await Promise.all(this.targets(bucket, key, nodes).map((n) => this.shelf(n).remove([path]).catch(() => undefined)));
+    const rows = removalRows(bucket, key, [versionId]);
+    await Promise.all(this.targets(bucket, key, nodes).map((n) => this.shelf(n).remove([path], rows).catch(() => undefined)));
   }
 
   private targets(bucket: string, key: string, nodes: readonly number[]): number[] {
@@ -293,57 +275,21 @@ export class MsgpackMetadataStore implements MetadataStore {
   }
 
   /** Runs a merge over the listable indexes; one that fails mid-listing is taken out and the page listed again from the others. */
-  private async merged<T>(merge: (indexes: IndexPort[]) => Promise<T>): Promise<T> {
+  private async merged<T>(merge: (indexes: IndexReader[]) => Promise<T>): Promise<T> {
     for (;;) {
       const picked = await this.slots.listable();
       try {
         return await merge(picked.map((p) => p.index));
       } catch (err) {
-        const bad = err instanceof IndexCorruptError ? picked.find((p) => p.index === (err as IndexCorruptError & { index?: IndexPort }).index) : undefined;
+        const bad = err instanceof IndexCorruptError ? picked.find((p) => p.index === (err as IndexCorruptError & { index?: IndexReader }).index) : undefined;
         if (!bad) throw err;
-        // Replaced while the listing read it in batches: nothing wrong with it.
-        if (bad.index.closed) continue;
         await this.slots.fault(bad.node, err);
       }
     }
   }
 
-  async checkDerived(options: { wait?: boolean } = {}): Promise<DerivedReport[]> {
-    await this.importRecordFiles();
+  checkDerived(options: { wait?: boolean } = {}): Promise<DerivedReport[]> {
     return this.slots.checkAll(options.wait ?? false);
-  }
-
-  /**
-   * Record files from before shelves, on the local nodes, moved onto their
-   * shelves (once: the keeper checks before workers start and on every heal
-   * pass). A node on another host moves its own when asked to check.
-   */
-  private async importRecordFiles(): Promise<void> {
-    await Promise.all(this.nodes.drives.map(async (drive) => {
-      if (this.slots.remote(drive.index) || !this.nodes.health.canWrite(drive.index)) return;
-      try {
-        const moved = await importRecordFiles(drive);
-        if (moved > 0) this.log.info('record files moved onto the node\'s shelf', { node: drive.index, records: moved });
-      } catch (err) {
-        this.log.warn('record files could not be moved onto the shelf yet', { node: drive.index, error: (err as Error).message });
-      }
-    }));
-  }
-
-  coordinate(link: DerivedLink): void {
-    this.slots.coordinate(link);
-  }
-
-  derivedFault(node: number, why: string): Promise<void> {
-    return this.slots.reported(node, why);
-  }
-
-  refreshDerived(options: { release?: boolean } = {}): Promise<void> {
-    return this.slots.refresh(options.release ?? false);
-  }
-
-  holdDerived(): Promise<void> {
-    return this.slots.hold();
   }
 
   async missingCopies(record: ObjectRecord): Promise<number[]> {
@@ -371,7 +317,7 @@ export class MsgpackMetadataStore implements MetadataStore {
   }
 
   async close(): Promise<void> {
-    await this.slots.close();
+    // The node-side keepers are the nodes' hosts' to close (NodeSet.close).
   }
 
   /** Node n's shelf, where its record copies are kept (group-committed). */
@@ -421,8 +367,7 @@ export class MsgpackMetadataStore implements MetadataStore {
    */
   private async readVersion(n: number, bucket: string, key: string, version: VersionSelector): Promise<Answer> {
     try {
-      const remote = this.slots.remote(n);
-      const { bytes, gone, unreadable } = remote ? await remote.readCopy(bucket, key, version) : await readCopy(this.shelf(n), bucket, key, version);
+      const { bytes, gone, unreadable } = await this.slots.node(n).readCopy(bucket, key, version);
       // Copies are created in place: a young one that does not decode is
       // most likely still being written, not rot worth a warning.
       for (const id of unreadable) {
@@ -447,8 +392,9 @@ export class MsgpackMetadataStore implements MetadataStore {
     if (stale.length === 0) return;
     const bytes = encodeRecord(best);
     const path = recordPath(best.bucket, best.key, best.versionId);
+    const row = entryRow(best.bucket, indexEntry(best));
     for (const n of stale) {
-      this.shelf(n).put([{ name: path, bytes }]).then(
+      this.shelf(n).put([{ name: path, bytes }], [row]).then(
         () => this.log.info('metadata replica repaired', { node: n, bucket: best.bucket, key: best.key }),
         () => undefined,
       );

@@ -1,138 +1,108 @@
-import type { DerivedLink, DerivedReport } from '../../core/contracts/metadata.js';
-import type { Logger } from '../../core/contracts/logger.js';
+import type { DerivedReport } from '../../core/contracts/metadata.js';
 import type { NodeSet } from '../../core/contracts/nodes.js';
-import { IndexSlots, type RecordSource } from './index-slots.js';
-import type { IndexPort } from './listing-index.js';
-import { RemoteMetadataNode } from './remote-node.js';
+import { ShelfListing, type IndexReader } from './listing-index.js';
+import { MetadataNode } from './metadata-node.js';
 
-/** How long a remote index that could not serve is left out of listings before it is asked again. */
-const REMOTE_RETRY_MS = 2000;
-/** How long a listing waits at most for remote indexes being rebuilt when too few others are complete. */
-const REMOTE_WAIT_MS = 30_000;
+/** How long an index found not complete (or faulty) is left out of listings before its node is asked again. */
+const RETRY_MS = 2000;
+/** How long a listing waits at most for indexes being rebuilt when too few others are complete. */
+const WAIT_MS = 30_000;
 
-interface RemoteSlot {
-  index: RemoteMetadataNode;
+interface Slot {
+  readonly listing: ShelfListing;
+  readonly node: MetadataNode;
   ready: boolean;
   retryAtMs: number;
 }
 
 /**
- * Every node's listing index, wherever it is kept: a node on this host has
- * its LMDB file in its folder, kept by this store (IndexSlots); a node on
- * another host keeps its own and serves it (RemoteMetadataNode). Listings merge
- * both kinds alike.
+ * Every node's listing index as listings use it: read from the node's shelf
+ * (one call a batch), kept by the node's own host (ListingKeeper), which
+ * says whether it is complete. One way for every node, on this host or
+ * another.
  */
 export class NodeIndexes {
-  private readonly local: IndexSlots;
-  private readonly remotes: (RemoteSlot | undefined)[];
+  private readonly slots: Slot[];
 
   constructor(
     private readonly nodes: NodeSet,
-    sync: boolean,
-    log: Logger,
-    records: RecordSource,
     /** indexes a complete listing merges (NUMNODES - PARITY) */
     private readonly enough: number,
   ) {
-    this.local = new IndexSlots(nodes, sync, log, records, enough);
-    this.remotes = nodes.drives.map((d) => (d.localPath === undefined && d.services ? { index: new RemoteMetadataNode(d.location, d.services), ready: false, retryAtMs: 0 } : undefined));
+    this.slots = nodes.drives.map((d) => ({ listing: new ShelfListing(d.location, d.shelf), node: new MetadataNode(d), ready: false, retryAtMs: 0 }));
   }
 
-  /** Node n when it is on another host and keeps its own records' side structures: calls that do several steps there at once. */
-  remote(n: number): RemoteMetadataNode | undefined {
-    return this.remotes[n]?.index;
+  /** Node n's metadata service. */
+  node(n: number): MetadataNode {
+    return this.slots[n]!.node;
   }
 
-  /** Node n's index for upserts, or undefined when it cannot take them now. */
-  async forWrite(n: number): Promise<IndexPort | undefined> {
-    const r = this.remotes[n];
-    if (!r) return this.local.forWrite(n);
-    return this.nodes.health.canWrite(n) ? r.index : undefined;
-  }
-
-  /** Node n's index for listings: complete. */
-  private async forList(n: number): Promise<IndexPort | undefined> {
-    const r = this.remotes[n];
-    if (!r) return this.local.forList(n);
+  /** Node n's index for listings: complete, as its keeper last said. */
+  private async forList(n: number): Promise<IndexReader | undefined> {
+    const s = this.slots[n]!;
     if (!this.nodes.health.canRead(n)) return undefined;
-    if (!r.ready && Date.now() >= r.retryAtMs) {
-      r.ready = await r.index.ready().catch(() => false);
-      if (!r.ready) r.retryAtMs = Date.now() + REMOTE_RETRY_MS;
+    if (!s.ready && Date.now() >= s.retryAtMs) {
+      const report = await s.node.check(false).catch(() => undefined);
+      this.learn(n, report);
     }
-    return r.ready ? r.index : undefined;
+    return s.ready ? s.listing : undefined;
+  }
+
+  private learn(n: number, report: DerivedReport | undefined): void {
+    const s = this.slots[n]!;
+    s.ready = report?.state === 'sound' || report?.state === 'rebuilt';
+    if (!s.ready) s.retryAtMs = Date.now() + RETRY_MS;
+    this.nodes.health.setIndexRebuilding(n, report?.state === 'rebuilding');
   }
 
   /**
    * Complete indexes to list from, at least `enough` where that many nodes
-   * can serve: when too few are complete because some are being rebuilt (the
-   * first use of a new node set, an upgrade), the rebuilds are waited for,
-   * so that no listing is answered from a partial set.
+   * can serve: when too few are complete because some are being rebuilt (a
+   * first start, an upgrade), the rebuilds are waited for, so that no
+   * listing is answered from a partial set.
    */
-  async listable(): Promise<{ node: number; index: IndexPort }[]> {
-    const deadline = Date.now() + REMOTE_WAIT_MS;
-    for (let attempt = 0; ; attempt++) {
-      const picked: { node: number; index: IndexPort }[] = [];
-      for (let n = 0; n < this.nodes.drives.length && picked.length < this.enough; n++) {
+  async listable(): Promise<{ node: number; index: IndexReader }[]> {
+    const deadline = Date.now() + WAIT_MS;
+    for (;;) {
+      const picked: { node: number; index: IndexReader }[] = [];
+      for (let n = 0; n < this.slots.length && picked.length < this.enough; n++) {
         const index = await this.forList(n);
         if (index) picked.push({ node: n, index });
       }
       if (picked.length >= this.enough) return picked;
-      if (this.local.rebuilding && attempt === 0) {
-        await this.local.rebuilt();
-        continue;
-      }
-      // A remote node rebuilding its index answers not ready until it is done.
-      const remoteUp = this.remotes.some((r, n) => r && !r.ready && this.nodes.health.canRead(n));
-      if (!remoteUp || Date.now() > deadline) return picked;
-      await new Promise((r) => setTimeout(r, Math.min(REMOTE_RETRY_MS, Math.max(0, deadline - Date.now()))));
+      const rebuilding = this.nodes.health.status().some((s) => s.state === 'index-rebuilding');
+      if (!rebuilding || Date.now() > deadline) return picked;
+      await new Promise((r) => setTimeout(r, Math.min(RETRY_MS / 4, Math.max(0, deadline - Date.now()))));
+      for (const s of this.slots) if (!s.ready) s.retryAtMs = 0;
     }
   }
 
-  /** A fault met while using node n's index: it is left out, and checked again by whoever keeps it. */
+  /** A fault met while listing from node n's index: it is left out, and its keeper rebuilds it when the index is at fault. */
   async fault(n: number, err: unknown): Promise<void> {
-    const r = this.remotes[n];
-    if (!r) return this.local.fault(n, err);
-    r.ready = false;
-    r.retryAtMs = Date.now() + REMOTE_RETRY_MS;
-    // A row failing its checksum here, or an index fault the node reported, is the node's
-    // to check; a network fault is its health's, an index not ready its keeper's already.
+    const s = this.slots[n]!;
+    s.ready = false;
+    s.retryAtMs = Date.now() + RETRY_MS;
+    // A row failing its checksum is the index's; a node that could not be reached is its health's.
     const cause = (err as { cause?: { code?: string } }).cause;
-    if (cause === undefined || cause.code === 'ERR_INDEX_FAULT') await r.index.fault((err as Error).message).catch(() => undefined);
+    if (cause === undefined || cause.code === 'ERR_INDEX_CORRUPT') await s.node.fault((err as Error).message).catch(() => undefined);
   }
 
+  /** Checks every node's index (each on its node's host); `wait`: until rebuilds are done. */
   async checkAll(wait: boolean): Promise<DerivedReport[]> {
-    const reports = await this.local.checkAll(wait);
-    return Promise.all(reports.map(async (report, n) => {
-      const r = this.remotes[n];
-      if (!r) return report;
-      if (!this.nodes.health.canRead(n)) return { node: n, state: 'unavailable', why: `node ${this.nodes.health.status()[n]?.state ?? 'unavailable'}` } satisfies DerivedReport;
+    const reports = await Promise.all(this.slots.map(async (s, n): Promise<DerivedReport> => {
+      if (!this.nodes.health.canRead(n)) return { node: n, state: 'unavailable', why: `node ${this.nodes.health.status()[n]?.state ?? 'unavailable'}` };
       try {
-        const checked = await r.index.check(wait);
-        r.ready = checked.state === 'sound' || checked.state === 'rebuilt';
-        return checked;
+        const report = await s.node.check(wait);
+        this.learn(n, report);
+        return report;
       } catch (err) {
-        return { node: n, state: 'unavailable', why: (err as Error).message } satisfies DerivedReport;
+        return { node: n, state: 'unavailable', why: (err as Error).message };
       }
     }));
-  }
-
-  coordinate(link: DerivedLink): void {
-    this.local.coordinate(link);
-  }
-
-  reported(n: number, why: string): Promise<void> {
-    return this.local.reported(n, why);
-  }
-
-  refresh(release: boolean): Promise<void> {
-    return this.local.refresh(release);
-  }
-
-  hold(): Promise<void> {
-    return this.local.hold();
-  }
-
-  close(): Promise<void> {
-    return this.local.close();
+    // Fewer complete indexes than a listing merges (a first start, an upgrade): wait for the rebuilds.
+    if (!wait && reports.filter((r) => r.state === 'sound').length < this.enough && reports.some((r) => r.state === 'rebuilding')) {
+      return this.checkAll(true);
+    }
+    return reports;
   }
 }

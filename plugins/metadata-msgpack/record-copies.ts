@@ -1,4 +1,4 @@
-import type { DriveShelf } from '../../core/contracts/drive.js';
+import type { DriveShelf, ShelfRowWrite } from '../../core/contracts/drive.js';
 import type { VersionSelector } from '../../core/contracts/metadata.js';
 import { RECORD_SUFFIX, recordDir, recordPath, TOMBSTONE_SUFFIX } from '../../core/layout.js';
 import { isNullVersion } from '../../core/version-id.js';
@@ -9,10 +9,11 @@ export const idsOf = (names: readonly string[], suffix: string): string[] => nam
 
 /**
  * Writes a record copy on a node's shelf (a new version's, or one the
- * healer rewrites); `newFolder`: the key had nothing else on the node.
+ * healer rewrites), with `rows` (its listing entry) in the same commit;
+ * `newFolder`: the key had nothing else on the node.
  */
-export async function writeCopy(shelf: DriveShelf, path: string, bytes: Uint8Array): Promise<{ newFolder: boolean }> {
-  const [result] = await shelf.put([{ name: path, bytes }]);
+export async function writeCopy(shelf: DriveShelf, path: string, bytes: Uint8Array, rows?: readonly ShelfRowWrite[]): Promise<{ newFolder: boolean }> {
+  const [result] = await shelf.put([{ name: path, bytes }], rows);
   return { newFolder: result!.firstInFolder };
 }
 

@@ -51,6 +51,7 @@ export async function openStore(raw: RawSettings = {}, nodePath = tempDir('kints
     nodeFolder: (i) => join(nodePath, `node-${i}`),
     close: async () => {
       await container.resolve(TOKENS.MetadataStore).close();
+      await container.resolve(TOKENS.Nodes).close();
     },
   };
 }

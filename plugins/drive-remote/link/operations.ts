@@ -1,4 +1,4 @@
-import type { DriveSpace, DriveStat, ShelfItem, ShelfPut, ShelfPutResult, ShelfRow, ShelfRowRange, ShelfRowWrite } from '../../../core/contracts/drive.js';
+import type { DriveSpace, DriveStat, ShelfItem, ShelfPut, ShelfPutResult, ShelfRowRange, ShelfRowWrite } from '../../../core/contracts/drive.js';
 import type { NodeIdentity } from '../../../core/node-identity.js';
 
 export interface OperationSpec {
@@ -17,7 +17,7 @@ interface Typed<A, R> extends OperationSpec {
 
 const op = <A, R>(spec: OperationSpec): Typed<A, R> => spec;
 type None = Record<string, never>;
-type Bytes = { name: string; op: string; body: Uint8Array };
+type ServiceCall = { name: string; op: string; args: unknown };
 
 /**
  * Every call a gateway makes to a `kintsugi node`, in one table that both
@@ -52,9 +52,9 @@ export const OPERATIONS = {
   'shelf.scan': op<{ after: string; limit: number }, { name: string; bytes: Uint8Array }[]>({ lane: 'small', mutates: false }),
   /** a table's rows (a rotten row's value is null) */
   'shelf.rows': op<{ table: string; range: ShelfRowRange }, { key: Uint8Array; value: Uint8Array | null }[]>({ lane: 'small', mutates: false }),
-  /** a plugin's node-side structure (the listing index), by name; bodies are the plugin's own encoding */
-  'service.read': op<Bytes, Buffer>({ lane: 'small', mutates: false, raw: true }),
-  'service.write': op<Bytes, Buffer>({ lane: 'small', mutates: true, raw: true }),
+  /** a plugin's node-side service (the listing index's keeper), by name: see NodeService */
+  'service.read': op<ServiceCall, unknown>({ lane: 'small', mutates: false }),
+  'service.write': op<ServiceCall, unknown>({ lane: 'small', mutates: true }),
 };
 
 export type OperationName = keyof typeof OPERATIONS;

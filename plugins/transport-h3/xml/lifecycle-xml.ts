@@ -1,4 +1,4 @@
-import type { LifecycleFilter, LifecycleRule, TagPair } from '../../../core/engine/lifecycle-rules.js';
+import type { LifecycleFilter, LifecycleRule } from '../../../core/engine/lifecycle-rules.js';
 import { parseRequestXml, type XmlElement } from './xml-reader.js';
 import { S3Error } from '../s3-error.js';
 import { checkTags, tagsOf } from './tagging.js';

@@ -1,0 +1,206 @@
+import { hostname } from 'node:os';
+
+import type { Drive, DriveShelf, ShelfRowWrite } from '../../core/contracts/drive.js';
+import type { Logger } from '../../core/contracts/logger.js';
+import type { DerivedReport } from '../../core/contracts/metadata.js';
+import { IDENTITY_DIR } from '../../core/layout.js';
+import { entryRow, LISTING_TABLE, type IndexEntry } from './listing-index.js';
+import { importRecordFiles } from './record-import.js';
+import { indexEntries } from './record-scan.js';
+
+/** The layout of index keys and values; an index of another layout is rebuilt. */
+export const INDEX_LAYOUT = 3;
+
+/** The listing table's own row: whether the index is complete (bucket names are never empty, so no entry key starts with NUL). */
+const STATE_KEY = Buffer.from('\0state', 'latin1');
+
+interface IndexState {
+  readonly layout: number;
+  readonly state: 'ready' | 'rebuilding';
+  /** who rebuilds it, and when it last said so */
+  readonly pid?: number;
+  readonly host?: string;
+  readonly beatMs?: number;
+}
+
+/** Rows a rebuild writes per commit. */
+const REBUILD_BATCH = 512;
+/** A rebuild whose keeper has not written for this long was interrupted. */
+const STALE_REBUILD_MS = 30_000;
+/** Rows a walk over the table reads at a time. */
+const WALK_BATCH = 1024;
+
+function stateRow(state: IndexState): ShelfRowWrite {
+  return { table: LISTING_TABLE, key: STATE_KEY, value: Buffer.from(JSON.stringify(state)) };
+}
+
+async function readState(shelf: DriveShelf): Promise<IndexState | 'rotten' | undefined> {
+  const [row] = await shelf.rows(LISTING_TABLE, { from: STATE_KEY, to: Buffer.concat([STATE_KEY, Buffer.from([0])]), limit: 1 });
+  if (!row) return undefined;
+  if (!row.value) return 'rotten';
+  try {
+    return JSON.parse(Buffer.from(row.value).toString()) as IndexState;
+  } catch {
+    return 'rotten';
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Whether a rebuild the state names is still running in another process. */
+function runningElsewhere(state: IndexState): boolean {
+  if (state.state !== 'rebuilding' || state.pid === undefined) return false;
+  if (state.pid === process.pid && state.host === hostname()) return false;
+  if (Date.now() - (state.beatMs ?? 0) > STALE_REBUILD_MS) return false;
+  return state.host !== hostname() || alive(state.pid);
+}
+
+/**
+ * Keeps one node's listing index, on the node's own host (in the gateway's
+ * process for a local folder, in `kintsugi node` for a node on another
+ * host). The index is a table on the node's shelf written in the same commit
+ * as the records it mirrors, so it never falls behind them; what remains to
+ * keep is an index that is not complete: a folder an earlier release wrote
+ * (its index in a separate LMDB file), an interrupted rebuild, another
+ * layout, or a row that rotted. Those are rebuilt from the node's records
+ * while the node serves: writes go on (into the table), listings leave the
+ * node out until it is done. A rebuild writes rows that records made at the
+ * same time write too, and a tombstone row is never replaced, so two
+ * processes that rebuild at once (a `kintsugi heal` beside the server) do
+ * no harm; the state row tells others one is running.
+ */
+export class ListingKeeper {
+  private rebuild: Promise<void> | undefined;
+  private closed = false;
+  /** the last reason a rebuild started, for the next report */
+  private why: string | undefined;
+
+  constructor(private readonly drive: Drive, private readonly log: Logger) {}
+
+  private get shelf(): DriveShelf {
+    return this.drive.shelf;
+  }
+
+  /** Whether the index is complete now, and whether a rebuild of it is running. */
+  async state(): Promise<{ ready: boolean; rebuilding: boolean }> {
+    const state = await readState(this.shelf);
+    const ready = typeof state === 'object' && state.layout === INDEX_LAYOUT && state.state === 'ready';
+    return { ready, rebuilding: this.rebuild !== undefined || (typeof state === 'object' && runningElsewhere(state)) };
+  }
+
+  /**
+   * Checks the index (and moves record files from before shelves onto the
+   * shelf first); starts a rebuild when it is not complete and no one is
+   * rebuilding it; `wait`: returns once the rebuild is done.
+   */
+  async check(wait: boolean): Promise<DerivedReport> {
+    const n = this.drive.index;
+    const moved = await importRecordFiles(this.drive);
+    if (moved > 0) this.log.info('record files moved onto the node\'s shelf', { node: n, records: moved });
+    const state = await readState(this.shelf);
+    let why: string | undefined;
+    if (moved > 0) why = `${moved} record files moved onto the shelf`;
+    else if (state === undefined) why = 'no listing index in the shelf yet';
+    else if (state === 'rotten') why = 'the listing index\'s state fails its checksum';
+    else if (state.layout !== INDEX_LAYOUT) why = `listing index layout ${state.layout}, this release writes ${INDEX_LAYOUT}`;
+    else if (state.state === 'rebuilding' && !runningElsewhere(state)) why = 'an interrupted rebuild';
+    if (why !== undefined) this.start(why);
+    else if (typeof state === 'object' && state.state === 'rebuilding' && !this.rebuild) {
+      return { node: n, state: 'rebuilding' };
+    }
+    if (this.rebuild) {
+      if (!wait) return { node: n, state: 'rebuilding', ...(this.why ? { why: this.why } : {}) };
+      const reason = this.why;
+      await this.rebuild;
+      const after = await this.state();
+      return after.ready ? { node: n, state: 'rebuilt', ...(reason ? { why: reason } : {}) } : { node: n, state: 'unavailable', why: 'the rebuild did not finish' };
+    }
+    return { node: n, state: 'sound' };
+  }
+
+  /** A reader met a row that fails its checksum: the index is rebuilt (rotten rows removed, every record's row rewritten). */
+  fault(why: string): void {
+    this.log.warn('listing index fault', { node: this.drive.index, error: why });
+    this.start(why);
+  }
+
+  private start(why: string): void {
+    if (this.rebuild || this.closed) return;
+    this.why = why;
+    this.rebuild = this.rebuildNow(why).catch((err: Error) => {
+      // The state row still says rebuilding: the next check starts over.
+      this.log.error('listing index rebuild failed', { node: this.drive.index, error: err.message });
+    }).finally(() => { this.rebuild = undefined; });
+  }
+
+  private async rebuildNow(why: string): Promise<void> {
+    const n = this.drive.index;
+    const beat = (): IndexState => ({ layout: INDEX_LAYOUT, state: 'rebuilding', pid: process.pid, host: hostname(), beatMs: Date.now() });
+    await this.shelf.put([], [stateRow(beat())]);
+    this.log.info('listing index rebuilding from records', { node: n, why });
+    const removed = await this.removeRotten();
+    let entries = 0;
+    let rows: ShelfRowWrite[] = [];
+    for await (const { bucket, entry } of indexEntries(this.shelf)) {
+      if (this.closed) return;
+      rows.push(entryRow(bucket, entry));
+      if (rows.length === REBUILD_BATCH) {
+        entries += rows.length;
+        await this.shelf.put([], [...rows, stateRow(beat())]);
+        rows = [];
+      }
+    }
+    entries += rows.length;
+    await this.shelf.put([], [...rows, stateRow({ layout: INDEX_LAYOUT, state: 'ready' })]);
+    const old = await this.removeSeparateIndex();
+    this.log.info('listing index rebuilt', { node: n, entries, ...(removed ? { rottenRows: removed } : {}), ...(old ? { separateIndexRemoved: old } : {}) });
+  }
+
+  /** Removes the rows that fail their checksum (their keys may be rotten too: nothing else would ever replace them). */
+  private async removeRotten(): Promise<number> {
+    let removed = 0;
+    for (let from: Uint8Array = Buffer.alloc(0); ;) {
+      const rows = await this.shelf.rows(LISTING_TABLE, { from, limit: WALK_BATCH });
+      const rotten = rows.filter((r) => r.value === undefined && !Buffer.from(r.key).equals(STATE_KEY));
+      if (rotten.length > 0) await this.shelf.remove([], rotten.map((r) => ({ table: LISTING_TABLE, key: r.key })));
+      removed += rotten.length;
+      if (rows.length < WALK_BATCH) return removed;
+      from = Buffer.concat([rows[rows.length - 1]!.key, Buffer.from([0])]);
+    }
+  }
+
+  /** The listing index as releases before the shelf table kept it (its own LMDB files in `.kintsugi`), removed once the table replaces it. */
+  private async removeSeparateIndex(): Promise<number> {
+    const names = (await this.drive.list(IDENTITY_DIR)).filter((f) => f === 'listing.json' || f === 'listing.lock' || /^listing-.*\.lmdb(-lock)?$/.test(f));
+    for (const name of names) await this.drive.remove(`${IDENTITY_DIR}/${name}`);
+    return names.length;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.rebuild;
+  }
+}
+
+/**
+ * Loads entries straight into a node's listing table and calls it complete:
+ * benchmarks fill a million-key bucket this way instead of through puts.
+ */
+export async function loadListing(shelf: DriveShelf, bucket: string, entries: Iterable<IndexEntry>): Promise<void> {
+  let rows: ShelfRowWrite[] = [];
+  for (const entry of entries) {
+    rows.push(entryRow(bucket, entry));
+    if (rows.length === 10_000) {
+      await shelf.put([], rows);
+      rows = [];
+    }
+  }
+  await shelf.put([], [...rows, stateRow({ layout: INDEX_LAYOUT, state: 'ready' })]);
+}
