@@ -102,9 +102,17 @@ export class ListingKeeper {
    */
   async check(wait: boolean): Promise<DerivedReport> {
     const n = this.drive.index;
-    const moved = await importRecordFiles(this.drive);
+    const moved = await importRecordFiles(this.drive).catch((err: Error) => {
+      this.log.warn('record files could not be moved onto the shelf yet', { node: n, error: err.message });
+      return 0;
+    });
     if (moved > 0) this.log.info('record files moved onto the node\'s shelf', { node: n, records: moved });
-    const state = await readState(this.shelf);
+    let state = await readState(this.shelf);
+    if (state === undefined && moved === 0 && (await this.shelf.scan('', 1)).length === 0) {
+      // A new node: nothing to index, and from now on every record comes with its row.
+      await this.shelf.put([], [stateRow({ layout: INDEX_LAYOUT, state: 'ready' })]);
+      state = await readState(this.shelf);
+    }
     let why: string | undefined;
     if (moved > 0) why = `${moved} record files moved onto the shelf`;
     else if (state === undefined) why = 'no listing index in the shelf yet';
