@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 
 import { KintsugiError } from './errors.js';
 
@@ -11,19 +11,42 @@ export class LmdbDamagedError extends KintsugiError {
   }
 }
 
+/** The meta fields checked, from the magic number on (LMDB's MDB_meta, 64-bit): version, two databases, last page, transaction id. */
+const META_BYTES = 136;
+const VERSION_AT = 4;
+const DBS_AT = 24;
+const DB_BYTES = 48;
+const LAST_PAGE_AT = 120;
+const TXNID_AT = 128;
+/** An empty database's root. */
+const NO_PAGE = 0xffff_ffff_ffff_ffffn;
+/** Deeper B-trees than this would need more pages than a 2^64-byte file holds. */
+const MAX_DEPTH = 32;
+/** Reads a meta page that fails its check is given again: a commit writing it at that moment can show half of it. */
+const REREADS = 3;
+
 /**
  * Where the two meta pages of an LMDB file keep their magic number, learnt
- * from the file when it was opened sound (so no assumption about LMDB's page
- * size or header layout); checking those 8 bytes costs two small reads from
- * the page cache. Every LMDB transaction starts by trusting the meta pages,
- * and a rotten one sends LMDB to garbage page numbers, a crash: checked
- * before each one, a damaged file is a fault instead. No magic found where
- * expected at open: no guard (a file LMDB is still creating).
+ * from the file when it was opened sound (so no assumption about where
+ * LMDB's page header ends), and what a sound meta page holds: the magic, the
+ * version and page size seen at open, each database's root page (none, or
+ * one the file has) and depth, the last page within the file. Every LMDB
+ * transaction starts by trusting the meta pages, and a rotten one sends
+ * LMDB to garbage page numbers, a crash: checked before each one (two small
+ * reads from the page cache), a damaged file is a fault instead. Random
+ * bytes behind an intact magic number pass these checks with a chance of
+ * about 2^-100. No magic found where expected at open: no guard (a file
+ * LMDB is still creating).
  */
 export class MetaGuard {
-  private readonly buf = Buffer.alloc(4);
+  private readonly buf = Buffer.alloc(META_BYTES);
 
-  private constructor(private readonly fd: number, private readonly offsets: readonly number[]) {}
+  private constructor(
+    private readonly fd: number,
+    private readonly offsets: readonly number[],
+    private readonly version: number,
+    private readonly pageSize: number,
+  ) {}
 
   /** The guard of the LMDB file at `path`; throws LmdbDamagedError for a file of two pages or more without meta pages. */
   static learn(path: string): MetaGuard | undefined {
@@ -43,12 +66,32 @@ export class MetaGuard {
       if (got >= 8192) throw new LmdbDamagedError(`${path}: no LMDB meta page found`);
       return undefined;
     }
-    return new MetaGuard(fd, [first, second]);
+    const meta = head.subarray(first, first + META_BYTES);
+    return new MetaGuard(fd, [first, second], meta.readUInt32LE(VERSION_AT), second - first);
   }
 
   intact(): boolean {
+    const filePages = BigInt(Math.floor(fstatSync(this.fd).size / this.pageSize));
     for (const at of this.offsets) {
-      if (readSync(this.fd, this.buf, 0, 4, at) !== 4 || !this.buf.equals(LMDB_MAGIC)) return false;
+      let sound = false;
+      for (let read = 0; read < REREADS && !sound; read++) sound = this.soundAt(at, filePages);
+      if (!sound) return false;
+    }
+    return true;
+  }
+
+  private soundAt(at: number, filePages: bigint): boolean {
+    const m = this.buf;
+    if (readSync(this.fd, m, 0, META_BYTES, at) !== META_BYTES) return false;
+    if (!m.subarray(0, 4).equals(LMDB_MAGIC) || m.readUInt32LE(VERSION_AT) !== this.version) return false;
+    // The free-page database's first field is the page size.
+    if (m.readUInt32LE(DBS_AT) !== this.pageSize) return false;
+    const lastPage = m.readBigUInt64LE(LAST_PAGE_AT);
+    if (lastPage >= filePages || m.readBigUInt64LE(TXNID_AT) >= 1n << 56n) return false;
+    for (const db of [DBS_AT, DBS_AT + DB_BYTES]) {
+      const depth = m.readUInt16LE(db + 6);
+      const root = m.readBigUInt64LE(db + 40);
+      if (root === NO_PAGE ? depth !== 0 : depth === 0 || depth > MAX_DEPTH || root > lastPage) return false;
     }
     return true;
   }

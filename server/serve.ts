@@ -100,10 +100,13 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
     };
     for (let i = 0; i < config.workers; i++) cluster.fork(workerEnv);
     let ready = 0;
+    /** workers that said they listen: they take the shutdown message; one still starting only knows signals */
+    const listening = new Set<number>();
     const tell = (w: { send(msg: ToWorker): unknown }, msg: ToWorker) => w.send(msg);
     cluster.on('message', (w, raw: unknown) => {
       const msg = asToPrimary(raw);
       if (msg?.kintsugi === 'listening') {
+        listening.add(w.id);
         if (++ready === config.workers) process.stdout.write(banner(config, msg.port, codec));
         if (lastPass) tell(w, { kintsugi: 'heal-pass', pass: lastPass });
       }
@@ -140,7 +143,8 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
     stopping = true;
     await Promise.all(Object.values(cluster.workers ?? {}).map((w) => new Promise<void>((done) => {
       w!.once('exit', () => done());
-      tell(w!, { kintsugi: 'shutdown' });
+      if (listening.has(w!.id)) tell(w!, { kintsugi: 'shutdown' });
+      else w!.kill('SIGTERM');
     })));
     return;
   }

@@ -8,12 +8,12 @@ import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectC
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { runCli } from '../helpers/cli.js';
-import { tempDir } from '../helpers/engine.js';
+import { folderShelf, tempDir } from '../helpers/engine.js';
 import { send, signedHeaders } from '../helpers/sign.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 
 /**
- * Sick nodes, as disks fail before they die: a rotten listing index, a
+ * Sick nodes, as disks fail before they die: a rotten shelf (records and listing index), a
  * read-only remount, a garbled identity, a node path that is a file. Each on
  * one node and on PARITY nodes at once, before start and while serving: the
  * service must stay up, complete and correct, with no worker crash loop,
@@ -28,6 +28,7 @@ const PARITY = [1, 3, 5];
 let running: RunningServer | undefined;
 const mounted: string[] = [];
 afterEach(async () => {
+  if (process.env.DUMP_LOGS) console.log(running?.logs());
   await running?.stop();
   running = undefined;
   for (const m of mounted.splice(0)) spawnSync('umount', ['-l', m]);
@@ -35,15 +36,12 @@ afterEach(async () => {
 
 const folderOf = (nodePath: string, n: number) => join(nodePath, `node-${n}`);
 
-/** The file of node n's current listing index. */
-function indexFile(nodePath: string, n: number): string {
-  const state = JSON.parse(readFileSync(join(folderOf(nodePath, n), '.kintsugi', 'listing.json'), 'utf8')) as { generation: string };
-  return join(folderOf(nodePath, n), '.kintsugi', `listing-${state.generation}.lmdb`);
-}
+/** Node n's shelf file: its records, inline shards and listing index, in one LMDB file. */
+const shelfFile = (nodePath: string, n: number) => join(folderOf(nodePath, n), '.kintsugi', 'shelf.lmdb');
 
-/** Random bytes over the first 5 KB of node n's index (a torn write, a bad sector), in place. */
-async function garbleIndex(nodePath: string, n: number): Promise<void> {
-  const fh = await open(indexFile(nodePath, n), 'r+');
+/** Random bytes over the first 5 KB of node n's shelf (a torn write, a bad sector), in place. */
+async function garbleShelf(nodePath: string, n: number): Promise<void> {
+  const fh = await open(shelfFile(nodePath, n), 'r+');
   try {
     await fh.write(randomBytes(5 * 1024), 0, 5 * 1024, 0);
   } finally {
@@ -57,7 +55,7 @@ async function garbleIndex(nodePath: string, n: number): Promise<void> {
  * crashes a process that maps the file.
  */
 async function garbleBehindMagic(nodePath: string, n: number): Promise<void> {
-  const fh = await open(indexFile(nodePath, n), 'r+');
+  const fh = await open(shelfFile(nodePath, n), 'r+');
   try {
     for (const page of [0, 4096]) await fh.write(randomBytes(4000), 0, 4000, page + 32);
   } finally {
@@ -181,45 +179,46 @@ async function serverWithObjects(): Promise<{ nodePath: string; objects: Map<str
   return { nodePath, objects };
 }
 
-describe('a listing index with garbage over its first 5 KB', () => {
+describe('a shelf (records, inline shards, listing index) with garbage over its first 5 KB', () => {
   for (const sick of [ONE, PARITY]) {
-    it(`before start (nodes ${sick.join(', ')}): is checked in a child process, set aside and rebuilt; nothing crashes`, async () => {
+    it(`before start (nodes ${sick.join(', ')}): is checked in a child process and set aside; the others serve, heal refills it and its index; nothing crashes`, async () => {
       const { nodePath, objects } = await serverWithObjects();
       await running!.stop();
-      for (const n of sick) await garbleIndex(nodePath, n);
+      for (const n of sick) await garbleShelf(nodePath, n);
       running = await startServer({ NODEPATH: nodePath, HEAL_INTERVAL: '0' });
       await expectServing(running, objects, sick);
       expect(restarts(running)).toBe(0);
-      for (const n of sick) expect(quarantined(nodePath, n).length).toBe(1);
-      expect(running.logs()).toContain('listing index set aside, rebuilding from records');
+      for (const n of sick) expect(quarantined(nodePath, n)).toEqual([expect.stringMatching(/^shelf: /)]);
       await running.stop();
-      // The rebuilt indexes alone hold every key: the others' are set aside now.
-      for (const n of [0, 1, 2, 3, 4, 5, 6].filter((x) => !sick.includes(x))) await garbleIndex(nodePath, n);
-      expect(expectHealExits0(nodePath).indexesRebuilt).toHaveLength(7 - sick.length);
+      expectHealExits0(nodePath);
+      // The healed nodes' listing indexes hold every key again, beside the records the healer wrote.
+      for (const n of sick) {
+        const rows = await folderShelf(folderOf(nodePath, n)).rows('listing', { from: Buffer.from(BUCKET), limit: 10_000 });
+        const keys = new Set(rows.map((r) => Buffer.from(r.key).toString('utf8').split('\0')[1]));
+        expect([...keys].sort()).toEqual([...objects.keys()].sort());
+      }
       running = await startServer({ NODEPATH: nodePath, HEAL_INTERVAL: '0' });
       expect((await listAll(running.client())).sort()).toEqual([...objects.keys()].sort());
     }, 120_000);
 
-    for (const [how, garble] of [['over the magic numbers', garbleIndex], ['behind intact magic numbers', garbleBehindMagic]] as const) {
-      it(`while the server has it mapped, ${how} (nodes ${sick.join(', ')}): at most one death per worker, the culprit set aside, no loop`, async () => {
+    for (const [how, garble] of [['over the magic numbers', garbleShelf], ['behind intact magic numbers', garbleBehindMagic]] as const) {
+      it(`while the server has it mapped, ${how} (nodes ${sick.join(', ')}): at most one death per worker, the file set aside, no loop`, async () => {
         const { nodePath, objects } = await serverWithObjects();
         const s3 = running!.client();
-        // Both workers map every index.
+        // Both workers map every shelf.
         for (let i = 0; i < 6; i++) await listAll(s3);
         for (const n of sick) await garble(nodePath, n);
-        // Listings now read the rotten pages: a worker may die (a signal) or meet a damaged page.
+        // Listings and reads now meet the rotten pages: a worker may die (a signal) or meet a damaged page.
         for (let i = 0; i < 8; i++) await listAll(s3).catch(() => undefined);
         await expectServing(running!, objects, sick);
         const deaths = restarts(running!);
         expect(deaths).toBeLessThanOrEqual(2);
         const log = running!.logs();
-        // A death is blamed on a node whose index crashed the check (unless a worker's report had it set aside first).
-        if (deaths > 0 && garble === garbleBehindMagic) expect(log).toMatch(new RegExp(`"worker death blamed on a node's listing index; set aside and rebuilding","node":(${sick.join('|')})`));
         // Traffic goes on without any further death.
         for (let i = 0; i < 10; i++) await listAll(s3);
         expect(restarts(running!)).toBe(deaths);
         for (const n of sick) expect(quarantined(nodePath, n).length).toBeGreaterThanOrEqual(1);
-        console.log(`index garbled ${how} while mapped on nodes ${sick.join(', ')}: ${deaths} worker deaths; log: ${log.split('\n').filter((l) => /index fault|worker|set aside/.test(l)).map((l) => JSON.parse(l).msg).join(' | ')}`);
+        console.log(`shelf garbled ${how} while mapped on nodes ${sick.join(', ')}: ${deaths} worker deaths; log: ${log.split('\n').filter((l) => /fault|worker|set aside/.test(l)).map((l) => JSON.parse(l).msg).join(' | ')}`);
         expectHealExits0(nodePath);
       }, 120_000);
     }
