@@ -152,7 +152,7 @@ export class ListingKeeper {
     const n = this.drive.index;
     const beat = (): IndexState => ({ layout: INDEX_LAYOUT, state: 'rebuilding', pid: process.pid, host: hostname(), beatMs: Date.now() });
     await this.shelf.put([], [stateRow(beat())]);
-    this.log.info('listing index rebuilding from records', { node: n, why });
+    this.log.warn('listing index rebuilding from records', { node: n, why });
     const removed = await this.removeRotten();
     let entries = 0;
     let rows: ShelfRowWrite[] = [];
@@ -168,7 +168,7 @@ export class ListingKeeper {
     entries += rows.length;
     await this.shelf.put([], [...rows, stateRow({ layout: INDEX_LAYOUT, state: 'ready' })]);
     const old = await this.removeSeparateIndex();
-    this.log.info('listing index rebuilt', { node: n, entries, ...(removed ? { rottenRows: removed } : {}), ...(old ? { separateIndexRemoved: old } : {}) });
+    this.log.warn('listing index rebuilt', { node: n, entries, ...(removed ? { rottenRows: removed } : {}), ...(old ? { separateIndexRemoved: old } : {}) });
   }
 
   /** Removes the rows that fail their checksum (their keys may be rotten too: nothing else would ever replace them). */
