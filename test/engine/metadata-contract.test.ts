@@ -1,6 +1,8 @@
 import { rename } from 'node:fs/promises';
 
+import type { Plugin } from '../../core/plugins.js';
 import { TOKENS } from '../../core/tokens.js';
+import { openMemoryNodes } from '../../plugins/drive-memory/index.js';
 import { openStore } from '../helpers/engine.js';
 import { testMetadataStore } from '../helpers/metadata-contract.js';
 
@@ -17,6 +19,29 @@ testMetadataStore('msgpack', async () => {
     },
     async restore(n) {
       await rename(`${store.nodeFolder(n)}.away`, store.nodeFolder(n));
+      await nodes.health.refresh();
+    },
+    close: () => store.close(),
+  };
+});
+
+// The same store on seven nodes held in memory: a drive plugin written from
+// the contracts alone, the listing indexes kept in their shelves by the
+// node services the core hosts for them.
+testMetadataStore('msgpack on memory drives', async () => {
+  const drives = openMemoryNodes(7);
+  const memory: Plugin = { contract: 'drive', names: ['local'], register: (c) => { c.register(TOKENS.Drives, { useValue: drives }); } };
+  const store = await openStore({}, undefined, memory);
+  const nodes = store.container.resolve(TOKENS.Nodes);
+  return {
+    store: store.container.resolve(TOKENS.MetadataStore),
+    tolerated: 1,
+    async loseNode(n) {
+      drives.drives[n]!.inject({ action: 'fail', code: 'ENOENT' });
+      await nodes.health.refresh();
+    },
+    async restore(n) {
+      drives.drives[n]!.faults.clear();
       await nodes.health.refresh();
     },
     close: () => store.close(),

@@ -13,6 +13,7 @@ import { parseConfig, type KintsugiConfig, type RawSettings } from '../../core/c
 import { createContainer } from '../../core/container.js';
 import { ObjectEngine } from '../../core/engine/object-engine.js';
 import { MemoryLogger } from '../../core/logger.js';
+import type { Plugin } from '../../core/plugins.js';
 import { TOKENS } from '../../core/tokens.js';
 import { LocalDrive } from '../../plugins/drive-local/local-drive.js';
 import { PLUGINS } from '../../server/plugins.js';
@@ -40,11 +41,15 @@ export interface TestStore {
   close(): Promise<void>;
 }
 
-/** An engine over fresh node folders in a temporary directory (SYNC off unless asked). */
-export async function openStore(raw: RawSettings = {}, nodePath = tempDir('kintsugi-engine-')): Promise<TestStore> {
+/**
+ * An engine over fresh node folders in a temporary directory (SYNC off
+ * unless asked); `drives`: another drive plugin in place of the folders'.
+ */
+export async function openStore(raw: RawSettings = {}, nodePath = tempDir('kintsugi-engine-'), drives?: Plugin): Promise<TestStore> {
   const config = parseConfig({ NODEPATH: nodePath, SYNC: 'off', ...raw });
   const logger = new MemoryLogger();
-  const container = await createContainer(config, PLUGINS, { logger });
+  const plugins = drives ? [...PLUGINS.filter((p) => p.contract !== 'drive'), drives] : PLUGINS;
+  const container = await createContainer(config, plugins, { logger });
   const engine = container.resolve(ObjectEngine);
   return {
     engine, config, logger, container,
