@@ -13,6 +13,8 @@ interface Slot {
   readonly node: MetadataNode;
   ready: boolean;
   retryAtMs: number;
+  /** the node's health state when its keeper said ready: a node that has been out of service since may have a new shelf */
+  readySinceMs: number;
 }
 
 /**
@@ -29,7 +31,7 @@ export class NodeIndexes {
     /** indexes a complete listing merges (NUMNODES - PARITY) */
     private readonly enough: number,
   ) {
-    this.slots = nodes.drives.map((d) => ({ listing: new ShelfListing(d.location, d.shelf), node: new MetadataNode(d), ready: false, retryAtMs: 0 }));
+    this.slots = nodes.drives.map((d) => ({ listing: new ShelfListing(d.location, d.shelf), node: new MetadataNode(d), ready: false, retryAtMs: 0, readySinceMs: 0 }));
   }
 
   /** Node n's metadata service. */
@@ -37,13 +39,18 @@ export class NodeIndexes {
     return this.slots[n]!.node;
   }
 
-  /** Node n's index for listings: complete, as its keeper last said. */
-  private async forList(n: number): Promise<IndexReader | undefined> {
+  /** Node n's index for listings: complete, as its keeper said since the node's health last changed. */
+  private async forList(n: number, sinceMs: number): Promise<IndexReader | undefined> {
     const s = this.slots[n]!;
     if (!this.nodes.health.canRead(n)) return undefined;
+    if (s.ready && sinceMs !== s.readySinceMs) {
+      s.ready = false;
+      s.retryAtMs = 0;
+    }
     if (!s.ready && Date.now() >= s.retryAtMs) {
       const report = await s.node.check(false).catch(() => undefined);
       this.learn(n, report);
+      s.readySinceMs = sinceMs;
     }
     return s.ready ? s.listing : undefined;
   }
@@ -65,8 +72,9 @@ export class NodeIndexes {
     const deadline = Date.now() + WAIT_MS;
     for (;;) {
       const picked: { node: number; index: IndexReader }[] = [];
+      const status = this.nodes.health.status();
       for (let n = 0; n < this.slots.length && picked.length < this.enough; n++) {
-        const index = await this.forList(n);
+        const index = await this.forList(n, status[n]?.sinceMs ?? 0);
         if (index) picked.push({ node: n, index });
       }
       if (picked.length >= this.enough) return picked;
