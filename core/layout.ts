@@ -71,18 +71,6 @@ export function lockPath(bucket: string, key: string): string {
 /** Where a node's files being written wait for their commit (removed by the healer when abandoned). */
 export const TMP_DIR = '.tmp';
 
-/** A node's own files: its identity, its listing index. */
-export const IDENTITY_DIR = '.kintsugi';
-
-/** A node's shelf (DriveShelf): one LMDB file, with its lock file beside it. */
-export const SHELF_FILE = `${IDENTITY_DIR}/shelf.lmdb`;
-
-/** Where a node's damaged structures are set aside (never deleted), a folder each with why.txt. */
-export const QUARANTINE_DIR = `${IDENTITY_DIR}/quarantine`;
-
-/** The identity every node folder carries (see NodeIdentity). */
-export const IDENTITY_FILE = `${IDENTITY_DIR}/format.json`;
-
 /** Where `kintsugi demo` puts its shard files on a node (removed when it ends). */
 export const DEMO_DIR = 'demo';
 

@@ -1,4 +1,4 @@
-/** What every node carries in IDENTITY_FILE: the cluster it belongs to and its place in it. */
+/** What every node carries (each drive plugin keeps it its own way): the cluster it belongs to and its place in it. */
 export interface NodeIdentity {
   readonly format: 1;
   readonly clusterId: string;

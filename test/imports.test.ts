@@ -39,4 +39,13 @@ describe('the module graph', () => {
     for (const f of files) visit(f, []);
     expect(circles).toEqual([]);
   });
+
+  it('keeps the core apart from the plugins: no core module imports one, none names a plugin\'s files (LMDB, a node folder\'s .kintsugi)', () => {
+    const core = sourceFiles(join(ROOT, 'core'));
+    const plugins = join(ROOT, 'plugins');
+    const reaching = core.flatMap((f) => importsOf(f).filter((i) => i.startsWith(plugins)).map((i) => `${relative(ROOT, f)} → ${relative(ROOT, i)}`));
+    expect([...new Set(reaching)]).toEqual([]);
+    const naming = core.filter((f) => /\.kintsugi\/|\.lmdb\b|from 'lmdb'/.test(readFileSync(f, 'utf8'))).map((f) => relative(ROOT, f));
+    expect(naming).toEqual([]);
+  });
 });

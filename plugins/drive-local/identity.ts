@@ -4,7 +4,8 @@ import { join } from 'node:path';
 
 import type { Logger } from '../../core/contracts/logger.js';
 import { nodeFault, NodeIdentityError } from '../../core/errors.js';
-import { IDENTITY_DIR, IDENTITY_FILE, TMP_DIR } from '../../core/layout.js';
+import { TMP_DIR } from '../../core/layout.js';
+import { IDENTITY_DIR, IDENTITY_FILE } from './folder-layout.js';
 import { identityMismatch, isNodeIdentity, type NodeIdentity } from '../../core/node-identity.js';
 
 export type { NodeIdentity } from '../../core/node-identity.js';

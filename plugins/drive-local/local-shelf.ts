@@ -7,9 +7,9 @@ import { open, type RootDatabase } from 'lmdb';
 
 import type { DriveShelf, ShelfItem, ShelfPut, ShelfPutResult, ShelfRow, ShelfRowRange, ShelfRowWrite } from '../../core/contracts/drive.js';
 import { nodeFault } from '../../core/errors.js';
-import { QUARANTINE_DIR, SHELF_FILE } from '../../core/layout.js';
-import { checkIndexes, type IndexVerdict } from '../../core/lmdb-check.js';
-import { LmdbDamagedError, MetaGuard } from '../../core/lmdb-meta-guard.js';
+import { QUARANTINE_DIR, SHELF_FILE } from './folder-layout.js';
+import { checkIndexes, type IndexVerdict } from './lmdb-check.js';
+import { LmdbDamagedError, MetaGuard } from './lmdb-meta-guard.js';
 
 /** 0xFF never occurs in UTF-8: prefix + 0xFF sorts after every name with that prefix. */
 const AFTER = Buffer.from([0xff]);

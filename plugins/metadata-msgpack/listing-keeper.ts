@@ -3,7 +3,6 @@ import { hostname } from 'node:os';
 import type { Drive, DriveShelf, ShelfRowWrite } from '../../core/contracts/drive.js';
 import type { Logger } from '../../core/contracts/logger.js';
 import type { DerivedReport } from '../../core/contracts/metadata.js';
-import { IDENTITY_DIR } from '../../core/layout.js';
 import { entryRow, LISTING_TABLE, type IndexEntry } from './listing-index.js';
 import { importRecordFiles } from './record-import.js';
 import { indexEntries } from './record-scan.js';
@@ -27,6 +26,8 @@ interface IndexState {
 const REBUILD_BATCH = 512;
 /** A rebuild whose keeper has not written for this long was interrupted. */
 const STALE_REBUILD_MS = 30_000;
+/** Where releases before the shelf table kept a node folder's listing index, in LMDB files of its own. */
+const SEPARATE_INDEX_DIR = '.kintsugi';
 /** Rows a walk over the table reads at a time. */
 const WALK_BATCH = 1024;
 
@@ -186,8 +187,8 @@ export class ListingKeeper {
 
   /** The listing index as releases before the shelf table kept it (its own LMDB files in `.kintsugi`), removed once the table replaces it. */
   private async removeSeparateIndex(): Promise<number> {
-    const names = (await this.drive.list(IDENTITY_DIR)).filter((f) => f === 'listing.json' || f === 'listing.lock' || /^listing-.*\.lmdb(-lock)?$/.test(f));
-    for (const name of names) await this.drive.remove(`${IDENTITY_DIR}/${name}`);
+    const names = (await this.drive.list(SEPARATE_INDEX_DIR)).filter((f) => f === 'listing.json' || f === 'listing.lock' || /^listing-.*\.lmdb(-lock)?$/.test(f));
+    for (const name of names) await this.drive.remove(`${SEPARATE_INDEX_DIR}/${name}`);
     return names.length;
   }
 

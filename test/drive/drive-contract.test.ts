@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import type { Drive } from '../../core/contracts/drive.js';
-import { QUARANTINE_DIR, SHELF_FILE } from '../../core/layout.js';
+import { QUARANTINE_DIR, SHELF_FILE } from '../../plugins/drive-local/folder-layout.js';
 import { openLocalNodes } from '../../plugins/drive-local/index.js';
 import { GuardedDrive } from '../../core/guarded-drive.js';
 import { NodeHealth } from '../../core/node-health.js';

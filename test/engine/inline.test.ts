@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 
 import { Healer } from '../../core/engine/healer.js';
 import { INLINE_MAX, type DegradedRead } from '../../core/engine/object-engine.js';
-import { objectDir, recordDir, recordPath, SHELF_FILE } from '../../core/layout.js';
+import { objectDir, recordDir, recordPath } from '../../core/layout.js';
+import { SHELF_FILE } from '../../plugins/drive-local/folder-layout.js';
 import { subsetsUpTo } from '../helpers/codecs.js';
 import { chunked, collect, openStore, random, sha256, shelfOf, type TestStore } from '../helpers/engine.js';
 

@@ -10,7 +10,7 @@ import { FRAME_BYTES, frameBlock, readBlock, StripeBuffers, unframe } from '../.
 import { MemoryFile } from '../../core/engine/memory-file.js';
 import { decodeCopy, encodeRecord } from '../../plugins/metadata-msgpack/record-codec.js';
 import type { NodeSet } from '../../core/contracts/nodes.js';
-import { SHELF_FILE } from '../../core/layout.js';
+import { SHELF_FILE } from '../../plugins/drive-local/folder-layout.js';
 import { TOKENS } from '../../core/tokens.js';
 import { coderFor, randomShards } from '../helpers/codecs.js';
 import { chunked, collect, openStore, random, sha256, tempDir } from '../helpers/engine.js';
