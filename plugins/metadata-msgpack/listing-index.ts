@@ -105,6 +105,8 @@ export interface IndexRow {
  */
 export interface IndexReader {
   readonly path: string;
+  /** a batch costs a round trip: a listing reads the next one while it merges this one */
+  readonly readAhead?: boolean;
   scan(bucket: string, from: Buffer, limit: number): Promise<IndexRow[]>;
 }
 
@@ -114,7 +116,7 @@ export interface IndexReader {
  * index): the listing goes on without the node, whose keeper rebuilds it.
  */
 export class ShelfListing implements IndexReader {
-  constructor(readonly path: string, private readonly shelf: DriveShelf) {}
+  constructor(readonly path: string, private readonly shelf: DriveShelf, readonly readAhead = false) {}
 
   async scan(bucket: string, from: Buffer, limit: number): Promise<IndexRow[]> {
     const b = Buffer.from(bucket, 'utf8');
@@ -143,6 +145,10 @@ class Cursor {
   private from: Buffer;
   /** the last batch was short: the bucket ends after it */
   private last = false;
+  /** the batch after this one, already asked for (an index a round trip away) */
+  private ahead: { from: Buffer; limit: number; rows: Promise<IndexRow[]> } | undefined;
+  /** batches read since the last seek: a scan that goes on past its first batch is read ahead */
+  private sequential = 0;
   pending = true;
   key: Buffer | undefined;
   value!: Buffer;
@@ -151,16 +157,41 @@ class Cursor {
     this.from = from;
   }
 
+  /**
+   * The batch at `from`, and whether it is the bucket's last: the one read
+   * ahead when it starts there or before (the rows the cursor has moved past
+   * since are dropped), else a new read.
+   */
+  private async read(from: Buffer, limit: number): Promise<{ rows: IndexRow[]; short: boolean }> {
+    const ahead = this.ahead;
+    this.ahead = undefined;
+    if (ahead && ahead.limit === limit && Buffer.compare(ahead.from, from) <= 0) {
+      const rows = await ahead.rows;
+      let passed = 0;
+      while (passed < rows.length && Buffer.compare(rows[passed]!.key.subarray(this.prefixLen), from) < 0) passed++;
+      // Moved past all of a full batch: what follows it is not read yet.
+      if (passed < rows.length || rows.length < limit) return { rows: passed ? rows.slice(passed) : rows, short: rows.length < limit };
+    }
+    const rows = await this.index.scan(this.bucket, from, limit);
+    return { rows, short: rows.length < limit };
+  }
+
   async fill(): Promise<void> {
     let rows: IndexRow[];
     try {
-      rows = await this.index.scan(this.bucket, this.from, this.batch);
+      ({ rows, short: this.last } = await this.read(this.from, this.batch));
     } catch (err) {
       if (err instanceof IndexCorruptError) throw err;
       throw Object.assign(new IndexCorruptError(`${this.index.path}: ${(err as Error).message}`, { cause: err }), { index: this.index });
     }
-    this.last = rows.length < this.batch;
     this.batch = Math.min(this.batch * 4, MAX_BATCH);
+    if (this.index.readAhead && !this.last && rows.length > 0 && ++this.sequential > 1) {
+      const from = Buffer.concat([rows[rows.length - 1]!.key.subarray(this.prefixLen), SEP]);
+      const next = this.index.scan(this.bucket, from, this.batch);
+      // A read ahead that fails is met again, and reported, when the listing gets to it.
+      next.catch(() => undefined);
+      this.ahead = { from, limit: this.batch, rows: next };
+    }
     this.rows = rows;
     this.at = 0;
     this.pending = false;
@@ -185,9 +216,19 @@ class Cursor {
     this.pending = true;
   }
 
+  /**
+   * (waiting for its next batch) Starts that batch at `from` when it is
+   * further on: a scan going on, whose batches keep growing and are read
+   * ahead as before, unlike a seek.
+   */
+  startPast(from: Buffer): void {
+    if (Buffer.compare(from, this.from) > 0) this.from = from;
+  }
+
   /** Moves to the first entry >= from (bytes after the bucket prefix); never backwards. */
   seek(from: Buffer): void {
     if (!this.pending || Buffer.compare(from, this.from) > 0) this.from = from;
+    this.sequential = 0;
     this.batch = FIRST_BATCH;
     this.last = false;
     this.rows = [];
@@ -238,14 +279,14 @@ function skipObject(cursors: readonly Cursor[], object: Buffer, bucketLen: numbe
   const past = () => Buffer.concat([object.subarray(bucketLen + 1), AFTER_KEY]);
   for (const c of cursors) {
     // A cursor waiting for its next batch may still have versions of the object ahead: it starts past them.
-    if (c.pending) c.seek(past());
+    if (c.pending) c.startPast(past());
     for (let steps = 0; c.key && versionOf(c.key, object); steps++) {
       if (steps === SKIP_BY_STEPPING) {
         c.seek(past());
         break;
       }
       c.advance();
-      if (c.pending) c.seek(past());
+      if (c.pending) c.startPast(past());
     }
   }
 }

@@ -1,3 +1,4 @@
+import { isNodeUrl } from '../../core/config.js';
 import type { DerivedReport } from '../../core/contracts/metadata.js';
 import type { NodeSet } from '../../core/contracts/nodes.js';
 import { ShelfListing, type IndexReader } from './listing-index.js';
@@ -31,7 +32,8 @@ export class NodeIndexes {
     /** indexes a complete listing merges (NUMNODES - PARITY) */
     private readonly enough: number,
   ) {
-    this.slots = nodes.drives.map((d) => ({ listing: new ShelfListing(d.location, d.shelf), node: new MetadataNode(d), ready: false, retryAtMs: 0, readySinceMs: 0 }));
+    // A node on another host answers each batch a round trip away: listings read ahead from it.
+    this.slots = nodes.drives.map((d) => ({ listing: new ShelfListing(d.location, d.shelf, isNodeUrl(d.location)), node: new MetadataNode(d), ready: false, retryAtMs: 0, readySinceMs: 0 }));
   }
 
   /** Node n's metadata service. */
