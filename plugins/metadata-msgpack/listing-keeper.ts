@@ -198,6 +198,11 @@ export class ListingKeeper {
   }
 }
 
+/** Marks a node's listing index as not complete, so that its next check rebuilds it (benchmarks measure the rebuild). */
+export async function markIncomplete(shelf: DriveShelf): Promise<void> {
+  await shelf.remove([], [{ table: LISTING_TABLE, key: STATE_KEY }]);
+}
+
 /**
  * Loads entries straight into a node's listing table and calls it complete:
  * benchmarks fill a million-key bucket this way instead of through puts.
