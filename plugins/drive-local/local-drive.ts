@@ -123,10 +123,6 @@ export class LocalDrive implements Drive {
     this.shelf = new LocalShelf(location, sync);
   }
 
-  get localPath(): string {
-    return this.location;
-  }
-
   private path(p: string): string {
     return resolveInside(this.location, p);
   }

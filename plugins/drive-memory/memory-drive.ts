@@ -19,7 +19,8 @@ const ROTTEN = new Uint8Array(0);
  * no disk under it. Engine tests that need only drives run on it in a
  * fraction of the time, and its faults (fail, hang or corrupt the nth call,
  * or every call on a path) reach exactly the call a test aims at. It has no
- * `localPath` and no node services, so the listing index cannot live on it.
+ * node services of its own: the core hosts them for it, as for a folder, so
+ * the whole engine (listing indexes included) runs on it.
  */
 export class MemoryDrive implements Drive {
   readonly location: string;
