@@ -22,6 +22,13 @@ interface IndexState {
   readonly beatMs?: number;
 }
 
+/**
+ * How long a check waits for a rebuild at most before it answers that the
+ * rebuild goes on (the caller asks again): an answer over the node link must
+ * come well within the link's call timeout, or the node would be taken for
+ * gone.
+ */
+const WAIT_SLICE_MS = 3000;
 /** Rows a rebuild writes per commit. */
 const REBUILD_BATCH = 512;
 /** A rebuild whose keeper has not written for this long was interrupted. */
@@ -43,6 +50,17 @@ async function readState(shelf: DriveShelf): Promise<IndexState | 'rotten' | und
     return JSON.parse(Buffer.from(row.value).toString()) as IndexState;
   } catch {
     return 'rotten';
+  }
+}
+
+/** Whether `work` settles within `ms`. */
+async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), ms); });
+  try {
+    return await Promise.race([work.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -99,7 +117,8 @@ export class ListingKeeper {
   /**
    * Checks the index (and moves record files from before shelves onto the
    * shelf first); starts a rebuild when it is not complete and no one is
-   * rebuilding it; `wait`: returns once the rebuild is done.
+   * rebuilding it; `wait`: returns once the rebuild is done, or after a few
+   * seconds still `rebuilding` (ask again).
    */
   async check(wait: boolean): Promise<DerivedReport> {
     const n = this.drive.index;
@@ -125,9 +144,8 @@ export class ListingKeeper {
       return { node: n, state: 'rebuilding' };
     }
     if (this.rebuild) {
-      if (!wait) return { node: n, state: 'rebuilding', ...(this.why ? { why: this.why } : {}) };
       const reason = this.why;
-      await this.rebuild;
+      if (!wait || !(await settlesWithin(this.rebuild, WAIT_SLICE_MS))) return { node: n, state: 'rebuilding', ...(reason ? { why: reason } : {}) };
       const after = await this.state();
       return after.ready ? { node: n, state: 'rebuilt', ...(reason ? { why: reason } : {}) } : { node: n, state: 'unavailable', why: 'the rebuild did not finish' };
     }

@@ -99,20 +99,36 @@ export class NodeIndexes {
 
   /** Checks every node's index (each on its node's host); `wait`: until rebuilds are done. */
   async checkAll(wait: boolean): Promise<DerivedReport[]> {
-    const reports = await Promise.all(this.slots.map(async (s, n): Promise<DerivedReport> => {
-      if (!this.nodes.health.canRead(n)) return { node: n, state: 'unavailable', why: `node ${this.nodes.health.status()[n]?.state ?? 'unavailable'}` };
-      try {
-        const report = await s.node.check(wait);
-        this.learn(n, report);
-        return report;
-      } catch (err) {
-        return { node: n, state: 'unavailable', why: (err as Error).message };
-      }
-    }));
+    const reports = await Promise.all(this.slots.map((_, n) => this.check(n, wait)));
     // Fewer complete indexes than a listing merges (a first start, an upgrade): wait for the rebuilds.
     if (!wait && reports.filter((r) => r.state === 'sound').length < this.enough && reports.some((r) => r.state === 'rebuilding')) {
       return this.checkAll(true);
     }
     return reports;
+  }
+
+  /**
+   * Node n's check; `wait`: asked again while its rebuild goes on (a keeper
+   * answers within seconds), and then reported rebuilt with why it started.
+   */
+  private async check(n: number, wait: boolean): Promise<DerivedReport> {
+    if (!this.nodes.health.canRead(n)) return { node: n, state: 'unavailable', why: `node ${this.nodes.health.status()[n]?.state ?? 'unavailable'}` };
+    let rebuilding: DerivedReport | undefined;
+    for (;;) {
+      let report: DerivedReport;
+      try {
+        report = await this.slots[n]!.node.check(wait);
+      } catch (err) {
+        return { node: n, state: 'unavailable', why: (err as Error).message };
+      }
+      this.learn(n, report);
+      if (report.state === 'rebuilding') rebuilding ??= report;
+      if (!wait || report.state !== 'rebuilding') {
+        const why = report.why ?? rebuilding?.why;
+        return rebuilding && report.state === 'sound' ? { node: n, state: 'rebuilt', ...(why ? { why } : {}) } : report;
+      }
+      // Rebuilt by another process on the node's host: its keeper answers at once, so wait between asks.
+      await new Promise((r) => setTimeout(r, RETRY_MS / 4));
+    }
   }
 }
