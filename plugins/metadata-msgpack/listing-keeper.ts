@@ -107,11 +107,10 @@ export class ListingKeeper {
     return this.drive.shelf;
   }
 
-  /** Whether the index is complete now, and whether a rebuild of it is running. */
-  async state(): Promise<{ ready: boolean; rebuilding: boolean }> {
+  /** Whether the index is complete now. */
+  private async ready(): Promise<boolean> {
     const state = await readState(this.shelf);
-    const ready = typeof state === 'object' && state.layout === INDEX_LAYOUT && state.state === 'ready';
-    return { ready, rebuilding: this.rebuild !== undefined || (typeof state === 'object' && runningElsewhere(state)) };
+    return typeof state === 'object' && state.layout === INDEX_LAYOUT && state.state === 'ready';
   }
 
   /**
@@ -130,8 +129,8 @@ export class ListingKeeper {
     let state = await readState(this.shelf);
     if (state === undefined && moved === 0 && (await this.shelf.scan('', 1)).length === 0) {
       // A new node: nothing to index, and from now on every record comes with its row.
-      await this.shelf.put([], [stateRow({ layout: INDEX_LAYOUT, state: 'ready' })]);
-      state = await readState(this.shelf);
+      state = { layout: INDEX_LAYOUT, state: 'ready' };
+      await this.shelf.put([], [stateRow(state)]);
     }
     let why: string | undefined;
     if (moved > 0) why = `${moved} record files moved onto the shelf`;
@@ -146,8 +145,7 @@ export class ListingKeeper {
     if (this.rebuild) {
       const reason = this.why;
       if (!wait || !(await settlesWithin(this.rebuild, WAIT_SLICE_MS))) return { node: n, state: 'rebuilding', ...(reason ? { why: reason } : {}) };
-      const after = await this.state();
-      return after.ready ? { node: n, state: 'rebuilt', ...(reason ? { why: reason } : {}) } : { node: n, state: 'unavailable', why: 'the rebuild did not finish' };
+      return (await this.ready()) ? { node: n, state: 'rebuilt', ...(reason ? { why: reason } : {}) } : { node: n, state: 'unavailable', why: 'the rebuild did not finish' };
     }
     return { node: n, state: 'sound' };
   }
