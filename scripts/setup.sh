@@ -87,6 +87,17 @@ else
   log "native codec up to date"
 fi
 
+# --- node link seal ---------------------------------------------------------
+# AES-256-GCM for the node link's frames through the OpenSSL Node itself links
+# and exports (its headers ship with Node's); without it the link seals with node:crypto.
+SEAL=plugins/drive-remote/seal-native/build/Release/kintsugi_seal.node
+if stale "$SEAL" plugins/drive-remote/seal-native/src plugins/drive-remote/seal-native/binding.gyp; then
+  log "building the node link's seal addon (node-gyp, Node's OpenSSL)"
+  gyp plugins/drive-remote/seal-native
+else
+  log "node link seal addon up to date"
+fi
+
 # --- WASM codec ------------------------------------------------------------
 WASM=codecs/jerasure-wasm/build/jerasure.wasm
 if stale "$WASM" codecs/jerasure-wasm/build.sh codecs/jerasure-wasm/wasm_cpu.c codecs/jerasure-wasm/wasm_api.c codecs/common/ks_codec.c codecs/common/ks_codec.h; then

@@ -18,6 +18,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { frameCipher, frameCiphers } from '../../plugins/drive-remote/link/seal-native.js';
 import { RemoteDrive } from '../../plugins/drive-remote/remote-drive.js';
 import { cpuSeconds, startNodeProcess } from '../common/processes.js';
 import { fmt, parseBenchArgs, printTable, writeJson } from '../common/report.js';
@@ -47,9 +48,9 @@ const perGiB = new Map<string, { cpu: number[]; rate: number[] }>();
 const runs: [string, () => Promise<void>][] = [
   ['bare TCP socket (calibration)', () => bareTcp(BYTES)],
   ['link write, framing only', () => pushBytes('plain', BYTES)],
-  ['link write, sealed', () => pushBytes('sealed', BYTES)],
+  ...frameCiphers.map((c): [string, () => Promise<void>] => [`link write, sealed (${c.name})`, () => pushBytes(c, BYTES)]),
   ['link read, framing only', () => pullBytes('plain', BYTES)],
-  ['link read, sealed', () => pullBytes('sealed', BYTES)],
+  ...frameCiphers.map((c): [string, () => Promise<void>] => [`link read, sealed (${c.name})`, () => pullBytes(c, BYTES)]),
 ];
 for (let round = 0; round < ROUNDS; round++) {
   for (const [name, fn] of runs) {
@@ -64,9 +65,9 @@ const bare = median(perGiB.get('bare TCP socket (calibration)')!.cpu);
 for (const [name, m] of perGiB) rows.push([name, fmt(median(m.cpu)), fmt(median(m.rate)), fmt(median(m.cpu) / bare)]);
 printTable(['per GiB, one hop (both ends)', 'CPU s/GiB', 'GiB/s', '× bare TCP'], rows);
 results.perGiB = Object.fromEntries([...perGiB].map(([k, m]) => [k, { cpuSPerGiB: median(m.cpu), gibPerS: median(m.rate) }]));
-const sealedWrite = median(perGiB.get('link write, sealed')!.rate);
+const sealedWrite = median(perGiB.get(`link write, sealed (${frameCipher.name})`)!.rate);
 const plainWrite = median(perGiB.get('link write, framing only')!.rate);
-process.stdout.write(`sealing costs ${fmt((1 - sealedWrite / plainWrite) * 100, 1)} % of write throughput on one hop\n\n`);
+process.stdout.write(`sealing (${frameCipher.name}, the link's) costs ${fmt((1 - sealedWrite / plainWrite) * 100, 1)} % of write throughput on one hop\n\n`);
 
 // 2. Small calls to a real node process.
 const folder = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'kintsugi-bench-link-'));

@@ -3,7 +3,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { LinkConnection } from '../../plugins/drive-remote/link/connection.js';
 import { FrameFlag, FrameType } from '../../plugins/drive-remote/link/frame.js';
 import { gatewayHandshake, HandshakeReader, nodeHandshake, type Session } from '../../plugins/drive-remote/link/handshake.js';
-import type { FrameOpener, FrameSealer } from '../../plugins/drive-remote/link/seal.js';
+import type { FrameCipher, FrameOpener, FrameSealer } from '../../plugins/drive-remote/link/seal.js';
 
 const SECRET = 'bench link secret';
 const CHUNK = 1 << 20;
@@ -11,11 +11,12 @@ const WINDOW = 2 << 20;
 
 /** No sealing: the payload as it is and an empty tag — what the link costs for framing alone. */
 const plain: { sealer: FrameSealer; opener: FrameOpener } = {
-  sealer: { seal: (_h, payload) => [...payload.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)), Buffer.alloc(16)] },
+  sealer: { seal: (header, payload) => [header, ...payload.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)), Buffer.alloc(16)] },
   opener: { open: (_h, sealed) => [...sealed] },
 };
 
-export type Mode = 'sealed' | 'plain';
+/** Framing alone, or sealed by one of the frame ciphers. */
+export type Mode = 'plain' | FrameCipher;
 
 /** A link connection pair over loopback TCP in this process: the gateway's end and a node end that takes data and answers reads. */
 export async function linkPair(mode: Mode): Promise<{ gateway: LinkConnection; onFrame: (f: (type: FrameType, stream: number, payload: Buffer) => void) => void; close: () => void }> {
@@ -24,8 +25,8 @@ export async function linkPair(mode: Mode): Promise<{ gateway: LinkConnection; o
   const server: Server = createServer((socket) => {
     void (async () => {
       const reader = new HandshakeReader(socket);
-      const s = await nodeHandshake(reader, socket, SECRET, await reader.read(4));
-      const keys = mode === 'sealed' ? s : plain;
+      const s = await nodeHandshake(reader, socket, SECRET, await reader.read(4), mode === 'plain' ? undefined : mode);
+      const keys = mode === 'plain' ? plain : s;
       nodeSide = new LinkConnection(socket, keys.sealer, keys.opener, {
         frame: ({ header, payload }) => {
           if (header.type === FrameType.Data) {
@@ -43,8 +44,8 @@ export async function linkPair(mode: Mode): Promise<{ gateway: LinkConnection; o
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const socket: Socket = connect({ host: '127.0.0.1', port: (server.address() as { port: number }).port });
   await new Promise((r) => socket.once('connect', r));
-  const session: Session = await gatewayHandshake(socket, SECRET, 'bench', 0);
-  const keys = mode === 'sealed' ? session : plain;
+  const session: Session = await gatewayHandshake(socket, SECRET, 'bench', 0, mode === 'plain' ? undefined : mode);
+  const keys = mode === 'plain' ? plain : session;
   let handler: (type: FrameType, stream: number, payload: Buffer) => void = () => undefined;
   const gateway = new LinkConnection(socket, keys.sealer, keys.opener, { frame: ({ header, payload }) => handler(header.type, header.stream, payload), closed: () => undefined }, session.leftover);
   return {

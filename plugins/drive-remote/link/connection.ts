@@ -74,19 +74,18 @@ export class LinkConnection {
     if (this.closedWith) return false;
     let length = 0;
     for (const p of payload) length += p.byteLength;
-    const header = writeHeader({ type, flags, stream, length, deadlineMs });
-    const sealed = this.sealer.seal(header, payload);
+    const pieces = this.sealer.seal(writeHeader({ type, flags, stream, length, deadlineMs }), payload);
+    if (pieces.length === 1) return this.socket.write(pieces[0]!);
     // A small frame goes as one buffer in one write: cheaper than a writev of its pieces.
-    if (length <= SMALL_FRAME) return this.socket.write(Buffer.concat([header, ...sealed]));
+    if (length <= SMALL_FRAME) return this.socket.write(Buffer.concat(pieces));
     if (!this.corked) {
       // The pieces of large frames sent in this tick leave in one writev, their bytes not copied.
       this.corked = true;
       this.socket.cork();
       process.nextTick(() => { this.corked = false; this.socket.uncork(); });
     }
-    this.socket.write(header);
     let room = true;
-    for (const piece of sealed) room = this.socket.write(piece);
+    for (const piece of pieces) room = this.socket.write(piece);
     return room;
   }
 

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 
-import { type FrameOpener, type FrameSealer, freshNonce, NONCE_BYTES, Opener, proof, PROOF_BYTES, proofMatches, Sealer, sessionKeys } from './seal.js';
+import { type FrameCipher, type FrameOpener, type FrameSealer, freshNonce, NONCE_BYTES, proof, PROOF_BYTES, proofMatches, sessionKeys } from './seal.js';
+import { frameCipher } from './seal-native.js';
 
 /**
  * The link's handshake, before any frame:
@@ -99,7 +100,7 @@ export function helloBytes(nonce: Buffer, clusterId: string, node: number): Buff
 }
 
 /** The gateway's side: proves itself, checks the node's proof, and keys the connection. */
-export async function gatewayHandshake(socket: Socket, secret: string, clusterId: string, node: number): Promise<Session> {
+export async function gatewayHandshake(socket: Socket, secret: string, clusterId: string, node: number, cipher: FrameCipher = frameCipher): Promise<Session> {
   const reader = new HandshakeReader(socket);
   const nonce = freshNonce();
   const hello = helloBytes(nonce, clusterId, node);
@@ -116,7 +117,7 @@ export async function gatewayHandshake(socket: Socket, secret: string, clusterId
     throw Object.assign(new Error('the node could not prove it holds CLUSTER_SECRET'), { code: 'ERR_NODE_AUTH' });
   }
   const keys = sessionKeys(secret, nonce, challenge, `${clusterId}/${node}`);
-  return { sealer: new Sealer(keys.toNode), opener: new Opener(keys.toGateway), leftover: reader.detach() };
+  return { sealer: cipher.sealer(keys.toNode), opener: cipher.opener(keys.toGateway), leftover: reader.detach() };
 }
 
 /**
@@ -124,7 +125,7 @@ export async function gatewayHandshake(socket: Socket, secret: string, clusterId
  * gateway's hello, its proof, then ours. Throws on anything else (the
  * caller closes the socket, saying nothing).
  */
-export async function nodeHandshake(reader: HandshakeReader, socket: Socket, secret: string, magic: Buffer): Promise<Session & { clusterId: string; node: number }> {
+export async function nodeHandshake(reader: HandshakeReader, socket: Socket, secret: string, magic: Buffer, cipher: FrameCipher = frameCipher): Promise<Session & { clusterId: string; node: number }> {
   const head = Buffer.concat([magic, await reader.read(HELLO_FIXED - magic.byteLength)]);
   if (!head.subarray(0, MAGIC.length).equals(MAGIC) || head[MAGIC.length] !== 1) throw new Error('handshake: not a link hello');
   const clusterLength = head[HELLO_FIXED - 1]!;
@@ -139,5 +140,5 @@ export async function nodeHandshake(reader: HandshakeReader, socket: Socket, sec
   if (!proofMatches(secret, 'gateway', [hello, nonce], shown)) throw new Error('handshake: the gateway\'s proof is wrong');
   socket.write(proof(secret, 'node', [hello, nonce]));
   const keys = sessionKeys(secret, gatewayNonce, nonce, `${clusterId}/${node}`);
-  return { sealer: new Sealer(keys.toGateway), opener: new Opener(keys.toNode), leftover: reader.detach(), clusterId, node };
+  return { sealer: cipher.sealer(keys.toGateway), opener: cipher.opener(keys.toNode), leftover: reader.detach(), clusterId, node };
 }

@@ -49,15 +49,23 @@ function counterNonce(n: bigint): Buffer {
   return nonce;
 }
 
-/** What seals a connection's outgoing frames (the header authenticated, the payload hidden). */
+/** What seals a connection's outgoing frames (the header authenticated, the payload hidden), numbering them. */
 export interface FrameSealer {
-  /** The sealed payload's pieces, the tag last. */
+  /** The frame as it goes on the wire, in pieces: the header first, the tag last. */
   seal(header: Buffer, payload: readonly Uint8Array[]): Buffer[];
 }
 
 /** What opens the incoming frames, in order: the payload's pieces, or undefined for a frame that fails. */
 export interface FrameOpener {
+  /** May open the pieces where they lie: the caller owns them and reads only what this returns. */
   open(header: Buffer, sealed: readonly Buffer[], tag: Buffer): Buffer[] | undefined;
+}
+
+/** An implementation of the frame seal: one sealer and one opener per direction of a connection. */
+export interface FrameCipher {
+  readonly name: string;
+  sealer(key: Buffer): FrameSealer;
+  opener(key: Buffer): FrameOpener;
 }
 
 /**
@@ -67,17 +75,15 @@ export interface FrameOpener {
  */
 const SLICE = 64 << 10;
 
-/** Seals one direction's frames, numbering them. */
-export class Sealer implements FrameSealer {
+class JsSealer implements FrameSealer {
   private next = 0n;
 
   constructor(private readonly key: Buffer) {}
 
-  /** The sealed payload's pieces and the tag; `header` is authenticated, not encrypted. */
   seal(header: Buffer, payload: readonly Uint8Array[]): Buffer[] {
     const cipher = createCipheriv('aes-256-gcm', this.key, counterNonce(this.next++));
     cipher.setAAD(header);
-    const out: Buffer[] = [];
+    const out: Buffer[] = [header];
     for (const p of payload) {
       for (let at = 0; at < p.byteLength; at += SLICE) out.push(cipher.update(p.subarray(at, Math.min(p.byteLength, at + SLICE))));
     }
@@ -88,8 +94,7 @@ export class Sealer implements FrameSealer {
   }
 }
 
-/** Opens the other direction's frames in the order they were sealed; undefined when one fails its tag. */
-export class Opener implements FrameOpener {
+class JsOpener implements FrameOpener {
   private next = 0n;
 
   constructor(private readonly key: Buffer) {}
@@ -110,3 +115,10 @@ export class Opener implements FrameOpener {
     return parts;
   }
 }
+
+/** The frame seal through node:crypto: runs everywhere, allocates a buffer per piece and sets the key up per frame. */
+export const jsCipher: FrameCipher = {
+  name: 'node:crypto',
+  sealer: (key) => new JsSealer(key),
+  opener: (key) => new JsOpener(key),
+};
