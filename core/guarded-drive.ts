@@ -29,6 +29,10 @@ export class GuardedDrive implements Drive {
       remove: (names, rows) => this.run('write', () => shelf.remove(names, rows)),
       scan: (after, limit) => this.run('read', () => shelf.scan(after, limit)),
       rows: (table, range) => this.run('read', () => shelf.rows(table, range)),
+      streamRows: (table, range) => {
+        const stream = shelf.streamRows(table, range);
+        return { next: () => this.run('read', () => stream.next()), close: () => stream.close() };
+      },
     };
   }
 

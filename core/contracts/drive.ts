@@ -76,6 +76,32 @@ export interface ShelfRowRange {
   readonly limit: number;
 }
 
+/**
+ * Which rows a stream walks: keys from `from` (inclusive) up to `to`
+ * (exclusive), in batches of `first` rows, each next one up to 4× the one
+ * before, never more than `most` (a seek reads few rows, a scan many).
+ */
+export interface ShelfRowStreamRange {
+  readonly from: Uint8Array;
+  readonly to?: Uint8Array;
+  readonly first: number;
+  readonly most: number;
+}
+
+/** A batch of a row stream; `last`: nothing follows it in the range. */
+export interface ShelfRowBatch {
+  readonly rows: ShelfRow[];
+  readonly last: boolean;
+}
+
+/** A table's rows as a stream of batches (see DriveShelf.streamRows). */
+export interface ShelfRowStream {
+  /** The next batch; after the last one, empty batches marked last. */
+  next(): Promise<ShelfRowBatch>;
+  /** Ends the stream before its last batch (the reader went elsewhere); harmless when it has ended. */
+  close(): void;
+}
+
 export interface ShelfPutResult {
   readonly written: boolean;
   /** no other item's name shared this one's folder (all before its last '/') when it was put */
@@ -103,6 +129,12 @@ export interface DriveShelf {
   scan(after: string, limit: number): Promise<{ name: string; bytes: Uint8Array }[]>;
   /** A table's rows in key order (none: []). */
   rows(table: string, range: ShelfRowRange): Promise<ShelfRow[]>;
+  /**
+   * A table's rows in key order, batch by batch: a drive a round trip away
+   * sends the next batches before they are asked for (a bounded window), so
+   * a long scan waits for the network once, not once per batch.
+   */
+  streamRows(table: string, range: ShelfRowStreamRange): ShelfRowStream;
 }
 
 /** A node's file system, as its last probe found it. */

@@ -5,8 +5,9 @@ import { crc32 } from 'node:zlib';
 
 import { open, type RootDatabase } from 'lmdb';
 
-import type { DriveShelf, ShelfItem, ShelfPut, ShelfPutResult, ShelfRow, ShelfRowRange, ShelfRowWrite } from '../../core/contracts/drive.js';
+import type { DriveShelf, ShelfItem, ShelfPut, ShelfPutResult, ShelfRow, ShelfRowRange, ShelfRowStream, ShelfRowStreamRange, ShelfRowWrite } from '../../core/contracts/drive.js';
 import { nodeFault } from '../../core/errors.js';
+import { pagedRowStream } from '../../core/row-stream.js';
 import { QUARANTINE_DIR, SHELF_FILE } from './folder-layout.js';
 import { checkIndexes, type IndexVerdict } from './lmdb-check.js';
 import { LmdbDamagedError, MetaGuard } from './lmdb-meta-guard.js';
@@ -357,6 +358,10 @@ export class LocalShelf implements DriveShelf {
       }
       return out;
     });
+  }
+
+  streamRows(table: string, range: ShelfRowStreamRange): ShelfRowStream {
+    return pagedRowStream((r) => this.rows(table, r), range);
   }
 }
 

@@ -1,6 +1,7 @@
-import type { Drive, DriveFile, DriveShelf, DriveSpace, DriveStat, DriveWriter, ShelfItem, ShelfPut, ShelfPutResult, ShelfRow, ShelfRowRange, ShelfRowWrite } from '../../core/contracts/drive.js';
+import type { Drive, DriveFile, DriveShelf, DriveSpace, DriveStat, DriveWriter, ShelfItem, ShelfPut, ShelfPutResult, ShelfRow, ShelfRowRange, ShelfRowStream, ShelfRowStreamRange, ShelfRowWrite } from '../../core/contracts/drive.js';
 import { checkDrivePath } from '../../core/drive-path.js';
 import { nodeFault } from '../../core/errors.js';
+import { pagedRowStream } from '../../core/row-stream.js';
 import { Faults, flipped, type DriveCall, type FaultRule } from './faults.js';
 
 interface StoredFile {
@@ -266,6 +267,10 @@ export class MemoryShelf implements DriveShelf {
       .sort((a, b) => Buffer.compare(a.key, b.key))
       .slice(0, range.limit);
     return rows.map((r) => ({ key: Buffer.from(r.key), value: r.value === ROTTEN ? undefined : Uint8Array.from(r.value) }));
+  }
+
+  streamRows(table: string, range: ShelfRowStreamRange): ShelfRowStream {
+    return pagedRowStream((r) => this.rows(table, r), range);
   }
 
   async put(items: readonly ShelfPut[], rows: readonly ShelfRowWrite[] = []): Promise<ShelfPutResult[]> {

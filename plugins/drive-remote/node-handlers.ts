@@ -5,7 +5,7 @@ import { identityMismatch, type NodeIdentity } from '../../core/node-identity.js
 import { NodeHost } from '../../core/node-host.js';
 import { LocalDrive, readIdentity } from '../drive-local/index.js';
 import { MAX_PAYLOAD } from './link/frame.js';
-import type { Answer, Args, OperationName } from './link/operations.js';
+import type { Answer, Args, OperationName, StreamOperation } from './link/operations.js';
 
 /** What a call runs with: the cluster and node its connection was opened for, and the connection's writers. */
 export interface CallContext {
@@ -31,8 +31,19 @@ export interface OpenWriter {
   failure?: Error;
 }
 
-/** Every operation of the table, implemented against the node's folder. */
-export type NodeHandlers = { readonly [K in OperationName]: (args: Args<K>, ctx: CallContext) => Promise<Answer<K>> };
+/** What a stream operation's handler gives: its batches, one at a time, until one is `last`. */
+export interface BatchSource<T> {
+  next(): Promise<{ batch: T; last: boolean }>;
+  close(): void;
+}
+
+/** Every operation of the table, implemented against the node's folder (a stream operation by its batches). */
+export type NodeHandlers = {
+  readonly [K in OperationName]: (args: Args<K>, ctx: CallContext) => Promise<K extends StreamOperation ? BatchSource<Answer<K>> : Answer<K>>
+};
+
+/** Rows a streamed batch carries at most. */
+const MAX_STREAM_BATCH = 4096;
 
 /** Open files a gateway forgot (it died) are closed after this long unused. */
 const IDLE_MS = 10 * 60_000;
@@ -149,6 +160,19 @@ export class NodeFolder {
     'shelf.list': async ({ folder }, ctx) => (await this.local(ctx)).shelf.list(folder),
     'shelf.remove': async ({ names, rows }, ctx) => { await (await this.local(ctx)).shelf.remove(names, rows); return null; },
     'shelf.rows': async ({ table, range }, ctx) => (await (await this.local(ctx)).shelf.rows(table, range)).map((r) => ({ key: r.key, value: r.value ?? null })),
+    'shelf.stream': async ({ table, range }, ctx) => {
+      // A batch must fit one frame: listing rows are small, and a caller asking for more rows a batch gets at most this many.
+      const most = Math.max(1, Math.min(MAX_STREAM_BATCH, Math.floor(range.most)));
+      const first = Math.max(1, Math.min(most, Math.floor(range.first)));
+      const stream = (await this.local(ctx)).shelf.streamRows(table, { ...range, first, most });
+      return {
+        async next() {
+          const { rows, last } = await stream.next();
+          return { batch: { rows: rows.map((r) => ({ key: r.key, value: r.value ?? null })), last }, last };
+        },
+        close: () => stream.close(),
+      };
+    },
     'shelf.scan': async ({ after, limit }, ctx) => {
       // Fewer items than asked is a valid page: the answer must fit one frame.
       const items = await (await this.local(ctx)).shelf.scan(after, limit);

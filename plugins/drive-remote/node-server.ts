@@ -11,8 +11,8 @@ import { JsonLineLogger } from '../../core/logger.js';
 import { type Frame, LinkConnection, protocolError } from './link/connection.js';
 import { FrameFlag, FrameType, MAX_PAYLOAD } from './link/frame.js';
 import { HANDSHAKE_MS, HandshakeReader, MAGIC, nodeHandshake, type Session } from './link/handshake.js';
-import { DATA_PIECE, isOperation, OPERATIONS, type OperationName, WRITER_WINDOW } from './link/operations.js';
-import { type CallContext, NodeFolder, type OpenWriter } from './node-handlers.js';
+import { DATA_PIECE, isOperation, OPERATIONS, type OperationName, STREAM_WINDOW, WRITER_WINDOW } from './link/operations.js';
+import { type BatchSource, type CallContext, NodeFolder, type OpenWriter } from './node-handlers.js';
 
 export interface NodeServerOptions {
   folder: string;
@@ -89,6 +89,8 @@ export async function serveNode(options: NodeServerOptions): Promise<{ port: num
     /** calls running, and those of them the gateway gave up on (their answers are not sent) */
     const running = new Set<number>();
     const cancelled = new Set<number>();
+    /** streamed answers under way: the batches the gateway will still take, and who waits for more */
+    const streams = new Map<number, { credit: number; wake?: () => void }>();
     let lastStream = 0;
     const conn = new LinkConnection(socket, session.sealer, session.opener, {
       frame: (f) => frame(f),
@@ -119,7 +121,18 @@ export async function serveNode(options: NodeServerOptions): Promise<{ port: num
           return;
         }
         case FrameType.Data: return data(header.stream, header.flags, f);
-        case FrameType.Cancel: if (running.has(header.stream)) cancelled.add(header.stream); return;
+        case FrameType.Cancel: {
+          if (running.has(header.stream)) cancelled.add(header.stream);
+          streams.get(header.stream)?.wake?.();
+          return;
+        }
+        case FrameType.Credit: {
+          const s = streams.get(header.stream);
+          if (!s || f.payload.byteLength !== 4) return;
+          s.credit += f.payload.readUInt32BE(0);
+          s.wake?.();
+          return;
+        }
         case FrameType.Ping: conn.send(FrameType.Pong, 0, [f.payload]); return;
         default: throw protocolError(`the gateway sent a frame of type ${header.type}`);
       }
@@ -148,6 +161,8 @@ export async function serveNode(options: NodeServerOptions): Promise<{ port: num
           if (answered.size > REMEMBERED_OPS) answered.delete(answered.keys().next().value!);
         }
         outcome = await first;
+      } else if (OPERATIONS[op].stream) {
+        return await streamed(op, args, stream);
       } else outcome = await execute(op, args, stream);
       if (cancelled.has(stream) || conn.isClosed) return;
       if (!outcome.ok) { fail(stream, outcome.code, outcome.message); return; }
@@ -155,6 +170,40 @@ export async function serveNode(options: NodeServerOptions): Promise<{ port: num
       const body = raw ? (outcome.answer as Buffer) : pack(outcome.answer);
       if (body.byteLength > MAX_PAYLOAD) { fail(stream, 'ERR_TOO_LARGE', `${String(op)}: an answer of ${body.byteLength} bytes`); return; }
       conn.send(FrameType.Reply, stream, [body], raw ? FrameFlag.Raw : 0);
+    }
+
+    /**
+     * A stream operation's batches, each a Reply marked More but the last,
+     * sent while the gateway has credit for them (it grants one per batch
+     * it takes): the next batches are on their way while it reads one.
+     */
+    async function streamed(op: OperationName, args: object, stream: number): Promise<void> {
+      const opened = await execute(op, args, stream);
+      if (!opened.ok) { if (!conn.isClosed) fail(stream, opened.code, opened.message); return; }
+      const source = opened.answer as BatchSource<unknown>;
+      const flow: { credit: number; wake?: () => void } = { credit: STREAM_WINDOW };
+      streams.set(stream, flow);
+      try {
+        for (;;) {
+          while (flow.credit === 0 && !cancelled.has(stream) && !conn.isClosed) await new Promise<void>((r) => { flow.wake = r; });
+          if (cancelled.has(stream) || conn.isClosed) return;
+          let next: { batch: unknown; last: boolean };
+          try {
+            next = await source.next();
+          } catch (err) {
+            const e = err as Error & { code?: string };
+            if (!conn.isClosed) fail(stream, typeof e.code === 'string' ? e.code : 'ERR_NODE', e.message);
+            return;
+          }
+          if (cancelled.has(stream) || conn.isClosed) return;
+          flow.credit--;
+          conn.send(FrameType.Reply, stream, [pack(next.batch)], next.last ? 0 : FrameFlag.More);
+          if (next.last) return;
+        }
+      } finally {
+        streams.delete(stream);
+        source.close();
+      }
     }
 
     /** A call's or writer's failure, as the gateway reads it (client-connection.ts). */

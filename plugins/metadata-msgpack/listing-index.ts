@@ -98,34 +98,22 @@ export interface IndexRow {
   value: Buffer;
 }
 
-/**
- * What a listing reads an index through: a bucket's entries from a key on,
- * a batch at a time (one shelf read: in memory for a local folder, one
- * round trip for a node on another host).
- */
-export interface IndexReader {
-  readonly path: string;
-  /** a batch costs a round trip: a listing reads the next one while it merges this one */
-  readonly readAhead?: boolean;
-  scan(bucket: string, from: Buffer, limit: number): Promise<IndexRow[]>;
+/** A bucket's entries from a key on, batch by batch; `last`: the bucket ends with this batch. */
+export interface IndexStream {
+  next(): Promise<{ rows: IndexRow[]; last: boolean }>;
+  close(): void;
 }
 
 /**
- * A node's listing index, read from its shelf's listing table. A row that
- * fails its checksum fails the scan with IndexCorruptError (naming this
- * index): the listing goes on without the node, whose keeper rebuilds it.
+ * What a listing reads an index through: a bucket's entries from a key on,
+ * as a stream of batches (read as asked from a local folder's shelf,
+ * pushed ahead by a node on another host, so a long scan waits for the
+ * network once).
  */
-export class ShelfListing implements IndexReader {
-  constructor(readonly path: string, private readonly shelf: DriveShelf, readonly readAhead = false) {}
-
-  async scan(bucket: string, from: Buffer, limit: number): Promise<IndexRow[]> {
-    const b = Buffer.from(bucket, 'utf8');
-    const rows = await this.shelf.rows(LISTING_TABLE, { from: Buffer.concat([b, SEP, from]), to: Buffer.concat([b, Buffer.from([1])]), limit });
-    return rows.map((r) => {
-      if (!r.value) throw Object.assign(new IndexCorruptError(`an entry of ${this.path} fails its checksum`), { index: this });
-      return { key: Buffer.from(r.key.buffer, r.key.byteOffset, r.key.byteLength), value: Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength) };
-    });
-  }
+export interface IndexReader {
+  readonly path: string;
+  /** The first batch holds `first` entries; later ones grow to MAX_BATCH. */
+  stream(bucket: string, from: Buffer, first: number): IndexStream;
 }
 
 /** Batches grow from this (a seek reads few entries) to MAX_BATCH (a page reads many). */
@@ -133,22 +121,48 @@ const FIRST_BATCH = 64;
 const MAX_BATCH = 1024;
 
 /**
- * A cursor over one index that can jump forward, reading it in batches.
- * `key` is valid only when not `pending` (the merges fill every pending
- * cursor before they compare); undefined at the end.
+ * A node's listing index, read from its shelf's listing table. A row that
+ * fails its checksum fails the scan with IndexCorruptError (naming this
+ * index): the listing goes on without the node, whose keeper rebuilds it.
+ */
+export class ShelfListing implements IndexReader {
+  constructor(readonly path: string, private readonly shelf: DriveShelf) {}
+
+  stream(bucket: string, from: Buffer, first: number): IndexStream {
+    const b = Buffer.from(bucket, 'utf8');
+    const rows = this.shelf.streamRows(LISTING_TABLE, { from: Buffer.concat([b, SEP, from]), to: Buffer.concat([b, Buffer.from([1])]), first, most: MAX_BATCH });
+    return {
+      next: async () => {
+        const batch = await rows.next();
+        return {
+          last: batch.last,
+          rows: batch.rows.map((r) => {
+            if (!r.value) throw Object.assign(new IndexCorruptError(`an entry of ${this.path} fails its checksum`), { index: this });
+            return { key: Buffer.from(r.key.buffer, r.key.byteOffset, r.key.byteLength), value: Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength) };
+          }),
+        };
+      },
+      close: () => rows.close(),
+    };
+  }
+}
+
+/**
+ * A cursor over one index that can jump forward, reading it through one
+ * stream for as long as it moves on and opening another where it jumps
+ * past what the stream would bring. `key` is valid only when not `pending`
+ * (the merges fill every pending cursor before they compare); undefined at
+ * the end.
  */
 class Cursor {
   private rows: IndexRow[] = [];
   private at = 0;
-  private batch = FIRST_BATCH;
   /** where the next batch starts (bytes after the bucket prefix) */
   private from: Buffer;
-  /** the last batch was short: the bucket ends after it */
+  /** the last batch ended the bucket */
   private last = false;
-  /** the batch after this one, already asked for (an index a round trip away) */
-  private ahead: { from: Buffer; limit: number; rows: Promise<IndexRow[]> } | undefined;
-  /** batches read since the last seek: a scan that goes on past its first batch is read ahead */
-  private sequential = 0;
+  /** the stream being read, and where its next batch starts */
+  private stream: { rows: IndexStream; from: Buffer } | undefined;
   pending = true;
   key: Buffer | undefined;
   value!: Buffer;
@@ -158,39 +172,44 @@ class Cursor {
   }
 
   /**
-   * The batch at `from`, and whether it is the bucket's last: the one read
-   * ahead when it starts there or before (the rows the cursor has moved past
-   * since are dropped), else a new read.
+   * The batch at `from`: the stream's next one when it starts there or
+   * before (the rows the cursor has moved past since are dropped), else the
+   * first of a new stream.
    */
-  private async read(from: Buffer, limit: number): Promise<{ rows: IndexRow[]; short: boolean }> {
-    const ahead = this.ahead;
-    this.ahead = undefined;
-    if (ahead && ahead.limit === limit && Buffer.compare(ahead.from, from) <= 0) {
-      const rows = await ahead.rows;
+  private async read(from: Buffer): Promise<{ rows: IndexRow[]; last: boolean }> {
+    const stream = this.stream;
+    if (stream && Buffer.compare(stream.from, from) <= 0) {
+      const { rows, last } = await stream.rows.next();
+      if (rows.length > 0) stream.from = Buffer.concat([rows[rows.length - 1]!.key.subarray(this.prefixLen), SEP]);
       let passed = 0;
       while (passed < rows.length && Buffer.compare(rows[passed]!.key.subarray(this.prefixLen), from) < 0) passed++;
-      // Moved past all of a full batch: what follows it is not read yet.
-      if (passed < rows.length || rows.length < limit) return { rows: passed ? rows.slice(passed) : rows, short: rows.length < limit };
+      if (last) this.stream = undefined;
+      // Moved past all of a batch that more follow: the cursor jumped further than the stream went.
+      if (passed < rows.length || last) return { rows: passed ? rows.slice(passed) : rows, last };
     }
-    const rows = await this.index.scan(this.bucket, from, limit);
-    return { rows, short: rows.length < limit };
+    this.close();
+    const opened = { rows: this.index.stream(this.bucket, from, FIRST_BATCH), from };
+    this.stream = opened;
+    const { rows, last } = await opened.rows.next();
+    if (rows.length > 0) opened.from = Buffer.concat([rows[rows.length - 1]!.key.subarray(this.prefixLen), SEP]);
+    if (last) this.stream = undefined;
+    return { rows, last };
+  }
+
+  /** Ends the cursor's stream (the merge is done with it). */
+  close(): void {
+    this.stream?.rows.close();
+    this.stream = undefined;
   }
 
   async fill(): Promise<void> {
     let rows: IndexRow[];
     try {
-      ({ rows, short: this.last } = await this.read(this.from, this.batch));
+      ({ rows, last: this.last } = await this.read(this.from));
     } catch (err) {
+      this.stream = undefined;
       if (err instanceof IndexCorruptError) throw err;
       throw Object.assign(new IndexCorruptError(`${this.index.path}: ${(err as Error).message}`, { cause: err }), { index: this.index });
-    }
-    this.batch = Math.min(this.batch * 4, MAX_BATCH);
-    if (this.index.readAhead && !this.last && rows.length > 0 && ++this.sequential > 1) {
-      const from = Buffer.concat([rows[rows.length - 1]!.key.subarray(this.prefixLen), SEP]);
-      const next = this.index.scan(this.bucket, from, this.batch);
-      // A read ahead that fails is met again, and reported, when the listing gets to it.
-      next.catch(() => undefined);
-      this.ahead = { from, limit: this.batch, rows: next };
     }
     this.rows = rows;
     this.at = 0;
@@ -218,8 +237,7 @@ class Cursor {
 
   /**
    * (waiting for its next batch) Starts that batch at `from` when it is
-   * further on: a scan going on, whose batches keep growing and are read
-   * ahead as before, unlike a seek.
+   * further on: a scan going on, whose stream goes on, unlike a seek.
    */
   startPast(from: Buffer): void {
     if (Buffer.compare(from, this.from) > 0) this.from = from;
@@ -228,8 +246,6 @@ class Cursor {
   /** Moves to the first entry >= from (bytes after the bucket prefix); never backwards. */
   seek(from: Buffer): void {
     if (!this.pending || Buffer.compare(from, this.from) > 0) this.from = from;
-    this.sequential = 0;
-    this.batch = FIRST_BATCH;
     this.last = false;
     this.rows = [];
     this.pending = true;
@@ -249,7 +265,12 @@ const SKIP_BY_STEPPING = 4;
 async function cursorsFor(indexes: readonly IndexReader[], bucket: string, from: Buffer): Promise<Cursor[]> {
   const prefixLen = Buffer.byteLength(bucket, 'utf8') + 1;
   const cursors = indexes.map((ix) => new Cursor(ix, bucket, from, prefixLen));
-  await ready(cursors);
+  try {
+    await ready(cursors);
+  } catch (err) {
+    for (const c of cursors) c.close();
+    throw err;
+  }
   return cursors;
 }
 
@@ -342,7 +363,7 @@ function scope(req: { bucket: string; prefix?: string; delimiter?: string }) {
 export async function mergeListing(indexes: readonly IndexReader[], req: ListRequest): Promise<ListPage> {
   const { prefix, delimiter, bucketLen, bucketPrefix, fullPrefix } = scope(req);
   const cursors = await cursorsFor(indexes, req.bucket, startAt(prefix, delimiter, req.startAfter));
-  {
+  try {
     const entries: ListEntry[] = [];
     const commonPrefixes: string[] = [];
     let last: string | undefined;
@@ -376,6 +397,8 @@ export async function mergeListing(indexes: readonly IndexReader[], req: ListReq
       entries.push(decodeIndexValue(last, current));
     }
     return { entries, commonPrefixes, isTruncated: false };
+  } finally {
+    for (const c of cursors) c.close();
   }
 }
 
@@ -399,7 +422,7 @@ export async function mergeVersions(indexes: readonly IndexReader[], req: ListVe
     skipToNull = req.versionIdMarker === 'null';
   }
   const cursors = await cursorsFor(indexes, req.bucket, from);
-  {
+  try {
     const entries: VersionEntry[] = [];
     const commonPrefixes: string[] = [];
     let last: { key: string; versionId?: string } | undefined;
@@ -448,5 +471,7 @@ export async function mergeVersions(indexes: readonly IndexReader[], req: ListVe
       last = { key, versionId };
     }
     return { entries, commonPrefixes, isTruncated: false };
+  } finally {
+    for (const c of cursors) c.close();
   }
 }

@@ -32,8 +32,7 @@ export class NodeIndexes {
     /** indexes a complete listing merges (NUMNODES - PARITY) */
     private readonly enough: number,
   ) {
-    // A node on another host answers each batch a round trip away: listings read ahead from it.
-    this.slots = nodes.drives.map((d) => ({ listing: new ShelfListing(d.location, d.shelf, isNodeUrl(d.location)), node: new MetadataNode(d), ready: false, retryAtMs: 0, readySinceMs: 0 }));
+    this.slots = nodes.drives.map((d) => ({ listing: new ShelfListing(d.location, d.shelf), node: new MetadataNode(d), ready: false, retryAtMs: 0, readySinceMs: 0 }));
   }
 
   /** Node n's metadata service. */

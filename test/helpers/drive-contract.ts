@@ -174,6 +174,38 @@ export function testDrive(name: string, open: () => Promise<Drive>): void {
       expect(await drive.shelf.get('rec/a/1.rec')).toBeUndefined();
     });
 
+    it('streams a table\'s rows in key order, in batches growing from the first size to the most, ending with one marked last', async () => {
+      const drive = await open();
+      const key = (i: number) => Buffer.from(`k${String(i).padStart(5, '0')}`);
+      const rows = Array.from({ length: 700 }, (_, i) => ({ table: 'big', key: key(i), value: Buffer.from(`v${i}`) }));
+      await drive.shelf.put([], rows);
+      await drive.shelf.put([], [{ table: 'big', key: Buffer.from('z-after-the-range'), value: Buffer.from('out') }]);
+      const stream = drive.shelf.streamRows('big', { from: key(10), to: Buffer.from('z'), first: 8, most: 256 });
+      const sizes: number[] = [];
+      const got: string[] = [];
+      for (;;) {
+        const batch = await stream.next();
+        sizes.push(batch.rows.length);
+        got.push(...batch.rows.map((r) => `${Buffer.from(r.key).toString()}=${Buffer.from(r.value!).toString()}`));
+        if (batch.last) break;
+      }
+      // 690 rows: 8, 32, 128, 256, 256, then the 10 left.
+      expect(sizes).toEqual([8, 32, 128, 256, 256, 10]);
+      expect(got).toEqual(rows.slice(10).map((r, i) => `${r.key.toString()}=v${i + 10}`));
+      expect(await stream.next()).toEqual({ rows: [], last: true });
+      // A range that ends on a full batch ends with an empty last one.
+      const exact = drive.shelf.streamRows('big', { from: key(0), to: key(8), first: 8, most: 8 });
+      expect((await exact.next()).rows).toHaveLength(8);
+      expect(await exact.next()).toEqual({ rows: [], last: true });
+      // Closed early: the stream gives nothing more, and the drive serves on.
+      const early = drive.shelf.streamRows('big', { from: key(0), first: 4, most: 4 });
+      expect((await early.next()).rows.map((r) => Buffer.from(r.key).toString())).toEqual(['k00000', 'k00001', 'k00002', 'k00003']);
+      early.close();
+      expect(await drive.shelf.rows('big', { from: key(699), limit: 1 })).toHaveLength(1);
+      const none = drive.shelf.streamRows('none', { from: key(0), first: 4, most: 4 });
+      expect(await none.next()).toEqual({ rows: [], last: true });
+    });
+
     it('a probe passes on a sound node, tells the space its file system has, and leaves nothing behind', async () => {
       const drive = await open();
       const space = await drive.probe();

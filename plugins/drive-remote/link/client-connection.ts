@@ -6,7 +6,7 @@ import { nodeFault } from '../../../core/errors.js';
 import { type Frame, LinkConnection, protocolError } from './connection.js';
 import { FrameFlag, FrameType } from './frame.js';
 import type { Session } from './handshake.js';
-import { type Answer, type Args, OPERATIONS, type OperationName } from './operations.js';
+import { type Answer, type Args, OPERATIONS, type OperationName, type StreamOperation } from './operations.js';
 
 /** A frame from the node at least this often while a call waits, or the connection is taken for dead. */
 const SILENCE_MS = 10_000;
@@ -26,6 +26,22 @@ export interface WriterStream {
   failure?: Error;
   /** writes waiting for credit (positional writes may be in flight together): all are woken by news */
   readonly waiting: Set<() => void>;
+}
+
+/** A streamed answer as the gateway receives it: batches that arrived and were not taken yet. */
+interface IncomingStream {
+  readonly batches: unknown[];
+  ended: boolean;
+  failure?: Error;
+  wake?: () => void;
+}
+
+/** A stream operation's answer: its batches in order (see OperationSpec.stream). */
+export interface BatchStream<T> {
+  /** The next batch; rejects when the node failed the stream, the connection broke, or no batch came within the timeout. */
+  next(): Promise<T>;
+  /** Tells the node to stop (the caller went elsewhere). */
+  cancel(): void;
 }
 
 function wake(w: WriterStream): void {
@@ -49,6 +65,7 @@ export class ClientConnection {
   private nextStream = 1;
   private readonly calls = new Map<number, PendingCall>();
   private readonly writers = new Map<number, WriterStream>();
+  private readonly streams = new Map<number, IncomingStream>();
   private readonly liveness: NodeJS.Timeout;
   private lastSentMs = Date.now();
 
@@ -88,6 +105,52 @@ export class ClientConnection {
     });
   }
 
+  /**
+   * Calls a stream operation: the node sends its first batches at once
+   * (STREAM_WINDOW of them) and one more for each taken, so the next is
+   * usually here when asked for. Each batch must come within `timeoutMs`
+   * of being asked for.
+   */
+  openStream<K extends StreamOperation>(op: K, args: Args<K>, timeoutMs: number): BatchStream<Answer<K>> {
+    const stream = this.stream();
+    const incoming: IncomingStream = { batches: [], ended: false };
+    const stop = () => {
+      if (!this.streams.delete(stream)) return;
+      this.busy();
+      if (!incoming.ended && !this.link.isClosed) this.link.send(FrameType.Cancel, stream);
+    };
+    if (this.link.isClosed) incoming.failure = brokenLink(new Error('closed'));
+    else {
+      this.streams.set(stream, incoming);
+      this.busy();
+      this.sent();
+      this.link.send(FrameType.Call, stream, [pack([op, args, null])], 0, timeoutMs);
+    }
+    return {
+      next: async () => {
+        while (incoming.batches.length === 0) {
+          if (incoming.failure) throw incoming.failure;
+          if (incoming.ended) throw new Error(`${this.where}: ${op} read past its last batch`);
+          const came = await new Promise<boolean>((resolve) => {
+            const timer = setTimeout(() => resolve(false), timeoutMs);
+            incoming.wake = () => { clearTimeout(timer); resolve(true); };
+          });
+          incoming.wake = undefined;
+          if (!came) { stop(); throw nodeFault('ERR_NODE_GONE', `${this.where}: no batch of ${op} within ${timeoutMs} ms`); }
+        }
+        const batch = incoming.batches.shift() as Answer<K>;
+        if (!incoming.ended && !this.link.isClosed) {
+          const credit = Buffer.allocUnsafe(4);
+          credit.writeUInt32BE(1, 0);
+          this.sent();
+          this.link.send(FrameType.Credit, stream, [credit]);
+        }
+        return batch;
+      },
+      cancel: stop,
+    };
+  }
+
   /** Registers the writer about to be opened on `stream`, with the credit the node grants every writer. */
   addWriter(stream: number, credit: number): WriterStream {
     const w: WriterStream = { credit, waiting: new Set() };
@@ -103,7 +166,7 @@ export class ClientConnection {
 
   /** An idle connection does not keep the process alive (a CLI command ends when its work does). */
   private busy(): void {
-    if (this.calls.size > 0 || this.writers.size > 0) this.socket.ref();
+    if (this.calls.size > 0 || this.writers.size > 0 || this.streams.size > 0) this.socket.ref();
     else this.socket.unref();
   }
 
@@ -127,6 +190,18 @@ export class ClientConnection {
   private frame({ header, payload }: Frame): void {
     switch (header.type) {
       case FrameType.Reply: case FrameType.Fail: {
+        const incoming = this.streams.get(header.stream);
+        if (incoming) {
+          if (header.type === FrameType.Fail) incoming.failure = failure(payload, this.where);
+          else incoming.batches.push(unpack(payload));
+          if (header.type === FrameType.Fail || (header.flags & FrameFlag.More) === 0) {
+            incoming.ended = true;
+            this.streams.delete(header.stream);
+            this.busy();
+          }
+          incoming.wake?.();
+          return;
+        }
         const call = this.calls.get(header.stream);
         if (!call) {
           // A writer the node failed after opening it, or an answer to a call given up on.
@@ -153,7 +228,7 @@ export class ClientConnection {
 
   private check(): void {
     const now = Date.now();
-    const waiting = this.calls.size > 0 || [...this.writers.values()].some((w) => w.waiting.size > 0);
+    const waiting = this.calls.size > 0 || [...this.streams.values()].some((s) => s.wake !== undefined) || [...this.writers.values()].some((w) => w.waiting.size > 0);
     if (waiting && now - this.link.lastHeardMs > SILENCE_MS) {
       this.link.close(new Error(`nothing from the node for ${SILENCE_MS} ms`));
     } else if (now - this.lastSentMs >= PING_MS) {
@@ -167,6 +242,8 @@ export class ClientConnection {
     const broken = brokenLink(why);
     for (const call of this.calls.values()) { clearTimeout(call.timer); call.reject(broken); }
     this.calls.clear();
+    for (const incoming of this.streams.values()) { incoming.failure = broken; incoming.wake?.(); }
+    this.streams.clear();
     // A writer is not sent again: the node aborted it with the connection.
     const gone = nodeFault('ERR_NODE_GONE', `${this.where}: ${broken.message}`);
     for (const w of this.writers.values()) { w.failure ??= gone; wake(w); }

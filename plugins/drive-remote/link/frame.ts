@@ -26,7 +26,7 @@ export const enum FrameType {
   Fail = 3,
   /** a writer's bytes: an 8-byte position (FrameFlag.Append: none) and the bytes */
   Data = 4,
-  /** the receiver of a writer's bytes has taken this many more (u32) */
+  /** the receiver of a writer's bytes has taken this many more (u32); the caller of a stream, this many more batches */
   Credit = 5,
   /** the caller gave up on a call */
   Cancel = 6,
@@ -37,6 +37,8 @@ export const enum FrameType {
 export const enum FrameFlag {
   Raw = 1,
   Append = 2,
+  /** a streamed answer's batch that is not its last */
+  More = 4,
 }
 
 /** Largest payload a frame may carry: a shard read or a small file; more goes as a writer's data frames. */

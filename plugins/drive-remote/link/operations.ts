@@ -1,4 +1,4 @@
-import type { DriveSpace, DriveStat, ShelfItem, ShelfPut, ShelfPutResult, ShelfRowRange, ShelfRowWrite } from '../../../core/contracts/drive.js';
+import type { DriveSpace, DriveStat, ShelfItem, ShelfPut, ShelfPutResult, ShelfRowRange, ShelfRowStreamRange, ShelfRowWrite } from '../../../core/contracts/drive.js';
 import type { NodeIdentity } from '../../../core/node-identity.js';
 
 export interface OperationSpec {
@@ -8,6 +8,8 @@ export interface OperationSpec {
   readonly mutates: boolean;
   /** the answer is bytes as they are (no msgpack around them) */
   readonly raw?: boolean;
+  /** answered by a stream of batches the node sends ahead within the caller's credit (see ClientConnection.openStream) */
+  readonly stream?: true;
 }
 
 /** An operation's spec, carrying its arguments' and answer's types (for the compiler only: nothing holds them at run time). */
@@ -16,8 +18,11 @@ interface Typed<A, R> extends OperationSpec {
 }
 
 const op = <A, R>(spec: OperationSpec): Typed<A, R> => spec;
+const streamOp = <A, R>(spec: OperationSpec & { stream: true }): Typed<A, R> & { readonly stream: true } => spec;
 type None = Record<string, never>;
 type ServiceCall = { name: string; op: string; args: unknown };
+/** A shelf row on the wire (msgpack has no undefined: a rotten row's value is null). */
+type WireRow = { key: Uint8Array; value: Uint8Array | null };
 
 /**
  * Every call a gateway makes to a `kintsugi node`, in one table that both
@@ -51,7 +56,9 @@ export const OPERATIONS = {
   'shelf.remove': op<{ names: readonly string[]; rows: readonly ShelfRowWrite[] }, null>({ lane: 'small', mutates: true }),
   'shelf.scan': op<{ after: string; limit: number }, { name: string; bytes: Uint8Array }[]>({ lane: 'small', mutates: false }),
   /** a table's rows (a rotten row's value is null) */
-  'shelf.rows': op<{ table: string; range: ShelfRowRange }, { key: Uint8Array; value: Uint8Array | null }[]>({ lane: 'small', mutates: false }),
+  'shelf.rows': op<{ table: string; range: ShelfRowRange }, WireRow[]>({ lane: 'small', mutates: false }),
+  /** a table's rows, streamed: each answer a batch */
+  'shelf.stream': streamOp<{ table: string; range: ShelfRowStreamRange }, { rows: WireRow[]; last: boolean }>({ lane: 'small', mutates: false, stream: true }),
   /** a plugin's node-side service (the listing index's keeper), by name: see NodeService */
   'service.read': op<ServiceCall, unknown>({ lane: 'small', mutates: false }),
   'service.write': op<ServiceCall, unknown>({ lane: 'small', mutates: true }),
@@ -61,6 +68,11 @@ export type OperationName = keyof typeof OPERATIONS;
 type TypesOf<K extends OperationName> = NonNullable<(typeof OPERATIONS)[K]['types']>;
 export type Args<K extends OperationName> = TypesOf<K>['args'];
 export type Answer<K extends OperationName> = TypesOf<K>['answer'];
+
+/** The operations answered by a stream of batches. */
+export type StreamOperation = { [K in OperationName]: (typeof OPERATIONS)[K] extends { stream: true } ? K : never }[OperationName];
+/** Batches a stream operation's caller takes ahead of the ones it has read, at first: its credit. */
+export const STREAM_WINDOW = 2;
 
 export function isOperation(name: unknown): name is OperationName {
   return typeof name === 'string' && Object.prototype.hasOwnProperty.call(OPERATIONS, name);
