@@ -1,4 +1,3 @@
-import { isNodeUrl } from '../../core/config.js';
 import type { DerivedReport } from '../../core/contracts/metadata.js';
 import type { NodeSet } from '../../core/contracts/nodes.js';
 import { ShelfListing, type IndexReader } from './listing-index.js';
