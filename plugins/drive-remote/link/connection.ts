@@ -49,6 +49,8 @@ export class LinkConnection {
   private pending: FrameHeader | undefined;
   private pendingHeader: Buffer | undefined;
   private corked = false;
+  /** frames are waiting for the next turn of the event loop (see drain) */
+  private deferred = false;
   private held = 0;
   private closedWith: Error | undefined;
   /** when a frame last arrived (liveness) */
@@ -125,17 +127,36 @@ export class LinkConnection {
     this.chunks.push(chunk);
     this.buffered += chunk.byteLength;
     this.lastHeardMs = Date.now();
+    if (!this.deferred) this.drain();
+  }
+
+  /**
+   * Hands on the frames buffered, but after a large one the rest wait for
+   * the next turn of the event loop: what arrived meanwhile on other
+   * connections (a small call on the other lane) is handled in between,
+   * instead of after every megabyte that came in one read.
+   */
+  private drain(): void {
+    this.deferred = false;
     try {
-      while (this.next()) { /* one frame per turn */ }
+      for (;;) {
+        const size = this.next();
+        if (size === undefined) return;
+        if (size > SMALL_FRAME && this.buffered > 0 && !this.closedWith) {
+          this.deferred = true;
+          setImmediate(() => this.drain());
+          return;
+        }
+      }
     } catch (err) {
       this.close(err as Error);
     }
   }
 
-  /** Takes the next frame off the buffered chunks when it is all there; whether one was. */
-  private next(): boolean {
+  /** Takes the next frame off the buffered chunks when it is all there: its payload's size, or undefined when none was. */
+  private next(): number | undefined {
     if (!this.pending) {
-      if (this.buffered < HEADER_BYTES) return false;
+      if (this.buffered < HEADER_BYTES) return undefined;
       const header = this.take(HEADER_BYTES);
       const raw = header.length === 1 ? header[0]! : Buffer.concat(header);
       const read = readHeader(raw);
@@ -143,7 +164,7 @@ export class LinkConnection {
       this.pending = read;
       this.pendingHeader = raw;
     }
-    if (this.buffered < this.pending.length + TAG_BYTES) return false;
+    if (this.buffered < this.pending.length + TAG_BYTES) return undefined;
     const sealed = this.take(this.pending.length);
     const tagParts = this.take(TAG_BYTES);
     const tag = tagParts.length === 1 ? tagParts[0]! : Buffer.concat(tagParts);
@@ -152,7 +173,7 @@ export class LinkConnection {
     const header = this.pending;
     this.pending = undefined;
     this.events.frame(new Frame(header, parts));
-    return !this.closedWith;
+    return this.closedWith ? undefined : header.length;
   }
 
   /** The next `n` buffered bytes, as pieces of the chunks they arrived in (no copy). */

@@ -35,6 +35,8 @@ export class LinkWriter implements DriveWriter {
   async write(chunk: Uint8Array, position?: number): Promise<void> {
     for (let at = 0; at < chunk.byteLength; at += DATA_PIECE) {
       const piece = chunk.subarray(at, Math.min(chunk.byteLength, at + DATA_PIECE));
+      // Between pieces the event loop takes what came meanwhile (answers to small calls) instead of waiting for the whole chunk to be sealed.
+      if (at > 0) await new Promise<void>((resolve) => setImmediate(resolve));
       await this.credit(piece.byteLength);
       this.bytes += piece.byteLength;
       this.conn.data(this.stream, position === undefined ? undefined : position + at, piece);
