@@ -234,7 +234,8 @@ describe('a hostile peer at the node port gets nothing, breaks nothing, and the 
     ['data for a writer it never opened', (raw) => raw.conn.send(FrameType.Data, 7, [Buffer.alloc(8), Buffer.from('bytes')])],
     ['a writer\'s bytes beyond its credit', (raw) => {
       raw.conn.send(FrameType.Call, 1, [pack(['writer.open', { path: 'data/x' }, null])]);
-      setTimeout(() => { for (let i = 0; i <= WRITER_WINDOW / (1 << 20); i++) raw.conn.send(FrameType.Data, 1, [Buffer.alloc(8), Buffer.alloc(1 << 20)]); }, 200);
+      // One frame past the whole window: beyond any credit the node can have granted, however fast it writes.
+      setTimeout(() => raw.conn.send(FrameType.Data, 1, [Buffer.alloc(8), Buffer.alloc(WRITER_WINDOW + (1 << 20))]), 200);
     }],
   ];
   for (const [what, act] of authenticated) {
