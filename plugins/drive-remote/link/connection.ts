@@ -77,7 +77,12 @@ export class LinkConnection {
     let length = 0;
     for (const p of payload) length += p.byteLength;
     const pieces = this.sealer.seal(writeHeader({ type, flags, stream, length, deadlineMs }), payload);
-    if (pieces.length === 1) return this.socket.write(pieces[0]!);
+    if (pieces.length === 1) {
+      const sealed = pieces[0]!;
+      const release = this.sealer.release;
+      // Once the kernel has the bytes (or the socket is gone), the sealer may seal into that memory again.
+      return release ? this.socket.write(sealed, () => release.call(this.sealer, sealed)) : this.socket.write(sealed);
+    }
     // A small frame goes as one buffer in one write: cheaper than a writev of its pieces.
     if (length <= SMALL_FRAME) return this.socket.write(Buffer.concat(pieces));
     if (!this.corked) {

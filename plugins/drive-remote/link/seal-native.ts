@@ -17,6 +17,35 @@ interface Addon {
 export const SEAL_ADDON_PATH = 'plugins/drive-remote/seal-native/build/Release/kintsugi_seal.node';
 const TAG_BYTES = 16;
 
+/** Frames from this size on are sealed into memory used again once sent; smaller ones into buffers the allocator recycles anyway. */
+const POOLED_FROM = 32 << 10;
+/** Buffers of one size kept for reuse (a connection has a few large frames in flight). */
+const KEPT_PER_SIZE = 8;
+
+/**
+ * Memory for sealed frames, used again once the socket is done with it: a
+ * large frame sealed into a fresh buffer is fresh pages for the kernel to
+ * fault in and zero, each time — as much again as the cipher on this kind
+ * of machine. Sizes are rounded up to a power of two.
+ */
+class SealedBuffers {
+  private readonly free = new Map<number, Buffer[]>();
+
+  take(bytes: number): Buffer {
+    if (bytes < POOLED_FROM) return Buffer.allocUnsafe(bytes);
+    const size = 2 ** Math.ceil(Math.log2(bytes));
+    return (this.free.get(size)?.pop() ?? Buffer.allocUnsafeSlow(size)).subarray(0, bytes);
+  }
+
+  give(sent: Buffer): void {
+    if (sent.byteLength < POOLED_FROM) return;
+    const whole = Buffer.from(sent.buffer, 0, sent.buffer.byteLength);
+    const kept = this.free.get(whole.byteLength) ?? [];
+    if (kept.length < KEPT_PER_SIZE) kept.push(whole);
+    this.free.set(whole.byteLength, kept);
+  }
+}
+
 function load(): Addon | undefined {
   const path = process.env.KINTSUGI_SEAL_ADDON ?? artifactPath(import.meta.url, SEAL_ADDON_PATH);
   try {
@@ -40,15 +69,17 @@ function nativeCipher(a: Addon): FrameCipher {
     name: 'OpenSSL (addon)',
     sealer(key): FrameSealer {
       const direction = new a.Direction(key, true);
+      const pool = new SealedBuffers();
       return {
         seal(header, payload) {
           let length = 0;
           for (const p of payload) length += p.byteLength;
-          const out = Buffer.allocUnsafe(header.byteLength + length + TAG_BYTES);
+          const out = pool.take(header.byteLength + length + TAG_BYTES);
           header.copy(out, 0);
           direction.seal(out, header.byteLength, payload);
           return [out];
         },
+        release: (sent) => pool.give(sent),
       };
     },
     opener(key): FrameOpener {

@@ -53,6 +53,8 @@ function counterNonce(n: bigint): Buffer {
 export interface FrameSealer {
   /** The frame as it goes on the wire, in pieces: the header first, the tag last. */
   seal(header: Buffer, payload: readonly Uint8Array[]): Buffer[];
+  /** (optional) A frame sealed into one piece is sent: the sealer may use its memory again. */
+  release?(sent: Buffer): void;
 }
 
 /** What opens the incoming frames, in order: the payload's pieces, or undefined for a frame that fails. */
