@@ -47,8 +47,13 @@ export function putFile(url: string, file: string, start = 0, end?: number): Pro
     const u = new URL(url);
     const req = request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method: 'PUT', agent, headers: { 'content-length': String(size) } }, (res) => {
       failIfCut(res, reject);
-      res.resume();
-      res.on('end', () => resolve({ seconds: (performance.now() - t) / 1000, status: res.statusCode!, ...(res.headers.etag ? { etag: String(res.headers.etag) } : {}) }));
+      // A failed upload fails the benchmark with what the server said: a figure from failed requests means nothing.
+      const said: Buffer[] = [];
+      res.on('data', (d: Buffer) => { if (res.statusCode !== 200) said.push(d); });
+      res.on('end', () => {
+        if (res.statusCode !== 200) reject(new Error(`PUT ${u.pathname}: ${res.statusCode} ${Buffer.concat(said).toString('utf8', 0, 2000)}`));
+        else resolve({ seconds: (performance.now() - t) / 1000, status: res.statusCode, ...(res.headers.etag ? { etag: String(res.headers.etag) } : {}) });
+      });
     });
     req.on('error', reject);
     createReadStream(file, { start, ...(end !== undefined ? { end } : {}), highWaterMark: 1 << 20 }).pipe(req);

@@ -210,6 +210,7 @@ async function stop(t: Target): Promise<void> {
   t.proc.kill('SIGTERM');
   await new Promise((r) => t.proc.once('exit', r));
   for (const n of t.nodes ?? []) {
+    if (n.exitCode !== null || n.signalCode !== null) continue;
     n.kill('SIGTERM');
     await new Promise((r) => n.once('exit', r));
   }
@@ -302,8 +303,11 @@ try {
       const r = results[t.name]!;
       r.big = await bigObjects(t, file);
       if (t.name !== 's3rver') {
-        // Degraded: three node folders gone while the server runs.
-        for (const n of [0, 1, 2]) await rm(join(folder, `node-${n}`), { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
+        // Degraded: three nodes gone while the server runs — their folders removed, or (remote) their processes stopped.
+        for (const n of [0, 1, 2]) {
+          const proc = t.nodes?.[n];
+          if (proc) { proc.kill('SIGKILL'); await new Promise((r) => proc.once('exit', r)); } else await rm(join(folder, `node-${n}`), { recursive: true, force: true, maxRetries: 50, retryDelay: 50 });
+        }
         // A read that fails (more shards lost than the code rebuilds) is reported, not waited on.
         const deg = await getTimed(await presign(t, new GetObjectCommand({ Bucket: 'bench', Key: 'big' }))).catch((err: Error) => {
           process.stderr.write(`${t.name}: GET with three nodes gone failed: ${err.message}\n`);
