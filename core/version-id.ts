@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomHex } from './random-hex.js';
 
 let lastMs = 0;
 let counter = 0;
@@ -18,7 +18,7 @@ export function newVersionId(now = Date.now(), versioned = false): string {
     lastMs = now;
     counter = 0;
   }
-  const random = randomBytes(4).toString('hex');
+  const random = randomHex(4);
   // A version of a versioning-enabled bucket spells its random part in g-v
   // instead of 0-f: whether a version is the bucket's "null" version is then
   // seen in its id (a file name) without reading its record.

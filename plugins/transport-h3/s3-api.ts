@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../../core/random-hex.js';
 
 import { admitAnonymous } from './auth/anonymous.js';
 import { authenticate, isAnonymous } from './auth/auth.js';
@@ -55,4 +55,4 @@ export class S3Api {
   }
 }
 
-export const newRequestId = () => randomBytes(8).toString('hex').toUpperCase();
+export const newRequestId = () => randomHex(8).toUpperCase();
