@@ -75,7 +75,8 @@ gyp() {
   local prefix
   prefix=$(node -p "require('path').resolve(process.execPath, '../..')")
   [ -z "$nodedir" ] && [ -f "$prefix/include/node/node.h" ] && nodedir="$prefix"
-  (cd "$1" && ../../node_modules/.bin/node-gyp rebuild --loglevel=error ${nodedir:+--nodedir="$nodedir"} >/dev/null)
+  local gyp_bin="$PWD/node_modules/.bin/node-gyp"
+  (cd "$1" && "$gyp_bin" rebuild --loglevel=error ${nodedir:+--nodedir="$nodedir"} >/dev/null)
 }
 
 # --- native codec ----------------------------------------------------------
