@@ -8,17 +8,21 @@
  * 2. Small calls to a real `kintsugi node` process: CPU µs per 1 KiB shelf
  *    get (gateway + node), latency p50/p99 on an idle link, and p99 while the
  *    same node receives a 1 GiB shard stream on the bulk lane.
+ * 3. Shards written to and read from that node process (1 MiB calls, reads 4
+ *    in flight), CPU of both ends per GiB, against the same through a local
+ *    folder in this process: what the link adds to a shard.
  *
  *   npm run bench:link               1 GiB per round, 5 rounds
  *   npm run bench:link -- --quick    256 MiB per round, 3 rounds
  *   npm run bench:link -- --json FILE
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { frameCipher, frameCiphers } from '../../plugins/drive-remote/link/seal-native.js';
+import { LocalDrive } from '../../plugins/drive-local/index.js';
 import { RemoteDrive } from '../../plugins/drive-remote/remote-drive.js';
 import { cpuSeconds, startNodeProcess } from '../common/processes.js';
 import { fmt, parseBenchArgs, printTable, writeJson } from '../common/report.js';
@@ -124,6 +128,47 @@ try {
   ];
   printTable(['small calls to a `kintsugi node` process', 'median'], small);
   results.smallCalls = { cpuMicrosPerCall: median(cpuPerCall), p50IdleMs: pct(idle, 0.5), p99IdleMs: pct(idle, 0.99), p99LoadedMs: pct(loaded, 0.99), loadedCalls: loaded.length };
+
+  // 3. Shards to and from the node process, against the same through a local folder in this process: what the link adds to a shard.
+  mkdirSync(join(folder, 'local'));
+  const local = new LocalDrive(0, join(folder, 'local'), false, 'bench-cluster');
+  await local.probe();
+  const streams: (string | number)[][] = [];
+  const perGiBStreams: Record<string, unknown> = {};
+  for (const [name, target, nodeProc] of [['node process over the link', drive, node.pid!], ['local folder, this process', local, undefined]] as const) {
+    const write: number[] = [];
+    const read: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const n0 = nodeProc ? cpuSeconds(nodeProc) : 0;
+      const w = await cpuOf(async () => {
+        const writer = await target.createWriter(`data/bench/stream-${round}`);
+        for (let at = 0; at < BYTES; at += block.byteLength) await writer.write(block, at);
+        await writer.commit();
+      });
+      write.push((w.cpuS + (nodeProc ? cpuSeconds(nodeProc) - n0 : 0)) / (BYTES / GiB));
+      const n1 = nodeProc ? cpuSeconds(nodeProc) : 0;
+      const r = await cpuOf(async () => {
+        const file = (await target.open(`data/bench/stream-${round}`))!;
+        const inFlight: Promise<unknown>[] = [];
+        for (let at = 0; at < file.size; at += block.byteLength) {
+          inFlight.push(file.read(at, block.byteLength));
+          if (inFlight.length >= 4) await inFlight.shift();
+        }
+        await Promise.all(inFlight);
+        await file.close();
+      });
+      read.push((r.cpuS + (nodeProc ? cpuSeconds(nodeProc) - n1 : 0)) / (BYTES / GiB));
+      await target.remove(`data/bench/stream-${round}`);
+    }
+    streams.push([name, fmt(median(write)), fmt(median(read))]);
+    perGiBStreams[name] = { writeCpuSPerGiB: median(write), readCpuSPerGiB: median(read) };
+  }
+  const beyond = (k: 'writeCpuSPerGiB' | 'readCpuSPerGiB') => (perGiBStreams['node process over the link'] as Record<string, number>)[k]! - (perGiBStreams['local folder, this process'] as Record<string, number>)[k]!;
+  streams.push(['the link beyond a local folder, per GiB of shards', fmt(beyond('writeCpuSPerGiB')), fmt(beyond('readCpuSPerGiB'))]);
+  // A GiB written crosses the link as 7/4 GiB of shards (4+3); a GiB read as 4/4.
+  streams.push(['the link per GiB of objects (7/4 of it shards written, 1 read)', fmt(beyond('writeCpuSPerGiB') * 7 / 4), fmt(beyond('readCpuSPerGiB'))]);
+  printTable(['1 MiB shard writes and reads (4 in flight), gateway + node', 'write CPU s/GiB', 'read CPU s/GiB'], streams);
+  results.shardStreams = perGiBStreams;
 } finally {
   node.kill('SIGTERM');
   rmSync(folder, { recursive: true, force: true });
