@@ -99,6 +99,8 @@ export async function serveNode(options: NodeServerOptions): Promise<{ port: num
         // A writer cut off with its connection is never committed: its bytes may be torn.
         for (const w of writers.values()) void w.chain.then(() => w.writer.abort()).catch(() => undefined);
         writers.clear();
+        // Streams waiting for credit end (and close their sources).
+        for (const s of streams.values()) s.wake?.();
       },
     }, session.leftover);
     const silence = setInterval(() => {

@@ -143,6 +143,7 @@ export class LinkConnection {
    */
   private drain(): void {
     this.deferred = false;
+    if (this.closedWith) return;
     try {
       for (;;) {
         const size = this.next();
