@@ -1,13 +1,25 @@
 import type { ShelfRow, ShelfRowBatch, ShelfRowRange, ShelfRowStream, ShelfRowStreamRange } from './contracts/drive.js';
 
-/** The size of the batch after one of `size` rows. */
-export function nextBatchSize(size: number, range: ShelfRowStreamRange): number {
-  return Math.min(size * 4, range.most);
-}
+/**
+ * Where a row stream stands: the key its next batch starts at and how many
+ * rows that batch holds (the first size, then 4× the one before, up to the
+ * most). What reads a stream batch by batch and what resumes one cut off
+ * keep it the same way.
+ */
+export class RowStreamPosition {
+  from: Uint8Array;
+  size: number;
 
-/** The byte after which nothing sorts within keys starting with `key`: where a batch after `key` starts. */
-export function justAfter(key: Uint8Array): Buffer {
-  return Buffer.concat([key, Buffer.from([0])]);
+  constructor(private readonly range: ShelfRowStreamRange) {
+    this.from = range.from;
+    this.size = Math.min(range.first, range.most);
+  }
+
+  /** Moves past a batch that was read. */
+  passed(rows: readonly ShelfRow[]): void {
+    this.size = Math.min(this.size * 4, this.range.most);
+    if (rows.length > 0) this.from = Buffer.concat([rows[rows.length - 1]!.key, Buffer.from([0])]);
+  }
 }
 
 /**
@@ -16,20 +28,19 @@ export function justAfter(key: Uint8Array): Buffer {
  * only spend work a reader that seeks elsewhere throws away.
  */
 export function pagedRowStream(read: (range: ShelfRowRange) => Promise<ShelfRow[]>, range: ShelfRowStreamRange): ShelfRowStream {
-  let from: Uint8Array | undefined = range.from;
-  let size = Math.min(range.first, range.most);
+  const at = new RowStreamPosition(range);
+  let done = false;
   return {
     async next(): Promise<ShelfRowBatch> {
-      if (from === undefined) return { rows: [], last: true };
-      const limit = size;
-      const rows = await read({ from, to: range.to, limit });
-      size = nextBatchSize(size, range);
-      const last = rows.length < limit;
-      from = last ? undefined : justAfter(rows[rows.length - 1]!.key);
-      return { rows, last };
+      if (done) return { rows: [], last: true };
+      const limit = at.size;
+      const rows = await read({ from: at.from, to: range.to, limit });
+      at.passed(rows);
+      done = rows.length < limit;
+      return { rows, last: done };
     },
     close(): void {
-      from = undefined;
+      done = true;
     },
   };
 }

@@ -1,7 +1,7 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 
 import { LinkConnection } from '../../plugins/drive-remote/link/connection.js';
-import { FrameFlag, FrameType } from '../../plugins/drive-remote/link/frame.js';
+import { creditPayload, FrameFlag, FrameType } from '../../plugins/drive-remote/link/frame.js';
 import { gatewayHandshake, HandshakeReader, nodeHandshake, type Session } from '../../plugins/drive-remote/link/handshake.js';
 import type { FrameCipher, FrameOpener, FrameSealer } from '../../plugins/drive-remote/link/seal.js';
 
@@ -30,9 +30,7 @@ export async function linkPair(mode: Mode): Promise<{ gateway: LinkConnection; o
       nodeSide = new LinkConnection(socket, keys.sealer, keys.opener, {
         frame: ({ header, payload }) => {
           if (header.type === FrameType.Data) {
-            const credit = Buffer.allocUnsafe(4);
-            credit.writeUInt32BE(payload.byteLength - 8, 0);
-            nodeSide!.send(FrameType.Credit, header.stream, [credit]);
+            nodeSide!.send(FrameType.Credit, header.stream, [creditPayload(payload.byteLength - 8)]);
           } else if (header.type === FrameType.Call) {
             nodeSide!.send(FrameType.Reply, header.stream, [reply], FrameFlag.Raw);
           }

@@ -5,7 +5,7 @@ import { identityMismatch, type NodeIdentity } from '../../core/node-identity.js
 import { NodeHost } from '../../core/node-host.js';
 import { LocalDrive, readIdentity } from '../drive-local/index.js';
 import { MAX_PAYLOAD } from './link/frame.js';
-import type { Answer, Args, OperationName, StreamOperation } from './link/operations.js';
+import { type Answer, type Args, type OperationName, type StreamOperation, toWireRow } from './link/operations.js';
 
 /** What a call runs with: the cluster and node its connection was opened for, and the connection's writers. */
 export interface CallContext {
@@ -159,7 +159,7 @@ export class NodeFolder {
     'shelf.get': async ({ name }, ctx) => (await (await this.local(ctx)).shelf.get(name)) ?? null,
     'shelf.list': async ({ folder }, ctx) => (await this.local(ctx)).shelf.list(folder),
     'shelf.remove': async ({ names, rows }, ctx) => { await (await this.local(ctx)).shelf.remove(names, rows); return null; },
-    'shelf.rows': async ({ table, range }, ctx) => (await (await this.local(ctx)).shelf.rows(table, range)).map((r) => ({ key: r.key, value: r.value ?? null })),
+    'shelf.rows': async ({ table, range }, ctx) => (await (await this.local(ctx)).shelf.rows(table, range)).map(toWireRow),
     'shelf.stream': async ({ table, range }, ctx) => {
       // A batch must fit one frame: listing rows are small, and a caller asking for more rows a batch gets at most this many.
       const most = Math.max(1, Math.min(MAX_STREAM_BATCH, Math.floor(range.most)));
@@ -168,7 +168,7 @@ export class NodeFolder {
       return {
         async next() {
           const { rows, last } = await stream.next();
-          return { batch: { rows: rows.map((r) => ({ key: r.key, value: r.value ?? null })), last }, last };
+          return { batch: { rows: rows.map(toWireRow), last }, last };
         },
         close: () => stream.close(),
       };

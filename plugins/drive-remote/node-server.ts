@@ -9,7 +9,7 @@ import type { NodeServiceFactory } from '../../core/contracts/drive.js';
 import type { Logger } from '../../core/contracts/logger.js';
 import { JsonLineLogger } from '../../core/logger.js';
 import { type Frame, LinkConnection, protocolError } from './link/connection.js';
-import { FrameFlag, FrameType, MAX_PAYLOAD } from './link/frame.js';
+import { creditPayload, FrameFlag, FrameType, MAX_PAYLOAD } from './link/frame.js';
 import { HANDSHAKE_MS, HandshakeReader, MAGIC, nodeHandshake, type Session } from './link/handshake.js';
 import { DATA_PIECE, isOperation, OPERATIONS, type OperationName, STREAM_WINDOW, WRITER_WINDOW } from './link/operations.js';
 import { type BatchSource, type CallContext, NodeFolder, type OpenWriter } from './node-handlers.js';
@@ -36,6 +36,12 @@ const END_OF_HEADERS = Buffer.from('\r\n\r\n');
 const HEALTH_REQUEST = { bytes: 2048, ms: 5_000 };
 
 type Outcome = { ok: true; answer: unknown } | { ok: false; code: string; message: string };
+
+/** What the gateway is told of a failed call, writer or stream: the error's code (ERR_NODE when it has none) and message. */
+function failureOf(err: unknown): { code: string; message: string } {
+  const e = err as Error & { code?: unknown };
+  return { code: typeof e.code === 'string' ? e.code : 'ERR_NODE', message: e.message };
+}
 
 /**
  * `kintsugi node`: one node folder served to the gateways over the node
@@ -193,8 +199,7 @@ export async function serveNode(options: NodeServerOptions): Promise<{ port: num
           try {
             next = await source.next();
           } catch (err) {
-            const e = err as Error & { code?: string };
-            if (!conn.isClosed) fail(stream, typeof e.code === 'string' ? e.code : 'ERR_NODE', e.message);
+            if (!conn.isClosed) { const { code, message } = failureOf(err); fail(stream, code, message); }
             return;
           }
           if (cancelled.has(stream) || conn.isClosed) return;
@@ -219,8 +224,7 @@ export async function serveNode(options: NodeServerOptions): Promise<{ port: num
         const handler = folder.handlers[op] as (a: object, c: CallContext) => Promise<unknown>;
         return { ok: true, answer: await handler(args, ctx) };
       } catch (err) {
-        const e = err as Error & { code?: string };
-        return { ok: false, code: typeof e.code === 'string' ? e.code : 'ERR_NODE', message: e.message };
+        return { ok: false, ...failureOf(err) };
       }
     }
 
@@ -250,8 +254,7 @@ export async function serveNode(options: NodeServerOptions): Promise<{ port: num
       }).catch((err: Error) => {
         if (w.failure) return;
         w.failure = err;
-        const e = err as Error & { code?: string };
-        if (!conn.isClosed) fail(stream, e.code ?? 'ERR_NODE', e.message);
+        if (!conn.isClosed) { const { code, message } = failureOf(err); fail(stream, code, message); }
       }).finally(() => {
         spares.give(gathered);
         conn.release(length);
@@ -259,10 +262,8 @@ export async function serveNode(options: NodeServerOptions): Promise<{ port: num
         w.owed += length;
         // Credit goes back in half windows (or when the writer caught up): a frame per data frame cost the node a write each.
         if (!conn.isClosed && writers.has(stream) && (w.owed >= WRITER_WINDOW / 2 || w.received === w.credited)) {
-          const credit = Buffer.allocUnsafe(4);
-          credit.writeUInt32BE(w.owed, 0);
+          conn.send(FrameType.Credit, stream, [creditPayload(w.owed)]);
           w.owed = 0;
-          conn.send(FrameType.Credit, stream, [credit]);
         }
       });
     }

@@ -2,6 +2,7 @@ import type { Drive, DriveFile, DriveSpace, DriveShelf, DriveStat, DriveWriter, 
 import type { NodeIdentity } from '../../core/node-identity.js';
 import { LinkClient } from './link/link-client.js';
 import { LinkWriter } from './link/link-writer.js';
+import { fromWireRow } from './link/operations.js';
 import { remoteRowStream } from './remote-row-stream.js';
 
 /** Reads larger than this go as several calls: no answer frame grows past a few MiB. */
@@ -44,8 +45,8 @@ export class RemoteDrive implements Drive {
     list: (folder) => this.link.call('shelf.list', { folder }),
     remove: async (names, rows = []) => { await this.link.call('shelf.remove', { names, rows }); },
     scan: (after, limit) => this.link.call('shelf.scan', { after, limit }),
-    rows: async (table, range) => (await this.link.call('shelf.rows', { table, range })).map((r) => ({ key: r.key, value: r.value ?? undefined })),
-    streamRows: (table, range) => remoteRowStream(this.link, this.link.where, table, range),
+    rows: async (table, range) => (await this.link.call('shelf.rows', { table, range })).map(fromWireRow),
+    streamRows: (table, range) => remoteRowStream(this.link, table, range),
   };
 
   createWriter(path: string): Promise<DriveWriter> {

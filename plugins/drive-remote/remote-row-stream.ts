@@ -1,9 +1,9 @@
 import type { ShelfRowBatch, ShelfRowStream, ShelfRowStreamRange } from '../../core/contracts/drive.js';
 import { nodeFault } from '../../core/errors.js';
-import { justAfter, nextBatchSize } from '../../core/row-stream.js';
+import { RowStreamPosition } from '../../core/row-stream.js';
 import type { BatchStream } from './link/client-connection.js';
 import { CALL_TIMEOUT_MS, type LinkClient } from './link/link-client.js';
-import type { Answer } from './link/operations.js';
+import { type Answer, fromWireRow } from './link/operations.js';
 
 /**
  * A table's rows streamed from a node: the node pushes batches ahead of the
@@ -11,15 +11,14 @@ import type { Answer } from './link/operations.js';
  * connection is opened once more, on a new one, just after the last row it
  * gave: a read, so nothing is repeated or lost.
  */
-export function remoteRowStream(link: LinkClient, where: string, table: string, range: ShelfRowStreamRange): ShelfRowStream {
-  let from = range.from;
-  let size = Math.min(range.first, range.most);
+export function remoteRowStream(link: LinkClient, table: string, range: ShelfRowStreamRange): ShelfRowStream {
+  const at = new RowStreamPosition(range);
   let done = false;
   let retried = false;
   let current: BatchStream<Answer<'shelf.stream'>> | undefined;
 
   const open = async () => (await link.connection('shelf.stream'))
-    .openStream('shelf.stream', { table, range: { from, to: range.to, first: size, most: range.most } }, CALL_TIMEOUT_MS);
+    .openStream('shelf.stream', { table, range: { from: at.from, to: range.to, first: at.size, most: range.most } }, CALL_TIMEOUT_MS);
 
   return {
     async next(): Promise<ShelfRowBatch> {
@@ -27,15 +26,14 @@ export function remoteRowStream(link: LinkClient, where: string, table: string, 
         try {
           current ??= await open();
           const batch = await current.next();
-          const rows = batch.rows.map((r) => ({ key: r.key, value: r.value ?? undefined }));
-          size = nextBatchSize(size, range);
-          if (rows.length > 0) from = justAfter(rows[rows.length - 1]!.key);
+          const rows = batch.rows.map(fromWireRow);
+          at.passed(rows);
           if (batch.last) { done = true; current = undefined; }
           return { rows, last: batch.last };
         } catch (err) {
           current = undefined;
           if ((err as { code?: string }).code !== 'ERR_LINK_BROKEN') throw err;
-          if (retried) throw nodeFault('ERR_NODE_GONE', `${where}: ${(err as Error).message}`);
+          if (retried) throw nodeFault('ERR_NODE_GONE', `${link.where}: ${(err as Error).message}`);
           retried = true;
         }
       }

@@ -177,23 +177,22 @@ class Cursor {
    * first of a new stream.
    */
   private async read(from: Buffer): Promise<{ rows: IndexRow[]; last: boolean }> {
-    const stream = this.stream;
-    if (stream && Buffer.compare(stream.from, from) <= 0) {
-      const { rows, last } = await stream.rows.next();
-      if (rows.length > 0) stream.from = Buffer.concat([rows[rows.length - 1]!.key.subarray(this.prefixLen), SEP]);
+    for (;;) {
+      let stream = this.stream;
+      const fresh = !stream || Buffer.compare(stream.from, from) > 0;
+      if (fresh) {
+        this.close();
+        stream = this.stream = { rows: this.index.stream(this.bucket, from, FIRST_BATCH), from };
+      }
+      const { rows, last } = await stream!.rows.next();
+      if (rows.length > 0) stream!.from = Buffer.concat([rows[rows.length - 1]!.key.subarray(this.prefixLen), SEP]);
+      if (last) this.stream = undefined;
       let passed = 0;
       while (passed < rows.length && Buffer.compare(rows[passed]!.key.subarray(this.prefixLen), from) < 0) passed++;
-      if (last) this.stream = undefined;
-      // Moved past all of a batch that more follow: the cursor jumped further than the stream went.
-      if (passed < rows.length || last) return { rows: passed ? rows.slice(passed) : rows, last };
+      // Moved past all of a batch that more follow: the cursor jumped further than the stream went, and a new one starts there.
+      if (fresh || passed < rows.length || last) return { rows: passed ? rows.slice(passed) : rows, last };
+      this.close();
     }
-    this.close();
-    const opened = { rows: this.index.stream(this.bucket, from, FIRST_BATCH), from };
-    this.stream = opened;
-    const { rows, last } = await opened.rows.next();
-    if (rows.length > 0) opened.from = Buffer.concat([rows[rows.length - 1]!.key.subarray(this.prefixLen), SEP]);
-    if (last) this.stream = undefined;
-    return { rows, last };
   }
 
   /** Ends the cursor's stream (the merge is done with it). */

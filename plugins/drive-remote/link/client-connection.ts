@@ -4,7 +4,7 @@ import { pack, unpack } from 'msgpackr';
 
 import { nodeFault } from '../../../core/errors.js';
 import { type Frame, LinkConnection, protocolError } from './connection.js';
-import { FrameFlag, FrameType } from './frame.js';
+import { creditPayload, FrameFlag, FrameType } from './frame.js';
 import type { Session } from './handshake.js';
 import { type Answer, type Args, OPERATIONS, type OperationName, type StreamOperation } from './operations.js';
 
@@ -140,10 +140,8 @@ export class ClientConnection {
         }
         const batch = incoming.batches.shift() as Answer<K>;
         if (!incoming.ended && !this.link.isClosed) {
-          const credit = Buffer.allocUnsafe(4);
-          credit.writeUInt32BE(1, 0);
           this.sent();
-          this.link.send(FrameType.Credit, stream, [credit]);
+          this.link.send(FrameType.Credit, stream, [creditPayload(1)]);
         }
         return batch;
       },

@@ -52,6 +52,13 @@ export interface FrameHeader {
   readonly deadlineMs: number;
 }
 
+/** A Credit frame's payload: `n` more bytes (a writer) or batches (a stream). */
+export function creditPayload(n: number): Buffer {
+  const b = Buffer.allocUnsafe(4);
+  b.writeUInt32BE(n, 0);
+  return b;
+}
+
 export function writeHeader(h: FrameHeader): Buffer {
   const b = Buffer.allocUnsafe(HEADER_BYTES);
   b[0] = LINK_VERSION;

@@ -1,4 +1,4 @@
-import type { DriveSpace, DriveStat, ShelfItem, ShelfPut, ShelfPutResult, ShelfRowRange, ShelfRowStreamRange, ShelfRowWrite } from '../../../core/contracts/drive.js';
+import type { DriveSpace, DriveStat, ShelfItem, ShelfPut, ShelfPutResult, ShelfRow, ShelfRowRange, ShelfRowStreamRange, ShelfRowWrite } from '../../../core/contracts/drive.js';
 import type { NodeIdentity } from '../../../core/node-identity.js';
 
 export interface OperationSpec {
@@ -23,6 +23,8 @@ type None = Record<string, never>;
 type ServiceCall = { name: string; op: string; args: unknown };
 /** A shelf row on the wire (msgpack has no undefined: a rotten row's value is null). */
 type WireRow = { key: Uint8Array; value: Uint8Array | null };
+export const toWireRow = (r: ShelfRow): WireRow => ({ key: r.key, value: r.value ?? null });
+export const fromWireRow = (r: WireRow): ShelfRow => ({ key: r.key, value: r.value ?? undefined });
 
 /**
  * Every call a gateway makes to a `kintsugi node`, in one table that both
