@@ -21,9 +21,11 @@ Commands:
   server        serve the S3 API (PORT, HOST, WORKERS, ACCESS_KEY, SECRET_KEY, DOMAIN)
   node          serve one node folder to the gateways (NODE_DIR, PORT, HOST,
                 CLUSTER_SECRET); gateways name it in NODES as http://host:port
-  heal [--json] [--grace=SECONDS]
+  heal [--json] [--grace=SECONDS] [--deep] [--rate=OBJECTS]
                 check every object and rebuild lost shards and metadata
                 copies, remove leftovers older than the grace (1 hour);
+                --deep reads every block of large objects (else the nodes'
+                scrub checks bytes), --rate caps objects a second;
                 exit 0 only when nothing is unrecoverable
   status [--endpoint=URL] [--json]
                 the nodes, quorum and heal state of a running server (its

@@ -21,18 +21,22 @@ export function formatSummary(s: HealSummary): string {
 }
 
 /**
- * `kintsugi heal [--json] [--grace=SECONDS]`: one full pass; exit status 0
- * only when nothing is left unrecoverable.
+ * `kintsugi heal [--json] [--grace=SECONDS] [--deep] [--rate=OBJECTS]`: one
+ * full pass (`--deep`: every block of every large object read against its
+ * checksum, not only each shard file's presence; `--rate`: objects a second
+ * at most); exit status 0 only when nothing is left unrecoverable.
  */
 export async function runHeal(config: KintsugiConfig, args: string[]): Promise<number> {
   const json = args.includes('--json');
   const graceArg = args.find((a) => a.startsWith('--grace='));
   const graceMs = graceArg ? Number(graceArg.slice('--grace='.length)) * 1000 : undefined;
+  const rate = Number(args.find((a) => a.startsWith('--rate='))?.slice('--rate='.length) ?? 0);
+  const deep = args.includes('--deep');
   // Node faults and index repairs are worth a line each on stderr.
   const container = await createContainer(config, PLUGINS, { logger: { info() {}, warn() {}, error: (m, f) => process.stderr.write(`${m} ${JSON.stringify(f)}\n`) } });
   const healer = container.resolve(Healer);
   const progress = json ? undefined : new HealProgress(await countObjects(container.resolve(BucketStore), container.resolve(TOKENS.MetadataStore)).catch(() => 0));
-  const summary = await healer.pass({ ...(graceMs !== undefined ? { graceMs } : {}), ...(progress ? { onProgress: (done: number, current: string) => progress.update(done, current) } : {}), waitForIndexes: true });
+  const summary = await healer.pass({ ...(graceMs !== undefined ? { graceMs } : {}), ...(progress ? { onProgress: (done: number, current: string) => progress.update(done, current) } : {}), waitForIndexes: true, deep, rate });
   progress?.end();
   process.stdout.write(json ? JSON.stringify(summary) + '\n' : formatSummary(summary));
   await container.resolve(TOKENS.MetadataStore).close();

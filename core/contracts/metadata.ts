@@ -135,6 +135,37 @@ export interface DerivedReport {
   readonly entries?: number;
 }
 
+/** One version as a sweep over every node's records found it. */
+export interface SweptVersion {
+  /** the record as its metadata replicas hold it (else any node that has it) */
+  readonly record: ObjectRecord;
+  /** nodes that should hold a sound copy (replicas and shard nodes), were read, and hold none */
+  readonly missing: readonly number[];
+  /** an inline record's framed shards as its shard nodes' copies carry them, by shard index (undefined: lost) */
+  readonly shards?: readonly (Uint8Array | undefined)[];
+  /** every sound copy places the shards alike (a copy a node kept from before a heal moved them does not) */
+  readonly agreed: boolean;
+}
+
+/** What the nodes hold of one key, read in a sweep (see MetadataStore.sweep). */
+export interface SweptKey {
+  readonly bucket: string;
+  readonly key: string;
+  /** versions with a sound record somewhere and a tombstone nowhere, newest first */
+  readonly versions: readonly SweptVersion[];
+  /** versions some node holds a tombstone of */
+  readonly tombstones: readonly string[];
+  /** nodes whose records could not be read in this sweep: what they hold is unknown */
+  readonly unread: readonly number[];
+}
+
+/** A record copy to write back: the nodes it is missing on; an inline record's framed shards, by shard index. */
+export interface CopyRestore {
+  readonly record: ObjectRecord;
+  readonly nodes: readonly number[];
+  readonly shards?: readonly Uint8Array[];
+}
+
 /**
  * Object metadata, replicated: reads confirm against a majority and the
  * newest version wins; writes are atomic per replica and succeed on a quorum.
@@ -182,6 +213,17 @@ export interface MetadataStore {
   missingCopies(record: ObjectRecord): Promise<number[]>;
   /** Every (bucket, key) with a record on some node, each once (for the healer's full pass). */
   allObjects(): AsyncIterable<{ bucket: string; key: string }>;
+  /**
+   * Walks every node's records at once, in key order, a large batch of keys
+   * at a time (the healer's redundancy pass: no per-key round trips).
+   */
+  sweep(options?: { batchKeys?: number }): AsyncIterable<SweptKey[]>;
+  /**
+   * Writes record copies back where they are missing, with their listing
+   * entries: one commit per node for the whole batch. Returns how many
+   * copies landed; a node that fails takes none (the next pass retries).
+   */
+  restoreCopies(restores: readonly CopyRestore[]): Promise<number>;
   /**
    * Checks the structures derived from the records (listing indexes), each
    * on its node's host, and has those that are not complete rebuilt; with

@@ -1,5 +1,7 @@
 /* What heals report and take: shared by the healer's scheduling, object repair and orphan sweep. */
 
+import type { HealThrottle } from './heal-throttle.js';
+
 /** What one heal pass found and did. */
 export interface HealSummary {
   objectsChecked: number;
@@ -20,10 +22,14 @@ export interface HealSummary {
 export interface HealOptions {
   /** leftovers (temporary files, unreferenced versions, abandoned uploads) younger than this are kept */
   graceMs?: number;
-  /** called after each object, for a progress bar */
-  onProgress?: (done: number, current: string) => void;
+  /** called as objects are done (after each batch of keys), for a progress bar: keys done, the last one, what was found so far */
+  onProgress?: (done: number, current: string, summary: HealSummary) => void;
   /** objects per second at most (the background scanner leaves room for traffic) */
   rate?: number;
+  /** the pace, changeable while the pass runs (in place of `rate`) */
+  throttle?: HealThrottle;
+  /** read every block of every large object's shard files (else: check each is there and whole; bytes are the scrub's) */
+  deep?: boolean;
   /** wait for the listing indexes found unsound to be rebuilt (a one-off `kintsugi heal`) */
   waitForIndexes?: boolean;
 }

@@ -5,13 +5,12 @@ import { inject, injectable } from 'tsyringe';
 import type { Logger } from '../contracts/logger.js';
 import type { MetadataStore, ObjectRecord } from '../contracts/metadata.js';
 import type { NodeSet } from '../contracts/nodes.js';
-import { objectHash } from '../layout.js';
-import { WriteQuorumError } from '../errors.js';
 import { TOKENS } from '../tokens.js';
 import { DEFAULT_GRACE_MS, emptySummary, type HealOptions, type HealSummary } from './heal-summary.js';
 import { ObjectEngine, type DegradedRead } from './object-engine.js';
 import { ObjectRepair } from './object-repair.js';
-import { dataDirs, OrphanSweep } from './orphan-sweep.js';
+import { OrphanSweep } from './orphan-sweep.js';
+import { RedundancySweep } from './redundancy-sweep.js';
 
 export { DEFAULT_GRACE_MS, emptySummary, type HealOptions, type HealSummary } from './heal-summary.js';
 
@@ -34,6 +33,7 @@ export class Healer {
     @inject(ObjectEngine) private readonly engine: ObjectEngine,
     @inject(ObjectRepair) private readonly repair: ObjectRepair,
     @inject(OrphanSweep) private readonly orphans: OrphanSweep,
+    @inject(RedundancySweep) private readonly sweep: RedundancySweep,
     @inject(TOKENS.MetadataStore) private readonly metadata: MetadataStore,
     @inject(TOKENS.Nodes) private readonly nodes: NodeSet,
     @inject(TOKENS.Logger) private readonly log: Logger,
@@ -122,22 +122,7 @@ export class Healer {
     }
     summary.replicasRepaired += await this.repair.smallRecords();
     const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
-    const live = new Map<string, Set<string>>();
-    let done = 0;
-    for await (const { bucket, key } of this.metadata.allObjects()) {
-      const started = Date.now();
-      try {
-        live.set(`${bucket}/${objectHash(bucket, key)}`, dataDirs(await this.healObject(bucket, key, summary, graceMs)));
-      } catch (err) {
-        // Too few nodes can take the repair now (read-only, refused, offline): the next pass does it.
-        if (!(err instanceof WriteQuorumError) && (err as { code?: string }).code !== 'ERR_NODE_UNAVAILABLE') throw err;
-        summary.deferred++;
-        live.set(`${bucket}/${objectHash(bucket, key)}`, dataDirs(await this.metadata.versions(bucket, key)));
-        this.log.warn('heal deferred', { bucket, key, error: (err as Error).message });
-      }
-      options.onProgress?.(++done, `${bucket}/${key}`);
-      if (options.rate) await new Promise((r) => setTimeout(r, Math.max(0, 1000 / options.rate! - (Date.now() - started))));
-    }
+    const live = await this.sweep.run(options, graceMs, summary);
     await this.orphans.sweep(live, graceMs, summary);
     return summary;
   }

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 
 import { inject, injectable } from 'tsyringe';
 
-import type { Codec } from '../contracts/codec.js';
+import { extensionsOf, type Codec } from '../contracts/codec.js';
 import type { DriveFile, DriveWriter } from '../contracts/drive.js';
 import type { Logger } from '../contracts/logger.js';
 import { dataSpans, type DataSpan, type MetadataStore, type ObjectRecord } from '../contracts/metadata.js';
@@ -62,7 +62,7 @@ export class ObjectRepair {
    * removed instead), collects tombstones nothing needs any more; returns
    * the versions' records.
    */
-  async object(bucket: string, key: string, summary: HealSummary, graceMs = DEFAULT_GRACE_MS): Promise<ObjectRecord[]> {
+  async object(bucket: string, key: string, summary: HealSummary, graceMs = DEFAULT_GRACE_MS, deep = true): Promise<ObjectRecord[]> {
     summary.orphansRemoved += await this.metadata.collectTombstones(bucket, key, graceMs);
     const versions = await this.metadata.versions(bucket, key);
     if (await this.markerNobodyNeeds(versions, graceMs)) {
@@ -79,7 +79,7 @@ export class ObjectRepair {
     for (const record of versions) {
       if (isNullVersion(record.versionId) && record !== newestNull) continue;
       const lost = summary.unrecoverable.length;
-      const result = await this.version(record, summary);
+      const result = await this.version(record, summary, deep);
       if (summary.unrecoverable.length === lost) countShards(result, summary);
       healed.push(result);
     }
@@ -102,8 +102,7 @@ export class ObjectRepair {
   }
 
   /** Checks and repairs one version; returns its record (where its shards are now). */
-  private async version(record: ObjectRecord, summary: HealSummary): Promise<ObjectRecord> {
-    const { bucket, key } = record;
+  private async version(record: ObjectRecord, summary: HealSummary, deep: boolean): Promise<ObjectRecord> {
     summary.objectsChecked++;
     if (record.inline) return this.inline(record, summary);
     // Copies belonging on nodes that cannot take writes now wait for them.
@@ -113,10 +112,21 @@ export class ObjectRepair {
       summary.replicasRepaired += missing.length;
     }
     if (record.deleted) return record;
+    return this.files(record, summary, deep);
+  }
+
+  /**
+   * Checks a version's shard files and rebuilds the bad ones; returns its
+   * record as it is now (where its shards are). `deep`: every block is read
+   * against its checksum; else a file counts as sound when it is there and
+   * whole (its bytes are the node's scrub's to check).
+   */
+  async files(record: ObjectRecord, summary: HealSummary, deep: boolean): Promise<ObjectRecord> {
+    const { bucket, key } = record;
     const spans = dataSpans(record);
     const healed: DataSpan[] = [];
     for (const span of spans) {
-      const result = await this.span(record, span, summary);
+      const result = await this.span(record, span, summary, deep);
       if (!result) {
         summary.unrecoverable.push(`${bucket}/${key}`);
         return record;
@@ -158,18 +168,13 @@ export class ObjectRepair {
   private async inline(record: ObjectRecord, summary: HealSummary): Promise<ObjectRecord> {
     const missing = await this.metadata.missingCopies(record);
     if (missing.length === 0) return record;
-    const coder = this.codec.coder(record.codec);
-    const size = new Geometry(record.size, record.stripeBytes, coder).blockBytesOf(0);
     const read = await Promise.all(record.shardNodes.map((_, i) => this.metadata.readShard(record, i).catch(() => undefined)));
-    const blocks = read.map((framed) => (framed ? unframe(framed, size) : null));
-    const holes = blocks.flatMap((b, i) => (b === null ? [i] : []));
-    if (blocks.length - holes.length < coder.params.k) {
+    const rebuilt = await this.inlineShards(record, read);
+    if (!rebuilt) {
       summary.unrecoverable.push(`${record.bucket}/${record.key}`);
       return record;
     }
-    const shards = blocks.map((b) => b ?? new Uint8Array(size));
-    if (holes.length > 0) await coder.reconstruct(shards, holes);
-    const framed = shards.map(frameBlock);
+    const { framed, holes } = rebuilt;
     const healed: ObjectRecord = { ...record, shardNodes: this.relocate(record.shardNodes, holes) };
     await this.metadata.put(healed, framed);
     summary.replicasRepaired += missing.length;
@@ -180,17 +185,41 @@ export class ObjectRepair {
   }
 
   /**
+   * An inline record's framed shards, every one: those read (by shard index;
+   * undefined or rotten ones are holes) and the holes rebuilt from them; or
+   * undefined when fewer than k are sound.
+   */
+  async inlineShards(record: ObjectRecord, read: readonly (Uint8Array | undefined)[]): Promise<{ framed: Uint8Array[]; holes: number[] } | undefined> {
+    const coder = this.codec.coder(record.codec);
+    const size = new Geometry(record.size, record.stripeBytes, coder).blockBytesOf(0);
+    const blocks = record.shardNodes.map((_, i) => { const framed = read[i]; return framed ? unframe(framed, size) : null; });
+    const holes = blocks.flatMap((b, i) => (b === null ? [i] : []));
+    if (blocks.length - holes.length < coder.params.k) return undefined;
+    if (holes.length === 0) return { framed: read as Uint8Array[], holes };
+    const shards = blocks.map((b) => b ?? new Uint8Array(size));
+    // An inline shard is a few KiB: decoding it here costs less than a trip to the codec's threads.
+    const sync = extensionsOf(coder);
+    if (sync) sync.reconstructSync(shards, holes);
+    else await coder.reconstruct(shards, holes);
+    return { framed: shards.map((b, i) => (holes.includes(i) ? frameBlock(b) : read[i]!)), holes };
+  }
+
+  /**
    * Rebuilds the span's bad shard files, on their node, or on a healthy node
    * not holding a shard of the span when theirs is offline. Returns the span
    * (with its new shard → node map), or undefined when more than m blocks of
    * some stripe are lost.
    */
-  private async span(record: ObjectRecord, span: DataSpan, summary: HealSummary): Promise<DataSpan | undefined> {
+  private async span(record: ObjectRecord, span: DataSpan, summary: HealSummary, deep: boolean): Promise<DataSpan | undefined> {
     if (span.size === 0) return span;
     const coder = this.codec.coder(span.codec);
     const { k } = coder.params;
     const geometry = new Geometry(span.size, span.stripeBytes, coder);
     const paths = span.shardNodes.map((_, i) => shardPath(record.bucket, record.key, span.dir, i));
+    if (!deep) {
+      const sizes = await Promise.all(span.shardNodes.map((n, i) => this.nodes.drives[n]!.stat(paths[i]!).then((st) => st?.size, () => undefined)));
+      if (sizes.every((size) => size === geometry.shardFileBytes)) return span;
+    }
     const files: (DriveFile | undefined)[] = await Promise.all(span.shardNodes.map((n, i) =>
       this.nodes.drives[n]!.open(paths[i]!).catch(() => undefined)));
     try {
@@ -244,7 +273,7 @@ export class ObjectRepair {
 }
 
 /** Adds a version's shards to the count of each node that holds one. */
-function countShards(record: ObjectRecord, summary: HealSummary): void {
+export function countShards(record: ObjectRecord, summary: HealSummary): void {
   if (record.deleted) return;
   const placements = record.inline ? [record.shardNodes] : dataSpans(record).filter((s) => s.size > 0).map((s) => s.shardNodes);
   for (const nodes of placements) for (const n of nodes) summary.shardsByNode[n] = (summary.shardsByNode[n] ?? 0) + 1;

@@ -32,7 +32,7 @@ export class MemoryDrive implements Drive {
   /** folders and when they were made ('' is the node's own folder) */
   private readonly folders = new Map<string, number>([['', Date.now()]]);
 
-  constructor(readonly index: number, private readonly capacityBytes = 1 << 40) {
+  constructor(readonly index: number, private readonly capacityBytes = 2 ** 40) {
     this.location = `memory:node-${index}`;
     this.shelf = new MemoryShelf((call, name) => this.gate(call, name));
   }

@@ -5,7 +5,7 @@ import { inject, injectable } from 'tsyringe';
 import type { KintsugiConfig } from '../../core/config.js';
 import type { DriveShelf } from '../../core/contracts/drive.js';
 import type { Logger } from '../../core/contracts/logger.js';
-import type { DerivedReport, ListPage, ListRequest, ListVersionsRequest, MetadataStore, ObjectRecord, VersionPage, VersionSelector } from '../../core/contracts/metadata.js';
+import type { CopyRestore, DerivedReport, ListPage, ListRequest, ListVersionsRequest, MetadataStore, ObjectRecord, SweptKey, VersionPage, VersionSelector } from '../../core/contracts/metadata.js';
 import type { NodeSet } from '../../core/contracts/nodes.js';
 import type { Placement } from '../../core/contracts/placement.js';
 import { WriteQuorumError, type NodeFailure } from '../../core/errors.js';
@@ -17,6 +17,7 @@ import { decodeCopy, decodeRecord, encodeRecord } from './record-codec.js';
 import { idsOf, writeCopy } from './record-copies.js';
 import { indexEntry, recordFolders } from './record-scan.js';
 import { NodeIndexes } from './node-indexes.js';
+import { sweepRecords } from './record-sweep.js';
 import { entryRow, IndexCorruptError, mergeListing, mergeVersions, removalRows, type IndexReader } from './listing-index.js';
 
 /** How long a record copy that does not decode may still be one being written. */
@@ -314,6 +315,31 @@ export class MsgpackMetadataStore implements MetadataStore {
         yield { bucket: records[0]!.record.bucket, key: records[0]!.record.key };
       }
     }
+  }
+
+  sweep(options: { batchKeys?: number } = {}): AsyncIterable<SweptKey[]> {
+    return sweepRecords(this.nodes.drives.map((d) => d.shelf), (bucket, key) => this.metaNodes(bucket, key), options.batchKeys ?? 512);
+  }
+
+  async restoreCopies(restores: readonly CopyRestore[]): Promise<number> {
+    const byNode = new Map<number, { items: { name: string; bytes: Uint8Array }[]; rows: ReturnType<typeof entryRow>[] }>();
+    for (const { record, nodes, shards } of restores) {
+      const name = recordPath(record.bucket, record.key, record.versionId);
+      const row = entryRow(record.bucket, indexEntry(record));
+      let plain: Uint8Array | undefined;
+      for (const n of nodes) {
+        const shard = shards?.[record.shardNodes.indexOf(n)];
+        let batch = byNode.get(n);
+        if (!batch) byNode.set(n, (batch = { items: [], rows: [] }));
+        batch.items.push({ name, bytes: shard ? encodeRecord(record, shard) : (plain ??= encodeRecord(record)) });
+        batch.rows.push(row);
+      }
+    }
+    const landed = await Promise.all([...byNode].map(([n, { items, rows }]) => this.shelf(n).put(items, rows).then(() => items.length, (err: Error) => {
+      this.log.warn('record copies not restored', { node: n, copies: items.length, error: err.message });
+      return 0;
+    })));
+    return landed.reduce((a, b) => a + b, 0);
   }
 
   async close(): Promise<void> {

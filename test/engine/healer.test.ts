@@ -51,6 +51,34 @@ describe('the healer', () => {
     await store.close();
   });
 
+  it('refills a wiped node of small objects a batch at a time: one commit per batch on the node, no read per object', async () => {
+    const path = tempDir('kintsugi-heal-batch-');
+    const first = await openStore({}, path);
+    await first.container.resolve(BucketStore).create('heal');
+    const objects = new Map<string, Buffer>();
+    for (let i = 0; i < 1200; i++) objects.set(`small-${i}`, random(100 + (i % 4000)));
+    await Promise.all([...objects].map(([key, data]) => first.engine.put('heal', key, chunked(data))));
+    await first.close();
+    await rm(join(path, 'node-2'), { recursive: true });
+
+    const store = await openStore({}, path);
+    const shelf = shelfOf(store, 2);
+    const calls = { put: 0, get: 0, list: 0 };
+    for (const op of ['put', 'get', 'list'] as const) {
+      const real = shelf[op].bind(shelf) as (...a: unknown[]) => Promise<unknown>;
+      (shelf as unknown as Record<string, unknown>)[op] = (...a: unknown[]) => { calls[op]++; return real(...a); };
+    }
+    const summary = await healerOf(store).pass({ graceMs: 0 });
+    expect(summary).toMatchObject({ objectsChecked: 1200, shardsRebuilt: 1200, unrecoverable: [], deferred: 0 });
+    // 1,200 keys in batches of 512: three commits of copies, besides the pass's own few.
+    expect(calls.put).toBeLessThanOrEqual(6);
+    expect(calls.get + calls.list).toBeLessThanOrEqual(10);
+    // Node 2 holds every copy again: three other nodes can go.
+    for (const n of [0, 4, 6]) await rm(join(path, `node-${n}`), { recursive: true });
+    expect(await readsBack(store, objects)).toBe(true);
+    await store.close();
+  });
+
   it('rebuilds the shards of an offline node onto a spare node and records where they went (4+3 on 8 nodes)', async () => {
     const path = tempDir('kintsugi-heal-spare-');
     const first = await openStore({ NUMNODES: '8' }, path);
@@ -70,7 +98,7 @@ describe('the healer', () => {
     await store.close();
   });
 
-  it('rebuilds a rotten shard file and a missing metadata copy; a second pass finds nothing to do', async () => {
+  it('rebuilds a rotten shard file (a deep pass reads every block) and a missing metadata copy; a second pass finds nothing to do', async () => {
     const store = await openStore();
     const objects = await fill(store, 3);
     const record = await store.engine.head('heal', 'obj-2');
@@ -81,7 +109,7 @@ describe('the healer', () => {
     const copy = recordPath('heal', 'obj-2', record.versionId);
     await shelfOf(store, record.shardNodes[4]!).remove([copy]);
 
-    const summary = await healerOf(store).pass({ graceMs: 0 });
+    const summary = await healerOf(store).pass({ graceMs: 0, deep: true });
     expect(summary).toMatchObject({ objectsChecked: 3, shardsRebuilt: 1, replicasRepaired: 1, unrecoverable: [] });
     expect(Buffer.compare(await readFile(shard), bytes)).not.toBe(0);
     expect(await shelfOf(store, record.shardNodes[4]!).get(copy)).toBeDefined();

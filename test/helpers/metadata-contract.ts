@@ -86,6 +86,53 @@ export function testMetadataStore(name: string, open: () => Promise<OpenedMetada
       await close();
     });
 
+    it('sweeps every key in key order, each version with the nodes that miss its copy; restoreCopies writes them back', async () => {
+      const opened = await open();
+      const { store } = opened;
+      const keys = Array.from({ length: 40 }, (_, i) => `sweep-${String(i).padStart(3, '0')}`);
+      const written = new Map<string, ObjectRecord[]>();
+      for (const key of keys) {
+        const versions = [record('s', key), record('s', key, { size: 20 })];
+        for (const r of versions) await store.put(r);
+        written.set(key, versions.reverse());
+      }
+      // Copies written while a node was out are missing there.
+      await opened.loseNode(0);
+      const late = record('s', 'sweep-late');
+      await store.put(late);
+      written.set('sweep-late', [late]);
+      await opened.restore(0);
+
+      const swept = [];
+      for await (const batch of store.sweep({ batchKeys: 7 })) {
+        expect(batch.length).toBeLessThanOrEqual(7);
+        swept.push(...batch);
+      }
+      // Each key once, versions newest first as written, nothing unread.
+      expect(swept.map((k) => k.key).sort()).toEqual([...written.keys()].sort());
+      for (const k of swept) {
+        expect(k.versions.map((v) => v.record.versionId)).toEqual(written.get(k.key)!.map((r) => r.versionId));
+        expect(k.unread).toEqual([]);
+        expect(k.tombstones).toEqual([]);
+        for (const v of k.versions) {
+          expect(v.agreed).toBe(true);
+          expect(v.missing).toEqual(k.key === 'sweep-late' ? [0] : []);
+        }
+      }
+      const lateSwept = swept.find((k) => k.key === 'sweep-late')!.versions[0]!;
+      expect(await store.restoreCopies([{ record: lateSwept.record, nodes: lateSwept.missing }])).toBe(1);
+      expect(await store.missingCopies(late)).toEqual([]);
+      // A purged version shows as a tombstone, its record no longer as a version.
+      await store.purge(written.get('sweep-001')![0]!);
+      for await (const batch of store.sweep()) {
+        const k = batch.find((x) => x.key === 'sweep-001');
+        if (!k) continue;
+        expect(k.tombstones).toEqual([written.get('sweep-001')![0]!.versionId]);
+        expect(k.versions.map((v) => v.record.versionId)).toEqual([written.get('sweep-001')![1]!.versionId]);
+      }
+      await opened.close();
+    });
+
     it('lists keys in binary order, current versions only (no deleted keys), with prefix, delimiter and paging from a marker', async () => {
       const { store, close } = await open();
       const keys = ['a', 'a/1', 'a/2', 'b c', 'b', 'caf\u00e9', 'cafe\u0301', 'z', '\u{1F600}', 'gone'];
