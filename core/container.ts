@@ -76,7 +76,10 @@ export async function createContainer(
     clusterId: opened.clusterId,
     drives: opened.drives.map((d, i) => new GuardedDrive(d, health, d.services ?? hosts[i]!)),
     health,
-    close: async () => { await Promise.all(hosts.map((h) => h?.close())); },
+    close: async () => {
+      await Promise.all(hosts.map((h) => h?.close()));
+      await Promise.all(opened.drives.map((d) => d.close?.().catch(() => undefined)));
+    },
   };
   c.register(TOKENS.Nodes, { useValue: nodes });
   c.register(TOKENS.NodeHealth, { useValue: health });

@@ -12,6 +12,7 @@ export function stateFor(err: unknown): NodeState | undefined {
     case 'EROFS': return 'read-only';
     case 'ENOSPC': case 'EDQUOT': return 'full';
     case 'ERR_NODE_IDENTITY': return 'refused';
+    case 'ERR_NODE_CHECKING': return 'checking';
     case 'EIO': case 'ERR_NODE_GONE': case 'ERR_NODE_TIMEOUT': case 'ENOTDIR': case 'EACCES': case 'EPERM': case 'ENXIO': case 'ENODEV': case 'ESTALE':
       return 'offline';
     default: return undefined;
@@ -173,7 +174,8 @@ export class NodeHealth implements NodeHealthView {
       // Whatever a probe meets is the node's fault: it only touches its own folder.
       this.fault(n, err as Error, stateFor(err) ?? 'offline');
       const e = this.entries[n]!;
-      e.recheckMs = Math.min(e.recheckMs * 2, MAX_RECHECK_MS);
+      // A node being checked answers a probe at once and is back the moment its check ends: no backing off.
+      if (e.state !== 'checking') e.recheckMs = Math.min(e.recheckMs * 2, MAX_RECHECK_MS);
     } finally {
       clearTimeout(timer);
       this.entries[n]!.probedMs = Date.now();

@@ -34,6 +34,15 @@ export async function runHeal(config: KintsugiConfig, args: string[]): Promise<n
   const deep = args.includes('--deep');
   // Node faults and index repairs are worth a line each on stderr.
   const container = await createContainer(config, PLUGINS, { logger: { info() {}, warn() {}, error: (m, f) => process.stderr.write(`${m} ${JSON.stringify(f)}\n`) } });
+  // Nodes whose shelves are walked before they are mapped (after a crash) take part once walked: a pass without them would defer their repairs.
+  const nodes = container.resolve(TOKENS.Nodes);
+  for (let said = false; ; said = true) {
+    await nodes.health.refresh();
+    const checking = nodes.health.status().filter((s) => s.state === 'checking').map((s) => s.index);
+    if (checking.length === 0) break;
+    if (!said) process.stderr.write(`heal: waiting for nodes ${checking.join(', ')} to be checked\n`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
   const healer = container.resolve(Healer);
   const progress = json ? undefined : new HealProgress(await countObjects(container.resolve(BucketStore), container.resolve(TOKENS.MetadataStore)).catch(() => 0));
   const summary = await healer.pass({ ...(graceMs !== undefined ? { graceMs } : {}), ...(progress ? { onProgress: (done: number, current: string) => progress.update(done, current) } : {}), waitForIndexes: true, deep, rate });

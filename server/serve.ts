@@ -146,6 +146,11 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
       if (listening.has(w!.id)) tell(w!, { kintsugi: 'shutdown' });
       else w!.kill('SIGTERM');
     })));
+    // Closed last, after every worker: the node folders' shelves are stamped as left, and the next start opens them without a walk.
+    container.resolve(Healer).stopScanner();
+    container.resolve(LifecycleWorker).stop();
+    await metadata.close();
+    await container.resolve(TOKENS.Nodes).close();
     return;
   }
   let server: Awaited<ReturnType<typeof serveHere>>;

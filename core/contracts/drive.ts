@@ -193,6 +193,12 @@ export interface Drive {
    * Resolves to the space its file system has left.
    */
   probe(): Promise<DriveSpace>;
+  /**
+   * Releases what this process holds open on the node (a local shelf's
+   * map), when the process is done with it: a clean close lets the node's
+   * next open skip checks a crash would need. Absent: nothing to release.
+   */
+  close?(): Promise<void>;
 }
 
 /**

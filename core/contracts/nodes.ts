@@ -3,9 +3,11 @@ import type { Drive, DriveSpace, NodeServices } from './drive.js';
 /**
  * What a node can do now. `index-rebuilding` serves reads and writes but its
  * listing index is being rebuilt from its records; `read-only` and `full`
- * serve reads only; `refused` (identity) and `offline` serve nothing.
+ * serve reads only; `checking` (its files walked before they are mapped,
+ * after a crash or a change while it was down), `refused` (identity) and
+ * `offline` serve nothing.
  */
-export type NodeState = 'ok' | 'read-only' | 'full' | 'index-rebuilding' | 'refused' | 'offline';
+export type NodeState = 'ok' | 'read-only' | 'full' | 'index-rebuilding' | 'checking' | 'refused' | 'offline';
 
 export interface NodeStatus {
   readonly index: number;
@@ -49,7 +51,7 @@ export interface NodeSet {
    */
   readonly drives: readonly ServedDrive[];
   readonly health: NodeHealthView;
-  /** Ends the node services this process hosts (a listing rebuild running in one stops). */
+  /** Ends the node services this process hosts (a listing rebuild running in one stops) and closes the drives. */
   close(): Promise<void>;
 }
 

@@ -127,6 +127,10 @@ export class LocalDrive implements Drive {
     return resolveInside(this.location, p);
   }
 
+  close(): Promise<void> {
+    return this.shelf.close();
+  }
+
   async createWriter(path: string): Promise<DriveWriter> {
     const final = this.path(path);
     // Not recursive: if the node folder itself is gone, the write must fail.
@@ -257,6 +261,8 @@ export class LocalDrive implements Drive {
   async probe(): Promise<DriveSpace> {
     await checkFolder(this.location);
     await adoptIdentity(this.location, await readIdentity(this.location), { format: 1, clusterId: this.clusterId, index: this.index });
+    // A shelf still being walked (ERR_NODE_CHECKING) keeps the node out of service.
+    await this.shelf.usable();
     // Nearly full counts as full: a probe's 64 bytes would still fit where a shard does not.
     const fs = await statfs(this.location);
     const reserve = Math.min(FULL_RESERVE_BYTES, fs.blocks * fs.bsize * FULL_RESERVE_SHARE);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 
@@ -8,7 +9,7 @@ import { open, type RootDatabase } from 'lmdb';
 import type { DriveShelf, ShelfItem, ShelfPut, ShelfPutResult, ShelfRow, ShelfRowRange, ShelfRowStream, ShelfRowStreamRange, ShelfRowWrite } from '../../core/contracts/drive.js';
 import { nodeFault } from '../../core/errors.js';
 import { pagedRowStream } from '../../core/row-stream.js';
-import { QUARANTINE_DIR, SHELF_FILE } from './folder-layout.js';
+import { QUARANTINE_DIR, SHELF_CHECKING_FILE, SHELF_FILE, SHELF_STAMP_FILE } from './folder-layout.js';
 import { checkIndexes, type IndexVerdict } from './lmdb-check.js';
 import { LmdbDamagedError, MetaGuard } from './lmdb-meta-guard.js';
 
@@ -137,8 +138,80 @@ const opened = new Map<string, OpenShelf>();
 /** Opens in progress by path: callers wait for the one running. */
 const opening = new Map<string, Promise<OpenShelf>>();
 
-/** Shelf files (path:inode) this process checked, or made itself. */
-const verified = new Set<string>();
+/**
+ * Shelf files (path:inode) this process checked, or made itself, or that
+ * the process that started it had checked (its workers, which map the same
+ * files while it has them open).
+ */
+const TRUSTED_ENV = 'KINTSUGI_TRUSTED_SHELVES';
+const verified = new Set<string>((process.env[TRUSTED_ENV] ?? '').split('\n').filter(Boolean));
+function trust(key: string): void {
+  verified.add(key);
+  process.env[TRUSTED_ENV] = [...verified].join('\n');
+}
+
+/** Walks of shelf files under way (path:inode), in the background once a caller stopped waiting. */
+const checks = new Map<string, { verdict: Promise<IndexVerdict>; done: boolean }>();
+/**
+ * `waitMs`: how long an operation waits for a walk before it is told the
+ * node is being checked; `walks`: how many this process started (tests
+ * read both).
+ */
+export const shelfChecks = { waitMs: 2000, walks: 0 };
+
+/** Whether `work` settles within `ms`. */
+async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), ms); });
+  try {
+    return await Promise.race([work.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Whether another live process on this host is walking the file as it is now (its marker names it and this stamp). */
+function walkedElsewhere(marker: string, stamp: string): boolean {
+  let pid: number;
+  try {
+    const [p, host, walked] = readFileSync(marker, 'utf8').split('\n');
+    if (host !== hostname() || walked !== stamp) return false;
+    pid = Number(p);
+  } catch {
+    return false;
+  }
+  if (!(pid > 0) || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The file as a stamp: inode, size, and modification and change times to the nanosecond; undefined when it is not there. */
+function stampOf(file: string): string | undefined {
+  const st = statSync(file, { bigint: true, throwIfNoEntry: false });
+  return st && `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+}
+
+function readStamp(root: string): string | undefined {
+  try {
+    return readFileSync(join(root, SHELF_STAMP_FILE), 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Records that the shelf file, as it is now, is sound (best effort: without a stamp the next open walks the file). */
+function writeStamp(root: string, stamp: string | undefined): void {
+  const path = join(root, SHELF_STAMP_FILE);
+  try {
+    if (stamp === undefined) { rmSync(path, { force: true }); return; }
+    writeFileSync(`${path}.tmp`, stamp);
+    renameSync(`${path}.tmp`, path);
+  } catch { /* a read-only or vanished node: it is walked next time */ }
+}
 type Waiting = { path: string; done: (verdict: IndexVerdict) => void };
 let batch: Waiting[] | undefined;
 
@@ -210,11 +283,8 @@ export class LocalShelf implements DriveShelf {
       if (err instanceof LmdbDamagedError) await this.setAside(undefined, err.message);
       throw err;
     }
-    const found = statSync(this.file, { throwIfNoEntry: false });
-    if (found && !verified.has(`${this.file}:${found.ino}`)) {
-      const verdict = await verify(this.file);
-      if (verdict.verdict === 'corrupt') await this.setAside(undefined, verdict.why);
-    }
+    const verdict = await this.checked();
+    if (verdict?.verdict === 'corrupt') await this.setAside(undefined, verdict.why);
     mkdirSync(dirname(this.file), { recursive: true });
     const options = { keyEncoding: 'binary', encoding: 'binary', compression: false, noSync: !this.sync, overlappingSync: false } as const;
     let db: RootDatabase<Buffer, Buffer>;
@@ -227,9 +297,61 @@ export class LocalShelf implements DriveShelf {
       db = open<Buffer, Buffer>(this.file, { ...options, readOnly: true });
     }
     const shelf: OpenShelf = { db, guard: MetaGuard.learn(this.file), ino: statSync(this.file).ino, checkedMs: performance.now() };
-    verified.add(`${this.file}:${shelf.ino}`);
+    trust(`${this.file}:${shelf.ino}`);
     opened.set(this.file, shelf);
     return shelf;
+  }
+
+  /**
+   * For a probe: resolves when the shelf may be used; throws
+   * ERR_NODE_CHECKING while its file is walked, and EIO once a walk found
+   * it damaged (set aside: the next use starts an empty shelf).
+   */
+  async usable(): Promise<void> {
+    if (opened.has(this.file)) return;
+    const verdict = await this.checked();
+    if (verdict?.verdict === 'corrupt') await this.setAside(undefined, verdict.why);
+  }
+
+  /**
+   * Whether the file may be mapped: undefined when this process trusts it
+   * (checked, made, or unchanged since it was last found sound or closed
+   * cleanly: its bytes are then the scrub's to check); else the verdict of
+   * a walk in a child process. A walk grows with the file: one that takes
+   * longer than `shelfChecks.waitMs` goes on in the background, and the caller is
+   * told the node is being checked (ERR_NODE_CHECKING: the node serves
+   * nothing meanwhile, the others keep the quorum) until it ends.
+   */
+  private async checked(): Promise<IndexVerdict | undefined> {
+    const before = stampOf(this.file);
+    if (before === undefined) return undefined;
+    const key = `${this.file}:${before.slice(0, before.indexOf(':'))}`;
+    if (verified.has(key)) return undefined;
+    let check = checks.get(key);
+    if (!check) {
+      if (readStamp(this.root) === before) return undefined;
+      const checking = join(this.root, SHELF_CHECKING_FILE);
+      if (walkedElsewhere(checking, before)) throw nodeFault('ERR_NODE_CHECKING', `${this.file} is being checked by another process before it is mapped`);
+      try { writeFileSync(checking, `${process.pid}\n${hostname()}\n${before}`); } catch { /* a read-only node: walked without telling others */ }
+      shelfChecks.walks++;
+      const started = verify(this.file).then((verdict) => {
+        if (verdict.verdict === 'sound' && stampOf(this.file) === before) writeStamp(this.root, before);
+        if (verdict.verdict === 'sound') trust(key);
+        rmSync(checking, { force: true });
+        return verdict;
+      });
+      check = { verdict: started, done: false };
+      const entry = check;
+      checks.set(key, entry);
+      // Forgotten once its verdict was taken (a corrupt file is set aside; an unavailable one is asked again).
+      void started.finally(() => { entry.done = true; });
+    }
+    const entry = check;
+    if (!entry.done && !(await settlesWithin(entry.verdict, shelfChecks.waitMs))) {
+      throw nodeFault('ERR_NODE_CHECKING', `${this.file} is being checked before it is mapped (not closed cleanly, or changed since)`);
+    }
+    if (checks.get(key) === entry) checks.delete(key);
+    return entry.verdict;
   }
 
   /**
@@ -362,6 +484,21 @@ export class LocalShelf implements DriveShelf {
 
   streamRows(table: string, range: ShelfRowStreamRange): ShelfRowStream {
     return pagedRowStream((r) => this.rows(table, r), range);
+  }
+
+  /**
+   * Closes the file in this process and stamps it as it is then (whatever
+   * this process wrote, LMDB wrote): the next start opens it at once. A
+   * file changed after this (another process still writing, or garbled)
+   * no longer matches, and is walked before it is mapped again.
+   */
+  async close(): Promise<void> {
+    const current = opened.get(this.file);
+    if (!current) return;
+    const intact = !current.guard || current.guard.intact();
+    await close(this.file, current);
+    const now = stampOf(this.file);
+    if (intact && now?.startsWith(`${current.ino}:`)) writeStamp(this.root, now);
   }
 }
 

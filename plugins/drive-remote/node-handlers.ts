@@ -194,6 +194,7 @@ export class NodeFolder {
     for (const h of this.files.values()) await h.file.close().catch(() => undefined);
     this.files.clear();
     await this.host?.close();
+    await this.drive?.close();
   }
 }
 

@@ -17,7 +17,7 @@ import { signaturesEqual } from './auth/sigv4.js';
  */
 export const OPS_PREFIX = '/_kintsugi/';
 
-const NODE_STATES: readonly NodeState[] = ['ok', 'read-only', 'full', 'index-rebuilding', 'refused', 'offline'];
+const NODE_STATES: readonly NodeState[] = ['ok', 'read-only', 'full', 'index-rebuilding', 'checking', 'refused', 'offline'];
 
 export class Operations {
   constructor(

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, utimesSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -10,7 +10,9 @@ import type { Drive } from '../../core/contracts/drive.js';
 import { QUARANTINE_DIR, SHELF_FILE } from '../../plugins/drive-local/folder-layout.js';
 import { openLocalNodes } from '../../plugins/drive-local/index.js';
 import { GuardedDrive } from '../../core/guarded-drive.js';
-import { NodeHealth } from '../../core/node-health.js';
+import { NodeHealth, stateFor } from '../../core/node-health.js';
+import { LocalDrive } from '../../plugins/drive-local/local-drive.js';
+import { shelfChecks } from '../../plugins/drive-local/local-shelf.js';
 import { RemoteDrive } from '../../plugins/drive-remote/remote-drive.js';
 import { serveNode } from '../../plugins/drive-remote/node-server.js';
 import { TOKENS } from '../../core/tokens.js';
@@ -156,6 +158,53 @@ describe('a local shelf file', () => {
       expect(inProcess(folder, 'get', 'meta/g/k/2.rec').met).toEqual(['found', 'found']);
     });
   }
+
+  const walksOf = (folder: string, ...args: string[]) => {
+    const run = spawnSync(process.execPath, [fileURLToPath(new URL('../helpers/shelf-client.mjs', import.meta.url)), folder, ...args], { encoding: 'utf8', env: { ...process.env, SHOW_WALKS: '1' } });
+    return JSON.parse(run.stdout) as { met: string[]; walks: number };
+  };
+
+  it('closed cleanly, is mapped by the next process without a walk; changed since (written by a process that crashed, garbled), it is walked first', () => {
+    const folder = join(tempDir('kintsugi-shelf-'), 'node');
+    mkdirSync(folder);
+    expect(walksOf(folder, 'put', 'meta/s/k/1.rec', 'one', 'close')).toEqual({ met: ['written'], walks: 0 });
+    // Nothing changed it since its close: opened at once, however large it is.
+    expect(walksOf(folder, 'get', 'meta/s/k/1.rec', 'close')).toEqual({ met: ['found', 'found'], walks: 0 });
+    // Written by a process that ended without closing it (a crash): walked before it is mapped.
+    expect(walksOf(folder, 'put', 'meta/s/k/2.rec', 'two')).toEqual({ met: ['written'], walks: 0 });
+    expect(walksOf(folder, 'get', 'meta/s/k/2.rec')).toEqual({ met: ['found', 'found'], walks: 1 });
+    // Found sound, it is stamped: the next process trusts it again.
+    expect(walksOf(folder, 'get', 'meta/s/k/2.rec')).toEqual({ met: ['found', 'found'], walks: 0 });
+    // Changed behind its back (same bytes, but its change time moved): walked again.
+    const now = new Date();
+    utimesSync(shelfFile(folder), now, now);
+    expect(walksOf(folder, 'get', 'meta/s/k/1.rec')).toEqual({ met: ['found', 'found'], walks: 1 });
+  });
+
+  it('left by a crash, is walked in the background: the node is "checking" (no operation waits on the walk) until the walk ends', async () => {
+    const folder = join(tempDir('kintsugi-shelf-'), 'node');
+    mkdirSync(folder);
+    expect(inProcess(folder, 'put', 'meta/c/k/1.rec', 'crashed after this').met).toEqual(['written']);
+    const drive = new LocalDrive(0, folder, false, 'cluster');
+    const waitMs = shelfChecks.waitMs;
+    shelfChecks.waitMs = 0;
+    try {
+      await expect(drive.probe()).rejects.toMatchObject({ code: 'ERR_NODE_CHECKING' });
+      await expect(drive.shelf.get('meta/c/k/1.rec')).rejects.toMatchObject({ code: 'ERR_NODE_CHECKING' });
+      expect(stateFor(await drive.probe().catch((err: unknown) => err))).toBe('checking');
+      let probed: unknown;
+      for (let i = 0; i < 100; i++) {
+        probed = await drive.probe().then(() => 'ok', (err: { code?: string }) => err.code);
+        if (probed === 'ok') break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(probed).toBe('ok');
+      expect(Buffer.from((await drive.shelf.get('meta/c/k/1.rec'))!.bytes).toString()).toBe('crashed after this');
+    } finally {
+      shelfChecks.waitMs = waitMs;
+      await drive.close();
+    }
+  });
 
   it('removed under a running node (a wiped disk) is started again empty; the node folder gone reads as empty and refuses writes', async () => {
     const { drive, file, folder } = await localDrive();
