@@ -1,4 +1,4 @@
-import type { HealSummary } from './engine/healer.js';
+import type { HealerStatus } from './engine/healer.js';
 import type { LifecycleStatus } from './engine/lifecycle.js';
 
 /**
@@ -6,8 +6,8 @@ import type { LifecycleStatus } from './engine/lifecycle.js';
  * IPC), as one union each way: a message is one of these or ignored.
  */
 export type ToWorker =
-  /** the primary's background scanner finished a pass */
-  | { kintsugi: 'heal-pass'; pass: HealSummary & { finishedMs: number } }
+  /** the primary's healer (background passes, the nodes' scrubs): where it stands */
+  | { kintsugi: 'heal-status'; status: HealerStatus }
   /** the primary's lifecycle worker's progress */
   | { kintsugi: 'lifecycle-status'; status: LifecycleStatus }
   /** a console session was signed out on some worker */
@@ -19,7 +19,9 @@ export type ToPrimary =
   /** the worker serves on this port */
   | { kintsugi: 'listening'; port: number }
   /** to be told to every worker */
-  | { kintsugi: 'relay'; message: ToWorker };
+  | { kintsugi: 'relay'; message: ToWorker }
+  /** the admin endpoint set the background passes' pace */
+  | { kintsugi: 'heal-rate'; objectsPerSecond: number };
 
 const isMessage = (msg: unknown): msg is { kintsugi: string } => typeof msg === 'object' && msg !== null && typeof (msg as { kintsugi?: unknown }).kintsugi === 'string';
 

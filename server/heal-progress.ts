@@ -29,20 +29,21 @@ export class HealProgress {
 
   constructor(private readonly total: number, private readonly out: NodeJS.WriteStream = process.stderr) {}
 
-  update(done: number, current: string): void {
+  update(done: number, current: string, found?: { bytesRewritten: number }): void {
+    const rebuilt = found ? `, ${(found.bytesRewritten / 1e6).toFixed(1)} MB rebuilt` : '';
     const seconds = (performance.now() - this.started) / 1000;
     const rate = seconds > 0 ? done / seconds : 0;
     const total = Math.max(this.total, done);
     const share = total > 0 ? done / total : 1;
     const left = rate > 0 ? (total - done) / rate : Infinity;
     if (this.out.isTTY && this.total === 0) {
-      this.out.write(`\r${done} objects checked  ${rate.toFixed(0)}/s  ${current.slice(0, 40).padEnd(40)}`);
+      this.out.write(`\r${done} objects checked${rebuilt}  ${rate.toFixed(0)}/s  ${current.slice(0, 40).padEnd(40)}`);
       return;
     }
     if (this.out.isTTY) {
       const width = 24;
       const bar = '#'.repeat(Math.round(share * width)).padEnd(width, '-');
-      this.out.write(`\r[${bar}] ${done} of ${total} objects  ${rate.toFixed(0)}/s  ${clock(left)} left  ${current.slice(0, 40).padEnd(40)}`);
+      this.out.write(`\r[${bar}] ${done} of ${total} objects${rebuilt}  ${rate.toFixed(0)}/s  ${clock(left)} left  ${current.slice(0, 40).padEnd(40)}`);
       return;
     }
     // No total known (no bucket listed): a line every thousand objects.
@@ -50,8 +51,8 @@ export class HealProgress {
     if (tenth > this.lastTenth || (this.total > 0 && done === total)) {
       this.lastTenth = tenth;
       this.out.write(this.total > 0
-        ? `heal: ${done} of ${total} objects checked (${Math.round(share * 100)} %), ${rate.toFixed(0)}/s, ${clock(left)} left\n`
-        : `heal: ${done} objects checked, ${rate.toFixed(0)}/s\n`);
+        ? `heal: ${done} of ${total} objects checked (${Math.round(share * 100)} %)${rebuilt}, ${rate.toFixed(0)}/s, ${clock(left)} left\n`
+        : `heal: ${done} objects checked${rebuilt}, ${rate.toFixed(0)}/s\n`);
     }
   }
 

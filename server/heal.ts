@@ -45,7 +45,7 @@ export async function runHeal(config: KintsugiConfig, args: string[]): Promise<n
   }
   const healer = container.resolve(Healer);
   const progress = json ? undefined : new HealProgress(await countObjects(container.resolve(BucketStore), container.resolve(TOKENS.MetadataStore)).catch(() => 0));
-  const summary = await healer.pass({ ...(graceMs !== undefined ? { graceMs } : {}), ...(progress ? { onProgress: (done: number, current: string) => progress.update(done, current) } : {}), waitForIndexes: true, deep, rate });
+  const summary = await healer.pass({ ...(graceMs !== undefined ? { graceMs } : {}), ...(progress ? { onProgress: (done: number, current: string, found: HealSummary) => progress.update(done, current, found) } : {}), waitForIndexes: true, deep, rate });
   progress?.end();
   process.stdout.write(json ? JSON.stringify(summary) + '\n' : formatSummary(summary));
   await container.resolve(TOKENS.MetadataStore).close();

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { nodesShared, type KintsugiConfig } from '../core/config.js';
 import { createContainer } from '../core/container.js';
 import { BUCKET_EPOCH_ENV, FileBucketEpoch, LeaseBucketEpoch } from '../core/engine/bucket-epoch.js';
-import { Healer, type HealSummary } from '../core/engine/healer.js';
+import { Healer } from '../core/engine/healer.js';
 import { LifecycleWorker } from '../core/engine/lifecycle.js';
 import { asToPrimary, fromPrimary, toPrimary, type ToWorker } from '../core/cluster-messages.js';
 import { JsonLineLogger } from '../core/logger.js';
@@ -22,7 +22,7 @@ export async function serveHere(config: KintsugiConfig): Promise<{ host: string;
   const health = container.resolve(TOKENS.NodeHealth);
   if (process.send) {
     fromPrimary((msg) => {
-      if (msg.kintsugi === 'heal-pass') container.resolve(Healer).adoptPass(msg.pass);
+      if (msg.kintsugi === 'heal-status') container.resolve(Healer).adopt(msg.status);
       if (msg.kintsugi === 'lifecycle-status') container.resolve(LifecycleWorker).adopt(msg.status);
     });
   }
@@ -42,6 +42,10 @@ export async function serveHere(config: KintsugiConfig): Promise<{ host: string;
 
 /** Worker deaths within this window that count towards a crash loop. */
 const DEATH_WINDOW_MS = 60_000;
+/** How often the primary asks the nodes' scrubs where they stand (and takes the damage they found). */
+const SCRUB_POLL_MS = 10_000;
+/** How often a running pass's progress is told to the workers. */
+const HEAL_STATUS_MS = 2000;
 
 function banner(config: KintsugiConfig, port: number, codec: string): string {
   const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
@@ -83,8 +87,13 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
     await metadata.checkDerived();
     // One background scanner for the whole cluster of workers, in the primary.
     // Its passes are told to the workers, which answer the admin status.
-    let lastPass: (HealSummary & { finishedMs: number }) | undefined;
-    if (config.healIntervalS > 0) container.resolve(Healer).startScanner(config.healIntervalS * 1000, config.healRate, (pass) => { lastPass = pass; broadcast({ kintsugi: 'heal-pass', pass }); });
+    const healer = container.resolve(Healer);
+    const tellHeal = () => broadcast({ kintsugi: 'heal-status', status: healer.status() });
+    if (config.healIntervalS > 0) healer.startScanner(config.healIntervalS * 1000, config.healRate, tellHeal);
+    // Each node scrubs its own bytes; the primary asks where they stand and repairs what they found.
+    if (config.scrubPeriodDays > 0) healer.startScrub({ rateBytes: config.scrubRateMB * 1e6, periodMs: config.scrubPeriodDays * 86_400_000 }, SCRUB_POLL_MS, tellHeal);
+    // A pass's progress, for the workers' admin status and metrics.
+    setInterval(() => { if (healer.status().scanning) tellHeal(); }, HEAL_STATUS_MS).unref();
     // And one lifecycle worker; the workers learn its progress for their metrics.
     container.resolve(LifecycleWorker).start((status) => broadcast({ kintsugi: 'lifecycle-status', status }));
     // Workers are always separate processes: that is how they get a libuv
@@ -108,10 +117,14 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
       if (msg?.kintsugi === 'listening') {
         listening.add(w.id);
         if (++ready === config.workers) process.stdout.write(banner(config, msg.port, codec));
-        if (lastPass) tell(w, { kintsugi: 'heal-pass', pass: lastPass });
+        tell(w, { kintsugi: 'heal-status', status: healer.status() });
       }
       // What a worker wants every worker to hear (a console sign-out).
       if (msg?.kintsugi === 'relay') broadcast(msg.message);
+      if (msg?.kintsugi === 'heal-rate') {
+        healer.setRate(msg.objectsPerSecond);
+        tellHeal();
+      }
     });
     let stopping = false;
     const deaths: number[] = [];
@@ -147,7 +160,7 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
       else w!.kill('SIGTERM');
     })));
     // Closed last, after every worker: the node folders' shelves are stamped as left, and the next start opens them without a walk.
-    container.resolve(Healer).stopScanner();
+    healer.stopScanner();
     container.resolve(LifecycleWorker).stop();
     await metadata.close();
     await container.resolve(TOKENS.Nodes).close();

@@ -11,7 +11,12 @@ interface ClusterStatus {
   codec: string;
   nodes: (NodeStatus & { healthy: boolean })[];
   quorum: { writable: number; readable: number; writeQuorum: number; readQuorum: number };
-  heal: { queued: number; healingDegraded: boolean; scanning: boolean; lastPass?: { finishedMs: number; objectsChecked: number; shardsRebuilt: number; replicasRepaired: number; unrecoverable: string[]; deferred: number } };
+  heal: {
+    queued: number; healingDegraded: boolean; scanning: boolean; rate: number;
+    pass?: { startedMs: number; keys: number; keysPerSecond: number; summary: { objectsChecked: number; shardsRebuilt: number; replicasRepaired: number; bytesRewritten: number } };
+    lastPass?: { finishedMs: number; objectsChecked: number; shardsRebuilt: number; replicasRepaired: number; unrecoverable: string[]; deferred: number };
+    scrub?: { node: number; state: string; why?: string; passStartedMs?: number; bytes?: number; items?: number; lastPass?: { finishedMs: number; bytes: number; damaged: number }; dueMs?: number }[];
+  };
 }
 
 function fetchStatus(config: KintsugiConfig, endpoint: URL): Promise<{ status: number; body: string }> {
@@ -73,6 +78,17 @@ export async function runStatus(config: KintsugiConfig, args: string[]): Promise
     ? `last pass ${ago(now - heal.lastPass.finishedMs)} ago: ${heal.lastPass.objectsChecked} objects checked, ${heal.lastPass.shardsRebuilt} shards rebuilt, ${heal.lastPass.replicasRepaired} copies repaired, ${heal.lastPass.unrecoverable.length} unrecoverable, ${heal.lastPass.deferred} deferred`
     : 'no background pass since start';
   out.push(`heal:   ${heal.queued} objects queued${heal.healingDegraded ? ' (healing)' : ''}${heal.scanning ? ', a pass running' : ''}; ${last}`);
+  if (heal.pass) {
+    const p = heal.pass;
+    out.push(`        pass since ${ago(now - p.startedMs)}: ${p.keys} keys swept (${p.keysPerSecond.toFixed(0)}/s, at most ${heal.rate || 'unlimited'}/s), ${p.summary.shardsRebuilt} shards rebuilt, ${p.summary.replicasRepaired} copies repaired, ${p.summary.bytesRewritten} bytes rewritten`);
+  }
+  const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
+  for (const sc of heal.scrub ?? []) {
+    const current = sc.state === 'scrubbing' && sc.passStartedMs !== undefined ? `scrubbing since ${ago(now - sc.passStartedMs)}, ${mb(sc.bytes ?? 0)} read` : sc.state === 'waiting' ? 'waiting' : `unavailable${sc.why ? `: ${sc.why}` : ''}`;
+    const lastScrub = sc.lastPass ? `; last pass ${ago(now - sc.lastPass.finishedMs)} ago, ${mb(sc.lastPass.bytes)}, ${sc.lastPass.damaged} damaged` : '; no pass finished yet';
+    const due = sc.dueMs !== undefined ? `; next due in ${ago(Math.max(0, sc.dueMs - now))}` : '';
+    out.push(`scrub:  node ${sc.node} ${current}${lastScrub}${due}`);
+  }
   process.stdout.write(out.join('\n') + '\n');
   return writable >= need ? 0 : 1;
 }

@@ -166,6 +166,44 @@ export interface CopyRestore {
   readonly shards?: readonly Uint8Array[];
 }
 
+/** How fast each node scrubs: at most `rateBytes` a second, every byte at least once per `periodMs`. */
+export interface ScrubPace {
+  readonly rateBytes: number;
+  readonly periodMs: number;
+}
+
+/**
+ * What a node's scrub found wrong: a record copy or shard file failing its
+ * checksum, or missing. A copy that does not decode does not say its key:
+ * `folder` then names the key's records for a sweep of that key alone.
+ */
+export interface ScrubDamage {
+  readonly bucket: string;
+  readonly key?: string;
+  readonly folder?: string;
+  readonly versionId?: string;
+  /** the item or file, and what is wrong with it */
+  readonly what: string;
+}
+
+/** Where one node's scrub stands. */
+export interface ScrubReport {
+  readonly node: number;
+  /** scrubbing; waiting for its next pass; or the node cannot be asked now */
+  readonly state: 'scrubbing' | 'waiting' | 'unavailable';
+  readonly why?: string;
+  /** the pass under way (or the last one, while waiting): when it started, what it has read */
+  readonly passStartedMs?: number;
+  readonly bytes?: number;
+  readonly items?: number;
+  /** the last finished pass */
+  readonly lastPass?: { readonly startedMs: number; readonly finishedMs: number; readonly bytes: number; readonly items: number; readonly damaged: number };
+  /** when the next pass is due at the latest */
+  readonly dueMs?: number;
+  /** damage found since the last report (the caller repairs it) */
+  readonly damaged: readonly ScrubDamage[];
+}
+
 /**
  * Object metadata, replicated: reads confirm against a majority and the
  * newest version wins; writes are atomic per replica and succeed on a quorum.
@@ -215,15 +253,23 @@ export interface MetadataStore {
   allObjects(): AsyncIterable<{ bucket: string; key: string }>;
   /**
    * Walks every node's records at once, in key order, a large batch of keys
-   * at a time (the healer's redundancy pass: no per-key round trips).
+   * at a time (the healer's redundancy pass: no per-key round trips);
+   * `folder` (from a ScrubDamage): that key's records alone.
    */
-  sweep(options?: { batchKeys?: number }): AsyncIterable<SweptKey[]>;
+  sweep(options?: { batchKeys?: number; folder?: string }): AsyncIterable<SweptKey[]>;
   /**
    * Writes record copies back where they are missing, with their listing
    * entries: one commit per node for the whole batch. Returns how many
    * copies landed; a node that fails takes none (the next pass retries).
    */
   restoreCopies(restores: readonly CopyRestore[]): Promise<number>;
+  /**
+   * Each node's scrub: its own record copies and shard files read on the
+   * node against their checksums at `pace`, no gateway in the path (started
+   * where it is not running). Reports where each stands, and hands over the
+   * damage found since the last call, for the caller to repair.
+   */
+  scrub(pace: ScrubPace): Promise<ScrubReport[]>;
   /**
    * Checks the structures derived from the records (listing indexes), each
    * on its node's host, and has those that are not complete rebuilt; with

@@ -28,6 +28,8 @@ export interface HealOptions {
   rate?: number;
   /** the pace, changeable while the pass runs (in place of `rate`) */
   throttle?: HealThrottle;
+  /** sweep one key's record folder alone (a scrub's report of a copy whose key it could not read) */
+  folder?: string;
   /** read every block of every large object's shard files (else: check each is there and whole; bytes are the scrub's) */
   deep?: boolean;
   /** wait for the listing indexes found unsound to be rebuilt (a one-off `kintsugi heal`) */

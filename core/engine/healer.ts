@@ -3,16 +3,38 @@ import 'reflect-metadata';
 import { inject, injectable } from 'tsyringe';
 
 import type { Logger } from '../contracts/logger.js';
-import type { MetadataStore, ObjectRecord } from '../contracts/metadata.js';
+import type { MetadataStore, ObjectRecord, ScrubPace, ScrubReport } from '../contracts/metadata.js';
 import type { NodeSet } from '../contracts/nodes.js';
 import { TOKENS } from '../tokens.js';
 import { DEFAULT_GRACE_MS, emptySummary, type HealOptions, type HealSummary } from './heal-summary.js';
 import { ObjectEngine, type DegradedRead } from './object-engine.js';
+import { HealThrottle } from './heal-throttle.js';
 import { ObjectRepair } from './object-repair.js';
 import { OrphanSweep } from './orphan-sweep.js';
 import { RedundancySweep } from './redundancy-sweep.js';
 
 export { DEFAULT_GRACE_MS, emptySummary, type HealOptions, type HealSummary } from './heal-summary.js';
+
+/** A pass under way: keys swept so far, at what rate, and what it found. */
+export interface PassProgress {
+  startedMs: number;
+  keys: number;
+  keysPerSecond: number;
+  summary: HealSummary;
+}
+
+/** The healer's state as the admin endpoint and metrics show it. */
+export interface HealerStatus {
+  queued: number;
+  healingDegraded: boolean;
+  scanning: boolean;
+  /** objects a second the background passes check at most (0: no limit) */
+  rate: number;
+  pass?: PassProgress;
+  lastPass?: HealSummary & { finishedMs: number };
+  /** each node's scrub, as last asked (the damage it reported is counted, and queued for repair) */
+  scrub?: (Omit<ScrubReport, 'damaged'> & { damagedReported: number })[];
+}
 
 /**
  * Puts lost redundancy back: decides when and what to heal, and leaves the
@@ -28,6 +50,12 @@ export class Healer {
   private scanning = false;
   private lastPass: (HealSummary & { finishedMs: number }) | undefined;
   private scanner: NodeJS.Timeout | undefined;
+  private scrubber: NodeJS.Timeout | undefined;
+  private scrubs: HealerStatus['scrub'];
+  private adopted: HealerStatus | undefined;
+  /** the background passes' pace, settable while one runs */
+  private readonly throttle = new HealThrottle(0);
+  private progress: PassProgress | undefined;
 
   constructor(
     @inject(ObjectEngine) private readonly engine: ObjectEngine,
@@ -44,14 +72,58 @@ export class Healer {
     return this.repair.object(bucket, key, summary, graceMs);
   }
 
-  /** What the healer is doing, for the admin endpoint and metrics. */
-  status(): { queued: number; healingDegraded: boolean; scanning: boolean; lastPass?: HealSummary & { finishedMs: number } } {
-    return { queued: this.queue.size, healingDegraded: this.draining, scanning: this.scanning, ...(this.lastPass ? { lastPass: this.lastPass } : {}) };
+  /** What the healer is doing, for the admin endpoint and metrics (a worker's is the primary's, adopted). */
+  status(): HealerStatus {
+    if (this.adopted) return { ...this.adopted, queued: this.queue.size, healingDegraded: this.draining };
+    return {
+      queued: this.queue.size, healingDegraded: this.draining, scanning: this.scanning, rate: this.throttle.objectsPerSecond,
+      ...(this.progress ? { pass: { ...this.progress } } : {}),
+      ...(this.lastPass ? { lastPass: this.lastPass } : {}),
+      ...(this.scrubs ? { scrub: this.scrubs } : {}),
+    };
   }
 
-  /** The last pass, as the process that ran it (a server's primary) reports it to this one. */
-  adoptPass(pass: HealSummary & { finishedMs: number }): void {
-    this.lastPass = pass;
+  /** The status of the healer that runs the passes (the server's primary), as a worker reports it. */
+  adopt(status: HealerStatus): void {
+    this.adopted = status;
+  }
+
+  /** Sets how many objects a second passes check at most, the one running included (0: as fast as the nodes go). */
+  setRate(objectsPerSecond: number): void {
+    this.throttle.set(objectsPerSecond);
+  }
+
+  /**
+   * Every node's scrub, at `pace`: asked where it stands every `pollMs`
+   * (which starts it where it is not running); the objects it found damaged
+   * are repaired one by one, every block read; `onReport` hears each round.
+   */
+  startScrub(pace: ScrubPace, pollMs: number, onReport?: () => void): void {
+    let polling = false;
+    const poll = async () => {
+      if (polling) return;
+      polling = true;
+      try {
+        const reports = await this.metadata.scrub(pace);
+        this.scrubs = reports.map(({ damaged, ...rest }) => ({ ...rest, damagedReported: damaged.length }));
+        for (const r of reports) {
+          for (const d of r.damaged) {
+            if (d.key !== undefined) this.queue.add(JSON.stringify([d.bucket, d.key]));
+            // A record copy that does not say its key: its folder is swept alone, which writes the copy back.
+            else if (d.folder !== undefined) await this.sweep.run({ folder: d.folder }, DEFAULT_GRACE_MS, emptySummary()).catch((err: Error) => this.log.warn('heal failed', { folder: d.folder, error: err.message }));
+          }
+        }
+        void this.drain();
+        onReport?.();
+      } catch (err) {
+        this.log.warn('scrub poll failed', { error: (err as Error).message });
+      } finally {
+        polling = false;
+      }
+    };
+    this.scrubber = setInterval(() => { void poll(); }, pollMs);
+    this.scrubber.unref();
+    void poll();
   }
 
   /**
@@ -60,11 +132,12 @@ export class Healer {
    * hears each finished pass.
    */
   startScanner(intervalMs: number, rate: number, onPass?: (pass: HealSummary & { finishedMs: number }) => void): void {
+    this.throttle.set(rate);
     const run = async () => {
       if (this.scanning) return;
       this.scanning = true;
       try {
-        const summary = await this.pass({ rate });
+        const summary = await this.pass({ throttle: this.throttle });
         this.lastPass = { ...summary, finishedMs: Date.now() };
         this.log.info('heal pass', { ...summary });
         onPass?.(this.lastPass);
@@ -80,6 +153,7 @@ export class Healer {
 
   stopScanner(): void {
     if (this.scanner) clearInterval(this.scanner);
+    if (this.scrubber) clearInterval(this.scrubber);
   }
 
   /** Heals, in the background, every object a read had to reconstruct. */
@@ -122,7 +196,22 @@ export class Healer {
     }
     summary.replicasRepaired += await this.repair.smallRecords();
     const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
-    const live = await this.sweep.run(options, graceMs, summary);
+    const progress: PassProgress = { startedMs: Date.now(), keys: 0, keysPerSecond: 0, summary };
+    this.progress = progress;
+    const onProgress = options.onProgress;
+    let live: Map<string, Set<string>>;
+    try {
+      live = await this.sweep.run({
+        ...options,
+        onProgress: (done, current, s) => {
+          progress.keys = done;
+          progress.keysPerSecond = done / Math.max(0.001, (Date.now() - progress.startedMs) / 1000);
+          onProgress?.(done, current, s);
+        },
+      }, graceMs, summary);
+    } finally {
+      if (this.progress === progress) this.progress = undefined;
+    }
     await this.orphans.sweep(live, graceMs, summary);
     return summary;
   }

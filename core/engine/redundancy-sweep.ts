@@ -44,7 +44,7 @@ export class RedundancySweep {
     const deep = options.deep ?? false;
     let done = 0;
     let restoring: Promise<void> = Promise.resolve();
-    for await (const batch of this.metadata.sweep()) {
+    for await (const batch of this.metadata.sweep(options.folder !== undefined ? { folder: options.folder } : {})) {
       const careful: SweptKey[] = [];
       const files: ObjectRecord[] = [];
       const inline: { record: ObjectRecord; nodes: number[]; shards: readonly (Uint8Array | undefined)[] }[] = [];

@@ -153,11 +153,12 @@ function trust(key: string): void {
 /** Walks of shelf files under way (path:inode), in the background once a caller stopped waiting. */
 const checks = new Map<string, { verdict: Promise<IndexVerdict>; done: boolean }>();
 /**
- * `waitMs`: how long an operation waits for a walk before it is told the
- * node is being checked; `walks`: how many this process started (tests
- * read both).
+ * `waitMs`: how long an operation waits for the walk of a file of at least
+ * `backgroundBytes` before it is told the node is being checked (a smaller
+ * file is walked in well under a second, however busy the machine: waited
+ * for); `walks`: how many this process started. Tests read and set them.
  */
-export const shelfChecks = { waitMs: 2000, walks: 0 };
+export const shelfChecks = { waitMs: 2000, backgroundBytes: 64 << 20, walks: 0 };
 
 /** Whether `work` settles within `ms`. */
 async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
@@ -327,17 +328,19 @@ export class LocalShelf implements DriveShelf {
     if (before === undefined) return undefined;
     const key = `${this.file}:${before.slice(0, before.indexOf(':'))}`;
     if (verified.has(key)) return undefined;
+    // A small file is walked by whoever needs it, and waited for; a large one by one process, in the background.
+    const small = Number(before.split(':')[1]) < shelfChecks.backgroundBytes;
     let check = checks.get(key);
     if (!check) {
       if (readStamp(this.root) === before) return undefined;
-      const checking = join(this.root, SHELF_CHECKING_FILE);
-      if (walkedElsewhere(checking, before)) throw nodeFault('ERR_NODE_CHECKING', `${this.file} is being checked by another process before it is mapped`);
-      try { writeFileSync(checking, `${process.pid}\n${hostname()}\n${before}`); } catch { /* a read-only node: walked without telling others */ }
+      const checking = small ? undefined : join(this.root, SHELF_CHECKING_FILE);
+      if (checking && walkedElsewhere(checking, before)) throw nodeFault('ERR_NODE_CHECKING', `${this.file} is being checked by another process before it is mapped`);
+      try { if (checking) writeFileSync(checking, `${process.pid}\n${hostname()}\n${before}`); } catch { /* a read-only node: walked without telling others */ }
       shelfChecks.walks++;
       const started = verify(this.file).then((verdict) => {
         if (verdict.verdict === 'sound' && stampOf(this.file) === before) writeStamp(this.root, before);
         if (verdict.verdict === 'sound') trust(key);
-        rmSync(checking, { force: true });
+        if (checking) rmSync(checking, { force: true });
         return verdict;
       });
       check = { verdict: started, done: false };
@@ -347,7 +350,7 @@ export class LocalShelf implements DriveShelf {
       void started.finally(() => { entry.done = true; });
     }
     const entry = check;
-    if (!entry.done && !(await settlesWithin(entry.verdict, shelfChecks.waitMs))) {
+    if (!entry.done && !(small ? await entry.verdict.then(() => true) : await settlesWithin(entry.verdict, shelfChecks.waitMs))) {
       throw nodeFault('ERR_NODE_CHECKING', `${this.file} is being checked before it is mapped (not closed cleanly, or changed since)`);
     }
     if (checks.get(key) === entry) checks.delete(key);

@@ -1,4 +1,4 @@
-import type { DerivedReport, VersionSelector } from '../../core/contracts/metadata.js';
+import type { DerivedReport, ScrubPace, ScrubReport, VersionSelector } from '../../core/contracts/metadata.js';
 import type { ServedDrive } from '../../core/contracts/nodes.js';
 import { METADATA_SERVICE, type NodeCalls } from './node-service.js';
 import type { NodeCopy } from './record-copies.js';
@@ -18,6 +18,11 @@ export class MetadataNode {
 
   check(wait: boolean): Promise<DerivedReport> {
     return this.call('check', { wait }, 'read');
+  }
+
+  /** The node's scrub, started at `pace` where it is not running. */
+  scrub(pace: ScrubPace): Promise<Omit<ScrubReport, 'node'>> {
+    return this.call('scrub', { rateBytes: pace.rateBytes, periodMs: pace.periodMs }, 'read');
   }
 
   async fault(why: string): Promise<void> {

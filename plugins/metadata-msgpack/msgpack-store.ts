@@ -5,7 +5,7 @@ import { inject, injectable } from 'tsyringe';
 import type { KintsugiConfig } from '../../core/config.js';
 import type { DriveShelf } from '../../core/contracts/drive.js';
 import type { Logger } from '../../core/contracts/logger.js';
-import type { CopyRestore, DerivedReport, ListPage, ListRequest, ListVersionsRequest, MetadataStore, ObjectRecord, SweptKey, VersionPage, VersionSelector } from '../../core/contracts/metadata.js';
+import type { CopyRestore, DerivedReport, ListPage, ScrubPace, ScrubReport, ListRequest, ListVersionsRequest, MetadataStore, ObjectRecord, SweptKey, VersionPage, VersionSelector } from '../../core/contracts/metadata.js';
 import type { NodeSet } from '../../core/contracts/nodes.js';
 import type { Placement } from '../../core/contracts/placement.js';
 import { WriteQuorumError, type NodeFailure } from '../../core/errors.js';
@@ -289,6 +289,17 @@ export class MsgpackMetadataStore implements MetadataStore {
     }
   }
 
+  scrub(pace: ScrubPace): Promise<ScrubReport[]> {
+    return Promise.all(this.nodes.drives.map(async (d): Promise<ScrubReport> => {
+      if (!this.nodes.health.canRead(d.index)) return { node: d.index, state: 'unavailable', why: `node ${this.nodes.health.status()[d.index]?.state ?? 'unavailable'}`, damaged: [] };
+      try {
+        return { node: d.index, ...(await this.slots.node(d.index).scrub(pace)) };
+      } catch (err) {
+        return { node: d.index, state: 'unavailable', why: (err as Error).message, damaged: [] };
+      }
+    }));
+  }
+
   checkDerived(options: { wait?: boolean } = {}): Promise<DerivedReport[]> {
     return this.slots.checkAll(options.wait ?? false);
   }
@@ -317,8 +328,8 @@ export class MsgpackMetadataStore implements MetadataStore {
     }
   }
 
-  sweep(options: { batchKeys?: number } = {}): AsyncIterable<SweptKey[]> {
-    return sweepRecords(this.nodes.drives.map((d) => d.shelf), (bucket, key) => this.metaNodes(bucket, key), options.batchKeys ?? 512);
+  sweep(options: { batchKeys?: number; folder?: string } = {}): AsyncIterable<SweptKey[]> {
+    return sweepRecords(this.nodes.drives.map((d) => d.shelf), (bucket, key) => this.metaNodes(bucket, key), options.batchKeys ?? 512, options.folder);
   }
 
   async restoreCopies(restores: readonly CopyRestore[]): Promise<number> {

@@ -21,8 +21,8 @@ class FolderWalk {
   private ended = false;
   failed = false;
 
-  constructor(private readonly shelf: DriveShelf) {
-    this.next = this.fetch('meta/');
+  constructor(private readonly shelf: DriveShelf, from: string) {
+    this.next = this.fetch(from);
   }
 
   private fetch(after: string): Promise<Item[]> {
@@ -73,20 +73,22 @@ function sameShardNodes(a: ObjectRecord, b: ObjectRecord): boolean {
 /**
  * Every key's record copies on all nodes, merged in key order: each node's
  * shelf walked once, in large batches, in parallel. `metaNodes` says where
- * a key's replicas are (whose copy is the record).
+ * a key's replicas are (whose copy is the record); `only`: one folder.
  */
 export async function* sweepRecords(
   shelves: readonly DriveShelf[],
   metaNodes: (bucket: string, key: string) => readonly number[],
   batchKeys: number,
+  only?: string,
 ): AsyncIterable<SweptKey[]> {
-  const walks = shelves.map((s) => new FolderWalk(s));
+  // A folder's items sort right after its own name.
+  const walks = shelves.map((s) => new FolderWalk(s, only ?? 'meta/'));
   let batch: SweptKey[] = [];
   for (;;) {
     const heads = await Promise.all(walks.map((w) => w.head()));
     let folder: string | undefined;
     for (const h of heads) if (h !== undefined && (folder === undefined || h < folder)) folder = h;
-    if (folder === undefined) break;
+    if (folder === undefined || (only !== undefined && folder !== only)) break;
     const held = await Promise.all(walks.map((w, n) => (heads[n] === folder ? w.take(folder) : Promise.resolve([] as Item[]))));
     const unread = walks.flatMap((w, n) => (w.failed ? [n] : []));
     const swept = sweptKey(held, unread, metaNodes);

@@ -1,6 +1,7 @@
 import type { Codec } from '../../core/contracts/codec.js';
 import type { NodeSet, NodeState } from '../../core/contracts/nodes.js';
 import type { Healer } from '../../core/engine/healer.js';
+import { toPrimary } from '../../core/cluster-messages.js';
 import type { LifecycleWorker } from '../../core/engine/lifecycle.js';
 import type { DegradedRead, ObjectEngine } from '../../core/engine/object-engine.js';
 import type { Metrics } from '../../core/metrics.js';
@@ -49,6 +50,19 @@ export class Operations {
       const heal = this.healer.status();
       metrics.set('kintsugi_heal_queue', 'Objects waiting to be healed after a degraded read', {}, heal.queued);
       metrics.set('kintsugi_heal_scanning', 'Whether a background heal pass is running', {}, heal.scanning ? 1 : 0);
+      metrics.set('kintsugi_heal_rate_limit', 'Objects a second background heal passes check at most (0: no limit)', {}, heal.rate);
+      if (heal.pass) {
+        metrics.set('kintsugi_heal_pass_keys', 'Keys the running heal pass has swept', {}, heal.pass.keys);
+        metrics.set('kintsugi_heal_pass_keys_per_second', 'The running heal pass\'s rate', {}, heal.pass.keysPerSecond);
+        metrics.set('kintsugi_heal_pass_bytes_rewritten', 'Bytes the running heal pass has rebuilt', {}, heal.pass.summary.bytesRewritten);
+      }
+      for (const sc of heal.scrub ?? []) {
+        const node = { node: String(sc.node) };
+        metrics.set('kintsugi_scrub_running', 'Whether a node\'s scrub pass is under way', node, sc.state === 'scrubbing' ? 1 : 0);
+        if (sc.bytes !== undefined) metrics.set('kintsugi_scrub_pass_bytes', 'Bytes the node\'s current (or last) scrub pass has read', node, sc.bytes);
+        if (sc.lastPass) metrics.set('kintsugi_scrub_last_pass_finished_seconds', 'When the node\'s last scrub pass finished (Unix time)', node, sc.lastPass.finishedMs / 1000);
+        if (sc.lastPass) metrics.set('kintsugi_scrub_last_pass_damaged', 'What the node\'s last scrub pass found damaged', node, sc.lastPass.damaged);
+      }
       if (heal.lastPass) {
         metrics.set('kintsugi_heal_last_pass_objects', 'Objects checked by the last heal pass', {}, heal.lastPass.objectsChecked);
         metrics.set('kintsugi_heal_last_pass_shards_rebuilt', 'Shards rebuilt by the last heal pass', {}, heal.lastPass.shardsRebuilt);
@@ -105,6 +119,16 @@ export class Operations {
           readQuorum: this.engine.readQuorum,
         };
         return text(200, JSON.stringify({ codec: this.codec.impl, nodes, quorum, heal: this.healer.status(), lifecycle: this.lifecycle.status() }), 'application/json');
+      }
+      case 'admin/heal': {
+        // The background passes' pace, changed while one runs: POST ?rate=OBJECTS_PER_SECOND (0: no limit).
+        authenticate(req, (k) => this.credentials.secretFor(k));
+        if (req.method !== 'POST') throw new S3Error('MethodNotAllowed', 'the heal pace is set with POST');
+        const rate = req.query.get('rate');
+        if ([...req.query.keys()].some((k) => k !== 'rate') || rate === null || !/^\d{1,9}$/.test(rate)) throw new S3Error('InvalidArgument', 'POST /_kintsugi/admin/heal takes rate=N (objects a second, 0 for no limit) and nothing else');
+        this.healer.setRate(Number(rate));
+        toPrimary({ kintsugi: 'heal-rate', objectsPerSecond: Number(rate) });
+        return text(200, JSON.stringify({ rate: Number(rate) }), 'application/json');
       }
       default:
         throw new S3Error('NoSuchKey', `no operations endpoint ${req.rawPath}`);

@@ -206,7 +206,7 @@ describe('kintsugi heal (built code)', () => {
     const lines = run.stderr.split('\n').filter((l) => l.startsWith('heal: '));
     expect(lines.length).toBeGreaterThanOrEqual(2);
     expect(lines.length).toBeLessThanOrEqual(11);
-    for (const line of lines) expect(line).toMatch(/^heal: \d+ of 20 objects checked \(\d+ %\), \d+\/s, (\d+:\d\d|-:--) left$/);
+    for (const line of lines) expect(line).toMatch(/^heal: \d+ of 20 objects checked \(\d+ %\), [\d.]+ MB rebuilt, \d+\/s, (\d+:\d\d|-:--) left$/);
     expect(lines[lines.length - 1]).toMatch(/^heal: 20 of 20 objects checked \(100 %\)/);
   });
 });

@@ -47,6 +47,30 @@ describe('operator endpoints', () => {
     expect(status.heal).toMatchObject({ scanning: false });
   });
 
+  it('sets the background passes\' pace to a signed POST (checked), and shows where every node\'s scrub stands', async () => {
+    const path = '/_kintsugi/admin/heal';
+    expect((await send(server.port, 'POST', `${path}?rate=250`)).status).toBe(403);
+    for (const bad of ['rate=-1', 'rate=fast', 'rate=5&x=1', '']) {
+      const url = `${path}${bad ? `?${bad}` : ''}`;
+      const r = await send(server.port, 'POST', url, await signedHeaders(server.port, 'POST', url, {}));
+      expect(r.status, bad).toBe(400);
+      expect(r.body).toContain('<Code>InvalidArgument</Code>');
+    }
+    const set = await send(server.port, 'POST', `${path}?rate=250`, await signedHeaders(server.port, 'POST', `${path}?rate=250`, {}));
+    expect(set).toMatchObject({ status: 200, body: '{"rate":250}' });
+    type Heal = { rate: number; scrub?: { node: number; state: string }[] };
+    let heal: Heal | undefined;
+    for (let i = 0; i < 100; i++) {
+      const r = await send(server.port, 'GET', '/_kintsugi/admin/status', await signedHeaders(server.port, 'GET', '/_kintsugi/admin/status', {}));
+      heal = (JSON.parse(r.body) as { heal: Heal }).heal;
+      if (heal.rate === 250 && heal.scrub?.length === 7) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(heal!.rate).toBe(250);
+    expect(heal!.scrub!.map((s) => s.node)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    for (const s of heal!.scrub!) expect(['scrubbing', 'waiting']).toContain(s.state);
+  });
+
   it('is not ready once fewer nodes than the write quorum are up', async () => {
     for (const n of [1, 2, 3, 4]) await rm(join(server.nodePath, `node-${n}`), { recursive: true, force: true });
     const r = await send(server.port, 'GET', '/_kintsugi/health/ready');
@@ -100,6 +124,7 @@ describe('kintsugi status', () => {
     expect(r.stdout).toContain('writes: OK, 7 of 7 nodes writable, 4 needed');
     expect(r.stdout).toContain('reads:  OK, 7 of 7 nodes readable, 4 needed');
     expect(r.stdout).toMatch(/heal:\s+0 objects queued/);
+    expect(r.stdout).toMatch(/scrub:\s+node 0 /);
     const json = JSON.parse(status('--json').stdout) as { nodes: unknown[]; quorum: { writable: number; writeQuorum: number } };
     expect([json.nodes.length, json.quorum.writable, json.quorum.writeQuorum]).toEqual([7, 7, 4]);
   });
