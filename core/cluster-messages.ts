@@ -21,7 +21,9 @@ export type ToPrimary =
   /** to be told to every worker */
   | { kintsugi: 'relay'; message: ToWorker }
   /** the admin endpoint set the background passes' pace */
-  | { kintsugi: 'heal-rate'; objectsPerSecond: number };
+  | { kintsugi: 'heal-rate'; objectsPerSecond: number }
+  /** the admin endpoint asked for a heal pass now */
+  | { kintsugi: 'heal-start' };
 
 const isMessage = (msg: unknown): msg is { kintsugi: string } => typeof msg === 'object' && msg !== null && typeof (msg as { kintsugi?: unknown }).kintsugi === 'string';
 

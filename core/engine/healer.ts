@@ -31,7 +31,7 @@ export interface HealerStatus {
   /** objects a second the background passes check at most (0: no limit) */
   rate: number;
   pass?: PassProgress;
-  lastPass?: HealSummary & { finishedMs: number };
+  lastPass?: HealSummary & { startedMs?: number; finishedMs: number };
   /** each node's scrub, as last asked (the damage it reported is counted, and queued for repair) */
   scrub?: (Omit<ScrubReport, 'damaged'> & { damagedReported: number })[];
 }
@@ -48,7 +48,7 @@ export class Healer {
   private readonly queue = new Set<string>();
   private draining = false;
   private scanning = false;
-  private lastPass: (HealSummary & { finishedMs: number }) | undefined;
+  private lastPass: (HealSummary & { startedMs?: number; finishedMs: number }) | undefined;
   private scanner: NodeJS.Timeout | undefined;
   private scrubber: NodeJS.Timeout | undefined;
   private scrubs: HealerStatus['scrub'];
@@ -56,6 +56,7 @@ export class Healer {
   /** the background passes' pace, settable while one runs */
   private readonly throttle = new HealThrottle(0);
   private progress: PassProgress | undefined;
+  private scanNow: (() => Promise<void>) | undefined;
 
   constructor(
     @inject(ObjectEngine) private readonly engine: ObjectEngine,
@@ -131,14 +132,15 @@ export class Healer {
    * objects a second so that foreground traffic is not starved; `onPass`
    * hears each finished pass.
    */
-  startScanner(intervalMs: number, rate: number, onPass?: (pass: HealSummary & { finishedMs: number }) => void): void {
+  startScanner(intervalMs: number, rate: number, onPass?: (pass: HealSummary & { startedMs?: number; finishedMs: number }) => void): void {
     this.throttle.set(rate);
-    const run = async () => {
+    this.scanNow = async () => {
       if (this.scanning) return;
       this.scanning = true;
+      const startedMs = Date.now();
       try {
         const summary = await this.pass({ throttle: this.throttle });
-        this.lastPass = { ...summary, finishedMs: Date.now() };
+        this.lastPass = { ...summary, startedMs, finishedMs: Date.now() };
         this.log.info('heal pass', { ...summary });
         onPass?.(this.lastPass);
       } catch (err) {
@@ -147,8 +149,15 @@ export class Healer {
         this.scanning = false;
       }
     };
-    this.scanner = setInterval(() => { void run(); }, intervalMs);
+    this.scanner = setInterval(() => { void this.scanNow?.(); }, intervalMs);
     this.scanner.unref();
+  }
+
+  /** Runs a background pass now, unless one is running (the scanner must have been started). */
+  startPass(): boolean {
+    if (!this.scanNow || this.scanning) return false;
+    void this.scanNow();
+    return true;
   }
 
   stopScanner(): void {

@@ -261,6 +261,8 @@ export class ObjectRepair {
         throw err;
       }
       const rebuilt = writers.filter(Boolean).length;
+      // Shards whose node (and every spare) cannot take them now: readable, but short of redundancy until a later pass.
+      if (rebuilt < bad.size) summary.deferred++;
       summary.shardsRebuilt += rebuilt;
       summary.bytesRewritten += rebuilt * geometry.shardFileBytes;
       this.log.info('shards rebuilt', { bucket: record.bucket, key: record.key, dir: span.dir, shards: [...bad], nodes: shardNodes });

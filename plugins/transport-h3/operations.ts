@@ -121,14 +121,22 @@ export class Operations {
         return text(200, JSON.stringify({ codec: this.codec.impl, nodes, quorum, heal: this.healer.status(), lifecycle: this.lifecycle.status() }), 'application/json');
       }
       case 'admin/heal': {
-        // The background passes' pace, changed while one runs: POST ?rate=OBJECTS_PER_SECOND (0: no limit).
+        // The background passes' pace, changed while one runs (rate=OBJECTS_PER_SECOND, 0: no limit),
+        // and a pass started now (start=pass: a wiped node refilled without stopping the server).
         authenticate(req, (k) => this.credentials.secretFor(k));
         if (req.method !== 'POST') throw new S3Error('MethodNotAllowed', 'the heal pace is set with POST');
         const rate = req.query.get('rate');
-        if ([...req.query.keys()].some((k) => k !== 'rate') || rate === null || !/^\d{1,9}$/.test(rate)) throw new S3Error('InvalidArgument', 'POST /_kintsugi/admin/heal takes rate=N (objects a second, 0 for no limit) and nothing else');
-        this.healer.setRate(Number(rate));
-        toPrimary({ kintsugi: 'heal-rate', objectsPerSecond: Number(rate) });
-        return text(200, JSON.stringify({ rate: Number(rate) }), 'application/json');
+        const start = req.query.get('start');
+        const known = [...req.query.keys()].every((k) => k === 'rate' || k === 'start');
+        if (!known || (rate === null && start === null) || (rate !== null && !/^\d{1,9}$/.test(rate)) || (start !== null && start !== 'pass')) {
+          throw new S3Error('InvalidArgument', 'POST /_kintsugi/admin/heal takes rate=N (objects a second, 0 for no limit) and/or start=pass, nothing else');
+        }
+        if (rate !== null) {
+          this.healer.setRate(Number(rate));
+          toPrimary({ kintsugi: 'heal-rate', objectsPerSecond: Number(rate) });
+        }
+        if (start !== null) toPrimary({ kintsugi: 'heal-start' });
+        return text(200, JSON.stringify({ ...(rate !== null ? { rate: Number(rate) } : {}), ...(start !== null ? { started: true } : {}) }), 'application/json');
       }
       default:
         throw new S3Error('NoSuchKey', `no operations endpoint ${req.rawPath}`);

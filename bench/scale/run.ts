@@ -1,0 +1,227 @@
+/**
+ * Scale benchmark: what grows with the object count. At two sizes (N/10 and
+ * N) a fresh store is loaded through S3 with small objects (1–4 KiB) at high
+ * concurrency, then: full and delimiter listings, restart to ready, a node
+ * wiped and healed while the server serves (with and without client load),
+ * a wiped node's large objects healed, each node's scrub, and the space
+ * used per object. Every figure is printed at both sizes with how it grows.
+ *
+ *   npm run bench:scale                    N = 100,000 (and 10,000)
+ *   npm run bench:scale -- --million       N = 1,000,000 (and 100,000)
+ *   npm run bench:scale -- --objects=N     another N
+ *   npm run bench:scale -- --sync=off      no fsync (SYNC on by default, as deployed)
+ *   npm run bench:scale -- --dir=/dev/shm  node folders on tmpfs
+ *   npm run bench:scale -- --json FILE     figures as JSON
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomFillSync } from 'node:crypto';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { artifactPath } from '../../codecs/common/artifact.js';
+import { signHeaders } from '../../plugins/transport-h3/auth/sigv4-sign.js';
+import { freePort } from '../common/processes.js';
+import { fmt, parseBenchArgs, printTable, writeJson } from '../common/report.js';
+import { median } from '../common/rounds.js';
+import { call, getText, sustained } from '../e2e/http-load.js';
+import { presignUrl } from '../e2e/presign.js';
+
+const { json, flags, values } = parseBenchArgs(process.argv.slice(2));
+const N = Number(values.get('objects') ?? (flags.has('million') ? 1_000_000 : 100_000));
+const SIZES = [Math.max(1000, Math.round(N / 10)), N];
+const sync = (values.get('sync') ?? 'on') !== 'off';
+const root = values.get('dir') ?? tmpdir();
+const IN_FLIGHT = 64;
+const BIG_OBJECTS = 8;
+const BIG = 64 << 20;
+const KEY = 'scalekey';
+const SECRET = 'scalesecret';
+const cli = join(artifactPath(import.meta.url, ''), 'dist/server/cli.js');
+
+const payload = randomFillSync(Buffer.allocUnsafe(4096 + BIG));
+const keyOf = (i: number) => `obj/${String(i % 100).padStart(2, '0')}/${String(i).padStart(8, '0')}`;
+
+interface Server { proc: ChildProcess; port: number; endpoint: string }
+
+async function startServer(nodePath: string, env: Record<string, string> = {}): Promise<{ server: Server; readyMs: number }> {
+  const port = await freePort();
+  const started = performance.now();
+  const proc = spawn(process.execPath, [cli, 'server'], {
+    env: { ...process.env, NODEPATH: nodePath, PORT: String(port), HOST: '127.0.0.1', SYNC: sync ? 'on' : 'off', ACCESS_KEY: KEY, SECRET_KEY: SECRET, HEAL_INTERVAL: '0', SCRUB_PERIOD: '0', ...env },
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const server = { proc, port, endpoint: `http://127.0.0.1:${port}` };
+  // Ready: it answers a signed read of an object it holds (or, before any, a listing).
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`the server exited ${proc.exitCode}`);
+    const ok = await call(presignUrl(server.endpoint, 'GET', 'scale', keyOf(0), KEY, SECRET), 'GET').then((r) => r.status === 200 || r.status === 404, () => false);
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return { server, readyMs: performance.now() - started };
+}
+
+async function stop(server: Server): Promise<void> {
+  server.proc.kill('SIGTERM');
+  if (server.proc.exitCode === null) await new Promise((r) => server.proc.once('exit', r));
+}
+
+/** A signed request to the admin endpoint; the body as JSON. */
+function admin(server: Server, method: string, path: string, query: Record<string, string> = {}): Promise<unknown> {
+  const q = new URLSearchParams(query);
+  const headers = signHeaders({ method, rawPath: path, query: q, host: `127.0.0.1:${server.port}` }, { accessKey: KEY, secretKey: SECRET }, { emptyBody: true });
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: server.port, method, path: `${path}${q.size ? `?${q}` : ''}`, headers }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => { body += d; });
+      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(body)) : reject(new Error(`${method} ${path}: ${res.statusCode} ${body}`))));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+interface HealStatus { scanning: boolean; lastPass?: { startedMs?: number; finishedMs: number; objectsChecked: number; shardsRebuilt: number; bytesRewritten: number; unrecoverable: string[] }; scrub?: { node: number; state: string; passStartedMs?: number; bytes?: number; lastPass?: { startedMs: number; finishedMs: number; bytes: number } }[] }
+const healStatus = async (server: Server) => ((await admin(server, 'GET', '/_kintsugi/admin/status')) as { heal: HealStatus }).heal;
+
+/** Starts a heal pass through the running server and waits for it; its summary and seconds. */
+async function healPass(server: Server): Promise<{ objects: number; seconds: number; bytes: number; shards: number; unrecoverable: number }> {
+  const before = (await healStatus(server)).lastPass?.finishedMs ?? 0;
+  await admin(server, 'POST', '/_kintsugi/admin/heal', { rate: '0', start: 'pass' });
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 200));
+    const last = (await healStatus(server)).lastPass;
+    if (last && last.finishedMs > before) {
+      return { objects: last.objectsChecked, seconds: (last.finishedMs - last.startedMs!) / 1000, bytes: last.bytesRewritten, shards: last.shardsRebuilt, unrecoverable: last.unrecoverable.length };
+    }
+  }
+}
+
+const put = (server: Server, key: string, body: Buffer) => call(presignUrl(server.endpoint, 'PUT', 'scale', key, KEY, SECRET), 'PUT', body).then((r) => {
+  if (r.status !== 200) throw new Error(`PUT ${key}: ${r.status}`);
+});
+
+/** Loads `count` small objects with IN_FLIGHT in flight; objects a second. */
+async function load(server: Server, count: number): Promise<number> {
+  let next = 0;
+  const t = performance.now();
+  await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
+    while (next < count) {
+      const i = next++;
+      const size = 1024 + ((i * 2654435761) % 3072);
+      await put(server, keyOf(i), payload.subarray(i % 4096, (i % 4096) + size));
+    }
+  }));
+  return count / ((performance.now() - t) / 1000);
+}
+
+/** Pages of a full listing (1,000 keys each, optionally by delimiter under a prefix); ms per page (median) and keys seen. */
+async function listing(server: Server, query: [string, string][]): Promise<{ msPerPage: number; keys: number }> {
+  const times: number[] = [];
+  let keys = 0;
+  let token: string | undefined;
+  for (;;) {
+    const q: [string, string][] = [['list-type', '2'], ['max-keys', '1000'], ...query, ...(token ? [['continuation-token', token] as [string, string]] : [])];
+    const t = performance.now();
+    const { status, text } = await getText(presignUrl(server.endpoint, 'GET', 'scale', '', KEY, SECRET, q));
+    times.push(performance.now() - t);
+    if (status !== 200) throw new Error(`listing: ${status} ${text.slice(0, 300)}`);
+    keys += (text.match(/<Key>/g) ?? []).length + (text.match(/<CommonPrefixes>/g) ?? []).length;
+    token = /<NextContinuationToken>([^<]+)</.exec(text)?.[1];
+    if (!token) break;
+  }
+  return { msPerPage: median(times), keys };
+}
+
+/** Empties a node folder as a replaced disk would be: nothing at its mount point. */
+async function wipe(folder: string): Promise<void> {
+  await rm(folder, { recursive: true, force: true });
+  await mkdir(folder);
+}
+
+/** Bytes under a folder (du), for the space per object. */
+function du(path: string): number {
+  const out = spawnSync('du', ['-sb', path], { encoding: 'utf8' }).stdout;
+  return Number(out.split('\t')[0]);
+}
+
+type Figures = Record<string, { value: number; unit: string }>;
+
+async function measure(count: number): Promise<Figures> {
+  const dir = await mkdtemp(join(root, 'kintsugi-scale-'));
+  const f: Figures = {};
+  const set = (name: string, value: number, unit: string) => { f[name] = { value, unit }; process.stdout.write(`  ${name}: ${fmt(value)} ${unit}\n`); };
+  process.stdout.write(`\n${count.toLocaleString('en')} objects (${dir}, SYNC ${sync ? 'on' : 'off'})\n`);
+  try {
+    let { server } = await startServer(dir);
+    await call(presignUrl(server.endpoint, 'PUT', 'scale', '', KEY, SECRET), 'PUT');
+    set('load through S3 (1-4 KiB, 64 in flight)', await load(server, count), 'objects/s');
+    set('full listing, pages of 1,000', (await listing(server, [])).msPerPage, 'ms/page');
+    set('delimiter listing under a prefix', (await listing(server, [['prefix', 'obj/07/'], ['delimiter', '/']])).msPerPage, 'ms/page');
+    const nodes = Array.from({ length: 7 }, (_, n) => join(dir, `node-${n}`));
+    set('space per object per node', nodes.reduce((sum, n) => sum + du(n), 0) / 7 / count, 'bytes');
+
+    // Restart to ready: a clean stop, then the time until a signed read is answered.
+    await stop(server);
+    const restarted = await startServer(dir);
+    server = restarted.server;
+    set('restart to ready', restarted.readyMs, 'ms');
+
+    // A node wiped while the server serves, healed by a pass the admin endpoint starts.
+    await wipe(nodes[3]!);
+    const idle = await healPass(server);
+    if (idle.shards < count) throw new Error(`the heal rebuilt ${idle.shards} shards of ${count}`);
+    set('heal of a wiped node, small objects', idle.objects / idle.seconds, 'objects/s');
+    // Again with clients reading meanwhile: the heal's rate and the clients'.
+    const alone = await sustained(5000, 16, (i) => call(presignUrl(server.endpoint, 'GET', 'scale', keyOf((i * 7919) % count), KEY, SECRET), 'GET'));
+    await wipe(nodes[3]!);
+    let loaded: Awaited<ReturnType<typeof healPass>> | undefined;
+    const healing = healPass(server).then((r) => { loaded = r; });
+    const during = await sustained(5000, 16, (i) => call(presignUrl(server.endpoint, 'GET', 'scale', keyOf((i * 7919) % count), KEY, SECRET), 'GET'));
+    await healing;
+    // Reads that met the empty node healed some objects themselves: a pass after finds nothing left to do.
+    const after = await healPass(server);
+    if (after.shards > 0 || after.unrecoverable > 0) throw new Error(`a pass after the heal under load still rebuilt ${after.shards} shards`);
+    set('heal under client load', loaded!.objects / loaded!.seconds, 'objects/s');
+    set('client GETs during the heal / without', during.perSecond / alone.perSecond, 'ratio');
+
+    // Large objects: a wiped node's shards rebuilt (each rebuilt byte reads k others).
+    for (let i = 0; i < BIG_OBJECTS; i++) await put(server, `big/${i}`, payload.subarray(i, i + BIG));
+    await healPass(server);
+    await wipe(nodes[3]!);
+    const big = await healPass(server);
+    if (big.shards < count + BIG_OBJECTS) throw new Error(`the heal rebuilt ${big.shards} shards of ${count + BIG_OBJECTS}`);
+    set('heal of a wiped node, small and large objects', big.objects / big.seconds, 'objects/s');
+    set('heal of a wiped node, large objects', big.bytes / 1e6 / big.seconds, 'MB/s rebuilt');
+
+    // Each node's scrub, every node at once on this one disk: its own bytes per second.
+    await stop(server);
+    ({ server } = await startServer(dir, { SCRUB_PERIOD: '30', SCRUB_RATE: '100000' }));
+    let scrubs: NonNullable<HealStatus['scrub']> = [];
+    while (!(scrubs.length === 7 && scrubs.every((s) => s.lastPass))) {
+      await new Promise((r) => setTimeout(r, 500));
+      scrubs = (await healStatus(server)).scrub ?? [];
+    }
+    const rates = scrubs.map((s) => s.lastPass!.bytes / 1e6 / Math.max(0.001, (s.lastPass!.finishedMs - s.lastPass!.startedMs) / 1000));
+    set('scrub per node, 7 at once (median)', median(rates), 'MB/s');
+    set('scrub, all nodes together', scrubs.reduce((sum, s) => sum + s.lastPass!.bytes, 0) / 1e6 / ((Math.max(...scrubs.map((s) => s.lastPass!.finishedMs)) - Math.min(...scrubs.map((s) => s.lastPass!.startedMs))) / 1000), 'MB/s');
+    await stop(server);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  return f;
+}
+
+const results: Figures[] = [];
+for (const count of SIZES) results.push(await measure(count));
+process.stdout.write('\n');
+const names = Object.keys(results[0]!);
+printTable(['figure', `${SIZES[0]!.toLocaleString('en')}`, `${SIZES[1]!.toLocaleString('en')}`, 'unit', 'grows ×'], [
+  ...names.map((n) => [n, fmt(results[0]![n]!.value), fmt(results[1]![n]!.value), results[0]![n]!.unit, fmt(results[1]![n]!.value / results[0]![n]!.value)]),
+  ['rebalance after adding 3 nodes to 7', 'not built', 'not built', '', ''],
+  ['drain one node', 'not built', 'not built', '', ''],
+]);
+process.stdout.write(`\nSmall objects 1-4 KiB through presigned PUTs (${IN_FLIGHT} in flight); heals started with POST /_kintsugi/admin/heal?start=pass at rate 0; large objects ${BIG_OBJECTS} x ${BIG >> 20} MiB.\n`);
+if (json) writeJson(json, { sizes: SIZES, sync, figures: results });
