@@ -44,6 +44,8 @@ const payload = randomFillSync(Buffer.allocUnsafe(4096 + BIG));
 const keyOf = (i: number) => `obj/${String(i % 100).padStart(2, '0')}/${String(i).padStart(8, '0')}`;
 
 interface Server { proc: ChildProcess; port: number; endpoint: string }
+/** Servers started and not yet stopped. */
+const running = new Set<Server>();
 
 async function startServer(nodePath: string, env: Record<string, string> = {}): Promise<{ server: Server; readyMs: number }> {
   const port = await freePort();
@@ -53,6 +55,7 @@ async function startServer(nodePath: string, env: Record<string, string> = {}): 
     stdio: ['ignore', 'pipe', 'ignore'],
   });
   const server = { proc, port, endpoint: `http://127.0.0.1:${port}` };
+  running.add(server);
   // Ready: it answers a signed read of an object it holds (or, before any, a listing).
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`the server exited ${proc.exitCode}`);
@@ -64,6 +67,7 @@ async function startServer(nodePath: string, env: Record<string, string> = {}): 
 }
 
 async function stop(server: Server): Promise<void> {
+  running.delete(server);
   server.proc.kill('SIGTERM');
   if (server.proc.exitCode === null) await new Promise((r) => server.proc.once('exit', r));
 }
@@ -99,9 +103,18 @@ async function healPass(server: Server): Promise<{ objects: number; seconds: num
   }
 }
 
-const put = (server: Server, key: string, body: Buffer) => call(presignUrl(server.endpoint, 'PUT', 'scale', key, KEY, SECRET), 'PUT', body).then((r) => {
-  if (r.status !== 200) throw new Error(`PUT ${key}: ${r.status}`);
-});
+/** A PUT; a kept-alive connection the server closed just as it was reused is tried once more (a PUT may be repeated). */
+async function put(server: Server, key: string, body: Buffer): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const r = await call(presignUrl(server.endpoint, 'PUT', 'scale', key, KEY, SECRET), 'PUT', body).catch((err: NodeJS.ErrnoException) => {
+      if (attempt === 0 && err.code === 'ECONNRESET') return undefined;
+      throw err;
+    });
+    if (!r) continue;
+    if (r.status !== 200) throw new Error(`PUT ${key}: ${r.status}`);
+    return;
+  }
+}
 
 /** Loads `count` small objects with IN_FLIGHT in flight; objects a second. */
 async function load(server: Server, count: number): Promise<number> {
@@ -209,6 +222,8 @@ async function measure(count: number): Promise<Figures> {
     set('scrub, all nodes together', scrubs.reduce((sum, s) => sum + s.lastPass!.bytes, 0) / 1e6 / ((Math.max(...scrubs.map((s) => s.lastPass!.finishedMs)) - Math.min(...scrubs.map((s) => s.lastPass!.startedMs))) / 1000), 'MB/s');
     await stop(server);
   } finally {
+    // A failed step leaves its server running: it goes with the folders.
+    for (const server of running) await stop(server);
     await rm(dir, { recursive: true, force: true });
   }
   return f;

@@ -66,7 +66,7 @@ export class RedundancySweep {
           if (!v.record.deleted) files.push(v.record);
         }
       }
-      // Every lost inline shard of the batch rebuilt at once: the codec works them off its threads together.
+      // The batch's lost inline shards, rebuilt from the copies the sweep brought (a few KiB each: on this thread).
       const rebuilt = await Promise.all(inline.map((v) => this.repair.inlineShards(v.record, v.shards)));
       inline.forEach(({ record, nodes }, i) => {
         const r = rebuilt[i];
