@@ -8,6 +8,7 @@ import { KintsugiError } from '../core/errors.js';
 import { TOKENS } from '../core/tokens.js';
 import { runDemo } from './demo.js';
 import { runHeal } from './heal.js';
+import { runScrub } from './scrub.js';
 import { runNode } from './node-command.js';
 import { runServer } from './serve.js';
 import { runStatus } from './status.js';
@@ -27,6 +28,10 @@ Commands:
                 --deep reads every block of large objects (else the nodes'
                 scrub checks bytes), --rate caps objects a second;
                 exit 0 only when nothing is unrecoverable
+  scrub [--node=N,...] [--rate=MB] [--json]
+                one scrub pass now: each node reads its own records and
+                shard files against their checksums (no gateway reads);
+                prints MB/s and what is damaged; exit 0 only when nothing
   status [--endpoint=URL] [--json]
                 the nodes, quorum and heal state of a running server (its
                 signed admin endpoint, with ACCESS_KEY and SECRET_KEY);
@@ -64,6 +69,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === 'heal') return runHeal(config, rest);
+  if (command === 'scrub') return runScrub(config, rest);
   if (command === 'node') return runNode(config);
   if (command === 'status') return runStatus(config, rest);
   if (command === 'demo') {

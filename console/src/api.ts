@@ -223,7 +223,15 @@ export interface ClusterStatus {
   codec: string;
   nodes: NodeInfo[];
   quorum: { writable: number; readable: number; writeQuorum: number; readQuorum: number };
-  heal: { queued: number; healingDegraded: boolean; scanning: boolean; lastPass?: HealPass };
+  heal: {
+    queued: number; healingDegraded: boolean; scanning: boolean; rate?: number; lastPass?: HealPass;
+    pass?: { startedMs: number; keys: number; keysPerSecond: number; summary: { shardsRebuilt: number; replicasRepaired: number; bytesRewritten: number } };
+    scrub?: ScrubStatus[];
+  };
+}
+export interface ScrubStatus {
+  node: number; state: 'scrubbing' | 'waiting' | 'unavailable'; why?: string; passStartedMs?: number; bytes?: number; items?: number;
+  lastPass?: { startedMs: number; finishedMs: number; bytes: number; items: number; damaged: number }; dueMs?: number; damagedReported: number;
 }
 
 export async function clusterStatus(): Promise<ClusterStatus> {

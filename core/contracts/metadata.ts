@@ -166,10 +166,16 @@ export interface CopyRestore {
   readonly shards?: readonly Uint8Array[];
 }
 
-/** How fast each node scrubs: at most `rateBytes` a second, every byte at least once per `periodMs`. */
+/**
+ * How fast each node scrubs: at most `rateBytes` a second, every byte at
+ * least once per `periodMs`; `now`: a pass starts now where none is under
+ * way (an operator's `kintsugi scrub`); `nodes`: those nodes only.
+ */
 export interface ScrubPace {
   readonly rateBytes: number;
   readonly periodMs: number;
+  readonly now?: boolean;
+  readonly nodes?: readonly number[];
 }
 
 /**

@@ -150,6 +150,9 @@ function trust(key: string): void {
   process.env[TRUSTED_ENV] = [...verified].join('\n');
 }
 
+/** How much address space a shelf's map reserves: room for a node's records and inline shards (a few KiB each) by the billion. */
+const SHELF_MAP_BYTES = 2 ** 41;
+
 /** Walks of shelf files under way (path:inode), in the background once a caller stopped waiting. */
 const checks = new Map<string, { verdict: Promise<IndexVerdict>; done: boolean }>();
 /**
@@ -287,7 +290,10 @@ export class LocalShelf implements DriveShelf {
     const verdict = await this.checked();
     if (verdict?.verdict === 'corrupt') await this.setAside(undefined, verdict.why);
     mkdirSync(dirname(this.file), { recursive: true });
-    const options = { keyEncoding: 'binary', encoding: 'binary', compression: false, noSync: !this.sync, overlappingSync: false } as const;
+    // The map is reserved large once (address space, not disk: the file grows with its pages). lmdb-js
+    // otherwise starts at 128 KiB and grows the map as the file grows, and a growth while the server's
+    // other processes write the same file hung all of them at 100,000 objects (bench:scale).
+    const options = { keyEncoding: 'binary', encoding: 'binary', compression: false, noSync: !this.sync, overlappingSync: false, mapSize: SHELF_MAP_BYTES } as const;
     let db: RootDatabase<Buffer, Buffer>;
     try {
       db = open<Buffer, Buffer>(this.file, options);

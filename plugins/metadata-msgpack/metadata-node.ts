@@ -22,7 +22,7 @@ export class MetadataNode {
 
   /** The node's scrub, started at `pace` where it is not running. */
   scrub(pace: ScrubPace): Promise<Omit<ScrubReport, 'node'>> {
-    return this.call('scrub', { rateBytes: pace.rateBytes, periodMs: pace.periodMs }, 'read');
+    return this.call('scrub', { rateBytes: pace.rateBytes, periodMs: pace.periodMs, ...(pace.now ? { now: true } : {}) }, 'read');
   }
 
   async fault(why: string): Promise<void> {

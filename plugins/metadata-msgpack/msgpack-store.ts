@@ -290,7 +290,8 @@ export class MsgpackMetadataStore implements MetadataStore {
   }
 
   scrub(pace: ScrubPace): Promise<ScrubReport[]> {
-    return Promise.all(this.nodes.drives.map(async (d): Promise<ScrubReport> => {
+    const asked = this.nodes.drives.filter((d) => !pace.nodes || pace.nodes.includes(d.index));
+    return Promise.all(asked.map(async (d): Promise<ScrubReport> => {
       if (!this.nodes.health.canRead(d.index)) return { node: d.index, state: 'unavailable', why: `node ${this.nodes.health.status()[d.index]?.state ?? 'unavailable'}`, damaged: [] };
       try {
         return { node: d.index, ...(await this.slots.node(d.index).scrub(pace)) };

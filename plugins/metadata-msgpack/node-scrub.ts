@@ -46,13 +46,16 @@ export class NodeScrub {
   private closed = false;
   private damaged: ScrubDamage[] = [];
   private wake: (() => void) | undefined;
+  /** an operator asked for a pass now */
+  private startNow = false;
 
   constructor(private readonly drive: Drive, private readonly log: Logger) {}
 
   /** Starts the scrub at `pace` (or sets its pace), and reports where it stands and what it found since the last report. */
   async report(pace: ScrubPace): Promise<Omit<ScrubReport, 'node'>> {
-    const changed = this.pace?.rateBytes !== pace.rateBytes || this.pace?.periodMs !== pace.periodMs;
-    this.pace = pace;
+    const changed = this.pace?.rateBytes !== pace.rateBytes || this.pace?.periodMs !== pace.periodMs || pace.now === true;
+    this.pace = { rateBytes: pace.rateBytes, periodMs: pace.periodMs };
+    if (pace.now && this.state.position === undefined) this.startNow = true;
     if (!this.running && !this.closed) {
       this.state = await this.load();
       this.running = this.loop().catch((err: Error) => {
@@ -84,7 +87,8 @@ export class NodeScrub {
       const pace = this.pace!;
       const s = this.state;
       if (s.position === undefined) {
-        const due = s.lastPass ? s.lastPass.startedMs + pace.periodMs : 0;
+        const due = s.lastPass && !this.startNow ? s.lastPass.startedMs + pace.periodMs : 0;
+        this.startNow = false;
         if (Date.now() < due) {
           await this.sleep(Math.min(due - Date.now(), 60_000));
           continue;

@@ -33,9 +33,9 @@ export function metadataNodeService(drive: Drive, _clusterId: string, _sync: boo
     check: ({ wait }) => keeper.check(wait === true),
     fault: async ({ why }) => { keeper.fault(String(why)); return true; },
     readCopy: ({ bucket, key, version }) => readCopy(drive.shelf, bucket, key, version as VersionSelector),
-    scrub: ({ rateBytes, periodMs }) => {
+    scrub: ({ rateBytes, periodMs, now }) => {
       if (!(rateBytes > 0) || !(periodMs > 0)) throw nodeFault('ERR_BAD_REQUEST', 'a scrub pace needs a rate and a period');
-      return scrub.report({ rateBytes, periodMs });
+      return scrub.report({ rateBytes, periodMs, now: now === true });
     },
   };
   return {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, utimesSync, writeSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,6 +13,7 @@ import { GuardedDrive } from '../../core/guarded-drive.js';
 import { NodeHealth, stateFor } from '../../core/node-health.js';
 import { LocalDrive } from '../../plugins/drive-local/local-drive.js';
 import { shelfChecks } from '../../plugins/drive-local/local-shelf.js';
+import { MetaGuard } from '../../plugins/drive-local/lmdb-meta-guard.js';
 import { RemoteDrive } from '../../plugins/drive-remote/remote-drive.js';
 import { serveNode } from '../../plugins/drive-remote/node-server.js';
 import { TOKENS } from '../../core/tokens.js';
@@ -205,6 +206,34 @@ describe('a local shelf file', () => {
       Object.assign(shelfChecks, { waitMs, backgroundBytes });
       await drive.close();
     }
+  });
+
+  it('growing under another process\'s commits is never taken for damaged by the meta check', async () => {
+    const folder = join(tempDir('kintsugi-shelf-'), 'node');
+    mkdirSync(folder);
+    expect(inProcess(folder, 'put', 'meta/g/k/0.rec', 'first').met).toEqual(['written']);
+    // Another process commits as fast as it can, each commit growing the file.
+    const writer = spawn(process.execPath, ['--input-type=module', '-e', `
+      import { LocalDrive } from ${JSON.stringify(new URL('../../dist/plugins/drive-local/local-drive.js', import.meta.url).href)};
+      const drive = new LocalDrive(0, ${JSON.stringify(folder)}, false, 'cluster');
+      const until = Date.now() + 3000;
+      for (let i = 0; Date.now() < until; i++) await drive.shelf.put([{ name: 'meta/g/k/' + i + '.rec', bytes: Buffer.alloc(3000, i) }]);
+      await drive.close();
+    `], { stdio: 'ignore' });
+    const exited = new Promise((r) => writer.once('exit', r));
+    const guard = MetaGuard.learn(shelfFile(folder))!;
+    let checks = 0;
+    let damaged = 0;
+    const grownFrom = statSync(shelfFile(folder)).size;
+    while (writer.exitCode === null) {
+      if (!guard.intact()) damaged++;
+      if (++checks % 200 === 0) await new Promise((r) => setImmediate(r));
+    }
+    await exited;
+    guard.close();
+    expect(statSync(shelfFile(folder)).size).toBeGreaterThan(grownFrom * 4);
+    expect(checks).toBeGreaterThan(1000);
+    expect(damaged).toBe(0);
   });
 
   it('removed under a running node (a wiped disk) is started again empty; the node folder gone reads as empty and refuses writes', async () => {

@@ -8,6 +8,7 @@ import { BucketStore } from '../../core/engine/buckets.js';
 import { Healer } from '../../core/engine/healer.js';
 import { recordPath, shardPath } from '../../core/layout.js';
 import { TOKENS } from '../../core/tokens.js';
+import { runCli } from '../helpers/cli.js';
 import { chunked, collect, openStore, random, sha256, shelfOf, tempDir, type TestStore } from '../helpers/engine.js';
 
 const FAST = { rateBytes: 1e12, periodMs: 3600_000 };
@@ -83,5 +84,30 @@ describe('the node-side scrub', () => {
     const after = (await metadataOf(store).scrub(FAST))[0]!;
     expect(after).toMatchObject({ state: 'waiting', lastPass: before });
     await store.close();
+  });
+
+  it('runs a pass now from the command line on the nodes named, prints what each read and what is damaged, exits 0 only when nothing is (built code)', async () => {
+    const path = tempDir('kintsugi-scrub-cli-');
+    const store = await openStore({}, path);
+    await store.container.resolve(BucketStore).create('scrub');
+    const record = await store.engine.put('scrub', 'big', chunked(random(2 << 20)));
+    const [rotten, clean] = [record.shardNodes[1]!, record.shardNodes[6]!];
+    const shard = join(store.nodeFolder(rotten), ...shardPath('scrub', 'big', record.versionId, 1).split('/'));
+    await store.close();
+    const bytes = await readFile(shard);
+    bytes[4000]! ^= 1;
+    await writeFile(shard, bytes);
+
+    const env = { NODEPATH: path, SYNC: 'off' };
+    const ok = runCli(['scrub', `--node=${clean}`], env);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(new RegExp(`^node ${clean}  \\d+ items, [\\d.]+ MB in [\\d.]+ s \\([\\d.]+ MB/s\\), 0 damaged$`, 'm'));
+    const bad = runCli(['scrub', '--json'], env);
+    expect(bad.status, bad.stderr).toBe(1);
+    const report = JSON.parse(bad.stdout) as { nodes: { node: number; damaged: number }[]; damaged: { node: number; key: string; what: string }[] };
+    expect(report.nodes.map((n) => n.node)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(report.nodes.map((n) => n.damaged)).toEqual([0, 1, 2, 3, 4, 5, 6].map((n) => (n === rotten ? 1 : 0)));
+    expect(report.damaged).toEqual([expect.objectContaining({ node: rotten, key: 'big', what: expect.stringMatching(/block 0 fails its checksum/) })]);
+    expect(runCli(['scrub', '--node=9'], env).status).toBe(2);
   });
 });

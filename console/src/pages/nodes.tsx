@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 
-import { clusterStatus, type ClusterStatus } from '../api';
+import { clusterStatus, type ClusterStatus, type ScrubStatus } from '../api';
 import { ErrorLine } from '../errors';
 import { ago, bytes } from '../format';
 
@@ -18,6 +18,8 @@ export function Nodes() {
   if (!status) return <section><h2>Nodes</h2><ErrorLine error={error} /><p class="muted">Loading…</p></section>;
   const { quorum, heal } = status;
   const pass = heal.lastPass;
+  const running = heal.pass;
+  const scrubOf = (n: number) => heal.scrub?.find((sc) => sc.node === n);
   return (
     <section>
       <h2>Nodes</h2>
@@ -28,7 +30,7 @@ export function Nodes() {
         <span class="muted">codec {status.codec}</span>
       </div>
       <table class="list stack" data-testid="nodes">
-        <thead><tr><th>Node</th><th>State</th><th>Free space</th><th>Shards</th><th class="wide">Latency</th><th>Last error</th></tr></thead>
+        <thead><tr><th>Node</th><th>State</th><th>Free space</th><th>Shards</th><th>Scrub</th><th class="wide">Latency</th><th>Last error</th></tr></thead>
         <tbody>
           {status.nodes.map((n) => (
             <tr key={n.index} data-node={n.index} data-state={n.state}>
@@ -36,6 +38,7 @@ export function Nodes() {
               <td data-label="State"><span class={`state state-${n.state}`}>{n.state}</span> <span class="muted">since {ago(n.sinceMs)}</span></td>
               <td data-label="Free">{n.space ? <><meter min={0} max={n.space.totalBytes} value={n.space.totalBytes - n.space.freeBytes} /> {bytes(n.space.freeBytes)} of {bytes(n.space.totalBytes)}</> : '—'}</td>
               <td data-label="Shards">{pass ? (pass.shardsByNode[n.index] ?? 0) : '—'}</td>
+              <td data-label="Scrub" data-testid="scrub">{scrubCell(scrubOf(n.index))}</td>
               <td class="wide">{n.latencyMs.toFixed(1)} ms</td>
               <td class="last-error" data-label="Last error">{n.error ? <>{n.error} <span class="muted">({ago(n.errorMs ?? 0)})</span></> : <span class="muted">none</span>}</td>
             </tr>
@@ -45,10 +48,20 @@ export function Nodes() {
       <div class="card" data-testid="heal">
         <h3>Healing</h3>
         <p>{heal.queued} objects queued for repair{heal.healingDegraded ? ' (repairing now)' : ''}{heal.scanning ? '; a background pass is running' : ''}.</p>
+        {running && <p data-testid="heal-progress">Pass running for {ago(running.startedMs).replace(/ ago$/, '')}: {running.keys} keys swept ({running.keysPerSecond.toFixed(0)}/s{heal.rate ? `, at most ${heal.rate}/s` : ''}), {running.summary.shardsRebuilt} shards rebuilt, {running.summary.replicasRepaired} copies repaired, {bytes(running.summary.bytesRewritten)} rewritten.</p>}
         <p>{pass
           ? `Last pass ${ago(pass.finishedMs)}: ${pass.objectsChecked} objects checked, ${pass.shardsRebuilt} shards rebuilt, ${pass.replicasRepaired} copies repaired, ${pass.unrecoverable.length} unrecoverable, ${pass.deferred} deferred. Shard counts are from this pass.`
           : 'No background pass has finished since the server started; shard counts appear after one.'}</p>
       </div>
     </section>
   );
+}
+
+/** Where a node's scrub stands, in a table cell. */
+function scrubCell(sc: ScrubStatus | undefined) {
+  if (!sc) return <span class="muted">—</span>;
+  if (sc.state === 'unavailable') return <span class="muted">unavailable</span>;
+  const last = sc.lastPass ? <span class="muted"> last {ago(sc.lastPass.finishedMs)}, {sc.lastPass.damaged} damaged</span> : null;
+  if (sc.state === 'scrubbing') return <>{bytes(sc.bytes ?? 0)} read{last}</>;
+  return <>done{last}</>;
 }
