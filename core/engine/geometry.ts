@@ -63,14 +63,15 @@ export class Geometry {
 /**
  * The Cauchy packet size for an object that fits in one stripe: the largest
  * power of two (8..configured; jerasure needs a multiple of 8 bytes) whose
- * alignment (w packets) does not exceed a data block, so a 64 KiB object at
- * 4+3 is stored as 7 x 16 KiB, not padded to 7 x 32 KiB, and a 3,000-byte
- * one as 7 x 768 bytes, not 7 x 1 KiB (a small object's padding is stored
- * seven times). Larger objects use the configured size.
+ * alignment (8 packets) fits a data block eight times, so padding a block
+ * to the alignment adds at most an eighth: a 64 KiB object at 4+3 is
+ * stored as 7 x 16 KiB, and a 3,000-byte one as 7 x 768 bytes, not 7 x 1
+ * KiB (a small object's padding is stored seven times). Larger objects use
+ * the configured size.
  */
 export function packetSizeFor(size: number, k: number, configured: number): number {
   const perShard = Math.ceil(size / k);
   let p = 8;
-  while (p * 2 <= configured && p * 2 * 8 <= perShard) p *= 2;
+  while (p * 2 <= configured && p * 2 * 8 * 8 <= perShard) p *= 2;
   return Math.min(p, configured);
 }

@@ -12,8 +12,8 @@ export function indexEntry(record: ObjectRecord): IndexEntry {
   };
 }
 
-/** Items a walk over a shelf reads at a time (inline copies carry up to a 32 KiB shard each). */
-const SCAN_BATCH = 128;
+/** Items a walk over a shelf reads at a time (inline copies carry up to a 32 KiB shard each: 32 MiB at most). */
+const SCAN_BATCH = 1024;
 
 /** The records and tombstones on a node's shelf, a key's folder at a time, names in order. */
 async function* shelfFolders(shelf: DriveShelf, strict: boolean): AsyncIterable<{ dir: string; items: { name: string; bytes: Uint8Array }[] }> {
