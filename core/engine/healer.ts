@@ -38,10 +38,12 @@ export interface HealerStatus {
 
 /**
  * Puts lost redundancy back: decides when and what to heal, and leaves the
- * work to ObjectRepair (shards and record copies, object by object) and
- * OrphanSweep (leftovers nothing refers to). Three ways in: a read that had
- * to reconstruct queues its object (`watch`), `pass` heals everything (for
- * `kintsugi heal`), and the background scanner runs passes at a set rate.
+ * work to RedundancySweep (every key, a batch at a time), ObjectRepair (one
+ * object, every block) and OrphanSweep (leftovers nothing refers to). Four
+ * ways in: a read that had to reconstruct queues its object (`watch`), the
+ * nodes' scrubs report damaged objects, which are queued too
+ * (`startScrub`), `pass` sweeps everything (for `kintsugi heal`), and the
+ * background scanner runs passes at a pace settable while they run.
  */
 @injectable()
 export class Healer {
@@ -165,7 +167,7 @@ export class Healer {
     if (this.scrubber) clearInterval(this.scrubber);
   }
 
-  /** Heals, in the background, every object a read had to reconstruct. */
+  /** Heals, in the background, every object a read had to reconstruct (and, with startScrub, every one a scrub found damaged). */
   watch(): void {
     this.engine.on('degraded', (e: DegradedRead) => {
       this.queue.add(JSON.stringify([e.record.bucket, e.record.key]));
@@ -187,7 +189,7 @@ export class Healer {
         const [bucket, key] = JSON.parse(item) as [string, string];
         const s = emptySummary();
         await this.healObject(bucket, key, s).catch((err) => this.log.warn('heal failed', { bucket, key, error: (err as Error).message }));
-        this.log.info('healed after a degraded read', { bucket, key, shardsRebuilt: s.shardsRebuilt, replicasRepaired: s.replicasRepaired });
+        this.log.info('healed an object a read or a scrub found damaged', { bucket, key, shardsRebuilt: s.shardsRebuilt, replicasRepaired: s.replicasRepaired });
       }
     } finally {
       this.draining = false;

@@ -48,7 +48,7 @@ export class Operations {
         if (n.lastSuccessMs !== undefined) metrics.set('kintsugi_node_last_success_seconds', 'When an operation last succeeded on a storage node (Unix time)', { node: String(n.index) }, n.lastSuccessMs / 1000);
       }
       const heal = this.healer.status();
-      metrics.set('kintsugi_heal_queue', 'Objects waiting to be healed after a degraded read', {}, heal.queued);
+      metrics.set('kintsugi_heal_queue', 'Objects waiting to be healed after a degraded read or a scrub', {}, heal.queued);
       metrics.set('kintsugi_heal_scanning', 'Whether a background heal pass is running', {}, heal.scanning ? 1 : 0);
       metrics.set('kintsugi_heal_rate_limit', 'Objects a second background heal passes check at most (0: no limit)', {}, heal.rate);
       if (heal.pass) {
