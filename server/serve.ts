@@ -90,7 +90,7 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
     const healer = container.resolve(Healer);
     const tellHeal = () => broadcast({ kintsugi: 'heal-status', status: healer.status() });
     // HEAL_INTERVAL=0 turns the periodic passes off; a pass asked for by the admin endpoint still runs.
-    healer.startScanner(config.healIntervalS > 0 ? config.healIntervalS * 1000 : 2 ** 31 - 1, config.healRate, tellHeal);
+    healer.startScanner(config.healIntervalS * 1000, config.healRate, tellHeal);
     // Each node scrubs its own bytes; the primary asks where they stand and repairs what they found.
     if (config.scrubPeriodDays > 0) healer.startScrub({ rateBytes: config.scrubRateMB * 1e6, periodMs: config.scrubPeriodDays * 86_400_000 }, SCRUB_POLL_MS, tellHeal);
     // A pass's progress, for the workers' admin status and metrics.

@@ -23,6 +23,9 @@ export interface PassProgress {
   summary: HealSummary;
 }
 
+/** A finished background pass: what it found and did, and when it ran. */
+export type FinishedPass = HealSummary & { startedMs?: number; finishedMs: number };
+
 /** The healer's state as the admin endpoint and metrics show it. */
 export interface HealerStatus {
   queued: number;
@@ -31,7 +34,7 @@ export interface HealerStatus {
   /** objects a second the background passes check at most (0: no limit) */
   rate: number;
   pass?: PassProgress;
-  lastPass?: HealSummary & { startedMs?: number; finishedMs: number };
+  lastPass?: FinishedPass;
   /** each node's scrub, as last asked (the damage it reported is counted, and queued for repair) */
   scrub?: (Omit<ScrubReport, 'damaged'> & { damagedReported: number })[];
 }
@@ -50,7 +53,7 @@ export class Healer {
   private readonly queue = new Set<string>();
   private draining = false;
   private scanning = false;
-  private lastPass: (HealSummary & { startedMs?: number; finishedMs: number }) | undefined;
+  private lastPass: FinishedPass | undefined;
   private scanner: NodeJS.Timeout | undefined;
   private scrubber: NodeJS.Timeout | undefined;
   private scrubs: HealerStatus['scrub'];
@@ -130,11 +133,11 @@ export class Healer {
   }
 
   /**
-   * The background scanner: a full pass every `intervalMs`, at most `rate`
-   * objects a second so that foreground traffic is not starved; `onPass`
-   * hears each finished pass.
+   * The background scanner: a full pass every `intervalMs` (0: only when
+   * `startPass` asks), at most `rate` objects a second so that foreground
+   * traffic is not starved; `onPass` hears each finished pass.
    */
-  startScanner(intervalMs: number, rate: number, onPass?: (pass: HealSummary & { startedMs?: number; finishedMs: number }) => void): void {
+  startScanner(intervalMs: number, rate: number, onPass?: (pass: FinishedPass) => void): void {
     this.throttle.set(rate);
     this.scanNow = async () => {
       if (this.scanning) return;
@@ -151,6 +154,7 @@ export class Healer {
         this.scanning = false;
       }
     };
+    if (intervalMs <= 0) return;
     this.scanner = setInterval(() => { void this.scanNow?.(); }, intervalMs);
     this.scanner.unref();
   }

@@ -9,6 +9,7 @@ import { open, type RootDatabase } from 'lmdb';
 import type { DriveShelf, ShelfItem, ShelfPut, ShelfPutResult, ShelfRow, ShelfRowRange, ShelfRowStream, ShelfRowStreamRange, ShelfRowWrite } from '../../core/contracts/drive.js';
 import { nodeFault } from '../../core/errors.js';
 import { pagedRowStream } from '../../core/row-stream.js';
+import { processAlive, settlesWithin } from '../../core/waiting.js';
 import { QUARANTINE_DIR, SHELF_CHECKING_FILE, SHELF_FILE, SHELF_STAMP_FILE } from './folder-layout.js';
 import { checkIndexes, type IndexVerdict } from './lmdb-check.js';
 import { LmdbDamagedError, MetaGuard } from './lmdb-meta-guard.js';
@@ -163,17 +164,6 @@ const checks = new Map<string, { verdict: Promise<IndexVerdict>; done: boolean }
  */
 export const shelfChecks = { waitMs: 2000, backgroundBytes: 64 << 20, walks: 0 };
 
-/** Whether `work` settles within `ms`. */
-async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), ms); });
-  try {
-    return await Promise.race([work.then(() => true, () => true), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Whether another live process on this host is walking the file as it is now (its marker names it and this stamp). */
 function walkedElsewhere(marker: string, stamp: string): boolean {
   let pid: number;
@@ -184,19 +174,13 @@ function walkedElsewhere(marker: string, stamp: string): boolean {
   } catch {
     return false;
   }
-  if (!(pid > 0) || pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return pid > 0 && pid !== process.pid && processAlive(pid);
 }
 
-/** The file as a stamp: inode, size, and modification and change times to the nanosecond; undefined when it is not there. */
-function stampOf(file: string): string | undefined {
+/** The file as a stamp (`text`: inode, size, and modification and change times to the nanosecond); undefined when it is not there. */
+function stampOf(file: string): { ino: string; size: number; text: string } | undefined {
   const st = statSync(file, { bigint: true, throwIfNoEntry: false });
-  return st && `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  return st && { ino: String(st.ino), size: Number(st.size), text: `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}` };
 }
 
 function readStamp(root: string): string | undefined {
@@ -208,10 +192,9 @@ function readStamp(root: string): string | undefined {
 }
 
 /** Records that the shelf file, as it is now, is sound (best effort: without a stamp the next open walks the file). */
-function writeStamp(root: string, stamp: string | undefined): void {
+function writeStamp(root: string, stamp: string): void {
   const path = join(root, SHELF_STAMP_FILE);
   try {
-    if (stamp === undefined) { rmSync(path, { force: true }); return; }
     writeFileSync(`${path}.tmp`, stamp);
     renameSync(`${path}.tmp`, path);
   } catch { /* a read-only or vanished node: it is walked next time */ }
@@ -330,12 +313,13 @@ export class LocalShelf implements DriveShelf {
    * nothing meanwhile, the others keep the quorum) until it ends.
    */
   private async checked(): Promise<IndexVerdict | undefined> {
-    const before = stampOf(this.file);
-    if (before === undefined) return undefined;
-    const key = `${this.file}:${before.slice(0, before.indexOf(':'))}`;
+    const found = stampOf(this.file);
+    if (found === undefined) return undefined;
+    const before = found.text;
+    const key = `${this.file}:${found.ino}`;
     if (verified.has(key)) return undefined;
     // A small file is walked by whoever needs it, and waited for; a large one by one process, in the background.
-    const small = Number(before.split(':')[1]) < shelfChecks.backgroundBytes;
+    const small = found.size < shelfChecks.backgroundBytes;
     let check = checks.get(key);
     if (!check) {
       if (readStamp(this.root) === before) return undefined;
@@ -344,7 +328,7 @@ export class LocalShelf implements DriveShelf {
       try { if (checking) writeFileSync(checking, `${process.pid}\n${hostname()}\n${before}`); } catch { /* a read-only node: walked without telling others */ }
       shelfChecks.walks++;
       const started = verify(this.file).then((verdict) => {
-        if (verdict.verdict === 'sound' && stampOf(this.file) === before) writeStamp(this.root, before);
+        if (verdict.verdict === 'sound' && stampOf(this.file)?.text === before) writeStamp(this.root, before);
         if (verdict.verdict === 'sound') trust(key);
         if (checking) rmSync(checking, { force: true });
         return verdict;
@@ -507,7 +491,7 @@ export class LocalShelf implements DriveShelf {
     const intact = !current.guard || current.guard.intact();
     await close(this.file, current);
     const now = stampOf(this.file);
-    if (intact && now?.startsWith(`${current.ino}:`)) writeStamp(this.root, now);
+    if (intact && now?.ino === String(current.ino)) writeStamp(this.root, now.text);
   }
 }
 

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { Drive, DriveShelf, ShelfRowWrite } from '../../core/contracts/drive.js';
 import type { Logger } from '../../core/contracts/logger.js';
 import type { DerivedReport } from '../../core/contracts/metadata.js';
+import { processAlive, settlesWithin } from '../../core/waiting.js';
 import { entryRow, LISTING_TABLE, type IndexEntry } from './listing-index.js';
 import { importRecordFiles } from './record-import.js';
 import { indexEntries } from './record-scan.js';
@@ -53,32 +54,12 @@ async function readState(shelf: DriveShelf): Promise<IndexState | 'rotten' | und
   }
 }
 
-/** Whether `work` settles within `ms`. */
-async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), ms); });
-  try {
-    return await Promise.race([work.then(() => true, () => true), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Whether a rebuild the state names is still running in another process. */
 function runningElsewhere(state: IndexState): boolean {
   if (state.state !== 'rebuilding' || state.pid === undefined) return false;
   if (state.pid === process.pid && state.host === hostname()) return false;
   if (Date.now() - (state.beatMs ?? 0) > STALE_REBUILD_MS) return false;
-  return state.host !== hostname() || alive(state.pid);
+  return state.host !== hostname() || processAlive(state.pid);
 }
 
 /**
