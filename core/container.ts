@@ -14,6 +14,8 @@ import type { Logger } from './contracts/logger.js';
 import type { NodeSet } from './contracts/nodes.js';
 import { UnknownPluginError } from './errors.js';
 import { JsonLineLogger } from './logger.js';
+import { establishLayout } from './layout-store.js';
+import { LayoutView } from './layout-view.js';
 import { Metrics } from './metrics.js';
 import { GuardedDrive } from './guarded-drive.js';
 import { NodeHealth } from './node-health.js';
@@ -36,6 +38,12 @@ export interface ContainerOptions {
   logger?: Logger;
   /** shared with the other processes of this gateway; none: buckets are read every time */
   bucketEpoch?: BucketEpoch;
+  /**
+   * false: the configuration may name other nodes than the stored layout
+   * (the layout commands, which change it); else a disagreement refuses
+   * the start
+   */
+  checkLayout?: boolean;
 }
 
 /**
@@ -72,11 +80,13 @@ export async function createContainer(
   // A node on another host runs its services itself; for any other, this process hosts them.
   const factories = Object.assign({}, ...plugins.map((p) => p.nodeServices ?? {})) as Record<string, NodeServiceFactory>;
   const hosts = opened.drives.map((d) => (d.services ? undefined : new NodeHost(d, factories, opened.clusterId, config.sync, log)));
+  let view: LayoutView | undefined;
   const nodes: NodeSet = {
     clusterId: opened.clusterId,
     drives: opened.drives.map((d, i) => new GuardedDrive(d, health, d.services ?? hosts[i]!)),
     health,
     close: async () => {
+      view?.stop();
       await Promise.all(hosts.map((h) => h?.close()));
       await Promise.all(opened.drives.map((d) => d.close?.().catch(() => undefined)));
     },
@@ -85,6 +95,9 @@ export async function createContainer(
   c.register(TOKENS.NodeHealth, { useValue: health });
   // States are right before the first request: a read-only or full node is not found by a client's write.
   await health.refresh();
+  const layout = await establishLayout(config, nodes, options.checkLayout !== false);
+  view = new LayoutView(layout, nodes, log);
+  c.register(TOKENS.Layout, { useValue: view });
   // The core's services: one of each per container (the healer listens to this engine's events).
   for (const service of [ObjectEngine, BucketStore, MultipartUploads, Healer, LifecycleWorker] as const) {
     c.register(service as never, { useClass: service as never }, { lifecycle: Lifecycle.ContainerScoped });

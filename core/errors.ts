@@ -210,3 +210,17 @@ export class InvalidVersionIdError extends KintsugiError {
     super('ERR_INVALID_VERSION_ID', 'Invalid version id specified');
   }
 }
+
+/** A cluster layout change that would break a rule (too few nodes left, a node removed before it is drained). */
+export class LayoutError extends KintsugiError {
+  constructor(message: string) {
+    super('ERR_LAYOUT', message);
+  }
+}
+
+/** This gateway's cluster layout is older than the one on the nodes: it writes nothing until it uses the newest. */
+export class LayoutOutdatedError extends KintsugiError {
+  constructor(using: number, newest: number) {
+    super('ERR_LAYOUT_OUTDATED', `this gateway uses cluster layout version ${using}, the nodes have version ${newest}: writes wait until it has moved to the newest`);
+  }
+}

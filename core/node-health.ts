@@ -44,6 +44,8 @@ interface Entry {
   recheckMs: number;
   probing?: Promise<void>;
   indexRebuilding: boolean;
+  /** out of the cluster layout for good: never used or probed again */
+  removed?: boolean;
   lastSuccessMs?: number;
   errors: number;
   latencyMs: number;
@@ -81,16 +83,22 @@ export class NodeHealth implements NodeHealthView {
   }
 
   canRead(n: number): boolean {
-    return READABLE.has(this.entries[n]!.state);
+    return !this.entries[n]!.removed && READABLE.has(this.entries[n]!.state);
   }
 
   canWrite(n: number): boolean {
-    return WRITABLE.has(this.entries[n]!.state);
+    return !this.entries[n]!.removed && WRITABLE.has(this.entries[n]!.state);
   }
 
   state(n: number): NodeState {
     const e = this.entries[n]!;
+    if (e.removed) return 'removed';
     return e.state === 'ok' && e.indexRebuilding ? 'index-rebuilding' : e.state;
+  }
+
+  /** Node n is out of the cluster layout: nothing is read from or written to it any more. */
+  setRemoved(n: number): void {
+    this.entries[n]!.removed = true;
   }
 
   why(n: number): string | undefined {
@@ -134,6 +142,7 @@ export class NodeHealth implements NodeHealthView {
   admit(n: number, kind: 'read' | 'write'): Promise<boolean> | undefined {
     const allowed = () => (kind === 'read' ? this.canRead(n) : this.canWrite(n));
     if (allowed()) return undefined;
+    if (this.entries[n]!.removed) return Promise.resolve(false);
     if (Date.now() - this.entries[n]!.probedMs < this.entries[n]!.recheckMs) return Promise.resolve(false);
     return this.probe(n).then(allowed);
   }
@@ -147,7 +156,7 @@ export class NodeHealth implements NodeHealthView {
 
   /** Probes every node now (at start, periodically, and for a readiness check that tells the truth). */
   async refresh(): Promise<void> {
-    await Promise.all(this.drives.map((_, n) => this.probe(n)));
+    await Promise.all(this.drives.map((_, n) => (this.entries[n]!.removed ? undefined : this.probe(n))));
   }
 
   start(): void {

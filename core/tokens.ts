@@ -10,6 +10,7 @@ import type { DriveSet, NodeSet } from './contracts/nodes.js';
 import type { Placement } from './contracts/placement.js';
 import type { Transport } from './contracts/transport.js';
 import type { KintsugiConfig } from './config.js';
+import type { LayoutView } from './layout-view.js';
 
 /**
  * Injection tokens. Every constructor parameter is injected by an explicit
@@ -30,4 +31,6 @@ export const TOKENS = {
   NodeHealth: Symbol.for('kintsugi.NodeHealth') as InjectionToken<NodeHealth>,
   Metrics: Symbol.for('kintsugi.Metrics') as InjectionToken<Metrics>,
   BucketEpoch: Symbol.for('kintsugi.BucketEpoch') as InjectionToken<BucketEpoch>,
+  /** the cluster layout in use: which nodes take new data */
+  Layout: Symbol.for('kintsugi.Layout') as InjectionToken<LayoutView>,
 } as const;

@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { parseConfig } from '../core/config.js';
-import { createContainer } from '../core/container.js';
+import type { DependencyContainer } from 'tsyringe';
+
+import { createContainer as create } from '../core/container.js';
 import { UnknownPluginError } from '../core/errors.js';
 import { MemoryLogger } from '../core/logger.js';
 import { TOKENS } from '../core/tokens.js';
@@ -12,9 +14,21 @@ import { tempDir } from './helpers/engine.js';
 const settings = (raw: Parameters<typeof parseConfig>[0]) =>
   parseConfig({ NODEPATH: tempDir('kintsugi-container-'), ...raw });
 
+/** Every container a test made, closed after it (their node folders' shelves are open). */
+const made: DependencyContainer[] = [];
+async function createContainer(...args: Parameters<typeof create>): Promise<DependencyContainer> {
+  const c = await create(...args);
+  made.push(c);
+  return c;
+}
+
 describe('the container', () => {
   const saved = process.env.KINTSUGI_NATIVE_ADDON;
-  afterEach(() => {
+  afterEach(async () => {
+    for (const c of made.splice(0)) {
+      await c.resolve(TOKENS.MetadataStore).close().catch(() => undefined);
+      await c.resolve(TOKENS.Nodes).close();
+    }
     if (saved === undefined) delete process.env.KINTSUGI_NATIVE_ADDON;
     else process.env.KINTSUGI_NATIVE_ADDON = saved;
   });

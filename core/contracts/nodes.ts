@@ -4,10 +4,10 @@ import type { Drive, DriveSpace, NodeServices } from './drive.js';
  * What a node can do now. `index-rebuilding` serves reads and writes but its
  * listing index is being rebuilt from its records; `read-only` and `full`
  * serve reads only; `checking` (its files walked before they are mapped,
- * after a crash or a change while it was down), `refused` (identity) and
- * `offline` serve nothing.
+ * after a crash or a change while it was down), `refused` (identity),
+ * `offline` and `removed` (out of the cluster layout) serve nothing.
  */
-export type NodeState = 'ok' | 'read-only' | 'full' | 'index-rebuilding' | 'checking' | 'refused' | 'offline';
+export type NodeState = 'ok' | 'read-only' | 'full' | 'index-rebuilding' | 'checking' | 'refused' | 'offline' | 'removed';
 
 export interface NodeStatus {
   readonly index: number;
@@ -35,6 +35,8 @@ export interface NodeHealthView {
   status(): NodeStatus[];
   /** Probes every node now. */
   refresh(): Promise<void>;
+  /** Node n left the cluster layout: nothing is read from or written to it any more. */
+  setRemoved(node: number): void;
   /** Set by the metadata store while a node's listing index is rebuilt. */
   setIndexRebuilding(node: number, rebuilding: boolean): void;
 }

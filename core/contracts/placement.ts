@@ -2,6 +2,8 @@
 export interface NodeRef {
   readonly index: number;
   readonly id: string;
+  /** its share of placements relative to the others (absent: 1) */
+  readonly weight?: number;
 }
 
 export interface PlacementRequest {

@@ -9,6 +9,7 @@ import { dataSpans, type DataSpan, type MetadataStore, type ObjectRecord } from 
 import type { NodeSet } from '../contracts/nodes.js';
 import { shardPath } from '../layout.js';
 import { NoSuchBucketError } from '../errors.js';
+import type { LayoutView } from '../layout-view.js';
 import { TOKENS } from '../tokens.js';
 import { isNullVersion } from '../version-id.js';
 import { BucketStore } from './buckets.js';
@@ -36,6 +37,7 @@ export class ObjectRepair {
     @inject(TOKENS.Codec) private readonly codec: Codec,
     @inject(TOKENS.Logger) private readonly log: Logger,
     @inject(BucketStore) private readonly buckets: BucketStore,
+    @inject(TOKENS.Layout) private readonly layout: LayoutView,
   ) {}
 
   /** Bucket records and multipart upload records, kept on every node, restored where missing. */
@@ -95,7 +97,7 @@ export class ObjectRepair {
   private async markerNobodyNeeds(versions: readonly ObjectRecord[], graceMs: number): Promise<boolean> {
     const only = versions.length === 1 ? versions[0]! : undefined;
     if (!only?.deleted || !isNullVersion(only.versionId) || Date.now() - only.createdMs < graceMs) return false;
-    if (!this.nodes.drives.every((d) => this.nodes.health.canWrite(d.index))) return false;
+    if (!this.nodes.drives.every((d) => !this.layout.inService(d.index) || this.nodes.health.canWrite(d.index))) return false;
     // A bucket that cannot be read now may have versioning: only a known answer counts.
     const info = await this.buckets.get(only.bucket).catch((err: unknown) => (err instanceof NoSuchBucketError ? null : undefined));
     return info === null || (info !== undefined && info.versioning === undefined);
@@ -153,7 +155,7 @@ export class ObjectRepair {
     const writable = (n: number) => this.nodes.health.canWrite(n);
     for (const i of bad) {
       if (writable(to[i]!)) continue;
-      const spare = this.nodes.drives.findIndex((_, n) => writable(n) && !to.includes(n));
+      const spare = this.nodes.drives.findIndex((_, n) => writable(n) && this.layout.takesData(n) && !to.includes(n));
       if (spare >= 0) to[i] = spare;
     }
     return to;

@@ -9,6 +9,7 @@ import type { Logger } from '../contracts/logger.js';
 import type { DataSpan, MetadataStore, ObjectRecord } from '../contracts/metadata.js';
 import type { NodeSet } from '../contracts/nodes.js';
 import type { Placement } from '../contracts/placement.js';
+import type { LayoutView } from '../layout-view.js';
 import { WriteQuorumError, type NodeFailure } from '../errors.js';
 import { objectDir, shardPath } from '../layout.js';
 import { shardWriteQuorum } from '../shard-quorum.js';
@@ -51,6 +52,7 @@ export class VersionWriter {
     @inject(TOKENS.MetadataStore) private readonly metadata: MetadataStore,
     @inject(TOKENS.Nodes) private readonly nodes: NodeSet,
     @inject(TOKENS.Logger) private readonly log: Logger,
+    @inject(TOKENS.Layout) private readonly layout: LayoutView,
   ) {}
 
   /**
@@ -75,7 +77,7 @@ export class VersionWriter {
   /** Where placement puts a key's metadata replicas (and its lock) and its shards. */
   placed(bucket: string, key: string) {
     return this.placement.place({
-      bucket, key, nodes: this.nodeRefs(), metaCopies: this.config.metaCopies, shardCount: this.config.data + this.config.parity,
+      bucket, key, nodes: this.layout.placementNodes(), metaCopies: this.config.metaCopies, shardCount: this.config.data + this.config.parity,
     });
   }
 
@@ -100,6 +102,7 @@ export class VersionWriter {
    * arrived: of two overlapping puts, the one that completes last wins.
    */
   async stage(bucket: string, key: string, body: AsyncIterable<Uint8Array>): Promise<StagedSpan> {
+    this.layout.assertCurrent();
     const base = this.baseParams();
     const k = base.k;
     let coder = this.codec.coder(base);
@@ -157,6 +160,8 @@ export class VersionWriter {
   /** Makes a record whose data is in place visible, then (a null version) removes the older null versions. */
   async commit(record: ObjectRecord, inlineShards?: readonly Uint8Array[]): Promise<ObjectRecord> {
     const { bucket, key, versionId, shardNodes } = record;
+    // Placed by a layout older than the nodes': a rebalance may have passed this key already.
+    this.layout.assertCurrent();
     let firstVersion: boolean;
     try {
       ({ firstVersion } = await this.metadata.put(record, inlineShards));
@@ -167,10 +172,6 @@ export class VersionWriter {
     }
     if (!firstVersion && isNullVersion(versionId)) await this.pruneOlder(bucket, key, versionId, shardNodes);
     return record;
-  }
-
-  private nodeRefs() {
-    return this.nodes.drives.map((d) => ({ index: d.index, id: `node-${d.index}` }));
   }
 
   private async commitShards(writers: (DriveWriter | null)[], size: number, pathOf: (shard: number) => string, shardNodes: readonly number[], failures: NodeFailure[]): Promise<void> {

@@ -8,6 +8,7 @@ import type { Logger } from '../../core/contracts/logger.js';
 import type { CopyRestore, DerivedReport, ListPage, ScrubPace, ScrubReport, ListRequest, ListVersionsRequest, MetadataStore, ObjectRecord, SweptKey, VersionPage, VersionSelector } from '../../core/contracts/metadata.js';
 import type { NodeSet } from '../../core/contracts/nodes.js';
 import type { Placement } from '../../core/contracts/placement.js';
+import type { LayoutView } from '../../core/layout-view.js';
 import { WriteQuorumError, type NodeFailure } from '../../core/errors.js';
 import { RECORD_SUFFIX, recordDir, recordPath, TOMBSTONE_SUFFIX, tombstonePath } from '../../core/layout.js';
 import { shardWriteQuorum } from '../../core/shard-quorum.js';
@@ -53,8 +54,9 @@ export class MsgpackMetadataStore implements MetadataStore {
     @inject(TOKENS.Nodes) private readonly nodes: NodeSet,
     @inject(TOKENS.Placement) private readonly placement: Placement,
     @inject(TOKENS.Logger) private readonly log: Logger,
+    @inject(TOKENS.Layout) private readonly layout: LayoutView,
   ) {
-    this.slots = new NodeIndexes(nodes, Math.max(1, nodes.drives.length - config.parity));
+    this.slots = new NodeIndexes(nodes, () => layout.settledNodes(), config.parity);
   }
 
   /** The METACOPIES nodes placement picks for a key. */
@@ -65,7 +67,7 @@ export class MsgpackMetadataStore implements MetadataStore {
   private placed(bucket: string, key: string, shardCount: number) {
     return this.placement.place({
       bucket, key,
-      nodes: this.nodes.drives.map((d) => ({ index: d.index, id: `node-${d.index}` })),
+      nodes: this.layout.placementNodes(),
       metaCopies: this.config.metaCopies,
       shardCount,
     });
@@ -233,11 +235,14 @@ export class MsgpackMetadataStore implements MetadataStore {
 
   async collectTombstones(bucket: string, key: string, graceMs: number): Promise<number> {
     const dir = recordDir(bucket, key);
-    const drives = this.nodes.drives;
-    const names = await Promise.all(drives.map((d) => d.shelf.list(dir).then((x) => x, () => undefined)));
+    // A removed node holds nothing a tombstone would have to outvote.
+    const drives = this.nodes.drives.filter((d) => this.layout.inService(d.index));
+    const listed = await Promise.all(drives.map((d) => d.shelf.list(dir).then((x) => x, () => undefined)));
+    const names: (string[] | undefined)[] = [];
+    drives.forEach((d, i) => { names[d.index] = listed[i]; });
     // A node that cannot be read may still hold a record a tombstone outvotes.
-    if (names.some((x) => x === undefined)) return 0;
-    const gone = [...new Set(idsOf(names.flat() as string[], TOMBSTONE_SUFFIX))];
+    if (listed.some((x) => x === undefined)) return 0;
+    const gone = [...new Set(idsOf(listed.flat() as string[], TOMBSTONE_SUFFIX))];
     let collected = 0;
     for (const id of gone) {
       const holders = drives.filter((d) => names[d.index]!.includes(`${id}${TOMBSTONE_SUFFIX}`));

@@ -28,10 +28,23 @@ export class NodeIndexes {
 
   constructor(
     private readonly nodes: NodeSet,
-    /** indexes a complete listing merges (NUMNODES - PARITY) */
-    private readonly enough: number,
+    /**
+     * the nodes whose indexes hold every key they should (a node filling
+     * after it joined does not yet; a removed one never again)
+     */
+    private readonly settled: () => readonly number[],
+    private readonly parity: number,
   ) {
     this.slots = nodes.drives.map((d) => ({ listing: new ShelfListing(d.location, d.shelf), node: new MetadataNode(d), ready: false, retryAtMs: 0, readySinceMs: 0 }));
+  }
+
+  /**
+   * Indexes a complete listing merges: every put and delete reached at
+   * least PARITY + 1 of the settled nodes, so any all-but-PARITY of them
+   * hold every key.
+   */
+  private enough(settled: readonly number[]): number {
+    return Math.max(1, settled.length - this.parity);
   }
 
   /** Node n's metadata service. */
@@ -73,11 +86,14 @@ export class NodeIndexes {
     for (;;) {
       const picked: { node: number; index: IndexReader }[] = [];
       const status = this.nodes.health.status();
-      for (let n = 0; n < this.slots.length && picked.length < this.enough; n++) {
+      const settled = this.settled();
+      const enough = this.enough(settled);
+      for (const n of settled) {
+        if (picked.length >= enough) break;
         const index = await this.forList(n, status[n]?.sinceMs ?? 0);
         if (index) picked.push({ node: n, index });
       }
-      if (picked.length >= this.enough) return picked;
+      if (picked.length >= enough) return picked;
       const rebuilding = this.nodes.health.status().some((s) => s.state === 'index-rebuilding');
       if (!rebuilding || Date.now() > deadline) return picked;
       await new Promise((r) => setTimeout(r, Math.min(RETRY_MS / 4, Math.max(0, deadline - Date.now()))));
@@ -99,7 +115,7 @@ export class NodeIndexes {
   async checkAll(wait: boolean): Promise<DerivedReport[]> {
     const reports = await Promise.all(this.slots.map((_, n) => this.check(n, wait)));
     // Fewer complete indexes than a listing merges (a first start, an upgrade): wait for the rebuilds.
-    if (!wait && reports.filter((r) => r.state === 'sound').length < this.enough && reports.some((r) => r.state === 'rebuilding')) {
+    if (!wait && reports.filter((r) => r.state === 'sound').length < this.enough(this.settled()) && reports.some((r) => r.state === 'rebuilding')) {
       return this.checkAll(true);
     }
     return reports;

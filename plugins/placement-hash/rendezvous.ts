@@ -21,6 +21,17 @@ function mix(h: number): number {
 }
 
 /**
+ * A node's score: weighted rendezvous, u^(1/w) for u the hash in (0, 1),
+ * under which a node of weight 2 outranks one of weight 1 twice as often.
+ * At weight 1 it is the hash itself, so stores written before weights
+ * existed keep their placements.
+ */
+function score(hash: number, weight: number): number {
+  if (weight === 1) return hash;
+  return ((hash + 0.5) / 2 ** 32) ** (1 / weight) * 2 ** 32 - 0.5;
+}
+
+/**
  * Rendezvous (highest-random-weight) hashing: every node gets a score from
  * hash(object, node) and the highest scores win. Adding a node only moves the
  * objects for which the new node scores in the top slots (about 1/N of them).
@@ -40,7 +51,7 @@ export class RendezvousPlacement implements Placement {
 
   private rank(req: PlacementRequest, objectHash: number): number[] {
     return req.nodes
-      .map((n) => ({ index: n.index, score: mix(objectHash ^ fnv1a(`shard:${n.id}`)) }))
+      .map((n) => ({ index: n.index, score: score(mix(objectHash ^ fnv1a(`shard:${n.id}`)), n.weight ?? 1) }))
       .sort((a, b) => b.score - a.score || a.index - b.index)
       .map((s) => s.index);
   }

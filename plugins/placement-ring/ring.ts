@@ -48,10 +48,11 @@ export class RingPlacement implements Placement {
   }
 
   private ring(nodes: readonly NodeRef[]): Ring {
-    const id = nodes.map((n) => `${n.index}:${n.id}`).join(',');
+    const id = nodes.map((n) => `${n.index}:${n.id}:${n.weight ?? 1}`).join(',');
     let ring = this.cache.get(id);
     if (!ring) {
-      const entries = nodes.flatMap((n) => Array.from({ length: RingPlacement.VNODES }, (_, v) => [position(`${n.id}#${v}`), n.index] as const));
+      // A node's share of the ring follows its weight.
+      const entries = nodes.flatMap((n) => Array.from({ length: Math.max(1, Math.round(RingPlacement.VNODES * (n.weight ?? 1))) }, (_, v) => [position(`${n.id}#${v}`), n.index] as const));
       entries.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
       ring = { points: Uint32Array.from(entries.map((e) => e[0])), owners: Int32Array.from(entries.map((e) => e[1])) };
       this.cache.set(id, ring);

@@ -18,7 +18,7 @@ import { signaturesEqual } from './auth/sigv4.js';
  */
 export const OPS_PREFIX = '/_kintsugi/';
 
-const NODE_STATES: readonly NodeState[] = ['ok', 'read-only', 'full', 'index-rebuilding', 'checking', 'refused', 'offline'];
+const NODE_STATES: readonly NodeState[] = ['ok', 'read-only', 'full', 'index-rebuilding', 'checking', 'refused', 'offline', 'removed'];
 
 export class Operations {
   constructor(

@@ -97,6 +97,7 @@ const BY_KINTSUGI_CODE: Readonly<Record<string, S3ErrorCode>> = {
   ERR_WRITE_QUORUM: 'SlowDown',
   ERR_NODE_UNAVAILABLE: 'SlowDown',
   ERR_INDEX_CORRUPT: 'SlowDown',
+  ERR_LAYOUT_OUTDATED: 'ServiceUnavailable',
   ERR_NO_SUCH_UPLOAD: 'NoSuchUpload',
   ERR_MALFORMED_XML: 'MalformedXML',
   ERR_INVALID_PART: 'InvalidPart',

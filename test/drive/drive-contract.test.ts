@@ -4,7 +4,7 @@ import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, 
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 import type { Drive } from '../../core/contracts/drive.js';
 import { QUARANTINE_DIR, SHELF_FILE } from '../../plugins/drive-local/folder-layout.js';
@@ -65,7 +65,14 @@ describe('a remote node refuses', () => {
 // Kept in memory, for the engine tests that need drives only.
 testDrive('memory', async () => new MemoryDrive(0));
 // What the engine gets: the same drive behind its node's health gate.
-testDrive('local behind its health gate', async () => (await openStore()).container.resolve(TOKENS.Nodes).drives[0]!);
+// Each store's shelves reserve their map (2 TiB of address space each): closed after each test, not at exit.
+const stores: Awaited<ReturnType<typeof openStore>>[] = [];
+afterEach(async () => { for (const s of stores.splice(0)) await s.close(); });
+testDrive('local behind its health gate', async () => {
+  const store = await openStore();
+  stores.push(store);
+  return store.container.resolve(TOKENS.Nodes).drives[0]!;
+});
 
 /**
  * What the core hands out for a node out of service (its drive behind the

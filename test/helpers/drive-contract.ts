@@ -163,7 +163,8 @@ export function testDrive(name: string, open: () => Promise<Drive>): void {
       expect(text(await drive.shelf.rows('other', { from: key(), limit: 10 }))).toEqual([['01', 'x']]);
       expect(await drive.shelf.rows('none', { from: key(), limit: 10 })).toEqual([]);
       // Rows are neither items nor walked with them.
-      expect((await drive.shelf.scan('', 100)).map((i) => i.name)).toEqual(['rec/a/1.rec']);
+      // (A drive in a store also holds the cluster layout.)
+      expect((await drive.shelf.scan('', 100)).map((i) => i.name).filter((n) => !n.startsWith('cluster/'))).toEqual(['rec/a/1.rec']);
       // A row starting with the byte named stays; others are replaced; a write without a value removes.
       await drive.shelf.put([], [
         { table: 'idx', key: key(1), value: Buffer.from('A'), unlessFirstByte: 'a'.charCodeAt(0) },
