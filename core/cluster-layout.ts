@@ -83,10 +83,20 @@ export function needsRebalance(layout: ClusterLayout): boolean {
   return layout.nodes.some((n) => n.filling || n.role === 'draining');
 }
 
-interface Geometry {
+interface StripeShape {
   readonly data: number;
   readonly parity: number;
   readonly metaCopies: number;
+}
+
+/** Refuses a change that would leave too few active nodes for a stripe or the metadata copies. */
+function checkLeft(layout: ClusterLayout, indexes: readonly number[], shape: StripeShape, doing: string): void {
+  const left = layout.nodes.filter((n) => n.role === 'active' && !indexes.includes(n.index)).length;
+  const need = Math.max(shape.data + shape.parity, shape.metaCopies);
+  if (left < need) {
+    throw new LayoutError(`${doing} ${indexes.map((i) => `node ${i}`).join(', ')} would leave ${left} active nodes; ` +
+      `every stripe needs DATA+PARITY = ${shape.data + shape.parity} nodes and the metadata METACOPIES = ${shape.metaCopies}: add nodes first`);
+  }
 }
 
 function next(layout: ClusterLayout, nodes: LayoutNode[], change: string, nowMs: number): ClusterLayout {
@@ -109,35 +119,37 @@ export function addNodes(layout: ClusterLayout, locations: readonly string[], we
  * Starts draining nodes: refused when what stays active could not hold a
  * stripe (DATA+PARITY nodes) or the metadata copies (METACOPIES).
  */
-export function drainNodes(layout: ClusterLayout, indexes: readonly number[], geometry: Geometry, nowMs = Date.now()): ClusterLayout {
+export function drainNodes(layout: ClusterLayout, indexes: readonly number[], shape: StripeShape, nowMs = Date.now()): ClusterLayout {
   for (const i of indexes) {
     const node = layout.nodes[i];
     if (!node) throw new LayoutError(`there is no node ${i} (the layout has ${layout.nodes.length})`);
     if (node.role !== 'active') throw new LayoutError(`node ${i} is ${node.role} already`);
   }
-  const left = layout.nodes.filter((n) => n.role === 'active' && !indexes.includes(n.index)).length;
-  const need = Math.max(geometry.data + geometry.parity, geometry.metaCopies);
-  if (left < need) {
-    throw new LayoutError(`draining ${indexes.map((i) => `node ${i}`).join(', ')} would leave ${left} active nodes; ` +
-      `every stripe needs DATA+PARITY = ${geometry.data + geometry.parity} and the metadata METACOPIES = ${geometry.metaCopies}: add nodes first`);
-  }
+  checkLeft(layout, indexes, shape, 'draining');
   const nodes = layout.nodes.map((n) => (indexes.includes(n.index) ? { ...n, role: 'draining' as const, filling: undefined } : n)).map(clean);
   return next(layout, nodes, `draining ${indexes.map((i) => `node ${i}`).join(', ')}`, nowMs);
 }
 
-/** Takes drained nodes out for good; the caller has checked they are empty. */
-export function removeNodes(layout: ClusterLayout, indexes: readonly number[], nowMs = Date.now()): ClusterLayout {
+/**
+ * Takes drained nodes out for good; the caller has checked they are empty.
+ * `lost`: nodes that died, taken out undrained (what they held is rebuilt
+ * elsewhere by the healer), under the same rule as a drain.
+ */
+export function removeNodes(layout: ClusterLayout, indexes: readonly number[], shape: StripeShape, lost = false, nowMs = Date.now()): ClusterLayout {
   for (const i of indexes) {
     const node = layout.nodes[i];
     if (!node) throw new LayoutError(`there is no node ${i} (the layout has ${layout.nodes.length})`);
-    if (node.role !== 'draining') throw new LayoutError(`node ${i} is ${node.role}: drain it first (\`kintsugi layout drain ${i}\`), then remove it once it reports empty`);
+    if (node.role === 'removed') throw new LayoutError(`node ${i} is removed already`);
+    if (node.role !== 'draining' && !lost) throw new LayoutError(`node ${i} is ${node.role}: drain it first (\`kintsugi layout drain ${i}\`), then remove it once it reports empty; a node that died is removed with --lost`);
   }
+  if (lost) checkLeft(layout, indexes, shape, 'removing');
   const nodes = layout.nodes.map((n) => (indexes.includes(n.index) ? { ...n, role: 'removed' as const } : n));
   return next(layout, nodes, `removed ${indexes.map((i) => `node ${i}`).join(', ')}`, nowMs);
 }
 
 /** The layout once a rebalance has moved everything: filling nodes hold their share. */
 export function settled(layout: ClusterLayout, nowMs = Date.now()): ClusterLayout {
+  // (Draining nodes stay draining: the operator removes them once they report empty.)
   const filled = layout.nodes.filter((n) => n.filling).map((n) => n.index);
   return next(layout, layout.nodes.map((n) => clean({ ...n, filling: undefined })), `rebalanced${filled.length ? ` (node ${filled.join(', ')} filled)` : ''}`, nowMs);
 }

@@ -7,6 +7,7 @@ import { NO_BUCKET_EPOCH, type BucketEpoch } from './engine/bucket-epoch.js';
 import { BucketStore } from './engine/buckets.js';
 import { Healer } from './engine/healer.js';
 import { LifecycleWorker } from './engine/lifecycle.js';
+import { Rebalancer } from './engine/rebalancer.js';
 import { MultipartUploads } from './engine/multipart.js';
 import { ObjectEngine } from './engine/object-engine.js';
 import type { NodeServiceFactory } from './contracts/drive.js';
@@ -99,7 +100,7 @@ export async function createContainer(
   view = new LayoutView(layout, nodes, log);
   c.register(TOKENS.Layout, { useValue: view });
   // The core's services: one of each per container (the healer listens to this engine's events).
-  for (const service of [ObjectEngine, BucketStore, MultipartUploads, Healer, LifecycleWorker] as const) {
+  for (const service of [ObjectEngine, BucketStore, MultipartUploads, Healer, LifecycleWorker, Rebalancer] as const) {
     c.register(service as never, { useClass: service as never }, { lifecycle: Lifecycle.ContainerScoped });
   }
   return c;

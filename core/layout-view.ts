@@ -55,6 +55,11 @@ export class LayoutView {
     return settledNodes(this.using);
   }
 
+  /** Nodes added by a change whose rebalance is not done. */
+  fillingNodes(): number[] {
+    return this.using.nodes.filter((n) => n.filling && n.role !== 'removed').map((n) => n.index);
+  }
+
   /** Throws LayoutOutdatedError while the nodes have a layout this process cannot use yet. */
   assertCurrent(): void {
     if (this.newest > this.using.version) throw new LayoutOutdatedError(this.using.version, this.newest);

@@ -8,6 +8,7 @@ import { KintsugiError } from '../core/errors.js';
 import { TOKENS } from '../core/tokens.js';
 import { runDemo } from './demo.js';
 import { runHeal } from './heal.js';
+import { LAYOUT_HELP, runLayout } from './layout.js';
 import { runScrub } from './scrub.js';
 import { runNode } from './node-command.js';
 import { runServer } from './serve.js';
@@ -32,6 +33,9 @@ Commands:
                 one scrub pass now: each node reads its own records and
                 shard files against their checksums (no gateway reads);
                 prints MB/s and what is damaged; exit 0 only when nothing
+  layout show|add|drain|remove|rebalance
+                the cluster layout stored on the nodes: which nodes take
+                data; nodes added or drained while serving (see below)
   status [--endpoint=URL] [--json]
                 the nodes, quorum and heal state of a running server (its
                 signed admin endpoint, with ACCESS_KEY and SECRET_KEY);
@@ -43,6 +47,8 @@ Commands:
                 every setting with its default and meaning
   help          this text
 
+Layout:
+${LAYOUT_HELP}
 Settings (environment variables, or a JSON file named by KINTSUGI_CONFIG):
   DATA=4 PARITY=3 NUMNODES=7 METACOPIES=3 NODEPATH=./data MATRIXTYPE=cauchy
   CODEC=auto|native|wasm PLACEMENT=hash|ring PACKETSIZE=4096 BLOCKSIZE=1048576
@@ -70,6 +76,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'heal') return runHeal(config, rest);
   if (command === 'scrub') return runScrub(config, rest);
+  if (command === 'layout') return runLayout(config, rest);
   if (command === 'node') return runNode(config);
   if (command === 'status') return runStatus(config, rest);
   if (command === 'demo') {

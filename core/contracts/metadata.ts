@@ -141,6 +141,8 @@ export interface SweptVersion {
   readonly record: ObjectRecord;
   /** nodes that should hold a sound copy (replicas and shard nodes), were read, and hold none */
   readonly missing: readonly number[];
+  /** nodes that hold a sound copy, wherever it belongs */
+  readonly holders: readonly number[];
   /** an inline record's framed shards as its shard nodes' copies carry them, by shard index (undefined: lost) */
   readonly shards?: readonly (Uint8Array | undefined)[];
   /** every sound copy places the shards alike (a copy a node kept from before a heal moved them does not) */
@@ -151,6 +153,8 @@ export interface SweptVersion {
 export interface SweptKey {
   readonly bucket: string;
   readonly key: string;
+  /** where the key's records are: a sweep resumed `after` it starts with the next key */
+  readonly folder: string;
   /** versions with a sound record somewhere and a tombstone nowhere, newest first */
   readonly versions: readonly SweptVersion[];
   /** versions some node holds a tombstone of */
@@ -260,15 +264,22 @@ export interface MetadataStore {
   /**
    * Walks every node's records at once, in key order, a large batch of keys
    * at a time (the healer's redundancy pass: no per-key round trips);
-   * `folder` (from a ScrubDamage): that key's records alone.
+   * `folder` (from a ScrubDamage): that key's records alone; `after` (a
+   * SweptKey's folder): the keys after that one (a sweep resumed).
    */
-  sweep(options?: { batchKeys?: number; folder?: string }): AsyncIterable<SweptKey[]>;
+  sweep(options?: { batchKeys?: number; folder?: string; after?: string }): AsyncIterable<SweptKey[]>;
   /**
    * Writes record copies back where they are missing, with their listing
    * entries: one commit per node for the whole batch. Returns how many
    * copies landed; a node that fails takes none (the next pass retries).
    */
   restoreCopies(restores: readonly CopyRestore[]): Promise<number>;
+  /**
+   * Removes one version's record copies (and their listing entries) from
+   * the given nodes only: copies left where the record no longer belongs
+   * once a rebalance has written it to its new nodes.
+   */
+  dropCopies(record: ObjectRecord, nodes: readonly number[]): Promise<void>;
   /**
    * Each node's scrub: its own record copies and shard files read on the
    * node against their checksums at `pace`, no gateway in the path (started

@@ -12,6 +12,7 @@ import { isNullVersion } from '../version-id.js';
 import type { HealOptions, HealSummary } from './heal-summary.js';
 import { HealThrottle } from './heal-throttle.js';
 import { countShards, ObjectRepair } from './object-repair.js';
+import { inFlight } from './in-flight.js';
 import { dataDirs } from './orphan-sweep.js';
 
 /** Keys in flight at once on the careful path, and versions whose shard files are checked at once. */
@@ -142,15 +143,3 @@ function remember(live: Map<string, Set<string>>, records: readonly ObjectRecord
   else live.set(id, dirs);
 }
 
-/** Maps `items` with at most `width` calls in flight; results in order. */
-async function inFlight<T, R>(items: readonly T[], width: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(width, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  }));
-  return out;
-}

@@ -56,7 +56,7 @@ export class MsgpackMetadataStore implements MetadataStore {
     @inject(TOKENS.Logger) private readonly log: Logger,
     @inject(TOKENS.Layout) private readonly layout: LayoutView,
   ) {
-    this.slots = new NodeIndexes(nodes, () => layout.settledNodes(), config.parity);
+    this.slots = new NodeIndexes(nodes, () => layout.settledNodes(), () => layout.fillingNodes(), config.parity);
   }
 
   /** The METACOPIES nodes placement picks for a key. */
@@ -256,6 +256,13 @@ export class MsgpackMetadataStore implements MetadataStore {
     return collected;
   }
 
+  async dropCopies(record: ObjectRecord, nodes: readonly number[]): Promise<void> {
+    const { bucket, key, versionId } = record;
+    const path = recordPath(bucket, key, versionId);
+    const rows = removalRows(bucket, key, [versionId]);
+    await Promise.all(nodes.map((n) => this.shelf(n).remove([path], rows)));
+  }
+
   async discard(bucket: string, key: string, versionId: string, nodes: readonly number[]): Promise<void> {
     const path = recordPath(bucket, key, versionId);
     const rows = removalRows(bucket, key, [versionId]);
@@ -334,8 +341,8 @@ export class MsgpackMetadataStore implements MetadataStore {
     }
   }
 
-  sweep(options: { batchKeys?: number; folder?: string } = {}): AsyncIterable<SweptKey[]> {
-    return sweepRecords(this.nodes.drives.map((d) => d.shelf), (bucket, key) => this.metaNodes(bucket, key), options.batchKeys ?? 512, options.folder);
+  sweep(options: { batchKeys?: number; folder?: string; after?: string } = {}): AsyncIterable<SweptKey[]> {
+    return sweepRecords(this.nodes.drives.map((d) => d.shelf), (bucket, key) => this.metaNodes(bucket, key), options.batchKeys ?? 512, options.folder, options.after);
   }
 
   async restoreCopies(restores: readonly CopyRestore[]): Promise<number> {

@@ -33,6 +33,8 @@ export class NodeIndexes {
      * after it joined does not yet; a removed one never again)
      */
     private readonly settled: () => readonly number[],
+    /** nodes filling since they joined: merged too (a write may have reached few settled nodes), never counted on */
+    private readonly filling: () => readonly number[],
     private readonly parity: number,
   ) {
     this.slots = nodes.drives.map((d) => ({ listing: new ShelfListing(d.location, d.shelf), node: new MetadataNode(d), ready: false, retryAtMs: 0, readySinceMs: 0 }));
@@ -93,7 +95,13 @@ export class NodeIndexes {
         const index = await this.forList(n, status[n]?.sinceMs ?? 0);
         if (index) picked.push({ node: n, index });
       }
-      if (picked.length >= enough) return picked;
+      if (picked.length >= enough) {
+        for (const n of this.filling()) {
+          const index = await this.forList(n, status[n]?.sinceMs ?? 0);
+          if (index) picked.push({ node: n, index });
+        }
+        return picked;
+      }
       const rebuilding = this.nodes.health.status().some((s) => s.state === 'index-rebuilding');
       if (!rebuilding || Date.now() > deadline) return picked;
       await new Promise((r) => setTimeout(r, Math.min(RETRY_MS / 4, Math.max(0, deadline - Date.now()))));

@@ -80,9 +80,10 @@ export async function* sweepRecords(
   metaNodes: (bucket: string, key: string) => readonly number[],
   batchKeys: number,
   only?: string,
+  after?: string,
 ): AsyncIterable<SweptKey[]> {
-  // A folder's items sort right after its own name.
-  const walks = shelves.map((s) => new FolderWalk(s, only ?? 'meta/'));
+  // A folder's items sort right after its own name ('/' < '0': past a folder's items, before the next folder).
+  const walks = shelves.map((s) => new FolderWalk(s, only ?? (after !== undefined ? `${after}0` : 'meta/')));
   let batch: SweptKey[] = [];
   for (;;) {
     const heads = await Promise.all(walks.map((w) => w.head()));
@@ -91,7 +92,7 @@ export async function* sweepRecords(
     if (folder === undefined || (only !== undefined && folder !== only)) break;
     const held = await Promise.all(walks.map((w, n) => (heads[n] === folder ? w.take(folder) : Promise.resolve([] as Item[]))));
     const unread = walks.flatMap((w, n) => (w.failed ? [n] : []));
-    const swept = sweptKey(held, unread, metaNodes);
+    const swept = sweptKey(folder, held, unread, metaNodes);
     if (swept) batch.push(swept);
     if (batch.length >= batchKeys) {
       yield batch;
@@ -102,7 +103,7 @@ export async function* sweepRecords(
 }
 
 /** What the nodes' items of one key folder say: its versions, their copies and tombstones. */
-function sweptKey(held: readonly Item[][], unread: readonly number[], metaNodes: (bucket: string, key: string) => readonly number[]): SweptKey | undefined {
+function sweptKey(folderOfKey: string, held: readonly Item[][], unread: readonly number[], metaNodes: (bucket: string, key: string) => readonly number[]): SweptKey | undefined {
   const copies = new Map<string, (RecordCopy | undefined)[]>();
   const tombstones = new Set<string>();
   let stone: ObjectRecord | undefined;
@@ -137,7 +138,8 @@ function sweptKey(held: readonly Item[][], unread: readonly number[], metaNodes:
     const missing = [...targets].filter((n) => n < held.length && !unread.includes(n) && !(byNode[n] && (!record.inline || !record.shardNodes.includes(n) || byNode[n]!.shard)));
     const agreed = byNode.every((c) => c === undefined || sameShardNodes(c.record, record));
     const shards = record.inline ? record.shardNodes.map((n, i) => (byNode[n]?.record.shardNodes[i] === n ? byNode[n]!.shard : undefined)) : undefined;
-    versions.push({ record, missing: missing.sort((a, b) => a - b), agreed, ...(shards ? { shards } : {}) });
+    const holders = [...byNode.keys()].filter((n) => byNode[n] !== undefined);
+    versions.push({ record, missing: missing.sort((a, b) => a - b), holders, agreed, ...(shards ? { shards } : {}) });
   }
-  return { bucket, key, versions, tombstones: [...tombstones].sort(), unread };
+  return { bucket, key, folder: folderOfKey, versions, tombstones: [...tombstones].sort(), unread };
 }

@@ -10,7 +10,7 @@ import { afterAll } from 'vitest';
 import type { DriveShelf } from '../../core/contracts/drive.js';
 import type { NodeSet } from '../../core/contracts/nodes.js';
 import { parseConfig, type KintsugiConfig, type RawSettings } from '../../core/config.js';
-import { createContainer } from '../../core/container.js';
+import { createContainer, type ContainerOptions } from '../../core/container.js';
 import { ObjectEngine } from '../../core/engine/object-engine.js';
 import { MemoryLogger } from '../../core/logger.js';
 import type { Plugin } from '../../core/plugins.js';
@@ -45,11 +45,11 @@ export interface TestStore {
  * An engine over fresh node folders in a temporary directory (SYNC off
  * unless asked); `drives`: another drive plugin in place of the folders'.
  */
-export async function openStore(raw: RawSettings = {}, nodePath = tempDir('kintsugi-engine-'), drives?: Plugin): Promise<TestStore> {
+export async function openStore(raw: RawSettings = {}, nodePath = tempDir('kintsugi-engine-'), drives?: Plugin, options: Omit<ContainerOptions, 'logger'> = {}): Promise<TestStore> {
   const config = parseConfig({ NODEPATH: nodePath, SYNC: 'off', ...raw });
   const logger = new MemoryLogger();
   const plugins = drives ? [...PLUGINS.filter((p) => p.contract !== 'drive'), drives] : PLUGINS;
-  const container = await createContainer(config, plugins, { logger });
+  const container = await createContainer(config, plugins, { ...options, logger });
   const engine = container.resolve(ObjectEngine);
   return {
     engine, config, logger, container,

@@ -1,0 +1,341 @@
+import 'reflect-metadata';
+
+import { inject, injectable } from 'tsyringe';
+
+import { needsRebalance, settled, type ClusterLayout } from '../cluster-layout.js';
+import type { Logger } from '../contracts/logger.js';
+import { dataSpans, type MetadataStore, type ObjectRecord, type SweptKey, type SweptVersion } from '../contracts/metadata.js';
+import type { NodeSet } from '../contracts/nodes.js';
+import { shardPath } from '../layout.js';
+import { writeLayout } from '../layout-store.js';
+import type { LayoutView } from '../layout-view.js';
+import { TOKENS } from '../tokens.js';
+import { emptySummary } from './heal-summary.js';
+import { HealThrottle } from './heal-throttle.js';
+import { inFlight } from './in-flight.js';
+import { ObjectRepair } from './object-repair.js';
+import { keepChosen } from './set-placement.js';
+import { VersionWriter } from './version-writer.js';
+
+/** The shelf item where a rebalance keeps its place on every node, to resume after a crash or a restart. */
+export const REBALANCE_ITEM = 'cluster/rebalance';
+/** Keys a sweep batch holds, and versions moved at once. */
+const BATCH_KEYS = 256;
+const MOVES_IN_FLIGHT = 8;
+/** Bytes of a shard file copied per read. */
+const COPY_CHUNK = 1 << 20;
+/**
+ * How long after a layout change its moves begin: every gateway reads the
+ * layout every LAYOUT_POLL_MS and refuses writes once it sees a newer one,
+ * so by then none places data by the old one.
+ */
+export const LAYOUT_POLL_MS = 2000;
+export const SETTLE_MS = 2 * LAYOUT_POLL_MS + 1000;
+
+/** What a rebalance did, saved on the nodes after each batch. */
+export interface RebalanceProgress {
+  /** the layout version it moves data to */
+  readonly version: number;
+  startedMs: number;
+  finishedMs?: number;
+  /** the last key folder done (a resumed pass starts after it) */
+  after?: string;
+  keys: number;
+  versionsMoved: number;
+  shardsMoved: number;
+  copiesMoved: number;
+  bytesMoved: number;
+  /** versions it could not move now (a node out, copies that disagree): the next pass tries again */
+  deferred: number;
+  /** times it was resumed after a crash or a restart */
+  resumed: number;
+}
+
+/** What a draining node still holds. */
+export interface DrainReport {
+  readonly node: number;
+  readonly records: number;
+  readonly files: number;
+  readonly empty: boolean;
+  /** the node could not be looked at */
+  readonly why?: string;
+}
+
+export interface RebalanceStatus {
+  readonly layoutVersion: number;
+  /** idle: nothing to move; waiting: for the gateways to see the layout; moving; done: this layout's moves are made */
+  readonly state: 'idle' | 'waiting' | 'moving' | 'done';
+  readonly progress?: RebalanceProgress;
+  /** objects a second at most (0: as fast as the nodes go) */
+  readonly rate: number;
+  /** objects a second over the pass so far */
+  readonly objectsPerSecond?: number;
+  readonly draining: readonly DrainReport[];
+}
+
+const fresh = (version: number): RebalanceProgress => ({
+  version, startedMs: Date.now(), keys: 0, versionsMoved: 0, shardsMoved: 0, copiesMoved: 0, bytesMoved: 0, deferred: 0, resumed: 0,
+});
+
+/**
+ * Moves shards and record copies to where the layout in use places them
+ * (nodes added: about their share; nodes draining: everything on them),
+ * a sweep batch at a time, at a settable pace, keeping its place on the
+ * nodes so that a crash or a restart resumes it. Each version moves in an
+ * order that keeps it readable throughout: its shard files are copied to
+ * their new nodes, the record is written to its new nodes, and only then
+ * are the old copies and files removed. When every version is where it
+ * belongs, nodes that were filling become settled (a new layout version).
+ */
+@injectable()
+export class Rebalancer {
+  private readonly throttle: HealThrottle;
+  private state: RebalanceStatus['state'] = 'idle';
+  private progress: RebalanceProgress | undefined;
+  private draining: DrainReport[] = [];
+  private running: Promise<RebalanceProgress | undefined> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    @inject(VersionWriter) private readonly writer: VersionWriter,
+    @inject(ObjectRepair) private readonly repair: ObjectRepair,
+    @inject(TOKENS.MetadataStore) private readonly metadata: MetadataStore,
+    @inject(TOKENS.Nodes) private readonly nodes: NodeSet,
+    @inject(TOKENS.Layout) private readonly layout: LayoutView,
+    @inject(TOKENS.Logger) private readonly log: Logger,
+  ) {
+    this.throttle = new HealThrottle(0);
+  }
+
+  status(): RebalanceStatus {
+    const p = this.progress;
+    const seconds = p ? ((p.finishedMs ?? Date.now()) - p.startedMs) / 1000 : 0;
+    return {
+      layoutVersion: this.layout.layout.version,
+      state: this.state,
+      ...(p ? { progress: { ...p } } : {}),
+      rate: this.throttle.objectsPerSecond,
+      ...(p && seconds > 0 ? { objectsPerSecond: Math.round(p.keys / seconds) } : {}),
+      draining: this.draining,
+    };
+  }
+
+  setRate(objectsPerSecond: number): void {
+    this.throttle.set(objectsPerSecond);
+  }
+
+  /**
+   * Runs passes in the background while the layout has moves to make,
+   * looking again every `intervalMs` (and when the layout changes).
+   */
+  start(intervalMs: number, rate: number, onProgress?: () => void): void {
+    if (this.timer) return;
+    this.throttle.set(rate);
+    const tick = () => {
+      if (this.running || !needsRebalance(this.layout.layout)) return;
+      void this.pass({ onProgress }).catch((err: Error) => this.log.warn('rebalance failed; it resumes later', { error: err.message }));
+    };
+    this.layout.onChange(() => setTimeout(tick, 0));
+    this.timer = setInterval(tick, intervalMs);
+    this.timer.unref();
+    tick();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** One pass to the layout in use (the one under way when a pass is running). */
+  pass(options: { onProgress?: () => void; settleMs?: number } = {}): Promise<RebalanceProgress | undefined> {
+    this.running ??= this.run(options).finally(() => { this.running = undefined; });
+    return this.running;
+  }
+
+  private async run(options: { onProgress?: () => void; settleMs?: number }): Promise<RebalanceProgress | undefined> {
+    const layout = this.layout.layout;
+    if (!needsRebalance(layout)) {
+      this.state = 'idle';
+      return undefined;
+    }
+    const saved = await this.load(layout.version);
+    if (saved?.finishedMs && saved.deferred === 0) {
+      this.progress = saved;
+      return this.finish(layout, saved);
+    }
+    this.state = 'waiting';
+    const settleMs = options.settleMs ?? SETTLE_MS;
+    const wait = layout.changedMs + settleMs - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, Math.min(wait, settleMs)));
+    const resumed = saved && !saved.finishedMs;
+    const p: RebalanceProgress = resumed ? { ...saved, resumed: saved.resumed + 1 } : fresh(layout.version);
+    this.progress = p;
+    this.state = 'moving';
+    this.log.info(resumed ? 'rebalance resumed' : 'rebalance started', { version: layout.version, change: layout.change, after: p.after });
+    // The batch a crash interrupted may have left old shard files behind its moved records: looked for once.
+    let thorough = resumed === true;
+    for await (const batch of this.metadata.sweep({ batchKeys: BATCH_KEYS, ...(p.after !== undefined ? { after: p.after } : {}) })) {
+      // A newer layout: this pass's targets are stale; the next pass starts over towards it.
+      if (this.layout.layout.version !== layout.version) return p;
+      const versions = batch.flatMap((swept) => swept.versions.map((v) => ({ swept, v })));
+      await inFlight(versions, MOVES_IN_FLIGHT, ({ swept, v }) => this.move(swept, v, p, thorough));
+      thorough = false;
+      p.after = batch[batch.length - 1]!.folder;
+      p.keys += batch.length;
+      await this.save(p);
+      options.onProgress?.();
+      await this.throttle.pace(p.keys);
+    }
+    p.finishedMs = Date.now();
+    await this.save(p);
+    this.log.info('rebalance pass finished', { ...p });
+    return this.finish(layout, p);
+  }
+
+  /** After a pass: filling nodes settle when nothing was left behind; draining nodes say what they still hold. */
+  private async finish(layout: ClusterLayout, p: RebalanceProgress): Promise<RebalanceProgress> {
+    this.draining = await Promise.all(layout.nodes.filter((n) => n.role === 'draining').map((n) => this.drainReport(n.index)));
+    if (p.deferred > 0) {
+      // Started again by the next tick (from the start: the deferred versions are anywhere).
+      await this.save({ ...p, finishedMs: undefined, after: undefined, deferred: 0 } as RebalanceProgress).catch(() => undefined);
+      this.state = 'moving';
+      return p;
+    }
+    if (layout.nodes.some((n) => n.filling)) {
+      const next = settled(layout);
+      await writeLayout(this.nodes, next, layout.version);
+      this.layout.adopt(next);
+    }
+    this.state = 'done';
+    return p;
+  }
+
+  /** Moves one version where the layout places it now; counts what it did into `p`. */
+  private async move(swept: SweptKey, v: SweptVersion, p: RebalanceProgress, thorough: boolean): Promise<void> {
+    const record = v.record;
+    const placed = this.writer.placed(record.bucket, record.key);
+    const spans = dataSpans(record);
+    const to = spans.map((s) => keepChosen(s.shardNodes, placed.shards));
+    const targets = new Set([...placed.metadata, ...to.flat()]);
+    const strays = v.holders.filter((n) => !targets.has(n));
+    const moves = spans.flatMap((s, si) => s.shardNodes.flatMap((from, i) => (from !== to[si]![i] ? [{ span: s, i, from, to: to[si]![i]! }] : [])));
+    const missing = [...targets].filter((n) => !v.holders.includes(n));
+    if (moves.length === 0 && strays.length === 0 && missing.length === 0) {
+      if (thorough && !record.inline) await this.removeLeftovers(record);
+      return;
+    }
+    // Copies that disagree, or a node whose records cannot be read: the healer's judgement first.
+    const writable = [...targets].every((n) => this.nodes.health.canWrite(n));
+    if (!v.agreed || swept.unread.some((n) => this.layout.inService(n)) || !writable || (record.inline && v.shards?.some((s) => !s))) {
+      p.deferred++;
+      return;
+    }
+    // Deleted for good since the sweep read it: nothing to move (and no copy to bring back).
+    if (!(await this.metadata.get(record.bucket, record.key, record.versionId).catch(() => undefined))) return;
+    const moved: ObjectRecord = record.parts
+      ? { ...record, shardNodes: to[0]!, parts: record.parts.map((part, i) => ({ ...part, shardNodes: to[i]! })) }
+      : { ...record, shardNodes: to[0]! };
+    let rebuild = false;
+    if (!record.inline) {
+      for (const m of moves) {
+        if (m.span.size === 0) continue;
+        const bytes = await this.copyShard(record, m.span.dir, m.i, m.from, m.to);
+        if (bytes === undefined) rebuild = true;
+        else p.bytesMoved += bytes;
+      }
+    }
+    try {
+      await this.metadata.put(moved, record.inline ? (v.shards as Uint8Array[]) : undefined);
+    } catch (err) {
+      this.log.warn('rebalance could not write a record to its new nodes; it stays where it was', { bucket: record.bucket, key: record.key, versionId: record.versionId, error: (err as Error).message });
+      p.deferred++;
+      return;
+    }
+    // A shard whose old node could not be read is rebuilt on its new one from the others.
+    if (rebuild) await this.repair.files(moved, emptySummary(), false);
+    await this.metadata.dropCopies(record, strays).catch(() => undefined);
+    if (!record.inline) {
+      await Promise.all(moves.filter((m) => m.span.size > 0).map((m) => this.nodes.drives[m.from]!.remove(shardPath(record.bucket, record.key, m.span.dir, m.i)).catch(() => undefined)));
+    }
+    p.versionsMoved++;
+    p.shardsMoved += moves.length;
+    p.copiesMoved += missing.length;
+  }
+
+  /** Copies one shard file between nodes; the bytes copied, or undefined when the source could not be read whole. */
+  private async copyShard(record: ObjectRecord, dir: string, shard: number, from: number, to: number): Promise<number | undefined> {
+    const path = shardPath(record.bucket, record.key, dir, shard);
+    const src = await this.nodes.drives[from]!.open(path).catch(() => undefined);
+    if (!src) return undefined;
+    let writer;
+    try {
+      writer = await this.nodes.drives[to]!.createWriter(path);
+      for (let at = 0; at < src.size; at += COPY_CHUNK) await writer.write(await src.read(at, Math.min(COPY_CHUNK, src.size - at)));
+      await writer.commit();
+      return src.size;
+    } catch (err) {
+      await writer?.abort().catch(() => undefined);
+      this.log.warn('rebalance could not copy a shard; it is rebuilt from the others', { bucket: record.bucket, key: record.key, from, to, error: (err as Error).message });
+      return undefined;
+    } finally {
+      await src.close().catch(() => undefined);
+    }
+  }
+
+  /** Shard files of a version on nodes its record no longer names (a move a crash interrupted after the record was written). */
+  private async removeLeftovers(record: ObjectRecord): Promise<void> {
+    await Promise.all(dataSpans(record).filter((s) => s.size > 0).flatMap((s) => s.shardNodes.map((_, i) => {
+      const path = shardPath(record.bucket, record.key, s.dir, i);
+      return Promise.all(this.nodes.drives.filter((d) => d.index !== s.shardNodes[i] && this.layout.inService(d.index))
+        .map((d) => d.stat(path).then((st) => (st ? d.remove(path) : undefined)).catch(() => undefined)));
+    })));
+  }
+
+  /** What a draining node still holds: record copies on its shelf, shard files under its data folder. */
+  async drainReport(node: number): Promise<DrainReport> {
+    const d = this.nodes.drives[node]!;
+    try {
+      const records = (await d.shelf.scan('meta/', 64)).filter((i) => i.name.startsWith('meta/')).length;
+      const files = await countFiles(d, 'data', 64);
+      return { node, records, files, empty: records === 0 && files === 0 };
+    } catch (err) {
+      return { node, records: 0, files: 0, empty: false, why: (err as Error).message };
+    }
+  }
+
+  /** The progress saved on the nodes: of the newest layout's pass (under way here or elsewhere, or the last one). */
+  saved(): Promise<RebalanceProgress | undefined> {
+    return this.load();
+  }
+
+  private async load(version?: number): Promise<RebalanceProgress | undefined> {
+    const found = await Promise.all(this.nodes.drives.map((d) => d.shelf.get(REBALANCE_ITEM).then((i) => i && JSON.parse(Buffer.from(i.bytes).toString('utf8')) as RebalanceProgress, () => undefined)));
+    const want = version ?? Math.max(0, ...found.map((f) => f?.version ?? 0));
+    // The most advanced record of that pass (a node that missed saves is behind).
+    let best: RebalanceProgress | undefined;
+    for (const f of found) if (f && f.version === want && (!best || f.keys > best.keys || (f.finishedMs && !best.finishedMs))) best = f;
+    return best;
+  }
+
+  private async save(p: RebalanceProgress): Promise<void> {
+    const bytes = Buffer.from(JSON.stringify(p));
+    await Promise.all(this.nodes.drives.map((d) => (this.nodes.health.canWrite(d.index) ? d.shelf.put([{ name: REBALANCE_ITEM, bytes }]).catch(() => undefined) : undefined)));
+  }
+}
+
+/** Files under `dir` of a drive, counted up to `most` (a drain's emptiness does not need them all). */
+async function countFiles(d: NodeSet['drives'][number], dir: string, most: number): Promise<number> {
+  let found = 0;
+  const walk = async (path: string): Promise<void> => {
+    for (const name of await d.list(path)) {
+      if (found >= most) return;
+      const child = `${path}/${name}`;
+      const st = await d.stat(child);
+      if (!st) continue;
+      if (st.isDirectory) await walk(child);
+      else found++;
+    }
+  };
+  await walk(dir);
+  return found;
+}
