@@ -1,5 +1,6 @@
 import type { HealerStatus } from './engine/healer.js';
 import type { LifecycleStatus } from './engine/lifecycle.js';
+import type { RebalanceStatus } from './engine/rebalancer.js';
 
 /**
  * The messages between the server's primary and its workers (node:cluster
@@ -10,6 +11,8 @@ export type ToWorker =
   | { kintsugi: 'heal-status'; status: HealerStatus }
   /** the primary's lifecycle worker's progress */
   | { kintsugi: 'lifecycle-status'; status: LifecycleStatus }
+  /** the primary's rebalance: where it stands */
+  | { kintsugi: 'rebalance-status'; status: RebalanceStatus }
   /** a console session was signed out on some worker */
   | { kintsugi: 'console-signout'; id: string; expiresMs: number }
   /** finish the requests in flight and exit */
@@ -23,7 +26,9 @@ export type ToPrimary =
   /** the admin endpoint set the background passes' pace */
   | { kintsugi: 'heal-rate'; objectsPerSecond: number }
   /** the admin endpoint asked for a heal pass now */
-  | { kintsugi: 'heal-start' };
+  | { kintsugi: 'heal-start' }
+  /** the admin endpoint set the rebalance's pace */
+  | { kintsugi: 'rebalance-rate'; objectsPerSecond: number };
 
 const isMessage = (msg: unknown): msg is { kintsugi: string } => typeof msg === 'object' && msg !== null && typeof (msg as { kintsugi?: unknown }).kintsugi === 'string';
 

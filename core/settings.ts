@@ -139,6 +139,7 @@ export const SETTINGS = {
   workers: spec({ name: 'WORKERS', meaning: 'server processes sharing the port and the nodes', shownDefault: 'cores', read: integer('WORKERS', availableParallelism(), 1) }),
   healIntervalS: spec({ name: 'HEAL_INTERVAL', meaning: 'seconds between background heal passes (0: off)', shownDefault: '3600', read: integer('HEAL_INTERVAL', 3600, 0) }),
   healRate: spec({ name: 'HEAL_RATE', meaning: 'objects per second the background scanner checks at most (settable while it runs: `POST /_kintsugi/admin/heal?rate=N`)', shownDefault: '1000', read: integer('HEAL_RATE', 1000, 1) }),
+  rebalanceRate: spec({ name: 'REBALANCE_RATE', meaning: 'objects per second a rebalance (nodes added or draining) moves at most, 0 for no limit (settable while it runs: `POST /_kintsugi/admin/rebalance?rate=N`)', shownDefault: '0', read: integer('REBALANCE_RATE', 0, 0) }),
   scrubPeriodDays: spec({ name: 'SCRUB_PERIOD', meaning: 'days within which every node reads all its bytes against their checksums again (0: no scrub)', shownDefault: '30', read: integer('SCRUB_PERIOD', 30, 0) }),
   scrubRateMB: spec({ name: 'SCRUB_RATE', meaning: 'megabytes per second each node scrubs at most', shownDefault: '100', read: integer('SCRUB_RATE', 100, 1) }),
   probeIntervalS: spec({ name: 'PROBE_INTERVAL', meaning: 'seconds between health probes of every node (0: only when an operation needs a degraded node)', shownDefault: '15', read: integer('PROBE_INTERVAL', 15, 0) }),

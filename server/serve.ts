@@ -6,11 +6,14 @@ import { createContainer } from '../core/container.js';
 import { BUCKET_EPOCH_ENV, FileBucketEpoch, LeaseBucketEpoch } from '../core/engine/bucket-epoch.js';
 import { Healer } from '../core/engine/healer.js';
 import { LifecycleWorker } from '../core/engine/lifecycle.js';
+import { LAYOUT_POLL_MS, Rebalancer } from '../core/engine/rebalancer.js';
+import { readLayouts } from '../core/layout-store.js';
 import { asToPrimary, fromPrimary, toPrimary, type ToWorker } from '../core/cluster-messages.js';
 import { JsonLineLogger } from '../core/logger.js';
 import { TOKENS } from '../core/tokens.js';
 import { openLocalNodes } from '../plugins/drive-local/index.js';
 import { PLUGINS } from './plugins.js';
+import { configForLayout, nodesEnv, startPrimary } from './primary.js';
 
 /** Serves S3 in this process until SIGTERM/SIGINT; resolves with the bound address. */
 export async function serveHere(config: KintsugiConfig): Promise<{ host: string; port: number; close: () => Promise<void> }> {
@@ -24,9 +27,13 @@ export async function serveHere(config: KintsugiConfig): Promise<{ host: string;
     fromPrimary((msg) => {
       if (msg.kintsugi === 'heal-status') container.resolve(Healer).adopt(msg.status);
       if (msg.kintsugi === 'lifecycle-status') container.resolve(LifecycleWorker).adopt(msg.status);
+      if (msg.kintsugi === 'rebalance-status') container.resolve(Rebalancer).adopt(msg.status);
     });
   }
   health.start();
+  // A newer layout over the same nodes is taken at once; one with nodes this
+  // process has not opened stops its writes until the primary replaces it.
+  container.resolve(TOKENS.Layout).watch(LAYOUT_POLL_MS);
   // Objects a read had to reconstruct are healed in the background.
   container.resolve(Healer).watch();
   const transport = container.resolve(TOKENS.Transport);
@@ -42,10 +49,6 @@ export async function serveHere(config: KintsugiConfig): Promise<{ host: string;
 
 /** Worker deaths within this window that count towards a crash loop. */
 const DEATH_WINDOW_MS = 60_000;
-/** How often the primary asks the nodes' scrubs where they stand (and takes the damage they found). */
-const SCRUB_POLL_MS = 10_000;
-/** How often a running pass's progress is told to the workers. */
-const HEAL_STATUS_MS = 2000;
 
 function banner(config: KintsugiConfig, port: number, codec: string): string {
   const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
@@ -78,25 +81,11 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
   if (cluster.isPrimary) {
     // Local folders are checked (crash leftovers swept) once, by the primary; nodes on other hosts check their own.
     if (!config.nodes) await openLocalNodes(config.nodePath, config.numNodes, config.sync, log, 0);
-    const container = await createContainer(config, PLUGINS, { logger: { info() {}, warn: log.warn.bind(log), error: log.error.bind(log) } });
-    const codec = container.resolve(TOKENS.Codec).impl;
-    const metadata = container.resolve(TOKENS.MetadataStore);
-    container.resolve(TOKENS.NodeHealth).start();
     const broadcast = (msg: ToWorker) => { for (const w of Object.values(cluster.workers ?? {})) if (w?.isConnected()) w.send(msg); };
-    // Listing indexes that are not complete (an upgrade, an interrupted rebuild) are rebuilt before the workers list from them.
-    await metadata.checkDerived();
-    // One background scanner for the whole cluster of workers, in the primary.
-    // Its passes are told to the workers, which answer the admin status.
-    const healer = container.resolve(Healer);
-    const tellHeal = () => broadcast({ kintsugi: 'heal-status', status: healer.status() });
-    // HEAL_INTERVAL=0 turns the periodic passes off; a pass asked for by the admin endpoint still runs.
-    healer.startScanner(config.healIntervalS * 1000, config.healRate, tellHeal);
-    // Each node scrubs its own bytes; the primary asks where they stand and repairs what they found.
-    if (config.scrubPeriodDays > 0) healer.startScrub({ rateBytes: config.scrubRateMB * 1e6, periodMs: config.scrubPeriodDays * 86_400_000 }, SCRUB_POLL_MS, tellHeal);
-    // A pass's progress, for the workers' admin status and metrics.
-    setInterval(() => { if (healer.status().scanning) tellHeal(); }, HEAL_STATUS_MS).unref();
-    // And one lifecycle worker; the workers learn its progress for their metrics.
-    container.resolve(LifecycleWorker).start((status) => broadcast({ kintsugi: 'lifecycle-status', status }));
+    let stopping = false;
+    let growing = false;
+    const grow = () => { void regrow(); };
+    let services = await startPrimary(config, log, broadcast, grow);
     // Workers are always separate processes: that is how they get a libuv
     // pool sized for the sync policy (read when a process starts, hence the
     // env). With SYNC on, threads sit in fdatasync for milliseconds and 16
@@ -104,7 +93,7 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
     // every call is short and 4 threads cost less CPU per call than 16 on
     // two cores (thread wake-ups): small puts and gets ran 10-300% faster.
     // The workers share one bucket epoch (core/engine/bucket-epoch.ts).
-    const workerEnv = {
+    let workerEnv: Record<string, string> = {
       UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? (config.sync ? '16' : '4'),
       ...(nodesShared(config) ? {} : { [BUCKET_EPOCH_ENV]: FileBucketEpoch.create() }),
     };
@@ -112,27 +101,72 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
     let ready = 0;
     /** workers that said they listen: they take the shutdown message; one still starting only knows signals */
     const listening = new Set<number>();
+    /** workers replaced by ones on a newer layout: their exit is expected */
+    const retiring = new Set<number>();
     const tell = (w: { send(msg: ToWorker): unknown }, msg: ToWorker) => w.send(msg);
     cluster.on('message', (w, raw: unknown) => {
       const msg = asToPrimary(raw);
       if (msg?.kintsugi === 'listening') {
         listening.add(w.id);
-        if (++ready === config.workers) process.stdout.write(banner(config, msg.port, codec));
-        tell(w, { kintsugi: 'heal-status', status: healer.status() });
+        if (++ready === config.workers) process.stdout.write(banner(config, msg.port, services.codec));
+        tell(w, { kintsugi: 'heal-status', status: services.healer.status() });
+        tell(w, { kintsugi: 'rebalance-status', status: services.rebalancer.status() });
       }
       // What a worker wants every worker to hear (a console sign-out).
       if (msg?.kintsugi === 'relay') broadcast(msg.message);
-      if (msg?.kintsugi === 'heal-start' && healer.startPass()) tellHeal();
+      if (msg?.kintsugi === 'heal-start' && services.healer.startPass()) services.tellHeal();
       if (msg?.kintsugi === 'heal-rate') {
-        healer.setRate(msg.objectsPerSecond);
-        tellHeal();
+        services.healer.setRate(msg.objectsPerSecond);
+        services.tellHeal();
+      }
+      if (msg?.kintsugi === 'rebalance-rate') {
+        services.rebalancer.setRate(msg.objectsPerSecond);
+        services.tellRebalance();
       }
     });
-    let stopping = false;
+    /**
+     * The nodes' layout names nodes this gateway has not opened (`kintsugi
+     * layout add` ran): the primary's services start again on them, then
+     * each worker is replaced by one that has them, the new one listening
+     * before the old one is told to finish, so the port never goes quiet.
+     * Until its replacement listens, an old worker refuses writes (503).
+     */
+    const regrow = async (): Promise<void> => {
+      if (growing || stopping) return;
+      growing = true;
+      try {
+        const { newest } = await readLayouts(services.nodes());
+        if (!newest || newest.nodes.length === services.config.numNodes) return;
+        const grown = configForLayout(services.config, newest);
+        log.warn('the cluster layout names new nodes: the gateway moves onto them', { version: newest.version, nodes: grown.numNodes });
+        await services.stop();
+        services = await startPrimary(grown, log, broadcast, grow);
+        workerEnv = { ...workerEnv, ...nodesEnv(grown) };
+        for (const old of Object.values(cluster.workers ?? {})) {
+          if (!old || retiring.has(old.id) || stopping) continue;
+          const fresh = cluster.fork(workerEnv);
+          await new Promise<void>((done) => {
+            const check = (w: { id: number }, raw: unknown) => {
+              if (w.id === fresh.id && asToPrimary(raw)?.kintsugi === 'listening') { cluster.off('message', check); done(); }
+            };
+            cluster.on('message', check);
+            fresh.once('exit', () => { cluster.off('message', check); done(); });
+          });
+          retiring.add(old.id);
+          if (listening.has(old.id)) tell(old, { kintsugi: 'shutdown' });
+          else old.kill('SIGTERM');
+        }
+      } catch (err) {
+        log.error('moving onto the new layout failed; trying again', { error: (err as Error).message });
+        setTimeout(grow, 5000).unref();
+      } finally {
+        growing = false;
+      }
+    };
     const deaths: number[] = [];
     let loopLogged = false;
     cluster.on('exit', (worker, code, signal) => {
-      if (stopping) return;
+      if (stopping || retiring.delete(worker.id)) return;
       if (ready < config.workers) {
         // A worker that dies before listening (port taken) would die again:
         // restarting it would spin forever. Node faults do not stop a start.
@@ -162,10 +196,7 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
       else w!.kill('SIGTERM');
     })));
     // Closed last, after every worker: the node folders' shelves are stamped as left, and the next start opens them without a walk.
-    healer.stopScanner();
-    container.resolve(LifecycleWorker).stop();
-    await metadata.close();
-    await container.resolve(TOKENS.Nodes).close();
+    await services.stop();
     return;
   }
   let server: Awaited<ReturnType<typeof serveHere>>;

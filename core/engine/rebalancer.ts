@@ -95,6 +95,8 @@ export class Rebalancer {
   private draining: DrainReport[] = [];
   private running: Promise<RebalanceProgress | undefined> | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private adopted: RebalanceStatus | undefined;
+  private stopping = false;
 
   constructor(
     @inject(VersionWriter) private readonly writer: VersionWriter,
@@ -107,7 +109,13 @@ export class Rebalancer {
     this.throttle = new HealThrottle(0);
   }
 
+  /** Where the primary's rebalance stands (a worker answers the admin status with it). */
+  adopt(status: RebalanceStatus): void {
+    this.adopted = status;
+  }
+
   status(): RebalanceStatus {
+    if (this.adopted && !this.progress) return this.adopted;
     const p = this.progress;
     const seconds = p ? ((p.finishedMs ?? Date.now()) - p.startedMs) / 1000 : 0;
     return {
@@ -130,9 +138,10 @@ export class Rebalancer {
    */
   start(intervalMs: number, rate: number, onProgress?: () => void): void {
     if (this.timer) return;
+    this.stopping = false;
     this.throttle.set(rate);
     const tick = () => {
-      if (this.running || !needsRebalance(this.layout.layout)) return;
+      if (this.running || this.stopping || !needsRebalance(this.layout.layout)) return;
       void this.pass({ onProgress }).catch((err: Error) => this.log.warn('rebalance failed; it resumes later', { error: err.message }));
     };
     this.layout.onChange(() => setTimeout(tick, 0));
@@ -141,9 +150,12 @@ export class Rebalancer {
     tick();
   }
 
-  stop(): void {
+  /** Stops the background passes; a running one ends after its batch (its place is saved). */
+  async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    this.stopping = true;
+    await this.running?.catch(() => undefined);
   }
 
   /** One pass to the layout in use (the one under way when a pass is running). */
@@ -176,7 +188,7 @@ export class Rebalancer {
     let thorough = resumed === true;
     for await (const batch of this.metadata.sweep({ batchKeys: BATCH_KEYS, ...(p.after !== undefined ? { after: p.after } : {}) })) {
       // A newer layout: this pass's targets are stale; the next pass starts over towards it.
-      if (this.layout.layout.version !== layout.version) return p;
+      if (this.layout.layout.version !== layout.version || this.stopping) return p;
       const versions = batch.flatMap((swept) => swept.versions.map((v) => ({ swept, v })));
       await inFlight(versions, MOVES_IN_FLIGHT, ({ swept, v }) => this.move(swept, v, p, thorough));
       thorough = false;

@@ -1,6 +1,7 @@
 import type { KintsugiConfig } from '../../core/config.js';
 import { BucketStore } from '../../core/engine/buckets.js';
 import { Healer } from '../../core/engine/healer.js';
+import { Rebalancer } from '../../core/engine/rebalancer.js';
 import { LifecycleWorker } from '../../core/engine/lifecycle.js';
 import { MultipartUploads } from '../../core/engine/multipart.js';
 import { ObjectEngine } from '../../core/engine/object-engine.js';
@@ -29,7 +30,7 @@ export const h3TransportPlugin: Plugin = {
         const engine = c.resolve(ObjectEngine);
         return new H3Transport(
           new S3Api({ engine, buckets: c.resolve(BucketStore), uploads: c.resolve(MultipartUploads), lifecycleDayMs: config.lifecycleDayS * 1000 }, credentials),
-          new Operations(engine, c.resolve(Healer), c.resolve(LifecycleWorker), c.resolve(TOKENS.Nodes), c.resolve(TOKENS.Codec), c.resolve(TOKENS.Metrics), credentials, config.metricsToken),
+          new Operations(engine, c.resolve(Healer), c.resolve(LifecycleWorker), c.resolve(Rebalancer), c.resolve(TOKENS.Layout), c.resolve(TOKENS.Nodes), c.resolve(TOKENS.Codec), c.resolve(TOKENS.Metrics), credentials, config.metricsToken),
           c.resolve(TOKENS.Logger),
           config.domain ? { domain: config.domain } : {},
           new ConsoleGateway(new ConsoleSessions(credentials)),

@@ -1,6 +1,8 @@
 import type { Codec } from '../../core/contracts/codec.js';
 import type { NodeSet, NodeState } from '../../core/contracts/nodes.js';
 import type { Healer } from '../../core/engine/healer.js';
+import type { Rebalancer } from '../../core/engine/rebalancer.js';
+import type { LayoutView } from '../../core/layout-view.js';
 import { toPrimary } from '../../core/cluster-messages.js';
 import type { LifecycleWorker } from '../../core/engine/lifecycle.js';
 import type { DegradedRead, ObjectEngine } from '../../core/engine/object-engine.js';
@@ -25,6 +27,8 @@ export class Operations {
     private readonly engine: ObjectEngine,
     private readonly healer: Healer,
     private readonly lifecycle: LifecycleWorker,
+    private readonly rebalancer: Rebalancer,
+    private readonly layout: LayoutView,
     private readonly nodes: NodeSet,
     private readonly codec: Codec,
     readonly metrics: Metrics,
@@ -62,6 +66,14 @@ export class Operations {
         if (sc.bytes !== undefined) metrics.set('kintsugi_scrub_pass_bytes', 'Bytes the node\'s current (or last) scrub pass has read', node, sc.bytes);
         if (sc.lastPass) metrics.set('kintsugi_scrub_last_pass_finished_seconds', 'When the node\'s last scrub pass finished (Unix time)', node, sc.lastPass.finishedMs / 1000);
         if (sc.lastPass) metrics.set('kintsugi_scrub_last_pass_damaged', 'What the node\'s last scrub pass found damaged', node, sc.lastPass.damaged);
+      }
+      metrics.set('kintsugi_layout_version', 'The cluster layout version this process places data by', {}, this.layout.layout.version);
+      const rebalance = this.rebalancer.status();
+      metrics.set('kintsugi_rebalance_moving', 'Whether a rebalance is moving data to the layout in use', {}, rebalance.state === 'moving' ? 1 : 0);
+      if (rebalance.progress) {
+        metrics.set('kintsugi_rebalance_keys', 'Keys the rebalance has looked at', {}, rebalance.progress.keys);
+        metrics.set('kintsugi_rebalance_shards_moved', 'Shards the rebalance has moved', {}, rebalance.progress.shardsMoved);
+        metrics.set('kintsugi_rebalance_bytes_moved', 'Shard bytes the rebalance has copied', {}, rebalance.progress.bytesMoved);
       }
       if (heal.lastPass) {
         metrics.set('kintsugi_heal_last_pass_objects', 'Objects checked by the last heal pass', {}, heal.lastPass.objectsChecked);
@@ -118,7 +130,8 @@ export class Operations {
           writeQuorum: this.engine.writeQuorum,
           readQuorum: this.engine.readQuorum,
         };
-        return text(200, JSON.stringify({ codec: this.codec.impl, nodes, quorum, heal: this.healer.status(), lifecycle: this.lifecycle.status() }), 'application/json');
+        const layout = { ...this.layout.layout, newestVersion: this.layout.newestVersion };
+        return text(200, JSON.stringify({ codec: this.codec.impl, nodes, quorum, heal: this.healer.status(), lifecycle: this.lifecycle.status(), layout, rebalance: this.rebalancer.status() }), 'application/json');
       }
       case 'admin/heal': {
         // The background passes' pace, changed while one runs (rate=OBJECTS_PER_SECOND, 0: no limit),
@@ -137,6 +150,18 @@ export class Operations {
         }
         if (start !== null) toPrimary({ kintsugi: 'heal-start' });
         return text(200, JSON.stringify({ ...(rate !== null ? { rate: Number(rate) } : {}), ...(start !== null ? { started: true } : {}) }), 'application/json');
+      }
+      case 'admin/rebalance': {
+        // The rebalance's pace, changed while it runs (rate=OBJECTS_PER_SECOND, 0: no limit).
+        authenticate(req, (k) => this.credentials.secretFor(k));
+        if (req.method !== 'POST') throw new S3Error('MethodNotAllowed', 'the rebalance pace is set with POST');
+        const rate = req.query.get('rate');
+        if ([...req.query.keys()].some((k) => k !== 'rate') || rate === null || !/^\d{1,9}$/.test(rate)) {
+          throw new S3Error('InvalidArgument', 'POST /_kintsugi/admin/rebalance takes rate=N (objects a second, 0 for no limit), nothing else');
+        }
+        this.rebalancer.setRate(Number(rate));
+        toPrimary({ kintsugi: 'rebalance-rate', objectsPerSecond: Number(rate) });
+        return text(200, JSON.stringify({ rate: Number(rate) }), 'application/json');
       }
       default:
         throw new S3Error('NoSuchKey', `no operations endpoint ${req.rawPath}`);
