@@ -1,7 +1,9 @@
 import { request } from 'node:http';
 
 import type { KintsugiConfig } from '../core/config.js';
+import type { ClusterLayout } from '../core/cluster-layout.js';
 import type { NodeStatus } from '../core/contracts/nodes.js';
+import type { RebalanceStatus } from '../core/engine/rebalancer.js';
 import { signHeaders } from '../plugins/transport-h3/auth/sigv4-sign.js';
 
 const STATUS_PATH = '/_kintsugi/admin/status';
@@ -17,6 +19,8 @@ interface ClusterStatus {
     lastPass?: { finishedMs: number; objectsChecked: number; shardsRebuilt: number; replicasRepaired: number; unrecoverable: string[]; deferred: number };
     scrub?: { node: number; state: string; why?: string; passStartedMs?: number; bytes?: number; items?: number; lastPass?: { finishedMs: number; bytes: number; damaged: number }; dueMs?: number }[];
   };
+  layout?: ClusterLayout & { newestVersion: number };
+  rebalance?: RebalanceStatus;
 }
 
 function fetchStatus(config: KintsugiConfig, endpoint: URL): Promise<{ status: number; body: string }> {
@@ -89,6 +93,18 @@ export async function runStatus(config: KintsugiConfig, args: string[]): Promise
     const due = sc.dueMs !== undefined ? `; next due in ${ago(Math.max(0, sc.dueMs - now))}` : '';
     out.push(`scrub:  node ${sc.node} ${current}${lastScrub}${due}`);
   }
+  if (status.layout) {
+    const l = status.layout;
+    const count = (role: string) => l.nodes.filter((n) => n.role === role).length;
+    const filling = l.nodes.filter((n) => n.filling).map((n) => n.index);
+    out.push(`layout: version ${l.version}${l.newestVersion > l.version ? ` (the nodes have ${l.newestVersion}: this gateway is moving onto it)` : ''}, ${count('active')} active${filling.length ? ` (node ${filling.join(', ')} filling)` : ''}, ${count('draining')} draining, ${count('removed')} removed; ${l.change}`);
+  }
+  const r = status.rebalance;
+  if (r?.progress && r.state !== 'idle') {
+    const p = r.progress;
+    out.push(`        rebalance ${r.state}: ${p.keys} keys, ${p.versionsMoved} versions moved (${p.shardsMoved} shards, ${mb(p.bytesMoved)}), ${p.deferred} deferred${r.objectsPerSecond !== undefined ? `, ${r.objectsPerSecond}/s` : ''} (at most ${r.rate || 'unlimited'}/s)`);
+  }
+  for (const d of r?.draining ?? []) out.push(`        node ${d.node} draining: ${d.empty ? 'empty, can be removed' : `${d.records} records, ${d.files} shard files left`}`);
   process.stdout.write(out.join('\n') + '\n');
   return writable >= need ? 0 : 1;
 }

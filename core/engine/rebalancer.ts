@@ -84,7 +84,9 @@ const fresh = (version: number): RebalanceProgress => ({
  * nodes so that a crash or a restart resumes it. Each version moves in an
  * order that keeps it readable throughout: its shard files are copied to
  * their new nodes, the record is written to its new nodes, and only then
- * are the old copies and files removed. When every version is where it
+ * are the old copies and files removed. A move a crash cut short shows as
+ * copies that disagree (the new ones on the key's new metadata nodes,
+ * which a resumed pass reads first) and is finished from the new ones. When every version is where it
  * belongs, nodes that were filling become settled (a new layout version).
  */
 @injectable()
@@ -232,13 +234,13 @@ export class Rebalancer {
     const strays = v.holders.filter((n) => !targets.has(n));
     const moves = spans.flatMap((s, si) => s.shardNodes.flatMap((from, i) => (from !== to[si]![i] ? [{ span: s, i, from, to: to[si]![i]! }] : [])));
     const missing = [...targets].filter((n) => !v.holders.includes(n));
-    if (moves.length === 0 && strays.length === 0 && missing.length === 0) {
+    if (moves.length === 0 && strays.length === 0 && missing.length === 0 && v.agreed) {
       if (thorough && !record.inline) await this.removeLeftovers(record);
       return;
     }
-    // Copies that disagree, or a node whose records cannot be read: the healer's judgement first.
+    // A node whose records cannot be read, one that cannot take its copy, a lost inline shard: the healer's first.
     const writable = [...targets].every((n) => this.nodes.health.canWrite(n));
-    if (!v.agreed || swept.unread.some((n) => this.layout.inService(n)) || !writable || (record.inline && v.shards?.some((s) => !s))) {
+    if (swept.unread.some((n) => this.layout.inService(n)) || !writable || (record.inline && v.shards?.some((s) => !s))) {
       p.deferred++;
       return;
     }
@@ -268,6 +270,8 @@ export class Rebalancer {
     await this.metadata.dropCopies(record, strays).catch(() => undefined);
     if (!record.inline) {
       await Promise.all(moves.filter((m) => m.span.size > 0).map((m) => this.nodes.drives[m.from]!.remove(shardPath(record.bucket, record.key, m.span.dir, m.i)).catch(() => undefined)));
+      // Copies that disagreed: a move a crash cut short between writing the record and removing the old files.
+      if (!v.agreed) await this.removeLeftovers(moved);
     }
     p.versionsMoved++;
     p.shardsMoved += moves.length;

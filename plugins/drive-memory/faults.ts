@@ -12,7 +12,8 @@ export type DriveCall =
  * - `fail`: the call throws a node fault (`code`, default EIO);
  * - `hang`: the call never settles (a disk that stopped answering);
  * - `corrupt`: the call goes through, but a read returns, or a write stores,
- *   its bytes with one flipped.
+ *   its bytes with one flipped;
+ * - `slow`: the call goes through after `ms` (a disk that answers late).
  */
 export interface FaultRule {
   /** the call(s) it meets; every call when absent */
@@ -21,12 +22,14 @@ export interface FaultRule {
   readonly path?: RegExp;
   /** only the nth matching call (1-based); every matching call when absent */
   readonly nth?: number;
-  readonly action: 'fail' | 'hang' | 'corrupt';
+  readonly action: 'fail' | 'hang' | 'corrupt' | 'slow';
   readonly code?: string;
+  /** how late a `slow` call answers */
+  readonly ms?: number;
 }
 
 /** What a call met: nothing, or the fault to act out. */
-export type Verdict = undefined | { action: 'fail'; error: Error } | { action: 'hang' } | { action: 'corrupt' };
+export type Verdict = undefined | { action: 'fail'; error: Error } | { action: 'hang' } | { action: 'corrupt' } | { action: 'slow'; ms: number };
 
 /** The rules in force on one drive, with each rule's count of the calls it matched. */
 export class Faults {
@@ -52,6 +55,7 @@ export class Faults {
     }
     if (!fired) return undefined;
     if (fired.action === 'fail') return { action: 'fail', error: nodeFault(fired.code ?? 'EIO', `injected fault: ${call}${path !== undefined ? ` ${path}` : ''}`) };
+    if (fired.action === 'slow') return { action: 'slow', ms: fired.ms ?? 50 };
     return { action: fired.action };
   }
 }

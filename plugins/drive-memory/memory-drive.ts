@@ -49,6 +49,10 @@ export class MemoryDrive implements Drive {
     if (!verdict) return false;
     if (verdict.action === 'fail') throw verdict.error;
     if (verdict.action === 'hang') return never();
+    if (verdict.action === 'slow') {
+      await new Promise((r) => setTimeout(r, verdict.ms));
+      return false;
+    }
     return true;
   }
 

@@ -8,7 +8,9 @@ import type { ObjectRecord } from '../../core/contracts/metadata.js';
 import { BucketStore } from '../../core/engine/buckets.js';
 import { Rebalancer } from '../../core/engine/rebalancer.js';
 import { keepChosen } from '../../core/engine/set-placement.js';
-import { LayoutError } from '../../core/errors.js';
+import { LayoutError, LayoutOutdatedError } from '../../core/errors.js';
+import type { Plugin } from '../../core/plugins.js';
+import { openMemoryNodes } from '../../plugins/drive-memory/index.js';
 import { readLayouts, writeLayout } from '../../core/layout-store.js';
 import { TOKENS } from '../../core/tokens.js';
 import { chunked, collect, openStore, random, sha256, type TestStore } from '../helpers/engine.js';
@@ -164,4 +166,57 @@ describe('the cluster layout', () => {
     expect(listed.entries.length).toBe(objects.size + 1);
     await after.close();
   });
+
+  it('drains a node while PARITY nodes answer late and clients read and write: no request fails, nothing is lost', async () => {
+    const drives = openMemoryNodes(10);
+    const memory: Plugin = { contract: 'drive', names: ['local'], register: (c) => { c.register(TOKENS.Drives, { useValue: drives }); } };
+    const store = await openStore({ NUMNODES: '10' }, undefined, memory);
+    const objects = await fill(store);
+    // Three nodes (PARITY) answer every call 15 ms late, the drained one among them.
+    for (const n of [1, 4, 8]) drives.drives[n]!.inject({ action: 'slow', ms: 15 });
+    const view = store.container.resolve(TOKENS.Layout);
+    const draining = drainNodes(view.layout, [4], SHAPE);
+    await writeLayout(store.container.resolve(TOKENS.Nodes), draining, view.layout.version);
+    view.adopt(draining);
+    const rebalancer = store.container.resolve(Rebalancer);
+    let done = false;
+    const moving = rebalancer.pass({ settleMs: 0 }).finally(() => { done = true; });
+    const failures: string[] = [];
+    const keys = [...objects.keys()];
+    for (let i = 0; !done; i++) {
+      const key = keys[(i * 7) % keys.length]!;
+      const got = await store.engine.get('grow', key).then((r) => collect(r.body), (err: Error) => { failures.push(`${key}: ${err.message}`); return undefined; });
+      if (got && sha256(got) !== sha256(objects.get(key)!)) failures.push(`${key}: wrong bytes`);
+      const fresh = random(2000 + i * 1000);
+      await store.engine.put('grow', `during/${i}`, chunked(fresh)).then(() => objects.set(`during/${i}`, fresh), (err: Error) => failures.push(`put ${i}: ${err.message}`));
+    }
+    const p = (await moving)!;
+    expect(failures).toEqual([]);
+    expect(keys.length).toBeLessThan(objects.size); // clients wrote while it moved
+    expect(p.deferred).toBe(0);
+    // What was written during the move went to active nodes; a second pass takes what the first had passed by.
+    await rebalancer.pass({ settleMs: 0 });
+    expect((await rebalancer.drainReport(4)).empty).toBe(true);
+    for (const d of drives.drives) d.faults.clear();
+    expect(await readsBack(store, objects)).toEqual([]);
+    await store.close();
+  });
+
+  it('a gateway whose layout is older than the nodes\' refuses writes (503 ServiceUnavailable) and still serves reads', async () => {
+    const path = tempDir('kintsugi-old-layout-');
+    const store = await openStore({}, path);
+    const objects = await fill(store);
+    const view = store.container.resolve(TOKENS.Layout);
+    // Another process added nodes this one has not opened.
+    const grown = addNodes(view.layout, ['node-7']);
+    expect(view.adopt(grown)).toBe(true);
+    expect(view.layout.version).toBe(1);
+    const refused = await store.engine.put('grow', 'new', chunked(random(1000))).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(LayoutOutdatedError);
+    expect((refused as LayoutOutdatedError).code).toBe('ERR_LAYOUT_OUTDATED');
+    expect((refused as Error).message).toMatch(/uses cluster layout version 1, the nodes have version 2/);
+    expect(await readsBack(store, objects)).toEqual([]);
+    await store.close();
+  });
 });
+
