@@ -53,19 +53,22 @@ export function initialLayout(config: KintsugiConfig, nowMs = Date.now()): Clust
 
 /**
  * Why a configuration cannot run against the stored layout, or undefined
- * when they agree: the configuration must name every node the layout has,
- * at the same index (a removed node's place stays taken).
+ * when they agree: the configuration must name as many nodes as the layout
+ * has (a removed node's place stays taken). Locations are not compared:
+ * gateways may reach one node by different addresses (a proxy, NAT, another
+ * name), and each node's identity (cluster and index) is checked on every
+ * call anyway, so a node named at the wrong place is refused there.
  */
 export function configDisagreement(layout: ClusterLayout, config: KintsugiConfig): string | undefined {
   const configured = configuredLocations(config);
+  if (configured.length === layout.nodes.length) return undefined;
   const want = layout.nodes.map((n) => n.location);
-  if (configured.length === want.length && configured.every((l, i) => l === want[i])) return undefined;
-  const setting = config.nodes ? `NODES=${want.join(',')}` : `NUMNODES=${want.length}`;
-  const differs = configured.length !== want.length
-    ? `the configuration names ${configured.length} nodes, the layout ${want.length}`
-    : `node ${configured.findIndex((l, i) => l !== want[i])} is ${configured.find((l, i) => l !== want[i])} here and ${want.find((l, i) => l !== configured[i])} in the layout`;
-  return `the cluster layout stored on the nodes (version ${layout.version}) wins over the configuration: ${differs}. ` +
-    `Set ${setting} (removed nodes keep their place), or see \`kintsugi layout show\``;
+  const setting = config.nodes
+    ? `NODES to ${want.length} nodes in index order (the layout has ${want.join(',')})`
+    : `NUMNODES=${want.length}`;
+  return `the cluster layout stored on the nodes (version ${layout.version}) wins over the configuration: ` +
+    `the configuration names ${configured.length} nodes, the layout ${want.length}. ` +
+    `Set ${setting}; removed nodes keep their place. See \`kintsugi layout show\``;
 }
 
 /** The nodes that take new data, as placement sees them. */

@@ -86,6 +86,7 @@ export async function createContainer(
     clusterId: opened.clusterId,
     drives: opened.drives.map((d, i) => new GuardedDrive(d, health, d.services ?? hosts[i]!)),
     health,
+    voter: (n) => view?.voter(n) ?? true,
     close: async () => {
       view?.stop();
       await Promise.all(hosts.map((h) => h?.close()));

@@ -55,6 +55,12 @@ export class LayoutView {
     return settledNodes(this.using);
   }
 
+  /** Whether node n's small records count in a majority (in service, not filling). */
+  voter(n: number): boolean {
+    const node = this.using.nodes[n];
+    return node !== undefined && node.role !== 'removed' && !node.filling;
+  }
+
   /** Nodes added by a change whose rebalance is not done. */
   fillingNodes(): number[] {
     return this.using.nodes.filter((n) => n.filling && n.role !== 'removed').map((n) => n.index);

@@ -77,11 +77,8 @@ export async function runLayout(config: KintsugiConfig, args: string[]): Promise
         return 0;
       }
       case 'add': {
-        const configured = configuredLocations(config);
-        const fresh = configured.slice(layout.nodes.length);
-        if (configured.slice(0, layout.nodes.length).some((l, i) => l !== layout.nodes[i]!.location)) {
-          throw new LayoutError(`the configuration's first ${layout.nodes.length} nodes must be the layout's (see \`kintsugi layout show\`), new ones after them`);
-        }
+        // The configuration names the layout's nodes first (their identities say so), then the new ones.
+        const fresh = configuredLocations(config).slice(layout.nodes.length);
         if (fresh.length === 0) throw new LayoutError(`the configuration names the layout's ${layout.nodes.length} nodes and no more: name the new ones too (NUMNODES=${layout.nodes.length + 1}, or NODES with them appended)`);
         const weight = Number(rest.find((a) => a.startsWith('--weight='))?.slice('--weight='.length) ?? 1);
         await change(addNodes(layout, fresh, weight));

@@ -38,8 +38,9 @@ export interface PrimaryServices {
  * than it was started with (`kintsugi layout add` ran beside it).
  */
 export function configForLayout(config: KintsugiConfig, layout: ClusterLayout): KintsugiConfig {
-  const locations = layout.nodes.map((n) => n.location);
-  return config.nodes ? { ...config, nodes: locations, numNodes: locations.length } : { ...config, numNodes: locations.length };
+  // The nodes it has keep the addresses it reaches them by; the new ones are reached as `layout add` named them.
+  const locations = [...(config.nodes ?? []), ...layout.nodes.slice(config.nodes?.length ?? 0).map((n) => n.location)];
+  return config.nodes ? { ...config, nodes: locations, numNodes: locations.length } : { ...config, numNodes: layout.nodes.length };
 }
 
 /** The environment that makes a worker open the same nodes as `config` (NODES or NUMNODES). */

@@ -3,8 +3,9 @@
  * N) a fresh store is loaded through S3 with small objects (1–4 KiB) at high
  * concurrency, then: full and delimiter listings, restart to ready, a node
  * wiped and healed while the server serves (with and without client load),
- * a wiped node's large objects healed, each node's scrub, and the space
- * used per object. Every figure is printed at both sizes with how it grows.
+ * a wiped node's large objects healed, each node's scrub, the space used
+ * per object, three nodes added (`kintsugi layout add`) and rebalanced,
+ * and one node drained. Every figure is printed at both sizes with how it grows.
  *
  *   npm run bench:scale                    N = 100,000 (and 10,000)
  *   npm run bench:scale -- --million       N = 1,000,000 (and 100,000)
@@ -89,6 +90,21 @@ function admin(server: Server, method: string, path: string, query: Record<strin
 
 interface HealStatus { scanning: boolean; lastPass?: { startedMs?: number; finishedMs: number; objectsChecked: number; shardsRebuilt: number; bytesRewritten: number; unrecoverable: string[] }; scrub?: { node: number; state: string; passStartedMs?: number; bytes?: number; lastPass?: { startedMs: number; finishedMs: number; bytes: number } }[] }
 const healStatus = async (server: Server) => ((await admin(server, 'GET', '/_kintsugi/admin/status')) as { heal: HealStatus }).heal;
+
+interface RebalanceStatus { state: string; progress?: { version: number; startedMs: number; finishedMs?: number; keys: number; shardsMoved: number; bytesMoved: number; deferred: number }; draining: { node: number; empty: boolean }[] }
+
+/** Waits for the server's rebalance towards layout `version` to finish; what it moved, in how long, and whether draining nodes are empty. */
+async function rebalanced(server: Server, version: number): Promise<{ keys: number; seconds: number; shardsMoved: number; bytesMoved: number; empty: boolean }> {
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 500));
+    const r = ((await admin(server, 'GET', '/_kintsugi/admin/status').catch(() => undefined)) as { rebalance?: RebalanceStatus } | undefined)?.rebalance;
+    const p = r?.progress;
+    if (r?.state === 'done' && p?.version === version && p.finishedMs) {
+      if (p.deferred > 0) throw new Error(`the rebalance deferred ${p.deferred} versions`);
+      return { keys: p.keys, seconds: (p.finishedMs - p.startedMs) / 1000, shardsMoved: p.shardsMoved, bytesMoved: p.bytesMoved, empty: r.draining.every((d) => d.empty) };
+    }
+  }
+}
 
 /** Starts a heal pass through the running server and waits for it; its summary and seconds. */
 async function healPass(server: Server): Promise<{ objects: number; seconds: number; bytes: number; shards: number; unrecoverable: number }> {
@@ -221,6 +237,25 @@ async function measure(count: number): Promise<Figures> {
     set('scrub per node, 7 at once (median)', median(rates), 'MB/s');
     set('scrub, all nodes together', scrubs.reduce((sum, s) => sum + s.lastPass!.bytes, 0) / 1e6 / ((Math.max(...scrubs.map((s) => s.lastPass!.finishedMs)) - Math.min(...scrubs.map((s) => s.lastPass!.startedMs))) / 1000), 'MB/s');
     await stop(server);
+
+    // Three nodes added beside the running server (`kintsugi layout add`): it moves onto them and rebalances.
+    ({ server } = await startServer(dir));
+    const layoutEnv = { ...process.env, NODEPATH: dir, NUMNODES: '10', SYNC: sync ? 'on' : 'off' };
+    const added = spawnSync(process.execPath, [cli, 'layout', 'add'], { env: layoutEnv, encoding: 'utf8' });
+    if (added.status !== 0) throw new Error(`layout add: ${added.stderr}`);
+    const grown = await rebalanced(server, 2);
+    const shards = (count + BIG_OBJECTS) * 7;
+    set('rebalance after adding 3 nodes to 7', grown.keys / grown.seconds, 'objects/s');
+    set('rebalance / heal of a wiped node (small)', grown.keys / grown.seconds / (idle.objects / idle.seconds), 'ratio');
+    set('shards moved by adding 3 nodes to 7', grown.shardsMoved / shards, 'share');
+    set('rebalance, shard bytes copied', grown.bytesMoved / 1e6 / grown.seconds, 'MB/s');
+    const drain = spawnSync(process.execPath, [cli, 'layout', 'drain', '3'], { env: layoutEnv, encoding: 'utf8' });
+    if (drain.status !== 0) throw new Error(`layout drain: ${drain.stderr}`);
+    const drained = await rebalanced(server, 4);
+    if (!drained.empty) throw new Error('node 3 did not report empty after its drain');
+    set('drain one node of 10', drained.keys / drained.seconds, 'objects/s');
+    set('drain one node of 10, time', drained.seconds, 's');
+    await stop(server);
   } finally {
     // A failed step leaves its server running: it goes with the folders.
     for (const server of running) await stop(server);
@@ -235,8 +270,6 @@ process.stdout.write('\n');
 const names = Object.keys(results[0]!);
 printTable(['figure', `${SIZES[0]!.toLocaleString('en')}`, `${SIZES[1]!.toLocaleString('en')}`, 'unit', 'grows ×'], [
   ...names.map((n) => [n, fmt(results[0]![n]!.value), fmt(results[1]![n]!.value), results[0]![n]!.unit, fmt(results[1]![n]!.value / results[0]![n]!.value)]),
-  ['rebalance after adding 3 nodes to 7', 'not built', 'not built', '', ''],
-  ['drain one node', 'not built', 'not built', '', ''],
 ]);
 process.stdout.write(`\nSmall objects 1-4 KiB through presigned PUTs (${IN_FLIGHT} in flight); heals started with POST /_kintsugi/admin/heal?start=pass at rate 0; large objects ${BIG_OBJECTS} x ${BIG >> 20} MiB.\n`);
 if (json) writeJson(json, { sizes: SIZES, sync, figures: results });

@@ -228,6 +228,19 @@ export interface ClusterStatus {
     pass?: { startedMs: number; keys: number; keysPerSecond: number; summary: { shardsRebuilt: number; replicasRepaired: number; bytesRewritten: number } };
     scrub?: ScrubStatus[];
   };
+  layout?: ClusterLayoutInfo;
+  rebalance?: RebalanceInfo;
+}
+/** The cluster layout the server places data by (core/cluster-layout.ts). */
+export interface ClusterLayoutInfo {
+  version: number; newestVersion: number; changedMs: number; change: string;
+  nodes: { index: number; location: string; weight: number; role: 'active' | 'draining' | 'removed'; filling?: boolean }[];
+}
+/** Where the rebalance stands (core/engine/rebalancer.ts). */
+export interface RebalanceInfo {
+  layoutVersion: number; state: 'idle' | 'waiting' | 'moving' | 'done'; rate: number; objectsPerSecond?: number;
+  progress?: { version: number; startedMs: number; finishedMs?: number; keys: number; versionsMoved: number; shardsMoved: number; copiesMoved: number; bytesMoved: number; deferred: number; resumed: number };
+  draining: { node: number; records: number; files: number; empty: boolean; why?: string }[];
 }
 export interface ScrubStatus {
   node: number; state: 'scrubbing' | 'waiting' | 'unavailable'; why?: string; passStartedMs?: number; bytes?: number; items?: number;

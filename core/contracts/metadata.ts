@@ -275,11 +275,11 @@ export interface MetadataStore {
    */
   restoreCopies(restores: readonly CopyRestore[]): Promise<number>;
   /**
-   * Removes one version's record copies (and their listing entries) from
-   * the given nodes only: copies left where the record no longer belongs
-   * once a rebalance has written it to its new nodes.
+   * Removes versions' record copies (and their listing entries) from the
+   * given nodes only, one commit per node: copies left where a record no
+   * longer belongs once a rebalance has written it to its new nodes.
    */
-  dropCopies(record: ObjectRecord, nodes: readonly number[]): Promise<void>;
+  dropCopies(drops: readonly { record: ObjectRecord; nodes: readonly number[] }[]): Promise<void>;
   /**
    * Each node's scrub: its own record copies and shard files read on the
    * node against their checksums at `pace`, no gateway in the path (started

@@ -53,6 +53,12 @@ export interface NodeSet {
    */
   readonly drives: readonly ServedDrive[];
   readonly health: NodeHealthView;
+  /**
+   * Whether node n's copy of a record kept on every node (buckets, uploads)
+   * counts in a majority: not a node filling since it joined (it has none
+   * yet) nor one removed. Set from the cluster layout.
+   */
+  voter(node: number): boolean;
   /** Ends the node services this process hosts (a listing rebuild running in one stops) and closes the drives. */
   close(): Promise<void>;
 }

@@ -5,7 +5,9 @@ import { DataUnavailableError, WriteQuorumError, type NodeFailure } from '../err
  * Small records kept on every node (buckets, multipart uploads and parts):
  * a write must reach a majority of the nodes, and a read believes what a
  * majority of the nodes that answer hold. Losing PARITY nodes then neither
- * loses such a record nor brings back a deleted one.
+ * loses such a record nor brings back a deleted one. Only voters count
+ * (NodeSet.voter): nodes that joined hold none until a rebalance copies
+ * them, and removed ones are out; writes go to every node all the same.
  */
 export async function writeOnAll(nodes: NodeSet, path: string, bytes: Uint8Array): Promise<void> {
   const failures: NodeFailure[] = [];
@@ -13,7 +15,8 @@ export async function writeOnAll(nodes: NodeSet, path: string, bytes: Uint8Array
     failures.push({ node: d.index, why: err.message });
     return false;
   })));
-  if (ok.filter(Boolean).length <= nodes.drives.length / 2) throw new WriteQuorumError(`${path} written to too few nodes`, failures);
+  const voters = nodes.drives.filter((d) => nodes.voter(d.index));
+  if (voters.filter((d) => ok[d.index]).length <= voters.length / 2) throw new WriteQuorumError(`${path} written to too few nodes`, failures);
 }
 
 /**
@@ -26,7 +29,7 @@ function assertAnyAnswered(answered: number, path: string): void {
 
 /** The file as a majority of the answering nodes hold it, or undefined. */
 export async function readFromMajority(nodes: NodeSet, path: string): Promise<Uint8Array | undefined> {
-  const answers = await Promise.all(nodes.drives.map((d) => d.readFile(path).then((b) => b, () => null)));
+  const answers = await Promise.all(nodes.drives.map((d) => (nodes.voter(d.index) ? d.readFile(path).then((b) => b, () => null) : null)));
   const up = answers.filter((a) => a !== null);
   assertAnyAnswered(up.length, path);
   const held = up.filter((a): a is Uint8Array => a !== undefined);
@@ -35,7 +38,7 @@ export async function readFromMajority(nodes: NodeSet, path: string): Promise<Ui
 
 /** Names in a folder that a majority of the answering nodes list. */
 export async function listOnMajority(nodes: NodeSet, dir: string): Promise<string[]> {
-  const listings = await Promise.all(nodes.drives.map((d) => d.list(dir).catch(() => null)));
+  const listings = await Promise.all(nodes.drives.map((d) => (nodes.voter(d.index) ? d.list(dir).catch(() => null) : null)));
   const up = listings.filter((l): l is string[] => l !== null);
   assertAnyAnswered(up.length, dir);
   const votes = new Map<string, number>();

@@ -4,7 +4,7 @@ import { inject, injectable } from 'tsyringe';
 
 import { needsRebalance, settled, type ClusterLayout } from '../cluster-layout.js';
 import type { Logger } from '../contracts/logger.js';
-import { dataSpans, type MetadataStore, type ObjectRecord, type SweptKey, type SweptVersion } from '../contracts/metadata.js';
+import { dataSpans, type DataSpan, type MetadataStore, type ObjectRecord, type SweptKey, type SweptVersion } from '../contracts/metadata.js';
 import type { NodeSet } from '../contracts/nodes.js';
 import { shardPath } from '../layout.js';
 import { writeLayout } from '../layout-store.js';
@@ -71,6 +71,27 @@ export interface RebalanceStatus {
   /** objects a second over the pass so far */
   readonly objectsPerSecond?: number;
   readonly draining: readonly DrainReport[];
+}
+
+/** One version's move: from `record` to `moved`, its copies on `targets`, off `strays`. */
+interface Move {
+  readonly record: ObjectRecord;
+  readonly moved: ObjectRecord;
+  readonly targets: readonly number[];
+  readonly strays: readonly number[];
+  /** shards whose node changes */
+  readonly shards: readonly { span: DataSpan; i: number; from: number; to: number }[];
+  /** target nodes that held no copy */
+  readonly missing: readonly number[];
+  readonly agreed: boolean;
+  /** an inline record's framed shards, by shard index */
+  readonly inline?: Uint8Array[];
+}
+
+function count(p: RebalanceProgress, m: Move): void {
+  p.versionsMoved++;
+  p.shardsMoved += m.shards.length;
+  p.copiesMoved += m.missing.length;
 }
 
 const fresh = (version: number): RebalanceProgress => ({
@@ -186,13 +207,14 @@ export class Rebalancer {
     this.progress = p;
     this.state = 'moving';
     this.log.info(resumed ? 'rebalance resumed' : 'rebalance started', { version: layout.version, change: layout.change, after: p.after });
+    // Records every node keeps (buckets, uploads) first: a node counts in their majorities once settled.
+    await this.repair.smallRecords().catch((err: Error) => this.log.warn('rebalance could not copy bucket and upload records', { error: err.message }));
     // The batch a crash interrupted may have left old shard files behind its moved records: looked for once.
     let thorough = resumed === true;
     for await (const batch of this.metadata.sweep({ batchKeys: BATCH_KEYS, ...(p.after !== undefined ? { after: p.after } : {}) })) {
       // A newer layout: this pass's targets are stale; the next pass starts over towards it.
       if (this.layout.layout.version !== layout.version || this.stopping) return p;
-      const versions = batch.flatMap((swept) => swept.versions.map((v) => ({ swept, v })));
-      await inFlight(versions, MOVES_IN_FLIGHT, ({ swept, v }) => this.move(swept, v, p, thorough));
+      await this.moveBatch(batch, p, thorough);
       thorough = false;
       p.after = batch[batch.length - 1]!.folder;
       p.keys += batch.length;
@@ -224,58 +246,88 @@ export class Rebalancer {
     return p;
   }
 
-  /** Moves one version where the layout places it now; counts what it did into `p`. */
-  private async move(swept: SweptKey, v: SweptVersion, p: RebalanceProgress, thorough: boolean): Promise<void> {
+  /**
+   * Where one version goes now, or undefined when it is where it belongs
+   * (`deferred`: it cannot be moved now).
+   */
+  private plan(swept: SweptKey, v: SweptVersion): Move | 'deferred' | undefined {
     const record = v.record;
     const placed = this.writer.placed(record.bucket, record.key);
     const spans = dataSpans(record);
     const to = spans.map((s) => keepChosen(s.shardNodes, placed.shards));
     const targets = new Set([...placed.metadata, ...to.flat()]);
     const strays = v.holders.filter((n) => !targets.has(n));
-    const moves = spans.flatMap((s, si) => s.shardNodes.flatMap((from, i) => (from !== to[si]![i] ? [{ span: s, i, from, to: to[si]![i]! }] : [])));
+    const shards = spans.flatMap((s, si) => s.shardNodes.flatMap((from, i) => (from !== to[si]![i] ? [{ span: s, i, from, to: to[si]![i]! }] : [])));
     const missing = [...targets].filter((n) => !v.holders.includes(n));
-    if (moves.length === 0 && strays.length === 0 && missing.length === 0 && v.agreed) {
-      if (thorough && !record.inline) await this.removeLeftovers(record);
-      return;
-    }
+    if (shards.length === 0 && strays.length === 0 && missing.length === 0 && v.agreed) return undefined;
     // A node whose records cannot be read, one that cannot take its copy, a lost inline shard: the healer's first.
     const writable = [...targets].every((n) => this.nodes.health.canWrite(n));
-    if (swept.unread.some((n) => this.layout.inService(n)) || !writable || (record.inline && v.shards?.some((s) => !s))) {
-      p.deferred++;
-      return;
-    }
-    // Deleted for good since the sweep read it: nothing to move (and no copy to bring back).
-    if (!(await this.metadata.get(record.bucket, record.key, record.versionId).catch(() => undefined))) return;
+    if (swept.unread.some((n) => this.layout.inService(n)) || !writable || (record.inline && v.shards?.some((s) => !s))) return 'deferred';
     const moved: ObjectRecord = record.parts
       ? { ...record, shardNodes: to[0]!, parts: record.parts.map((part, i) => ({ ...part, shardNodes: to[i]! })) }
       : { ...record, shardNodes: to[0]! };
-    let rebuild = false;
-    if (!record.inline) {
-      for (const m of moves) {
-        if (m.span.size === 0) continue;
-        const bytes = await this.copyShard(record, m.span.dir, m.i, m.from, m.to);
-        if (bytes === undefined) rebuild = true;
-        else p.bytesMoved += bytes;
+    return { record, moved, targets: [...targets], strays, shards, missing, agreed: v.agreed, ...(record.inline ? { inline: v.shards as Uint8Array[] } : {}) };
+  }
+
+  /** Moves a batch's versions: those without shard files to copy in one commit per node, the others one by one. */
+  private async moveBatch(batch: readonly SweptKey[], p: RebalanceProgress, thorough: boolean): Promise<void> {
+    const light: Move[] = [];
+    const heavy: Move[] = [];
+    const stay: ObjectRecord[] = [];
+    for (const swept of batch) {
+      for (const v of swept.versions) {
+        const move = this.plan(swept, v);
+        if (move === 'deferred') p.deferred++;
+        else if (!move) stay.push(v.record);
+        else if (move.shards.some((m) => m.span.size > 0)) heavy.push(move);
+        else light.push(move);
       }
     }
-    try {
-      await this.metadata.put(moved, record.inline ? (v.shards as Uint8Array[]) : undefined);
-    } catch (err) {
-      this.log.warn('rebalance could not write a record to its new nodes; it stays where it was', { bucket: record.bucket, key: record.key, versionId: record.versionId, error: (err as Error).message });
-      p.deferred++;
-      return;
+    if (light.length > 0) {
+      // Every copy of each record rewritten on its targets (those that held the old one too: it names the old nodes).
+      const expected = light.reduce((sum, m) => sum + m.targets.length, 0);
+      const landed = await this.metadata.restoreCopies(light.map((m) => ({ record: m.moved, nodes: m.targets, ...(m.inline ? { shards: m.inline } : {}) })));
+      // A node that failed took none of them: each is written on its own then, with the quorum a put needs.
+      const written = landed === expected ? light : (await inFlight(light, MOVES_IN_FLIGHT, (m) => this.putMoved(m, p))).flatMap((ok, i) => (ok ? [light[i]!] : []));
+      await this.metadata.dropCopies(written.map((m) => ({ record: m.record, nodes: m.strays }))).catch(() => undefined);
+      for (const m of written) count(p, m);
     }
+    await inFlight(heavy, MOVES_IN_FLIGHT, (m) => this.moveFiles(m, p));
+    if (thorough) await inFlight(stay.filter((r) => !r.inline), MOVES_IN_FLIGHT, (r) => this.removeLeftovers(r));
+  }
+
+  /** Writes a moved record with the write quorum of a put; false (deferred) when it could not be. */
+  private async putMoved(m: Move, p: RebalanceProgress): Promise<boolean> {
+    try {
+      await this.metadata.put(m.moved, m.inline);
+      return true;
+    } catch (err) {
+      this.log.warn('rebalance could not write a record to its new nodes; it stays where it was', { bucket: m.record.bucket, key: m.record.key, versionId: m.record.versionId, error: (err as Error).message });
+      p.deferred++;
+      return false;
+    }
+  }
+
+  /** Moves a version with shard files: the files copied, the record written, then the old copies and files removed. */
+  private async moveFiles(m: Move, p: RebalanceProgress): Promise<void> {
+    const { record, moved } = m;
+    // Deleted for good since the sweep read it: nothing to move (and no copy to bring back).
+    if (!(await this.metadata.get(record.bucket, record.key, record.versionId).catch(() => undefined))) return;
+    let rebuild = false;
+    for (const s of m.shards) {
+      if (s.span.size === 0) continue;
+      const bytes = await this.copyShard(record, s.span.dir, s.i, s.from, s.to);
+      if (bytes === undefined) rebuild = true;
+      else p.bytesMoved += bytes;
+    }
+    if (!(await this.putMoved(m, p))) return;
     // A shard whose old node could not be read is rebuilt on its new one from the others.
     if (rebuild) await this.repair.files(moved, emptySummary(), false);
-    await this.metadata.dropCopies(record, strays).catch(() => undefined);
-    if (!record.inline) {
-      await Promise.all(moves.filter((m) => m.span.size > 0).map((m) => this.nodes.drives[m.from]!.remove(shardPath(record.bucket, record.key, m.span.dir, m.i)).catch(() => undefined)));
-      // Copies that disagreed: a move a crash cut short between writing the record and removing the old files.
-      if (!v.agreed) await this.removeLeftovers(moved);
-    }
-    p.versionsMoved++;
-    p.shardsMoved += moves.length;
-    p.copiesMoved += missing.length;
+    await this.metadata.dropCopies([{ record, nodes: m.strays }]).catch(() => undefined);
+    await Promise.all(m.shards.filter((s) => s.span.size > 0).map((s) => this.nodes.drives[s.from]!.remove(shardPath(record.bucket, record.key, s.span.dir, s.i)).catch(() => undefined)));
+    // Copies that disagreed: a move a crash cut short between writing the record and removing the old files.
+    if (!m.agreed) await this.removeLeftovers(moved);
+    count(p, m);
   }
 
   /** Copies one shard file between nodes; the bytes copied, or undefined when the source could not be read whole. */

@@ -256,11 +256,18 @@ export class MsgpackMetadataStore implements MetadataStore {
     return collected;
   }
 
-  async dropCopies(record: ObjectRecord, nodes: readonly number[]): Promise<void> {
-    const { bucket, key, versionId } = record;
-    const path = recordPath(bucket, key, versionId);
-    const rows = removalRows(bucket, key, [versionId]);
-    await Promise.all(nodes.map((n) => this.shelf(n).remove([path], rows)));
+  async dropCopies(drops: readonly { record: ObjectRecord; nodes: readonly number[] }[]): Promise<void> {
+    const byNode = new Map<number, { names: string[]; rows: ReturnType<typeof removalRows> }>();
+    for (const { record, nodes } of drops) {
+      const { bucket, key, versionId } = record;
+      for (const n of nodes) {
+        let batch = byNode.get(n);
+        if (!batch) byNode.set(n, (batch = { names: [], rows: [] }));
+        batch.names.push(recordPath(bucket, key, versionId));
+        batch.rows.push(...removalRows(bucket, key, [versionId]));
+      }
+    }
+    await Promise.all([...byNode].map(([n, { names, rows }]) => this.shelf(n).remove(names, rows)));
   }
 
   async discard(bucket: string, key: string, versionId: string, nodes: readonly number[]): Promise<void> {

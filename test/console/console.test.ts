@@ -252,13 +252,16 @@ describe('the web console in Chromium (2 workers, 6 folders + 1 node process)', 
     await expect.poll(() => page.locator('[data-testid=buckets] >> text=short-lived').count(), { timeout: 10_000 }).toBe(0);
   });
 
-  it('shows each node\'s state, space, shard counts and scrub, the heal state and quorum; a node taken down shows as offline with its error', async () => {
+  it('shows each node\'s layout role, state, space, shard counts and scrub, the layout, the heal state and quorum; a node taken down shows as offline with its error', async () => {
     await page.click('header >> text=Nodes');
     await page.waitForSelector('[data-testid=nodes]');
     expect(await page.locator('[data-testid=nodes] tbody tr').count()).toBe(7);
     // A background pass (every 2 s) counts the shards each node holds.
     await expect.poll(async () => page.textContent('[data-testid=heal]'), { timeout: 30_000 }).toMatch(/Last pass .* objects checked/);
-    await expect.poll(async () => page.textContent('tr[data-node="6"] td:nth-child(4)'), { timeout: 10_000 }).not.toMatch(/^(0|—)$/);
+    await expect.poll(async () => page.textContent('tr[data-node="6"] td:nth-child(5)'), { timeout: 10_000 }).not.toMatch(/^(0|—)$/);
+    // The cluster layout: every node active, the version and what made it.
+    expect(await page.textContent('tr[data-node="6"] [data-testid=layout-role]')).toBe('active');
+    expect(await page.textContent('[data-testid=layout]')).toMatch(/Version 1, changed .* ago: created from the configuration\./);
     // Each node scrubs its own bytes (a pass at start), and says where it stands.
     await expect.poll(async () => page.textContent('tr[data-node="6"] [data-testid=scrub]'), { timeout: 30_000 }).toMatch(/^done last .* ago, 0 damaged$/);
     expect(await page.textContent('tr[data-node="0"]')).toMatch(/ok.*of .*iB/);

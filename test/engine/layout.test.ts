@@ -129,6 +129,23 @@ describe('the cluster layout', () => {
     await reopened.close();
   });
 
+  it('doubles from 7 to 14 nodes: buckets stay found while the new nodes hold none, and the rebalance gives them theirs', async () => {
+    const path = tempDir('kintsugi-double-');
+    const first = await openStore({}, path);
+    const objects = await fill(first);
+    await first.close();
+    const store = await openGrown(path, 14);
+    const nodes = store.container.resolve(TOKENS.Nodes);
+    // Seven nodes hold the bucket, seven (filling) do not: only the settled ones vote.
+    expect(await store.container.resolve(BucketStore).get('grow')).toMatchObject({ name: 'grow' });
+    await store.engine.put('grow', 'while/filling', chunked(random(3000)));
+    const p = (await store.container.resolve(Rebalancer).pass({ settleMs: 0 }))!;
+    expect(p.deferred).toBe(0);
+    for (let n = 7; n < 14; n++) expect(await nodes.drives[n]!.readFile('buckets/grow'), `node ${n}`).toBeDefined();
+    expect(await readsBack(store, objects)).toEqual([]);
+    await store.close();
+  });
+
   it('drains a node: everything moves off it, it reports empty, is removed, and its folder can go', async () => {
     const path = tempDir('kintsugi-drain-');
     const first = await openStore({}, path);
