@@ -34,6 +34,8 @@ export interface ClusterLayout {
   readonly changedMs: number;
   /** what the last change did, for `kintsugi layout show` */
   readonly change: string;
+  /** data is to move to this version's placement (a weight changed; nodes added or draining say so themselves) */
+  readonly moving?: boolean;
 }
 
 /** What a configuration says the nodes are (locations by index). */
@@ -81,9 +83,9 @@ export function settledNodes(layout: ClusterLayout): number[] {
   return layout.nodes.filter((n) => n.role !== 'removed' && !n.filling).map((n) => n.index);
 }
 
-/** Whether the layout has moves to make: nodes filling or draining. */
+/** Whether the layout has moves to make: nodes filling or draining, or weights changed. */
 export function needsRebalance(layout: ClusterLayout): boolean {
-  return layout.nodes.some((n) => n.filling || n.role === 'draining');
+  return layout.moving === true || layout.nodes.some((n) => n.filling || n.role === 'draining');
 }
 
 interface StripeShape {
@@ -150,6 +152,16 @@ export function removeNodes(layout: ClusterLayout, indexes: readonly number[], s
   return next(layout, nodes, `removed ${indexes.map((i) => `node ${i}`).join(', ')}`, nowMs);
 }
 
+/** Gives a node another share of new data; the rebalance moves existing data to match. */
+export function reweigh(layout: ClusterLayout, index: number, weight: number, nowMs = Date.now()): ClusterLayout {
+  const node = layout.nodes[index];
+  if (!node) throw new LayoutError(`there is no node ${index} (the layout has ${layout.nodes.length})`);
+  if (node.role !== 'active') throw new LayoutError(`node ${index} is ${node.role}: only an active node's weight counts`);
+  if (!(weight > 0) || !Number.isFinite(weight)) throw new LayoutError(`weight must be a positive number, got ${weight}`);
+  const nodes = layout.nodes.map((n) => (n.index === index ? { ...n, weight } : n));
+  return { ...next(layout, nodes, `node ${index} weight ${node.weight} -> ${weight}`, nowMs), moving: true };
+}
+
 /** The layout once a rebalance has moved everything: filling nodes hold their share. */
 export function settled(layout: ClusterLayout, nowMs = Date.now()): ClusterLayout {
   // (Draining nodes stay draining: the operator removes them once they report empty.)
@@ -166,7 +178,7 @@ function clean(n: LayoutNode): LayoutNode {
 export function isClusterLayout(v: unknown): v is ClusterLayout {
   const l = v as ClusterLayout;
   return typeof l === 'object' && l !== null && Number.isSafeInteger(l.version) && l.version > 0 && Array.isArray(l.nodes)
-    && typeof l.changedMs === 'number' && typeof l.change === 'string'
+    && typeof l.changedMs === 'number' && typeof l.change === 'string' && (l.moving === undefined || typeof l.moving === 'boolean')
     && l.nodes.every((n, i) => n && n.index === i && typeof n.location === 'string' && typeof n.weight === 'number' && n.weight > 0
       && (n.role === 'active' || n.role === 'draining' || n.role === 'removed') && (n.filling === undefined || typeof n.filling === 'boolean'));
 }

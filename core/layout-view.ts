@@ -3,7 +3,7 @@ import type { NodeSet } from './contracts/nodes.js';
 import type { NodeRef } from './contracts/placement.js';
 import { placementNodes, settledNodes, type ClusterLayout } from './cluster-layout.js';
 import { LayoutOutdatedError } from './errors.js';
-import { readLayouts } from './layout-store.js';
+import { LAYOUT_ITEM, readLayouts } from './layout-store.js';
 
 /**
  * The cluster layout this process places data by, and the newest one it
@@ -93,17 +93,31 @@ export class LayoutView {
     return false;
   }
 
-  /** Reads the nodes' layout and adopts it; returns whether it needs nodes this process does not have. */
-  async refresh(): Promise<boolean> {
-    const { newest } = await readLayouts(this.nodes);
-    return newest ? this.adopt(newest) : false;
+  /**
+   * Reads the nodes' layout and adopts it; returns whether it needs nodes
+   * this process does not have. `spread`: nodes holding an older one (or
+   * none: a replaced disk) are given the newest.
+   */
+  async refresh(spread = false): Promise<boolean> {
+    const { newest, versions } = await readLayouts(this.nodes);
+    if (!newest) return false;
+    if (spread) {
+      const bytes = Buffer.from(JSON.stringify(newest));
+      await Promise.all(versions.map((v, n) => (v !== undefined && v < newest.version && newest.nodes[n]?.role !== 'removed'
+        ? this.nodes.drives[n]!.shelf.put([{ name: LAYOUT_ITEM, bytes }]).catch(() => undefined) : undefined)));
+    }
+    return this.adopt(newest);
   }
 
-  /** Reads the nodes' layout every `intervalMs`; `onNeedsNodes` when a newer one names nodes this process lacks. */
-  watch(intervalMs: number, onNeedsNodes?: (version: number) => void): void {
+  /**
+   * Reads the nodes' layout every `intervalMs`; `onNeedsNodes` when a newer
+   * one names nodes this process lacks; `spread` as for refresh (one
+   * process per gateway does it: the server's primary).
+   */
+  watch(intervalMs: number, onNeedsNodes?: (version: number) => void, spread = false): void {
     if (this.timer || intervalMs <= 0) return;
     this.timer = setInterval(() => {
-      void this.refresh().then((needs) => { if (needs) onNeedsNodes?.(this.newest); }, () => undefined);
+      void this.refresh(spread).then((needs) => { if (needs) onNeedsNodes?.(this.newest); }, () => undefined);
     }, intervalMs);
     this.timer.unref();
   }

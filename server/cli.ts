@@ -33,7 +33,7 @@ Commands:
                 one scrub pass now: each node reads its own records and
                 shard files against their checksums (no gateway reads);
                 prints MB/s and what is damaged; exit 0 only when nothing
-  layout show|add|drain|remove|rebalance
+  layout show|add|weight|drain|remove|rebalance
                 the cluster layout stored on the nodes: which nodes take
                 data; nodes added or drained while serving (see below)
   status [--endpoint=URL] [--json]

@@ -43,6 +43,8 @@ export async function runHeal(config: KintsugiConfig, args: string[]): Promise<n
     if (!said) process.stderr.write(`heal: waiting for nodes ${checking.join(', ')} to be checked\n`);
     await new Promise((r) => setTimeout(r, 500));
   }
+  // A replaced disk lacks the cluster layout too.
+  await container.resolve(TOKENS.Layout).refresh(true);
   const healer = container.resolve(Healer);
   const progress = json ? undefined : new HealProgress(await countObjects(container.resolve(BucketStore), container.resolve(TOKENS.MetadataStore)).catch(() => 0));
   const summary = await healer.pass({ ...(graceMs !== undefined ? { graceMs } : {}), ...(progress ? { onProgress: (done: number, current: string, found: HealSummary) => progress.update(done, current, found) } : {}), waitForIndexes: true, deep, rate });

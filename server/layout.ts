@@ -1,4 +1,4 @@
-import { addNodes, configuredLocations, drainNodes, removeNodes, type ClusterLayout } from '../core/cluster-layout.js';
+import { addNodes, configuredLocations, drainNodes, removeNodes, reweigh, type ClusterLayout } from '../core/cluster-layout.js';
 import type { KintsugiConfig } from '../core/config.js';
 import { createContainer } from '../core/container.js';
 import { Rebalancer, type DrainReport, type RebalanceProgress } from '../core/engine/rebalancer.js';
@@ -9,6 +9,7 @@ import { PLUGINS } from './plugins.js';
 
 export const LAYOUT_HELP = `kintsugi layout show [--json]
 kintsugi layout add [--weight=W]       add the nodes the configuration names beyond the layout
+kintsugi layout weight N W             give node N W times an equal share (data moves to match)
 kintsugi layout drain N[,N...]         move everything off nodes (refused if too few would stay)
 kintsugi layout remove N[,N...] [--lost]
                                        take drained (empty) nodes out; --lost: dead ones, undrained
@@ -18,7 +19,7 @@ kintsugi layout rebalance [--rate=OBJECTS] [--json]
 
 /** A layout as a table, one line per node. */
 export function formatLayout(layout: ClusterLayout): string {
-  const lines = [`cluster layout version ${layout.version} (${new Date(layout.changedMs).toISOString()}: ${layout.change})`];
+  const lines = [`cluster layout version ${layout.version} (${new Date(layout.changedMs).toISOString()}: ${layout.change})${layout.moving ? ', data moving to it' : ''}`];
   for (const n of layout.nodes) {
     lines.push(`  node ${String(n.index).padEnd(4)} ${n.role.padEnd(9)}${n.filling ? ' filling' : '        '}  weight ${String(n.weight).padEnd(5)} ${n.location}`);
   }
@@ -82,6 +83,12 @@ export async function runLayout(config: KintsugiConfig, args: string[]): Promise
         if (fresh.length === 0) throw new LayoutError(`the configuration names the layout's ${layout.nodes.length} nodes and no more: name the new ones too (NUMNODES=${layout.nodes.length + 1}, or NODES with them appended)`);
         const weight = Number(rest.find((a) => a.startsWith('--weight='))?.slice('--weight='.length) ?? 1);
         await change(addNodes(layout, fresh, weight));
+        return 0;
+      }
+      case 'weight': {
+        const [node, weight] = [indexesOf(rest[0]), Number(rest[1])];
+        if (node.length !== 1) throw new LayoutError('name one node and its weight, e.g. `kintsugi layout weight 3 2`');
+        await change(reweigh(layout, node[0]!, weight));
         return 0;
       }
       case 'drain':

@@ -73,7 +73,8 @@ export async function startPrimary(config: KintsugiConfig, log: Logger, broadcas
   const rebalancer = container.resolve(Rebalancer);
   const tellRebalance = () => broadcast({ kintsugi: 'rebalance-status', status: rebalancer.status() });
   rebalancer.start(REBALANCE_POLL_MS, config.rebalanceRate, tellRebalance);
-  container.resolve(TOKENS.Layout).watch(LAYOUT_POLL_MS, onNeedsNodes);
+  // The primary also gives nodes that lack the newest layout (a replaced disk) a copy.
+  container.resolve(TOKENS.Layout).watch(LAYOUT_POLL_MS, onNeedsNodes, true);
   // Progress of a running pass, for the workers' admin status and metrics.
   const progress = setInterval(() => {
     if (healer.status().scanning) tellHeal();

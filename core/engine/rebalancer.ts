@@ -20,8 +20,10 @@ import { VersionWriter } from './version-writer.js';
 /** The shelf item where a rebalance keeps its place on every node, to resume after a crash or a restart. */
 export const REBALANCE_ITEM = 'cluster/rebalance';
 /** Keys a sweep batch holds, and versions moved at once. */
-const BATCH_KEYS = 256;
+const BATCH_KEYS = 512;
 const MOVES_IN_FLIGHT = 8;
+/** How long after a finished pass a draining node that is not empty yet is swept for again. */
+const REPASS_MS = 60_000;
 /** Bytes of a shard file copied per read. */
 const COPY_CHUNK = 1 << 20;
 /**
@@ -196,13 +198,19 @@ export class Rebalancer {
     const saved = await this.load(layout.version);
     if (saved?.finishedMs && saved.deferred === 0) {
       this.progress = saved;
-      return this.finish(layout, saved);
+      this.draining = await this.drainReports(layout);
+      // Done, unless a draining node still holds something (a write placed by a gateway not yet on this
+      // layout, an upload finished since): swept again, at most once a minute.
+      if (this.draining.every((d) => d.empty || d.why) || Date.now() - saved.finishedMs < REPASS_MS) {
+        this.state = 'done';
+        return saved;
+      }
     }
     this.state = 'waiting';
     const settleMs = options.settleMs ?? SETTLE_MS;
     const wait = layout.changedMs + settleMs - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, Math.min(wait, settleMs)));
-    const resumed = saved && !saved.finishedMs;
+    const resumed = saved !== undefined && !saved.finishedMs;
     const p: RebalanceProgress = resumed ? { ...saved, resumed: saved.resumed + 1 } : fresh(layout.version);
     this.progress = p;
     this.state = 'moving';
@@ -211,17 +219,23 @@ export class Rebalancer {
     await this.repair.smallRecords().catch((err: Error) => this.log.warn('rebalance could not copy bucket and upload records', { error: err.message }));
     // The batch a crash interrupted may have left old shard files behind its moved records: looked for once.
     let thorough = resumed === true;
+    // One batch's moves in flight while the next batch is read; its place is saved once its moves are done.
+    let moving: Promise<void> = Promise.resolve();
     for await (const batch of this.metadata.sweep({ batchKeys: BATCH_KEYS, ...(p.after !== undefined ? { after: p.after } : {}) })) {
+      await moving;
       // A newer layout: this pass's targets are stale; the next pass starts over towards it.
       if (this.layout.layout.version !== layout.version || this.stopping) return p;
-      await this.moveBatch(batch, p, thorough);
+      const first = thorough;
       thorough = false;
-      p.after = batch[batch.length - 1]!.folder;
-      p.keys += batch.length;
-      await this.save(p);
-      options.onProgress?.();
-      await this.throttle.pace(p.keys);
+      moving = this.moveBatch(batch, p, first).then(async () => {
+        p.after = batch[batch.length - 1]!.folder;
+        p.keys += batch.length;
+        await this.save(p);
+        options.onProgress?.();
+        await this.throttle.pace(p.keys);
+      });
     }
+    await moving;
     p.finishedMs = Date.now();
     await this.save(p);
     this.log.info('rebalance pass finished', { ...p });
@@ -230,14 +244,14 @@ export class Rebalancer {
 
   /** After a pass: filling nodes settle when nothing was left behind; draining nodes say what they still hold. */
   private async finish(layout: ClusterLayout, p: RebalanceProgress): Promise<RebalanceProgress> {
-    this.draining = await Promise.all(layout.nodes.filter((n) => n.role === 'draining').map((n) => this.drainReport(n.index)));
+    this.draining = await this.drainReports(layout);
     if (p.deferred > 0) {
       // Started again by the next tick (from the start: the deferred versions are anywhere).
       await this.save({ ...p, finishedMs: undefined, after: undefined, deferred: 0 } as RebalanceProgress).catch(() => undefined);
       this.state = 'moving';
       return p;
     }
-    if (layout.nodes.some((n) => n.filling)) {
+    if (layout.nodes.some((n) => n.filling) || layout.moving) {
       const next = settled(layout);
       await writeLayout(this.nodes, next, layout.version);
       this.layout.adopt(next);
@@ -279,7 +293,7 @@ export class Rebalancer {
         const move = this.plan(swept, v);
         if (move === 'deferred') p.deferred++;
         else if (!move) stay.push(v.record);
-        else if (move.shards.some((m) => m.span.size > 0)) heavy.push(move);
+        else if (!move.record.inline && move.shards.some((m) => m.span.size > 0)) heavy.push(move);
         else light.push(move);
       }
     }
@@ -357,6 +371,10 @@ export class Rebalancer {
       return Promise.all(this.nodes.drives.filter((d) => d.index !== s.shardNodes[i] && this.layout.inService(d.index))
         .map((d) => d.stat(path).then((st) => (st ? d.remove(path) : undefined)).catch(() => undefined)));
     })));
+  }
+
+  private drainReports(layout: ClusterLayout): Promise<DrainReport[]> {
+    return Promise.all(layout.nodes.filter((n) => n.role === 'draining' && this.nodes.drives[n.index]).map((n) => this.drainReport(n.index)));
   }
 
   /** What a draining node still holds: record copies on its shelf, shard files under its data folder. */

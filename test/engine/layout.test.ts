@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { addNodes, drainNodes, removeNodes } from '../../core/cluster-layout.js';
+import { addNodes, drainNodes, removeNodes, reweigh } from '../../core/cluster-layout.js';
 import type { ObjectRecord } from '../../core/contracts/metadata.js';
 import { BucketStore } from '../../core/engine/buckets.js';
 import { Rebalancer } from '../../core/engine/rebalancer.js';
@@ -13,7 +13,7 @@ import type { Plugin } from '../../core/plugins.js';
 import { openMemoryNodes } from '../../plugins/drive-memory/index.js';
 import { readLayouts, writeLayout } from '../../core/layout-store.js';
 import { TOKENS } from '../../core/tokens.js';
-import { chunked, collect, openStore, random, sha256, type TestStore } from '../helpers/engine.js';
+import { chunked, collect, openStore, random, sha256, shelfOf, type TestStore } from '../helpers/engine.js';
 import { tempDir } from '../helpers/engine.js';
 
 const SHAPE = { data: 4, parity: 3, metaCopies: 3 };
@@ -69,6 +69,11 @@ describe('the cluster layout', () => {
     const stored = await readLayouts(store.container.resolve(TOKENS.Nodes));
     expect(stored.versions).toEqual([1, 1, 1, 1, 1, 1, 1]);
     expect(stored.newest?.nodes.map((n) => [n.index, n.location, n.role, n.weight])).toEqual(Array.from({ length: 7 }, (_, i) => [i, `node-${i}`, 'active', 1]));
+    // A replaced disk lacks it: the primary's watch (or a heal) gives it a copy.
+    await shelfOf(store, 2).remove(['cluster/layout']);
+    expect((await readLayouts(store.container.resolve(TOKENS.Nodes))).versions[2]).toBe(0);
+    await store.container.resolve(TOKENS.Layout).refresh(true);
+    expect((await readLayouts(store.container.resolve(TOKENS.Nodes))).versions).toEqual([1, 1, 1, 1, 1, 1, 1]);
     await store.close();
     await expect(openStore({ NUMNODES: '9' }, path)).rejects.toThrow(/layout stored on the nodes \(version 1\) wins over the configuration: the configuration names 9 nodes, the layout 7\. Set NUMNODES=7/);
   });
@@ -142,6 +147,31 @@ describe('the cluster layout', () => {
     const p = (await store.container.resolve(Rebalancer).pass({ settleMs: 0 }))!;
     expect(p.deferred).toBe(0);
     for (let n = 7; n < 14; n++) expect(await nodes.drives[n]!.readFile('buckets/grow'), `node ${n}`).toBeDefined();
+    expect(await readsBack(store, objects)).toEqual([]);
+    await store.close();
+  });
+
+  it('a weight change moves data to match: a node given weight 3 ends up in more stripes than the others (at most all of them, with 7 of 9 nodes in each)', async () => {
+    const path = tempDir('kintsugi-weight-');
+    const first = await openStore({}, path);
+    const objects = await fill(first);
+    await first.close();
+    const store = await openGrown(path, 9);
+    const rebalancer = store.container.resolve(Rebalancer);
+    await rebalancer.pass({ settleMs: 0 });
+    const view = store.container.resolve(TOKENS.Layout);
+    const heavier = reweigh(view.layout, 0, 3);
+    expect(heavier.moving).toBe(true);
+    await writeLayout(store.container.resolve(TOKENS.Nodes), heavier, view.layout.version);
+    view.adopt(heavier);
+    const p = (await rebalancer.pass({ settleMs: 0 }))!;
+    expect(p.deferred).toBe(0);
+    expect(view.layout.moving).toBeUndefined();
+    // Shards per node over every record (inline ones included).
+    const load = new Array<number>(9).fill(0);
+    for (const key of objects.keys()) for (const n of (await record(store, key)).shardNodes) load[n]!++;
+    const others = load.slice(1).reduce((a, b) => a + b, 0) / 8;
+    expect(load[0]! / others).toBeGreaterThan(1.15);
     expect(await readsBack(store, objects)).toEqual([]);
     await store.close();
   });
