@@ -4,6 +4,7 @@ import { inject, injectable } from 'tsyringe';
 
 import { needsRebalance, settled, type ClusterLayout } from '../cluster-layout.js';
 import type { Logger } from '../contracts/logger.js';
+import { failpoint } from '../failpoint.js';
 import { dataSpans, type DataSpan, type MetadataStore, type ObjectRecord, type SweptKey, type SweptVersion } from '../contracts/metadata.js';
 import type { NodeSet } from '../contracts/nodes.js';
 import { shardPath } from '../layout.js';
@@ -214,6 +215,8 @@ export class Rebalancer {
     const p: RebalanceProgress = resumed ? { ...saved, resumed: saved.resumed + 1 } : fresh(layout.version);
     this.progress = p;
     this.state = 'moving';
+    // Saved at once: a pass that dies before its first batch is done still counts as a resume.
+    if (resumed) await this.save(p);
     this.log.info(resumed ? 'rebalance resumed' : 'rebalance started', { version: layout.version, change: layout.change, after: p.after });
     // Records every node keeps (buckets, uploads) first: a node counts in their majorities once settled.
     await this.repair.smallRecords().catch((err: Error) => this.log.warn('rebalance could not copy bucket and upload records', { error: err.message }));
@@ -303,10 +306,13 @@ export class Rebalancer {
       const landed = await this.metadata.restoreCopies(light.map((m) => ({ record: m.moved, nodes: m.targets, ...(m.inline ? { shards: m.inline } : {}) })));
       // A node that failed took none of them: each is written on its own then, with the quorum a put needs.
       const written = landed === expected ? light : (await inFlight(light, MOVES_IN_FLIGHT, (m) => this.putMoved(m, p))).flatMap((ok, i) => (ok ? [light[i]!] : []));
+      failpoint('rebalance-copies-written');
       await this.metadata.dropCopies(written.map((m) => ({ record: m.record, nodes: m.strays }))).catch(() => undefined);
       for (const m of written) count(p, m);
+      // A large version whose record a crash left moved (its copies disagreed, or this is the batch it died in): its old files.
+      await inFlight(written.filter((m) => !m.record.inline && (thorough || !m.agreed)), MOVES_IN_FLIGHT, (m) => this.removeLeftovers(m.moved));
     }
-    await inFlight(heavy, MOVES_IN_FLIGHT, (m) => this.moveFiles(m, p));
+    await inFlight(heavy, MOVES_IN_FLIGHT, (m) => this.moveFiles(m, p, thorough));
     if (thorough) await inFlight(stay.filter((r) => !r.inline), MOVES_IN_FLIGHT, (r) => this.removeLeftovers(r));
   }
 
@@ -323,7 +329,7 @@ export class Rebalancer {
   }
 
   /** Moves a version with shard files: the files copied, the record written, then the old copies and files removed. */
-  private async moveFiles(m: Move, p: RebalanceProgress): Promise<void> {
+  private async moveFiles(m: Move, p: RebalanceProgress, thorough: boolean): Promise<void> {
     const { record, moved } = m;
     // Deleted for good since the sweep read it: nothing to move (and no copy to bring back).
     if (!(await this.metadata.get(record.bucket, record.key, record.versionId).catch(() => undefined))) return;
@@ -335,12 +341,13 @@ export class Rebalancer {
       else p.bytesMoved += bytes;
     }
     if (!(await this.putMoved(m, p))) return;
+    failpoint('rebalance-files-recorded');
     // A shard whose old node could not be read is rebuilt on its new one from the others.
     if (rebuild) await this.repair.files(moved, emptySummary(), false);
     await this.metadata.dropCopies([{ record, nodes: m.strays }]).catch(() => undefined);
     await Promise.all(m.shards.filter((s) => s.span.size > 0).map((s) => this.nodes.drives[s.from]!.remove(shardPath(record.bucket, record.key, s.span.dir, s.i)).catch(() => undefined)));
     // Copies that disagreed: a move a crash cut short between writing the record and removing the old files.
-    if (!m.agreed) await this.removeLeftovers(moved);
+    if (!m.agreed || thorough) await this.removeLeftovers(moved);
     count(p, m);
   }
 
