@@ -71,6 +71,28 @@ describe('operator endpoints', () => {
     for (const s of heal!.scrub!) expect(['scrubbing', 'waiting']).toContain(s.state);
   });
 
+  it('reports the cluster layout and the rebalance, whose pace a signed POST sets (checked)', async () => {
+    const status = async () => JSON.parse((await send(server.port, 'GET', '/_kintsugi/admin/status', await signedHeaders(server.port, 'GET', '/_kintsugi/admin/status', {}))).body) as {
+      layout: { version: number; newestVersion: number; nodes: { role: string }[] }; rebalance: { state: string; rate: number };
+    };
+    const first = await status();
+    expect(first.layout).toMatchObject({ version: 1, newestVersion: 1 });
+    expect(first.layout.nodes.map((n) => n.role)).toEqual(Array(7).fill('active'));
+    expect(first.rebalance).toMatchObject({ state: 'idle', rate: 0 });
+    const path = '/_kintsugi/admin/rebalance';
+    expect((await send(server.port, 'POST', `${path}?rate=40`)).status).toBe(403);
+    for (const bad of ['rate=-1', 'rate=', 'rate=5&start=pass', '']) {
+      const url = `${path}${bad ? `?${bad}` : ''}`;
+      const r = await send(server.port, 'POST', url, await signedHeaders(server.port, 'POST', url, {}));
+      expect(r.status, bad).toBe(400);
+      expect(r.body).toContain('<Code>InvalidArgument</Code>');
+    }
+    expect(await send(server.port, 'POST', `${path}?rate=40`, await signedHeaders(server.port, 'POST', `${path}?rate=40`, {}))).toMatchObject({ status: 200, body: '{"rate":40}' });
+    expect((await status()).rebalance.rate).toBe(40);
+    const { body } = await send(server.port, 'GET', '/_kintsugi/metrics');
+    expect(body).toMatch(/^kintsugi_layout_version\{worker="\d+"\} 1$/m);
+  });
+
   it('is not ready once fewer nodes than the write quorum are up', async () => {
     for (const n of [1, 2, 3, 4]) await rm(join(server.nodePath, `node-${n}`), { recursive: true, force: true });
     const r = await send(server.port, 'GET', '/_kintsugi/health/ready');
