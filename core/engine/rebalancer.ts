@@ -21,7 +21,7 @@ import { VersionWriter } from './version-writer.js';
 /** The shelf item where a rebalance keeps its place on every node, to resume after a crash or a restart. */
 export const REBALANCE_ITEM = 'cluster/rebalance';
 /** Keys a sweep batch holds, and versions moved at once. */
-const BATCH_KEYS = 512;
+const BATCH_KEYS = 1024;
 const MOVES_IN_FLIGHT = 8;
 /** How long after a finished pass a draining node that is not empty yet is swept for again. */
 const REPASS_MS = 60_000;
