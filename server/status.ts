@@ -75,8 +75,10 @@ export async function runStatus(config: KintsugiConfig, args: string[]): Promise
     const error = n.error ? `; last error ${ago(now - (n.errorMs ?? now))} ago: ${n.error}` : '';
     out.push(`  node ${n.index}  ${n.state.padEnd(16)} ${n.location}  (${n.latencyMs.toFixed(1)} ms, ${n.errors} errors, ${n.state} for ${ago(now - n.sinceMs)}${error})`);
   }
-  out.push(`writes: ${writable >= need ? 'OK' : 'NO QUORUM'}, ${writable} of ${status.nodes.length} nodes writable, ${need} needed`);
-  out.push(`reads:  ${readable >= readQuorum ? 'OK' : 'NO QUORUM'}, ${readable} of ${status.nodes.length} nodes readable, ${readQuorum} needed`);
+  // Nodes taken out of the layout no longer count.
+  const inService = status.nodes.filter((n) => n.state !== 'removed').length;
+  out.push(`writes: ${writable >= need ? 'OK' : 'NO QUORUM'}, ${writable} of ${inService} nodes writable, ${need} needed`);
+  out.push(`reads:  ${readable >= readQuorum ? 'OK' : 'NO QUORUM'}, ${readable} of ${inService} nodes readable, ${readQuorum} needed`);
   const heal = status.heal;
   const last = heal.lastPass
     ? `last pass ${ago(now - heal.lastPass.finishedMs)} ago: ${heal.lastPass.objectsChecked} objects checked, ${heal.lastPass.shardsRebuilt} shards rebuilt, ${heal.lastPass.replicasRepaired} copies repaired, ${heal.lastPass.unrecoverable.length} unrecoverable, ${heal.lastPass.deferred} deferred`

@@ -24,6 +24,14 @@ const NO_PAGE = 0xffff_ffff_ffff_ffffn;
 const MAX_DEPTH = 32;
 /** Reads a meta page that fails its check is given again: a commit writing it at that moment can show half of it. */
 const REREADS = 3;
+/**
+ * How long a meta page that fails its check is looked at again before the
+ * file is judged damaged: a writer preempted in the middle of copying a meta
+ * page (two busy cores, seven nodes' commits) shows it torn for longer than
+ * three back-to-back reads (bench:scale at 100,000 objects set two sound
+ * shelves aside). A rotten page stays rotten.
+ */
+const SETTLE_MS = 250;
 
 /**
  * Where the two meta pages of an LMDB file keep their magic number, learnt
@@ -70,6 +78,9 @@ export class MetaGuard {
     return new MetaGuard(fd, [first, second], meta.readUInt32LE(VERSION_AT), second - first);
   }
 
+  /** What the last failed check found (for the quarantine's why). */
+  why = '';
+
   intact(): boolean {
     for (const at of this.offsets) {
       let sound = false;
@@ -79,22 +90,34 @@ export class MetaGuard {
     return true;
   }
 
+  /** intact(), and a failure looked at again over SETTLE_MS (growing pauses) before it counts. */
+  async settledIntact(): Promise<boolean> {
+    if (this.intact()) return true;
+    for (let waited = 0, pause = 5; waited < SETTLE_MS; waited += pause, pause *= 2) {
+      await new Promise((r) => setTimeout(r, pause));
+      if (this.intact()) return true;
+    }
+    return false;
+  }
+
   private soundAt(at: number): boolean {
     const m = this.buf;
-    if (readSync(this.fd, m, 0, META_BYTES, at) !== META_BYTES) return false;
+    const fail = (why: string) => { this.why = `meta page at ${at}: ${why}`; return false; };
+    if (readSync(this.fd, m, 0, META_BYTES, at) !== META_BYTES) return fail('short read');
     // The size is taken after the meta page: a commit writes its pages (growing the file) before its meta
     // page, so the file holds every page a meta page read names. Taken before, a commit by another process
     // in between made a sound file look short, and it was set aside (bench:scale, 100,000 objects).
     const filePages = BigInt(Math.floor(fstatSync(this.fd).size / this.pageSize));
-    if (!m.subarray(0, 4).equals(LMDB_MAGIC) || m.readUInt32LE(VERSION_AT) !== this.version) return false;
+    if (!m.subarray(0, 4).equals(LMDB_MAGIC) || m.readUInt32LE(VERSION_AT) !== this.version) return fail('no magic number or another version');
     // The free-page database's first field is the page size.
-    if (m.readUInt32LE(DBS_AT) !== this.pageSize) return false;
+    if (m.readUInt32LE(DBS_AT) !== this.pageSize) return fail('not this page size');
     const lastPage = m.readBigUInt64LE(LAST_PAGE_AT);
-    if (lastPage >= filePages || m.readBigUInt64LE(TXNID_AT) >= 1n << 56n) return false;
+    if (lastPage >= filePages) return fail(`last page ${lastPage} beyond the file's ${filePages} pages`);
+    if (m.readBigUInt64LE(TXNID_AT) >= 1n << 56n) return fail('transaction id out of range');
     for (const db of [DBS_AT, DBS_AT + DB_BYTES]) {
       const depth = m.readUInt16LE(db + 6);
       const root = m.readBigUInt64LE(db + 40);
-      if (root === NO_PAGE ? depth !== 0 : depth === 0 || depth > MAX_DEPTH || root > lastPage) return false;
+      if (root === NO_PAGE ? depth !== 0 : depth === 0 || depth > MAX_DEPTH || root > lastPage) return fail(`database root ${root} at depth ${depth} (last page ${lastPage})`);
     }
     return true;
   }

@@ -241,8 +241,8 @@ export class LocalShelf implements DriveShelf {
       if (current && st?.ino === current.ino) {
         const now = performance.now();
         if (now - current.checkedMs >= RECHECK_MS) {
-          if (current.guard && !current.guard.intact()) await this.setAside(current, 'an LMDB meta page is damaged');
           current.checkedMs = now;
+          if (current.guard && !(await current.guard.settledIntact())) await this.setAside(current, `an LMDB meta page is damaged (${current.guard.why})`);
         }
         return current.db;
       }

@@ -105,7 +105,8 @@ export class Operations {
         return text(200, 'OK\n');
       case 'health/ready': {
         await this.nodes.health.refresh();
-        const nodes = this.nodes.health.status();
+        // Nodes taken out of the layout are neither counted nor sick.
+        const nodes = this.nodes.health.status().filter((n) => n.state !== 'removed');
         const writable = nodes.filter((n) => this.nodes.health.canWrite(n.index)).length;
         const sick = nodes.filter((n) => n.state !== 'ok').map((n) => `node ${n.index} ${n.state}`);
         const detail = `${writable} of ${nodes.length} nodes writable${sick.length ? `; degraded: ${sick.join(', ')}` : ''}`;

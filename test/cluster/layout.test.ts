@@ -120,6 +120,13 @@ describe('growing and shrinking a cluster while it serves', () => {
       const removed = runCli(['layout', 'remove', '3'], { ...env, NUMNODES: '10' });
       expect(removed.stderr).toBe('');
       expect(removed.stdout).toMatch(/node 3 +removed/);
+      // Out of the layout, node 3 no longer counts (nor shows as sick) once the workers take the change.
+      let ready = '';
+      for (let i = 0; i < 40 && !/^OK 9 of 9 nodes writable\n$/.test(ready); i++) {
+        ready = await (await fetch(`${server.endpoint}/_kintsugi/health/ready`)).text();
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(ready).toBe('OK 9 of 9 nodes writable\n');
     } finally {
       clients = false;
       await traffic;

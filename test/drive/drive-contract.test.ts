@@ -215,6 +215,28 @@ describe('a local shelf file', () => {
     }
   });
 
+  it('a meta page seen torn for a moment (a writer preempted mid-copy) is not taken for damaged; one that stays rotten is, with what is wrong', async () => {
+    const folder = join(tempDir('kintsugi-shelf-'), 'node');
+    mkdirSync(folder);
+    expect(inProcess(folder, 'put', 'meta/t/k/0.rec', 'first').met).toEqual(['written']);
+    const file = shelfFile(folder);
+    const guard = MetaGuard.learn(file)!;
+    const sound = readFileSync(file);
+    const at = sound.indexOf(Buffer.from([0xde, 0xc0, 0xef, 0xbe]));
+    const fd = openSync(file, 'r+');
+    writeSync(fd, Buffer.alloc(4, 0x55), 0, 4, at);
+    expect(guard.intact()).toBe(false);
+    // Whole again 40 ms later: the check looked again before judging.
+    const mended = new Promise<void>((r) => setTimeout(() => { writeSync(fd, sound.subarray(at, at + 4), 0, 4, at); r(); }, 40));
+    expect(await guard.settledIntact()).toBe(true);
+    await mended;
+    writeSync(fd, Buffer.alloc(4, 0x55), 0, 4, at);
+    expect(await guard.settledIntact()).toBe(false);
+    expect(guard.why).toMatch(/no magic number/);
+    closeSync(fd);
+    guard.close();
+  });
+
   it('growing under another process\'s commits is never taken for damaged by the meta check', async () => {
     const folder = join(tempDir('kintsugi-shelf-'), 'node');
     mkdirSync(folder);
