@@ -104,8 +104,9 @@ function checkLeft(layout: ClusterLayout, indexes: readonly number[], shape: Str
   }
 }
 
+/** The next version; moves a weight change asked for stay asked for until a rebalance settles them. */
 function next(layout: ClusterLayout, nodes: LayoutNode[], change: string, nowMs: number): ClusterLayout {
-  return { version: layout.version + 1, nodes, changedMs: nowMs, change };
+  return { version: layout.version + 1, nodes, changedMs: nowMs, change, ...(layout.moving ? { moving: true } : {}) };
 }
 
 /** Adds nodes at the next indexes (active, filling until the rebalance is done). */
@@ -166,7 +167,8 @@ export function reweigh(layout: ClusterLayout, index: number, weight: number, no
 export function settled(layout: ClusterLayout, nowMs = Date.now()): ClusterLayout {
   // (Draining nodes stay draining: the operator removes them once they report empty.)
   const filled = layout.nodes.filter((n) => n.filling).map((n) => n.index);
-  return next(layout, layout.nodes.map((n) => clean({ ...n, filling: undefined })), `rebalanced${filled.length ? ` (node ${filled.join(', ')} filled)` : ''}`, nowMs);
+  const { moving: _, ...done } = next(layout, layout.nodes.map((n) => clean({ ...n, filling: undefined })), `rebalanced${filled.length ? ` (node ${filled.join(', ')} filled)` : ''}`, nowMs);
+  return done;
 }
 
 function clean(n: LayoutNode): LayoutNode {
