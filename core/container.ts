@@ -16,6 +16,7 @@ import type { NodeSet } from './contracts/nodes.js';
 import { UnknownPluginError } from './errors.js';
 import { JsonLineLogger } from './logger.js';
 import { establishLayout } from './layout-store.js';
+import { waitForChecks } from './node-checks.js';
 import { LayoutView } from './layout-view.js';
 import { Metrics } from './metrics.js';
 import { GuardedDrive } from './guarded-drive.js';
@@ -45,6 +46,11 @@ export interface ContainerOptions {
    * the start
    */
   checkLayout?: boolean;
+  /**
+   * a command run beside a server: waits for the nodes this process walks
+   * before it maps them, before the layout is read from them (told which)
+   */
+  waitForChecks?: (checking: number[]) => void;
 }
 
 /**
@@ -97,6 +103,7 @@ export async function createContainer(
   c.register(TOKENS.NodeHealth, { useValue: health });
   // States are right before the first request: a read-only or full node is not found by a client's write.
   await health.refresh();
+  if (options.waitForChecks) await waitForChecks(nodes, options.waitForChecks);
   const layout = await establishLayout(config, nodes, options.checkLayout !== false);
   view = new LayoutView(layout, nodes, log);
   c.register(TOKENS.Layout, { useValue: view });

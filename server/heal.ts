@@ -33,16 +33,8 @@ export async function runHeal(config: KintsugiConfig, args: string[]): Promise<n
   const rate = Number(args.find((a) => a.startsWith('--rate='))?.slice('--rate='.length) ?? 0);
   const deep = args.includes('--deep');
   // Node faults and index repairs are worth a line each on stderr.
-  const container = await createContainer(config, PLUGINS, { logger: { info() {}, warn() {}, error: (m, f) => process.stderr.write(`${m} ${JSON.stringify(f)}\n`) } });
-  // Nodes whose shelves are walked before they are mapped (after a crash) take part once walked: a pass without them would defer their repairs.
-  const nodes = container.resolve(TOKENS.Nodes);
-  for (let said = false; ; said = true) {
-    await nodes.health.refresh();
-    const checking = nodes.health.status().filter((s) => s.state === 'checking').map((s) => s.index);
-    if (checking.length === 0) break;
-    if (!said) process.stderr.write(`heal: waiting for nodes ${checking.join(', ')} to be checked\n`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  // Nodes whose shelves are walked before they are mapped (after a crash, or beside a running server) take part once walked.
+  const container = await createContainer(config, PLUGINS, { waitForChecks: (n) => process.stderr.write(`heal: waiting for nodes ${n.join(', ')} to be checked\n`), logger: { info() {}, warn() {}, error: (m, f) => process.stderr.write(`${m} ${JSON.stringify(f)}\n`) } });
   // A replaced disk lacks the cluster layout too.
   await container.resolve(TOKENS.Layout).refresh(true);
   const healer = container.resolve(Healer);

@@ -51,8 +51,10 @@ const indexesOf = (arg: string | undefined): number[] => {
 export async function runLayout(config: KintsugiConfig, args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   const json = rest.includes('--json');
+  // Beside a running server the shelves are walked before this process maps them: the layout is read once they are.
   const container = await createContainer(config, PLUGINS, {
     checkLayout: false,
+    waitForChecks: (n) => process.stderr.write(`layout: waiting for nodes ${n.join(', ')} to be checked\n`),
     logger: { info() {}, warn() {}, error: (m, f) => process.stderr.write(`${m} ${JSON.stringify(f)}\n`) },
   });
   const nodes = container.resolve(TOKENS.Nodes);
