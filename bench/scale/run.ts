@@ -95,7 +95,10 @@ interface RebalanceStatus { state: string; progress?: { version: number; started
 
 /** Waits for the server's rebalance towards layout `version` to finish; what it moved, in how long, and whether draining nodes are empty. */
 async function rebalanced(server: Server, version: number): Promise<{ keys: number; seconds: number; shardsMoved: number; bytesMoved: number; empty: boolean }> {
+  // A rebalance that keeps deferring starts its pass again and again: reported, not waited for forever.
+  const deadline = Date.now() + 15 * 60_000;
   for (;;) {
+    if (Date.now() > deadline) throw new Error(`the rebalance to layout ${version} did not finish in 15 minutes`);
     await new Promise((r) => setTimeout(r, 500));
     const r = ((await admin(server, 'GET', '/_kintsugi/admin/status').catch(() => undefined)) as { rebalance?: RebalanceStatus } | undefined)?.rebalance;
     const p = r?.progress;
