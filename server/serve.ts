@@ -33,7 +33,16 @@ export async function serveHere(config: KintsugiConfig): Promise<{ host: string;
   health.start();
   // A newer layout over the same nodes is taken at once; one with nodes this
   // process has not opened stops its writes until the primary replaces it.
-  container.resolve(TOKENS.Layout).watch(LAYOUT_POLL_MS);
+  // The primary replaces this worker when the layout names new nodes; should that not happen (a race in
+  // the replacing), the worker leaves by itself after a while and the primary starts one on the new nodes.
+  let outdatedSince: number | undefined;
+  let leaving = false;
+  container.resolve(TOKENS.Layout).watch(LAYOUT_POLL_MS, () => {
+    outdatedSince ??= Date.now();
+    if (leaving || !process.send || Date.now() - outdatedSince < OUTDATED_LEAVE_MS) return;
+    leaving = true;
+    void close().then(() => process.exit(0));
+  });
   // Objects a read had to reconstruct are healed in the background.
   container.resolve(Healer).watch();
   const transport = container.resolve(TOKENS.Transport);
@@ -47,6 +56,8 @@ export async function serveHere(config: KintsugiConfig): Promise<{ host: string;
   return { ...address, close };
 }
 
+/** How long a worker may go on refusing writes for a layout it cannot use before it leaves (see serveHere). */
+const OUTDATED_LEAVE_MS = 12_000;
 /** Worker deaths within this window that count towards a crash loop. */
 const DEATH_WINDOW_MS = 60_000;
 
