@@ -13,20 +13,28 @@ export interface StoredLayouts {
   readonly versions: readonly (number | undefined)[];
 }
 
-/** Reads the layout from every node that answers; the newest version wins. */
-export async function readLayouts(nodes: NodeSet): Promise<StoredLayouts> {
-  const found = await Promise.all(nodes.drives.map(async (d) => {
+/**
+ * A JSON shelf item as each node holds it: the parsed value, null where the
+ * node has none, undefined where it could not be read or does not parse.
+ * For the cluster's own items (layout, rebalance progress).
+ */
+export async function readJsonItem(nodes: NodeSet, name: string): Promise<(unknown | null | undefined)[]> {
+  return Promise.all(nodes.drives.map(async (d) => {
     if (!nodes.health.canRead(d.index)) return undefined;
     try {
-      const item = await d.shelf.get(LAYOUT_ITEM);
+      const item = await d.shelf.get(name);
       if (!item) return null;
-      const parsed: unknown = JSON.parse(Buffer.from(item.bytes).toString('utf8'));
-      // A copy that does not parse as a layout is as good as none: others, or a rewrite, replace it.
-      return isClusterLayout(parsed) ? parsed : null;
+      return JSON.parse(Buffer.from(item.bytes).toString('utf8')) as unknown;
     } catch {
       return undefined;
     }
   }));
+}
+
+/** Reads the layout from every node that answers; the newest version wins. */
+export async function readLayouts(nodes: NodeSet): Promise<StoredLayouts> {
+  // A copy that does not parse as a layout is as good as none: others, or a rewrite, replace it.
+  const found = (await readJsonItem(nodes, LAYOUT_ITEM)).map((v) => (v === undefined ? undefined : isClusterLayout(v) ? v : null));
   let newest: ClusterLayout | undefined;
   for (const l of found) if (l && (!newest || l.version > newest.version)) newest = l;
   return { newest, versions: found.map((l) => (l === undefined ? undefined : l?.version ?? 0)) };

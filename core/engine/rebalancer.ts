@@ -8,7 +8,7 @@ import { failpoint } from '../failpoint.js';
 import { dataSpans, type DataSpan, type MetadataStore, type ObjectRecord, type SweptKey, type SweptVersion } from '../contracts/metadata.js';
 import type { NodeSet } from '../contracts/nodes.js';
 import { shardPath } from '../layout.js';
-import { writeLayout } from '../layout-store.js';
+import { readJsonItem, writeLayout } from '../layout-store.js';
 import type { LayoutView } from '../layout-view.js';
 import { TOKENS } from '../tokens.js';
 import { emptySummary } from './heal-summary.js';
@@ -402,7 +402,7 @@ export class Rebalancer {
   }
 
   private async load(version?: number): Promise<RebalanceProgress | undefined> {
-    const found = await Promise.all(this.nodes.drives.map((d) => d.shelf.get(REBALANCE_ITEM).then((i) => i && JSON.parse(Buffer.from(i.bytes).toString('utf8')) as RebalanceProgress, () => undefined)));
+    const found = (await readJsonItem(this.nodes, REBALANCE_ITEM)).map((v) => (v && typeof v === 'object' ? v as RebalanceProgress : undefined));
     const want = version ?? Math.max(0, ...found.map((f) => f?.version ?? 0));
     // The most advanced record of that pass (a node that missed saves is behind).
     let best: RebalanceProgress | undefined;
