@@ -152,7 +152,7 @@ function trust(key: string): void {
 }
 
 /** How much address space a shelf's map reserves: room for a node's records and inline shards (a few KiB each) by the billion. */
-const SHELF_MAP_BYTES = 2 ** 41;
+export const SHELF_MAP_BYTES = 2 ** 41;
 
 /** Walks of shelf files under way (path:inode), in the background once a caller stopped waiting. */
 const checks = new Map<string, { verdict: Promise<IndexVerdict>; done: boolean }>();
@@ -265,7 +265,7 @@ export class LocalShelf implements DriveShelf {
     if (!root?.isDirectory()) throw nodeFault('ENOENT', `node folder ${this.root} is gone`);
     // Checked before this process maps it: a file that is already damaged is set aside unopened.
     try {
-      MetaGuard.learn(this.file)?.close();
+      MetaGuard.learn(this.file, SHELF_MAP_BYTES)?.close();
     } catch (err) {
       if (err instanceof LmdbDamagedError) await this.setAside(undefined, err.message);
       throw err;
@@ -286,7 +286,7 @@ export class LocalShelf implements DriveShelf {
       if (fault.code !== 'EROFS' && fault.code !== 'EACCES') throw fault;
       db = open<Buffer, Buffer>(this.file, { ...options, readOnly: true });
     }
-    const shelf: OpenShelf = { db, guard: MetaGuard.learn(this.file), ino: statSync(this.file).ino, checkedMs: performance.now() };
+    const shelf: OpenShelf = { db, guard: MetaGuard.learn(this.file, SHELF_MAP_BYTES), ino: statSync(this.file).ino, checkedMs: performance.now() };
     trust(`${this.file}:${shelf.ino}`);
     opened.set(this.file, shelf);
     return shelf;

@@ -12,7 +12,7 @@ import { openLocalNodes } from '../../plugins/drive-local/index.js';
 import { GuardedDrive } from '../../core/guarded-drive.js';
 import { NodeHealth, stateFor } from '../../core/node-health.js';
 import { LocalDrive } from '../../plugins/drive-local/local-drive.js';
-import { shelfChecks } from '../../plugins/drive-local/local-shelf.js';
+import { SHELF_MAP_BYTES, shelfChecks } from '../../plugins/drive-local/local-shelf.js';
 import { MetaGuard } from '../../plugins/drive-local/lmdb-meta-guard.js';
 import { RemoteDrive } from '../../plugins/drive-remote/remote-drive.js';
 import { serveNode } from '../../plugins/drive-remote/node-server.js';
@@ -220,7 +220,7 @@ describe('a local shelf file', () => {
     mkdirSync(folder);
     expect(inProcess(folder, 'put', 'meta/t/k/0.rec', 'first').met).toEqual(['written']);
     const file = shelfFile(folder);
-    const guard = MetaGuard.learn(file)!;
+    const guard = MetaGuard.learn(file, SHELF_MAP_BYTES)!;
     const sound = readFileSync(file);
     const at = sound.indexOf(Buffer.from([0xde, 0xc0, 0xef, 0xbe]));
     const fd = openSync(file, 'r+');
@@ -237,6 +237,38 @@ describe('a local shelf file', () => {
     guard.close();
   });
 
+  it('a meta page naming a last page past the file\'s end is sound while its roots lie within the file (LMDB leaves pages freed within a commit unwritten)', () => {
+    const folder = join(tempDir('kintsugi-shelf-'), 'node');
+    mkdirSync(folder);
+    expect(inProcess(folder, 'put', 'meta/l/k/0.rec', 'first').met).toEqual(['written']);
+    const file = shelfFile(folder);
+    const bytes = readFileSync(file);
+    const first = bytes.indexOf(Buffer.from([0xde, 0xc0, 0xef, 0xbe]));
+    const pageSize = bytes.indexOf(Buffer.from([0xde, 0xc0, 0xef, 0xbe]), first + 512) - first;
+    const filePages = BigInt(bytes.length / pageSize);
+    const fd = openSync(file, 'r+');
+    const field = (at: number, value: bigint) => { const b = Buffer.alloc(8); b.writeBigUInt64LE(value); writeSync(fd, b, 0, 8, first + at); };
+    const guard = MetaGuard.learn(file, SHELF_MAP_BYTES)!;
+    try {
+      // As bench:scale met it: the newest meta two pages past the end, every root inside.
+      field(120, filePages + 1n);
+      expect(guard.intact()).toBe(true);
+      // A root past the end would send LMDB to a page that is not there.
+      const mainRoot = bytes.readBigUInt64LE(first + 24 + 48 + 40);
+      field(24 + 48 + 40, filePages);
+      expect(guard.intact()).toBe(false);
+      expect(guard.why).toMatch(/database root .* the file's/);
+      field(24 + 48 + 40, mainRoot);
+      // A last page past the map is not a page LMDB could have allocated.
+      field(120, BigInt(SHELF_MAP_BYTES / pageSize));
+      expect(guard.intact()).toBe(false);
+      expect(guard.why).toMatch(/beyond the map/);
+    } finally {
+      closeSync(fd);
+      guard.close();
+    }
+  });
+
   it('growing under another process\'s commits is never taken for damaged by the meta check', async () => {
     const folder = join(tempDir('kintsugi-shelf-'), 'node');
     mkdirSync(folder);
@@ -250,7 +282,7 @@ describe('a local shelf file', () => {
       await drive.close();
     `], { stdio: 'ignore' });
     const exited = new Promise((r) => writer.once('exit', r));
-    const guard = MetaGuard.learn(shelfFile(folder))!;
+    const guard = MetaGuard.learn(shelfFile(folder), SHELF_MAP_BYTES)!;
     let checks = 0;
     let damaged = 0;
     const grownFrom = statSync(shelfFile(folder)).size;
