@@ -1,7 +1,7 @@
 import { addNodes, configuredLocations, drainNodes, removeNodes, reweigh, type ClusterLayout } from '../core/cluster-layout.js';
 import type { KintsugiConfig } from '../core/config.js';
 import { createContainer } from '../core/container.js';
-import { Rebalancer, type DrainReport, type RebalanceProgress } from '../core/engine/rebalancer.js';
+import { deferredText, Rebalancer, type DrainReport, type RebalanceProgress } from '../core/engine/rebalancer.js';
 import { LayoutError } from '../core/errors.js';
 import { writeLayout } from '../core/layout-store.js';
 import { TOKENS } from '../core/tokens.js';
@@ -29,7 +29,7 @@ export function formatLayout(layout: ClusterLayout): string {
 function formatProgress(p: RebalanceProgress): string {
   const seconds = ((p.finishedMs ?? Date.now()) - p.startedMs) / 1000;
   return `rebalance to version ${p.version}: ${p.finishedMs ? 'finished' : 'under way'}, ${p.keys} keys, ${p.versionsMoved} versions moved ` +
-    `(${p.shardsMoved} shards, ${p.copiesMoved} record copies, ${(p.bytesMoved / 1e6).toFixed(1)} MB), ${p.deferred} deferred, ` +
+    `(${p.shardsMoved} shards, ${p.copiesMoved} record copies, ${(p.bytesMoved / 1e6).toFixed(1)} MB), ${deferredText(p)}, ` +
     `${seconds > 0 ? Math.round(p.keys / seconds) : 0} keys/s${p.resumed ? `, resumed ${p.resumed}x` : ''}\n`;
 }
 

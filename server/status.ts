@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import type { KintsugiConfig } from '../core/config.js';
 import type { ClusterLayout } from '../core/cluster-layout.js';
 import type { NodeStatus } from '../core/contracts/nodes.js';
-import type { RebalanceStatus } from '../core/engine/rebalancer.js';
+import { deferredText, type RebalanceStatus } from '../core/engine/rebalancer.js';
 import { signHeaders } from '../plugins/transport-h3/auth/sigv4-sign.js';
 
 const STATUS_PATH = '/_kintsugi/admin/status';
@@ -104,7 +104,7 @@ export async function runStatus(config: KintsugiConfig, args: string[]): Promise
   const r = status.rebalance;
   if (r?.progress && r.state !== 'idle') {
     const p = r.progress;
-    out.push(`        rebalance ${r.state}: ${p.keys} keys, ${p.versionsMoved} versions moved (${p.shardsMoved} shards, ${mb(p.bytesMoved)}), ${p.deferred} deferred${r.objectsPerSecond !== undefined ? `, ${r.objectsPerSecond}/s` : ''} (at most ${r.rate || 'unlimited'}/s)`);
+    out.push(`        rebalance ${r.state}: ${p.keys} keys, ${p.versionsMoved} versions moved (${p.shardsMoved} shards, ${mb(p.bytesMoved)}), ${deferredText(p)}${r.retryAtMs ? `, tried again in ${Math.ceil((r.retryAtMs - Date.now()) / 1000)} s` : ''}${r.objectsPerSecond !== undefined ? `, ${r.objectsPerSecond}/s` : ''} (at most ${r.rate || 'unlimited'}/s)`);
   }
   for (const d of r?.draining ?? []) out.push(`        node ${d.node} draining: ${d.empty ? 'empty, can be removed' : `${d.records} records, ${d.files} shard files left`}`);
   process.stdout.write(out.join('\n') + '\n');

@@ -25,6 +25,13 @@ const BATCH_KEYS = 1024;
 const MOVES_IN_FLIGHT = 8;
 /** How long after a finished pass a draining node that is not empty yet is swept for again. */
 const REPASS_MS = 60_000;
+/**
+ * How long after a pass that left versions behind the next one starts,
+ * doubling with each such pass up to the most: what it waits for (a node
+ * back, the healer's repair) takes time, and a pass reads every key.
+ */
+const RETRY_MS = 5_000;
+const RETRY_MAX_MS = 5 * 60_000;
 /** Bytes of a shard file copied per read. */
 const COPY_CHUNK = 1 << 20;
 /**
@@ -50,6 +57,8 @@ export interface RebalanceProgress {
   bytesMoved: number;
   /** versions it could not move now (a node out, copies that disagree): the next pass tries again */
   deferred: number;
+  /** why, by reason */
+  deferredWhy?: Record<string, number>;
   /** times it was resumed after a crash or a restart */
   resumed: number;
 }
@@ -74,6 +83,8 @@ export interface RebalanceStatus {
   /** objects a second over the pass so far */
   readonly objectsPerSecond?: number;
   readonly draining: readonly DrainReport[];
+  /** when a pass that left versions behind is tried again */
+  readonly retryAtMs?: number;
 }
 
 /** One version's move: from `record` to `moved`, its copies on `targets`, off `strays`. */
@@ -89,6 +100,18 @@ interface Move {
   readonly agreed: boolean;
   /** an inline record's framed shards, by shard index */
   readonly inline?: Uint8Array[];
+}
+
+/** The versions a pass left behind, with why: `3 deferred (a target node takes no writes: 3)`. */
+export function deferredText(p: RebalanceProgress): string {
+  const why = Object.entries(p.deferredWhy ?? {}).map(([reason, n]) => `${reason}: ${n}`);
+  return `${p.deferred} deferred${why.length ? ` (${why.join('; ')})` : ''}`;
+}
+
+/** Counts a version left where it is for now, and why. */
+function defer(p: RebalanceProgress, why: string): void {
+  p.deferred++;
+  p.deferredWhy = { ...p.deferredWhy, [why]: (p.deferredWhy?.[why] ?? 0) + 1 };
 }
 
 function count(p: RebalanceProgress, m: Move): void {
@@ -123,6 +146,9 @@ export class Rebalancer {
   private timer: NodeJS.Timeout | undefined;
   private adopted: RebalanceStatus | undefined;
   private stopping = false;
+  /** passes in a row that left versions behind, and when the next one may start */
+  private deferringPasses = 0;
+  private retryAtMs = 0;
 
   constructor(
     @inject(VersionWriter) private readonly writer: VersionWriter,
@@ -151,6 +177,7 @@ export class Rebalancer {
       rate: this.throttle.objectsPerSecond,
       ...(p && seconds > 0 ? { objectsPerSecond: Math.round(p.keys / seconds) } : {}),
       draining: this.draining,
+      ...(this.retryAtMs > Date.now() ? { retryAtMs: this.retryAtMs } : {}),
     };
   }
 
@@ -167,10 +194,11 @@ export class Rebalancer {
     this.stopping = false;
     this.throttle.set(rate);
     const tick = () => {
-      if (this.running || this.stopping || !needsRebalance(this.layout.layout)) return;
+      if (this.running || this.stopping || Date.now() < this.retryAtMs || !needsRebalance(this.layout.layout)) return;
       void this.pass({ onProgress }).catch((err: Error) => this.log.warn('rebalance failed; it resumes later', { error: err.message }));
     };
-    this.layout.onChange(() => setTimeout(tick, 0));
+    // A new layout is worked on at once, whatever the last one waited for.
+    this.layout.onChange(() => { this.retryAtMs = 0; this.deferringPasses = 0; setTimeout(tick, 0); });
     this.timer = setInterval(tick, intervalMs);
     this.timer.unref();
     tick();
@@ -249,11 +277,16 @@ export class Rebalancer {
   private async finish(layout: ClusterLayout, p: RebalanceProgress): Promise<RebalanceProgress> {
     this.draining = await this.drainReports(layout);
     if (p.deferred > 0) {
-      // Started again by the next tick (from the start: the deferred versions are anywhere).
-      await this.save({ ...p, finishedMs: undefined, after: undefined, deferred: 0 } as RebalanceProgress).catch(() => undefined);
+      // Started again later from the start (the deferred versions are anywhere), later each time it defers.
+      await this.save({ ...p, finishedMs: undefined, after: undefined, deferred: 0, deferredWhy: undefined } as RebalanceProgress).catch(() => undefined);
+      const retryMs = Math.min(RETRY_MAX_MS, RETRY_MS * 2 ** this.deferringPasses++);
+      this.retryAtMs = Date.now() + retryMs;
+      this.log.warn('rebalance pass left versions where they are; it tries again', { version: layout.version, deferred: p.deferred, why: p.deferredWhy, retryInS: retryMs / 1000 });
       this.state = 'moving';
       return p;
     }
+    this.deferringPasses = 0;
+    this.retryAtMs = 0;
     if (layout.nodes.some((n) => n.filling) || layout.moving) {
       const next = settled(layout);
       await writeLayout(this.nodes, next, layout.version);
@@ -267,7 +300,7 @@ export class Rebalancer {
    * Where one version goes now, or undefined when it is where it belongs
    * (`deferred`: it cannot be moved now).
    */
-  private plan(swept: SweptKey, v: SweptVersion): Move | 'deferred' | undefined {
+  private plan(swept: SweptKey, v: SweptVersion): Move | { deferred: string } | undefined {
     const record = v.record;
     const placed = this.writer.placed(record.bucket, record.key);
     const spans = dataSpans(record);
@@ -278,8 +311,9 @@ export class Rebalancer {
     const missing = [...targets].filter((n) => !v.holders.includes(n));
     if (shards.length === 0 && strays.length === 0 && missing.length === 0 && v.agreed) return undefined;
     // A node whose records cannot be read, one that cannot take its copy, a lost inline shard: the healer's first.
-    const writable = [...targets].every((n) => this.nodes.health.canWrite(n));
-    if (swept.unread.some((n) => this.layout.inService(n)) || !writable || (record.inline && v.shards?.some((s) => !s))) return 'deferred';
+    if (swept.unread.some((n) => this.layout.inService(n))) return { deferred: 'a node\'s records could not be read' };
+    if (![...targets].every((n) => this.nodes.health.canWrite(n))) return { deferred: 'a target node takes no writes' };
+    if (record.inline && v.shards?.some((s) => !s)) return { deferred: 'an inline shard is lost (the healer rebuilds it)' };
     const moved: ObjectRecord = record.parts
       ? { ...record, shardNodes: to[0]!, parts: record.parts.map((part, i) => ({ ...part, shardNodes: to[i]! })) }
       : { ...record, shardNodes: to[0]! };
@@ -294,8 +328,8 @@ export class Rebalancer {
     for (const swept of batch) {
       for (const v of swept.versions) {
         const move = this.plan(swept, v);
-        if (move === 'deferred') p.deferred++;
-        else if (!move) stay.push(v.record);
+        if (!move) stay.push(v.record);
+        else if ('deferred' in move) defer(p, move.deferred);
         else if (!move.record.inline && move.shards.some((m) => m.span.size > 0)) heavy.push(move);
         else light.push(move);
       }
@@ -323,7 +357,7 @@ export class Rebalancer {
       return true;
     } catch (err) {
       this.log.warn('rebalance could not write a record to its new nodes; it stays where it was', { bucket: m.record.bucket, key: m.record.key, versionId: m.record.versionId, error: (err as Error).message });
-      p.deferred++;
+      defer(p, 'its record could not be written to its new nodes');
       return false;
     }
   }

@@ -8,7 +8,7 @@ import type { ObjectRecord } from '../../core/contracts/metadata.js';
 import { BucketStore } from '../../core/engine/buckets.js';
 import { Rebalancer } from '../../core/engine/rebalancer.js';
 import { keepChosen } from '../../core/engine/set-placement.js';
-import { LayoutError, LayoutOutdatedError } from '../../core/errors.js';
+import { LayoutError, LayoutOutdatedError, nodeFault } from '../../core/errors.js';
 import type { Plugin } from '../../core/plugins.js';
 import { openMemoryNodes } from '../../plugins/drive-memory/index.js';
 import { readLayouts, writeLayout } from '../../core/layout-store.js';
@@ -245,6 +245,36 @@ describe('the cluster layout', () => {
     await rebalancer.pass({ settleMs: 0 });
     expect((await rebalancer.drainReport(4)).empty).toBe(true);
     for (const d of drives.drives) d.faults.clear();
+    expect(await readsBack(store, objects)).toEqual([]);
+    await store.close();
+  });
+
+  it('leaves the versions it cannot move now where they are, says why, tries again later, and finishes once the node is back', async () => {
+    const drives = openMemoryNodes(10);
+    const memory: Plugin = { contract: 'drive', names: ['local'], register: (c) => { c.register(TOKENS.Drives, { useValue: drives }); } };
+    const store = await openStore({ NUMNODES: '10' }, undefined, memory);
+    const objects = await fill(store);
+    const view = store.container.resolve(TOKENS.Layout);
+    const nodes = store.container.resolve(TOKENS.Nodes);
+    const draining = drainNodes(view.layout, [4], SHAPE);
+    await writeLayout(nodes, draining, view.layout.version);
+    view.adopt(draining);
+    // Node 7 turns read-only: what would move onto it waits.
+    drives.drives[7]!.inject({ action: 'fail', code: 'EROFS', calls: ['shelf.put', 'writeFile', 'createWriter', 'createFile', 'rename'] });
+    nodes.health.report(7, nodeFault('EROFS', 'read-only file system'));
+    const rebalancer = store.container.resolve(Rebalancer);
+    const first = (await rebalancer.pass({ settleMs: 0 }))!;
+    expect(first.deferred).toBeGreaterThan(0);
+    expect(first.deferredWhy).toEqual({ 'a target node takes no writes': first.deferred });
+    expect(rebalancer.status().retryAtMs).toBeGreaterThan(Date.now());
+    expect((await rebalancer.drainReport(4)).empty).toBe(false);
+    expect(await readsBack(store, objects)).toEqual([]);
+    drives.drives[7]!.faults.clear();
+    await nodes.health.probe(7);
+    const second = (await rebalancer.pass({ settleMs: 0 }))!;
+    expect(second.deferred).toBe(0);
+    expect(rebalancer.status().retryAtMs).toBeUndefined();
+    expect((await rebalancer.drainReport(4)).empty).toBe(true);
     expect(await readsBack(store, objects)).toEqual([]);
     await store.close();
   });
