@@ -43,8 +43,11 @@ function unseal(key: Buffer, value: Buffer): ShelfItem | undefined {
 const TABLES = Buffer.from([0]);
 const FIRST_ITEM = Buffer.from([1]);
 
+const prefixes = new Map<string, Buffer>();
 function tablePrefix(table: string): Buffer {
-  return Buffer.concat([TABLES, Buffer.from(table, 'utf8'), TABLES]);
+  let prefix = prefixes.get(table);
+  if (!prefix) prefixes.set(table, (prefix = Buffer.concat([TABLES, Buffer.from(table, 'utf8'), TABLES])));
+  return prefix;
 }
 
 function sealRow(key: Buffer, value: Uint8Array): Buffer {
@@ -69,8 +72,10 @@ function writeRows(db: RootDatabase<Buffer, Buffer>, rows: readonly ShelfRowWrit
       continue;
     }
     if (row.unlessFirstByte !== undefined) {
-      const stored = db.get(key);
-      const current = stored && unsealRow(key, stored);
+      // Looked at in lmdb-js's reused buffer (no copy; its `length` is set to the value's, its view is not):
+      // a rebuild asks this of every row it writes.
+      const stored = db.getBinaryFast(key);
+      const current = stored && unsealRow(key, stored.subarray(0, stored.length));
       if (current && current[0] === row.unlessFirstByte) continue;
     }
     db.put(key, sealRow(key, row.value));
