@@ -22,6 +22,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { artifactPath } from '../../codecs/common/artifact.js';
+import { parseConfig } from '../../core/config.js';
+import { createContainer } from '../../core/container.js';
+import { MemoryLogger } from '../../core/logger.js';
+import { TOKENS } from '../../core/tokens.js';
+import { openLocalNodes } from '../../plugins/drive-local/index.js';
+import { markIncomplete } from '../../plugins/metadata-msgpack/listing-keeper.js';
+import { PLUGINS } from '../../server/plugins.js';
 import { signHeaders } from '../../plugins/transport-h3/auth/sigv4-sign.js';
 import { freePort } from '../common/processes.js';
 import { fmt, parseBenchArgs, printTable, writeJson } from '../common/report.js';
@@ -37,6 +44,8 @@ const root = values.get('dir') ?? tmpdir();
 const IN_FLIGHT = 64;
 const BIG_OBJECTS = 8;
 const BIG = 64 << 20;
+/** The rate (MB/s) a throttled scrub is held to. */
+const SCRUB_SHARE = 50;
 const KEY = 'scalekey';
 const SECRET = 'scalesecret';
 const cli = join(artifactPath(import.meta.url, ''), 'dist/server/cli.js');
@@ -180,6 +189,30 @@ function du(path: string): number {
   return Number(out.split('\t')[0]);
 }
 
+/** Seconds to rebuild node 0's listing index from its records (marked incomplete, as after an upgrade), in this process. */
+async function rebuildIndex(nodePath: string): Promise<number> {
+  const { drives } = await openLocalNodes(nodePath, 7, sync, { info() {}, warn() {}, error() {} }, 0);
+  await markIncomplete(drives[0]!.shelf);
+  for (const d of drives) await d.close?.();
+  const container = await createContainer(parseConfig({ NODEPATH: nodePath, SYNC: sync ? 'on' : 'off' }), PLUGINS, { logger: new MemoryLogger() });
+  const metadata = container.resolve(TOKENS.MetadataStore);
+  const t = performance.now();
+  const reports = await metadata.checkDerived({ wait: true });
+  const seconds = (performance.now() - t) / 1000;
+  await metadata.close();
+  await container.resolve(TOKENS.Nodes).close();
+  if (reports[0]?.state !== 'rebuilt') throw new Error(`node 0's index: ${JSON.stringify(reports[0])}`);
+  return seconds;
+}
+
+/** Node 0 scrubbed alone by `kintsugi scrub` at most `rateMB` MB/s: what it read per second. */
+function scrubAlone(nodePath: string, rateMB: number): number {
+  const run = spawnSync(process.execPath, [cli, 'scrub', '--node=0', `--rate=${rateMB}`, '--json'], { env: { ...process.env, NODEPATH: nodePath, SYNC: sync ? 'on' : 'off' }, encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`kintsugi scrub: ${run.status} ${run.stderr}`);
+  const { nodes } = JSON.parse(run.stdout) as { nodes: { node: number; mbPerSecond: number }[] };
+  return nodes[0]!.mbPerSecond;
+}
+
 type Figures = Record<string, { value: number; unit: string }>;
 
 async function measure(count: number): Promise<Figures> {
@@ -196,8 +229,11 @@ async function measure(count: number): Promise<Figures> {
     const nodes = Array.from({ length: 7 }, (_, n) => join(dir, `node-${n}`));
     set('space per object per node', nodes.reduce((sum, n) => sum + du(n), 0) / 7 / count, 'bytes');
 
-    // Restart to ready: a clean stop, then the time until a signed read is answered.
+    // One node's listing index rebuilt from its records (every small object has a record copy on each node).
     await stop(server);
+    set('listing index rebuild, one node', count / (await rebuildIndex(dir)), 'records/s');
+
+    // Restart to ready: a clean stop, then the time until a signed read is answered.
     const restarted = await startServer(dir);
     server = restarted.server;
     set('restart to ready', restarted.readyMs, 'ms');
@@ -241,6 +277,9 @@ async function measure(count: number): Promise<Figures> {
     set('scrub per node, 7 at once (median)', median(rates), 'MB/s');
     set('scrub, all nodes together', scrubs.reduce((sum, s) => sum + s.lastPass!.bytes, 0) / 1e6 / ((Math.max(...scrubs.map((s) => s.lastPass!.finishedMs)) - Math.min(...scrubs.map((s) => s.lastPass!.startedMs))) / 1000), 'MB/s');
     await stop(server);
+    // One node scrubbing alone (`kintsugi scrub --node=0`), unthrottled and held to a set rate.
+    set('scrub, one node alone', scrubAlone(dir, 100_000), 'MB/s');
+    set(`scrub, one node held to ${SCRUB_SHARE} MB/s`, scrubAlone(dir, SCRUB_SHARE), 'MB/s');
 
     // Three nodes added beside the running server (`kintsugi layout add`): it moves onto them and rebalances.
     // Small objects only, to set beside the heal of small objects (a large object's shards move at copy speed).

@@ -106,6 +106,10 @@ export class NodeScrub {
       }
       s.bytes += read;
       s.position = batch[batch.length - 1]?.name ?? s.position;
+      // At most rateBytes a second: what this step read, spread over the time it may take (the last step
+      // too, or a pass whose last step holds large shard files would finish above its rate).
+      const wait = (read / pace.rateBytes) * 1000 - (performance.now() - started);
+      if (wait > 0) await this.sleep(wait);
       if (batch.length < STEP_ITEMS) {
         s.lastPass = { startedMs: s.passStartedMs!, finishedMs: Date.now(), bytes: s.bytes, items: s.items, damaged: s.damagedThisPass };
         delete s.position;
@@ -117,9 +121,6 @@ export class NodeScrub {
         saved = Date.now();
         await this.save();
       }
-      // At most rateBytes a second: what this step read, spread over the time it may take.
-      const wait = (read / pace.rateBytes) * 1000 - (performance.now() - started);
-      if (wait > 0) await this.sleep(wait);
     }
   }
 
