@@ -168,6 +168,11 @@ export interface CopyRestore {
   readonly record: ObjectRecord;
   readonly nodes: readonly number[];
   readonly shards?: readonly Uint8Array[];
+  /**
+   * Of `nodes`, those that already hold a copy of this version (a rewrite
+   * naming new shard nodes): their listing entry, which names none, stays.
+   */
+  readonly listed?: readonly number[];
 }
 
 /**

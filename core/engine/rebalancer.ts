@@ -337,7 +337,9 @@ export class Rebalancer {
     if (light.length > 0) {
       // Every copy of each record rewritten on its targets (those that held the old one too: it names the old nodes).
       const expected = light.reduce((sum, m) => sum + m.targets.length, 0);
-      const landed = await this.metadata.restoreCopies(light.map((m) => ({ record: m.moved, nodes: m.targets, ...(m.inline ? { shards: m.inline } : {}) })));
+      const landed = await this.metadata.restoreCopies(light.map((m) => ({
+        record: m.moved, nodes: m.targets, listed: m.targets.filter((n) => !m.missing.includes(n)), ...(m.inline ? { shards: m.inline } : {}),
+      })));
       // A node that failed took none of them: each is written on its own then, with the quorum a put needs.
       const written = landed === expected ? light : (await inFlight(light, MOVES_IN_FLIGHT, (m) => this.putMoved(m, p))).flatMap((ok, i) => (ok ? [light[i]!] : []));
       failpoint('rebalance-copies-written');

@@ -72,10 +72,8 @@ function writeRows(db: RootDatabase<Buffer, Buffer>, rows: readonly ShelfRowWrit
       continue;
     }
     if (row.unlessFirstByte !== undefined) {
-      // Looked at in lmdb-js's reused buffer (no copy; its `length` is set to the value's, its view is not):
-      // a rebuild asks this of every row it writes.
-      const stored = db.getBinaryFast(key);
-      const current = stored && unsealRow(key, stored.subarray(0, stored.length));
+      const stored = db.get(key);
+      const current = stored && unsealRow(key, stored);
       if (current && current[0] === row.unlessFirstByte) continue;
     }
     db.put(key, sealRow(key, row.value));

@@ -354,7 +354,7 @@ export class MsgpackMetadataStore implements MetadataStore {
 
   async restoreCopies(restores: readonly CopyRestore[]): Promise<number> {
     const byNode = new Map<number, { items: { name: string; bytes: Uint8Array }[]; rows: ReturnType<typeof entryRow>[] }>();
-    for (const { record, nodes, shards } of restores) {
+    for (const { record, nodes, shards, listed } of restores) {
       const name = recordPath(record.bucket, record.key, record.versionId);
       const row = entryRow(record.bucket, indexEntry(record));
       let plain: Uint8Array | undefined;
@@ -363,7 +363,7 @@ export class MsgpackMetadataStore implements MetadataStore {
         let batch = byNode.get(n);
         if (!batch) byNode.set(n, (batch = { items: [], rows: [] }));
         batch.items.push({ name, bytes: shard ? encodeRecord(record, shard) : (plain ??= encodeRecord(record)) });
-        batch.rows.push(row);
+        if (!listed?.includes(n)) batch.rows.push(row);
       }
     }
     const landed = await Promise.all([...byNode].map(([n, { items, rows }]) => this.shelf(n).put(items, rows).then(() => items.length, (err: Error) => {

@@ -122,6 +122,12 @@ export function testMetadataStore(name: string, open: () => Promise<OpenedMetada
       const lateSwept = swept.find((k) => k.key === 'sweep-late')!.versions[0]!;
       expect(await store.restoreCopies([{ record: lateSwept.record, nodes: lateSwept.missing }])).toBe(1);
       expect(await store.missingCopies(late)).toEqual([]);
+      // Rewritten where it is (a rebalance naming new shard nodes): the copies change, the listing keeps the version.
+      const renamed = { ...late, shardNodes: [...late.shardNodes].reverse() };
+      const holders = [...lateSwept.holders, ...lateSwept.missing];
+      expect(await store.restoreCopies([{ record: renamed, nodes: holders, listed: holders }])).toBe(holders.length);
+      expect((await store.get('s', 'sweep-late'))?.shardNodes).toEqual(renamed.shardNodes);
+      expect((await store.list({ bucket: 's', prefix: 'sweep-late', maxKeys: 10 })).entries.map((e) => [e.key, e.versionId])).toEqual([['sweep-late', late.versionId]]);
       // A purged version shows as a tombstone, its record no longer as a version.
       await store.purge(written.get('sweep-001')![0]!);
       for await (const batch of store.sweep()) {
