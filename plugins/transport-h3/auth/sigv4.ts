@@ -30,8 +30,24 @@ export interface Verified {
 const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data).digest();
 const sha256hex = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 
+/**
+ * Signing keys derived already: one per secret, day, region and service, so
+ * four HMACs a request become a lookup (small objects are thousands of
+ * requests a second). Cleared when it grows past a bound (a day's keys).
+ */
+const derived = new Map<string, Buffer>();
+const DERIVED_MAX = 1024;
+
 export function signingKey(secret: string, date: string, region: string, service: string): Buffer {
-  return hmac(hmac(hmac(hmac(`AWS4${secret}`, date), region), service), 'aws4_request');
+  // Unambiguous whatever the parts hold (region and service come from the request).
+  const id = JSON.stringify([secret, date, region, service]);
+  let key = derived.get(id);
+  if (!key) {
+    if (derived.size >= DERIVED_MAX) derived.clear();
+    key = hmac(hmac(hmac(hmac(`AWS4${secret}`, date), region), service), 'aws4_request');
+    derived.set(id, key);
+  }
+  return key;
 }
 
 /** RFC 3986 encoding as SigV4 wants it (S3 keeps '/' in paths). */
