@@ -18,8 +18,7 @@ import { DEFAULT_GRACE_MS, type HealSummary } from './heal-summary.js';
 import { MultipartUploads } from './multipart.js';
 import { listOnMajority, restoreOnAll } from './node-quorum.js';
 import { VersionWriter } from './version-writer.js';
-import { frameBlock, readBlock, unframe } from './shard-format.js';
-
+import { frameBlock, framedRoom, readBlock, sealFramed, unframe } from './shard-format.js';
 /**
  * Repairs what a heal finds: every version of an object checked shard file
  * by shard file, block by block, against its checksums, missing or rotten
@@ -226,40 +225,55 @@ export class ObjectRepair {
       this.nodes.drives[n]!.open(paths[i]!).catch(() => undefined)));
     try {
       // A shard is rewritten whole when its file is missing, has the wrong
-      // size or any rotten block. Two passes (find, then rebuild) keep
-      // memory at one stripe whatever the object size.
-      const readRow = (s: number) => Promise.all(files.map(async (f) => {
-        if (!f || f.size !== geometry.shardFileBytes) return null;
-        return readBlock(f, geometry, s).catch(() => null);
+      // size or any rotten block, in one pass over the stripes that reads
+      // every block (memory stays at one stripe whatever the object size). A
+      // file found rotten part-way is rewritten from its first stripe: the
+      // stripes before are read again for it.
+      const readable = files.flatMap((f, i) => (f && f.size === geometry.shardFileBytes ? [i] : []));
+      const readRow = (s: number) => {
+        const row: (Uint8Array | null)[] = files.map(() => null);
+        return Promise.all(readable.map(async (i) => { row[i] = await readBlock(files[i]!, geometry, s).catch(() => null); })).then(() => row);
+      };
+      const bad = new Set(files.flatMap((_, i) => (readable.includes(i) ? [] : [i])));
+      let shardNodes = this.relocate(span.shardNodes, bad);
+      const writers: (DriveWriter | null | undefined)[] = files.map(() => undefined);
+      const openWriters = (which: readonly number[]) => Promise.all(which.map(async (i) => {
+        writers[i] = await this.nodes.drives[shardNodes[i]!]!.createWriter(paths[i]!).catch(() => null);
       }));
-      const bad = new Set<number>();
-      for (let s = 0; s < geometry.stripes; s++) {
-        const row = await readRow(s);
-        row.forEach((b, i) => { if (!b) bad.add(i); });
-        if (row.filter((b) => b !== null).length < k) return undefined;
-      }
-      if (bad.size === 0) return span;
-
-      const shardNodes = this.relocate(span.shardNodes, bad);
-
-      const writers: (DriveWriter | null)[] = await Promise.all(shardNodes.map((n, i) =>
-        bad.has(i) ? this.nodes.drives[n]!.createWriter(paths[i]!).catch(() => null) : Promise.resolve(null)));
+      const abortAll = () => Promise.all(writers.map((w) => w?.abort().catch(() => undefined)));
+      /** Stripe s rebuilt from `row` and written to the writers of `to`; false when fewer than k blocks are left. */
+      const rebuild = async (s: number, row: (Uint8Array | null)[], to: readonly number[]): Promise<boolean> => {
+        if (row.filter((b) => b !== null).length < k) return false;
+        const size = geometry.blockBytesOf(s);
+        const holes = row.flatMap((b, i) => (b === null ? [i] : []));
+        // Holes are rebuilt inside their frames: what is written needs no copy.
+        const rooms = row.map((b) => (b ? undefined : framedRoom(size)));
+        const shards = row.map((b, i) => b ?? rooms[i]!.block);
+        if (holes.length > 0) await coder.reconstruct(shards, holes);
+        await Promise.all(to.map(async (i) => {
+          await writers[i]?.write(rooms[i] ? sealFramed(rooms[i].framed) : frameBlock(shards[i]!), geometry.offset(s));
+        }));
+        return true;
+      };
       try {
+        await openWriters([...bad]);
         for (let s = 0; s < geometry.stripes; s++) {
-          const size = geometry.blockBytesOf(s);
           const row = await readRow(s);
-          if (row.filter((b) => b !== null).length < k) return undefined;
-          const holes = row.flatMap((b, i) => (b === null ? [i] : []));
-          const shards = row.map((b) => b ?? new Uint8Array(size));
-          if (holes.length > 0) await coder.reconstruct(shards, holes);
-          await Promise.all(writers.map(async (w, i) => {
-            if (!w) return;
-            await w.write(frameBlock(shards[i]!), geometry.offset(s));
-          }));
+          const rotten = row.flatMap((b, i) => (b === null && !bad.has(i) ? [i] : []));
+          if (rotten.length > 0) {
+            for (const i of rotten) bad.add(i);
+            shardNodes = this.relocate(span.shardNodes, bad);
+            await openWriters(rotten);
+            for (let e = 0; e < s; e++) {
+              if (!(await rebuild(e, await readRow(e), rotten))) return await abortAll().then(() => undefined);
+            }
+          }
+          if (!(await rebuild(s, row, [...bad]))) return await abortAll().then(() => undefined);
         }
+        if (bad.size === 0) return span;
         await Promise.all(writers.map(async (w) => w?.commit()));
       } catch (err) {
-        await Promise.all(writers.map((w) => w?.abort().catch(() => undefined)));
+        await abortAll();
         throw err;
       }
       const rebuilt = writers.filter(Boolean).length;

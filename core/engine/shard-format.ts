@@ -40,6 +40,22 @@ export class StripeBuffers {
   }
 }
 
+/**
+ * Room for a block of `bytes` that a frame goes around without a copy (a
+ * block rebuilt in place): fill `block`, then `sealFramed(framed)`. Not
+ * zeroed: its bytes are written before they are read.
+ */
+export function framedRoom(bytes: number): { framed: Buffer; block: Buffer } {
+  const framed = Buffer.allocUnsafe(FRAME_BYTES + bytes);
+  return { framed, block: framed.subarray(FRAME_BYTES) };
+}
+
+/** Seals a framed buffer whose block is filled: its checksum into the frame. */
+export function sealFramed(framed: Buffer): Buffer {
+  checksumInto(framed.subarray(FRAME_BYTES), framed, 0);
+  return framed;
+}
+
 /** A block framed in a buffer of its own (a copy): for blocks that do not live in StripeBuffers. */
 export function frameBlock(block: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(FRAME_BYTES + block.byteLength);
