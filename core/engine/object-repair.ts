@@ -262,7 +262,8 @@ export class ObjectRepair {
           const rotten = row.flatMap((b, i) => (b === null && !bad.has(i) ? [i] : []));
           if (rotten.length > 0) {
             for (const i of rotten) bad.add(i);
-            shardNodes = this.relocate(span.shardNodes, bad);
+            // Only the new ones placed: a shard already being written keeps its node, whatever health says now.
+            shardNodes = this.relocate(shardNodes, rotten);
             await openWriters(rotten);
             for (let e = 0; e < s; e++) {
               if (!(await rebuild(e, await readRow(e), rotten))) return await abortAll().then(() => undefined);
