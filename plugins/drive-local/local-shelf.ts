@@ -266,12 +266,20 @@ export class LocalShelf implements DriveShelf {
     const root = statSync(this.root, { throwIfNoEntry: false });
     // As a file written into a vanished folder fails: ENOENT (the health probe, not one write, decides a node is gone).
     if (!root?.isDirectory()) throw nodeFault('ENOENT', `node folder ${this.root} is gone`);
-    // Checked before this process maps it: a file that is already damaged is set aside unopened.
+    // Checked before this process maps it: a file that is already damaged is set aside unopened. Its meta
+    // pages too, whatever a walk said of the file before: a worker started after another died of garbage
+    // behind intact magic numbers trusted its primary's walk, mapped the file, and died as well.
+    let guard: MetaGuard | undefined;
     try {
-      MetaGuard.learn(this.file, SHELF_MAP_BYTES)?.close();
+      guard = MetaGuard.learn(this.file, SHELF_MAP_BYTES);
     } catch (err) {
       if (err instanceof LmdbDamagedError) await this.setAside(undefined, err.message);
       throw err;
+    }
+    try {
+      if (guard && !(await guard.settledIntact())) await this.setAside(undefined, `an LMDB meta page is damaged (${guard.why})`);
+    } finally {
+      guard?.close();
     }
     const verdict = await this.checked();
     if (verdict?.verdict === 'corrupt') await this.setAside(undefined, verdict.why);
