@@ -14,9 +14,11 @@
  *   npm run bench:scale -- --dir=/dev/shm  node folders on tmpfs
  *   npm run bench:scale -- --json FILE     figures as JSON
  *   npm run bench:scale -- --large-only    the large objects' heal alone
+ *   npm run bench:scale -- --server-log=FILE   the servers' logs appended to FILE
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
+import { openSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -43,6 +45,7 @@ const SIZES = [Math.max(1000, Math.round(N / 10)), N];
 const sync = (values.get('sync') ?? 'on') !== 'off';
 const root = values.get('dir') ?? tmpdir();
 const IN_FLIGHT = 64;
+const serverLog = values.has('server-log') ? openSync(values.get('server-log')!, 'a') : undefined;
 const BIG_OBJECTS = 8;
 const BIG = 64 << 20;
 /** The rate (MB/s) a throttled scrub is held to. */
@@ -63,7 +66,8 @@ async function startServer(nodePath: string, env: Record<string, string> = {}): 
   const started = performance.now();
   const proc = spawn(process.execPath, [cli, 'server'], {
     env: { ...process.env, NODEPATH: nodePath, PORT: String(port), HOST: '127.0.0.1', SYNC: sync ? 'on' : 'off', ACCESS_KEY: KEY, SECRET_KEY: SECRET, HEAL_INTERVAL: '0', SCRUB_PERIOD: '0', ...env },
-    stdio: ['ignore', 'pipe', 'ignore'],
+    // The log says what a figure alone does not (a node set aside, a pass deferring): kept when asked for.
+    stdio: ['ignore', 'pipe', serverLog === undefined ? 'ignore' : serverLog],
   });
   const server = { proc, port, endpoint: `http://127.0.0.1:${port}` };
   running.add(server);
