@@ -111,7 +111,8 @@ export function deferredText(p: RebalanceProgress): string {
 /** Counts a version left where it is for now, and why. */
 function defer(p: RebalanceProgress, why: string): void {
   p.deferred++;
-  p.deferredWhy = { ...p.deferredWhy, [why]: (p.deferredWhy?.[why] ?? 0) + 1 };
+  const reasons = (p.deferredWhy ??= {});
+  reasons[why] = (reasons[why] ?? 0) + 1;
 }
 
 function count(p: RebalanceProgress, m: Move): void {

@@ -3,17 +3,15 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { addNodes, drainNodes, removeNodes, reweigh } from '../../core/cluster-layout.js';
+import { addNodes, drainNodes, removeNodes, reweigh, type ClusterLayout } from '../../core/cluster-layout.js';
 import type { ObjectRecord } from '../../core/contracts/metadata.js';
 import { BucketStore } from '../../core/engine/buckets.js';
 import { Rebalancer } from '../../core/engine/rebalancer.js';
 import { keepChosen } from '../../core/engine/set-placement.js';
 import { LayoutError, LayoutOutdatedError, nodeFault } from '../../core/errors.js';
-import type { Plugin } from '../../core/plugins.js';
-import { openMemoryNodes } from '../../plugins/drive-memory/index.js';
 import { readLayouts, writeLayout } from '../../core/layout-store.js';
 import { TOKENS } from '../../core/tokens.js';
-import { chunked, collect, openStore, random, sha256, shelfOf, type TestStore } from '../helpers/engine.js';
+import { chunked, collect, openMemoryStore, openStore, random, sha256, shelfOf, type TestStore } from '../helpers/engine.js';
 import { tempDir } from '../helpers/engine.js';
 
 const SHAPE = { data: 4, parity: 3, metaCopies: 3 };
@@ -45,13 +43,19 @@ async function shardFiles(folder: string): Promise<number> {
 
 const record = (store: TestStore, key: string) => store.container.resolve(TOKENS.MetadataStore).get('grow', key) as Promise<ObjectRecord>;
 
+/** A layout change as `kintsugi layout` makes it: written to the nodes over the one in use, then used by this store. */
+async function adoptLayout(store: TestStore, next: ClusterLayout): Promise<void> {
+  const view = store.container.resolve(TOKENS.Layout);
+  await writeLayout(store.container.resolve(TOKENS.Nodes), next, view.layout.version);
+  view.adopt(next);
+}
+
 /** What `kintsugi layout add` does: the configuration names more nodes; the stored layout takes them. */
 async function openGrown(path: string, numNodes: number): Promise<TestStore> {
   const store = await openStore({ NUMNODES: String(numNodes) }, path, undefined, { checkLayout: false });
   const view = store.container.resolve(TOKENS.Layout);
   const grown = addNodes(view.layout, Array.from({ length: numNodes - view.layout.nodes.length }, (_, i) => `node-${view.layout.nodes.length + i}`));
-  await writeLayout(store.container.resolve(TOKENS.Nodes), grown, view.layout.version);
-  view.adopt(grown);
+  await adoptLayout(store, grown);
   return store;
 }
 
@@ -162,8 +166,7 @@ describe('the cluster layout', () => {
     const view = store.container.resolve(TOKENS.Layout);
     const heavier = reweigh(view.layout, 0, 3);
     expect(heavier.moving).toBe(true);
-    await writeLayout(store.container.resolve(TOKENS.Nodes), heavier, view.layout.version);
-    view.adopt(heavier);
+    await adoptLayout(store, heavier);
     const p = (await rebalancer.pass({ settleMs: 0 }))!;
     expect(p.deferred).toBe(0);
     expect(view.layout.moving).toBeUndefined();
@@ -187,8 +190,7 @@ describe('the cluster layout', () => {
     const view = store.container.resolve(TOKENS.Layout);
     const nodes = store.container.resolve(TOKENS.Nodes);
     const draining = drainNodes(view.layout, [2], SHAPE);
-    await writeLayout(nodes, draining, view.layout.version);
-    view.adopt(draining);
+    await adoptLayout(store, draining);
     expect((await rebalancer.drainReport(2)).empty).toBe(false);
     // Writes during a drain go to the active nodes only.
     objects.set('during/drain', random(900_000));
@@ -215,16 +217,13 @@ describe('the cluster layout', () => {
   });
 
   it('drains a node while PARITY nodes answer late and clients read and write: no request fails, nothing is lost', async () => {
-    const drives = openMemoryNodes(10);
-    const memory: Plugin = { contract: 'drive', names: ['local'], register: (c) => { c.register(TOKENS.Drives, { useValue: drives }); } };
-    const store = await openStore({ NUMNODES: '10' }, undefined, memory);
+    const { store, drives } = await openMemoryStore(10);
     const objects = await fill(store);
     // Three nodes (PARITY) answer every call 15 ms late, the drained one among them.
     for (const n of [1, 4, 8]) drives.drives[n]!.inject({ action: 'slow', ms: 15 });
     const view = store.container.resolve(TOKENS.Layout);
     const draining = drainNodes(view.layout, [4], SHAPE);
-    await writeLayout(store.container.resolve(TOKENS.Nodes), draining, view.layout.version);
-    view.adopt(draining);
+    await adoptLayout(store, draining);
     const rebalancer = store.container.resolve(Rebalancer);
     let done = false;
     const moving = rebalancer.pass({ settleMs: 0 }).finally(() => { done = true; });
@@ -250,18 +249,15 @@ describe('the cluster layout', () => {
   });
 
   it('leaves the versions it cannot move now where they are, says why, tries again later, and finishes once the node is back', async () => {
-    const drives = openMemoryNodes(10);
-    const memory: Plugin = { contract: 'drive', names: ['local'], register: (c) => { c.register(TOKENS.Drives, { useValue: drives }); } };
-    const store = await openStore({ NUMNODES: '10' }, undefined, memory);
+    const { store, drives } = await openMemoryStore(10);
     const objects = await fill(store);
     const view = store.container.resolve(TOKENS.Layout);
-    const nodes = store.container.resolve(TOKENS.Nodes);
+    const health = store.container.resolve(TOKENS.NodeHealth);
     const draining = drainNodes(view.layout, [4], SHAPE);
-    await writeLayout(nodes, draining, view.layout.version);
-    view.adopt(draining);
+    await adoptLayout(store, draining);
     // Node 7 turns read-only: what would move onto it waits.
     drives.drives[7]!.inject({ action: 'fail', code: 'EROFS', calls: ['shelf.put', 'writeFile', 'createWriter', 'createFile', 'rename'] });
-    nodes.health.report(7, nodeFault('EROFS', 'read-only file system'));
+    health.report(7, nodeFault('EROFS', 'read-only file system'));
     const rebalancer = store.container.resolve(Rebalancer);
     const first = (await rebalancer.pass({ settleMs: 0 }))!;
     expect(first.deferred).toBeGreaterThan(0);
@@ -270,7 +266,7 @@ describe('the cluster layout', () => {
     expect((await rebalancer.drainReport(4)).empty).toBe(false);
     expect(await readsBack(store, objects)).toEqual([]);
     drives.drives[7]!.faults.clear();
-    await nodes.health.probe(7);
+    await health.probe(7);
     const second = (await rebalancer.pass({ settleMs: 0 }))!;
     expect(second.deferred).toBe(0);
     expect(rebalancer.status().retryAtMs).toBeUndefined();

@@ -1,9 +1,7 @@
 import { rename } from 'node:fs/promises';
 
-import type { Plugin } from '../../core/plugins.js';
 import { TOKENS } from '../../core/tokens.js';
-import { openMemoryNodes } from '../../plugins/drive-memory/index.js';
-import { openStore } from '../helpers/engine.js';
+import { openMemoryStore, openStore } from '../helpers/engine.js';
 import { testMetadataStore } from '../helpers/metadata-contract.js';
 
 // The msgpack store on seven node folders, three metadata copies: it takes writes with one copy's node away.
@@ -29,9 +27,7 @@ testMetadataStore('msgpack', async () => {
 // the contracts alone, the listing indexes kept in their shelves by the
 // node services the core hosts for them.
 testMetadataStore('msgpack on memory drives', async () => {
-  const drives = openMemoryNodes(7);
-  const memory: Plugin = { contract: 'drive', names: ['local'], register: (c) => { c.register(TOKENS.Drives, { useValue: drives }); } };
-  const store = await openStore({}, undefined, memory);
+  const { store, drives } = await openMemoryStore(7);
   const nodes = store.container.resolve(TOKENS.Nodes);
   return {
     store: store.container.resolve(TOKENS.MetadataStore),

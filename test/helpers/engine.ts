@@ -16,6 +16,7 @@ import { MemoryLogger } from '../../core/logger.js';
 import type { Plugin } from '../../core/plugins.js';
 import { TOKENS } from '../../core/tokens.js';
 import { LocalDrive } from '../../plugins/drive-local/local-drive.js';
+import { openMemoryNodes } from '../../plugins/drive-memory/index.js';
 import { PLUGINS } from '../../server/plugins.js';
 
 const made: string[] = [];
@@ -59,6 +60,13 @@ export async function openStore(raw: RawSettings = {}, nodePath = tempDir('kints
       await container.resolve(TOKENS.Nodes).close();
     },
   };
+}
+
+/** An engine over `count` nodes held in memory (the drive plugin written from the contracts alone), and those drives for faults. */
+export async function openMemoryStore(count: number, raw: RawSettings = {}): Promise<{ store: TestStore; drives: ReturnType<typeof openMemoryNodes> }> {
+  const drives = openMemoryNodes(count);
+  const memory: Plugin = { contract: 'drive', names: ['local'], register: (c) => { c.register(TOKENS.Drives, { useValue: drives }); } };
+  return { store: await openStore({ NUMNODES: String(count), ...raw }, undefined, memory), drives };
 }
 
 /** Node n's shelf, where its record copies and inline shards are kept, as the store reaches it. */
