@@ -61,6 +61,8 @@ export interface ShelfRowWrite {
   readonly value?: Uint8Array;
   /** a stored row whose value starts with this byte stays as it is (a tombstone that a late write must not undo) */
   readonly unlessFirstByte?: number;
+  /** with no value: the row goes only if it still fails its checksum (a sweep for rot must not take a row rewritten since it read it) */
+  readonly onlyIfRotten?: boolean;
 }
 
 /** A stored row; `value` undefined: it failed its checksum (rot), and reads as nothing until rewritten or removed. */

@@ -254,11 +254,11 @@ export class MemoryShelf implements DriveShelf {
       let table = this.tables.get(row.table);
       if (!table) this.tables.set(row.table, (table = new Map()));
       const id = Buffer.from(row.key).toString('hex');
+      const stored = table.get(id)?.value;
       if (row.value === undefined) {
-        table.delete(id);
+        if (!row.onlyIfRotten || stored === ROTTEN) table.delete(id);
         continue;
       }
-      const stored = table.get(id)?.value;
       if (row.unlessFirstByte !== undefined && stored && stored !== ROTTEN && stored[0] === row.unlessFirstByte) continue;
       table.set(id, { key: Buffer.from(row.key), value: corrupt ? ROTTEN : Uint8Array.from(row.value) });
     }

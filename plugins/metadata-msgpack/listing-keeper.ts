@@ -31,7 +31,7 @@ interface IndexState {
  */
 const WAIT_SLICE_MS = 3000;
 /** Rows a rebuild writes per commit. */
-const REBUILD_BATCH = 4096;
+const REBUILD_BATCH = 16384;
 /** A rebuild whose keeper has not written for this long was interrupted. */
 const STALE_REBUILD_MS = 30_000;
 /** Where releases before the shelf table kept a node folder's listing index, in LMDB files of its own. */
@@ -176,14 +176,15 @@ export class ListingKeeper {
   /** Removes the rows that fail their checksum (their keys may be rotten too: nothing else would ever replace them). */
   private async removeRotten(): Promise<number> {
     let removed = 0;
-    for (let from: Uint8Array = Buffer.alloc(0); ;) {
+    for (let from: Uint8Array = Buffer.alloc(0); !this.closed;) {
       const rows = await this.shelf.rows(LISTING_TABLE, { from, limit: WALK_BATCH });
       const rotten = rows.filter((r) => r.value === undefined && !Buffer.from(r.key).equals(STATE_KEY));
-      if (rotten.length > 0) await this.shelf.remove([], rotten.map((r) => ({ table: LISTING_TABLE, key: r.key })));
+      if (rotten.length > 0) await this.shelf.remove([], rotten.map((r) => ({ table: LISTING_TABLE, key: r.key, onlyIfRotten: true })));
       removed += rotten.length;
       if (rows.length < WALK_BATCH) return removed;
       from = Buffer.concat([rows[rows.length - 1]!.key, Buffer.from([0])]);
     }
+    return removed;
   }
 
   /** The listing index as releases before the shelf table kept it (its own LMDB files in `.kintsugi`), removed once the table replaces it. */
@@ -199,9 +200,17 @@ export class ListingKeeper {
   }
 }
 
-/** Marks a node's listing index as not complete, so that its next check rebuilds it (benchmarks measure the rebuild). */
-export async function markIncomplete(shelf: DriveShelf): Promise<void> {
+/**
+ * Marks a node's listing index as not complete, so that its next check
+ * rebuilds it (benchmarks measure the rebuild); `dropRows`: its rows go
+ * too, as when a release upgrades from the separate index (the rebuild
+ * then writes every row, not only what differs).
+ */
+export async function markIncomplete(shelf: DriveShelf, dropRows = false): Promise<void> {
   await shelf.remove([], [{ table: LISTING_TABLE, key: STATE_KEY }]);
+  for (let rows = await shelf.rows(LISTING_TABLE, { from: Buffer.alloc(0), limit: WALK_BATCH }); dropRows && rows.length > 0; rows = await shelf.rows(LISTING_TABLE, { from: Buffer.alloc(0), limit: WALK_BATCH })) {
+    await shelf.remove([], rows.map((r) => ({ table: LISTING_TABLE, key: r.key })));
+  }
 }
 
 /**

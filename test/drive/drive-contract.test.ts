@@ -140,6 +140,23 @@ describe('a local shelf file', () => {
     expect(Buffer.from((await drive.shelf.get('meta/r/k/2.rec'))!.bytes).toString()).toBe('fine');
   });
 
+  it('reads a row whose bytes rotted as one with no value; a removal only of rot takes it and leaves the sound ones', async () => {
+    const { drive, file } = await localDrive();
+    const marker = randomBytes(300);
+    const key = (s: string) => Buffer.from(s);
+    await drive.shelf.put([], [{ table: 'idx', key: key('rots'), value: marker }, { table: 'idx', key: key('sound'), value: Buffer.from('fine') }]);
+    const raw = readFileSync(file);
+    const at = raw.indexOf(marker);
+    expect(at).toBeGreaterThan(0);
+    const fd = openSync(file, 'r+');
+    writeSync(fd, Buffer.from([raw[at + 100]! ^ 0x40]), 0, 1, at + 100);
+    closeSync(fd);
+    const rows = async () => (await drive.shelf.rows('idx', { from: key(''), limit: 10 })).map((r) => [Buffer.from(r.key).toString(), r.value && Buffer.from(r.value).toString()]);
+    expect(await rows()).toEqual([['rots', undefined], ['sound', 'fine']]);
+    await drive.shelf.remove([], [{ table: 'idx', key: key('rots'), onlyIfRotten: true }, { table: 'idx', key: key('sound'), onlyIfRotten: true }]);
+    expect(await rows()).toEqual([['sound', 'fine']]);
+  });
+
   /** One process of its own using the folder's shelf: what it met, and how it exited. */
   const inProcess = (folder: string, ...args: string[]) => {
     const run = spawnSync(process.execPath, [fileURLToPath(new URL('../helpers/shelf-client.mjs', import.meta.url)), folder, ...args], { encoding: 'utf8' });
