@@ -14,7 +14,7 @@ import { RECORD_SUFFIX, recordDir, recordPath, TOMBSTONE_SUFFIX, tombstonePath }
 import { shardWriteQuorum } from '../../core/shard-quorum.js';
 import { TOKENS } from '../../core/tokens.js';
 import { isNullVersion, versionTime } from '../../core/version-id.js';
-import { decodeCopy, decodeRecord, encodeRecord } from './record-codec.js';
+import { decodeCopy, decodeRecord, encodeRecord, recordCopies } from './record-codec.js';
 import { idsOf, writeCopy } from './record-copies.js';
 import { indexEntry, recordFolders } from './record-scan.js';
 import { NodeIndexes } from './node-indexes.js';
@@ -76,7 +76,7 @@ export class MsgpackMetadataStore implements MetadataStore {
   async put(record: ObjectRecord, shards?: readonly Uint8Array[]): Promise<{ firstVersion: boolean }> {
     const meta = this.metaNodes(record.bucket, record.key);
     const targets = [...new Set([...meta, ...record.shardNodes])];
-    let plain: Uint8Array | undefined;
+    const copyFor = recordCopies(record);
     const path = recordPath(record.bucket, record.key, record.versionId);
     const entry = indexEntry(record);
     const failures: NodeFailure[] = [];
@@ -84,7 +84,7 @@ export class MsgpackMetadataStore implements MetadataStore {
     const row = entryRow(record.bucket, entry);
     const written = await Promise.all(targets.map((n) => {
       const shard = shards?.[record.shardNodes.indexOf(n)];
-      const bytes = shard ? encodeRecord(record, shard) : (plain ??= encodeRecord(record));
+      const bytes = copyFor(shard);
       return writeCopy(this.shelf(n), path, bytes, [row]).catch((err: Error) => {
         this.log.warn('metadata replica write failed', { node: n, error: err.message });
         failures.push({ node: n, why: err.message });
@@ -357,12 +357,12 @@ export class MsgpackMetadataStore implements MetadataStore {
     for (const { record, nodes, shards, listed } of restores) {
       const name = recordPath(record.bucket, record.key, record.versionId);
       const row = entryRow(record.bucket, indexEntry(record));
-      let plain: Uint8Array | undefined;
+      const copyFor = recordCopies(record);
       for (const n of nodes) {
         const shard = shards?.[record.shardNodes.indexOf(n)];
         let batch = byNode.get(n);
         if (!batch) byNode.set(n, (batch = { items: [], rows: [] }));
-        batch.items.push({ name, bytes: shard ? encodeRecord(record, shard) : (plain ??= encodeRecord(record)) });
+        batch.items.push({ name, bytes: copyFor(shard) });
         if (!listed?.includes(n)) batch.rows.push(row);
       }
     }

@@ -18,10 +18,53 @@ export interface RecordCopy {
 
 /** msgpack of the record (with the node's shard, if any) followed by an xxHash64 of those bytes. */
 export function encodeRecord(record: ObjectRecord, shard?: Uint8Array): Uint8Array {
-  const body = packr.pack(shard ? { ...record, [SHARD_FIELD]: shard } : record);
-  const out = Buffer.allocUnsafe(body.byteLength + CHECKSUM_BYTES);
+  return recordCopies(record)(shard);
+}
+
+/** msgpack's map16 header (msgpackr writes every plain object with one), and the shard field's name as a fixstr. */
+const MAP16 = 0xde;
+const SHARD_KEY = Buffer.from([0xa0 | SHARD_FIELD.length, ...Buffer.from(SHARD_FIELD)]);
+
+/**
+ * A version's copies, one per node: the record is packed once and each
+ * node's shard appended as the map's last field, bytes the same as packing
+ * the record with its shard (a version goes to up to NUMNODES nodes, and
+ * packing dominated a rebalance's rewrite of every copy).
+ */
+export function recordCopies(record: ObjectRecord): (shard?: Uint8Array) => Uint8Array {
+  const body = packr.pack(record);
+  let plain: Uint8Array | undefined;
+  return (shard) => {
+    if (!shard) return (plain ??= sealed(body, undefined));
+    if (body[0] !== MAP16 || body.readUInt16BE(1) === 0xffff) return sealed(packr.pack({ ...record, [SHARD_FIELD]: shard }), undefined);
+    return sealed(body, shard);
+  };
+}
+
+/** The record's body, with the shard field added when given, followed by its checksum. */
+function sealed(body: Buffer, shard: Uint8Array | undefined): Uint8Array {
+  const head = shard ? binHeader(shard.byteLength) : undefined;
+  const length = body.byteLength + (shard ? SHARD_KEY.byteLength + head!.byteLength + shard.byteLength : 0);
+  const out = Buffer.allocUnsafe(length + CHECKSUM_BYTES);
   out.set(body, 0);
-  checksumInto(body, out, body.byteLength);
+  if (shard) {
+    out.writeUInt16BE(body.readUInt16BE(1) + 1, 1);
+    let at = body.byteLength;
+    out.set(SHARD_KEY, at);
+    out.set(head!, (at += SHARD_KEY.byteLength));
+    out.set(shard, at + head!.byteLength);
+  }
+  checksumInto(out.subarray(0, length), out, length);
+  return out;
+}
+
+/** msgpack's bin header for `n` bytes. */
+function binHeader(n: number): Buffer {
+  if (n < 0x100) return Buffer.from([0xc4, n]);
+  if (n < 0x10000) return Buffer.from([0xc5, n >> 8, n & 0xff]);
+  const out = Buffer.alloc(5);
+  out[0] = 0xc6;
+  out.writeUInt32BE(n, 1);
   return out;
 }
 

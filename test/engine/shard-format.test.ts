@@ -57,6 +57,32 @@ describe('the shard-file format', () => {
   });
 });
 
+describe('a record\'s copies', () => {
+  it('are the record packed once with each node\'s shard as the map\'s last field: the same bytes as packing them together, for every size of shard', () => {
+    const record = {
+      bucket: 'b', key: 'k', versionId: '01a2b3c4d5e6f70000000000', size: 10, etag: 'e', createdMs: 1, codec: coder.params, stripeBytes: 4096,
+      shardNodes: [0, 1, 2, 3, 4, 5, 6], inline: true,
+    };
+    const packr = new Packr({ useRecords: false, moreTypes: false });
+    const sealed = (body: Buffer) => {
+      const out = Buffer.alloc(body.byteLength + CHECKSUM_BYTES);
+      out.set(body);
+      checksumInto(body, out, body.byteLength);
+      return out;
+    };
+    // bin8, bin16 and bin32 headers, and their edges.
+    for (const n of [0, 1, 255, 256, 65_535, 65_536, 100_000]) {
+      const shard = random(n);
+      const bytes = Buffer.from(encodeRecord(record, shard));
+      expect(bytes.equals(sealed(packr.pack({ ...record, shard })))).toBe(true);
+      const copy = decodeCopy(bytes)!;
+      expect(copy.record).toEqual(record);
+      expect(Buffer.from(copy.shard!).equals(shard)).toBe(true);
+    }
+    expect(Buffer.from(encodeRecord(record)).equals(sealed(packr.pack(record)))).toBe(true);
+  });
+});
+
 describe('records written before stripeBytes had its name', () => {
   it('read back with their stripe size (then called blockSize), parts included', () => {
     // A record copy as the msgpack plugin wrote it before: a plain map, then its xxHash64.
