@@ -137,9 +137,17 @@ async function healPass(server: Server): Promise<{ objects: number; seconds: num
 }
 
 /** A PUT; a kept-alive connection the server closed just as it was reused is tried once more (a PUT may be repeated). */
+/** How long a PUT may go unanswered before the run fails: a server that stopped answering fails the bench, it does not hang it. */
+const PUT_TIMEOUT_MS = 120_000;
+
 async function put(server: Server, key: string, body: Buffer): Promise<void> {
   for (let attempt = 0; ; attempt++) {
-    const r = await call(presignUrl(server.endpoint, 'PUT', 'scale', key, KEY, SECRET), 'PUT', body).catch((err: NodeJS.ErrnoException) => {
+    let timer: NodeJS.Timeout | undefined;
+    const unanswered = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`PUT ${key}: no answer in ${PUT_TIMEOUT_MS / 1000} s (the server's log, --server-log, says why)`)), PUT_TIMEOUT_MS);
+    });
+    const answer = call(presignUrl(server.endpoint, 'PUT', 'scale', key, KEY, SECRET), 'PUT', body);
+    const r = await Promise.race([answer, unanswered]).finally(() => clearTimeout(timer)).catch((err: NodeJS.ErrnoException) => {
       if (attempt === 0 && err.code === 'ECONNRESET') return undefined;
       throw err;
     });

@@ -64,10 +64,13 @@ function unsealRow(key: Buffer, value: Buffer): Buffer | undefined {
 }
 
 /**
- * How values leave LMDB: copied out of its shared read buffer at once.
- * lmdb-js's own binary reads copy each value into a fresh ArrayBuffer; a
- * copy from Node's pool costs a fraction of that for the small values a
- * shelf holds (records, listing rows), read by the hundred thousand in a walk.
+ * How a walk's values leave LMDB: copied out of its shared read buffer at
+ * once. lmdb-js's own binary reads copy each value into a fresh
+ * ArrayBuffer; a copy from Node's pool costs a fraction of that for the
+ * small values a shelf holds (records, listing rows), read by the hundred
+ * thousand in a walk. Point reads use getBinary, which bypasses this (with
+ * a decoder, lmdb-js's get takes its unsafe fast path): they read as they
+ * always did, in write transactions too.
  */
 const COPY_OUT = {
   encode: (value: Buffer): Buffer => value,
@@ -83,12 +86,12 @@ function writeRows(db: RootDatabase<Buffer, Buffer>, rows: readonly ShelfRowWrit
   for (const row of rows) {
     const key = Buffer.concat([tablePrefix(row.table), row.key]);
     if (row.value === undefined) {
-      const stored = row.onlyIfRotten ? db.get(key) : undefined;
+      const stored = row.onlyIfRotten ? db.getBinary(key) : undefined;
       if (!row.onlyIfRotten || (stored && !unsealRow(key, stored))) db.remove(key);
       continue;
     }
     if (row.unlessFirstByte !== undefined) {
-      const stored = db.get(key);
+      const stored = db.getBinary(key);
       const current = stored && unsealRow(key, stored);
       // A row that already holds these bytes is left alone: a rebuild over an index that is mostly right writes only what differs.
       if (current && (current[0] === row.unlessFirstByte || current.equals(row.value))) continue;
@@ -432,8 +435,8 @@ export class LocalShelf implements DriveShelf {
         for (const item of items) {
           const key = Buffer.from(item.name, 'utf8');
           const marker = folderMarker(item.name);
-          const firstInFolder = db.get(marker) === undefined;
-          if (item.ifAbsent && db.get(key) !== undefined) {
+          const firstInFolder = db.getBinary(marker) === undefined;
+          if (item.ifAbsent && db.getBinary(key) !== undefined) {
             results.push({ written: false, firstInFolder });
             continue;
           }
@@ -449,7 +452,7 @@ export class LocalShelf implements DriveShelf {
   async get(name: string): Promise<ShelfItem | undefined> {
     return this.read(undefined, (db) => {
       const key = Buffer.from(name, 'utf8');
-      const value = db.get(key);
+      const value = db.getBinary(key);
       return value && unseal(key, value);
     });
   }
