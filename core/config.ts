@@ -93,6 +93,10 @@ export function parseConfig(raw: RawSettings): KintsugiConfig {
   return {
     ...(present as unknown as SettingValues),
     numNodes,
+    // Node folders on this host are LMDB files every worker writes: two processes writing one file under
+    // sustained load meet a failure in lmdb-js's free-page code (docs/benchmarks.md), so one worker unless asked
+    // for more. Nodes behind URLs are written by their node process alone.
+    ...(raw.WORKERS === undefined || raw.WORKERS === '' ? { workers: nodes?.every(isNodeUrl) ? values.workers : 1 } : {}),
     technique: MATRIX_TYPES[values.matrixType as keyof typeof MATRIX_TYPES],
     defaultCredentials: raw.ACCESS_KEY === undefined && raw.SECRET_KEY === undefined,
   } as KintsugiConfig;

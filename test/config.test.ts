@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
@@ -26,6 +26,12 @@ describe('configuration', () => {
     expect(c).toMatchObject({ data: 4, parity: 3, numNodes: 7, metaCopies: 3, nodePath: './data', matrixType: 'cauchy', codec: 'auto', placement: 'hash' });
     expect(c.technique).toBe('cauchy_good');
     expect(c).toEqual(DEFAULT_CONFIG);
+  });
+
+  it('runs one worker while node folders are on this host (each shelf file then has one writer besides the primary), one per core when every node is a URL, and WORKERS when set', () => {
+    expect(parseConfig({}).workers).toBe(1);
+    expect(parseConfig({ NODES: 'http://a:9100,http://b:9100,http://c:9100,http://d:9100,http://e:9100,http://f:9100,http://g:9100', CLUSTER_SECRET: 'secret-of-the-cluster' }).workers).toBe(availableParallelism());
+    expect(parseConfig({ WORKERS: '3' }).workers).toBe(3);
   });
 
   it('reads the origin names from the environment', () => {
