@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 
 import type { Technique } from './contracts/codec.js';
 import { ConfigError } from './errors.js';
-import { MATRIX_TYPES, SETTING_NAMES, SETTINGS, type RawValue, type SettingName, type SettingValues } from './settings.js';
+import { absent, MATRIX_TYPES, SETTING_NAMES, SETTINGS, type RawValue, type SettingName, type SettingValues } from './settings.js';
 
 export { CODEC_CHOICES, DEFAULT_ACCESS_KEY, DEFAULT_BLOCK_SIZE, DEFAULT_PACKET_SIZE, DEFAULT_SECRET_KEY, type CodecChoice } from './settings.js';
 
@@ -96,7 +96,7 @@ export function parseConfig(raw: RawSettings): KintsugiConfig {
     // Node folders on this host are LMDB files every worker writes: two processes writing one file under
     // sustained load meet a failure in lmdb-js's free-page code (docs/benchmarks.md), so one worker unless asked
     // for more. Nodes behind URLs are written by their node process alone.
-    ...(raw.WORKERS === undefined || raw.WORKERS === '' ? { workers: nodes?.every(isNodeUrl) ? values.workers : 1 } : {}),
+    ...(absent(raw.WORKERS) ? { workers: nodes?.every(isNodeUrl) ? values.workers : 1 } : {}),
     technique: MATRIX_TYPES[values.matrixType as keyof typeof MATRIX_TYPES],
     defaultCredentials: raw.ACCESS_KEY === undefined && raw.SECRET_KEY === undefined,
   } as KintsugiConfig;

@@ -19,7 +19,8 @@ export interface SettingSpec<T> {
   readonly secret?: boolean;
 }
 
-const absent = (raw: RawValue): raw is undefined | '' => raw === undefined || raw === '';
+/** An unset value: missing, or empty. */
+export const absent = (raw: RawValue): raw is undefined | '' => raw === undefined || raw === '';
 
 function integer(name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): (raw: RawValue) => number {
   return (raw) => {

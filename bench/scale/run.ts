@@ -29,6 +29,7 @@ import { parseConfig } from '../../core/config.js';
 import { createContainer } from '../../core/container.js';
 import { MemoryLogger } from '../../core/logger.js';
 import { TOKENS } from '../../core/tokens.js';
+import { settlesWithin } from '../../core/waiting.js';
 import { openLocalNodes } from '../../plugins/drive-local/index.js';
 import { markIncomplete } from '../../plugins/metadata-msgpack/listing-keeper.js';
 import { PLUGINS } from '../../server/plugins.js';
@@ -142,12 +143,9 @@ const PUT_TIMEOUT_MS = 120_000;
 
 async function put(server: Server, key: string, body: Buffer): Promise<void> {
   for (let attempt = 0; ; attempt++) {
-    let timer: NodeJS.Timeout | undefined;
-    const unanswered = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`PUT ${key}: no answer in ${PUT_TIMEOUT_MS / 1000} s (the server's log, --server-log, says why)`)), PUT_TIMEOUT_MS);
-    });
     const answer = call(presignUrl(server.endpoint, 'PUT', 'scale', key, KEY, SECRET), 'PUT', body);
-    const r = await Promise.race([answer, unanswered]).finally(() => clearTimeout(timer)).catch((err: NodeJS.ErrnoException) => {
+    if (!(await settlesWithin(answer, PUT_TIMEOUT_MS))) throw new Error(`PUT ${key}: no answer in ${PUT_TIMEOUT_MS / 1000} s (the server's log, --server-log, says why)`);
+    const r = await answer.catch((err: NodeJS.ErrnoException) => {
       if (attempt === 0 && err.code === 'ECONNRESET') return undefined;
       throw err;
     });

@@ -34,9 +34,7 @@ export class StripeBuffers {
 
   /** Seals block i (its first `bytes`) with its checksum and returns it framed, as a shard file stores it. */
   seal(i: number, bytes = this.blockBytes): Buffer {
-    const framed = this.backing.subarray(i * this.stride + HEAD - FRAME_BYTES, i * this.stride + HEAD + bytes);
-    checksumInto(framed.subarray(FRAME_BYTES), framed, 0);
-    return framed;
+    return sealFramed(this.backing.subarray(i * this.stride + HEAD - FRAME_BYTES, i * this.stride + HEAD + bytes));
   }
 }
 

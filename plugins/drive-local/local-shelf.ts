@@ -74,11 +74,8 @@ function unsealRow(key: Buffer, value: Buffer): Buffer | undefined {
  */
 const COPY_OUT = {
   encode: (value: Buffer): Buffer => value,
-  decode(bytes: Uint8Array): Buffer {
-    const out = Buffer.allocUnsafe(bytes.length);
-    out.set(bytes.subarray(0, bytes.length));
-    return out;
-  },
+  // `length` is the value's (lmdb-js sets it on its shared buffer); the subarray holds just those bytes.
+  decode: (bytes: Uint8Array): Buffer => Buffer.from(bytes.subarray(0, bytes.length)),
 };
 
 /** Applies row writes inside the caller's transaction. */

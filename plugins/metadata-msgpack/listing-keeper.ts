@@ -208,7 +208,9 @@ export class ListingKeeper {
  */
 export async function markIncomplete(shelf: DriveShelf, dropRows = false): Promise<void> {
   await shelf.remove([], [{ table: LISTING_TABLE, key: STATE_KEY }]);
-  for (let rows = await shelf.rows(LISTING_TABLE, { from: Buffer.alloc(0), limit: WALK_BATCH }); dropRows && rows.length > 0; rows = await shelf.rows(LISTING_TABLE, { from: Buffer.alloc(0), limit: WALK_BATCH })) {
+  while (dropRows) {
+    const rows = await shelf.rows(LISTING_TABLE, { from: Buffer.alloc(0), limit: WALK_BATCH });
+    if (rows.length === 0) return;
     await shelf.remove([], rows.map((r) => ({ table: LISTING_TABLE, key: r.key })));
   }
 }

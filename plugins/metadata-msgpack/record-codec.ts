@@ -43,16 +43,14 @@ export function recordCopies(record: ObjectRecord): (shard?: Uint8Array) => Uint
 
 /** The record's body, with the shard field added when given, followed by its checksum. */
 function sealed(body: Buffer, shard: Uint8Array | undefined): Uint8Array {
-  const head = shard ? binHeader(shard.byteLength) : undefined;
-  const length = body.byteLength + (shard ? SHARD_KEY.byteLength + head!.byteLength + shard.byteLength : 0);
+  const field = shard ? Buffer.concat([SHARD_KEY, binHeader(shard.byteLength)]) : undefined;
+  const length = body.byteLength + (field && shard ? field.byteLength + shard.byteLength : 0);
   const out = Buffer.allocUnsafe(length + CHECKSUM_BYTES);
   out.set(body, 0);
-  if (shard) {
+  if (field && shard) {
     out.writeUInt16BE(body.readUInt16BE(1) + 1, 1);
-    let at = body.byteLength;
-    out.set(SHARD_KEY, at);
-    out.set(head!, (at += SHARD_KEY.byteLength));
-    out.set(shard, at + head!.byteLength);
+    out.set(field, body.byteLength);
+    out.set(shard, body.byteLength + field.byteLength);
   }
   checksumInto(out.subarray(0, length), out, length);
   return out;

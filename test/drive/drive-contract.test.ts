@@ -126,16 +126,21 @@ describe('a local shelf file', () => {
     return { drive, file: shelfFile(join(folder, 'node-0')), folder: join(folder, 'node-0') };
   };
 
-  it('turns an item whose bytes rotted on the disk into a missing one (its checksum), the others unharmed', async () => {
-    const { drive, file } = await localDrive();
-    const marker = randomBytes(2000);
-    await drive.shelf.put([{ name: 'meta/r/k/1.rec', bytes: marker }, { name: 'meta/r/k/2.rec', bytes: Buffer.from('fine') }]);
+  /** Flips one bit of `marker`'s byte at `offset` where the shelf file holds it, as rot on the disk would. */
+  const rot = (file: string, marker: Buffer, offset: number) => {
     const raw = readFileSync(file);
     const at = raw.indexOf(marker);
     expect(at).toBeGreaterThan(0);
     const fd = openSync(file, 'r+');
-    writeSync(fd, Buffer.from([raw[at + 1000]! ^ 0x40]), 0, 1, at + 1000);
+    writeSync(fd, Buffer.from([raw[at + offset]! ^ 0x40]), 0, 1, at + offset);
     closeSync(fd);
+  };
+
+  it('turns an item whose bytes rotted on the disk into a missing one (its checksum), the others unharmed', async () => {
+    const { drive, file } = await localDrive();
+    const marker = randomBytes(2000);
+    await drive.shelf.put([{ name: 'meta/r/k/1.rec', bytes: marker }, { name: 'meta/r/k/2.rec', bytes: Buffer.from('fine') }]);
+    rot(file, marker, 1000);
     expect(await drive.shelf.get('meta/r/k/1.rec')).toBeUndefined();
     expect(Buffer.from((await drive.shelf.get('meta/r/k/2.rec'))!.bytes).toString()).toBe('fine');
   });
@@ -145,12 +150,7 @@ describe('a local shelf file', () => {
     const marker = randomBytes(300);
     const key = (s: string) => Buffer.from(s);
     await drive.shelf.put([], [{ table: 'idx', key: key('rots'), value: marker }, { table: 'idx', key: key('sound'), value: Buffer.from('fine') }]);
-    const raw = readFileSync(file);
-    const at = raw.indexOf(marker);
-    expect(at).toBeGreaterThan(0);
-    const fd = openSync(file, 'r+');
-    writeSync(fd, Buffer.from([raw[at + 100]! ^ 0x40]), 0, 1, at + 100);
-    closeSync(fd);
+    rot(file, marker, 100);
     const rows = async () => (await drive.shelf.rows('idx', { from: key(''), limit: 10 })).map((r) => [Buffer.from(r.key).toString(), r.value && Buffer.from(r.value).toString()]);
     expect(await rows()).toEqual([['rots', undefined], ['sound', 'fine']]);
     await drive.shelf.remove([], [{ table: 'idx', key: key('rots'), onlyIfRotten: true }, { table: 'idx', key: key('sound'), onlyIfRotten: true }]);
