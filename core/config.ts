@@ -93,10 +93,10 @@ export function parseConfig(raw: RawSettings): KintsugiConfig {
   return {
     ...(present as unknown as SettingValues),
     numNodes,
-    // Node folders on this host are LMDB files every worker writes: two processes writing one file under
-    // sustained load meet a failure in lmdb-js's free-page code (docs/benchmarks.md), so one worker unless asked
-    // for more. Nodes behind URLs are written by their node process alone.
-    ...(absent(raw.WORKERS) ? { workers: nodes?.every(isNodeUrl) ? values.workers : 1 } : {}),
+    // With node folders on this host a worker's requests wait on every node's file I/O in its thread pool and the
+    // primary heals and rebalances beside it: one worker per two cores (on two cores one worker loaded 60,000 small
+    // PUTs at 1,075 objects/s, two at 930-954; docs/benchmarks.md). Nodes behind URLs do their I/O in their own processes.
+    ...(absent(raw.WORKERS) ? { workers: nodes?.every(isNodeUrl) ? values.workers : Math.max(1, Math.floor(values.workers / 2)) } : {}),
     technique: MATRIX_TYPES[values.matrixType as keyof typeof MATRIX_TYPES],
     defaultCredentials: raw.ACCESS_KEY === undefined && raw.SECRET_KEY === undefined,
   } as KintsugiConfig;

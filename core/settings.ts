@@ -137,7 +137,7 @@ export const SETTINGS = {
   domain: spec({ name: 'DOMAIN', meaning: 'serve `<bucket>.DOMAIN` virtual-host style', shownDefault: '', read: optionalText(true) }),
   host: spec({ name: 'HOST', meaning: 'the address the server listens on', shownDefault: '0.0.0.0', read: text('0.0.0.0') }),
   port: spec({ name: 'PORT', meaning: 'the port it listens on', shownDefault: '9000', read: integer('PORT', 9000, 0, 65535) }),
-  workers: spec({ name: 'WORKERS', meaning: 'server processes sharing the port and the nodes', shownDefault: '1 with node folders on this host, cores when every node is a URL', read: integer('WORKERS', availableParallelism(), 1) }),
+  workers: spec({ name: 'WORKERS', meaning: 'server processes sharing the port and the nodes', shownDefault: 'half the cores (at least 1) with node folders on this host, cores when every node is a URL', read: integer('WORKERS', availableParallelism(), 1) }),
   healIntervalS: spec({ name: 'HEAL_INTERVAL', meaning: 'seconds between background heal passes (0: off)', shownDefault: '3600', read: integer('HEAL_INTERVAL', 3600, 0) }),
   healRate: spec({ name: 'HEAL_RATE', meaning: 'objects per second the background scanner checks at most (settable while it runs: `POST /_kintsugi/admin/heal?rate=N`)', shownDefault: '1000', read: integer('HEAL_RATE', 1000, 1) }),
   rebalanceRate: spec({ name: 'REBALANCE_RATE', meaning: 'objects per second a rebalance (nodes added or draining) moves at most, 0 for no limit (settable while it runs: `POST /_kintsugi/admin/rebalance?rate=N`)', shownDefault: '0', read: integer('REBALANCE_RATE', 0, 0) }),

@@ -28,8 +28,8 @@ describe('configuration', () => {
     expect(c).toEqual(DEFAULT_CONFIG);
   });
 
-  it('runs one worker while node folders are on this host (each shelf file then has one writer besides the primary), one per core when every node is a URL, and WORKERS when set', () => {
-    expect(parseConfig({}).workers).toBe(1);
+  it('runs a worker per two cores while node folders are on this host (their I/O is its thread pool\'s), one per core when every node is a URL, and WORKERS when set', () => {
+    expect(parseConfig({}).workers).toBe(Math.max(1, Math.floor(availableParallelism() / 2)));
     expect(parseConfig({ NODES: 'http://a:9100,http://b:9100,http://c:9100,http://d:9100,http://e:9100,http://f:9100,http://g:9100', CLUSTER_SECRET: 'secret-of-the-cluster' }).workers).toBe(availableParallelism());
     expect(parseConfig({ WORKERS: '3' }).workers).toBe(3);
   });

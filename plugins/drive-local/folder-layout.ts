@@ -14,6 +14,16 @@ export const SHELF_FILE = `${IDENTITY_DIR}/shelf.lmdb`;
  */
 export const SHELF_STAMP_FILE = `${IDENTITY_DIR}/shelf.checked`;
 
+/**
+ * Says the shelf file was written by an LMDB with the classic free list
+ * (see shelf-format.ts); a shelf file without it is rewritten once before
+ * it is opened for writing.
+ */
+export const SHELF_FORMAT_FILE = `${IDENTITY_DIR}/shelf.format`;
+
+/** Which process rewrites the shelf file now (pid and host): others wait instead of rewriting it too. */
+export const SHELF_REWRITING_FILE = `${IDENTITY_DIR}/shelf.rewriting`;
+
 /** Which process walks the shelf file now (pid and the stamp it walks): others wait for its verdict instead of walking it too. */
 export const SHELF_CHECKING_FILE = `${IDENTITY_DIR}/shelf.checking`;
 

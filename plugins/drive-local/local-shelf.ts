@@ -13,6 +13,7 @@ import { processAlive, settlesWithin } from '../../core/waiting.js';
 import { QUARANTINE_DIR, SHELF_CHECKING_FILE, SHELF_FILE, SHELF_STAMP_FILE } from './folder-layout.js';
 import { checkIndexes, type IndexVerdict } from './lmdb-check.js';
 import { LmdbDamagedError, MetaGuard } from './lmdb-meta-guard.js';
+import { ensureShelfFormat } from './shelf-format.js';
 
 /** 0xFF never occurs in UTF-8: prefix + 0xFF sorts after every name with that prefix. */
 const AFTER = Buffer.from([0xff]);
@@ -301,6 +302,8 @@ export class LocalShelf implements DriveShelf {
     const verdict = await this.checked();
     if (verdict?.verdict === 'corrupt') await this.setAside(undefined, verdict.why);
     mkdirSync(dirname(this.file), { recursive: true });
+    // A file from before the classic free list is rewritten before it is written to (shelf-format.ts).
+    await ensureShelfFormat(this.root, this.file, SHELF_MAP_BYTES);
     // The map is reserved large once (address space, not disk: the file grows with its pages). lmdb-js
     // otherwise starts at 128 KiB and grows the map as the file grows, and a growth while the server's
     // other processes write the same file hung all of them at 100,000 objects (bench:scale).

@@ -1,11 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { GetObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { SHELF_FORMAT_FILE } from '../../plugins/drive-local/folder-layout.js';
+import { SHELF_FORMAT } from '../../plugins/drive-local/shelf-format.js';
 import { ROOT } from '../helpers/cli.js';
 import { tempDir } from '../helpers/engine.js';
 import { CLUSTER_SECRET, startNode, stopNode, type NodeProcess } from '../helpers/nodes.js';
@@ -14,7 +16,8 @@ import { startServer, type RunningServer } from '../helpers/server.js';
 /**
  * The node folders release 42b6641 wrote (test/fixtures/folders-42b6641:
  * its listing index in a second LMDB environment beside the shelf), started
- * with this code: the index moves into the shelf, everything reads back.
+ * with this code: each shelf file is rewritten once with the classic free
+ * list, the index moves into the shelf, everything reads back, writes go on.
  */
 const FIXTURE = join(ROOT, 'test/fixtures/folders-42b6641/nodes.tgz');
 
@@ -62,6 +65,17 @@ async function expectEverything(s3: S3Client): Promise<void> {
   expect(((await s3.send(new ListObjectsV2Command({ Bucket: 'kept' }))).Contents ?? []).map((c) => c.Key)).toEqual(['report.txt']);
 }
 
+/** Writes that free pages (an overwrite, a removal) go on after the upgrade; the fixture's objects are untouched. */
+async function expectWrites(s3: S3Client): Promise<void> {
+  for (let i = 0; i < 3; i++) await s3.send(new PutObjectCommand({ Bucket: 'plain', Key: 'after/upgrade.bin', Body: Buffer.alloc(3000 + i * 20_000, i) }));
+  const got = await s3.send(new GetObjectCommand({ Bucket: 'plain', Key: 'after/upgrade.bin' }));
+  expect(Buffer.from(await got.Body!.transformToByteArray()).equals(Buffer.alloc(43_000, 2))).toBe(true);
+  await s3.send(new DeleteObjectCommand({ Bucket: 'plain', Key: 'after/upgrade.bin' }));
+}
+
+/** The shelf files 42b6641 wrote (lmdb-js 3's free list) were rewritten once before anything wrote to them. */
+const rewritten = (nodePath: string) => Array.from({ length: 7 }, (_, n) => readFileSync(join(nodePath, `node-${n}`, SHELF_FORMAT_FILE), 'utf8') === SHELF_FORMAT);
+
 /** What is left in a node's `.kintsugi` of the listing index as 42b6641 kept it. */
 const separateIndex = (folder: string) => readdirSync(join(folder, '.kintsugi')).filter((f) => f.startsWith('listing'));
 
@@ -76,14 +90,16 @@ describe('node folders written by release 42b6641', () => {
     for (const n of nodes.splice(0)) await stopNode(n);
   });
 
-  it('as local folders: each listing index moves into its shelf once, before the workers serve, and everything reads and lists as it did', async () => {
+  it('as local folders: each shelf file is rewritten once and its listing index moves into it, before the workers serve; everything reads and lists as it did, and writes go on', async () => {
     const nodePath = unpackFixture();
     expect(separateIndex(join(nodePath, 'node-0'))).toContain('listing.json');
     server = await startServer({ NODEPATH: nodePath, HEAL_INTERVAL: '0' });
     expect(rebuilds(server.logs())).toBe(7);
     expect(server.logs()).toContain('"why":"no listing index in the shelf yet"');
     for (let n = 0; n < 7; n++) expect(separateIndex(join(nodePath, `node-${n}`))).toEqual([]);
+    expect(rewritten(nodePath)).toEqual(Array(7).fill(true));
     await expectEverything(server.client());
+    await expectWrites(server.client());
     await server.stop();
     // Once moved, a start rebuilds nothing.
     server = await startServer({ NODEPATH: nodePath, HEAL_INTERVAL: '0' });
@@ -91,11 +107,13 @@ describe('node folders written by release 42b6641', () => {
     expect(rebuilds(server.logs())).toBe(0);
   }, 120_000);
 
-  it('served by `kintsugi node` processes: each node moves its own index, and the gateway lists and reads everything', async () => {
+  it('served by `kintsugi node` processes: each node rewrites its own shelf and moves its own index, and the gateway lists, reads and writes', async () => {
     const nodePath = unpackFixture();
     for (let n = 0; n < 7; n++) nodes.push(await startNode(join(nodePath, `node-${n}`)));
     server = await startServer({ NODES: nodes.map((n) => `http://127.0.0.1:${n.port}`).join(','), CLUSTER_SECRET, HEAL_INTERVAL: '0' });
     await expectEverything(server.client());
+    await expectWrites(server.client());
     for (let n = 0; n < 7; n++) expect(separateIndex(join(nodePath, `node-${n}`))).toEqual([]);
+    expect(rewritten(nodePath)).toEqual(Array(7).fill(true));
   }, 120_000);
 });
