@@ -101,7 +101,10 @@ export class NodeScrub {
       let read = 0;
       for (const item of batch) {
         if (this.closed) return;
-        read += item.bytes.byteLength + (await this.item(item.name, item.bytes));
+        read += item.bytes.byteLength;
+        // Most items have no shard file here (inline objects, other nodes' files): checked without a wait.
+        const record = this.item(item.name, item.bytes);
+        if (record) for (const span of dataSpans(record)) read += await this.span(record, span);
         s.items++;
       }
       s.bytes += read;
@@ -124,25 +127,22 @@ export class NodeScrub {
     }
   }
 
-  /** Checks one shelf item (and the shard files a record places here); returns the shard bytes read. */
-  private async item(name: string, bytes: Uint8Array): Promise<number> {
-    if (!name.startsWith('meta/')) return 0;
-    const [, bucket = ''] = name.split('/');
-    const folder = name.slice(0, name.lastIndexOf('/'));
+  /** Checks one shelf item: the record whose shard files are then read, if it has any. */
+  private item(name: string, bytes: Uint8Array): ObjectRecord | undefined {
+    if (!name.startsWith('meta/')) return undefined;
+    const where = () => ({ bucket: name.slice(5, name.indexOf('/', 5)), folder: name.slice(0, name.lastIndexOf('/')) });
     if (bytes.byteLength === 0) {
-      this.found({ bucket, folder, what: `record ${name} fails its shelf checksum` });
-      return 0;
+      this.found({ ...where(), what: `record ${name} fails its shelf checksum` });
+      return undefined;
     }
     const copy = decodeCopy(bytes);
     if (!copy) {
-      this.found({ bucket, folder, what: `record ${name} does not decode` });
-      return 0;
+      this.found({ ...where(), what: `record ${name} does not decode` });
+      return undefined;
     }
     const record = copy.record;
-    if (record.inline || record.deleted || !name.endsWith('.rec')) return 0;
-    let read = 0;
-    for (const span of dataSpans(record)) read += await this.span(record, span);
-    return read;
+    if (record.inline || record.deleted || !name.endsWith('.rec')) return undefined;
+    return record;
   }
 
   /** Reads this node's shard file of a span block by block; returns the bytes read. */
