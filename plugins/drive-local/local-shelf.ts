@@ -144,6 +144,8 @@ interface OpenShelf {
   readonly ino: number;
   /** when its meta pages were last found intact (performance.now()) */
   checkedMs: number;
+  /** why it is only read: its rewrite (shelf-format.ts) failed at `since` (performance.now()) and is tried again later */
+  readonly keptReadOnly?: { readonly why: string; readonly since: number };
   closing?: Promise<void>;
 }
 
@@ -184,6 +186,13 @@ const checks = new Map<string, { verdict: Promise<IndexVerdict>; done: boolean }
  * for); `walks`: how many this process started. Tests read and set them.
  */
 export const shelfChecks = { waitMs: 2000, backgroundBytes: 64 << 20, walks: 0 };
+
+/**
+ * How long a shelf file kept read-only after a failed rewrite is only read
+ * before the rewrite is tried again (each try copies the whole file: not
+ * every minute on a disk that is full). Tests set it.
+ */
+export const shelfRewrites = { retryMs: 10 * 60_000 };
 
 /** Whether another live process on this host is walking the file as it is now (its marker names it and this stamp). */
 function walkedElsewhere(marker: string, stamp: string): boolean {
@@ -259,7 +268,8 @@ export class LocalShelf implements DriveShelf {
       if (running) await running.catch(() => undefined);
       const current = opened.get(file);
       const st = statSync(file, { throwIfNoEntry: false });
-      if (current && st?.ino === current.ino) {
+      const retry = current?.keptReadOnly && performance.now() - current.keptReadOnly.since >= shelfRewrites.retryMs;
+      if (current && st?.ino === current.ino && !retry) {
         const now = performance.now();
         if (now - current.checkedMs >= RECHECK_MS) {
           current.checkedMs = now;
@@ -302,22 +312,30 @@ export class LocalShelf implements DriveShelf {
     const verdict = await this.checked();
     if (verdict?.verdict === 'corrupt') await this.setAside(undefined, verdict.why);
     mkdirSync(dirname(this.file), { recursive: true });
-    // A file from before the classic free list is rewritten before it is written to (shelf-format.ts).
-    await ensureShelfFormat(this.root, this.file, SHELF_MAP_BYTES);
+    // A file from before the classic free list is rewritten before it is written to (shelf-format.ts). One
+    // that cannot be now (no room for the copy, something in its way) is only read, which is safe, and the
+    // rewrite is tried again later: the node serves reads and refuses writes meanwhile.
+    let keptReadOnly: OpenShelf['keptReadOnly'];
+    try {
+      await ensureShelfFormat(this.root, this.file, SHELF_MAP_BYTES);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ERR_NODE_CHECKING') throw err;
+      keptReadOnly = { why: `${this.file} is only read until it is rewritten: ${(err as Error).message}`, since: performance.now() };
+    }
     // The map is reserved large once (address space, not disk: the file grows with its pages). lmdb-js
     // otherwise starts at 128 KiB and grows the map as the file grows, and a growth while the server's
     // other processes write the same file hung all of them at 100,000 objects (bench:scale).
     const options = { keyEncoding: 'binary', encoding: 'binary', encoder: COPY_OUT, compression: false, noSync: !this.sync, overlappingSync: false, mapSize: SHELF_MAP_BYTES } as const;
     let db: RootDatabase<Buffer, Buffer>;
     try {
-      db = open<Buffer, Buffer>(this.file, options);
+      db = open<Buffer, Buffer>(this.file, keptReadOnly ? { ...options, readOnly: true } : options);
     } catch (err) {
       const fault = asNodeFault(err) as { code?: string };
       // A node remounted read-only is still read: LMDB reads a read-only file system without its lock.
       if (fault.code !== 'EROFS' && fault.code !== 'EACCES') throw fault;
       db = open<Buffer, Buffer>(this.file, { ...options, readOnly: true });
     }
-    const shelf: OpenShelf = { db, guard: MetaGuard.learn(this.file, SHELF_MAP_BYTES), ino: statSync(this.file).ino, checkedMs: performance.now() };
+    const shelf: OpenShelf = { db, guard: MetaGuard.learn(this.file, SHELF_MAP_BYTES), ino: statSync(this.file).ino, checkedMs: performance.now(), ...(keptReadOnly ? { keptReadOnly } : {}) };
     trust(`${this.file}:${shelf.ino}`);
     opened.set(this.file, shelf);
     return shelf;
@@ -413,8 +431,17 @@ export class LocalShelf implements DriveShelf {
   }
 
   private async write(op: (db: RootDatabase<Buffer, Buffer>) => Promise<unknown>): Promise<void> {
+    let db: RootDatabase<Buffer, Buffer>;
     try {
-      await op(await this.store());
+      db = await this.store();
+    } catch (err) {
+      return this.failed(err);
+    }
+    // Refused as a read-only node's writes are (the why names the rewrite, and is not taken for damage).
+    const kept = opened.get(this.file)?.keptReadOnly;
+    if (kept) throw nodeFault('EROFS', kept.why);
+    try {
+      await op(db);
     } catch (err) {
       await this.failed(err);
     }

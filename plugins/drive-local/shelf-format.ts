@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 
 import { nodeFault } from '../../core/errors.js';
+import { failpoint } from '../../core/failpoint.js';
 import { processAlive } from '../../core/waiting.js';
 import { SHELF_FORMAT_FILE, SHELF_REWRITING_FILE } from './folder-layout.js';
 
@@ -140,6 +141,7 @@ export async function ensureShelfFormat(root: string, file: string, mapBytes: nu
     rmSync(copy, { force: true });
     rmSync(`${copy}-lock`, { force: true });
     const entries = await rewrite(file, copy, mapBytes);
+    failpoint('shelf-rewritten');
     rmSync(`${file}-lock`, { force: true });
     renameSync(copy, file);
     rmSync(`${copy}-lock`, { force: true });

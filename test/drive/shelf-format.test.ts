@@ -1,11 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 import { SHELF_FILE, SHELF_FORMAT_FILE, SHELF_REWRITING_FILE } from '../../plugins/drive-local/folder-layout.js';
+import { LocalDrive } from '../../plugins/drive-local/local-drive.js';
+import { shelfRewrites } from '../../plugins/drive-local/local-shelf.js';
 import { SHELF_FORMAT } from '../../plugins/drive-local/shelf-format.js';
 import { tempDir } from '../helpers/engine.js';
 
@@ -45,8 +47,8 @@ db.close();
 `;
 
 /** One process using the folder's shelf through the built drive (test/helpers/shelf-client.mjs): what it met, how it ended. */
-function shelfClient(folder: string, ...args: string[]) {
-  const run = spawnSync(process.execPath, [fileURLToPath(new URL('../helpers/shelf-client.mjs', import.meta.url)), folder, ...args], { encoding: 'utf8' });
+function shelfClient(folder: string, args: string[], env: Record<string, string> = {}) {
+  const run = spawnSync(process.execPath, [fileURLToPath(new URL('../helpers/shelf-client.mjs', import.meta.url)), folder, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
   return { met: run.stdout ? JSON.parse(run.stdout) as string[] : [], status: run.status, signal: run.signal, err: run.stderr };
 }
 
@@ -55,7 +57,7 @@ describe('a shelf file whose free list lmdb-js 3 wrote', () => {
   const earlierRelease = () => {
     const folder = join(tempDir('kintsugi-format-'), 'node');
     mkdirSync(folder);
-    expect(shelfClient(folder, 'put', 'meta/f/k/1.rec', 'written before the upgrade', 'close').met).toEqual(['written']);
+    expect(shelfClient(folder, ['put', 'meta/f/k/1.rec', 'written before the upgrade', 'close']).met).toEqual(['written']);
     expect(readFileSync(join(folder, SHELF_FORMAT_FILE), 'utf8')).toBe(SHELF_FORMAT);
     expect(withLmdb(LMDB_3, join(folder, SHELF_FILE), CHURN).status).toBe(0);
     rmSync(join(folder, SHELF_FORMAT_FILE));
@@ -73,24 +75,50 @@ describe('a shelf file whose free list lmdb-js 3 wrote', () => {
 
   it('is rewritten once, entry for entry, before it is written to: every item reads back, writes go on, and the next process opens it as it is', () => {
     const folder = earlierRelease();
-    const written = shelfClient(folder, 'put', 'meta/f/k/2.rec', 'written after the upgrade', 'close');
+    const written = shelfClient(folder, ['put', 'meta/f/k/2.rec', 'written after the upgrade', 'close']);
     expect(written).toMatchObject({ met: ['written'], status: 0, signal: null });
     expect(readFileSync(join(folder, SHELF_FORMAT_FILE), 'utf8')).toBe(SHELF_FORMAT);
     expect(existsSync(join(folder, SHELF_REWRITING_FILE))).toBe(false);
     expect(existsSync(join(folder, `${SHELF_FILE}.rewrite`))).toBe(false);
-    expect(shelfClient(folder, 'get', 'meta/f/k/1.rec').met).toEqual(['found', 'found']);
-    expect(shelfClient(folder, 'get', 'meta/f/k/2.rec').met).toEqual(['found', 'found']);
+    expect(shelfClient(folder, ['get', 'meta/f/k/1.rec']).met).toEqual(['found', 'found']);
+    expect(shelfClient(folder, ['get', 'meta/f/k/2.rec']).met).toEqual(['found', 'found']);
     // The rewritten file takes lmdb-js 2.9's writes, heavy ones included.
     expect(withLmdb(LMDB_2, join(folder, SHELF_FILE), CHURN)).toMatchObject({ status: 0, signal: null });
-    expect(shelfClient(folder, 'get', 'meta/f/k/1.rec').met).toEqual(['found', 'found']);
+    expect(shelfClient(folder, ['get', 'meta/f/k/1.rec']).met).toEqual(['found', 'found']);
   });
 
-  it('left half rewritten by a process that died (its claim and its copy behind) is rewritten again from the file, which was never touched', () => {
+  it('rewritten by a process killed before the copy took the file\'s place: the file was never touched, and the next process rewrites it again', () => {
     const folder = earlierRelease();
-    writeFileSync(join(folder, SHELF_REWRITING_FILE), '999999999\nsomewhere-else\n');
-    writeFileSync(join(folder, `${SHELF_FILE}.rewrite`), 'a copy cut short');
-    expect(shelfClient(folder, 'put', 'meta/f/k/3.rec', 'after the crash', 'close')).toMatchObject({ met: ['written'], status: 0 });
-    expect(shelfClient(folder, 'get', 'meta/f/k/1.rec').met).toEqual(['found', 'found']);
+    const killed = shelfClient(folder, ['put', 'meta/f/k/3.rec', 'never written'], { KINTSUGI_FAILPOINT: 'shelf-rewritten:1' });
+    expect(killed.signal).toBe('SIGKILL');
+    expect(existsSync(join(folder, `${SHELF_FILE}.rewrite`))).toBe(true);
+    expect(existsSync(join(folder, SHELF_REWRITING_FILE))).toBe(true);
+    expect(existsSync(join(folder, SHELF_FORMAT_FILE))).toBe(false);
+    expect(shelfClient(folder, ['put', 'meta/f/k/3.rec', 'after the crash', 'close'])).toMatchObject({ met: ['written'], status: 0 });
+    expect(shelfClient(folder, ['get', 'meta/f/k/1.rec']).met).toEqual(['found', 'found']);
     expect(existsSync(join(folder, `${SHELF_FILE}.rewrite`))).toBe(false);
+    expect(existsSync(join(folder, SHELF_REWRITING_FILE))).toBe(false);
+  });
+
+  it('that cannot be rewritten now (something in the way of its copy) is only read: reads are served, writes refused as a read-only node\'s, and the rewrite is tried again later', async () => {
+    const folder = earlierRelease();
+    mkdirSync(join(folder, `${SHELF_FILE}.rewrite`, 'in the way'), { recursive: true });
+    const refused = shelfClient(folder, ['put', 'meta/f/k/4.rec', 'refused']);
+    expect(refused).toMatchObject({ met: ['EROFS'], status: 0, signal: null });
+    expect(shelfClient(folder, ['get', 'meta/f/k/1.rec']).met).toEqual(['found', 'found']);
+    // In one process: once the way is clear, the next try after the wait rewrites it and writes go on.
+    const drive = new LocalDrive(0, folder, false, 'cluster');
+    const { retryMs } = shelfRewrites;
+    shelfRewrites.retryMs = 0;
+    try {
+      await expect(drive.shelf.put([{ name: 'meta/f/k/4.rec', bytes: Buffer.from('refused') }])).rejects.toMatchObject({ code: 'EROFS', message: expect.stringMatching(/only read until it is rewritten/) });
+      expect((await drive.shelf.get('meta/f/k/1.rec'))?.bytes.byteLength).toBeGreaterThan(0);
+      rmSync(join(folder, `${SHELF_FILE}.rewrite`), { recursive: true });
+      expect(await drive.shelf.put([{ name: 'meta/f/k/4.rec', bytes: Buffer.from('written') }])).toEqual([{ written: true, firstInFolder: false }]);
+      expect(readFileSync(join(folder, SHELF_FORMAT_FILE), 'utf8')).toBe(SHELF_FORMAT);
+    } finally {
+      shelfRewrites.retryMs = retryMs;
+      await drive.close();
+    }
   });
 });
