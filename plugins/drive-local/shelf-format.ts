@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import { nodeFault } from '../../core/errors.js';
 import { failpoint } from '../../core/failpoint.js';
@@ -65,7 +65,7 @@ from.close();
 process.stdout.write(JSON.stringify({ entries }) + '\\n');
 `;
 
-/** Whether the shelf file at `file` was written with the classic free list (or is not there yet). */
+/** The node's format marker as written (SHELF_FORMAT once its shelf file is in this format), if it has one. */
 function formatOf(root: string): string | undefined {
   try {
     return readFileSync(join(root, SHELF_FORMAT_FILE), 'utf8');
@@ -84,6 +84,15 @@ function markFormat(root: string): boolean {
   } catch (err) {
     if (isRefused(err)) return false;
     throw err;
+  }
+}
+
+function syncFolder(folder: string): void {
+  const fd = openSync(folder, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -145,6 +154,8 @@ export async function ensureShelfFormat(root: string, file: string, mapBytes: nu
     rmSync(`${file}-lock`, { force: true });
     renameSync(copy, file);
     rmSync(`${copy}-lock`, { force: true });
+    // The copy's place made durable before the marker says so: a marker over the old file would let it be written.
+    syncFolder(dirname(file));
     markFormat(root);
     return entries;
   } catch (err) {
