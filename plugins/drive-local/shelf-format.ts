@@ -8,6 +8,7 @@ import { nodeFault } from '../../core/errors.js';
 import { failpoint } from '../../core/failpoint.js';
 import { processAlive } from '../../core/waiting.js';
 import { SHELF_FORMAT_FILE, SHELF_REWRITING_FILE } from './folder-layout.js';
+import { freeListFormat } from './lmdb-free-list.js';
 
 /**
  * The shelf's on-disk free list. lmdb-js 3 replaced LMDB's free list with a
@@ -131,12 +132,20 @@ function claim(root: string): boolean {
  * is rewritten into a new file in a child process, compared entry by entry,
  * and put in its place (with a fresh lock file: the old one's transaction
  * ids belong to the old file). Resolves with the entries rewritten, if any.
- * The caller has walked the file first (a damaged one is set aside, not
- * copied). A node that takes no writes keeps its file, which is then only
- * read, and that LMDB does safely.
+ * A marked file whose free list is foreign all the same fails (EFREELIST:
+ * the caller only reads it). The caller has walked the file first (a
+ * damaged one is set aside, not copied). A node that takes no writes keeps
+ * its file, which is then only read, and that LMDB does safely.
  */
 export async function ensureShelfFormat(root: string, file: string, mapBytes: number): Promise<number | undefined> {
-  if (formatOf(root) === SHELF_FORMAT) return undefined;
+  if (formatOf(root) === SHELF_FORMAT) {
+    // Marked, yet lmdb-js 3 wrote into it since (a release from before, started on these folders again). Not
+    // rewritten while this release's other processes may have it open: their writes would be lost with it.
+    if (await foreignFreeList(file)) {
+      throw nodeFault('EFREELIST', `${file}: its free list is not LMDB's own (lmdb-js 3 wrote into it after it was rewritten); stop the server, remove ${SHELF_FORMAT_FILE} of this node and start it again to have the file rewritten`);
+    }
+    return undefined;
+  }
   if (!statSync(file, { throwIfNoEntry: false })) {
     markFormat(root);
     return undefined;
@@ -165,6 +174,19 @@ export async function ensureShelfFormat(root: string, file: string, mapBytes: nu
   } finally {
     rmSync(marker, { force: true });
   }
+}
+
+/** Reads of a free list found foreign before it counts: a read that met another process's commit half written looks foreign once. */
+const FOREIGN_READS = 3;
+const FOREIGN_PAUSE_MS = 50;
+
+/** Whether the file's free list is one lmdb-js 2.9 cannot write into, in every one of a few reads. */
+async function foreignFreeList(file: string): Promise<boolean> {
+  for (let i = 0; i < FOREIGN_READS; i++) {
+    if (freeListFormat(file) !== 'other') return false;
+    await new Promise((r) => setTimeout(r, FOREIGN_PAUSE_MS));
+  }
+  return true;
 }
 
 /** One child copying `file` to `copy`: the number of entries, or an EIO fault with what went wrong. */

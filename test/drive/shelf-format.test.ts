@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 import { SHELF_FILE, SHELF_FORMAT_FILE, SHELF_REWRITING_FILE } from '../../plugins/drive-local/folder-layout.js';
+import { freeListFormat } from '../../plugins/drive-local/lmdb-free-list.js';
 import { LocalDrive } from '../../plugins/drive-local/local-drive.js';
 import { shelfRewrites } from '../../plugins/drive-local/local-shelf.js';
 import { SHELF_FORMAT } from '../../plugins/drive-local/shelf-format.js';
@@ -52,6 +53,22 @@ function shelfClient(folder: string, args: string[], env: Record<string, string>
   return { met: run.stdout ? JSON.parse(run.stdout) as string[] : [], status: run.status, signal: run.signal, err: run.stderr };
 }
 
+describe('an LMDB file\'s free list, read from the file', () => {
+  it('is LMDB\'s own as lmdb-js 2.9 writes it, empty or after heavy churn, and foreign as lmdb-js 3 writes it', () => {
+    const dir = tempDir('kintsugi-freelist-');
+    const fresh = join(dir, 'fresh.lmdb');
+    expect(withLmdb(LMDB_2, fresh, `open(path, { mapSize: 2 ** 30 }).putSync('k', 'v');`).status).toBe(0);
+    expect(freeListFormat(fresh)).toBe('classic');
+    const churned = join(dir, 'churned-2.lmdb');
+    expect(withLmdb(LMDB_2, churned, CHURN).status).toBe(0);
+    expect(freeListFormat(churned)).toBe('classic');
+    const foreign = join(dir, 'churned-3.lmdb');
+    expect(withLmdb(LMDB_3, foreign, CHURN).status).toBe(0);
+    expect(freeListFormat(foreign)).toBe('other');
+    expect(freeListFormat(join(dir, 'none.lmdb'))).toBe('unknown');
+  });
+});
+
 describe('a shelf file whose free list lmdb-js 3 wrote', () => {
   /** A node folder with one item, its shelf then churned by lmdb-js 3 and its format marker gone, as an earlier release left it. */
   const earlierRelease = () => {
@@ -84,6 +101,26 @@ describe('a shelf file whose free list lmdb-js 3 wrote', () => {
     expect(shelfClient(folder, ['get', 'meta/f/k/2.rec']).met).toEqual(['found', 'found']);
     // The rewritten file takes lmdb-js 2.9's writes, heavy ones included.
     expect(withLmdb(LMDB_2, join(folder, SHELF_FILE), CHURN)).toMatchObject({ status: 0, signal: null });
+    expect(shelfClient(folder, ['get', 'meta/f/k/1.rec']).met).toEqual(['found', 'found']);
+  });
+
+  it('marked as rewritten, then written by lmdb-js 3 again (a release from before started on the folders): only read, writes refused saying how to have it rewritten, which then happens', async () => {
+    const folder = join(tempDir('kintsugi-format-'), 'node');
+    mkdirSync(folder);
+    expect(shelfClient(folder, ['put', 'meta/f/k/1.rec', 'written by this release', 'close']).met).toEqual(['written']);
+    expect(withLmdb(LMDB_3, join(folder, SHELF_FILE), CHURN).status).toBe(0);
+    expect(shelfClient(folder, ['put', 'meta/f/k/5.rec', 'refused'])).toMatchObject({ met: ['EROFS'], status: 0, signal: null });
+    const drive = new LocalDrive(0, folder, false, 'cluster');
+    try {
+      await expect(drive.shelf.put([{ name: 'meta/f/k/5.rec', bytes: Buffer.from('refused') }])).rejects.toMatchObject({
+        code: 'EROFS', message: expect.stringMatching(/free list is not LMDB's own .* remove \.kintsugi\/shelf\.format/),
+      });
+      expect(Buffer.from((await drive.shelf.get('meta/f/k/1.rec'))!.bytes).toString()).toBe('written by this release');
+    } finally {
+      await drive.close();
+    }
+    rmSync(join(folder, SHELF_FORMAT_FILE));
+    expect(shelfClient(folder, ['put', 'meta/f/k/5.rec', 'written', 'close'])).toMatchObject({ met: ['written'], status: 0, signal: null });
     expect(shelfClient(folder, ['get', 'meta/f/k/1.rec']).met).toEqual(['found', 'found']);
   });
 
