@@ -28,6 +28,7 @@ const MOST_PAGES = 4096;
 /** Snapshots tried: a commit by another process between the reads changes the newest meta. */
 const TRIES = 3;
 
+/** Pages that do not read as the free-page database of the snapshot the walk started from. */
 class Inconsistent extends Error {}
 
 /**
@@ -52,10 +53,14 @@ export function freeListFormat(path: string): FreeListFormat {
         const format = walk(fd, before);
         const after = newestMeta(fd);
         if (after && after.txnid === before.txnid) return format;
-      } catch (err) {
-        if (!(err instanceof Inconsistent)) throw err;
+      } catch {
+        // Not a free-page database as read (pages reused meanwhile, or garbage, which the walk and the meta
+        // guard judge): read again, and in the end unknown.
       }
     }
+    return 'unknown';
+  } catch {
+    // The file could not be read (an I/O fault): the node's health learns that from its operations.
     return 'unknown';
   } finally {
     closeSync(fd);
