@@ -17,13 +17,14 @@ import { tempDir } from '../helpers/engine.js';
  * with several processes writing one file). lmdb-js 3, which earlier
  * releases linked, kept a free list of its own in the file, and lmdb-js
  * 2.9 aborts the process that writes into one. Such a file is rewritten
- * once before it is written to.
+ * once before it is written to; one that lmdb-js 3 wrote into again after
+ * that is found by its free list's own bytes and only read.
  */
 const require = createRequire(import.meta.url);
 const LMDB_2 = require.resolve('lmdb');
 const LMDB_3 = require.resolve('lmdb-v3');
 
-/** Runs `code` in a process of its own (an abort there is what is observed) with `lmdb` and `path` bound. */
+/** Runs `code` in a process of its own (an abort there is what is observed) with that LMDB's `open` and `path` bound. */
 function withLmdb(entry: string, path: string, code: string) {
   const run = spawnSync(process.execPath, ['-e', `const { open } = require(${JSON.stringify(entry)}); const path = ${JSON.stringify(path)}; ${code}`], { encoding: 'utf8' });
   return { status: run.status, signal: run.signal, out: run.stdout, err: run.stderr };
