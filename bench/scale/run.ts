@@ -137,10 +137,10 @@ async function healPass(server: Server): Promise<{ objects: number; seconds: num
   }
 }
 
-/** A PUT; a kept-alive connection the server closed just as it was reused is tried once more (a PUT may be repeated). */
 /** How long a PUT may go unanswered before the run fails: a server that stopped answering fails the bench, it does not hang it. */
 const PUT_TIMEOUT_MS = 120_000;
 
+/** A PUT; a kept-alive connection the server closed just as it was reused is tried once more (a PUT may be repeated). */
 async function put(server: Server, key: string, body: Buffer): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     const answer = call(presignUrl(server.endpoint, 'PUT', 'scale', key, KEY, SECRET), 'PUT', body);

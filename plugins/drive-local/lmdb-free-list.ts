@@ -1,5 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 
+import { DB_DEPTH_AT, DB_ROOT_AT, LMDB_MAGIC, META_BYTES, META_DBS_AT, META_LAST_PAGE_AT, META_TXNID_AT, NO_PAGE } from './lmdb-layout.js';
+
 /**
  * What the free list of an LMDB file looks like on disk: `classic` when
  * every record of its free-page database is LMDB's own list (a count, then
@@ -10,16 +12,8 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
  */
 export type FreeListFormat = 'classic' | 'other' | 'unknown';
 
-/** LMDB's page header (lmdb-js 2.9 and 3 alike): page number, txnid, pad, flags, lower and upper bounds. */
+/** LMDB's page header (lmdb-js 2.9 and 3 alike): page number, txnid, pad, flags, lower and upper bounds; a meta page's magic follows it. */
 const HEADER = 24;
-const MAGIC = 0xbeefc0de;
-/** Offsets within a meta (after the page header): the free-page database, its root and depth, the last page, the txnid. */
-const FREE_DB = 24;
-const DEPTH_AT = FREE_DB + 6;
-const ROOT_AT = FREE_DB + 40;
-const LAST_PAGE_AT = 120;
-const TXNID_AT = 128;
-const NO_PAGE = 0xffff_ffff_ffff_ffffn;
 const P_BRANCH = 0x01;
 const P_LEAF = 0x02;
 const F_BIGDATA = 0x01;
@@ -71,16 +65,16 @@ interface Meta { readonly pageSize: number; readonly root: bigint; readonly dept
 
 function newestMeta(fd: number): Meta | undefined {
   const metas: Meta[] = [];
-  const buf = Buffer.alloc(HEADER + TXNID_AT + 8);
+  const buf = Buffer.alloc(HEADER + META_BYTES);
   // The first meta tells the page size (the free-page database's first field); the second lies one page on.
   let pageSize = 0;
   for (let i = 0; i < 2; i++) {
     if (readSync(fd, buf, 0, buf.length, i * pageSize) !== buf.length) return undefined;
     const m = buf.subarray(HEADER);
-    if (m.readUInt32LE(0) !== MAGIC) return undefined;
-    if (i === 0) pageSize = m.readUInt32LE(FREE_DB);
+    if (!m.subarray(0, LMDB_MAGIC.length).equals(LMDB_MAGIC)) return undefined;
+    if (i === 0) pageSize = m.readUInt32LE(META_DBS_AT);
     if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) return undefined;
-    metas.push({ pageSize, root: m.readBigUInt64LE(ROOT_AT), depth: m.readUInt16LE(DEPTH_AT), lastPage: m.readBigUInt64LE(LAST_PAGE_AT), txnid: m.readBigUInt64LE(TXNID_AT) });
+    metas.push({ pageSize, root: m.readBigUInt64LE(META_DBS_AT + DB_ROOT_AT), depth: m.readUInt16LE(META_DBS_AT + DB_DEPTH_AT), lastPage: m.readBigUInt64LE(META_LAST_PAGE_AT), txnid: m.readBigUInt64LE(META_TXNID_AT) });
   }
   return metas[0]!.txnid >= metas[1]!.txnid ? metas[0] : metas[1];
 }
@@ -102,28 +96,23 @@ function walk(fd: number, meta: Meta): FreeListFormat {
     const flags = page.readUInt16LE(18);
     const keys = page.readUInt16LE(20) >> 1;
     if (page.readBigUInt64LE(0) !== pgno) throw new Inconsistent();
-    const nodes: { lo: number; hi: number; flags: number; key: Buffer; dataAt: number }[] = [];
+    // Read out of the page before a child is visited: the one page buffer is reused.
+    const nodes: { lo: number; hi: number; flags: number; dataAt: number }[] = [];
     for (let i = 0; i < keys; i++) {
       const at = page.readUInt16LE(HEADER + 2 * i) + HEADER;
       if (at + 8 > page.length) throw new Inconsistent();
-      const ksize = page.readUInt16LE(at + 6);
-      nodes.push({ lo: page.readUInt16LE(at), hi: page.readUInt16LE(at + 2), flags: page.readUInt16LE(at + 4), key: Buffer.from(page.subarray(at + 8, at + 8 + ksize)), dataAt: at + 8 + ksize });
+      nodes.push({ lo: page.readUInt16LE(at), hi: page.readUInt16LE(at + 2), flags: page.readUInt16LE(at + 4), dataAt: at + 8 + page.readUInt16LE(at + 6) });
     }
-    if (flags & P_BRANCH) {
-      const children = nodes.map((n) => BigInt(n.lo) | (BigInt(n.hi) << 16n) | (BigInt(n.flags) << 32n));
-      return children.every((child) => visit(child, depth + 1));
-    }
+    if (flags & P_BRANCH) return nodes.every((n) => visit(BigInt(n.lo) | (BigInt(n.hi) << 16n) | (BigInt(n.flags) << 32n), depth + 1));
     if (!(flags & P_LEAF)) throw new Inconsistent();
     for (const n of nodes) {
       const size = n.lo | (n.hi << 16);
-      let data: Buffer;
+      if (!(n.flags & F_BIGDATA) && n.dataAt + size > page.length) throw new Inconsistent();
+      let data = page.subarray(n.dataAt, n.dataAt + size);
       if (n.flags & F_BIGDATA) {
-        const over = page.readBigUInt64LE(n.dataAt);
-        data = Buffer.alloc(HEADER + size);
-        readPage(over, data);
-        data = data.subarray(HEADER);
-      } else {
-        data = Buffer.from(page.subarray(n.dataAt, n.dataAt + size));
+        const over = Buffer.alloc(HEADER + size);
+        readPage(page.readBigUInt64LE(n.dataAt), over);
+        data = over.subarray(HEADER);
       }
       if (!classicList(data, meta.lastPage)) return false;
     }

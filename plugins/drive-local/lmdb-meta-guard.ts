@@ -1,8 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 
 import { KintsugiError } from '../../core/errors.js';
-
-const LMDB_MAGIC = Buffer.from([0xde, 0xc0, 0xef, 0xbe]);
+import { DB_BYTES, DB_DEPTH_AT, DB_ROOT_AT, LMDB_MAGIC, META_BYTES, META_DBS_AT, META_LAST_PAGE_AT, META_TXNID_AT, META_VERSION_AT, NO_PAGE } from './lmdb-layout.js';
 
 /** An LMDB file whose meta pages carry no magic number where they must: opening it would trust garbage. */
 export class LmdbDamagedError extends KintsugiError {
@@ -11,15 +10,6 @@ export class LmdbDamagedError extends KintsugiError {
   }
 }
 
-/** The meta fields checked, from the magic number on (LMDB's MDB_meta, 64-bit): version, two databases, last page, transaction id. */
-const META_BYTES = 136;
-const VERSION_AT = 4;
-const DBS_AT = 24;
-const DB_BYTES = 48;
-const LAST_PAGE_AT = 120;
-const TXNID_AT = 128;
-/** An empty database's root. */
-const NO_PAGE = 0xffff_ffff_ffff_ffffn;
 /** Deeper B-trees than this would need more pages than a 2^64-byte file holds. */
 const MAX_DEPTH = 32;
 /** Reads a meta page that fails its check is given again: a commit writing it at that moment can show half of it. */
@@ -80,7 +70,7 @@ export class MetaGuard {
     }
     const meta = head.subarray(first, first + META_BYTES);
     const pageSize = second - first;
-    return new MetaGuard(fd, [first, second], meta.readUInt32LE(VERSION_AT), pageSize, BigInt(Math.floor(mapBytes / pageSize)));
+    return new MetaGuard(fd, [first, second], meta.readUInt32LE(META_VERSION_AT), pageSize, BigInt(Math.floor(mapBytes / pageSize)));
   }
 
   /** What the last failed check found (for the quarantine's why). */
@@ -113,18 +103,18 @@ export class MetaGuard {
     // page, so the file holds every root a meta page read names. Taken before, a commit by another process
     // in between made a sound file look short, and it was set aside (bench:scale, 100,000 objects).
     const filePages = BigInt(Math.floor(fstatSync(this.fd).size / this.pageSize));
-    if (!m.subarray(0, 4).equals(LMDB_MAGIC) || m.readUInt32LE(VERSION_AT) !== this.version) return fail('no magic number or another version');
+    if (!m.subarray(0, 4).equals(LMDB_MAGIC) || m.readUInt32LE(META_VERSION_AT) !== this.version) return fail('no magic number or another version');
     // The free-page database's first field is the page size.
-    if (m.readUInt32LE(DBS_AT) !== this.pageSize) return fail('not this page size');
+    if (m.readUInt32LE(META_DBS_AT) !== this.pageSize) return fail('not this page size');
     // The last page may lie past the file's end: pages a commit allocated and freed again before it was
     // done are never written (bench:scale set a sound shelf aside whose meta named 2 pages past the end).
     // A next page past the map is a fault LMDB reports (map full); only roots are ever read.
-    const lastPage = m.readBigUInt64LE(LAST_PAGE_AT);
+    const lastPage = m.readBigUInt64LE(META_LAST_PAGE_AT);
     if (lastPage >= this.mapPages) return fail(`last page ${lastPage} beyond the map's ${this.mapPages} pages`);
-    if (m.readBigUInt64LE(TXNID_AT) >= 1n << 56n) return fail('transaction id out of range');
-    for (const db of [DBS_AT, DBS_AT + DB_BYTES]) {
-      const depth = m.readUInt16LE(db + 6);
-      const root = m.readBigUInt64LE(db + 40);
+    if (m.readBigUInt64LE(META_TXNID_AT) >= 1n << 56n) return fail('transaction id out of range');
+    for (const db of [META_DBS_AT, META_DBS_AT + DB_BYTES]) {
+      const depth = m.readUInt16LE(db + DB_DEPTH_AT);
+      const root = m.readBigUInt64LE(db + DB_ROOT_AT);
       if (root === NO_PAGE ? depth !== 0 : depth === 0 || depth > MAX_DEPTH || root > lastPage || root >= filePages) {
         return fail(`database root ${root} at depth ${depth} (last page ${lastPage}, the file's ${filePages} pages)`);
       }

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 
@@ -9,10 +8,11 @@ import { open, type RootDatabase } from 'lmdb';
 import type { DriveShelf, ShelfItem, ShelfPut, ShelfPutResult, ShelfRow, ShelfRowRange, ShelfRowStream, ShelfRowStreamRange, ShelfRowWrite } from '../../core/contracts/drive.js';
 import { nodeFault } from '../../core/errors.js';
 import { pagedRowStream } from '../../core/row-stream.js';
-import { processAlive, settlesWithin } from '../../core/waiting.js';
+import { settlesWithin } from '../../core/waiting.js';
 import { QUARANTINE_DIR, SHELF_CHECKING_FILE, SHELF_FILE, SHELF_STAMP_FILE } from './folder-layout.js';
 import { checkIndexes, type IndexVerdict } from './lmdb-check.js';
 import { LmdbDamagedError, MetaGuard } from './lmdb-meta-guard.js';
+import { heldElsewhere, markerText } from './process-marker.js';
 import { ensureShelfFormat } from './shelf-format.js';
 
 /** 0xFF never occurs in UTF-8: prefix + 0xFF sorts after every name with that prefix. */
@@ -194,19 +194,6 @@ export const shelfChecks = { waitMs: 2000, backgroundBytes: 64 << 20, walks: 0 }
  */
 export const shelfRewrites = { retryMs: 10 * 60_000 };
 
-/** Whether another live process on this host is walking the file as it is now (its marker names it and this stamp). */
-function walkedElsewhere(marker: string, stamp: string): boolean {
-  let pid: number;
-  try {
-    const [p, host, walked] = readFileSync(marker, 'utf8').split('\n');
-    if (host !== hostname() || walked !== stamp) return false;
-    pid = Number(p);
-  } catch {
-    return false;
-  }
-  return pid > 0 && pid !== process.pid && processAlive(pid);
-}
-
 /** The file as a stamp (`text`: inode, size, and modification and change times to the nanosecond); undefined when it is not there. */
 function stampOf(file: string): { ino: string; size: number; text: string } | undefined {
   const st = statSync(file, { bigint: true, throwIfNoEntry: false });
@@ -261,7 +248,7 @@ export class LocalShelf implements DriveShelf {
   }
 
   /** The open store, checked to be the node's current file and sound; opened (or reopened) when not. */
-  private async store(): Promise<RootDatabase<Buffer, Buffer>> {
+  private async store(): Promise<OpenShelf> {
     const file = this.file;
     for (;;) {
       const running = opening.get(file);
@@ -275,13 +262,13 @@ export class LocalShelf implements DriveShelf {
           current.checkedMs = now;
           if (current.guard && !(await current.guard.settledIntact())) await this.setAside(current, `an LMDB meta page is damaged (${current.guard.why})`);
         }
-        return current.db;
+        return current;
       }
       if (opening.has(file)) continue;
       const open = this.reopen(current);
       opening.set(file, open);
       try {
-        return (await open).db;
+        return await open;
       } finally {
         opening.delete(file);
       }
@@ -373,8 +360,8 @@ export class LocalShelf implements DriveShelf {
     if (!check) {
       if (readStamp(this.root) === before) return undefined;
       const checking = small ? undefined : join(this.root, SHELF_CHECKING_FILE);
-      if (checking && walkedElsewhere(checking, before)) throw nodeFault('ERR_NODE_CHECKING', `${this.file} is being checked by another process before it is mapped`);
-      try { if (checking) writeFileSync(checking, `${process.pid}\n${hostname()}\n${before}`); } catch { /* a read-only node: walked without telling others */ }
+      if (checking && heldElsewhere(checking, before) !== undefined) throw nodeFault('ERR_NODE_CHECKING', `${this.file} is being checked by another process before it is mapped`);
+      try { if (checking) writeFileSync(checking, markerText(before)); } catch { /* a read-only node: walked without telling others */ }
       shelfChecks.walks++;
       const started = verify(this.file).then((verdict) => {
         if (verdict.verdict === 'sound' && stampOf(this.file)?.text === before) writeStamp(this.root, before);
@@ -423,7 +410,7 @@ export class LocalShelf implements DriveShelf {
   private async read<T>(none: T, op: (db: RootDatabase<Buffer, Buffer>) => T): Promise<T> {
     if (!opened.has(this.file) && !statSync(this.root, { throwIfNoEntry: false })) return none;
     try {
-      return op(await this.store());
+      return op((await this.store()).db);
     } catch (err) {
       if ((err as { code?: string }).code === 'ENOENT') return none;
       return this.failed(err);
@@ -431,17 +418,16 @@ export class LocalShelf implements DriveShelf {
   }
 
   private async write(op: (db: RootDatabase<Buffer, Buffer>) => Promise<unknown>): Promise<void> {
-    let db: RootDatabase<Buffer, Buffer>;
+    let shelf: OpenShelf;
     try {
-      db = await this.store();
+      shelf = await this.store();
     } catch (err) {
       return this.failed(err);
     }
     // Refused as a read-only node's writes are (the why names the rewrite, and is not taken for damage).
-    const kept = opened.get(this.file)?.keptReadOnly;
-    if (kept) throw nodeFault('EROFS', kept.why);
+    if (shelf.keptReadOnly) throw nodeFault('EROFS', shelf.keptReadOnly.why);
     try {
-      await op(db);
+      await op(shelf.db);
     } catch (err) {
       await this.failed(err);
     }

@@ -1,14 +1,13 @@
 import { spawn } from 'node:child_process';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 
 import { nodeFault } from '../../core/errors.js';
 import { failpoint } from '../../core/failpoint.js';
-import { processAlive } from '../../core/waiting.js';
 import { SHELF_FORMAT_FILE, SHELF_REWRITING_FILE } from './folder-layout.js';
 import { freeListFormat } from './lmdb-free-list.js';
+import { heldElsewhere, markerText } from './process-marker.js';
 
 /**
  * The shelf's on-disk free list. lmdb-js 3 replaced LMDB's free list with a
@@ -75,16 +74,14 @@ function formatOf(root: string): string | undefined {
   }
 }
 
-/** Writes the format marker; false when the node takes no writes (read-only: the file is then only read). */
-function markFormat(root: string): boolean {
+/** Writes the format marker, unless the node takes no writes (read-only: the file is then only read). */
+function markFormat(root: string): void {
   const path = join(root, SHELF_FORMAT_FILE);
   try {
     writeFileSync(`${path}.tmp`, SHELF_FORMAT);
     renameSync(`${path}.tmp`, path);
-    return true;
   } catch (err) {
-    if (isRefused(err)) return false;
-    throw err;
+    if (!isRefused(err)) throw err;
   }
 }
 
@@ -110,19 +107,16 @@ function isRefused(err: unknown): boolean {
  */
 function claim(root: string): boolean {
   const marker = join(root, SHELF_REWRITING_FILE);
-  const mine = `${process.pid}\n${hostname()}\n`;
   try {
-    writeFileSync(marker, mine, { flag: 'wx' });
+    writeFileSync(marker, markerText(), { flag: 'wx' });
     return true;
   } catch (err) {
     if (isRefused(err)) return false;
     if ((err as { code?: string }).code !== 'EEXIST') throw err;
   }
-  const [pid, host] = readFileSync(marker, 'utf8').split('\n');
-  if (host === hostname() && Number(pid) !== process.pid && processAlive(Number(pid))) {
-    throw nodeFault('ERR_NODE_CHECKING', `${root}: its shelf file is being rewritten by process ${pid}`);
-  }
-  writeFileSync(marker, mine);
+  const pid = heldElsewhere(marker);
+  if (pid !== undefined) throw nodeFault('ERR_NODE_CHECKING', `${root}: its shelf file is being rewritten by process ${pid}`);
+  writeFileSync(marker, markerText());
   return true;
 }
 

@@ -20,6 +20,14 @@ const SAVE_MS = 5000;
 /** Damage kept for the gateway at most (a node that is all rot needs a heal pass, not a list). */
 const MAX_DAMAGE = 10_000;
 
+/** Where record copies live on a shelf: `meta/<bucket>/…`. */
+const RECORDS = 'meta/';
+
+/** The bucket and folder of a record copy's name, for a damage report. */
+function placeOf(name: string): { bucket: string; folder: string } {
+  return { bucket: name.slice(RECORDS.length, name.indexOf('/', RECORDS.length)), folder: name.slice(0, name.lastIndexOf('/')) };
+}
+
 interface SavedState {
   passStartedMs?: number;
   /** the last shelf item scrubbed in the pass under way ('' at its start) */
@@ -129,15 +137,14 @@ export class NodeScrub {
 
   /** Checks one shelf item: the record whose shard files are then read, if it has any. */
   private item(name: string, bytes: Uint8Array): ObjectRecord | undefined {
-    if (!name.startsWith('meta/')) return undefined;
-    const where = () => ({ bucket: name.slice(5, name.indexOf('/', 5)), folder: name.slice(0, name.lastIndexOf('/')) });
+    if (!name.startsWith(RECORDS)) return undefined;
     if (bytes.byteLength === 0) {
-      this.found({ ...where(), what: `record ${name} fails its shelf checksum` });
+      this.found({ ...placeOf(name), what: `record ${name} fails its shelf checksum` });
       return undefined;
     }
     const copy = decodeCopy(bytes);
     if (!copy) {
-      this.found({ ...where(), what: `record ${name} does not decode` });
+      this.found({ ...placeOf(name), what: `record ${name} does not decode` });
       return undefined;
     }
     const record = copy.record;

@@ -41,29 +41,38 @@ export function recordCopies(record: ObjectRecord): (shard?: Uint8Array) => Uint
   };
 }
 
-/** The record's body, with the shard field added when given, followed by its checksum. */
+/** The record's body, with the shard field added when given, followed by its checksum: one buffer per copy, nothing else allocated. */
 function sealed(body: Buffer, shard: Uint8Array | undefined): Uint8Array {
-  const field = shard ? Buffer.concat([SHARD_KEY, binHeader(shard.byteLength)]) : undefined;
-  const length = body.byteLength + (field && shard ? field.byteLength + shard.byteLength : 0);
+  const length = body.byteLength + (shard ? SHARD_KEY.byteLength + binHeaderBytes(shard.byteLength) + shard.byteLength : 0);
   const out = Buffer.allocUnsafe(length + CHECKSUM_BYTES);
   out.set(body, 0);
-  if (field && shard) {
+  if (shard) {
     out.writeUInt16BE(body.readUInt16BE(1) + 1, 1);
-    out.set(field, body.byteLength);
-    out.set(shard, body.byteLength + field.byteLength);
+    out.set(SHARD_KEY, body.byteLength);
+    out.set(shard, writeBinHeader(out, body.byteLength + SHARD_KEY.byteLength, shard.byteLength));
   }
   checksumInto(out.subarray(0, length), out, length);
   return out;
 }
 
-/** msgpack's bin header for `n` bytes. */
-function binHeader(n: number): Buffer {
-  if (n < 0x100) return Buffer.from([0xc4, n]);
-  if (n < 0x10000) return Buffer.from([0xc5, n >> 8, n & 0xff]);
-  const out = Buffer.alloc(5);
-  out[0] = 0xc6;
-  out.writeUInt32BE(n, 1);
-  return out;
+/** The size of msgpack's bin header for `n` bytes (bin8, bin16, bin32). */
+function binHeaderBytes(n: number): number {
+  return n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+}
+
+/** Writes msgpack's bin header for `n` bytes at `at`; returns where the bytes follow. */
+function writeBinHeader(out: Buffer, at: number, n: number): number {
+  if (n < 0x100) {
+    out[at] = 0xc4;
+    out[at + 1] = n;
+  } else if (n < 0x10000) {
+    out[at] = 0xc5;
+    out.writeUInt16BE(n, at + 1);
+  } else {
+    out[at] = 0xc6;
+    out.writeUInt32BE(n, at + 1);
+  }
+  return at + binHeaderBytes(n);
 }
 
 /** The record copy, or undefined when the bytes are truncated or rotten. */
