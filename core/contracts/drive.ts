@@ -31,8 +31,13 @@ export interface DriveWriter {
 /** An open file for positional reads; stays readable if the path is deleted meanwhile. */
 export interface DriveFile {
   readonly size: number;
-  /** Reads exactly `length` bytes at `offset`, or fewer at the end of the file. */
-  read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Reads exactly `length` bytes at `offset`, or fewer at the end of the
+   * file. With `into` (at least `length` bytes) they land there and the
+   * result is a view of it: a reader that reuses its buffers spares a fresh
+   * allocation, and the page faults of filling it, per read.
+   */
+  read(offset: number, length: number, into?: Uint8Array): Promise<Uint8Array>;
   close(): Promise<void>;
 }
 

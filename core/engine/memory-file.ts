@@ -1,4 +1,5 @@
 import type { DriveFile } from '../contracts/drive.js';
+import { placed } from '../read-into.js';
 
 /** Bytes already in memory (an inline shard) behind the DriveFile contract, so readers need no second path. */
 export class MemoryFile implements DriveFile {
@@ -8,8 +9,8 @@ export class MemoryFile implements DriveFile {
     return this.bytes.byteLength;
   }
 
-  async read(offset: number, length: number): Promise<Uint8Array> {
-    return this.bytes.subarray(offset, Math.min(offset + length, this.bytes.byteLength));
+  async read(offset: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
+    return placed(this.bytes.subarray(offset, Math.min(offset + length, this.bytes.byteLength)), into);
   }
 
   async close(): Promise<void> {}

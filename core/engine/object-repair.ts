@@ -18,7 +18,14 @@ import { DEFAULT_GRACE_MS, type HealSummary } from './heal-summary.js';
 import { MultipartUploads } from './multipart.js';
 import { listOnMajority, restoreOnAll } from './node-quorum.js';
 import { VersionWriter } from './version-writer.js';
-import { frameBlock, framedRoom, readBlock, sealFramed, unframe } from './shard-format.js';
+import { frameBlock, readBlock, StripeBuffers, unframe } from './shard-format.js';
+
+/**
+ * Stripes of one span read, rebuilt and written at once: a single large
+ * object heals with its reads, its decoding and its writes overlapping.
+ * Each costs a stripe of buffers (k+m blocks) while its span heals.
+ */
+const STRIPES_IN_FLIGHT = 4;
 /**
  * Repairs what a heal finds: every version of an object checked shard file
  * by shard file, block by block, against its checksums, missing or rotten
@@ -226,14 +233,17 @@ export class ObjectRepair {
     try {
       // A shard is rewritten whole when its file is missing, has the wrong
       // size or any rotten block, in one pass over the stripes that reads
-      // every block (memory stays at one stripe whatever the object size). A
-      // file found rotten part-way is rewritten from its first stripe: the
+      // every block (memory stays at a few stripes whatever the object size).
+      // A file found rotten part-way is rewritten from its first stripe: the
       // stripes before are read again for it.
       const readable = files.flatMap((f, i) => (f && f.size === geometry.shardFileBytes ? [i] : []));
-      const readRow = (s: number) => {
-        const row: (Uint8Array | null)[] = files.map(() => null);
-        return Promise.all(readable.map(async (i) => { row[i] = await readBlock(files[i]!, geometry, s).catch(() => null); })).then(() => row);
-      };
+      // Blocks are read into, rebuilt in and written from buffers kept for
+      // the span: a fresh buffer per 256 KiB block cost more (page faults,
+      // then the collector unmapping it) than reading the block.
+      const slots = Array.from({ length: Math.min(STRIPES_IN_FLIGHT, geometry.stripes) }, () => new StripeBuffers(files.length, geometry.blockBytes));
+      let spare: StripeBuffers | undefined;
+      const readRow = (s: number, buffers: StripeBuffers) => Promise.all(files.map((f, i) =>
+        (readable.includes(i) ? readBlock(f!, geometry, s, { buffers, slot: i }).catch(() => null) : null)));
       const bad = new Set(files.flatMap((_, i) => (readable.includes(i) ? [] : [i])));
       let shardNodes = this.relocate(span.shardNodes, bad);
       const writers: (DriveWriter | null | undefined)[] = files.map(() => undefined);
@@ -241,35 +251,34 @@ export class ObjectRepair {
         writers[i] = await this.nodes.drives[shardNodes[i]!]!.createWriter(paths[i]!).catch(() => null);
       }));
       const abortAll = () => Promise.all(writers.map((w) => w?.abort().catch(() => undefined)));
-      /** Stripe s rebuilt from `row` and written to the writers of `to`; false when fewer than k blocks are left. */
-      const rebuild = async (s: number, row: (Uint8Array | null)[], to: readonly number[]): Promise<boolean> => {
+      /** Stripe s (read into `buffers` as `row`) rebuilt and written to the writers of `to`; false when fewer than k blocks are left. */
+      const rebuild = async (s: number, row: readonly (Uint8Array | null)[], buffers: StripeBuffers, to: readonly number[]): Promise<boolean> => {
         if (row.filter((b) => b !== null).length < k) return false;
         const size = geometry.blockBytesOf(s);
         const holes = row.flatMap((b, i) => (b === null ? [i] : []));
-        // Holes are rebuilt inside their frames: what is written needs no copy.
-        const rooms = row.map((b) => (b ? undefined : framedRoom(size)));
-        const shards = row.map((b, i) => b ?? rooms[i]!.block);
-        if (holes.length > 0) await coder.reconstruct(shards, holes);
-        await Promise.all(to.map(async (i) => {
-          await writers[i]?.write(rooms[i] ? sealFramed(rooms[i].framed) : frameBlock(shards[i]!), geometry.offset(s));
-        }));
+        // Holes are rebuilt in their slots, inside the frames they are written with.
+        if (holes.length > 0) await coder.reconstruct(row.map((b, i) => b ?? buffers.block(i, size)), holes);
+        await Promise.all(to.map(async (i) => { await writers[i]?.write(buffers.seal(i, size), geometry.offset(s)); }));
         return true;
       };
       try {
         await openWriters([...bad]);
-        for (let s = 0; s < geometry.stripes; s++) {
-          const row = await readRow(s);
-          const rotten = row.flatMap((b, i) => (b === null && !bad.has(i) ? [i] : []));
+        for (let first = 0; first < geometry.stripes; first += slots.length) {
+          const window = slots.slice(0, Math.min(slots.length, geometry.stripes - first));
+          const rows = await Promise.all(window.map((buffers, j) => readRow(first + j, buffers)));
+          const rotten = [...new Set(rows.flatMap((row) => row.flatMap((b, i) => (b === null && !bad.has(i) ? [i] : []))))];
           if (rotten.length > 0) {
             for (const i of rotten) bad.add(i);
             // Only the new ones placed: a shard already being written keeps its node, whatever health says now.
             shardNodes = this.relocate(shardNodes, rotten);
             await openWriters(rotten);
-            for (let e = 0; e < s; e++) {
-              if (!(await rebuild(e, await readRow(e), rotten))) return await abortAll().then(() => undefined);
+            spare ??= new StripeBuffers(files.length, geometry.blockBytes);
+            for (let e = 0; e < first; e++) {
+              if (!(await rebuild(e, await readRow(e, spare), spare, rotten))) return await abortAll().then(() => undefined);
             }
           }
-          if (!(await rebuild(s, row, [...bad]))) return await abortAll().then(() => undefined);
+          const done = await Promise.all(window.map((buffers, j) => rebuild(first + j, rows[j]!, buffers, [...bad])));
+          if (!done.every(Boolean)) return await abortAll().then(() => undefined);
         }
         if (bad.size === 0) return span;
         await Promise.all(writers.map(async (w) => w?.commit()));

@@ -32,20 +32,15 @@ export class StripeBuffers {
     return this.backing.subarray(i * this.stride + HEAD, i * this.stride + HEAD + bytes);
   }
 
+  /** Block i (its first `bytes`) with the checksum room before it: where a framed block is read into. */
+  framed(i: number, bytes = this.blockBytes): Buffer {
+    return this.backing.subarray(i * this.stride + HEAD - FRAME_BYTES, i * this.stride + HEAD + bytes);
+  }
+
   /** Seals block i (its first `bytes`) with its checksum and returns it framed, as a shard file stores it. */
   seal(i: number, bytes = this.blockBytes): Buffer {
-    return sealFramed(this.backing.subarray(i * this.stride + HEAD - FRAME_BYTES, i * this.stride + HEAD + bytes));
+    return sealFramed(this.framed(i, bytes));
   }
-}
-
-/**
- * Room for a block of `bytes` that a frame goes around without a copy (a
- * block rebuilt in place): fill `block`, then `sealFramed(framed)`. Not
- * zeroed: its bytes are written before they are read.
- */
-export function framedRoom(bytes: number): { framed: Buffer; block: Buffer } {
-  const framed = Buffer.allocUnsafe(FRAME_BYTES + bytes);
-  return { framed, block: framed.subarray(FRAME_BYTES) };
 }
 
 /** Seals a framed buffer whose block is filled: its checksum into the frame. */
@@ -74,8 +69,12 @@ interface BlockPlaces {
   blockBytesOf(s: number): number;
 }
 
-/** Stripe s's block from a shard file: null when damaged; a read that fails throws. */
-export async function readBlock(file: DriveFile, geometry: BlockPlaces, s: number): Promise<Uint8Array | null> {
+/**
+ * Stripe s's block from a shard file: null when damaged; a read that fails
+ * throws. With `into`, the block is read into its slot there (framed, ready
+ * to be sealed again) and the result is that slot's block.
+ */
+export async function readBlock(file: DriveFile, geometry: BlockPlaces, s: number, into?: { buffers: StripeBuffers; slot: number }): Promise<Uint8Array | null> {
   const bytes = geometry.blockBytesOf(s);
-  return unframe(await file.read(geometry.offset(s), FRAME_BYTES + bytes), bytes);
+  return unframe(await file.read(geometry.offset(s), FRAME_BYTES + bytes, into?.buffers.framed(into.slot, bytes)), bytes);
 }

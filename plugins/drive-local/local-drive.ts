@@ -94,8 +94,9 @@ class LocalWriter implements DriveWriter {
 class LocalFile implements DriveFile {
   constructor(private readonly fh: Fd, readonly size: number) {}
 
-  async read(offset: number, length: number): Promise<Uint8Array> {
-    const buf = Buffer.allocUnsafe(Math.max(0, Math.min(length, this.size - offset)));
+  async read(offset: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
+    const bytes = Math.max(0, Math.min(length, this.size - offset));
+    const buf = into ? into.subarray(0, bytes) : Buffer.allocUnsafe(bytes);
     const got = await this.fh.readInto(buf, offset);
     return got === buf.byteLength ? buf : buf.subarray(0, got);
   }

@@ -1,5 +1,6 @@
 import type { Drive, DriveFile, DriveShelf, DriveSpace, DriveStat, DriveWriter, ShelfItem, ShelfPut, ShelfPutResult, ShelfRow, ShelfRowRange, ShelfRowStream, ShelfRowStreamRange, ShelfRowWrite } from '../../core/contracts/drive.js';
 import { checkDrivePath } from '../../core/drive-path.js';
+import { placed } from '../../core/read-into.js';
 import { nodeFault } from '../../core/errors.js';
 import { pagedRowStream } from '../../core/row-stream.js';
 import { Faults, flipped, type DriveCall, type FaultRule } from './faults.js';
@@ -222,10 +223,10 @@ class MemoryFile implements DriveFile {
     this.size = bytes.byteLength;
   }
 
-  async read(offset: number, length: number): Promise<Uint8Array> {
+  async read(offset: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
     const corrupt = await this.gate('file.read', this.path);
     const part = this.bytes.slice(offset, Math.min(offset + length, this.size));
-    return corrupt ? flipped(part) : part;
+    return placed(corrupt ? flipped(part) : part, into);
   }
 
   async close(): Promise<void> {}

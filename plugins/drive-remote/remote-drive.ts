@@ -1,5 +1,6 @@
 import type { Drive, DriveFile, DriveSpace, DriveShelf, DriveStat, DriveWriter, NodeServices } from '../../core/contracts/drive.js';
 import type { NodeIdentity } from '../../core/node-identity.js';
+import { placed, placedAll } from '../../core/read-into.js';
 import { LinkClient } from './link/link-client.js';
 import { LinkWriter } from './link/link-writer.js';
 import { fromWireRow } from './link/operations.js';
@@ -72,11 +73,12 @@ export class RemoteDrive implements Drive {
     const piece = (offset: number, length: number) => this.link.call('handle.read', { handle, offset, length });
     return {
       size,
-      read: async (offset, length) => {
-        if (length <= READ_PIECE) return piece(offset, length);
+      read: async (offset, length, into) => {
+        if (length <= READ_PIECE) return placed(await piece(offset, length), into);
         const parts: Promise<Buffer>[] = [];
         for (let at = 0; at < length; at += READ_PIECE) parts.push(piece(offset + at, Math.min(READ_PIECE, length - at)));
-        return Buffer.concat(await Promise.all(parts));
+        const read = await Promise.all(parts);
+        return into ? placedAll(read, into) : Buffer.concat(read);
       },
       close: async () => { await this.link.call('handle.close', { handle }); },
     };

@@ -118,7 +118,7 @@ describe('the healer', () => {
     await store.close();
   });
 
-  it('rewrites a shard file found rotten in a later stripe while rebuilding a missing one: both come back as they were written', async () => {
+  it('rewrites shard files found rotten in an early and in a later stripe while rebuilding a missing one: all come back as they were written', async () => {
     const store = await openStore();
     await store.container.resolve(BucketStore).create('heal');
     const data = random(9 * MiB + 12345);
@@ -126,17 +126,22 @@ describe('the healer', () => {
     const record = await store.engine.head('heal', 'striped');
     expect(data.byteLength / record.stripeBytes).toBeGreaterThan(2);
     const shard = (i: number) => file(store, record.shardNodes[i]!, shardPath('heal', 'striped', record.versionId, i));
-    const [missing, rotten] = [await readFile(shard(3)), await readFile(shard(1))];
+    const [missing, rottenLate, rottenEarly] = [await readFile(shard(3)), await readFile(shard(1)), await readFile(shard(5))];
     await rm(shard(3));
-    const damaged = Buffer.from(rotten);
-    damaged[damaged.length - 100]! ^= 1;
-    await writeFile(shard(1), damaged);
+    const late = Buffer.from(rottenLate);
+    late[late.length - 100]! ^= 1;
+    await writeFile(shard(1), late);
+    // In the second of ten stripes: found among the first stripes read together.
+    const early = Buffer.from(rottenEarly);
+    early[Math.floor(early.length * 0.15)]! ^= 1;
+    await writeFile(shard(5), early);
 
     // Not deep: the missing file sends the heal through the span, and it reads every block on the way.
     const summary = await healerOf(store).pass({ graceMs: 0 });
-    expect(summary).toMatchObject({ shardsRebuilt: 2, unrecoverable: [] });
+    expect(summary).toMatchObject({ shardsRebuilt: 3, unrecoverable: [] });
     expect(Buffer.compare(await readFile(shard(3)), missing)).toBe(0);
-    expect(Buffer.compare(await readFile(shard(1)), rotten)).toBe(0);
+    expect(Buffer.compare(await readFile(shard(1)), rottenLate)).toBe(0);
+    expect(Buffer.compare(await readFile(shard(5)), rottenEarly)).toBe(0);
     expect(await healerOf(store).pass({ graceMs: 0, deep: true })).toMatchObject({ shardsRebuilt: 0 });
     expect(sha256(await collect((await store.engine.get('heal', 'striped')).body))).toBe(sha256(data));
     await store.close();

@@ -59,6 +59,33 @@ export function testDrive(name: string, open: () => Promise<Drive>): void {
       expect(await drive.readFile('data/r/big')).toBeUndefined();
     });
 
+    it('reads a range into a buffer the reader gives, answering with a view of it', async () => {
+      const drive = await open();
+      // Larger than the node link's read piece (4 MiB): a read in several pieces lands in one buffer too.
+      const data = Buffer.alloc((9 << 20) + 123);
+      for (let i = 0; i < data.length; i++) data[i] = i % 241;
+      const w = await drive.createWriter('data/r/into');
+      for (let at = 0; at < data.length; at += 1 << 20) await w.write(data.subarray(at, at + (1 << 20)), at);
+      await w.commit();
+      const file = (await drive.open('data/r/into'))!;
+      const into = Buffer.alloc(8192, 0xee);
+      const got = await file.read(500, 4096, into);
+      expect(got.buffer).toBe(into.buffer);
+      expect(got.byteOffset).toBe(into.byteOffset);
+      expect(Buffer.from(got).equals(data.subarray(500, 4596))).toBe(true);
+      expect(into.subarray(4096).every((b) => b === 0xee)).toBe(true);
+      // At the end of the file: fewer bytes, still in the buffer given.
+      const tail = await file.read(data.length - 10, 4096, into);
+      expect(tail.byteLength).toBe(10);
+      expect(tail.buffer).toBe(into.buffer);
+      expect(Buffer.from(tail).equals(data.subarray(data.length - 10))).toBe(true);
+      const whole = Buffer.alloc(data.length + 64);
+      const all = await file.read(0, data.length, whole);
+      expect(all.buffer).toBe(whole.buffer);
+      expect(Buffer.from(all).equals(data)).toBe(true);
+      await file.close();
+    });
+
     it('positional writes in flight together land where they were aimed', async () => {
       const drive = await open();
       const w = await drive.createWriter('data/p/file');
