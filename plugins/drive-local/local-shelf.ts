@@ -144,6 +144,8 @@ interface OpenShelf {
   readonly ino: number;
   /** when its meta pages were last found intact (performance.now()) */
   checkedMs: number;
+  /** the event loop turn in which the path was last found to hold this file */
+  seenTurn: number;
   /** why it is only read: its rewrite (shelf-format.ts) failed at `since` (performance.now()) and is tried again later */
   readonly keptReadOnly?: { readonly why: string; readonly since: number };
   closing?: Promise<void>;
@@ -152,10 +154,28 @@ interface OpenShelf {
 /**
  * How long a check of the meta pages holds (two reads per operation were 3 %
  * of a small put's CPU): a file garbled under a running process is met
- * within this long. Whether the file is still the node's is checked on
- * every operation.
+ * within this long. Whether the file is still the node's is checked in
+ * every event loop turn that operates on it (turnNow).
  */
 const RECHECK_MS = 50;
+
+/**
+ * The event loop turn now: it changes once the turn's callbacks (and their
+ * microtasks) have run. One look at a shelf file's path stands for every
+ * operation of a turn: a stat per operation was 7 % of a small put's CPU
+ * (a put is a dozen shelf operations, many landing in the turn in which an
+ * LMDB commit resolved), and an operation that awaits anything (a commit,
+ * a file) looks again in the turn it goes on in.
+ */
+let turn = 0;
+let turnEnding = false;
+function turnNow(): number {
+  if (!turnEnding) {
+    turnEnding = true;
+    setImmediate(() => { turn++; turnEnding = false; });
+  }
+  return turn;
+}
 
 /** Open shelf files by path, shared by every drive of this process on the folder. */
 const opened = new Map<string, OpenShelf>();
@@ -254,9 +274,8 @@ export class LocalShelf implements DriveShelf {
       const running = opening.get(file);
       if (running) await running.catch(() => undefined);
       const current = opened.get(file);
-      const st = statSync(file, { throwIfNoEntry: false });
       const retry = current?.keptReadOnly && performance.now() - current.keptReadOnly.since >= shelfRewrites.retryMs;
-      if (current && st?.ino === current.ino && !retry) {
+      if (current && !retry && this.stillAt(current)) {
         const now = performance.now();
         if (now - current.checkedMs >= RECHECK_MS) {
           current.checkedMs = now;
@@ -273,6 +292,15 @@ export class LocalShelf implements DriveShelf {
         opening.delete(file);
       }
     }
+  }
+
+  /** Whether the path still holds `shelf`'s file (not removed or replaced): looked at once an event loop turn. */
+  private stillAt(shelf: OpenShelf): boolean {
+    const now = turnNow();
+    if (shelf.seenTurn === now) return true;
+    if (statSync(this.file, { throwIfNoEntry: false })?.ino !== shelf.ino) return false;
+    shelf.seenTurn = now;
+    return true;
   }
 
   /** Closes what this process had open at the path (a removed or replaced file) and opens the file there now. */
@@ -322,7 +350,7 @@ export class LocalShelf implements DriveShelf {
       if (fault.code !== 'EROFS' && fault.code !== 'EACCES') throw fault;
       db = open<Buffer, Buffer>(this.file, { ...options, readOnly: true });
     }
-    const shelf: OpenShelf = { db, guard: MetaGuard.learn(this.file, SHELF_MAP_BYTES), ino: statSync(this.file).ino, checkedMs: performance.now(), ...(keptReadOnly ? { keptReadOnly } : {}) };
+    const shelf: OpenShelf = { db, guard: MetaGuard.learn(this.file, SHELF_MAP_BYTES), ino: statSync(this.file).ino, checkedMs: performance.now(), seenTurn: turnNow(), ...(keptReadOnly ? { keptReadOnly } : {}) };
     trust(`${this.file}:${shelf.ino}`);
     opened.set(this.file, shelf);
     return shelf;
