@@ -396,7 +396,9 @@ export class Rebalancer {
     let writer;
     try {
       writer = await this.nodes.drives[to]!.createWriter(path);
-      for (let at = 0; at < src.size; at += COPY_CHUNK) await writer.write(await src.read(at, Math.min(COPY_CHUNK, src.size - at)));
+      // One buffer for the whole file: a writer may reuse its buffer once a write resolves.
+      const chunk = Buffer.allocUnsafe(Math.min(COPY_CHUNK, src.size));
+      for (let at = 0; at < src.size; at += COPY_CHUNK) await writer.write(await src.read(at, Math.min(COPY_CHUNK, src.size - at), chunk));
       await writer.commit();
       return src.size;
     } catch (err) {
