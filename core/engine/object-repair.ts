@@ -26,6 +26,7 @@ import { frameBlock, readBlock, StripeBuffers, unframe } from './shard-format.js
  * Each costs a stripe of buffers (k+m blocks) while its span heals.
  */
 const STRIPES_IN_FLIGHT = 4;
+
 /**
  * Repairs what a heal finds: every version of an object checked shard file
  * by shard file, block by block, against its checksums, missing or rotten
