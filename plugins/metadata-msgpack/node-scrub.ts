@@ -125,6 +125,8 @@ export class NodeScrub {
       const wait = (read / pace.rateBytes) * 1000 - (performance.now() - started);
       if (wait > 0) await this.sleep(wait);
       if (batch.length < STEP_ITEMS) {
+        // Not held between passes (days apart by default): 4 MiB for each node of the host.
+        this.chunk.release();
         s.lastPass = { startedMs: s.passStartedMs!, finishedMs: Date.now(), bytes: s.bytes, items: s.items, damaged: s.damagedThisPass };
         delete s.position;
         this.log.info('scrub pass finished', { node: this.drive.index, ...s.lastPass });
@@ -239,12 +241,16 @@ async function badBlock(file: DriveFile, span: DataSpan, into: ReadChunk): Promi
   return undefined;
 }
 
-/** A read buffer kept and reused, grown when a read needs more (a block larger than READ_BYTES). */
+/** A read buffer kept and reused through a pass, grown when a read needs more (a block larger than READ_BYTES). */
 class ReadChunk {
   private buffer: Buffer | undefined;
 
   room(bytes: number): Buffer {
     if (!this.buffer || this.buffer.byteLength < bytes) this.buffer = Buffer.allocUnsafeSlow(Math.max(bytes, READ_BYTES));
     return this.buffer;
+  }
+
+  release(): void {
+    this.buffer = undefined;
   }
 }
