@@ -62,6 +62,12 @@ export class Fd {
   }
 }
 
+/** fsync of a folder, so that a rename in it survives a power cut. */
+export async function syncDir(path: string): Promise<void> {
+  const fd = await Fd.open(path, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  try { await fd.sync(); } finally { await fd.close(); }
+}
+
 /**
  * A whole small file in open + read + close (no fstat): read into a buffer
  * of `guess` bytes, and only when the file fills it, ask for its size.

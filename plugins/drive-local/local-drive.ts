@@ -1,21 +1,14 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { constants } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, statfs } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 import type { Drive, DriveFile, DriveSpace, DriveStat, DriveWriter } from '../../core/contracts/drive.js';
 import { nodeFault } from '../../core/errors.js';
 import { TMP_DIR } from '../../core/layout.js';
-import { Fd, readWhole } from './fd.js';
+import { Fd, readWhole, syncDir } from './fd.js';
 import { adoptIdentity, checkFolder, readIdentity } from './identity.js';
 import { LocalShelf } from './local-shelf.js';
 import { resolveInside } from './safe-path.js';
-
-/** fsync of a folder, so that a rename in it survives a power cut. */
-async function syncDir(path: string): Promise<void> {
-  const fd = await Fd.open(path, constants.O_RDONLY | constants.O_DIRECTORY);
-  try { await fd.sync(); } finally { await fd.close(); }
-}
 
 /**
  * With sync on, a writer flushes in the background every this many bytes.

@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
 import { nodeFault } from '../../core/errors.js';
 import { failpoint } from '../../core/failpoint.js';
+import { syncDir } from './fd.js';
 import { SHELF_FORMAT_FILE, SHELF_REWRITING_FILE } from './folder-layout.js';
 import { freeListFormat } from './lmdb-free-list.js';
 import { heldElsewhere, markerText } from './process-marker.js';
@@ -85,15 +86,6 @@ function markFormat(root: string): void {
   }
 }
 
-function syncFolder(folder: string): void {
-  const fd = openSync(folder, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 function isRefused(err: unknown): boolean {
   const code = (err as { code?: string }).code;
   return code === 'EROFS' || code === 'EACCES' || code === 'EPERM';
@@ -158,7 +150,7 @@ export async function ensureShelfFormat(root: string, file: string, mapBytes: nu
     renameSync(copy, file);
     rmSync(`${copy}-lock`, { force: true });
     // The copy's place made durable before the marker says so: a marker over the old file would let it be written.
-    syncFolder(dirname(file));
+    await syncDir(dirname(file));
     markFormat(root);
     return entries;
   } catch (err) {
