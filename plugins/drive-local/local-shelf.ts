@@ -8,6 +8,7 @@ import { open, type RootDatabase } from 'lmdb';
 import type { DriveShelf, ShelfItem, ShelfPut, ShelfPutResult, ShelfRow, ShelfRowRange, ShelfRowStream, ShelfRowStreamRange, ShelfRowWrite } from '../../core/contracts/drive.js';
 import { nodeFault } from '../../core/errors.js';
 import { pagedRowStream } from '../../core/row-stream.js';
+import { ScratchBuffer } from '../../core/scratch-buffer.js';
 import { settlesWithin } from '../../core/waiting.js';
 import { QUARANTINE_DIR, SHELF_CHECKING_FILE, SHELF_FILE, SHELF_STAMP_FILE } from './folder-layout.js';
 import { checkIndexes, type IndexVerdict } from './lmdb-check.js';
@@ -28,15 +29,11 @@ const CRC_BYTES = 4;
  * its transaction (the allocation, then lmdb-js looking up the new
  * buffer's address).
  */
-let sealRoom = Buffer.allocUnsafeSlow(64 << 10);
-function roomFor(bytes: number): Buffer {
-  if (sealRoom.byteLength < bytes) sealRoom = Buffer.allocUnsafeSlow(Math.max(bytes, sealRoom.byteLength * 2));
-  return sealRoom.subarray(0, bytes);
-}
+const sealRoom = new ScratchBuffer(64 << 10);
 
 /** Stored value: put time (float64), the item, then a CRC-32 of name and all before it. Valid until the next seal: put it at once. */
 function seal(key: Buffer, mtimeMs: number, bytes: Uint8Array): Buffer {
-  const out = roomFor(TIME_BYTES + bytes.byteLength + CRC_BYTES);
+  const out = sealRoom.room(TIME_BYTES + bytes.byteLength + CRC_BYTES);
   out.writeDoubleBE(mtimeMs, 0);
   out.set(bytes, TIME_BYTES);
   const end = TIME_BYTES + bytes.byteLength;
@@ -67,7 +64,7 @@ function tablePrefix(table: string): Buffer {
 
 /** A row's stored value: the value, then a CRC-32 of key and value. Valid until the next seal: put it at once. */
 function sealRow(key: Buffer, value: Uint8Array): Buffer {
-  const out = roomFor(value.byteLength + CRC_BYTES);
+  const out = sealRoom.room(value.byteLength + CRC_BYTES);
   out.set(value, 0);
   out.writeUInt32BE(crc32(out.subarray(0, value.byteLength), crc32(key)), value.byteLength);
   return out;

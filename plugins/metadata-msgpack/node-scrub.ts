@@ -5,6 +5,7 @@ import type { Drive, DriveFile } from '../../core/contracts/drive.js';
 import type { Logger } from '../../core/contracts/logger.js';
 import { dataSpans, type DataSpan, type ObjectRecord, type ScrubDamage, type ScrubPace, type ScrubReport } from '../../core/contracts/metadata.js';
 import { shardPath } from '../../core/layout.js';
+import { ScratchBuffer } from '../../core/scratch-buffer.js';
 import { blockOffset } from '../../core/engine/geometry.js';
 import { FRAME_BYTES } from '../../core/engine/shard-format.js';
 import { decodeCopy } from './record-codec.js';
@@ -58,7 +59,7 @@ export class NodeScrub {
   private startNow = false;
 
   /** Shard file bytes are read into this, one chunk after another: a fresh 4 MiB a read cost more in page faults than the read. */
-  private readonly chunk = new ReadChunk();
+  private readonly chunk = new ScratchBuffer(READ_BYTES);
 
   constructor(private readonly drive: Drive, private readonly log: Logger) {}
 
@@ -218,7 +219,7 @@ export class NodeScrub {
  * last one what is left of the file), so the file is checked without the
  * codec that wrote it.
  */
-async function badBlock(file: DriveFile, span: DataSpan, into: ReadChunk): Promise<string | undefined> {
+async function badBlock(file: DriveFile, span: DataSpan, into: ScratchBuffer): Promise<string | undefined> {
   const blockBytes = span.stripeBytes / span.codec.k;
   const stripes = Math.ceil(span.size / span.stripeBytes);
   const lastAt = blockOffset(stripes - 1, blockBytes);
@@ -239,18 +240,4 @@ async function badBlock(file: DriveFile, span: DataSpan, into: ReadChunk): Promi
     }
   }
   return undefined;
-}
-
-/** A read buffer kept and reused through a pass, grown when a read needs more (a block larger than READ_BYTES). */
-class ReadChunk {
-  private buffer: Buffer | undefined;
-
-  room(bytes: number): Buffer {
-    if (!this.buffer || this.buffer.byteLength < bytes) this.buffer = Buffer.allocUnsafeSlow(Math.max(bytes, READ_BYTES));
-    return this.buffer;
-  }
-
-  release(): void {
-    this.buffer = undefined;
-  }
 }
