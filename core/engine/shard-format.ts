@@ -39,14 +39,10 @@ export class StripeBuffers {
 
   /** Seals block i (its first `bytes`) with its checksum and returns it framed, as a shard file stores it. */
   seal(i: number, bytes = this.blockBytes): Buffer {
-    return sealFramed(this.framed(i, bytes));
+    const framed = this.framed(i, bytes);
+    checksumInto(framed.subarray(FRAME_BYTES), framed, 0);
+    return framed;
   }
-}
-
-/** Seals a framed buffer whose block is filled: its checksum into the frame. */
-export function sealFramed(framed: Buffer): Buffer {
-  checksumInto(framed.subarray(FRAME_BYTES), framed, 0);
-  return framed;
 }
 
 /** A block framed in a buffer of its own (a copy): for blocks that do not live in StripeBuffers. */

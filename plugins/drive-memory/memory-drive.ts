@@ -225,8 +225,10 @@ class MemoryFile implements DriveFile {
 
   async read(offset: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
     const corrupt = await this.gate('file.read', this.path);
-    const part = this.bytes.slice(offset, Math.min(offset + length, this.size));
-    return placed(corrupt ? flipped(part) : part, into);
+    const part = this.bytes.subarray(offset, Math.min(offset + length, this.size));
+    // One copy either way: the stored bytes never leave as themselves (a reader may write into what it got).
+    if (corrupt) return placed(flipped(part), into);
+    return into ? placed(part, into) : part.slice();
   }
 
   async close(): Promise<void> {}
