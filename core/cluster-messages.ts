@@ -32,9 +32,29 @@ export type ToPrimary =
 
 const isMessage = (msg: unknown): msg is { kintsugi: string } => typeof msg === 'object' && msg !== null && typeof (msg as { kintsugi?: unknown }).kintsugi === 'string';
 
+/** What a message can be sent to: a cluster worker, a forked child, or this process's parent. */
+export interface MessageTarget {
+  send?(msg: unknown, callback: (err: Error | null) => void): unknown;
+}
+
+/**
+ * Sends a message that may find the channel closing (a worker being
+ * replaced, a primary gone) and then go unheard. Without the callback
+ * Node reports such a failed send (EPIPE) as an `error` event, and one
+ * nobody listens to ends the process: a primary telling its workers where a
+ * rebalance stands died that way while one of them was being replaced.
+ */
+export function sendQuietly(target: MessageTarget, msg: ToWorker | ToPrimary): void {
+  try {
+    target.send?.(msg, () => undefined);
+  } catch {
+    // A channel already closed refuses at once: nobody is left to hear it.
+  }
+}
+
 /** Tells the primary, when this process is a worker (no-op otherwise). */
 export function toPrimary(msg: ToPrimary): void {
-  process.send?.(msg);
+  sendQuietly(process as MessageTarget, msg);
 }
 
 /** Calls `handle` with every message the primary sends this worker. */

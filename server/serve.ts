@@ -8,7 +8,7 @@ import { Healer } from '../core/engine/healer.js';
 import { LifecycleWorker } from '../core/engine/lifecycle.js';
 import { LAYOUT_POLL_MS, Rebalancer } from '../core/engine/rebalancer.js';
 import { readLayouts } from '../core/layout-store.js';
-import { asToPrimary, fromPrimary, toPrimary, type ToWorker } from '../core/cluster-messages.js';
+import { asToPrimary, fromPrimary, sendQuietly, toPrimary, type ToWorker } from '../core/cluster-messages.js';
 import { JsonLineLogger } from '../core/logger.js';
 import { TOKENS } from '../core/tokens.js';
 import { openLocalNodes } from '../plugins/drive-local/index.js';
@@ -92,7 +92,7 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
   if (cluster.isPrimary) {
     // Local folders are checked (crash leftovers swept) once, by the primary; nodes on other hosts check their own.
     if (!config.nodes) await openLocalNodes(config.nodePath, config.numNodes, config.sync, log, 0);
-    const broadcast = (msg: ToWorker) => { for (const w of Object.values(cluster.workers ?? {})) if (w?.isConnected()) w.send(msg); };
+    const broadcast = (msg: ToWorker) => { for (const w of Object.values(cluster.workers ?? {})) if (w?.isConnected()) sendQuietly(w, msg); };
     let stopping = false;
     let growing = false;
     const grow = () => { void regrow(); };
@@ -114,14 +114,13 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
     const listening = new Set<number>();
     /** workers replaced by ones on a newer layout: their exit is expected */
     const retiring = new Set<number>();
-    const tell = (w: { send(msg: ToWorker): unknown }, msg: ToWorker) => w.send(msg);
     cluster.on('message', (w, raw: unknown) => {
       const msg = asToPrimary(raw);
       if (msg?.kintsugi === 'listening') {
         listening.add(w.id);
         if (++ready === config.workers) process.stdout.write(banner(config, msg.port, services.codec));
-        tell(w, { kintsugi: 'heal-status', status: services.healer.status() });
-        tell(w, { kintsugi: 'rebalance-status', status: services.rebalancer.status() });
+        sendQuietly(w, { kintsugi: 'heal-status', status: services.healer.status() });
+        sendQuietly(w, { kintsugi: 'rebalance-status', status: services.rebalancer.status() });
       }
       // What a worker wants every worker to hear (a console sign-out).
       if (msg?.kintsugi === 'relay') broadcast(msg.message);
@@ -164,7 +163,7 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
             fresh.once('exit', () => { cluster.off('message', check); done(); });
           });
           retiring.add(old.id);
-          if (listening.has(old.id)) tell(old, { kintsugi: 'shutdown' });
+          if (listening.has(old.id)) sendQuietly(old, { kintsugi: 'shutdown' });
           else old.kill('SIGTERM');
         }
       } catch (err) {
@@ -203,7 +202,7 @@ export async function runServer(config: KintsugiConfig): Promise<void> {
     stopping = true;
     await Promise.all(Object.values(cluster.workers ?? {}).map((w) => new Promise<void>((done) => {
       w!.once('exit', () => done());
-      if (listening.has(w!.id)) tell(w!, { kintsugi: 'shutdown' });
+      if (listening.has(w!.id)) sendQuietly(w!, { kintsugi: 'shutdown' });
       else w!.kill('SIGTERM');
     })));
     // Closed last, after every worker: the node folders' shelves are stamped as left, and the next start opens them without a walk.
