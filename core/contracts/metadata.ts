@@ -173,6 +173,14 @@ export interface CopyRestore {
    * naming new shard nodes): their listing entry, which names none, stays.
    */
   readonly listed?: readonly number[];
+  /**
+   * Of `nodes`, those that take the copy without its listing entry: a node
+   * filling after it joined, whose index no listing counts on and which is
+   * rebuilt whole from its records (`reindex`) before the node settles.
+   * Entries written one by one land on random index pages; a rebuild
+   * writes them many to a page.
+   */
+  readonly unindexed?: readonly number[];
 }
 
 /**
@@ -298,6 +306,12 @@ export interface MetadataStore {
    * `wait`, returns once the rebuilds are done.
    */
   checkDerived(options?: { wait?: boolean }): Promise<DerivedReport[]>;
+  /**
+   * Rebuilds these nodes' listing indexes from their records, a rebuild
+   * already under way included (it may have walked past copies restored
+   * since), and returns once each is done or cannot be.
+   */
+  reindex(nodes: readonly number[]): Promise<DerivedReport[]>;
   close(): Promise<void>;
 }
 

@@ -23,6 +23,10 @@ export const REBALANCE_ITEM = 'cluster/rebalance';
 /** Keys a sweep batch holds, and versions moved at once. */
 const BATCH_KEYS = 1024;
 const MOVES_IN_FLIGHT = 8;
+/** Sweep batches whose moves are under way at once. */
+const BATCHES_IN_FLIGHT = 3;
+/** Versions whose old record copies are gathered before they are dropped in one commit per node (about eight batches). */
+const DROPS_AT_ONCE = 8192;
 /** How long after a finished pass a draining node that is not empty yet is swept for again. */
 const REPASS_MS = 60_000;
 /**
@@ -61,6 +65,8 @@ export interface RebalanceProgress {
   deferredWhy?: Record<string, number>;
   /** times it was resumed after a crash or a restart */
   resumed: number;
+  /** filling nodes whose listing index was rebuilt from their records at the end of the pass */
+  reindexed?: number[];
 }
 
 /** What a draining node still holds. */
@@ -101,6 +107,9 @@ interface Move {
   /** an inline record's framed shards, by shard index */
   readonly inline?: Uint8Array[];
 }
+
+/** Old record copies to drop: a version's, on the nodes no longer chosen for it. */
+type Drop = { record: ObjectRecord; nodes: readonly number[] };
 
 /** The versions a pass left behind, with why: `3 deferred (a target node takes no writes: 3)`. */
 export function deferredText(p: RebalanceProgress): string {
@@ -251,23 +260,48 @@ export class Rebalancer {
     await this.repair.smallRecords().catch((err: Error) => this.log.warn('rebalance could not copy bucket and upload records', { error: err.message }));
     // The batch a crash interrupted may have left old shard files behind its moved records: looked for once.
     let thorough = resumed === true;
-    // One batch's moves in flight while the next batch is read; its place is saved once its moves are done.
-    let moving: Promise<void> = Promise.resolve();
+    // Batches' moves in flight while the next is read (each waits on the nodes' commits most of its time).
+    const moving: Promise<void>[] = [];
+    let done: Promise<void> = Promise.resolve();
+    // Copies left on nodes no longer chosen go a group of batches at a time (their index entries lie on
+    // random pages: fewer, larger commits write each page once for several); the pass's place is saved
+    // only once they are gone, so a resume never skips a key whose old copies remain.
+    let drops: Drop[] = [];
+    const dropAndSave = async (after: string) => {
+      const group = drops;
+      drops = [];
+      await this.metadata.dropCopies(group).catch(() => undefined);
+      p.after = after;
+      await this.save(p);
+      options.onProgress?.();
+    };
+    let last: string | undefined;
     for await (const batch of this.metadata.sweep({ batchKeys: BATCH_KEYS, ...(p.after !== undefined ? { after: p.after } : {}) })) {
-      await moving;
+      if (moving.length >= BATCHES_IN_FLIGHT) await moving.shift();
       // A newer layout: this pass's targets are stale; the next pass starts over towards it.
-      if (this.layout.layout.version !== layout.version || this.stopping) return p;
+      if (this.layout.layout.version !== layout.version || this.stopping) {
+        await Promise.all(moving);
+        return p;
+      }
       const first = thorough;
       thorough = false;
-      moving = this.moveBatch(batch, p, first).then(async () => {
-        p.after = batch[batch.length - 1]!.folder;
+      const moved = this.moveBatch(batch, p, first);
+      const folder = batch[batch.length - 1]!.folder;
+      last = folder;
+      // In sweep order: a batch's drops join the group once it and every batch before it are done.
+      done = Promise.all([done, moved]).then(async ([, batchDrops]) => {
+        drops.push(...batchDrops);
         p.keys += batch.length;
-        await this.save(p);
-        options.onProgress?.();
+        if (drops.length >= DROPS_AT_ONCE) await dropAndSave(folder);
         await this.throttle.pace(p.keys);
       });
+      // Awaited in turn below; a failure before then is not an unhandled rejection.
+      done.catch(() => undefined);
+      moving.push(done);
     }
-    await moving;
+    await Promise.all(moving);
+    if (last !== undefined) await dropAndSave(last);
+    await this.reindexFilling(layout, p);
     p.finishedMs = Date.now();
     await this.save(p);
     this.log.info('rebalance pass finished', { ...p });
@@ -321,8 +355,12 @@ export class Rebalancer {
     return { record, moved, targets: [...targets], strays, shards, missing, agreed: v.agreed, ...(record.inline ? { inline: v.shards as Uint8Array[] } : {}) };
   }
 
-  /** Moves a batch's versions: those without shard files to copy in one commit per node, the others one by one. */
-  private async moveBatch(batch: readonly SweptKey[], p: RebalanceProgress, thorough: boolean): Promise<void> {
+  /**
+   * Moves a batch's versions: those without shard files to copy in one
+   * commit per node, the others one by one. Returns the old copies of the
+   * first kind for the caller to drop (their new ones are written).
+   */
+  private async moveBatch(batch: readonly SweptKey[], p: RebalanceProgress, thorough: boolean): Promise<Drop[]> {
     const light: Move[] = [];
     const heavy: Move[] = [];
     const stay: ObjectRecord[] = [];
@@ -335,22 +373,40 @@ export class Rebalancer {
         else light.push(move);
       }
     }
+    let drops: Drop[] = [];
     if (light.length > 0) {
       // Every copy of each record rewritten on its targets (those that held the old one too: it names the old nodes).
+      // A filling node takes its copies without index entries: its index is rebuilt whole before it settles.
+      const filling = new Set(this.layout.fillingNodes());
       const expected = light.reduce((sum, m) => sum + m.targets.length, 0);
       const landed = await this.metadata.restoreCopies(light.map((m) => ({
-        record: m.moved, nodes: m.targets, listed: m.targets.filter((n) => !m.missing.includes(n)), ...(m.inline ? { shards: m.inline } : {}),
+        record: m.moved, nodes: m.targets, listed: m.targets.filter((n) => !m.missing.includes(n)),
+        unindexed: m.missing.filter((n) => filling.has(n)), ...(m.inline ? { shards: m.inline } : {}),
       })));
       // A node that failed took none of them: each is written on its own then, with the quorum a put needs.
       const written = landed === expected ? light : (await inFlight(light, MOVES_IN_FLIGHT, (m) => this.putMoved(m, p))).flatMap((ok, i) => (ok ? [light[i]!] : []));
       failpoint('rebalance-copies-written');
-      await this.metadata.dropCopies(written.map((m) => ({ record: m.record, nodes: m.strays }))).catch(() => undefined);
+      drops = written.filter((m) => m.strays.length > 0).map((m) => ({ record: m.record, nodes: m.strays }));
       for (const m of written) count(p, m);
       // A large version whose record a crash left moved (its copies disagreed, or this is the batch it died in): its old files.
       await inFlight(written.filter((m) => !m.record.inline && (thorough || !m.agreed)), MOVES_IN_FLIGHT, (m) => this.removeLeftovers(m.moved));
     }
     await inFlight(heavy, MOVES_IN_FLIGHT, (m) => this.moveFiles(m, p, thorough));
     if (thorough) await inFlight(stay.filter((r) => !r.inline), MOVES_IN_FLIGHT, (r) => this.removeLeftovers(r));
+    return drops;
+  }
+
+  /**
+   * Before filling nodes settle, their listing indexes are rebuilt from
+   * their records (the moves wrote none of their entries); one that cannot
+   * be now leaves the pass deferred, to be tried again.
+   */
+  private async reindexFilling(layout: ClusterLayout, p: RebalanceProgress): Promise<void> {
+    const filling = layout.nodes.filter((n) => n.filling).map((n) => n.index);
+    if (filling.length === 0 || p.deferred > 0) return;
+    const reports = await this.metadata.reindex(filling);
+    for (const r of reports) if (r.state !== 'rebuilt' && r.state !== 'sound') defer(p, `node ${r.node}'s listing index could not be rebuilt (${r.why ?? r.state})`);
+    p.reindexed = reports.filter((r) => r.state === 'rebuilt' || r.state === 'sound').map((r) => r.node);
   }
 
   /** Writes a moved record with the write quorum of a put; false (deferred) when it could not be. */

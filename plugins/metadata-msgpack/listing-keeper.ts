@@ -81,6 +81,8 @@ export class ListingKeeper {
   private closed = false;
   /** the last reason a rebuild started, for the next report */
   private why: string | undefined;
+  /** why a rebuild is to run again once the one under way ends */
+  private again: string | undefined;
 
   constructor(private readonly drive: Drive, private readonly log: Logger) {}
 
@@ -125,10 +127,16 @@ export class ListingKeeper {
     }
     if (this.rebuild) {
       const reason = this.why;
-      if (!wait || !(await settlesWithin(this.rebuild, WAIT_SLICE_MS))) return { node: n, state: 'rebuilding', ...(reason ? { why: reason } : {}) };
+      // A rebuild asked for again started as this one ended: still rebuilding.
+      if (!wait || !(await settlesWithin(this.rebuild, WAIT_SLICE_MS)) || this.rebuilding()) return { node: n, state: 'rebuilding', ...(reason ? { why: reason } : {}) };
       return (await this.ready()) ? { node: n, state: 'rebuilt', ...(reason ? { why: reason } : {}) } : { node: n, state: 'unavailable', why: 'the rebuild did not finish' };
     }
     return { node: n, state: 'sound' };
+  }
+
+  /** Whether a rebuild runs now (read after an await: one may have ended and another begun). */
+  private rebuilding(): boolean {
+    return this.rebuild !== undefined;
   }
 
   /** A reader met a row that fails its checksum: the index is rebuilt (rotten rows removed, every record's row rewritten). */
@@ -137,13 +145,28 @@ export class ListingKeeper {
     this.start(why);
   }
 
+  /**
+   * Rebuilds the index from the records now, or once more after the rebuild
+   * under way: that one may have walked past records written since without
+   * their rows (a rebalance filling this node writes none).
+   */
+  reindex(why: string): void {
+    if (this.rebuild) this.again = why;
+    else this.start(why);
+  }
+
   private start(why: string): void {
     if (this.rebuild || this.closed) return;
     this.why = why;
     this.rebuild = this.rebuildNow(why).catch((err: Error) => {
       // The state row still says rebuilding: the next check starts over.
       this.log.error('listing index rebuild failed', { node: this.drive.index, error: err.message });
-    }).finally(() => { this.rebuild = undefined; });
+    }).finally(() => {
+      this.rebuild = undefined;
+      const again = this.again;
+      this.again = undefined;
+      if (again !== undefined) this.start(again);
+    });
   }
 
   private async rebuildNow(why: string): Promise<void> {

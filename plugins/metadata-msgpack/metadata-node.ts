@@ -25,6 +25,11 @@ export class MetadataNode {
     return this.call('scrub', { rateBytes: pace.rateBytes, periodMs: pace.periodMs, ...(pace.now ? { now: true } : {}) }, 'read');
   }
 
+  /** Has the node's index rebuilt from its records (after one under way, which may have walked past newer copies). */
+  async reindex(why: string): Promise<void> {
+    await this.call('reindex', { why }, 'read');
+  }
+
   async fault(why: string): Promise<void> {
     await this.call('fault', { why }, 'read');
   }

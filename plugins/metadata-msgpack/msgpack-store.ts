@@ -324,6 +324,10 @@ export class MsgpackMetadataStore implements MetadataStore {
     return this.slots.checkAll(options.wait ?? false);
   }
 
+  reindex(nodes: readonly number[]): Promise<DerivedReport[]> {
+    return this.slots.reindex(nodes);
+  }
+
   async missingCopies(record: ObjectRecord): Promise<number[]> {
     const path = recordPath(record.bucket, record.key, record.versionId);
     const targets = this.targets(record.bucket, record.key, record.shardNodes);
@@ -354,7 +358,7 @@ export class MsgpackMetadataStore implements MetadataStore {
 
   async restoreCopies(restores: readonly CopyRestore[]): Promise<number> {
     const byNode = new Map<number, { items: { name: string; bytes: Uint8Array }[]; rows: ReturnType<typeof entryRow>[] }>();
-    for (const { record, nodes, shards, listed } of restores) {
+    for (const { record, nodes, shards, listed, unindexed } of restores) {
       const name = recordPath(record.bucket, record.key, record.versionId);
       const row = entryRow(record.bucket, indexEntry(record));
       const copyFor = recordCopies(record);
@@ -363,7 +367,7 @@ export class MsgpackMetadataStore implements MetadataStore {
         let batch = byNode.get(n);
         if (!batch) byNode.set(n, (batch = { items: [], rows: [] }));
         batch.items.push({ name, bytes: copyFor(shard) });
-        if (!listed?.includes(n)) batch.rows.push(row);
+        if (!listed?.includes(n) && !unindexed?.includes(n)) batch.rows.push(row);
       }
     }
     const landed = await Promise.all([...byNode].map(([n, { items, rows }]) => this.shelf(n).put(items, rows).then(() => items.length, (err: Error) => {

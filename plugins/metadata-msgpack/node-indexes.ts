@@ -129,6 +129,19 @@ export class NodeIndexes {
     return reports;
   }
 
+  /** Has these nodes' indexes rebuilt from their records, each on its node's host, and waits for the rebuilds. */
+  reindex(nodes: readonly number[]): Promise<DerivedReport[]> {
+    return Promise.all(nodes.map(async (n): Promise<DerivedReport> => {
+      if (!this.nodes.health.canRead(n)) return { node: n, state: 'unavailable', why: `node ${this.nodes.health.status()[n]?.state ?? 'unavailable'}` };
+      try {
+        await this.slots[n]!.node.reindex('asked for (a rebalance wrote the node\'s copies without index entries)');
+      } catch (err) {
+        return { node: n, state: 'unavailable', why: (err as Error).message };
+      }
+      return this.check(n, true);
+    }));
+  }
+
   /**
    * Node n's check; `wait`: asked again while its rebuild goes on (a keeper
    * answers within seconds), and then reported rebuilt with why it started.

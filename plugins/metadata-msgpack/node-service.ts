@@ -15,6 +15,8 @@ export interface NodeCalls {
   check: { args: { wait: boolean }; answer: DerivedReport };
   /** a gateway met a row that fails its checksum: rebuild */
   fault: { args: { why: string }; answer: true };
+  /** rebuild the index from the records, once more if a rebuild is under way (see ListingKeeper.reindex) */
+  reindex: { args: { why: string }; answer: true };
   /** what the node holds of a key (see readCopy), in one call */
   readCopy: { args: { bucket: string; key: string; version?: string }; answer: NodeCopy };
   /** start the node's scrub at this pace (or set it); where it stands, and the damage found since the last call */
@@ -32,6 +34,7 @@ export function metadataNodeService(drive: Drive, _clusterId: string, _sync: boo
   const handlers: { [K in keyof NodeCalls]: (args: NodeCalls[K]['args']) => Promise<NodeCalls[K]['answer']> } = {
     check: ({ wait }) => keeper.check(wait === true),
     fault: async ({ why }) => { keeper.fault(String(why)); return true; },
+    reindex: async ({ why }) => { keeper.reindex(String(why)); return true; },
     readCopy: ({ bucket, key, version }) => readCopy(drive.shelf, bucket, key, version as VersionSelector),
     scrub: ({ rateBytes, periodMs, now }) => {
       if (!(rateBytes > 0) || !(periodMs > 0)) throw nodeFault('ERR_BAD_REQUEST', 'a scrub pace needs a rate and a period');

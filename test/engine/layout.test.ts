@@ -112,6 +112,10 @@ describe('the cluster layout', () => {
     console.log(`7 -> 10 nodes: ${p.shardsMoved} of ${totalShards} shards moved (${(p.shardsMoved / totalShards * 100).toFixed(1)}%), ${p.copiesMoved} record copies written`);
     expect(p.deferred).toBe(0);
     expect(p.keys).toBe(objects.size);
+    // The moves wrote the new nodes' copies without index entries; their indexes were rebuilt before they settled.
+    expect(p.reindexed).toEqual([7, 8, 9]);
+    const page = await store.engine.list({ bucket: 'grow', maxKeys: 1000 });
+    expect(page.entries.map((e) => e.key).sort()).toEqual([...objects.keys()].sort());
     // Set placement moves each shard whose node is no longer chosen: about 3/10 of them.
     expect(p.shardsMoved / totalShards).toBeGreaterThan(0.2);
     expect(p.shardsMoved / totalShards).toBeLessThan(0.4);

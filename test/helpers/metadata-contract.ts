@@ -139,6 +139,24 @@ export function testMetadataStore(name: string, open: () => Promise<OpenedMetada
       await opened.close();
     });
 
+    it('a copy restored without its index entry is not listed until its nodes are reindexed from their records', async () => {
+      const { store, close } = await open();
+      const listed = async () => (await store.list({ bucket: 'u', maxKeys: 10 })).entries.map((e) => e.key);
+      const indexed = record('u', 'indexed');
+      await store.put(indexed);
+      expect(await listed()).toEqual(['indexed']);
+      // Written everywhere, indexed nowhere (as a rebalance fills new nodes).
+      const quiet = record('u', 'quiet');
+      const nodes = [0, 1, 2, 3, 4, 5, 6];
+      expect(await store.restoreCopies([{ record: quiet, nodes, unindexed: nodes }])).toBe(nodes.length);
+      expect(await listed()).toEqual(['indexed']);
+      expect((await store.get('u', 'quiet'))?.versionId).toBe(quiet.versionId);
+      const reports = await store.reindex(nodes);
+      expect(reports.map((r) => [r.node, r.state])).toEqual(nodes.map((n) => [n, 'rebuilt']));
+      expect(await listed()).toEqual(['indexed', 'quiet']);
+      await close();
+    });
+
     it('lists keys in binary order, current versions only (no deleted keys), with prefix, delimiter and paging from a marker', async () => {
       const { store, close } = await open();
       const keys = ['a', 'a/1', 'a/2', 'b c', 'b', 'caf\u00e9', 'cafe\u0301', 'z', '\u{1F600}', 'gone'];
