@@ -525,10 +525,9 @@ export class LocalShelf implements DriveShelf {
       writeRows(db, rows);
       for (const name of names) db.remove(Buffer.from(name, 'utf8'));
       // A folder left empty loses its marker: its next item is first again.
+      // Counted in one native call: a key iterator costs three times as much (a removal of a rebalance's old copy each).
       for (const folder of new Set(names.map((n) => n.slice(0, n.lastIndexOf('/') + 1)))) {
-        let empty = true;
-        for (const _ of db.getKeys({ ...range(Buffer.from(folder, 'utf8')), limit: 1 })) empty = false;
-        if (empty) db.remove(folderMarker(folder));
+        if (db.getKeysCount(range(Buffer.from(folder, 'utf8'))) === 0) db.remove(folderMarker(folder));
       }
     }));
   }
