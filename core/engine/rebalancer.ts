@@ -253,8 +253,9 @@ export class Rebalancer {
     const p: RebalanceProgress = resumed ? { ...saved, resumed: saved.resumed + 1 } : fresh(layout.version);
     this.progress = p;
     this.state = 'moving';
-    // Saved at once: a pass that dies before its first batch is done still counts as a resume.
-    if (resumed) await this.save(p);
+    // Saved at once, fresh or resumed: its place is saved only a group of batches at a time, and a pass
+    // that dies before its first group is done must still be found under way (and count as resumed).
+    await this.save(p);
     this.log.info(resumed ? 'rebalance resumed' : 'rebalance started', { version: layout.version, change: layout.change, after: p.after });
     // Records every node keeps (buckets, uploads) first: a node counts in their majorities once settled.
     await this.repair.smallRecords().catch((err: Error) => this.log.warn('rebalance could not copy bucket and upload records', { error: err.message }));
@@ -345,6 +346,9 @@ export class Rebalancer {
     const shards = spans.flatMap((s, si) => s.shardNodes.flatMap((from, i) => (from !== to[si]![i] ? [{ span: s, i, from, to: to[si]![i]! }] : [])));
     const missing = [...targets].filter((n) => !v.holders.includes(n));
     if (shards.length === 0 && strays.length === 0 && missing.length === 0 && v.agreed) return undefined;
+    // Nothing to move, only a copy and its inline shard missing (a write still landing, or a loss): the
+    // healer's to restore. Waiting for it would hold the new nodes filling while clients keep writing.
+    if (shards.length === 0 && strays.length === 0 && v.agreed && record.inline && v.shards?.some((s) => !s)) return undefined;
     // A node whose records cannot be read, one that cannot take its copy, a lost inline shard: the healer's first.
     if (swept.unread.some((n) => this.layout.inService(n))) return { deferred: 'a node\'s records could not be read' };
     if (![...targets].every((n) => this.nodes.health.canWrite(n))) return { deferred: 'a target node takes no writes' };

@@ -6,9 +6,11 @@ import { describe, expect, it } from 'vitest';
 import { addNodes, drainNodes, removeNodes, reweigh, type ClusterLayout } from '../../core/cluster-layout.js';
 import type { ObjectRecord } from '../../core/contracts/metadata.js';
 import { BucketStore } from '../../core/engine/buckets.js';
+import { Healer } from '../../core/engine/healer.js';
 import { Rebalancer } from '../../core/engine/rebalancer.js';
 import { keepChosen } from '../../core/engine/set-placement.js';
 import { LayoutError, LayoutOutdatedError, nodeFault } from '../../core/errors.js';
+import { recordPath } from '../../core/layout.js';
 import { readLayouts, writeLayout } from '../../core/layout-store.js';
 import { TOKENS } from '../../core/tokens.js';
 import { chunked, collect, openMemoryStore, openStore, random, sha256, shelfOf, type TestStore } from '../helpers/engine.js';
@@ -276,6 +278,29 @@ describe('the cluster layout', () => {
     expect(rebalancer.status().retryAtMs).toBeUndefined();
     expect((await rebalancer.drainReport(4)).empty).toBe(true);
     expect(await readsBack(store, objects)).toEqual([]);
+    await store.close();
+  });
+
+  it('does not wait on a copy missing where nothing moves (a write still landing): the new nodes settle, and the healer restores it', async () => {
+    const path = tempDir('kintsugi-landing-');
+    const first = await openStore({}, path);
+    const objects = await fill(first);
+    await first.close();
+    const store = await openGrown(path, 10);
+    // Written under the new layout, one copy (and its inline shard) not there yet.
+    const late = random(2000);
+    await store.engine.put('grow', 'late', chunked(late));
+    objects.set('late', late);
+    const placed = await record(store, 'late');
+    const lacking = placed.shardNodes[2]!;
+    await shelfOf(store, lacking).remove([recordPath('grow', 'late', placed.versionId)]);
+    const p = (await store.container.resolve(Rebalancer).pass({ settleMs: 0 }))!;
+    expect(p.deferred).toBe(0);
+    expect(store.container.resolve(TOKENS.Layout).layout.nodes.some((n) => n.filling)).toBe(false);
+    expect(await readsBack(store, objects)).toEqual([]);
+    const healed = await store.container.resolve(Healer).pass();
+    expect(healed.replicasRepaired).toBeGreaterThan(0);
+    expect(await store.container.resolve(TOKENS.MetadataStore).missingCopies(placed)).toEqual([]);
     await store.close();
   });
 
