@@ -45,11 +45,7 @@ export interface MessageTarget {
  * rebalance stands died that way while one of them was being replaced.
  */
 export function sendQuietly(target: MessageTarget, msg: ToWorker | ToPrimary): void {
-  try {
-    target.send?.(msg, () => undefined);
-  } catch {
-    // A channel already closed refuses at once: nobody is left to hear it.
-  }
+  target.send?.(msg, () => undefined);
 }
 
 /** Tells the primary, when this process is a worker (no-op otherwise). */

@@ -183,6 +183,12 @@ export interface CopyRestore {
   readonly unindexed?: readonly number[];
 }
 
+/** A version's record copies to remove, from `nodes` only (where a rebalance no longer places them). */
+export interface CopyDrop {
+  readonly record: ObjectRecord;
+  readonly nodes: readonly number[];
+}
+
 /**
  * How fast each node scrubs: at most `rateBytes` a second, every byte at
  * least once per `periodMs`; `now`: a pass starts now where none is under
@@ -292,7 +298,7 @@ export interface MetadataStore {
    * given nodes only, one commit per node: copies left where a record no
    * longer belongs once a rebalance has written it to its new nodes.
    */
-  dropCopies(drops: readonly { record: ObjectRecord; nodes: readonly number[] }[]): Promise<void>;
+  dropCopies(drops: readonly CopyDrop[]): Promise<void>;
   /**
    * Each node's scrub: its own record copies and shard files read on the
    * node against their checksums at `pace`, no gateway in the path (started

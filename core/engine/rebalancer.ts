@@ -5,7 +5,7 @@ import { inject, injectable } from 'tsyringe';
 import { needsRebalance, settled, type ClusterLayout } from '../cluster-layout.js';
 import type { Logger } from '../contracts/logger.js';
 import { failpoint } from '../failpoint.js';
-import { dataSpans, type DataSpan, type MetadataStore, type ObjectRecord, type SweptKey, type SweptVersion } from '../contracts/metadata.js';
+import { dataSpans, type CopyDrop, type DataSpan, type MetadataStore, type ObjectRecord, type SweptKey, type SweptVersion } from '../contracts/metadata.js';
 import type { NodeSet } from '../contracts/nodes.js';
 import { shardPath } from '../layout.js';
 import { readJsonItem, writeLayout } from '../layout-store.js';
@@ -107,9 +107,6 @@ interface Move {
   /** an inline record's framed shards, by shard index */
   readonly inline?: Uint8Array[];
 }
-
-/** Old record copies to drop: a version's, on the nodes no longer chosen for it. */
-type Drop = { record: ObjectRecord; nodes: readonly number[] };
 
 /** The versions a pass left behind, with why: `3 deferred (a target node takes no writes: 3)`. */
 export function deferredText(p: RebalanceProgress): string {
@@ -267,7 +264,7 @@ export class Rebalancer {
     // Copies left on nodes no longer chosen go a group of batches at a time (their index entries lie on
     // random pages: fewer, larger commits write each page once for several); the pass's place is saved
     // only once they are gone, so a resume never skips a key whose old copies remain.
-    let drops: Drop[] = [];
+    let drops: CopyDrop[] = [];
     const dropAndSave = async (after: string) => {
       const group = drops;
       drops = [];
@@ -364,7 +361,7 @@ export class Rebalancer {
    * commit per node, the others one by one. Returns the old copies of the
    * first kind for the caller to drop (their new ones are written).
    */
-  private async moveBatch(batch: readonly SweptKey[], p: RebalanceProgress, thorough: boolean): Promise<Drop[]> {
+  private async moveBatch(batch: readonly SweptKey[], p: RebalanceProgress, thorough: boolean): Promise<CopyDrop[]> {
     const light: Move[] = [];
     const heavy: Move[] = [];
     const stay: ObjectRecord[] = [];
@@ -377,7 +374,7 @@ export class Rebalancer {
         else light.push(move);
       }
     }
-    let drops: Drop[] = [];
+    let drops: CopyDrop[] = [];
     if (light.length > 0) {
       // Every copy of each record rewritten on its targets (those that held the old one too: it names the old nodes).
       // A filling node takes its copies without index entries: its index is rebuilt whole before it settles.

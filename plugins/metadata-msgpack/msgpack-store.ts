@@ -5,7 +5,7 @@ import { inject, injectable } from 'tsyringe';
 import type { KintsugiConfig } from '../../core/config.js';
 import type { DriveShelf } from '../../core/contracts/drive.js';
 import type { Logger } from '../../core/contracts/logger.js';
-import type { CopyRestore, DerivedReport, ListPage, ScrubPace, ScrubReport, ListRequest, ListVersionsRequest, MetadataStore, ObjectRecord, SweptKey, VersionPage, VersionSelector } from '../../core/contracts/metadata.js';
+import type { CopyDrop, CopyRestore, DerivedReport, ListPage, ScrubPace, ScrubReport, ListRequest, ListVersionsRequest, MetadataStore, ObjectRecord, SweptKey, VersionPage, VersionSelector } from '../../core/contracts/metadata.js';
 import type { NodeSet } from '../../core/contracts/nodes.js';
 import type { Placement } from '../../core/contracts/placement.js';
 import type { LayoutView } from '../../core/layout-view.js';
@@ -256,7 +256,7 @@ export class MsgpackMetadataStore implements MetadataStore {
     return collected;
   }
 
-  async dropCopies(drops: readonly { record: ObjectRecord; nodes: readonly number[] }[]): Promise<void> {
+  async dropCopies(drops: readonly CopyDrop[]): Promise<void> {
     const byNode = new Map<number, { names: string[]; rows: ReturnType<typeof removalRows> }>();
     for (const { record, nodes } of drops) {
       const { bucket, key, versionId } = record;

@@ -129,10 +129,16 @@ export class NodeIndexes {
     return reports;
   }
 
+  /** Node n's report when its health says it cannot be read now. */
+  private unreadable(n: number): DerivedReport | undefined {
+    return this.nodes.health.canRead(n) ? undefined : { node: n, state: 'unavailable', why: `node ${this.nodes.health.status()[n]?.state ?? 'unavailable'}` };
+  }
+
   /** Has these nodes' indexes rebuilt from their records, each on its node's host, and waits for the rebuilds. */
   reindex(nodes: readonly number[]): Promise<DerivedReport[]> {
     return Promise.all(nodes.map(async (n): Promise<DerivedReport> => {
-      if (!this.nodes.health.canRead(n)) return { node: n, state: 'unavailable', why: `node ${this.nodes.health.status()[n]?.state ?? 'unavailable'}` };
+      const unreadable = this.unreadable(n);
+      if (unreadable) return unreadable;
       try {
         await this.slots[n]!.node.reindex('asked for (a rebalance wrote the node\'s copies without index entries)');
       } catch (err) {
@@ -147,7 +153,8 @@ export class NodeIndexes {
    * answers within seconds), and then reported rebuilt with why it started.
    */
   private async check(n: number, wait: boolean): Promise<DerivedReport> {
-    if (!this.nodes.health.canRead(n)) return { node: n, state: 'unavailable', why: `node ${this.nodes.health.status()[n]?.state ?? 'unavailable'}` };
+    const unreadable = this.unreadable(n);
+    if (unreadable) return unreadable;
     let rebuilding: DerivedReport | undefined;
     for (;;) {
       let report: DerivedReport;

@@ -61,6 +61,15 @@ async function openGrown(path: string, numNodes: number): Promise<TestStore> {
   return store;
 }
 
+/** A 7-node store filled (see fill) and closed, then opened grown to `numNodes` as `kintsugi layout add` leaves it. */
+async function filledThenGrown(prefix: string, numNodes: number): Promise<{ path: string; objects: Map<string, Buffer>; store: TestStore }> {
+  const path = tempDir(prefix);
+  const first = await openStore({}, path);
+  const objects = await fill(first);
+  await first.close();
+  return { path, objects, store: await openGrown(path, numNodes) };
+}
+
 describe('set placement', () => {
   it('keeps a shard on its node while that node is still chosen; the others go to chosen nodes holding none', () => {
     expect(keepChosen([0, 1, 2, 3, 4, 5, 6], [7, 0, 2, 8, 3, 5, 6])).toEqual([0, 7, 2, 3, 8, 5, 6]);
@@ -145,11 +154,7 @@ describe('the cluster layout', () => {
   });
 
   it('doubles from 7 to 14 nodes: buckets stay found while the new nodes hold none, and the rebalance gives them theirs', async () => {
-    const path = tempDir('kintsugi-double-');
-    const first = await openStore({}, path);
-    const objects = await fill(first);
-    await first.close();
-    const store = await openGrown(path, 14);
+    const { objects, store } = await filledThenGrown('kintsugi-double-', 14);
     const nodes = store.container.resolve(TOKENS.Nodes);
     // Seven nodes hold the bucket, seven (filling) do not: only the settled ones vote.
     expect(await store.container.resolve(BucketStore).get('grow')).toMatchObject({ name: 'grow' });
@@ -162,11 +167,7 @@ describe('the cluster layout', () => {
   });
 
   it('a weight change moves data to match: a node given weight 3 ends up in more stripes than the others (at most all of them, with 7 of 9 nodes in each)', async () => {
-    const path = tempDir('kintsugi-weight-');
-    const first = await openStore({}, path);
-    const objects = await fill(first);
-    await first.close();
-    const store = await openGrown(path, 9);
+    const { objects, store } = await filledThenGrown('kintsugi-weight-', 9);
     const rebalancer = store.container.resolve(Rebalancer);
     await rebalancer.pass({ settleMs: 0 });
     const view = store.container.resolve(TOKENS.Layout);
@@ -186,11 +187,7 @@ describe('the cluster layout', () => {
   });
 
   it('drains a node: everything moves off it, it reports empty, is removed, and its folder can go', async () => {
-    const path = tempDir('kintsugi-drain-');
-    const first = await openStore({}, path);
-    const objects = await fill(first);
-    await first.close();
-    const store = await openGrown(path, 8);
+    const { path, objects, store } = await filledThenGrown('kintsugi-drain-', 8);
     const rebalancer = store.container.resolve(Rebalancer);
     await rebalancer.pass({ settleMs: 0 });
     const view = store.container.resolve(TOKENS.Layout);
@@ -282,11 +279,7 @@ describe('the cluster layout', () => {
   });
 
   it('does not wait on a copy missing where nothing moves (a write still landing): the new nodes settle, and the healer restores it', async () => {
-    const path = tempDir('kintsugi-landing-');
-    const first = await openStore({}, path);
-    const objects = await fill(first);
-    await first.close();
-    const store = await openGrown(path, 10);
+    const { objects, store } = await filledThenGrown('kintsugi-landing-', 10);
     // Written under the new layout, one copy (and its inline shard) not there yet.
     const late = random(2000);
     await store.engine.put('grow', 'late', chunked(late));
