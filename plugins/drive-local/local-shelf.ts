@@ -487,14 +487,12 @@ export class LocalShelf implements DriveShelf {
     await this.write((db) => db.transaction(() => {
         for (const item of items) {
           const key = Buffer.from(item.name, 'utf8');
-          const marker = folderMarker(item.name);
-          const firstInFolder = db.getBinary(marker) === undefined;
+          const firstInFolder = folderEmpty(db, item.name);
           if (item.ifAbsent && db.getBinary(key) !== undefined) {
             results.push({ written: false, firstInFolder });
             continue;
           }
           db.put(key, seal(key, now, item.bytes));
-          if (firstInFolder) db.put(marker, seal(marker, now, MARKED));
           results.push({ written: true, firstInFolder });
         }
         writeRows(db, rows);
@@ -524,10 +522,10 @@ export class LocalShelf implements DriveShelf {
     await this.write((db) => db.transaction(() => {
       writeRows(db, rows);
       for (const name of names) db.remove(Buffer.from(name, 'utf8'));
-      // A folder left empty loses its marker: its next item is first again.
-      // Counted in one native call: a key iterator costs three times as much (a removal of a rebalance's old copy each).
-      for (const folder of new Set(names.map((n) => n.slice(0, n.lastIndexOf('/') + 1)))) {
-        if (db.getKeysCount(range(Buffer.from(folder, 'utf8'))) === 0) db.remove(folderMarker(folder));
+      // Releases before this one kept a marker key per folder: one left is removed once its folder empties.
+      for (const folder of new Set(names.map(folderOf))) {
+        const marker = Buffer.concat([OLD_MARKERS, Buffer.from(folder, 'utf8')]);
+        if (db.getBinary(marker) !== undefined && folderEmpty(db, folder)) db.remove(marker);
       }
     }));
   }
@@ -536,8 +534,8 @@ export class LocalShelf implements DriveShelf {
     return this.read([] as { name: string; bytes: Uint8Array }[], (db) => {
       const out: { name: string; bytes: Uint8Array }[] = [];
       const start = after ? Buffer.concat([Buffer.from(after, 'utf8'), Buffer.from([0])]) : FIRST_ITEM;
-      // Names only: tables' rows sort before every name, folder markers after.
-      for (const { key, value } of db.getRange({ start, end: MARKERS, limit })) {
+      // Names only: tables' rows sort before every name, old releases' folder markers after.
+      for (const { key, value } of db.getRange({ start, end: OLD_MARKERS, limit })) {
         // A rotten item is walked past with no bytes (it reads as absent).
         out.push({ name: key.toString('utf8'), bytes: unseal(key, value)?.bytes ?? new Uint8Array(0) });
       }
@@ -589,13 +587,20 @@ async function close(file: string, shelf: OpenShelf): Promise<void> {
 }
 
 /**
- * Folder markers: a key per folder that holds items, so that a put learns
- * whether its folder had any with one lookup instead of a cursor. They live
- * after every name (0xFF never starts a UTF-8 name), out of lists and walks.
+ * Whether the folder of `name` (up to its last `/`) holds no item: the first
+ * key at or after its prefix, one cursor step however many versions it holds.
+ * Releases before this one kept a marker key per folder for this and wrote it
+ * with every new key's first item: a random page (and its branch pages) more
+ * per put on every node, a quarter of the bytes a small put wrote.
  */
-const MARKERS = Buffer.from([0xff]);
-const MARKED = new Uint8Array(0);
-
-function folderMarker(name: string): Buffer {
-  return Buffer.concat([MARKERS, Buffer.from(name.slice(0, name.lastIndexOf('/') + 1), 'utf8')]);
+function folderEmpty(db: RootDatabase<Buffer, Buffer>, name: string): boolean {
+  let empty = true;
+  // Read to its end (one key at most): no LMDB cursor outlives the call.
+  for (const _ of db.getKeys({ ...range(Buffer.from(folderOf(name), 'utf8')), limit: 1 })) empty = false;
+  return empty;
 }
+
+const folderOf = (name: string) => name.slice(0, name.lastIndexOf('/') + 1);
+
+/** Where releases before this one kept folder markers: after every name (0xFF never starts a UTF-8 name), out of lists and walks. */
+const OLD_MARKERS = Buffer.from([0xff]);

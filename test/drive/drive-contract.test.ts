@@ -4,6 +4,7 @@ import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, 
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { open as openLmdb } from 'lmdb';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 import type { Drive } from '../../core/contracts/drive.js';
@@ -155,6 +156,26 @@ describe('a local shelf file', () => {
     expect(await rows()).toEqual([['rots', undefined], ['sound', 'fine']]);
     await drive.shelf.remove([], [{ table: 'idx', key: key('rots'), onlyIfRotten: true }, { table: 'idx', key: key('sound'), onlyIfRotten: true }]);
     expect(await rows()).toEqual([['sound', 'fine']]);
+  });
+
+  it('left with an older release\'s folder markers: a marker is never listed or walked, and goes once its folder empties', async () => {
+    const { drive, file, folder } = await localDrive();
+    await drive.shelf.put([{ name: 'meta/m/k/1.rec', bytes: Buffer.from('one') }, { name: 'meta/m/j/1.rec', bytes: Buffer.from('kept') }]);
+    await drive.close!();
+    // Those releases wrote 0xFF and the folder's name beside each folder's first item.
+    const marker = (f: string) => Buffer.concat([Buffer.from([0xff]), Buffer.from(f)]);
+    const db = openLmdb<Buffer, Buffer>(file, { keyEncoding: 'binary', encoding: 'binary', compression: false });
+    await db.put(marker('meta/m/k/'), Buffer.alloc(0));
+    await db.put(marker('meta/m/j/'), Buffer.alloc(0));
+    await db.close();
+    const reopened = (await openLocalNodes(join(folder, '..'), 1, false, silent, 0)).drives[0]!;
+    expect((await reopened.shelf.scan('', 10)).map((i) => i.name)).toEqual(['meta/m/j/1.rec', 'meta/m/k/1.rec']);
+    await reopened.shelf.remove(['meta/m/k/1.rec']);
+    expect(await reopened.shelf.put([{ name: 'meta/m/k/2.rec', bytes: Buffer.from('two') }])).toEqual([{ written: true, firstInFolder: true }]);
+    await reopened.close!();
+    const after = openLmdb<Buffer, Buffer>(file, { keyEncoding: 'binary', encoding: 'binary', compression: false, readOnly: true });
+    expect([after.getBinary(marker('meta/m/k/')), after.getBinary(marker('meta/m/j/'))]).toEqual([undefined, Buffer.alloc(0)]);
+    await after.close();
   });
 
   /** One process of its own using the folder's shelf: what it met, and how it exited. */

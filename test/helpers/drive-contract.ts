@@ -158,6 +158,20 @@ export function testDrive(name: string, open: () => Promise<Drive>): void {
       expect(await drive.list('meta/b/k')).toEqual([]);
     });
 
+    it('counts an item first in its folder when the folder is empty, however its neighbours are filled or emptied', async () => {
+      const drive = await open();
+      // Neighbours on both sides in key order, and a folder whose name extends this one's.
+      await drive.shelf.put([{ name: 'meta/f/a/1.rec', bytes: Buffer.from('before') }, { name: 'meta/f/c/1.rec', bytes: Buffer.from('after') }, { name: 'meta/f/b2/1.rec', bytes: Buffer.from('longer') }]);
+      expect(await drive.shelf.put([{ name: 'meta/f/b/1.rec', bytes: Buffer.from('x') }])).toEqual([{ written: true, firstInFolder: true }]);
+      expect(await drive.shelf.put([{ name: 'meta/f/b/0.rec', bytes: Buffer.from('y') }])).toEqual([{ written: true, firstInFolder: false }]);
+      await drive.shelf.remove(['meta/f/b/1.rec']);
+      expect(await drive.shelf.put([{ name: 'meta/f/b/2.rec', bytes: Buffer.from('z') }])).toEqual([{ written: true, firstInFolder: false }]);
+      // Emptied, the folder's next item is first again.
+      await drive.shelf.remove(['meta/f/b/0.rec', 'meta/f/b/2.rec']);
+      expect(await drive.shelf.put([{ name: 'meta/f/b/3.rec', bytes: Buffer.from('again') }])).toEqual([{ written: true, firstInFolder: true }]);
+      expect(await drive.shelf.list('meta/f/b')).toEqual(['3.rec']);
+    });
+
     it('takes many concurrent shelf puts, every one readable once it resolves, and walks them all in order', async () => {
       const drive = await open();
       const names = Array.from({ length: 300 }, (_, i) => `meta/walk/${String(i).padStart(3, '0')}/v.rec`);
