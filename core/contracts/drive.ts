@@ -52,6 +52,13 @@ export interface ShelfPut {
   readonly name: string;
   readonly bytes: Uint8Array;
   readonly ifAbsent?: boolean;
+  /**
+   * Answer whether no other item shared the folder (ShelfPutResult.firstInFolder).
+   * It costs a cursor step inside the commit, which holds the node's write lock:
+   * only a writer that uses the answer asks (a client's new version; a heal or a
+   * rebalance writing thousands of copies a commit does not).
+   */
+  readonly askFirst?: boolean;
 }
 
 /**
@@ -111,8 +118,8 @@ export interface ShelfRowStream {
 
 export interface ShelfPutResult {
   readonly written: boolean;
-  /** no other item's name shared this one's folder (all before its last '/') when it was put */
-  readonly firstInFolder: boolean;
+  /** no other item's name shared this one's folder (all before its last '/') when it was put; answered when the put asked (askFirst) */
+  readonly firstInFolder?: boolean;
 }
 
 /**

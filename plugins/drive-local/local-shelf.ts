@@ -487,13 +487,13 @@ export class LocalShelf implements DriveShelf {
     await this.write((db) => db.transaction(() => {
         for (const item of items) {
           const key = Buffer.from(item.name, 'utf8');
-          const firstInFolder = folderEmpty(db, item.name);
+          const first = item.askFirst ? { firstInFolder: folderEmpty(db, item.name) } : {};
           if (item.ifAbsent && db.getBinary(key) !== undefined) {
-            results.push({ written: false, firstInFolder });
+            results.push({ written: false, ...first });
             continue;
           }
           db.put(key, seal(key, now, item.bytes));
-          results.push({ written: true, firstInFolder });
+          results.push({ written: true, ...first });
         }
         writeRows(db, rows);
       }));

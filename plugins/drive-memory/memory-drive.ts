@@ -286,16 +286,16 @@ export class MemoryShelf implements DriveShelf {
     for (const item of items) {
       const corrupt = await this.gate('shelf.put', item.name);
       const folder = parentOf(item.name);
-      const firstInFolder = !this.perFolder.get(folder);
+      const first = item.askFirst ? { firstInFolder: !this.perFolder.get(folder) } : {};
       const had = this.items.has(item.name);
       if (item.ifAbsent && had) {
-        results.push({ written: false, firstInFolder });
+        results.push({ written: false, ...first });
         continue;
       }
       if (!had) this.perFolder.set(folder, (this.perFolder.get(folder) ?? 0) + 1);
       // A rotten item fails its checksum: it reads as absent, as on a disk.
       this.items.set(item.name, { bytes: corrupt ? ROTTEN : Uint8Array.from(item.bytes), mtimeMs: now });
-      results.push({ written: true, firstInFolder });
+      results.push({ written: true, ...first });
     }
     await this.writeRows(rows);
     return results;

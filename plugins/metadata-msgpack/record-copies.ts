@@ -13,8 +13,8 @@ export const idsOf = (names: readonly string[], suffix: string): string[] => nam
  * `newFolder`: the key had nothing else on the node.
  */
 export async function writeCopy(shelf: DriveShelf, path: string, bytes: Uint8Array, rows?: readonly ShelfRowWrite[]): Promise<{ newFolder: boolean }> {
-  const [result] = await shelf.put([{ name: path, bytes }], rows);
-  return { newFolder: result!.firstInFolder };
+  const [result] = await shelf.put([{ name: path, bytes, askFirst: true }], rows);
+  return { newFolder: result!.firstInFolder === true };
 }
 
 /** What one node holds of a key: the version asked for, read, and the versions it holds tombstones of. */

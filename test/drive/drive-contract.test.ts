@@ -171,7 +171,7 @@ describe('a local shelf file', () => {
     const reopened = (await openLocalNodes(join(folder, '..'), 1, false, silent, 0)).drives[0]!;
     expect((await reopened.shelf.scan('', 10)).map((i) => i.name)).toEqual(['meta/m/j/1.rec', 'meta/m/k/1.rec']);
     await reopened.shelf.remove(['meta/m/k/1.rec']);
-    expect(await reopened.shelf.put([{ name: 'meta/m/k/2.rec', bytes: Buffer.from('two') }])).toEqual([{ written: true, firstInFolder: true }]);
+    expect(await reopened.shelf.put([{ name: 'meta/m/k/2.rec', bytes: Buffer.from('two'), askFirst: true }])).toEqual([{ written: true, firstInFolder: true }]);
     await reopened.close!();
     const after = openLmdb<Buffer, Buffer>(file, { keyEncoding: 'binary', encoding: 'binary', compression: false, readOnly: true });
     expect([after.getBinary(marker('meta/m/k/')), after.getBinary(marker('meta/m/j/'))]).toEqual([undefined, Buffer.alloc(0)]);

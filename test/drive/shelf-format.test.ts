@@ -152,7 +152,7 @@ describe('a shelf file whose free list lmdb-js 3 wrote', () => {
       await expect(drive.shelf.put([{ name: 'meta/f/k/4.rec', bytes: Buffer.from('refused') }])).rejects.toMatchObject({ code: 'EROFS', message: expect.stringMatching(/only read until it is rewritten/) });
       expect((await drive.shelf.get('meta/f/k/1.rec'))?.bytes.byteLength).toBeGreaterThan(0);
       rmSync(join(folder, `${SHELF_FILE}.rewrite`), { recursive: true });
-      expect(await drive.shelf.put([{ name: 'meta/f/k/4.rec', bytes: Buffer.from('written') }])).toEqual([{ written: true, firstInFolder: false }]);
+      expect(await drive.shelf.put([{ name: 'meta/f/k/4.rec', bytes: Buffer.from('written'), askFirst: true }])).toEqual([{ written: true, firstInFolder: false }]);
       expect(readFileSync(join(folder, SHELF_FORMAT_FILE), 'utf8')).toBe(SHELF_FORMAT);
     } finally {
       shelfRewrites.retryMs = retryMs;

@@ -132,20 +132,21 @@ export function testDrive(name: string, open: () => Promise<Drive>): void {
       expect(await drive.list('meta/b/y')).toEqual([]);
     });
 
-    it('keeps small items on its shelf: put (whether first in its folder, or left when asked to), get with the time, list, remove', async () => {
+    it('keeps small items on its shelf: put (whether first in its folder when asked, or left when asked to), get with the time, list, remove', async () => {
       const drive = await open();
       const before = Date.now();
       const [first, second] = await drive.shelf.put([
-        { name: 'meta/b/k/1.rec', bytes: Buffer.from('one') },
-        { name: 'meta/b/k/2.rec', bytes: Buffer.from('two') },
+        { name: 'meta/b/k/1.rec', bytes: Buffer.from('one'), askFirst: true },
+        { name: 'meta/b/k/2.rec', bytes: Buffer.from('two'), askFirst: true },
       ]);
       expect([first, second]).toEqual([{ written: true, firstInFolder: true }, { written: true, firstInFolder: false }]);
       const item = (await drive.shelf.get('meta/b/k/1.rec'))!;
       expect(Buffer.from(item.bytes).toString()).toBe('one');
       expect(item.mtimeMs).toBeGreaterThanOrEqual(before - 1);
-      expect(await drive.shelf.put([{ name: 'meta/b/k/1.rec', bytes: Buffer.from('uno'), ifAbsent: true }])).toEqual([{ written: false, firstInFolder: false }]);
+      expect(await drive.shelf.put([{ name: 'meta/b/k/1.rec', bytes: Buffer.from('uno'), ifAbsent: true, askFirst: true }])).toEqual([{ written: false, firstInFolder: false }]);
       expect(Buffer.from((await drive.shelf.get('meta/b/k/1.rec'))!.bytes).toString()).toBe('one');
-      await drive.shelf.put([{ name: 'meta/b/k/1.rec', bytes: Buffer.from('uno') }]);
+      // Not asked, a put does not look at its folder.
+      expect(await drive.shelf.put([{ name: 'meta/b/k/1.rec', bytes: Buffer.from('uno') }])).toEqual([{ written: true }]);
       expect(Buffer.from((await drive.shelf.get('meta/b/k/1.rec'))!.bytes).toString()).toBe('uno');
       // A folder is a name prefix up to '/': meta/b/k2 is not inside meta/b/k.
       await drive.shelf.put([{ name: 'meta/b/k2/1.rec', bytes: Buffer.from('other') }]);
@@ -162,20 +163,20 @@ export function testDrive(name: string, open: () => Promise<Drive>): void {
       const drive = await open();
       // Neighbours on both sides in key order, and a folder whose name extends this one's.
       await drive.shelf.put([{ name: 'meta/f/a/1.rec', bytes: Buffer.from('before') }, { name: 'meta/f/c/1.rec', bytes: Buffer.from('after') }, { name: 'meta/f/b2/1.rec', bytes: Buffer.from('longer') }]);
-      expect(await drive.shelf.put([{ name: 'meta/f/b/1.rec', bytes: Buffer.from('x') }])).toEqual([{ written: true, firstInFolder: true }]);
-      expect(await drive.shelf.put([{ name: 'meta/f/b/0.rec', bytes: Buffer.from('y') }])).toEqual([{ written: true, firstInFolder: false }]);
+      expect(await drive.shelf.put([{ name: 'meta/f/b/1.rec', bytes: Buffer.from('x'), askFirst: true }])).toEqual([{ written: true, firstInFolder: true }]);
+      expect(await drive.shelf.put([{ name: 'meta/f/b/0.rec', bytes: Buffer.from('y'), askFirst: true }])).toEqual([{ written: true, firstInFolder: false }]);
       await drive.shelf.remove(['meta/f/b/1.rec']);
-      expect(await drive.shelf.put([{ name: 'meta/f/b/2.rec', bytes: Buffer.from('z') }])).toEqual([{ written: true, firstInFolder: false }]);
+      expect(await drive.shelf.put([{ name: 'meta/f/b/2.rec', bytes: Buffer.from('z'), askFirst: true }])).toEqual([{ written: true, firstInFolder: false }]);
       // Emptied, the folder's next item is first again.
       await drive.shelf.remove(['meta/f/b/0.rec', 'meta/f/b/2.rec']);
-      expect(await drive.shelf.put([{ name: 'meta/f/b/3.rec', bytes: Buffer.from('again') }])).toEqual([{ written: true, firstInFolder: true }]);
+      expect(await drive.shelf.put([{ name: 'meta/f/b/3.rec', bytes: Buffer.from('again'), askFirst: true }])).toEqual([{ written: true, firstInFolder: true }]);
       expect(await drive.shelf.list('meta/f/b')).toEqual(['3.rec']);
     });
 
     it('takes many concurrent shelf puts, every one readable once it resolves, and walks them all in order', async () => {
       const drive = await open();
       const names = Array.from({ length: 300 }, (_, i) => `meta/walk/${String(i).padStart(3, '0')}/v.rec`);
-      const results = await Promise.all(names.map((name, i) => drive.shelf.put([{ name, bytes: Buffer.alloc(100 + i, i % 251) }])));
+      const results = await Promise.all(names.map((name, i) => drive.shelf.put([{ name, bytes: Buffer.alloc(100 + i, i % 251), askFirst: true }])));
       expect(results.every(([r]) => r!.written && r!.firstInFolder)).toBe(true);
       for (const [i, name] of names.entries()) expect(Buffer.from((await drive.shelf.get(name))!.bytes).equals(Buffer.alloc(100 + i, i % 251))).toBe(true);
       const walked: string[] = [];
