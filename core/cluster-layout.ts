@@ -83,6 +83,11 @@ export function settledNodes(layout: ClusterLayout): number[] {
   return layout.nodes.filter((n) => n.role !== 'removed' && !n.filling).map((n) => n.index);
 }
 
+/** Nodes added by a change whose rebalance is not done (one removed meanwhile, lost, fills no more). */
+export function fillingNodes(layout: ClusterLayout): number[] {
+  return layout.nodes.filter((n) => n.filling && n.role !== 'removed').map((n) => n.index);
+}
+
 /** Whether the layout has moves to make: nodes filling or draining, or weights changed. */
 export function needsRebalance(layout: ClusterLayout): boolean {
   return layout.moving === true || layout.nodes.some((n) => n.filling || n.role === 'draining');

@@ -1,7 +1,7 @@
 import type { Logger } from './contracts/logger.js';
 import type { NodeSet } from './contracts/nodes.js';
 import type { NodeRef } from './contracts/placement.js';
-import { placementNodes, settledNodes, type ClusterLayout } from './cluster-layout.js';
+import { fillingNodes, placementNodes, settledNodes, type ClusterLayout } from './cluster-layout.js';
 import { LayoutOutdatedError } from './errors.js';
 import { LAYOUT_ITEM, readLayouts } from './layout-store.js';
 
@@ -61,9 +61,9 @@ export class LayoutView {
     return node !== undefined && node.role !== 'removed' && !node.filling;
   }
 
-  /** Nodes added by a change whose rebalance is not done. */
+  /** Nodes added by a change whose rebalance is not done (see fillingNodes). */
   fillingNodes(): number[] {
-    return this.using.nodes.filter((n) => n.filling && n.role !== 'removed').map((n) => n.index);
+    return fillingNodes(this.using);
   }
 
   /** Throws LayoutOutdatedError while the nodes have a layout this process cannot use yet. */

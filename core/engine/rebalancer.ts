@@ -2,7 +2,7 @@ import 'reflect-metadata';
 
 import { inject, injectable } from 'tsyringe';
 
-import { needsRebalance, settled, type ClusterLayout } from '../cluster-layout.js';
+import { fillingNodes, needsRebalance, settled, type ClusterLayout } from '../cluster-layout.js';
 import type { Logger } from '../contracts/logger.js';
 import { failpoint } from '../failpoint.js';
 import { dataSpans, type CopyDrop, type DataSpan, type MetadataStore, type ObjectRecord, type SweptKey, type SweptVersion } from '../contracts/metadata.js';
@@ -262,6 +262,8 @@ export class Rebalancer {
     await this.repair.smallRecords().catch((err: Error) => this.log.warn('rebalance could not copy bucket and upload records', { error: err.message }));
     // The batch a crash interrupted may have left old shard files behind its moved records: looked for once.
     let thorough = resumed === true;
+    // The nodes this pass fills: their copies go without index entries, and their indexes are rebuilt at its end.
+    const filling = new Set(fillingNodes(layout));
     // Batches' moves in flight while the next is read (each waits on the nodes' commits most of its time).
     const moving: Promise<void>[] = [];
     let done: Promise<void> = Promise.resolve();
@@ -287,7 +289,7 @@ export class Rebalancer {
       }
       const first = thorough;
       thorough = false;
-      const moved = this.moveBatch(batch, p, first);
+      const moved = this.moveBatch(batch, p, first, filling);
       const folder = batch[batch.length - 1]!.folder;
       last = folder;
       // In sweep order: a batch's drops join the group once it and every batch before it are done.
@@ -303,7 +305,7 @@ export class Rebalancer {
     }
     await Promise.all(moving);
     if (last !== undefined) await dropAndSave(last);
-    await this.reindexFilling(layout, p);
+    await this.reindexFilling(filling, p);
     p.finishedMs = Date.now();
     await this.save(p);
     this.log.info('rebalance pass finished', { ...p });
@@ -365,7 +367,7 @@ export class Rebalancer {
    * commit per node, the others one by one. Returns the old copies of the
    * first kind for the caller to drop (their new ones are written).
    */
-  private async moveBatch(batch: readonly SweptKey[], p: RebalanceProgress, thorough: boolean): Promise<CopyDrop[]> {
+  private async moveBatch(batch: readonly SweptKey[], p: RebalanceProgress, thorough: boolean, filling: ReadonlySet<number>): Promise<CopyDrop[]> {
     const light: Move[] = [];
     const heavy: Move[] = [];
     const stay: ObjectRecord[] = [];
@@ -382,7 +384,6 @@ export class Rebalancer {
     if (light.length > 0) {
       // Every copy of each record rewritten on its targets (those that held the old one too: it names the old nodes).
       // A filling node takes its copies without index entries: its index is rebuilt whole before it settles.
-      const filling = new Set(this.layout.fillingNodes());
       const expected = light.reduce((sum, m) => sum + m.targets.length, 0);
       const landed = await this.metadata.restoreCopies(light.map((m) => ({
         record: m.moved, nodes: m.targets, listed: m.targets.filter((n) => !m.missing.includes(n)),
@@ -406,12 +407,13 @@ export class Rebalancer {
    * their records (the moves wrote none of their entries); one that cannot
    * be now leaves the pass deferred, to be tried again.
    */
-  private async reindexFilling(layout: ClusterLayout, p: RebalanceProgress): Promise<void> {
-    const filling = layout.nodes.filter((n) => n.filling).map((n) => n.index);
-    if (filling.length === 0 || p.deferred > 0) return;
-    const reports = await this.metadata.reindex(filling);
-    for (const r of reports) if (r.state !== 'rebuilt' && r.state !== 'sound') defer(p, `node ${r.node}'s listing index could not be rebuilt (${r.why ?? r.state})`);
-    p.reindexed = reports.filter((r) => r.state === 'rebuilt' || r.state === 'sound').map((r) => r.node);
+  private async reindexFilling(filling: ReadonlySet<number>, p: RebalanceProgress): Promise<void> {
+    if (filling.size === 0 || p.deferred > 0) return;
+    p.reindexed = [];
+    for (const r of await this.metadata.reindex([...filling])) {
+      if (r.state === 'rebuilt' || r.state === 'sound') p.reindexed.push(r.node);
+      else defer(p, `node ${r.node}'s listing index could not be rebuilt (${r.why ?? r.state})`);
+    }
   }
 
   /** Writes a moved record with the write quorum of a put; false (deferred) when it could not be. */

@@ -487,7 +487,7 @@ export class LocalShelf implements DriveShelf {
     await this.write((db) => db.transaction(() => {
         for (const item of items) {
           const key = Buffer.from(item.name, 'utf8');
-          const first = item.askFirst ? { firstInFolder: folderEmpty(db, item.name) } : {};
+          const first = item.askFirst ? { firstInFolder: folderEmpty(db, key.subarray(0, key.lastIndexOf(SLASH) + 1)) } : {};
           if (item.ifAbsent && db.getBinary(key) !== undefined) {
             results.push({ written: false, ...first });
             continue;
@@ -523,9 +523,10 @@ export class LocalShelf implements DriveShelf {
       writeRows(db, rows);
       for (const name of names) db.remove(Buffer.from(name, 'utf8'));
       // Releases before this one kept a marker key per folder: one left is removed once its folder empties.
-      for (const folder of new Set(names.map(folderOf))) {
-        const marker = Buffer.concat([OLD_MARKERS, Buffer.from(folder, 'utf8')]);
-        if (db.getBinary(marker) !== undefined && folderEmpty(db, folder)) db.remove(marker);
+      for (const folder of new Set(names.map((n) => n.slice(0, n.lastIndexOf('/') + 1)))) {
+        const prefix = Buffer.from(folder, 'utf8');
+        const marker = Buffer.concat([OLD_MARKERS, prefix]);
+        if (db.getBinary(marker) !== undefined && folderEmpty(db, prefix)) db.remove(marker);
       }
     }));
   }
@@ -587,20 +588,20 @@ async function close(file: string, shelf: OpenShelf): Promise<void> {
 }
 
 /**
- * Whether the folder of `name` (up to its last `/`) holds no item: the first
- * key at or after its prefix, one cursor step however many versions it holds.
+ * Whether a folder (its name up to and with its last `/`) holds no item: the
+ * first key at or after it, one cursor step however many versions it holds.
  * Releases before this one kept a marker key per folder for this and wrote it
  * with every new key's first item: a random page (and its branch pages) more
  * per put on every node, a quarter of the bytes a small put wrote.
  */
-function folderEmpty(db: RootDatabase<Buffer, Buffer>, name: string): boolean {
+function folderEmpty(db: RootDatabase<Buffer, Buffer>, folder: Buffer): boolean {
   let empty = true;
   // Read to its end (one key at most): no LMDB cursor outlives the call.
-  for (const _ of db.getKeys({ ...range(Buffer.from(folderOf(name), 'utf8')), limit: 1 })) empty = false;
+  for (const _ of db.getKeys({ ...range(folder), limit: 1 })) empty = false;
   return empty;
 }
 
-const folderOf = (name: string) => name.slice(0, name.lastIndexOf('/') + 1);
+const SLASH = 0x2f;
 
 /** Where releases before this one kept folder markers: after every name (0xFF never starts a UTF-8 name), out of lists and walks. */
 const OLD_MARKERS = Buffer.from([0xff]);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { addNodes, drainNodes, removeNodes, reweigh, type ClusterLayout } from '../../core/cluster-layout.js';
+import { addNodes, drainNodes, fillingNodes, removeNodes, reweigh, type ClusterLayout } from '../../core/cluster-layout.js';
 import type { ObjectRecord } from '../../core/contracts/metadata.js';
 import { BucketStore } from '../../core/engine/buckets.js';
 import { Healer } from '../../core/engine/healer.js';
@@ -104,6 +104,10 @@ describe('the cluster layout', () => {
     expect(drainNodes(grown, [3], SHAPE).nodes[3]!.role).toBe('draining');
     expect(() => drainNodes(grown, [3, 4], SHAPE)).toThrow(/would leave 6 active nodes/);
     expect(() => drainNodes({ ...grown, nodes: grown.nodes }, [9], SHAPE)).toThrow(/there is no node 9/);
+    // Filling until the rebalance is done, unless lost and removed before then: nothing waits on it any more.
+    const twoAdded = addNodes(layout, ['node-7', 'node-8']);
+    expect(fillingNodes(twoAdded)).toEqual([7, 8]);
+    expect(fillingNodes(removeNodes(twoAdded, [8], SHAPE, true))).toEqual([7]);
     await store.close();
   });
 
