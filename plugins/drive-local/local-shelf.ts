@@ -9,6 +9,7 @@ import type { DriveShelf, ShelfItem, ShelfPut, ShelfPutResult, ShelfRow, ShelfRo
 import { nodeFault } from '../../core/errors.js';
 import { pagedRowStream } from '../../core/row-stream.js';
 import { ScratchBuffer } from '../../core/scratch-buffer.js';
+import { ValueArena } from './value-arena.js';
 import { settlesWithin } from '../../core/waiting.js';
 import { QUARANTINE_DIR, SHELF_CHECKING_FILE, SHELF_FILE, SHELF_STAMP_FILE } from './folder-layout.js';
 import { checkIndexes, type IndexVerdict } from './lmdb-check.js';
@@ -88,20 +89,46 @@ function unsealRow(key: Buffer, value: Buffer): Buffer | undefined {
 const COPY_OUT = {
   encode: (value: Buffer): Buffer => value,
   // `length` is the value's (lmdb-js sets it on its shared buffer); the subarray holds just those bytes.
-  decode: (bytes: Uint8Array): Buffer => Buffer.from(bytes.subarray(0, bytes.length)),
+  decode: (bytes: Uint8Array): Buffer => (walkArena ? walkArena.copy(bytes.subarray(0, bytes.length)) : Buffer.from(bytes.subarray(0, bytes.length))),
 };
+
+/** Set while a walk reads (synchronously, in one call): its values are copied into shared chunks. */
+let walkArena: ValueArena | undefined;
+
+/** Runs a walk with its values copied into an arena of their own (the walk's results outlive it). */
+function walking<T>(op: () => T): T {
+  walkArena = new ValueArena(WALK_CHUNK_BYTES);
+  try {
+    return op();
+  } finally {
+    walkArena = undefined;
+  }
+}
+
+const WALK_CHUNK_BYTES = 256 << 10;
+
+/**
+ * A stored value looked at in place, valid until the next read: no copy
+ * (lmdb-js's getBinary copies each value into an ArrayBuffer of its own,
+ * and a rebuild looks at every row it writes).
+ */
+function peek(db: RootDatabase<Buffer, Buffer>, key: Buffer): Buffer | undefined {
+  const bytes = db.getBinaryFast(key);
+  // `length` is the value's (lmdb-js sets it on its shared buffer).
+  return bytes && bytes.subarray(0, bytes.length);
+}
 
 /** Applies row writes inside the caller's transaction. */
 function writeRows(db: RootDatabase<Buffer, Buffer>, rows: readonly ShelfRowWrite[]): void {
   for (const row of rows) {
     const key = Buffer.concat([tablePrefix(row.table), row.key]);
     if (row.value === undefined) {
-      const stored = row.onlyIfRotten ? db.getBinary(key) : undefined;
+      const stored = row.onlyIfRotten ? peek(db, key) : undefined;
       if (!row.onlyIfRotten || (stored && !unsealRow(key, stored))) db.remove(key);
       continue;
     }
     if (row.unlessFirstByte !== undefined) {
-      const stored = db.getBinary(key);
+      const stored = peek(db, key);
       const current = stored && unsealRow(key, stored);
       // A row that already holds these bytes is left alone: a rebuild over an index that is mostly right writes only what differs.
       if (current && (current[0] === row.unlessFirstByte || current.equals(row.value))) continue;
@@ -488,7 +515,7 @@ export class LocalShelf implements DriveShelf {
         for (const item of items) {
           const key = Buffer.from(item.name, 'utf8');
           const first = item.askFirst ? { firstInFolder: folderEmpty(db, key.subarray(0, key.lastIndexOf(SLASH) + 1)) } : {};
-          if (item.ifAbsent && db.getBinary(key) !== undefined) {
+          if (item.ifAbsent && peek(db, key) !== undefined) {
             results.push({ written: false, ...first });
             continue;
           }
@@ -526,7 +553,7 @@ export class LocalShelf implements DriveShelf {
       for (const folder of new Set(names.map((n) => n.slice(0, n.lastIndexOf('/') + 1)))) {
         const prefix = Buffer.from(folder, 'utf8');
         const marker = Buffer.concat([OLD_MARKERS, prefix]);
-        if (db.getBinary(marker) !== undefined && folderEmpty(db, prefix)) db.remove(marker);
+        if (peek(db, marker) !== undefined && folderEmpty(db, prefix)) db.remove(marker);
       }
     }));
   }
@@ -536,11 +563,13 @@ export class LocalShelf implements DriveShelf {
       const out: { name: string; bytes: Uint8Array }[] = [];
       const start = after ? Buffer.concat([Buffer.from(after, 'utf8'), Buffer.from([0])]) : FIRST_ITEM;
       // Names only: tables' rows sort before every name, old releases' folder markers after.
-      for (const { key, value } of db.getRange({ start, end: OLD_MARKERS, limit })) {
-        // A rotten item is walked past with no bytes (it reads as absent).
-        out.push({ name: key.toString('utf8'), bytes: unseal(key, value)?.bytes ?? new Uint8Array(0) });
-      }
-      return out;
+      return walking(() => {
+        for (const { key, value } of db.getRange({ start, end: OLD_MARKERS, limit })) {
+          // A rotten item is walked past with no bytes (it reads as absent).
+          out.push({ name: key.toString('utf8'), bytes: unseal(key, value)?.bytes ?? new Uint8Array(0) });
+        }
+        return out;
+      });
     });
   }
 
@@ -550,10 +579,12 @@ export class LocalShelf implements DriveShelf {
       const out: ShelfRow[] = [];
       const end = range.to ? Buffer.concat([prefix, range.to]) : Buffer.concat([prefix.subarray(0, prefix.length - 1), Buffer.from([1])]);
       // Read to the end: no LMDB cursor outlives the call.
-      for (const { key, value } of db.getRange({ start: Buffer.concat([prefix, range.from]), end, limit: range.limit })) {
-        out.push({ key: key.subarray(prefix.length), value: unsealRow(key, value) });
-      }
-      return out;
+      return walking(() => {
+        for (const { key, value } of db.getRange({ start: Buffer.concat([prefix, range.from]), end, limit: range.limit })) {
+          out.push({ key: key.subarray(prefix.length), value: unsealRow(key, value) });
+        }
+        return out;
+      });
     });
   }
 

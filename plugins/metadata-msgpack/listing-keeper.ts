@@ -31,7 +31,7 @@ interface IndexState {
  */
 const WAIT_SLICE_MS = 3000;
 /** Rows a rebuild writes per commit. */
-const REBUILD_BATCH = 16384;
+const REBUILD_BATCH = 65536;
 /** A rebuild whose keeper has not written for this long was interrupted. */
 const STALE_REBUILD_MS = 30_000;
 /** Where releases before the shelf table kept a node folder's listing index, in LMDB files of its own. */
@@ -177,21 +177,23 @@ export class ListingKeeper {
     const removed = await this.removeRotten();
     let entries = 0;
     let rows: ShelfRowWrite[] = [];
-    // One batch's commit in flight while the next is read: the walk does not wait for each flush.
+    // One batch's commit in flight while the next is read (the walk turns the event loop between its batches): the walk does not wait for each flush.
     let writing: Promise<unknown> = Promise.resolve();
-    for await (const { bucket, entry } of indexEntries(this.shelf)) {
+    for await (const batch of indexEntries(this.shelf)) {
       if (this.closed) return;
-      rows.push(entryRow(bucket, entry));
-      if (rows.length === REBUILD_BATCH) {
+      for (const { bucket, entry } of batch) rows.push(entryRow(bucket, entry));
+      if (rows.length >= REBUILD_BATCH) {
         entries += rows.length;
         await writing;
-        writing = this.shelf.put([], [...rows, stateRow(beat())]);
+        rows.push(stateRow(beat()));
+        writing = this.shelf.put([], rows);
         rows = [];
       }
     }
     await writing;
     entries += rows.length;
-    await this.shelf.put([], [...rows, stateRow({ layout: INDEX_LAYOUT, state: 'ready' })]);
+    rows.push(stateRow({ layout: INDEX_LAYOUT, state: 'ready' }));
+    await this.shelf.put([], rows);
     const old = await this.removeSeparateIndex();
     this.log.warn('listing index rebuilt', { node: n, entries, ...(removed ? { rottenRows: removed } : {}), ...(old ? { separateIndexRemoved: old } : {}) });
   }

@@ -16,7 +16,7 @@ import { TOKENS } from '../../core/tokens.js';
 import { isNullVersion, versionTime } from '../../core/version-id.js';
 import { decodeCopy, decodeRecord, encodeRecord, recordCopies } from './record-codec.js';
 import { idsOf, writeCopy } from './record-copies.js';
-import { indexEntry, recordFolders } from './record-scan.js';
+import { indexEntry, recordBatches } from './record-scan.js';
 import { NodeIndexes } from './node-indexes.js';
 import { sweepRecords } from './record-sweep.js';
 import { entryRow, IndexCorruptError, mergeListing, mergeVersions, removalRows, type IndexReader } from './listing-index.js';
@@ -344,10 +344,12 @@ export class MsgpackMetadataStore implements MetadataStore {
   async *allObjects(): AsyncIterable<{ bucket: string; key: string }> {
     const seen = new Set<string>();
     for (const drive of this.nodes.drives) {
-      for await (const { records, id } of recordFolders(drive.shelf, false, true)) {
-        if (seen.has(id)) continue;
-        seen.add(id);
-        yield { bucket: records[0]!.record.bucket, key: records[0]!.record.key };
+      for await (const folders of recordBatches(drive.shelf, false, true)) {
+        for (const { records, id } of folders) {
+          if (seen.has(id)) continue;
+          seen.add(id);
+          yield { bucket: records[0]!.record.bucket, key: records[0]!.record.key };
+        }
       }
     }
   }

@@ -89,6 +89,28 @@ export function decodeCopy(bytes: Uint8Array): RecordCopy | undefined {
   }
 }
 
+/** What a listing keeps of a record (and its bucket). */
+export type ListedRecord = Pick<ObjectRecord, 'bucket' | 'key' | 'versionId' | 'size' | 'etag' | 'createdMs' | 'deleted'>;
+
+/**
+ * The fields of a record copy a listing keeps, or undefined when the bytes
+ * are truncated or rotten: the copy's map as it unpacks, none of it copied
+ * (a listing index rebuild reads every copy on a node, and copying each
+ * record twice to drop its shard and settle old field names was a tenth of
+ * the rebuild).
+ */
+export function decodeListed(bytes: Uint8Array): ListedRecord | undefined {
+  if (bytes.byteLength <= CHECKSUM_BYTES) return undefined;
+  const body = bytes.subarray(0, bytes.byteLength - CHECKSUM_BYTES);
+  if (!checksumMatches(body, bytes, body.byteLength)) return undefined;
+  try {
+    const stored = packr.unpack(body) as ListedRecord | null;
+    return typeof stored === 'object' && stored !== null ? stored : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The record alone, or undefined when the bytes are truncated or rotten. */
 export function decodeRecord(bytes: Uint8Array): ObjectRecord | undefined {
   return decodeCopy(bytes)?.record;

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+
 import { describe, expect, it } from 'vitest';
 
 import type { Drive } from '../../core/contracts/drive.js';
@@ -179,14 +181,22 @@ export function testDrive(name: string, open: () => Promise<Drive>): void {
       const results = await Promise.all(names.map((name, i) => drive.shelf.put([{ name, bytes: Buffer.alloc(100 + i, i % 251), askFirst: true }])));
       expect(results.every(([r]) => r!.written && r!.firstInFolder)).toBe(true);
       for (const [i, name] of names.entries()) expect(Buffer.from((await drive.shelf.get(name))!.bytes).equals(Buffer.alloc(100 + i, i % 251))).toBe(true);
-      const walked: string[] = [];
+      const walked: { name: string; bytes: Uint8Array }[] = [];
       for (let after = 'meta/walk/'; ;) {
         const batch = await drive.shelf.scan(after, 64);
-        walked.push(...batch.map((b) => b.name).filter((n) => n.startsWith('meta/walk/')));
+        walked.push(...batch.filter((b) => b.name.startsWith('meta/walk/')));
         if (batch.length < 64) break;
         after = batch[batch.length - 1]!.name;
       }
-      expect(walked).toEqual(names);
+      expect(walked.map((w) => w.name)).toEqual(names);
+      // What a walk gave stays as it was through later walks and writes (a drive may share buffers between values).
+      await drive.shelf.put(names.slice(0, 100).map((name) => ({ name, bytes: Buffer.alloc(50, 0xee) })));
+      await drive.shelf.scan('meta/walk/', 300);
+      for (const [i, { bytes }] of walked.entries()) expect(Buffer.from(bytes).equals(Buffer.alloc(100 + i, i % 251)), names[i]).toBe(true);
+      // Small values and large ones walked together.
+      const large = randomBytes(300 << 10);
+      await drive.shelf.put([{ name: 'meta/walk0/a.rec', bytes: Buffer.from('small') }, { name: 'meta/walk0/b.rec', bytes: large }, { name: 'meta/walk0/c.rec', bytes: Buffer.from('after') }]);
+      expect((await drive.shelf.scan('meta/walk/~', 3)).map((i) => Buffer.from(i.bytes))).toEqual([Buffer.from('small'), large, Buffer.from('after')]);
     });
 
     it('keeps tables of ordered rows beside its items, written in the same put or remove, in key byte order, apart from items and other tables', async () => {
