@@ -9,13 +9,13 @@ import type { DriveShelf, ShelfItem, ShelfPut, ShelfPutResult, ShelfRow, ShelfRo
 import { nodeFault } from '../../core/errors.js';
 import { pagedRowStream } from '../../core/row-stream.js';
 import { ScratchBuffer } from '../../core/scratch-buffer.js';
-import { ValueArena } from './value-arena.js';
 import { settlesWithin } from '../../core/waiting.js';
 import { QUARANTINE_DIR, SHELF_CHECKING_FILE, SHELF_FILE, SHELF_STAMP_FILE } from './folder-layout.js';
 import { checkIndexes, type IndexVerdict } from './lmdb-check.js';
 import { LmdbDamagedError, MetaGuard } from './lmdb-meta-guard.js';
 import { heldElsewhere, markerText } from './process-marker.js';
 import { ensureShelfFormat } from './shelf-format.js';
+import { ValueArena } from './value-arena.js';
 
 /** 0xFF never occurs in UTF-8: prefix + 0xFF sorts after every name with that prefix. */
 const AFTER = Buffer.from([0xff]);
@@ -94,6 +94,8 @@ const COPY_OUT = {
 
 /** Set while a walk reads (synchronously, in one call): its values are copied into shared chunks. */
 let walkArena: ValueArena | undefined;
+/** A walk's chunk: a few hundred small values; a batch of the largest (32 KiB inline shards) takes a chunk per eight. */
+const WALK_CHUNK_BYTES = 256 << 10;
 
 /** Runs a walk with its values copied into an arena of their own (the walk's results outlive it). */
 function walking<T>(op: () => T): T {
@@ -104,8 +106,6 @@ function walking<T>(op: () => T): T {
     walkArena = undefined;
   }
 }
-
-const WALK_CHUNK_BYTES = 256 << 10;
 
 /**
  * A stored value looked at in place, valid until the next read: no copy

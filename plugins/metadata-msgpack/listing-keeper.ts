@@ -81,8 +81,8 @@ export class ListingKeeper {
   private closed = false;
   /** the last reason a rebuild started, for the next report */
   private why: string | undefined;
-  /** why a rebuild is to run again once the one under way ends */
-  private again: string | undefined;
+  /** why a rebuild is to run again once the one under way ends, and whether it sweeps rot */
+  private again: { why: string; sweep: boolean } | undefined;
 
   constructor(private readonly drive: Drive, private readonly log: Logger) {}
 
@@ -121,7 +121,7 @@ export class ListingKeeper {
     else if (state === 'rotten') why = 'the listing index\'s state fails its checksum';
     else if (state.layout !== INDEX_LAYOUT) why = `listing index layout ${state.layout}, this release writes ${INDEX_LAYOUT}`;
     else if (state.state === 'rebuilding' && !runningElsewhere(state)) why = 'an interrupted rebuild';
-    if (why !== undefined) this.start(why);
+    if (why !== undefined) this.start(why, state === 'rotten' || (typeof state === 'object' && state.layout !== INDEX_LAYOUT));
     else if (typeof state === 'object' && state.state === 'rebuilding' && !this.rebuild) {
       return { node: n, state: 'rebuilding' };
     }
@@ -142,7 +142,9 @@ export class ListingKeeper {
   /** A reader met a row that fails its checksum: the index is rebuilt (rotten rows removed, every record's row rewritten). */
   fault(why: string): void {
     this.log.warn('listing index fault', { node: this.drive.index, error: why });
-    this.start(why);
+    // A rebuild under way may not sweep rot (or may have swept already): one that does follows it.
+    if (this.rebuild) this.again = { why, sweep: true };
+    else this.start(why, true);
   }
 
   /**
@@ -151,30 +153,37 @@ export class ListingKeeper {
    * their rows (a rebalance filling this node writes none).
    */
   reindex(why: string): void {
-    if (this.rebuild) this.again = why;
-    else this.start(why);
+    if (this.rebuild) this.again = { why, sweep: this.again?.sweep ?? false };
+    else this.start(why, false);
   }
 
-  private start(why: string): void {
+  /**
+   * Starts a rebuild; `sweep`: rows that fail their checksum are removed
+   * first. Only rot met by a reader, a rotten state row or another layout's
+   * rows ask for it: walking every row costs a rebuild a sixth more, and rot
+   * left by any other rebuild is met by the next reader that reads it, which
+   * asks for a sweeping one.
+   */
+  private start(why: string, sweep: boolean): void {
     if (this.rebuild || this.closed) return;
     this.why = why;
-    this.rebuild = this.rebuildNow(why).catch((err: Error) => {
+    this.rebuild = this.rebuildNow(why, sweep).catch((err: Error) => {
       // The state row still says rebuilding: the next check starts over.
       this.log.error('listing index rebuild failed', { node: this.drive.index, error: err.message });
     }).finally(() => {
       this.rebuild = undefined;
       const again = this.again;
       this.again = undefined;
-      if (again !== undefined) this.start(again);
+      if (again !== undefined) this.start(again.why, again.sweep);
     });
   }
 
-  private async rebuildNow(why: string): Promise<void> {
+  private async rebuildNow(why: string, sweep: boolean): Promise<void> {
     const n = this.drive.index;
     const beat = (): IndexState => ({ layout: INDEX_LAYOUT, state: 'rebuilding', pid: process.pid, host: hostname(), beatMs: Date.now() });
     await this.shelf.put([], [stateRow(beat())]);
     this.log.warn('listing index rebuilding from records', { node: n, why });
-    const removed = await this.removeRotten();
+    const removed = sweep ? await this.removeRotten() : 0;
     let entries = 0;
     let rows: ShelfRowWrite[] = [];
     // One batch's commit in flight while the next is read (the walk turns the event loop between its batches): the walk does not wait for each flush.
