@@ -1,6 +1,7 @@
 import type { InjectionToken } from 'tsyringe';
 
 import type { Codec } from './contracts/codec.js';
+import type { CrcEngine } from './contracts/crc.js';
 import type { BucketEpoch } from './engine/bucket-epoch.js';
 import type { Metrics } from './metrics.js';
 import type { NodeHealth } from './node-health.js';
@@ -21,6 +22,8 @@ export const TOKENS = {
   Config: Symbol.for('kintsugi.Config') as InjectionToken<KintsugiConfig>,
   Logger: Symbol.for('kintsugi.Logger') as InjectionToken<Logger>,
   Codec: Symbol.for('kintsugi.Codec') as InjectionToken<Codec>,
+  /** the CRCs of S3 checksums, from the codec's build */
+  Crc: Symbol.for('kintsugi.Crc') as InjectionToken<CrcEngine>,
   Placement: Symbol.for('kintsugi.Placement') as InjectionToken<Placement>,
   MetadataStore: Symbol.for('kintsugi.MetadataStore') as InjectionToken<MetadataStore>,
   Transport: Symbol.for('kintsugi.Transport') as InjectionToken<Transport>,

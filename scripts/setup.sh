@@ -81,7 +81,7 @@ gyp() {
 
 # --- native codec ----------------------------------------------------------
 NATIVE=codecs/jerasure-native/build/Release/kintsugi_jerasure.node
-if stale "$NATIVE" codecs/jerasure-native/src codecs/jerasure-native/binding.gyp codecs/common/ks_codec.c codecs/common/ks_codec.h; then
+if stale "$NATIVE" codecs/jerasure-native/src codecs/jerasure-native/binding.gyp codecs/common/ks_codec.c codecs/common/ks_codec.h codecs/common/ks_crc.c codecs/common/ks_crc.h; then
   log "building native codec (node-gyp, libJerasure)"
   gyp codecs/jerasure-native
 else
@@ -101,7 +101,7 @@ fi
 
 # --- WASM codec ------------------------------------------------------------
 WASM=codecs/jerasure-wasm/build/jerasure.wasm
-if stale "$WASM" codecs/jerasure-wasm/build.sh codecs/jerasure-wasm/wasm_cpu.c codecs/jerasure-wasm/wasm_api.c codecs/common/ks_codec.c codecs/common/ks_codec.h; then
+if stale "$WASM" codecs/jerasure-wasm/build.sh codecs/jerasure-wasm/wasm_cpu.c codecs/jerasure-wasm/wasm_api.c codecs/common/ks_codec.c codecs/common/ks_codec.h codecs/common/ks_crc.c codecs/common/ks_crc.h; then
   log "building WASM codec (emscripten, Debian sources)"
   if [ "$quiet" = 1 ]; then bash codecs/jerasure-wasm/build.sh >/dev/null; else bash codecs/jerasure-wasm/build.sh; fi
 else

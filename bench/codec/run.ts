@@ -6,14 +6,17 @@
  *   npm run bench:codec -- --json FILE   the same as JSON
  *   npm run bench:codec -- --quick       fewer, shorter rounds (--rounds=N --time=MS)
  *   npm run bench:codec -- --sweep       packet-size and shard-size sweeps
+ *   npm run bench:codec -- --checksums   only the checksums (they follow the main table)
  */
-import { randomFillSync } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 
 import type { CodecImpl, ExtendedErasureCoder, Technique } from '../../core/contracts/codec.js';
 import { DEFAULT_PACKET_SIZE } from '../../core/config.js';
 import { artifactPath } from '../../codecs/common/artifact.js';
-import { loadNativeBuild } from '../../codecs/jerasure-native/index.js';
-import { loadWasmBuild } from '../../codecs/jerasure-wasm/index.js';
+import { CRC_ALGORITHMS } from '../../core/contracts/crc.js';
+import { loadNativeBuild, loadNativeCrc } from '../../codecs/jerasure-native/index.js';
+import { loadWasmBuild, loadWasmCrc } from '../../codecs/jerasure-wasm/index.js';
 import { JerasureCoder } from '../../plugins/codec-jerasure/erasure-coder.js';
 import { fmt, parseBenchArgs, printTable, writeJson } from '../common/report.js';
 import { interleaved, medianRatio, type Contender } from '../common/rounds.js';
@@ -180,5 +183,41 @@ async function sweep(): Promise<Result[]> {
   return results;
 }
 
-const results = flags.has('sweep') ? await sweep() : await mainTable();
-if (json) writeJson(json, { results });
+/**
+ * The checksums a put computes as its body streams by, on request-sized
+ * chunks (1 MiB): MD5 (every ETag) and the SHAs through OpenSSL beside the
+ * CRCs of each build (the native one folding with carry-less multiply,
+ * and through its tables alone; WASM has only the tables).
+ */
+async function checksums(): Promise<{ name: string; gbps: number }[]> {
+  const chunk = randomFillSync(Buffer.alloc(1 << 20));
+  const native = loadNativeCrc();
+  const wasm = loadWasmCrc();
+  const digest = (name: string): Contender => ({ name, run: () => createHash(name).update(chunk).digest(), units: chunk.length });
+  const contenders: Contender[] = [digest('md5'), digest('sha1'), digest('sha256'), { name: 'zlib crc32', run: () => crc32(chunk), units: chunk.length }];
+  for (const algorithm of CRC_ALGORITHMS) {
+    contenders.push(
+      { name: `native ${algorithm}`, run: () => native.update(algorithm, 0n, chunk), units: chunk.length },
+      { name: `native tables ${algorithm}`, run: () => native.update(algorithm, 0n, chunk, true), units: chunk.length },
+      { name: `wasm ${algorithm}`, run: () => wasm.update(algorithm, 0n, chunk), units: chunk.length },
+    );
+  }
+  const r = await interleaved(contenders, rounds, timeMs);
+  const md5 = r.get('md5')!;
+  const rows: (string | number)[][] = ['md5', 'sha1', 'sha256', 'zlib crc32'].map((name) => [name, fmt(toGbps(r.get(name)!.rate)), '-', '-', fmt(medianRatio(r.get(name)!.perRound, md5.perRound))]);
+  for (const algorithm of CRC_ALGORITHMS) {
+    const n = r.get(`native ${algorithm}`)!;
+    const t = r.get(`native tables ${algorithm}`)!;
+    const w = r.get(`wasm ${algorithm}`)!;
+    rows.push([`${algorithm} native${native.folds ? ' (folding)' : ''}`, fmt(toGbps(n.rate)), fmt(medianRatio(n.perRound, t.perRound)), fmt(medianRatio(n.perRound, w.perRound)), fmt(medianRatio(n.perRound, md5.perRound))]);
+    rows.push([`${algorithm} native tables`, fmt(toGbps(t.rate)), '-', '-', fmt(medianRatio(t.perRound, md5.perRound))]);
+    rows.push([`${algorithm} wasm`, fmt(toGbps(w.rate)), '-', '-', fmt(medianRatio(w.perRound, md5.perRound))]);
+  }
+  printTable(['checksum (1 MiB chunks)', 'GB/s', 'fold/tables', 'native/wasm', '/md5'], rows);
+  process.stdout.write(`\nGB/s, median over ${rounds} interleaved rounds (${timeMs} ms each); ratios are medians of per-round ratios.\n`);
+  return [...r].map(([name, v]) => ({ name, gbps: toGbps(v.rate) }));
+}
+
+const results = flags.has('sweep') ? await sweep() : flags.has('checksums') ? [] : await mainTable();
+const sums = flags.has('sweep') ? [] : await checksums();
+if (json) writeJson(json, { results, checksums: sums });

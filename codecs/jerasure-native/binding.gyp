@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "kintsugi_jerasure",
-      "sources": ["src/addon.cc", "../common/ks_codec.c"],
+      "sources": ["src/addon.cc", "../common/ks_codec.c", "../common/ks_crc.c"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "/usr/include/jerasure",

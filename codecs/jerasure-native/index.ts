@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 
 import { allocAlignedShards } from '../common/aligned.js';
 import { artifactPath } from '../common/artifact.js';
+import { CRC_KINDS, type RawCrcBuild } from '../common/raw-crc.js';
 import {
   RawCodecError, TECHNIQUE_IDS,
   type RawCode, type RawCodecBuild, type RawCodeParams,
@@ -17,6 +18,8 @@ interface NativeJerasure {
 }
 interface Addon {
   NativeJerasure: new (k: number, m: number, w: number, technique: number, packetSize: number) => NativeJerasure;
+  crcUpdate(kind: number, crc: bigint, data: Uint8Array, tables?: boolean): bigint;
+  crcFolds(): boolean;
 }
 
 export const NATIVE_ADDON_PATH = 'codecs/jerasure-native/build/Release/kintsugi_jerasure.node';
@@ -73,8 +76,7 @@ class NativeCode implements RawCode {
  * see the WASM fallback at work).
  */
 export function loadNativeBuild(): RawCodecBuild {
-  const path = process.env.KINTSUGI_NATIVE_ADDON || artifactPath(import.meta.url, NATIVE_ADDON_PATH);
-  const addon = createRequire(import.meta.url)(path) as Addon;
+  const addon = loadAddon();
   return {
     impl: 'native',
     create(p: RawCodeParams): RawCode {
@@ -84,5 +86,21 @@ export function loadNativeBuild(): RawCodecBuild {
         rethrow(err);
       }
     },
+  };
+}
+
+function loadAddon(): Addon {
+  const path = process.env.KINTSUGI_NATIVE_ADDON || artifactPath(import.meta.url, NATIVE_ADDON_PATH);
+  return createRequire(import.meta.url)(path) as Addon;
+}
+
+/** The addon's CRCs; throws when it is missing, does not load, or predates them. */
+export function loadNativeCrc(): RawCrcBuild {
+  const addon = loadAddon();
+  if (typeof addon.crcUpdate !== 'function') throw new Error('the native addon has no CRCs (built before them: npm run setup)');
+  return {
+    impl: 'native',
+    folds: addon.crcFolds(),
+    update: (algorithm, crc, data, tables = false) => addon.crcUpdate(CRC_KINDS[algorithm], crc, data, tables),
   };
 }

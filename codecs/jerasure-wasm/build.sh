@@ -53,11 +53,11 @@ export NODE_PATH=/usr/share/nodejs
 SIMD="-msimd128 -msse4.1 -DINTEL_SSE2 -DINTEL_SSE3 -DINTEL_SSSE3 -DINTEL_SSE4"
 GF_SRCS="gf.c gf_w4.c gf_w8.c gf_w16.c gf_w32.c gf_w64.c gf_w128.c gf_wgen.c gf_general.c gf_method.c gf_rand.c"
 JER_SRCS="galois.c jerasure.c reed_sol.c cauchy.c"
-sources=("$here/wasm_cpu.c" "$here/wasm_api.c" "$here/../common/ks_codec.c")
+sources=("$here/wasm_cpu.c" "$here/wasm_api.c" "$here/../common/ks_codec.c" "$here/../common/ks_crc.c")
 for f in $GF_SRCS; do sources+=("$GF/src/$f"); done
 for f in $JER_SRCS; do sources+=("$JER/src/$f"); done
 
-exports='["_ks_alloc","_ks_free","_ks_new","_ks_delete","_ks_alignment","_ks_encode_ptrs","_ks_decode_ptrs"]'
+exports='["_ks_alloc","_ks_free","_ks_new","_ks_delete","_ks_alignment","_ks_encode_ptrs","_ks_decode_ptrs","_ks_crc_update_at"]'
 
 # build NAME FLAGS...: one variant. The SIMD one is what the store uses; the
 # scalar one exists so that the codec bench can show what SIMD buys.

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 
 import { artifactPath } from '../common/artifact.js';
+import { CRC_KINDS, type RawCrcBuild } from '../common/raw-crc.js';
 import {
   RawCodecError, TECHNIQUE_IDS,
   type RawCode, type RawCodecBuild, type RawCodeParams,
@@ -24,6 +25,7 @@ interface Exports {
   ks_alignment(handle: number): number;
   ks_encode_ptrs(handle: number, ptrs: number, size: number): number;
   ks_decode_ptrs(handle: number, ptrs: number, erased: number, nErased: number, size: number): number;
+  ks_crc_update_at(kind: number, crc: number, data: number, len: number): void;
 }
 
 const POINTER_BYTES = 4;
@@ -216,13 +218,48 @@ function range(from: number, to: number): number[] {
 
 const instances = new Map<WasmVariant, WasmInstance>();
 
-/** Instantiates the WASM build (once per process and variant); throws when it is not built. */
-export function loadWasmBuild(variant: WasmVariant = 'simd'): RawCodecBuild {
+function instanceOf(variant: WasmVariant): WasmInstance {
   let wasm = instances.get(variant);
   if (!wasm) {
     wasm = new WasmInstance(readFileSync(artifactPath(import.meta.url, MODULE_PATHS[variant])));
     instances.set(variant, wasm);
   }
-  const instance = wasm;
+  return wasm;
+}
+
+/** Instantiates the WASM build (once per process and variant); throws when it is not built. */
+export function loadWasmBuild(variant: WasmVariant = 'simd'): RawCodecBuild {
+  const instance = instanceOf(variant);
   return { impl: 'wasm', create: (p) => new WasmCode(instance, p) };
+}
+
+/** Bytes a CRC call copies into the module's memory at a time. */
+const CRC_PIECE = 1 << 20;
+
+/**
+ * The WASM build's CRCs (tables: WASM has no carry-less multiply). The
+ * bytes pass through a piece of the module's memory, the CRC value through
+ * two 32-bit words beside it.
+ */
+export function loadWasmCrc(variant: WasmVariant = 'simd'): RawCrcBuild {
+  const wasm = instanceOf(variant);
+  if (typeof wasm.exports.ks_crc_update_at !== 'function') throw new Error('the WASM build has no CRCs (built before them: npm run setup)');
+  let area = 0;
+  return {
+    impl: 'wasm',
+    folds: false,
+    update(algorithm, crc, data) {
+      area ||= wasm.alloc(8 + CRC_PIECE);
+      const words = new Uint32Array(wasm.memory, area, 2);
+      words[0] = Number(crc & 0xffffffffn);
+      words[1] = Number(crc >> 32n);
+      for (let at = 0; at < data.byteLength; at += CRC_PIECE) {
+        const piece = data.subarray(at, at + CRC_PIECE);
+        new Uint8Array(wasm.memory, area + 8, piece.byteLength).set(piece);
+        wasm.call('crc', () => wasm.exports.ks_crc_update_at(CRC_KINDS[algorithm], area, area + 8, piece.byteLength));
+      }
+      const out = new Uint32Array(wasm.memory, area, 2);
+      return (BigInt(out[1]!) << 32n) | BigInt(out[0]!);
+    },
+  };
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "ks_codec.h"
+#include "ks_crc.h"
 
 void *ks_alloc(int bytes) {
   void *p = NULL;
@@ -34,4 +35,16 @@ int ks_encode_ptrs(long handle, char **ptrs, int size) {
 
 int ks_decode_ptrs(long handle, char **ptrs, const int *erased, int n_erased, int size) {
   return ks_decode((const ks_codec *)handle, ptrs, erased, n_erased, size);
+}
+
+/*
+ * crc[0..1] holds a CRC (ks_crc.h) as two little-endian 32-bit words (a
+ * 64-bit argument would need BigInt integration in the JS glue this build
+ * does without); it is replaced by the CRC with `len` bytes at `data` added.
+ */
+void ks_crc_update_at(int kind, uint32_t *crc, const uint8_t *data, int len) {
+  uint64_t value = ((uint64_t)crc[1] << 32) | crc[0];
+  value = ks_crc_update(kind, value, data, (size_t)len);
+  crc[0] = (uint32_t)value;
+  crc[1] = (uint32_t)(value >> 32);
 }

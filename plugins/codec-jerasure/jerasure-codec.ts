@@ -12,16 +12,16 @@ import { loadNativeBuild } from '../../codecs/jerasure-native/index.js';
 import { loadWasmBuild } from '../../codecs/jerasure-wasm/index.js';
 import { JerasureCoder } from './erasure-coder.js';
 
-export interface BuildLoaders {
-  native: () => RawCodecBuild;
-  wasm: () => RawCodecBuild;
+export interface BuildLoaders<B = RawCodecBuild> {
+  native: () => B;
+  wasm: () => B;
 }
 
 const DEFAULT_LOADERS: BuildLoaders = { native: loadNativeBuild, wasm: loadWasmBuild };
 
 /** Picks a build for CODEC=auto|native|wasm; auto tries native, then WASM. */
-export function chooseBuild(choice: CodecChoice, loaders: BuildLoaders = DEFAULT_LOADERS): { build: RawCodecBuild; reason: string } {
-  const load = (impl: CodecImpl): RawCodecBuild => {
+export function chooseBuild<B = RawCodecBuild>(choice: CodecChoice, loaders: BuildLoaders<B> = DEFAULT_LOADERS as unknown as BuildLoaders<B>): { build: B; reason: string } {
+  const load = (impl: CodecImpl): B => {
     try {
       return loaders[impl]();
     } catch (err) {

@@ -1,3 +1,4 @@
+import type { CrcEngine } from '../../core/contracts/crc.js';
 import type { BucketStore } from '../../core/engine/buckets.js';
 import type { MultipartUploads } from '../../core/engine/multipart.js';
 import type { ObjectEngine } from '../../core/engine/object-engine.js';
@@ -31,6 +32,8 @@ export interface Services {
   readonly uploads: MultipartUploads;
   /** milliseconds of a lifecycle day (LIFECYCLE_DAY_SECONDS), for x-amz-expiration */
   readonly lifecycleDayMs: number;
+  /** the CRCs of x-amz-checksum-* */
+  readonly crc: CrcEngine;
 }
 
 /** One authenticated request, routed: what a handler gets. */

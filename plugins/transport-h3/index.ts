@@ -29,7 +29,7 @@ export const h3TransportPlugin: Plugin = {
         const credentials = credentialsFrom(config);
         const engine = c.resolve(ObjectEngine);
         return new H3Transport(
-          new S3Api({ engine, buckets: c.resolve(BucketStore), uploads: c.resolve(MultipartUploads), lifecycleDayMs: config.lifecycleDayS * 1000 }, credentials),
+          new S3Api({ engine, buckets: c.resolve(BucketStore), uploads: c.resolve(MultipartUploads), lifecycleDayMs: config.lifecycleDayS * 1000, crc: c.resolve(TOKENS.Crc) }, credentials),
           new Operations(engine, c.resolve(Healer), c.resolve(LifecycleWorker), c.resolve(Rebalancer), c.resolve(TOKENS.Layout), c.resolve(TOKENS.Nodes), c.resolve(TOKENS.Codec), c.resolve(TOKENS.Metrics), credentials, config.metricsToken),
           c.resolve(TOKENS.Logger),
           config.domain ? { domain: config.domain } : {},

@@ -68,7 +68,10 @@ export function objectHeaders(record: ObjectRecord, req: S3Request, withChecksum
   for (const [k, v] of Object.entries(record.userMetadata ?? {})) headers[`x-amz-meta-${k}`] = v;
   if (record.tags?.length) headers['x-amz-tagging-count'] = String(record.tags.length);
   if (withChecksums && header(req, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') {
-    for (const [a, v] of Object.entries(record.checksums ?? {})) headers[`x-amz-checksum-${a}`] = v;
+    const checksums = Object.entries(record.checksums ?? {});
+    for (const [a, v] of checksums) headers[`x-amz-checksum-${a}`] = v;
+    // A single put's checksum is of the whole object's bytes.
+    if (checksums.length > 0 && !record.parts) headers['x-amz-checksum-type'] = 'FULL_OBJECT';
   }
   for (const [param, name] of RESPONSE_OVERRIDES) {
     const v = req.query.get(param);

@@ -1,39 +1,46 @@
 import { createHash, type Hash } from 'node:crypto';
-import { crc32 } from 'node:zlib';
 
+import { CRC_BITS, type CrcAlgorithm, type CrcEngine } from '../../../core/contracts/crc.js';
 import { S3Error } from '../s3-error.js';
 
 /** The x-amz-checksum-* algorithms S3 accepts, by header suffix. */
-export const CHECKSUM_ALGORITHMS = ['crc32', 'crc32c', 'sha1', 'sha256'] as const;
+export const CHECKSUM_ALGORITHMS = ['crc32', 'crc32c', 'crc64nvme', 'sha1', 'sha256'] as const;
 export type ChecksumAlgorithm = (typeof CHECKSUM_ALGORITHMS)[number];
 
-const CRC32C_TABLE = (() => {
-  const t = new Int32Array(256);
-  for (let i = 0; i < 256; i++) {
-    let c = i;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
-    t[i] = c;
-  }
-  return t;
-})();
+/** x-amz-checksum-* headers that name no algorithm: how a checksum is asked for or was taken. */
+const CHECKSUM_SETTINGS = new Set(['x-amz-checksum-type', 'x-amz-checksum-mode', 'x-amz-checksum-algorithm']);
+
+/**
+ * The algorithm an x-amz-checksum-* header carries a value of; undefined
+ * for the settings headers; InvalidRequest for an algorithm S3 does not
+ * have (a checksum the server would not check must not pass as checked).
+ */
+export function checksumHeaderAlgorithm(name: string): ChecksumAlgorithm | undefined {
+  if (!name.startsWith('x-amz-checksum-') || CHECKSUM_SETTINGS.has(name)) return undefined;
+  const algorithm = name.slice('x-amz-checksum-'.length);
+  if (!(CHECKSUM_ALGORITHMS as readonly string[]).includes(algorithm)) throw new S3Error('InvalidRequest', `Invalid checksum algorithm header ${name}`);
+  return algorithm as ChecksumAlgorithm;
+}
 
 interface Running {
   update(data: Uint8Array): void;
   base64(): string;
 }
 
-function crcRunner(step: (data: Uint8Array, prev: number) => number): Running {
-  let value = 0;
-  return {
-    update: (d) => { value = step(d, value); },
-    base64: () => { const b = Buffer.alloc(4); b.writeUInt32BE(value >>> 0); return b.toString('base64'); },
-  };
+/** A CRC's value as S3 sends it: its bytes, most significant first, in base64. */
+export function crcBase64(algorithm: CrcAlgorithm, value: bigint): string {
+  const b = Buffer.alloc(CRC_BITS[algorithm] / 8);
+  if (b.length === 8) b.writeBigUInt64BE(value);
+  else b.writeUInt32BE(Number(value));
+  return b.toString('base64');
 }
 
-function crc32c(data: Uint8Array, prev: number): number {
-  let c = ~prev;
-  for (let i = 0; i < data.length; i++) c = CRC32C_TABLE[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
-  return ~c >>> 0;
+function crcRunner(crc: CrcEngine, algorithm: CrcAlgorithm): Running {
+  let value = 0n;
+  return {
+    update: (d) => { value = crc.update(algorithm, value, d); },
+    base64: () => crcBase64(algorithm, value),
+  };
 }
 
 function hashRunner(name: string): Running {
@@ -41,12 +48,11 @@ function hashRunner(name: string): Running {
   return { update: (d) => { h.update(d); }, base64: () => h.digest('base64') };
 }
 
-export function runner(algorithm: ChecksumAlgorithm): Running {
+export function runner(algorithm: ChecksumAlgorithm, crc: CrcEngine): Running {
   switch (algorithm) {
-    case 'crc32': return crcRunner((d, p) => crc32(d, p));
-    case 'crc32c': return crcRunner(crc32c);
     case 'sha1': return hashRunner('sha1');
-    default: return hashRunner('sha256');
+    case 'sha256': return hashRunner('sha256');
+    default: return crcRunner(crc, algorithm);
   }
 }
 
@@ -55,6 +61,8 @@ export function runner(algorithm: ChecksumAlgorithm): Running {
  * Content-MD5, a signed x-amz-content-sha256, and any x-amz-checksum-* the
  * client declared (in a header, or in a trailer that arrives at the end).
  * A mismatch throws at the end of the body, so the put never commits.
+ * `computed` ends with the declared checksums, or with a CRC-64/NVME of
+ * the body when none was declared.
  */
 export async function* verifyBody(
   body: AsyncIterable<Uint8Array>,
@@ -67,10 +75,13 @@ export async function* verifyBody(
     declaredLength?: number;
   },
   computed: Map<ChecksumAlgorithm, string>,
+  crc: CrcEngine,
 ): AsyncGenerator<Uint8Array> {
   const md5 = expect.contentMd5 ? createHash('md5') : undefined;
   const sha = expect.sha256Hex ? createHash('sha256') : undefined;
-  const runners = new Map([...expect.checksums.keys()].map((a) => [a, runner(a)]));
+  // A body sent with no checksum gets S3's own, CRC-64/NVME, kept with what it is stored as.
+  const kept = expect.checksums.size > 0 ? [...expect.checksums.keys()] : ['crc64nvme' as const];
+  const runners = new Map(kept.map((a) => [a, runner(a, crc)]));
   let length = 0;
   for await (const chunk of body) {
     md5?.update(chunk);
@@ -90,6 +101,10 @@ export async function* verifyBody(
   }
   for (const [algorithm, r] of runners) {
     const got = r.base64();
+    if (!expect.checksums.has(algorithm)) {
+      computed.set(algorithm, got);
+      continue;
+    }
     const want = expect.checksums.get(algorithm) ?? expect.trailers?.get(`x-amz-checksum-${algorithm}`);
     if (want === undefined) throw new S3Error('InvalidRequest', `x-amz-checksum-${algorithm} was declared but not sent`);
     if (got !== want) throw new S3Error('BadDigest', `The ${algorithm.toUpperCase()} you specified did not match the calculated checksum.`);

@@ -1,6 +1,6 @@
 import { decodeAwsChunked } from './aws-chunked.js';
-import { CHECKSUM_ALGORITHMS, verifyBody, type ChecksumAlgorithm } from './checksums.js';
-import { header, type S3Request } from '../context.js';
+import { checksumHeaderAlgorithm, verifyBody, type ChecksumAlgorithm } from './checksums.js';
+import { header, type Call } from '../context.js';
 import { S3Error } from '../s3-error.js';
 import { STREAMING_SIGNED, STREAMING_SIGNED_TRAILER, UNSIGNED, type Verified } from '../auth/sigv4.js';
 
@@ -13,7 +13,8 @@ const HEX_SHA256 = /^[0-9a-f]{64}$/;
  * x-amz-checksum-* (header or trailer). `computed` holds the checksums once
  * the body has been consumed.
  */
-export function requestBody(req: S3Request, auth: Verified): { body: AsyncIterable<Uint8Array>; computed: Map<ChecksumAlgorithm, string> } {
+export function requestBody(call: Pick<Call, 'req' | 'auth' | 'services'>): { body: AsyncIterable<Uint8Array>; computed: Map<ChecksumAlgorithm, string> } {
+  const { req, auth } = call;
   const declared = header(req, 'content-length');
   let body = req.body;
   const trailers = new Map<string, string>();
@@ -35,15 +36,17 @@ export function requestBody(req: S3Request, auth: Verified): { body: AsyncIterab
     });
   }
   const checksums = new Map<ChecksumAlgorithm, string | undefined>();
-  for (const a of CHECKSUM_ALGORITHMS) {
-    const v = header(req, `x-amz-checksum-${a}`);
-    if (v) checksums.set(a, v);
+  for (const name of Object.keys(req.headers)) {
+    const a = checksumHeaderAlgorithm(name);
+    const v = a && header(req, name);
+    if (a && v) checksums.set(a, v);
   }
   for (const t of (header(req, 'x-amz-trailer') ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)) {
-    const a = t.replace(/^x-amz-checksum-/, '') as ChecksumAlgorithm;
-    if (!CHECKSUM_ALGORITHMS.includes(a)) throw new S3Error('InvalidRequest', `unsupported trailer ${t}`);
+    const a = t.startsWith('x-amz-checksum-') ? checksumHeaderAlgorithm(t) : undefined;
+    if (!a) throw new S3Error('InvalidRequest', `unsupported trailer ${t}`);
     checksums.set(a, undefined);
   }
+  if (checksums.size > 1) throw new S3Error('InvalidRequest', 'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.');
   const decodedLength = header(req, 'x-amz-decoded-content-length');
   const computed = new Map<ChecksumAlgorithm, string>();
   const verified = verifyBody(body, {
@@ -52,7 +55,7 @@ export function requestBody(req: S3Request, auth: Verified): { body: AsyncIterab
     checksums,
     trailers,
     ...(chunked ? (decodedLength !== undefined ? { declaredLength: Number(decodedLength) } : {}) : (declared !== undefined ? { declaredLength: Number(declared) } : {})),
-  }, computed);
+  }, computed, call.services.crc);
   return { body: verified, computed };
 }
 

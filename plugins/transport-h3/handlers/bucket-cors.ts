@@ -9,7 +9,7 @@ const MAX_CORS_BODY = 64 << 10;
 
 export async function putBucketCors(call: Call): Promise<S3Response> {
   await call.services.buckets.get(call.bucket);
-  const rules = parseCorsConfiguration(await readSmallBody(requestBody(call.req, call.auth).body, MAX_CORS_BODY));
+  const rules = parseCorsConfiguration(await readSmallBody(requestBody(call).body, MAX_CORS_BODY));
   await call.services.buckets.setCors(call.bucket, rules);
   return { status: 200, headers: {} };
 }

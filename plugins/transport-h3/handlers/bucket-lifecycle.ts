@@ -6,7 +6,7 @@ import { S3Error } from '../s3-error.js';
 
 export async function putBucketLifecycle(call: Call): Promise<S3Response> {
   await call.services.buckets.get(call.bucket);
-  const rules = parseLifecycle(await readSmallBody(requestBody(call.req, call.auth).body));
+  const rules = parseLifecycle(await readSmallBody(requestBody(call).body));
   await call.services.buckets.setLifecycle(call.bucket, rules);
   return { status: 200, headers: {} };
 }

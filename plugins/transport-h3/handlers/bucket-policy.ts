@@ -7,7 +7,7 @@ import { xmlDocument } from '../xml/xml-writer.js';
 
 export async function putBucketPolicy(call: Call): Promise<S3Response> {
   await call.services.buckets.get(call.bucket);
-  const text = (await readSmallBody(requestBody(call.req, call.auth).body, MAX_POLICY_BYTES)).toString('utf8');
+  const text = (await readSmallBody(requestBody(call).body, MAX_POLICY_BYTES)).toString('utf8');
   parsePolicy(call.bucket, text);
   await call.services.buckets.setPolicy(call.bucket, text);
   return { status: 204, headers: {} };

@@ -7,7 +7,7 @@ import { xmlDocument } from '../xml/xml-writer.js';
 
 export async function putBucketTagging(call: Call): Promise<S3Response> {
   await call.services.buckets.get(call.bucket);
-  const tags = parseTagging(await readSmallBody(requestBody(call.req, call.auth).body), MAX_BUCKET_TAGS);
+  const tags = parseTagging(await readSmallBody(requestBody(call).body), MAX_BUCKET_TAGS);
   await call.services.buckets.setTags(call.bucket, tags);
   return { status: 204, headers: {} };
 }

@@ -7,7 +7,7 @@ import { xmlDocument } from '../xml/xml-writer.js';
 /** PutBucketVersioning: Enabled or Suspended; MFA Delete is not something Kintsugi can check. */
 export async function putBucketVersioning(call: Call): Promise<S3Response> {
   await call.services.buckets.get(call.bucket);
-  const conf = parseRequestXml(await readSmallBody(requestBody(call.req, call.auth).body), 'VersioningConfiguration').only(['Status', 'MfaDelete']);
+  const conf = parseRequestXml(await readSmallBody(requestBody(call).body), 'VersioningConfiguration').only(['Status', 'MfaDelete']);
   const mfa = conf.textOf('MfaDelete');
   if (mfa === 'Enabled' || call.req.headers['x-amz-mfa'] !== undefined) throw new S3Error('NotImplemented', 'MFA Delete is not implemented');
   if (mfa !== undefined && mfa !== 'Disabled') throw new S3Error('MalformedXML');

@@ -21,7 +21,7 @@ export async function listBuckets(call: Call): Promise<S3Response> {
  * (directory buckets, tags) is not implemented and refused.
  */
 async function readBucketConfiguration(call: Call): Promise<void> {
-  const bytes = await readSmallBody(requestBody(call.req, call.auth).body);
+  const bytes = await readSmallBody(requestBody(call).body);
   if (bytes.length === 0) return;
   const conf = parseRequestXml(bytes, 'CreateBucketConfiguration');
   const other = conf.children.find((c) => c.name !== 'LocationConstraint');

@@ -10,7 +10,7 @@ import { deleteAnswer } from '../versions.js';
 export async function deleteObjects(call: Call): Promise<S3Response> {
   const { req, bucket, services } = call;
   const info = await services.buckets.get(bucket);
-  const del = parseRequestXml(await readSmallBody(requestBody(req, call.auth).body), 'Delete').only(['Object', 'Quiet']);
+  const del = parseRequestXml(await readSmallBody(requestBody(call).body), 'Delete').only(['Object', 'Quiet']);
   const quietText = del.textOf('Quiet');
   if (quietText !== undefined && quietText !== 'true' && quietText !== 'false') throw new S3Error('MalformedXML', 'Quiet must be true or false');
   const quiet = quietText === 'true';

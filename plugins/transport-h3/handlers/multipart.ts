@@ -33,7 +33,7 @@ export async function uploadPart(call: Call): Promise<S3Response> {
   const { bucket, key, services } = call;
   const partNumber = partNumberOf(call);
   await services.buckets.get(bucket);
-  const { body, computed } = requestBody(call.req, call.auth);
+  const { body, computed } = requestBody(call);
   const part = await services.uploads.putPart(bucket, key, uploadIdOf(call), partNumber, body);
   const headers: Record<string, string> = { etag: `"${part.etag}"` };
   for (const [a, v] of computed) headers[`x-amz-checksum-${a}`] = v;
@@ -64,7 +64,7 @@ export async function completeMultipartUpload(call: Call): Promise<S3Response> {
   const { req, bucket, key, services } = call;
   const info = await services.buckets.get(bucket);
   const condition = writeCondition(req, bucket, key);
-  const doc = parseRequestXml(await readSmallBody(requestBody(req, call.auth).body), 'CompleteMultipartUpload').only(['Part']);
+  const doc = parseRequestXml(await readSmallBody(requestBody(call).body), 'CompleteMultipartUpload').only(['Part']);
   const requested = doc.all('Part').map((p) => {
     p.only(['PartNumber', 'ETag', 'ChecksumCRC32', 'ChecksumCRC32C', 'ChecksumCRC64NVME', 'ChecksumSHA1', 'ChecksumSHA256']);
     const number = p.textOf('PartNumber');

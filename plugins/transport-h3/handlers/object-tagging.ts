@@ -10,7 +10,7 @@ import { addressedRecord } from './objects.js';
 export async function putObjectTagging(call: Call): Promise<S3Response> {
   const version = addressedVersion(call);
   const bucket = await call.services.buckets.get(call.bucket);
-  const tags = parseTagging(await readSmallBody(requestBody(call.req, call.auth).body), MAX_OBJECT_TAGS);
+  const tags = parseTagging(await readSmallBody(requestBody(call).body), MAX_OBJECT_TAGS);
   const record = await call.services.engine.retag(call.bucket, call.key, version, tags);
   return { status: 200, headers: versionHeader(bucket, record.versionId) };
 }

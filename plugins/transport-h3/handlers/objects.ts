@@ -8,6 +8,7 @@ import { objectHeaders, putOptions } from '../object-headers.js';
 import { parseCopySource } from '../paths.js';
 import { parseRange, partRange } from '../ranges.js';
 import { requestBody } from '../body/request-body.js';
+import { verifyBody, type ChecksumAlgorithm } from '../body/checksums.js';
 import { S3Error } from '../s3-error.js';
 import { addressedVersion, deleteAnswer, expirationHeader, versionedWrites, versionHeader, writtenVersionHeader } from '../versions.js';
 import { isoDate, xmlDocument, type XmlNode } from '../xml/xml-writer.js';
@@ -79,7 +80,7 @@ export async function putObject(call: Call): Promise<S3Response> {
   const { req, bucket, key, services } = call;
   const info = await services.buckets.get(bucket);
   const condition = writeCondition(req, bucket, key);
-  const { body, computed } = requestBody(req, call.auth);
+  const { body, computed } = requestBody(call);
   const record = await services.engine.put(bucket, key, body, { ...putOptions(req), checksums: computed, versioned: versionedWrites(info), ...(condition ? { condition } : {}) });
   await confirmBucket(call, record.versionId);
   const headers: Record<string, string> = { etag: `"${record.etag}"`, ...writtenVersionHeader(record.versionId), ...expirationHeader(call, info, record) };
@@ -109,7 +110,11 @@ export async function copyObject(call: Call): Promise<S3Response> {
       ...(directive === 'REPLACE' ? replaced : { contentType: source.contentType, headers: { ...(source.headers ?? {}) }, userMetadata: { ...(source.userMetadata ?? {}) } }),
       ...(tagging === 'REPLACE' ? { tags: newTags } : { tags: source.tags }),
     };
-    const record = await services.engine.put(bucket, key, object.read(), { ...options, checksums: source.checksums ?? {}, versioned: versionedWrites(info), ...(condition ? { condition } : {}) });
+    // A source stored before checksums were kept gets S3's own on the way through, as a new upload does.
+    const computed = new Map<ChecksumAlgorithm, string>();
+    const kept = source.checksums && Object.keys(source.checksums).length > 0;
+    const data = kept ? object.read() : verifyBody(object.read(), { checksums: new Map() }, computed, services.crc);
+    const record = await services.engine.put(bucket, key, data, { ...options, checksums: kept ? source.checksums : computed, versioned: versionedWrites(info), ...(condition ? { condition } : {}) });
     await confirmBucket(call, record.versionId);
     const response = xmlResponse(200, xmlDocument('CopyObjectResult', [['LastModified', isoDate(record.createdMs)], ['ETag', `"${record.etag}"`]]));
     Object.assign(response.headers, opened.headers, writtenVersionHeader(record.versionId), expirationHeader(call, info, record));
@@ -174,7 +179,7 @@ export async function deleteObject(call: Call): Promise<S3Response> {
 
 
 const ATTRIBUTES = new Set(['ETag', 'Checksum', 'ObjectParts', 'StorageClass', 'ObjectSize']);
-const CHECKSUM_ELEMENTS: Record<string, string> = { crc32: 'ChecksumCRC32', crc32c: 'ChecksumCRC32C', sha1: 'ChecksumSHA1', sha256: 'ChecksumSHA256' };
+const CHECKSUM_ELEMENTS: Record<string, string> = { crc32: 'ChecksumCRC32', crc32c: 'ChecksumCRC32C', crc64nvme: 'ChecksumCRC64NVME', sha1: 'ChecksumSHA1', sha256: 'ChecksumSHA256' };
 
 /** GetObjectAttributes: the attributes named in x-amz-object-attributes, without the body. */
 export async function getObjectAttributes(call: Call): Promise<S3Response> {

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 
 import busboy from 'busboy';
 
-import { CHECKSUM_ALGORITHMS, verifyBody, type ChecksumAlgorithm } from '../body/checksums.js';
+import { checksumHeaderAlgorithm, verifyBody, type ChecksumAlgorithm } from '../body/checksums.js';
 import { header, xmlResponse, type Credentials, type S3Request, type S3Response, type Services } from '../context.js';
 import { confirmBucket } from './objects.js';
 import { objectAttributes } from '../object-headers.js';
@@ -75,15 +75,12 @@ async function readForm(req: S3Request): Promise<Form> {
   return { fields, file };
 }
 
-/** The checksums a form declares for its file; an algorithm Kintsugi does not check is refused. */
+/** The checksums a form declares for its file; an algorithm S3 does not have is refused. */
 function declaredChecksums(fields: ReadonlyMap<string, string>): Map<ChecksumAlgorithm, string> {
   const checksums = new Map<ChecksumAlgorithm, string>();
   for (const [name, value] of fields) {
-    if (!name.startsWith('x-amz-checksum-')) continue;
-    const algorithm = name.slice('x-amz-checksum-'.length) as ChecksumAlgorithm;
-    if (algorithm === ('algorithm' as string)) continue;
-    if (!CHECKSUM_ALGORITHMS.includes(algorithm)) throw new S3Error('NotImplemented', `the checksum ${name} is not implemented`);
-    checksums.set(algorithm, value);
+    const algorithm = checksumHeaderAlgorithm(name);
+    if (algorithm) checksums.set(algorithm, value);
   }
   return checksums;
 }
@@ -148,7 +145,7 @@ export async function postObject(req: S3Request, bucket: string, services: Servi
   }
   const computed = new Map<ChecksumAlgorithm, string>();
   const contentMd5 = fields.get('content-md5');
-  const body = verifyBody(sized(), { checksums: declaredChecksums(fields), ...(contentMd5 !== undefined ? { contentMd5 } : {}) }, computed);
+  const body = verifyBody(sized(), { checksums: declaredChecksums(fields), ...(contentMd5 !== undefined ? { contentMd5 } : {}) }, computed, services.crc);
   // The fields stand for the headers a PutObject would carry.
   const attributes = objectAttributes(Object.fromEntries(fields));
   const record = await services.engine.put(bucket, key, body, {

@@ -1,0 +1,104 @@
+import { createHash, randomBytes } from 'node:crypto';
+
+import { CopyObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type ChecksumAlgorithm } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { referenceCrcBase64 } from '../helpers/crc-reference.js';
+import { startServer, type RunningServer } from '../helpers/server.js';
+import { send, signedHeaders, streamingSignedPut } from '../helpers/sign.js';
+
+/**
+ * Every checksum current SDKs send: checked before a put commits, stored,
+ * and returned with checksum mode; a body that comes with none gets S3's
+ * own CRC-64/NVME.
+ */
+const sha = (name: string, data: Buffer) => createHash(name).update(data).digest('base64');
+const VALUES: Record<string, (data: Buffer) => string> = {
+  crc32: (d) => referenceCrcBase64('crc32', d),
+  crc32c: (d) => referenceCrcBase64('crc32c', d),
+  crc64nvme: (d) => referenceCrcBase64('crc64nvme', d),
+  sha1: (d) => sha('sha1', d),
+  sha256: (d) => sha('sha256', d),
+};
+const hex256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+describe('checksums', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startServer();
+    expect((await send(server.port, 'PUT', '/sums', await signedHeaders(server.port, 'PUT', '/sums', {}))).status).toBe(200);
+  });
+  afterAll(async () => { await server.stop(); });
+
+  const put = async (key: string, data: Buffer, headers: Record<string, string>) => send(server.port, 'PUT', `/sums/${key}`, await signedHeaders(server.port, 'PUT', `/sums/${key}`, headers, hex256(data)), data);
+  const body = async (key: string) => Buffer.from(await (await server.client().send(new GetObjectCommand({ Bucket: 'sums', Key: key }))).Body!.transformToByteArray());
+
+  it.each(['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256'] as const)('%s from the SDK is checked, stored and returned, equal to an independent computation', async (algorithm) => {
+    const data = randomBytes(20_000);
+    const sent = await server.client().send(new PutObjectCommand({ Bucket: 'sums', Key: `sdk/${algorithm}`, Body: data, ChecksumAlgorithm: algorithm as ChecksumAlgorithm }));
+    const field = `Checksum${algorithm}` as const;
+    expect(sent[field]).toBe(VALUES[algorithm.toLowerCase()]!(data));
+    const head = await server.client().send(new HeadObjectCommand({ Bucket: 'sums', Key: `sdk/${algorithm}`, ChecksumMode: 'ENABLED' }));
+    expect(head[field]).toBe(sent[field]);
+    expect(head.ChecksumType).toBe('FULL_OBJECT');
+  });
+
+  it.each(Object.keys(VALUES))('x-amz-checksum-%s: a right value is stored, a wrong one is BadDigest and leaves the previous object as it was', async (algorithm) => {
+    const before = Buffer.from('the version before');
+    expect((await put(`raw/${algorithm}`, before, {})).status).toBe(200);
+    const data = randomBytes(5000);
+    const wrong = await put(`raw/${algorithm}`, data, { [`x-amz-checksum-${algorithm}`]: VALUES[algorithm]!(Buffer.concat([data, Buffer.from('x')])) });
+    expect(wrong.status).toBe(400);
+    expect(wrong.body).toMatch(/<Code>BadDigest<\/Code>/);
+    expect(await body(`raw/${algorithm}`)).toEqual(before);
+    const right = await put(`raw/${algorithm}`, data, { [`x-amz-checksum-${algorithm}`]: VALUES[algorithm]!(data) });
+    expect(right.status).toBe(200);
+    expect(right.headers[`x-amz-checksum-${algorithm}`]).toBe(VALUES[algorithm]!(data));
+    expect(await body(`raw/${algorithm}`)).toEqual(data);
+  });
+
+  it('a body sent with no checksum gets a CRC-64/NVME, as S3 stores one for every new object', async () => {
+    const data = randomBytes(70_000);
+    const sent = await put('plain', data, {});
+    expect(sent.status).toBe(200);
+    expect(sent.headers['x-amz-checksum-crc64nvme']).toBe(VALUES.crc64nvme!(data));
+    const head = await server.client().send(new HeadObjectCommand({ Bucket: 'sums', Key: 'plain', ChecksumMode: 'ENABLED' }));
+    expect(head.ChecksumCRC64NVME).toBe(VALUES.crc64nvme!(data));
+    // Without checksum mode, none is shown.
+    expect((await server.client().send(new HeadObjectCommand({ Bucket: 'sums', Key: 'plain' }))).ChecksumCRC64NVME).toBeUndefined();
+  });
+
+  it('a copy keeps its source\'s checksum', async () => {
+    const data = randomBytes(10_000);
+    await server.client().send(new PutObjectCommand({ Bucket: 'sums', Key: 'copy-source', Body: data, ChecksumAlgorithm: 'CRC32C' }));
+    await server.client().send(new CopyObjectCommand({ Bucket: 'sums', Key: 'copied', CopySource: 'sums/copy-source' }));
+    const head = await server.client().send(new HeadObjectCommand({ Bucket: 'sums', Key: 'copied', ChecksumMode: 'ENABLED' }));
+    expect(head.ChecksumCRC32C).toBe(VALUES.crc32c!(data));
+  });
+
+  it('a CRC-64/NVME in a signed trailer is checked like a header', async () => {
+    const data = Buffer.from('trailing crc64 '.repeat(6000));
+    const good = await streamingSignedPut(server.port, '/sums/trailer', data, { trailer: { name: 'x-amz-checksum-crc64nvme', value: VALUES.crc64nvme!(data) } });
+    const stored = await send(server.port, 'PUT', '/sums/trailer', good.headers, good.body);
+    expect(stored.status).toBe(200);
+    expect(stored.headers['x-amz-checksum-crc64nvme']).toBe(VALUES.crc64nvme!(data));
+    const bad = await streamingSignedPut(server.port, '/sums/trailer', Buffer.from('other'), { trailer: { name: 'x-amz-checksum-crc64nvme', value: VALUES.crc64nvme!(data) } });
+    const refused = await send(server.port, 'PUT', '/sums/trailer', bad.headers, bad.body);
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatch(/<Code>BadDigest<\/Code>/);
+    expect(await body('trailer')).toEqual(data);
+  });
+
+  it('an algorithm S3 does not have, or two checksums at once, is InvalidRequest and nothing is stored; the settings headers are not algorithms', async () => {
+    const data = Buffer.from('unknown');
+    const unknown = await put('unknown', data, { 'x-amz-checksum-md5': sha('md5', data) });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body).toMatch(/<Code>InvalidRequest<\/Code>/);
+    const two = await put('unknown', data, { 'x-amz-checksum-crc32': VALUES.crc32!(data), 'x-amz-checksum-sha256': VALUES.sha256!(data) });
+    expect(two.status).toBe(400);
+    expect(two.body).toMatch(/<Code>InvalidRequest<\/Code>/);
+    expect((await send(server.port, 'GET', '/sums/unknown', await signedHeaders(server.port, 'GET', '/sums/unknown', {}))).status).toBe(404);
+    const settings = await put('unknown', data, { 'x-amz-checksum-crc32': VALUES.crc32!(data), 'x-amz-checksum-type': 'FULL_OBJECT', 'x-amz-checksum-algorithm': 'CRC32' });
+    expect(settings.status).toBe(200);
+  });
+});
