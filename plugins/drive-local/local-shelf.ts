@@ -8,6 +8,7 @@ import { open, type RootDatabase } from 'lmdb';
 import type { DriveShelf, ShelfItem, ShelfPut, ShelfPutResult, ShelfRow, ShelfRowRange, ShelfRowStream, ShelfRowStreamRange, ShelfRowWrite } from '../../core/contracts/drive.js';
 import { nodeFault } from '../../core/errors.js';
 import { pagedRowStream } from '../../core/row-stream.js';
+import { ByteArena } from '../../core/byte-arena.js';
 import { ScratchBuffer } from '../../core/scratch-buffer.js';
 import { settlesWithin } from '../../core/waiting.js';
 import { QUARANTINE_DIR, SHELF_CHECKING_FILE, SHELF_FILE, SHELF_STAMP_FILE } from './folder-layout.js';
@@ -15,7 +16,6 @@ import { checkIndexes, type IndexVerdict } from './lmdb-check.js';
 import { LmdbDamagedError, MetaGuard } from './lmdb-meta-guard.js';
 import { heldElsewhere, markerText } from './process-marker.js';
 import { ensureShelfFormat } from './shelf-format.js';
-import { ValueArena } from './value-arena.js';
 
 /** 0xFF never occurs in UTF-8: prefix + 0xFF sorts after every name with that prefix. */
 const AFTER = Buffer.from([0xff]);
@@ -93,13 +93,13 @@ const COPY_OUT = {
 };
 
 /** Set while a walk reads (synchronously, in one call): its values are copied into shared chunks. */
-let walkArena: ValueArena | undefined;
+let walkArena: ByteArena | undefined;
 /** A walk's chunk: a few hundred small values; a batch of the largest (32 KiB inline shards) takes a chunk per eight. */
 const WALK_CHUNK_BYTES = 256 << 10;
 
 /** Runs a walk with its values copied into an arena of their own (the walk's results outlive it). */
 function walking<T>(op: () => T): T {
-  walkArena = new ValueArena(WALK_CHUNK_BYTES);
+  walkArena = new ByteArena(WALK_CHUNK_BYTES);
   try {
     return op();
   } finally {

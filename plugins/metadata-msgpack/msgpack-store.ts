@@ -2,6 +2,7 @@ import 'reflect-metadata';
 
 import { inject, injectable } from 'tsyringe';
 
+import { ByteArena } from '../../core/byte-arena.js';
 import type { KintsugiConfig } from '../../core/config.js';
 import type { DriveShelf } from '../../core/contracts/drive.js';
 import type { Logger } from '../../core/contracts/logger.js';
@@ -23,6 +24,8 @@ import { entryRow, IndexCorruptError, mergeListing, mergeVersions, removalRows, 
 
 /** How long a record copy that does not decode may still be one being written. */
 const IN_PROGRESS_MS = 60_000;
+/** The largest chunk a batch of restored copies shares. */
+const RESTORE_CHUNK_BYTES = 1 << 20;
 
 /**
  * A copy's answer: the readable record of the version asked for, or
@@ -360,10 +363,13 @@ export class MsgpackMetadataStore implements MetadataStore {
 
   async restoreCopies(restores: readonly CopyRestore[]): Promise<number> {
     const byNode = new Map<number, { items: { name: string; bytes: Uint8Array }[]; rows: ReturnType<typeof entryRow>[] }>();
+    // A batch's copies (thousands, for a rebalance) share a few chunks: they go together once the puts are done.
+    const arena = new ByteArena(RESTORE_CHUNK_BYTES);
+    const alloc = (n: number) => arena.alloc(n);
     for (const { record, nodes, shards, listed, unindexed } of restores) {
       const name = recordPath(record.bucket, record.key, record.versionId);
       const row = entryRow(record.bucket, indexEntry(record));
-      const copyFor = recordCopies(record);
+      const copyFor = recordCopies(record, alloc);
       for (const n of nodes) {
         const shard = shards?.[record.shardNodes.indexOf(n)];
         let batch = byNode.get(n);

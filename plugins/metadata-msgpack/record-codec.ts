@@ -31,20 +31,20 @@ const SHARD_KEY = Buffer.from([0xa0 | SHARD_FIELD.length, ...Buffer.from(SHARD_F
  * the record with its shard (a version goes to up to NUMNODES nodes, and
  * packing dominated a rebalance's rewrite of every copy).
  */
-export function recordCopies(record: ObjectRecord): (shard?: Uint8Array) => Uint8Array {
+export function recordCopies(record: ObjectRecord, alloc: (bytes: number) => Buffer = Buffer.allocUnsafe): (shard?: Uint8Array) => Uint8Array {
   const body = packr.pack(record);
   let plain: Uint8Array | undefined;
   return (shard) => {
-    if (!shard) return (plain ??= sealed(body, undefined));
-    if (body[0] !== MAP16 || body.readUInt16BE(1) === 0xffff) return sealed(packr.pack({ ...record, [SHARD_FIELD]: shard }), undefined);
-    return sealed(body, shard);
+    if (!shard) return (plain ??= sealed(body, undefined, alloc));
+    if (body[0] !== MAP16 || body.readUInt16BE(1) === 0xffff) return sealed(packr.pack({ ...record, [SHARD_FIELD]: shard }), undefined, alloc);
+    return sealed(body, shard, alloc);
   };
 }
 
-/** The record's body, with the shard field added when given, followed by its checksum: one buffer per copy, nothing else allocated. */
-function sealed(body: Buffer, shard: Uint8Array | undefined): Uint8Array {
+/** The record's body, with the shard field added when given, followed by its checksum: one buffer per copy (from `alloc`), nothing else allocated. */
+function sealed(body: Buffer, shard: Uint8Array | undefined, alloc: (bytes: number) => Buffer): Uint8Array {
   const length = body.byteLength + (shard ? SHARD_KEY.byteLength + binHeaderBytes(shard.byteLength) + shard.byteLength : 0);
-  const out = Buffer.allocUnsafe(length + CHECKSUM_BYTES);
+  const out = alloc(length + CHECKSUM_BYTES);
   out.set(body, 0);
   if (shard) {
     out.writeUInt16BE(body.readUInt16BE(1) + 1, 1);
