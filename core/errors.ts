@@ -146,6 +146,13 @@ export class InvalidPartError extends KintsugiError {
   }
 }
 
+/** A checksum the client sent for a whole upload is not the one its parts make. */
+export class ChecksumMismatchError extends KintsugiError {
+  constructor(message: string) {
+    super('ERR_CHECKSUM_MISMATCH', message);
+  }
+}
+
 export class InvalidPartOrderError extends KintsugiError {
   constructor() {
     super('ERR_INVALID_PART_ORDER', 'The list of parts was not in ascending order. The parts list must be specified in order by part number.');

@@ -17,7 +17,12 @@ export interface DataSpan {
 export interface PartSpan extends DataSpan {
   readonly partNumber: number;
   readonly etag: string;
+  /** the part's x-amz-checksum-* values (base64) by algorithm, as its UploadPart checked or computed them */
+  readonly checksums?: Readonly<Record<string, string>>;
 }
+
+/** S3's x-amz-checksum-type. */
+export type ChecksumType = 'COMPOSITE' | 'FULL_OBJECT';
 
 /** The record kept for one object version (or a delete marker, `deleted`). */
 export interface ObjectRecord {
@@ -38,6 +43,8 @@ export interface ObjectRecord {
   readonly userMetadata?: Readonly<Record<string, string>>;
   /** x-amz-checksum-* values by algorithm */
   readonly checksums?: Readonly<Record<string, string>>;
+  /** how `checksums` were taken: of the whole object's bytes (absent: so), or of its parts' checksums (a multipart upload's COMPOSITE, `-N` at the end) */
+  readonly checksumType?: ChecksumType;
   /** the version's tag set, in the order it was put (absent: none) */
   readonly tags?: readonly (readonly [string, string])[];
   /** the code the object was written with */

@@ -4,10 +4,11 @@ import { createHash } from 'node:crypto';
 
 import { inject, injectable } from 'tsyringe';
 
-import { withStripeBytes, type ObjectRecord, type PartSpan } from '../contracts/metadata.js';
+import type { CrcEngine } from '../contracts/crc.js';
+import { withStripeBytes, type ChecksumType, type ObjectRecord, type PartSpan } from '../contracts/metadata.js';
 import type { NodeSet } from '../contracts/nodes.js';
 import {
-  EntityTooSmallError, InvalidPartError, InvalidPartOrderError, KintsugiError, NoSuchUploadError, WriteQuorumError,
+  ChecksumMismatchError, EntityTooSmallError, InvalidPartError, InvalidPartOrderError, KintsugiError, NoSuchUploadError, WriteQuorumError,
 } from '../errors.js';
 import { listOnMajority, readFromMajority, removeOnAll, restoreOnAll, writeOnAll } from './node-quorum.js';
 import { completedRecordPath, objectDir, partRecordDir, uploadDir, uploadRecordPath } from '../layout.js';
@@ -15,6 +16,7 @@ import { TOKENS } from '../tokens.js';
 import { newVersionId, VERSION_ID_PATTERN } from '../version-id.js';
 import { assertBucketName, assertKey } from './names.js';
 import { metadataFields, ObjectEngine, type PutOptions, type WriteCondition } from './object-engine.js';
+import { uploadChecksumValue, type UploadChecksum } from './upload-checksum.js';
 import { VersionWriter } from './version-writer.js';
 
 /**
@@ -31,6 +33,8 @@ export interface CompletedUpload {
   versionId: string;
   etag: string;
   completedMs: number;
+  /** the object's checksum, when it has one */
+  checksum?: { algorithm: string; value: string; type: ChecksumType };
 }
 
 /** S3's floor for every part but the last. */
@@ -43,6 +47,8 @@ export interface UploadInfo {
   initiatedMs: number;
   /** content type, headers and user metadata given at creation (checksums are per part) */
   options: Omit<PutOptions, 'checksums'>;
+  /** the checksum asked for at creation (x-amz-checksum-algorithm, -type) */
+  checksum?: UploadChecksum;
 }
 
 /** One uploaded part attempt; the newest attempt of a part number counts. */
@@ -53,6 +59,8 @@ export interface PartInfo {
   size: number;
   modifiedMs: number;
   span: Omit<PartSpan, 'partNumber' | 'etag'>;
+  /** its x-amz-checksum-* values (base64) by algorithm: the upload's, and always a CRC-64/NVME */
+  checksums?: Record<string, string>;
 }
 
 /**
@@ -70,13 +78,14 @@ export class MultipartUploads {
     @inject(ObjectEngine) private readonly engine: ObjectEngine,
     @inject(VersionWriter) private readonly writer: VersionWriter,
     @inject(TOKENS.Nodes) private readonly nodes: NodeSet,
+    @inject(TOKENS.Crc) private readonly crc: CrcEngine,
   ) {}
 
-  async create(bucket: string, key: string, options: UploadInfo['options']): Promise<string> {
+  async create(bucket: string, key: string, options: UploadInfo['options'], checksum?: UploadChecksum): Promise<string> {
     assertBucketName(bucket);
     assertKey(key);
     const uploadId = newVersionId();
-    const info: UploadInfo = { bucket, key, uploadId, initiatedMs: Date.now(), options };
+    const info: UploadInfo = { bucket, key, uploadId, initiatedMs: Date.now(), options, ...(checksum ? { checksum } : {}) };
     await this.writeEverywhere(uploadRecordPath(bucket, uploadId), info);
     return uploadId;
   }
@@ -88,12 +97,16 @@ export class MultipartUploads {
     return info;
   }
 
-  async putPart(bucket: string, key: string, uploadId: string, partNumber: number, body: AsyncIterable<Uint8Array>): Promise<PartInfo> {
+  /** `checksums`: filled with the part's checksums by the time `body` ends (a checking stream's results). */
+  async putPart(bucket: string, key: string, uploadId: string, partNumber: number, body: AsyncIterable<Uint8Array>, checksums?: ReadonlyMap<string, string>): Promise<PartInfo> {
     await this.get(bucket, key, uploadId);
     const attempt = newVersionId();
     const sub = `p${String(partNumber).padStart(5, '0')}-${attempt}`;
     const { span, md5 } = await this.writer.write(bucket, key, `${uploadDir(uploadId)}/${sub}`, body);
-    const part: PartInfo = { partNumber, attempt, etag: md5, size: span.size, modifiedMs: Date.now(), span: { ...span, dir: sub } };
+    const part: PartInfo = {
+      partNumber, attempt, etag: md5, size: span.size, modifiedMs: Date.now(), span: { ...span, dir: sub },
+      ...(checksums?.size ? { checksums: Object.fromEntries(checksums) } : {}),
+    };
     await this.writeEverywhere(`${partRecordDir(bucket, uploadId)}/${sub}`, part);
     return part;
   }
@@ -117,7 +130,8 @@ export class MultipartUploads {
    * answers the same version for COMPLETED_KEPT_MS.
    */
   async complete(
-    bucket: string, key: string, uploadId: string, requested: { partNumber: number; etag: string }[], options: { condition?: WriteCondition; versioned?: boolean } = {},
+    bucket: string, key: string, uploadId: string, requested: { partNumber: number; etag: string; checksums?: Record<string, string> }[],
+    options: { condition?: WriteCondition; versioned?: boolean; expected?: { algorithm: string; value: string } } = {},
   ): Promise<CompletedUpload> {
     let info: UploadInfo;
     try {
@@ -134,14 +148,34 @@ export class MultipartUploads {
       const part = available.get(r.partNumber);
       const etag = r.etag.replace(/"/g, '');
       if (!part || part.etag !== etag) throw new InvalidPartError(`One or more of the specified parts could not be found (part ${r.partNumber}).`);
+      for (const [algorithm, value] of Object.entries(r.checksums ?? {})) {
+        if (part.checksums?.[algorithm] !== value) throw new InvalidPartError(`The ${algorithm.toUpperCase()} given for part ${r.partNumber} is not the part's.`);
+      }
       if (i < requested.length - 1 && part.size < MIN_PART_SIZE) throw new EntityTooSmallError(r.partNumber);
       return part;
     });
+    const checksum = this.checksumOf(info, chosen);
+    const expected = options.expected;
+    if (expected && (expected.algorithm !== checksum?.algorithm || expected.value !== checksum.value)) {
+      throw new ChecksumMismatchError(`The ${expected.algorithm.toUpperCase()} you specified for the whole upload did not match the one its parts make.`);
+    }
 
-    return this.engine.guarded(bucket, key, options.condition, () => this.commitUpload(info, uploadId, chosen, options.versioned === true));
+    return this.engine.guarded(bucket, key, options.condition, () => this.commitUpload(info, uploadId, chosen, options.versioned === true, checksum));
   }
 
-  private async commitUpload(info: UploadInfo, uploadId: string, chosen: PartInfo[], versioned: boolean): Promise<CompletedUpload> {
+  /**
+   * The completed object's checksum: the one asked for at creation, or (as
+   * S3 keeps one for every new object) a CRC-64/NVME of the whole object
+   * combined from the parts'; none when a part has no value (uploaded by a
+   * release before checksums were kept).
+   */
+  private checksumOf(info: UploadInfo, parts: readonly PartInfo[]): CompletedUpload['checksum'] {
+    const want = info.checksum ?? { algorithm: 'crc64nvme', type: 'FULL_OBJECT' as const };
+    const value = uploadChecksumValue(this.crc, want, parts);
+    return value === undefined ? undefined : { ...want, value };
+  }
+
+  private async commitUpload(info: UploadInfo, uploadId: string, chosen: PartInfo[], versioned: boolean, checksum: CompletedUpload['checksum']): Promise<CompletedUpload> {
     const { bucket, key } = info;
     const versionId = newVersionId(Date.now(), versioned);
     const data = objectDir(bucket, key);
@@ -155,7 +189,7 @@ export class MultipartUploads {
 
     const md5s = createHash('md5');
     for (const p of chosen) md5s.update(Buffer.from(p.etag, 'hex'));
-    const parts: PartSpan[] = chosen.map((p) => ({ ...p.span, dir: `${versionId}/${p.span.dir}`, partNumber: p.partNumber, etag: p.etag }));
+    const parts: PartSpan[] = chosen.map((p) => ({ ...p.span, dir: `${versionId}/${p.span.dir}`, partNumber: p.partNumber, etag: p.etag, ...(p.checksums ? { checksums: p.checksums } : {}) }));
     const first = parts[0]!;
     const record: ObjectRecord = {
       bucket, key, versionId,
@@ -163,6 +197,7 @@ export class MultipartUploads {
       etag: `${md5s.digest('hex')}-${parts.length}`,
       createdMs: Date.now(),
       ...metadataFields(info.options),
+      ...(checksum ? { checksums: { [checksum.algorithm]: checksum.value }, checksumType: checksum.type } : {}),
       codec: first.codec,
       stripeBytes: first.stripeBytes,
       shardNodes: first.shardNodes,
@@ -175,7 +210,7 @@ export class MultipartUploads {
       const dirs = await d.list(`${data}/${versionId}`).catch(() => [] as string[]);
       await Promise.all(dirs.filter((x) => !keep.has(x)).map((x) => d.remove(`${data}/${versionId}/${x}`).catch(() => undefined)));
     }));
-    const done: CompletedUpload = { key, uploadId, versionId, etag: record.etag, completedMs: Date.now() };
+    const done: CompletedUpload = { key, uploadId, versionId, etag: record.etag, completedMs: Date.now(), ...(checksum ? { checksum } : {}) };
     await writeOnAll(this.nodes, completedRecordPath(bucket, uploadId), Buffer.from(JSON.stringify(done))).catch(() => undefined);
     await this.forget(bucket, uploadId);
     return done;

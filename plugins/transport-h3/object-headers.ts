@@ -70,8 +70,7 @@ export function objectHeaders(record: ObjectRecord, req: S3Request, withChecksum
   if (withChecksums && header(req, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') {
     const checksums = Object.entries(record.checksums ?? {});
     for (const [a, v] of checksums) headers[`x-amz-checksum-${a}`] = v;
-    // A single put's checksum is of the whole object's bytes.
-    if (checksums.length > 0 && !record.parts) headers['x-amz-checksum-type'] = 'FULL_OBJECT';
+    if (checksums.length > 0) headers['x-amz-checksum-type'] = record.checksumType ?? 'FULL_OBJECT';
   }
   for (const [param, name] of RESPONSE_OVERRIDES) {
     const v = req.query.get(param);

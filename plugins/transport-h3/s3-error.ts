@@ -101,6 +101,7 @@ const BY_KINTSUGI_CODE: Readonly<Record<string, S3ErrorCode>> = {
   ERR_NO_SUCH_UPLOAD: 'NoSuchUpload',
   ERR_MALFORMED_XML: 'MalformedXML',
   ERR_INVALID_PART: 'InvalidPart',
+  ERR_CHECKSUM_MISMATCH: 'BadDigest',
   ERR_INVALID_PART_ORDER: 'InvalidPartOrder',
   ERR_ENTITY_TOO_SMALL: 'EntityTooSmall',
   ERR_PRECONDITION_FAILED: 'PreconditionFailed',

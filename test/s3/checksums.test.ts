@@ -1,10 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 
-import { CopyObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type ChecksumAlgorithm } from '@aws-sdk/client-s3';
+import { Crc32cJs, Crc32Js, Crc64NvmeJs } from '@aws-sdk/checksums/crc';
+import {
+  CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, GetObjectAttributesCommand, GetObjectCommand, HeadObjectCommand,
+  ListPartsCommand, PutObjectCommand, UploadPartCommand, type ChecksumAlgorithm, type ChecksumType, type CompletedPart,
+} from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { referenceCrcBase64 } from '../helpers/crc-reference.js';
-import { startServer, type RunningServer } from '../helpers/server.js';
+import { failure, startServer, type RunningServer } from '../helpers/server.js';
 import { send, signedHeaders, streamingSignedPut } from '../helpers/sign.js';
 
 /**
@@ -100,5 +104,82 @@ describe('checksums', () => {
     expect((await send(server.port, 'GET', '/sums/unknown', await signedHeaders(server.port, 'GET', '/sums/unknown', {}))).status).toBe(404);
     const settings = await put('unknown', data, { 'x-amz-checksum-crc32': VALUES.crc32!(data), 'x-amz-checksum-type': 'FULL_OBJECT', 'x-amz-checksum-algorithm': 'CRC32' });
     expect(settings.status).toBe(200);
+  });
+
+  describe('of multipart uploads', () => {
+    /** Checksums computed apart from the server: the SDK's own JavaScript CRCs, and OpenSSL's hashes. */
+    const independent = async (algorithm: string, data: Buffer): Promise<Buffer> => {
+      if (algorithm === 'SHA1' || algorithm === 'SHA256') return createHash(algorithm.toLowerCase()).update(data).digest();
+      const h = algorithm === 'CRC32' ? new Crc32Js() : algorithm === 'CRC32C' ? new Crc32cJs() : new Crc64NvmeJs();
+      h.update(data);
+      return Buffer.from(await h.digest());
+    };
+    const parts = [randomBytes(5 << 20), randomBytes((1 << 20) + 3)];
+    const whole = Buffer.concat(parts);
+
+    async function upload(key: string, algorithm?: string, type?: string): Promise<{ uploadId: string; done: CompletedPart[] }> {
+      const s3 = server.client();
+      const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'sums', Key: key, ...(algorithm ? { ChecksumAlgorithm: algorithm as ChecksumAlgorithm } : {}), ...(type ? { ChecksumType: type as ChecksumType } : {}) }));
+      const done: CompletedPart[] = [];
+      for (const [i, Body] of parts.entries()) {
+        const r = await s3.send(new UploadPartCommand({ Bucket: 'sums', Key: key, UploadId, PartNumber: i + 1, Body, ...(algorithm ? { ChecksumAlgorithm: algorithm as ChecksumAlgorithm } : {}) }));
+        const field = `Checksum${algorithm ?? 'CRC32'}` as keyof typeof r;
+        done.push({ PartNumber: i + 1, ETag: r.ETag, ...(algorithm ? { [field]: r[field] } : {}) });
+      }
+      return { uploadId: UploadId!, done };
+    }
+
+    it.each([['CRC32', 'FULL_OBJECT'], ['CRC32', 'COMPOSITE'], ['CRC32C', 'FULL_OBJECT'], ['CRC32C', 'COMPOSITE'], ['CRC64NVME', 'FULL_OBJECT'], ['SHA1', 'COMPOSITE'], ['SHA256', 'COMPOSITE']])(
+      '%s %s: the object\'s checksum is the one S3 defines, from the parts\' checksums, in the answer, in HEAD, in the attributes and in ListParts',
+      async (algorithm, type) => {
+        const key = `mpu/${algorithm}-${type}`;
+        const { uploadId, done } = await upload(key, algorithm, type);
+        const listed = await server.client().send(new ListPartsCommand({ Bucket: 'sums', Key: key, UploadId: uploadId }));
+        expect(listed.ChecksumAlgorithm).toBe(algorithm);
+        expect(listed.ChecksumType).toBe(type);
+        const field = `Checksum${algorithm}` as 'ChecksumCRC32';
+        expect(listed.Parts!.map((p) => p[field])).toEqual(await Promise.all(parts.map(async (p) => (await independent(algorithm, p)).toString('base64'))));
+        const completed = await server.client().send(new CompleteMultipartUploadCommand({ Bucket: 'sums', Key: key, UploadId: uploadId, MultipartUpload: { Parts: done } }));
+        const expected = type === 'FULL_OBJECT'
+          ? (await independent(algorithm, whole)).toString('base64')
+          : `${(await independent(algorithm, Buffer.concat(await Promise.all(parts.map((p) => independent(algorithm, p)))))).toString('base64')}-2`;
+        expect(completed[field]).toBe(expected);
+        expect(completed.ChecksumType).toBe(type);
+        const head = await server.client().send(new HeadObjectCommand({ Bucket: 'sums', Key: key, ChecksumMode: 'ENABLED' }));
+        expect(head[field]).toBe(expected);
+        expect(head.ChecksumType).toBe(type);
+        const attributes = await server.client().send(new GetObjectAttributesCommand({ Bucket: 'sums', Key: key, ObjectAttributes: ['Checksum', 'ObjectParts'] }));
+        expect(attributes.Checksum?.[field]).toBe(expected);
+        expect(attributes.Checksum?.ChecksumType).toBe(type);
+        expect(attributes.ObjectParts?.Parts?.map((p) => p[field])).toEqual(listed.Parts!.map((p) => p[field]));
+      },
+    );
+
+    it('an upload that asks for no checksum gets a CRC-64/NVME of the whole object, combined from its parts', async () => {
+      const { uploadId, done } = await upload('mpu/plain');
+      const completed = await server.client().send(new CompleteMultipartUploadCommand({ Bucket: 'sums', Key: 'mpu/plain', UploadId: uploadId, MultipartUpload: { Parts: done } }));
+      expect(completed.ChecksumCRC64NVME).toBe((await independent('CRC64NVME', whole)).toString('base64'));
+      expect(completed.ChecksumType).toBe('FULL_OBJECT');
+      const head = await server.client().send(new HeadObjectCommand({ Bucket: 'sums', Key: 'mpu/plain', ChecksumMode: 'ENABLED' }));
+      expect(head.ChecksumCRC64NVME).toBe(completed.ChecksumCRC64NVME);
+    });
+
+    it('a part checksum that is not the part\'s is InvalidPart, a whole-object checksum that is not the parts\' is BadDigest; neither commits', async () => {
+      const { uploadId, done } = await upload('mpu/wrong', 'CRC32C', 'FULL_OBJECT');
+      const wrongPart = done.map((p, i) => (i === 0 ? { ...p, ChecksumCRC32C: (p.ChecksumCRC32C === 'AAAAAA==' ? 'AAAAAQ==' : 'AAAAAA==') } : p));
+      expect(await failure(server.client().send(new CompleteMultipartUploadCommand({ Bucket: 'sums', Key: 'mpu/wrong', UploadId: uploadId, MultipartUpload: { Parts: wrongPart } })))).toEqual({ name: 'InvalidPart', status: 400 });
+      expect(await failure(server.client().send(new CompleteMultipartUploadCommand({ Bucket: 'sums', Key: 'mpu/wrong', UploadId: uploadId, MultipartUpload: { Parts: done }, ChecksumCRC32C: 'AAAAAA==', ChecksumType: 'FULL_OBJECT' })))).toEqual({ name: 'BadDigest', status: 400 });
+      expect(await failure(server.client().send(new HeadObjectCommand({ Bucket: 'sums', Key: 'mpu/wrong' })))).toEqual({ name: 'NotFound', status: 404 });
+      const right = (await independent('CRC32C', whole)).toString('base64');
+      const completed = await server.client().send(new CompleteMultipartUploadCommand({ Bucket: 'sums', Key: 'mpu/wrong', UploadId: uploadId, MultipartUpload: { Parts: done }, ChecksumCRC32C: right, ChecksumType: 'FULL_OBJECT' }));
+      expect(completed.ChecksumCRC32C).toBe(right);
+    });
+
+    it.each([['CRC64NVME', 'COMPOSITE'], ['SHA256', 'FULL_OBJECT'], ['SHA1', 'FULL_OBJECT'], [undefined, 'COMPOSITE'], ['MD5', undefined]])('CreateMultipartUpload with %s %s is InvalidRequest', async (algorithm, type) => {
+      const headers = { ...(algorithm ? { 'x-amz-checksum-algorithm': algorithm } : {}), ...(type ? { 'x-amz-checksum-type': type } : {}) };
+      const r = await send(server.port, 'POST', '/sums/mpu/refused?uploads', await signedHeaders(server.port, 'POST', '/sums/mpu/refused?uploads=', headers));
+      expect(r.status).toBe(400);
+      expect(r.body).toMatch(/<Code>InvalidRequest<\/Code>/);
+    });
   });
 });

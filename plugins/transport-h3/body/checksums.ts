@@ -1,6 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 
-import { CRC_BITS, type CrcAlgorithm, type CrcEngine } from '../../../core/contracts/crc.js';
+import type { CrcAlgorithm, CrcEngine } from '../../../core/contracts/crc.js';
+import { crcBase64 } from '../../../core/engine/upload-checksum.js';
 import { S3Error } from '../s3-error.js';
 
 /** The x-amz-checksum-* algorithms S3 accepts, by header suffix. */
@@ -25,14 +26,6 @@ export function checksumHeaderAlgorithm(name: string): ChecksumAlgorithm | undef
 interface Running {
   update(data: Uint8Array): void;
   base64(): string;
-}
-
-/** A CRC's value as S3 sends it: its bytes, most significant first, in base64. */
-export function crcBase64(algorithm: CrcAlgorithm, value: bigint): string {
-  const b = Buffer.alloc(CRC_BITS[algorithm] / 8);
-  if (b.length === 8) b.writeBigUInt64BE(value);
-  else b.writeUInt32BE(Number(value));
-  return b.toString('base64');
 }
 
 function crcRunner(crc: CrcEngine, algorithm: CrcAlgorithm): Running {
@@ -62,7 +55,7 @@ export function runner(algorithm: ChecksumAlgorithm, crc: CrcEngine): Running {
  * client declared (in a header, or in a trailer that arrives at the end).
  * A mismatch throws at the end of the body, so the put never commits.
  * `computed` ends with the declared checksums, or with a CRC-64/NVME of
- * the body when none was declared.
+ * the body when none was declared, and with those of `also`.
  */
 export async function* verifyBody(
   body: AsyncIterable<Uint8Array>,
@@ -76,12 +69,13 @@ export async function* verifyBody(
   },
   computed: Map<ChecksumAlgorithm, string>,
   crc: CrcEngine,
+  also: readonly ChecksumAlgorithm[] = [],
 ): AsyncGenerator<Uint8Array> {
   const md5 = expect.contentMd5 ? createHash('md5') : undefined;
   const sha = expect.sha256Hex ? createHash('sha256') : undefined;
   // A body sent with no checksum gets S3's own, CRC-64/NVME, kept with what it is stored as.
-  const kept = expect.checksums.size > 0 ? [...expect.checksums.keys()] : ['crc64nvme' as const];
-  const runners = new Map(kept.map((a) => [a, runner(a, crc)]));
+  const kept = new Set<ChecksumAlgorithm>([...(expect.checksums.size > 0 ? expect.checksums.keys() : ['crc64nvme' as const]), ...also]);
+  const runners = new Map([...kept].map((a) => [a, runner(a, crc)]));
   let length = 0;
   for await (const chunk of body) {
     md5?.update(chunk);

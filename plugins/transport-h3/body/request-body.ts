@@ -11,9 +11,11 @@ const HEX_SHA256 = /^[0-9a-f]{64}$/;
  * (when the payload is declared STREAMING-*), and checked, as it streams,
  * against Content-Length, Content-MD5, a signed payload hash and any
  * x-amz-checksum-* (header or trailer). `computed` holds the checksums once
- * the body has been consumed.
+ * the body has been consumed (those of `also` too, checked or not).
  */
-export function requestBody(call: Pick<Call, 'req' | 'auth' | 'services'>): { body: AsyncIterable<Uint8Array>; computed: Map<ChecksumAlgorithm, string> } {
+export function requestBody(
+  call: Pick<Call, 'req' | 'auth' | 'services'>, also: readonly ChecksumAlgorithm[] = [], options: { checksumHeaders?: boolean } = {},
+): { body: AsyncIterable<Uint8Array>; computed: Map<ChecksumAlgorithm, string>; declared: ChecksumAlgorithm[] } {
   const { req, auth } = call;
   const declared = header(req, 'content-length');
   let body = req.body;
@@ -36,7 +38,8 @@ export function requestBody(call: Pick<Call, 'req' | 'auth' | 'services'>): { bo
     });
   }
   const checksums = new Map<ChecksumAlgorithm, string | undefined>();
-  for (const name of Object.keys(req.headers)) {
+  // CompleteMultipartUpload's x-amz-checksum-* headers describe the object it completes, not its XML.
+  for (const name of options.checksumHeaders === false ? [] : Object.keys(req.headers)) {
     const a = checksumHeaderAlgorithm(name);
     const v = a && header(req, name);
     if (a && v) checksums.set(a, v);
@@ -55,8 +58,8 @@ export function requestBody(call: Pick<Call, 'req' | 'auth' | 'services'>): { bo
     checksums,
     trailers,
     ...(chunked ? (decodedLength !== undefined ? { declaredLength: Number(decodedLength) } : {}) : (declared !== undefined ? { declaredLength: Number(declared) } : {})),
-  }, computed, call.services.crc);
-  return { body: verified, computed };
+  }, computed, call.services.crc, also);
+  return { body: verified, computed, declared: [...checksums.keys()] };
 }
 
 /** A Content-MD5 is the base64 of 16 bytes; anything else (empty included) is InvalidDigest. */

@@ -10,7 +10,10 @@ import { isoDate, xmlDocument, type XmlNode } from '../xml/xml-writer.js';
 import { versionedWrites, writtenVersionHeader } from '../versions.js';
 import { listingParams } from './listing.js';
 import { confirmBucket, openCopySource, reading } from './objects.js';
+import type { ChecksumType } from '../../../core/contracts/metadata.js';
 import type { UploadInfo } from '../../../core/engine/multipart.js';
+import { defaultUploadChecksumType, UPLOAD_CHECKSUM_TYPES, type UploadChecksum } from '../../../core/engine/upload-checksum.js';
+import { CHECKSUM_ALGORITHMS, checksumHeaderAlgorithm, verifyBody, type ChecksumAlgorithm } from '../body/checksums.js';
 
 function partNumberOf(call: Call): number {
   const partNumber = wholeNumberParam(call.req.query, 'partNumber', 0);
@@ -22,21 +25,52 @@ function partNumberOf(call: Call): number {
 
 const uploadIdOf = (call: Call) => call.req.query.get('uploadId') ?? '';
 
+/**
+ * The checksum a CreateMultipartUpload asks for (x-amz-checksum-algorithm
+ * and -type), refused as AWS refuses it when the pair is not one it allows.
+ */
+function askedChecksum(call: Call): UploadChecksum | undefined {
+  const algorithm = header(call.req, 'x-amz-checksum-algorithm')?.toLowerCase();
+  const type = header(call.req, 'x-amz-checksum-type')?.toUpperCase();
+  if (algorithm === undefined) {
+    if (type !== undefined) throw new S3Error('InvalidRequest', 'The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.');
+    return undefined;
+  }
+  const allowed = UPLOAD_CHECKSUM_TYPES[algorithm];
+  if (!allowed) throw new S3Error('InvalidRequest', `Checksum algorithm provided is unsupported: ${algorithm.toUpperCase()}. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]`);
+  if (type !== undefined && !allowed.includes(type as ChecksumType)) {
+    throw new S3Error('InvalidRequest', `The ${type} checksum type cannot be used with the ${algorithm.toUpperCase()} checksum algorithm.`);
+  }
+  return { algorithm, type: (type as ChecksumType | undefined) ?? defaultUploadChecksumType(algorithm) };
+}
+
+/** The x-amz-checksum-algorithm and -type an upload's answers carry. */
+const checksumHeaders = (c: UploadChecksum | undefined): Record<string, string> => (c ? { 'x-amz-checksum-algorithm': c.algorithm.toUpperCase(), 'x-amz-checksum-type': c.type } : {});
+
+/** An XML element's name for a checksum of `algorithm` (ChecksumCRC64NVME...). */
+const checksumElement = (algorithm: string) => `Checksum${algorithm.toUpperCase()}`;
+
 export async function createMultipartUpload(call: Call): Promise<S3Response> {
   const { bucket, key, services } = call;
+  const checksum = askedChecksum(call);
   await services.buckets.get(bucket);
-  const uploadId = await services.uploads.create(bucket, key, putOptions(call.req));
-  return xmlResponse(200, xmlDocument('InitiateMultipartUploadResult', [['Bucket', bucket], ['Key', key], ['UploadId', uploadId]]));
+  const uploadId = await services.uploads.create(bucket, key, putOptions(call.req), checksum);
+  const response = xmlResponse(200, xmlDocument('InitiateMultipartUploadResult', [['Bucket', bucket], ['Key', key], ['UploadId', uploadId]]));
+  Object.assign(response.headers, checksumHeaders(checksum));
+  return response;
 }
 
 export async function uploadPart(call: Call): Promise<S3Response> {
   const { bucket, key, services } = call;
   const partNumber = partNumberOf(call);
   await services.buckets.get(bucket);
-  const { body, computed } = requestBody(call);
-  const part = await services.uploads.putPart(bucket, key, uploadIdOf(call), partNumber, body);
+  const upload = await services.uploads.get(bucket, key, uploadIdOf(call));
+  // Every part gets the upload's checksum (checked when sent) and a CRC-64/NVME: the object's is made of them.
+  const wanted = upload.checksum?.algorithm as ChecksumAlgorithm | undefined;
+  const { body, computed, declared } = requestBody(call, [...(wanted ? [wanted] : []), 'crc64nvme']);
+  const part = await services.uploads.putPart(bucket, key, uploadIdOf(call), partNumber, body, computed);
   const headers: Record<string, string> = { etag: `"${part.etag}"` };
-  for (const [a, v] of computed) headers[`x-amz-checksum-${a}`] = v;
+  for (const a of new Set([...declared, ...(wanted ? [wanted] : [])])) headers[`x-amz-checksum-${a}`] = computed.get(a)!;
   return { status: 200, headers };
 }
 
@@ -49,11 +83,35 @@ export async function uploadPartCopy(call: Call): Promise<S3Response> {
     checkCopyConditions(req, source.record);
     const rangeHeader = header(req, 'x-amz-copy-source-range');
     const range = rangeHeader !== undefined ? parseCopyRange(rangeHeader, source.record.size) : undefined;
-    const part = await services.uploads.putPart(bucket, key, uploadIdOf(call), partNumber, source.read(range));
+    const upload = await services.uploads.get(bucket, key, uploadIdOf(call));
+    const wanted = upload.checksum?.algorithm as ChecksumAlgorithm | undefined;
+    const computed = new Map<ChecksumAlgorithm, string>();
+    const data = verifyBody(source.read(range), { checksums: new Map() }, computed, services.crc, [...(wanted ? [wanted] : []), 'crc64nvme']);
+    const part = await services.uploads.putPart(bucket, key, uploadIdOf(call), partNumber, data, computed);
     const response = xmlResponse(200, xmlDocument('CopyPartResult', [['LastModified', isoDate(part.modifiedMs)], ['ETag', `"${part.etag}"`]]));
     Object.assign(response.headers, opened.headers);
     return response;
   });
+}
+
+/**
+ * The checksum of the whole object a CompleteMultipartUpload carries in an
+ * x-amz-checksum-* header, checked against the one the parts make; with
+ * x-amz-checksum-type, which must be the upload's.
+ */
+function wholeUploadChecksum(call: Call, asked: UploadChecksum | undefined): { algorithm: string; value: string } | undefined {
+  const type = header(call.req, 'x-amz-checksum-type')?.toUpperCase();
+  if (type !== undefined && type !== (asked?.type ?? 'FULL_OBJECT')) {
+    throw new S3Error('InvalidRequest', `The upload was created using the ${asked?.type ?? 'FULL_OBJECT'} checksum mode. The complete request must use the same checksum mode.`);
+  }
+  // An algorithm S3 does not have is refused here as on any upload.
+  const sent = Object.keys(call.req.headers).flatMap((name) => {
+    const algorithm = checksumHeaderAlgorithm(name);
+    const value = algorithm && header(call.req, name);
+    return algorithm && value !== undefined ? [{ algorithm: algorithm as string, value }] : [];
+  });
+  if (sent.length > 1) throw new S3Error('InvalidRequest', 'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.');
+  return sent[0];
 }
 
 /**
@@ -64,19 +122,22 @@ export async function completeMultipartUpload(call: Call): Promise<S3Response> {
   const { req, bucket, key, services } = call;
   const info = await services.buckets.get(bucket);
   const condition = writeCondition(req, bucket, key);
-  const doc = parseRequestXml(await readSmallBody(requestBody(call).body), 'CompleteMultipartUpload').only(['Part']);
+  const doc = parseRequestXml(await readSmallBody(requestBody(call, [], { checksumHeaders: false }).body), 'CompleteMultipartUpload').only(['Part']);
   const requested = doc.all('Part').map((p) => {
-    p.only(['PartNumber', 'ETag', 'ChecksumCRC32', 'ChecksumCRC32C', 'ChecksumCRC64NVME', 'ChecksumSHA1', 'ChecksumSHA256']);
+    p.only(['PartNumber', 'ETag', ...CHECKSUM_ALGORITHMS.map(checksumElement)]);
     const number = p.textOf('PartNumber');
     const etag = p.textOf('ETag');
     if (number === undefined || !/^\d{1,5}$/.test(number) || etag === undefined) throw new S3Error('MalformedXML', 'Part without PartNumber or ETag');
-    return { partNumber: Number(number), etag };
+    const checksums = Object.fromEntries(CHECKSUM_ALGORITHMS.flatMap((a) => { const v = p.textOf(checksumElement(a)); return v === undefined ? [] : [[a, v]]; }));
+    return { partNumber: Number(number), etag, checksums };
   });
   if (requested.length === 0) throw new S3Error('MalformedXML', 'CompleteMultipartUpload names no Part');
-  const done = await services.uploads.complete(bucket, key, uploadIdOf(call), requested, { versioned: versionedWrites(info), ...(condition ? { condition } : {}) });
+  const expected = wholeUploadChecksum(call, (await services.uploads.get(bucket, key, uploadIdOf(call)).catch(() => undefined))?.checksum);
+  const done = await services.uploads.complete(bucket, key, uploadIdOf(call), requested, { versioned: versionedWrites(info), ...(condition ? { condition } : {}), ...(expected ? { expected } : {}) });
   await confirmBucket(call, done.versionId);
   const response = xmlResponse(200, xmlDocument('CompleteMultipartUploadResult', [
     ['Location', `/${bucket}/${key}`], ['Bucket', bucket], ['Key', key], ['ETag', `"${done.etag}"`],
+    ...(done.checksum ? [[checksumElement(done.checksum.algorithm), done.checksum.value], ['ChecksumType', done.checksum.type]] as XmlNode[] : []),
   ]));
   Object.assign(response.headers, writtenVersionHeader(done.versionId));
   return response;
@@ -92,7 +153,7 @@ export async function listParts(call: Call): Promise<S3Response> {
   const { req, bucket, key, services } = call;
   const uploadId = uploadIdOf(call);
   await services.buckets.get(bucket);
-  await services.uploads.get(bucket, key, uploadId);
+  const upload = await services.uploads.get(bucket, key, uploadId);
   const marker = wholeNumberParam(req.query, 'part-number-marker', 0);
   const max = Math.min(wholeNumberParam(req.query, 'max-parts', 1000), 1000);
   const all = (await services.uploads.parts(bucket, key, uploadId)).filter((p) => p.partNumber > marker);
@@ -103,7 +164,9 @@ export async function listParts(call: Call): Promise<S3Response> {
     ['StorageClass', 'STANDARD'], ['PartNumberMarker', marker],
     ...(all.length > max ? [['NextPartNumberMarker', page[page.length - 1]!.partNumber] as XmlNode] : []),
     ['MaxParts', max], ['IsTruncated', all.length > max],
-    ...page.map((p): XmlNode => ['Part', [['PartNumber', p.partNumber], ['LastModified', isoDate(p.modifiedMs)], ['ETag', `"${p.etag}"`], ['Size', p.size]]]),
+    ...(upload.checksum ? [['ChecksumAlgorithm', upload.checksum.algorithm.toUpperCase()], ['ChecksumType', upload.checksum.type]] as XmlNode[] : []),
+    ...page.map((p): XmlNode => ['Part', [['PartNumber', p.partNumber], ['LastModified', isoDate(p.modifiedMs)], ['ETag', `"${p.etag}"`], ['Size', p.size],
+      ...(upload.checksum && p.checksums?.[upload.checksum.algorithm] ? [[checksumElement(upload.checksum.algorithm), p.checksums[upload.checksum.algorithm]!] as XmlNode] : [])]]),
   ]));
 }
 

@@ -192,17 +192,21 @@ export async function getObjectAttributes(call: Call): Promise<S3Response> {
   const body: XmlNode[] = [];
   if (wanted.includes('ETag')) body.push(['ETag', record.etag]);
   const checksums = Object.entries(record.checksums ?? {}).filter(([a]) => CHECKSUM_ELEMENTS[a]);
-  if (wanted.includes('Checksum') && checksums.length) body.push(['Checksum', checksums.map(([a, v]): XmlNode => [CHECKSUM_ELEMENTS[a]!, v])]);
+  if (wanted.includes('Checksum') && checksums.length) {
+    body.push(['Checksum', [...checksums.map(([a, v]): XmlNode => [CHECKSUM_ELEMENTS[a]!, v]), ['ChecksumType', record.checksumType ?? 'FULL_OBJECT']]]);
+  }
   if (wanted.includes('ObjectParts') && record.parts) {
     const marker = Number(header(req, 'x-amz-part-number-marker') ?? 0);
     const max = Math.min(Number(header(req, 'x-amz-max-parts') ?? 1000) || 1000, 1000);
-    const numbered = record.parts.map((p, i) => ({ number: i + 1, size: p.size })).filter((p) => p.number > marker);
+    // A part's checksum of the object's algorithm (a composite object's checksum is made of them).
+    const algorithm = checksums[0]?.[0];
+    const numbered = record.parts.map((p, i) => ({ number: i + 1, size: p.size, checksum: algorithm && p.checksums?.[algorithm] })).filter((p) => p.number > marker);
     const page = numbered.slice(0, max);
     body.push(['ObjectParts', [
       ['PartsCount', record.parts.length], ['PartNumberMarker', marker],
       ...(page.length ? [['NextPartNumberMarker', page[page.length - 1]!.number] as XmlNode] : []),
       ['MaxParts', max], ['IsTruncated', numbered.length > max],
-      ...page.map((p): XmlNode => ['Part', [['PartNumber', p.number], ['Size', p.size]]]),
+      ...page.map((p): XmlNode => ['Part', [['PartNumber', p.number], ['Size', p.size], ...(p.checksum ? [[CHECKSUM_ELEMENTS[algorithm!]!, p.checksum] as XmlNode] : [])]]),
     ]]);
   }
   if (wanted.includes('StorageClass')) body.push(['StorageClass', 'STANDARD']);
