@@ -53,6 +53,8 @@ const amzDateNow = () => new Date().toISOString().replace(/[-:]/g, '').replace(/
 export async function streamingSignedPut(port: number, path: string, data: Buffer, opts: {
   chunkSize?: number;
   trailer?: { name: string; value: string };
+  /** the trailer is sent without an x-amz-trailer header announcing it (some SDKs do) */
+  unannounced?: boolean;
   tamper?: 'chunk' | 'trailer';
 } = {}) {
   const size = opts.chunkSize ?? 65_536;
@@ -74,7 +76,7 @@ export async function streamingSignedPut(port: number, path: string, data: Buffe
 
   const headers = await signedHeaders(port, 'PUT', path, {
     'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': String(data.length), 'content-length': String(length), 'x-amz-date': amzDate,
-    ...(opts.trailer ? { 'x-amz-trailer': opts.trailer.name } : {}),
+    ...(opts.trailer && !opts.unannounced ? { 'x-amz-trailer': opts.trailer.name } : {}),
   }, payload);
   let previous = /Signature=([0-9a-f]{64})/.exec(headers.authorization!)![1]!;
   const frames: Buffer[] = [];

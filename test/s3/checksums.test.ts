@@ -93,6 +93,23 @@ describe('checksums', () => {
     expect(await body('trailer')).toEqual(data);
   });
 
+  it('a checksum trailer sent without x-amz-trailer announcing it is checked all the same: kept when right, BadDigest when wrong', async () => {
+    const data = Buffer.from('unannounced trailer '.repeat(4000));
+    const trailer = { name: 'x-amz-checksum-crc32c', value: VALUES.crc32c!(data) };
+    const good = await streamingSignedPut(server.port, '/sums/unannounced', data, { trailer, unannounced: true });
+    const stored = await send(server.port, 'PUT', '/sums/unannounced', good.headers, good.body);
+    expect(stored.status).toBe(200);
+    const head = await server.client().send(new HeadObjectCommand({ Bucket: 'sums', Key: 'unannounced', ChecksumMode: 'ENABLED' }));
+    expect(head.ChecksumCRC32C).toBe(trailer.value);
+    expect(head.ChecksumCRC64NVME).toBeUndefined();
+    const other = Buffer.from('other bytes, same trailer');
+    const bad = await streamingSignedPut(server.port, '/sums/unannounced', other, { trailer, unannounced: true });
+    const refused = await send(server.port, 'PUT', '/sums/unannounced', bad.headers, bad.body);
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatch(/<Code>BadDigest<\/Code>/);
+    expect(await body('unannounced')).toEqual(data);
+  });
+
   it('an algorithm S3 does not have, or two checksums at once, is InvalidRequest and nothing is stored; the settings headers are not algorithms', async () => {
     const data = Buffer.from('unknown');
     const unknown = await put('unknown', data, { 'x-amz-checksum-md5': sha('md5', data) });

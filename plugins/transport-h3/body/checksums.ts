@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 
-import type { CrcAlgorithm, CrcEngine } from '../../../core/contracts/crc.js';
+import { CRC_ALGORITHMS, type CrcAlgorithm, type CrcEngine } from '../../../core/contracts/crc.js';
 import { crcBase64 } from '../../../core/engine/upload-checksum.js';
 import { S3Error } from '../s3-error.js';
 
@@ -65,6 +65,8 @@ export async function* verifyBody(
     checksums: Map<ChecksumAlgorithm, string | undefined>;
     /** trailers, filled when the body has ended */
     trailers?: Map<string, string>;
+    /** a body framed for trailers that announced none: some SDKs send a checksum trailer all the same, checked when it is a CRC */
+    unannounced?: boolean;
     declaredLength?: number;
   },
   computed: Map<ChecksumAlgorithm, string>,
@@ -76,11 +78,14 @@ export async function* verifyBody(
   // A body sent with no checksum gets S3's own, CRC-64/NVME, kept with what it is stored as.
   const kept = new Set<ChecksumAlgorithm>([...(expect.checksums.size > 0 ? expect.checksums.keys() : ['crc64nvme' as const]), ...also]);
   const runners = new Map([...kept].map((a) => [a, runner(a, crc)]));
+  // The CRCs run at memory speed: every one is kept ready for a trailer nobody announced.
+  const ready = new Map(expect.unannounced ? CRC_ALGORITHMS.filter((a) => !runners.has(a)).map((a) => [a, runner(a, crc)]) : []);
   let length = 0;
   for await (const chunk of body) {
     md5?.update(chunk);
     sha?.update(chunk);
     for (const r of runners.values()) r.update(chunk);
+    for (const r of ready.values()) r.update(chunk);
     length += chunk.byteLength;
     yield chunk;
   }
@@ -92,6 +97,19 @@ export async function* verifyBody(
   }
   if (sha && sha.digest('hex') !== expect.sha256Hex) {
     throw new S3Error('XAmzContentSHA256Mismatch');
+  }
+  if (expect.unannounced) {
+    for (const [name, value] of expect.trailers ?? []) {
+      const algorithm = checksumHeaderAlgorithm(name);
+      if (!algorithm || expect.checksums.has(algorithm)) continue;
+      const r = runners.get(algorithm) ?? ready.get(algorithm as CrcAlgorithm);
+      if (!r) throw new S3Error('InvalidRequest', `The trailer ${name} was not announced in x-amz-trailer`);
+      if (r.base64() !== value) throw new S3Error('BadDigest', `The ${algorithm.toUpperCase()} you specified did not match the calculated checksum.`);
+      expect.checksums.set(algorithm, value);
+      runners.set(algorithm, r);
+      // The client's checksum is the object's: S3's own is not added beside it.
+      if (!also.includes('crc64nvme') && algorithm !== 'crc64nvme' && expect.checksums.size === 1) runners.delete('crc64nvme');
+    }
   }
   for (const [algorithm, r] of runners) {
     const got = r.base64();

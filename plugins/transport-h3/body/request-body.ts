@@ -57,6 +57,7 @@ export function requestBody(
     ...(HEX_SHA256.test(payload) ? { sha256Hex: payload } : {}),
     checksums,
     trailers,
+    ...(payload.endsWith('-TRAILER') && !header(req, 'x-amz-trailer') ? { unannounced: true } : {}),
     ...(chunked ? (decodedLength !== undefined ? { declaredLength: Number(decodedLength) } : {}) : (declared !== undefined ? { declaredLength: Number(declared) } : {})),
   }, computed, call.services.crc, also);
   return { body: verified, computed, declared: [...checksums.keys()] };
