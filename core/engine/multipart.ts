@@ -97,9 +97,13 @@ export class MultipartUploads {
     return info;
   }
 
-  /** `checksums`: filled with the part's checksums by the time `body` ends (a checking stream's results). */
-  async putPart(bucket: string, key: string, uploadId: string, partNumber: number, body: AsyncIterable<Uint8Array>, checksums?: ReadonlyMap<string, string>): Promise<PartInfo> {
-    await this.get(bucket, key, uploadId);
+  /**
+   * A part of `upload` (as `get` read it: the caller needs its checksum before
+   * the body streams); `checksums`: filled with the part's checksums by the
+   * time `body` ends (a checking stream's results).
+   */
+  async putPart(upload: UploadInfo, partNumber: number, body: AsyncIterable<Uint8Array>, checksums?: ReadonlyMap<string, string>): Promise<PartInfo> {
+    const { bucket, key, uploadId } = upload;
     const attempt = newVersionId();
     const sub = `p${String(partNumber).padStart(5, '0')}-${attempt}`;
     const { span, md5 } = await this.writer.write(bucket, key, `${uploadDir(uploadId)}/${sub}`, body);
@@ -111,10 +115,9 @@ export class MultipartUploads {
     return part;
   }
 
-  /** The newest attempt of every part number, in part order. */
-  async parts(bucket: string, key: string, uploadId: string): Promise<PartInfo[]> {
-    await this.get(bucket, key, uploadId);
-    const dir = partRecordDir(bucket, uploadId);
+  /** The newest attempt of every part number of `upload` (as `get` read it), in part order. */
+  async parts(upload: UploadInfo): Promise<PartInfo[]> {
+    const dir = partRecordDir(upload.bucket, upload.uploadId);
     const newest = new Map<number, string>();
     for (const name of await listOnMajority(this.nodes, dir)) {
       const number = Number(name.slice(1, 6));
@@ -143,7 +146,7 @@ export class MultipartUploads {
     }
     if (requested.length === 0) throw new KintsugiError('ERR_MALFORMED_XML', 'You must specify at least one part');
     for (let i = 1; i < requested.length; i++) if (requested[i]!.partNumber <= requested[i - 1]!.partNumber) throw new InvalidPartOrderError();
-    const available = new Map((await this.parts(bucket, key, uploadId)).map((p) => [p.partNumber, p]));
+    const available = new Map((await this.parts(info)).map((p) => [p.partNumber, p]));
     const chosen = requested.map((r, i) => {
       const part = available.get(r.partNumber);
       const etag = r.etag.replace(/"/g, '');

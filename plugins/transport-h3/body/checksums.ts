@@ -2,6 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 
 import { CRC_ALGORITHMS, type CrcAlgorithm, type CrcEngine } from '../../../core/contracts/crc.js';
 import { crcBase64 } from '../../../core/engine/upload-checksum.js';
+import { header, type S3Request } from '../context.js';
 import { S3Error } from '../s3-error.js';
 
 /** The x-amz-checksum-* algorithms S3 accepts, by header suffix. */
@@ -22,6 +23,25 @@ export function checksumHeaderAlgorithm(name: string): ChecksumAlgorithm | undef
   if (!(CHECKSUM_ALGORITHMS as readonly string[]).includes(algorithm)) throw new S3Error('InvalidRequest', `Invalid checksum algorithm header ${name}`);
   return algorithm as ChecksumAlgorithm;
 }
+
+/**
+ * The checksum values a request's x-amz-checksum-* headers carry, by
+ * algorithm: at most one (InvalidRequest for two, as S3 answers, and for
+ * an algorithm S3 does not have).
+ */
+export function checksumHeaders(req: Pick<S3Request, 'headers'>): [ChecksumAlgorithm, string][] {
+  const sent: [ChecksumAlgorithm, string][] = [];
+  for (const name of Object.keys(req.headers)) {
+    const algorithm = checksumHeaderAlgorithm(name);
+    const value = algorithm && header(req, name);
+    if (algorithm && value) sent.push([algorithm, value]);
+  }
+  if (sent.length > 1) throw new S3Error('InvalidRequest', 'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.');
+  return sent;
+}
+
+/** The XML element that carries a checksum of `algorithm` (ChecksumCRC64NVME...). */
+export const checksumElement = (algorithm: string) => `Checksum${algorithm.toUpperCase()}`;
 
 interface Running {
   update(data: Uint8Array): void;

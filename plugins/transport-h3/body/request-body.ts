@@ -1,5 +1,5 @@
 import { decodeAwsChunked } from './aws-chunked.js';
-import { checksumHeaderAlgorithm, verifyBody, type ChecksumAlgorithm } from './checksums.js';
+import { checksumHeaderAlgorithm, checksumHeaders, verifyBody, type ChecksumAlgorithm } from './checksums.js';
 import { header, type Call } from '../context.js';
 import { S3Error } from '../s3-error.js';
 import { STREAMING_SIGNED, STREAMING_SIGNED_TRAILER, UNSIGNED, type Verified } from '../auth/sigv4.js';
@@ -37,13 +37,8 @@ export function requestBody(
       ...(signed ? { seed: auth.seed!, signedTrailer: payload === STREAMING_SIGNED_TRAILER } : {}),
     });
   }
-  const checksums = new Map<ChecksumAlgorithm, string | undefined>();
   // CompleteMultipartUpload's x-amz-checksum-* headers describe the object it completes, not its XML.
-  for (const name of options.checksumHeaders === false ? [] : Object.keys(req.headers)) {
-    const a = checksumHeaderAlgorithm(name);
-    const v = a && header(req, name);
-    if (a && v) checksums.set(a, v);
-  }
+  const checksums = new Map<ChecksumAlgorithm, string | undefined>(options.checksumHeaders === false ? [] : checksumHeaders(req));
   for (const t of (header(req, 'x-amz-trailer') ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)) {
     const a = t.startsWith('x-amz-checksum-') ? checksumHeaderAlgorithm(t) : undefined;
     if (!a) throw new S3Error('InvalidRequest', `unsupported trailer ${t}`);

@@ -13,7 +13,7 @@ import { confirmBucket, openCopySource, reading } from './objects.js';
 import type { ChecksumType } from '../../../core/contracts/metadata.js';
 import type { UploadInfo } from '../../../core/engine/multipart.js';
 import { defaultUploadChecksumType, UPLOAD_CHECKSUM_TYPES, type UploadChecksum } from '../../../core/engine/upload-checksum.js';
-import { CHECKSUM_ALGORITHMS, checksumHeaderAlgorithm, verifyBody, type ChecksumAlgorithm } from '../body/checksums.js';
+import { CHECKSUM_ALGORITHMS, checksumElement, checksumHeaders, verifyBody, type ChecksumAlgorithm } from '../body/checksums.js';
 
 function partNumberOf(call: Call): number {
   const partNumber = wholeNumberParam(call.req.query, 'partNumber', 0);
@@ -45,10 +45,13 @@ function askedChecksum(call: Call): UploadChecksum | undefined {
 }
 
 /** The x-amz-checksum-algorithm and -type an upload's answers carry. */
-const checksumHeaders = (c: UploadChecksum | undefined): Record<string, string> => (c ? { 'x-amz-checksum-algorithm': c.algorithm.toUpperCase(), 'x-amz-checksum-type': c.type } : {});
+const uploadChecksumHeaders = (c: UploadChecksum | undefined): Record<string, string> => (c ? { 'x-amz-checksum-algorithm': c.algorithm.toUpperCase(), 'x-amz-checksum-type': c.type } : {});
 
-/** An XML element's name for a checksum of `algorithm` (ChecksumCRC64NVME...). */
-const checksumElement = (algorithm: string) => `Checksum${algorithm.toUpperCase()}`;
+/** What every part of `upload` is checksummed with (checked when the client sent it): the upload's algorithm and a CRC-64/NVME, the object's being made of them. */
+function partChecksums(upload: UploadInfo): ChecksumAlgorithm[] {
+  const wanted = upload.checksum?.algorithm as ChecksumAlgorithm | undefined;
+  return [...(wanted ? [wanted] : []), 'crc64nvme'];
+}
 
 export async function createMultipartUpload(call: Call): Promise<S3Response> {
   const { bucket, key, services } = call;
@@ -56,7 +59,7 @@ export async function createMultipartUpload(call: Call): Promise<S3Response> {
   await services.buckets.get(bucket);
   const uploadId = await services.uploads.create(bucket, key, putOptions(call.req), checksum);
   const response = xmlResponse(200, xmlDocument('InitiateMultipartUploadResult', [['Bucket', bucket], ['Key', key], ['UploadId', uploadId]]));
-  Object.assign(response.headers, checksumHeaders(checksum));
+  Object.assign(response.headers, uploadChecksumHeaders(checksum));
   return response;
 }
 
@@ -65,11 +68,10 @@ export async function uploadPart(call: Call): Promise<S3Response> {
   const partNumber = partNumberOf(call);
   await services.buckets.get(bucket);
   const upload = await services.uploads.get(bucket, key, uploadIdOf(call));
-  // Every part gets the upload's checksum (checked when sent) and a CRC-64/NVME: the object's is made of them.
-  const wanted = upload.checksum?.algorithm as ChecksumAlgorithm | undefined;
-  const { body, computed, declared } = requestBody(call, [...(wanted ? [wanted] : []), 'crc64nvme']);
-  const part = await services.uploads.putPart(bucket, key, uploadIdOf(call), partNumber, body, computed);
+  const { body, computed, declared } = requestBody(call, partChecksums(upload));
+  const part = await services.uploads.putPart(upload, partNumber, body, computed);
   const headers: Record<string, string> = { etag: `"${part.etag}"` };
+  const wanted = upload.checksum?.algorithm as ChecksumAlgorithm | undefined;
   for (const a of new Set([...declared, ...(wanted ? [wanted] : [])])) headers[`x-amz-checksum-${a}`] = computed.get(a)!;
   return { status: 200, headers };
 }
@@ -84,10 +86,9 @@ export async function uploadPartCopy(call: Call): Promise<S3Response> {
     const rangeHeader = header(req, 'x-amz-copy-source-range');
     const range = rangeHeader !== undefined ? parseCopyRange(rangeHeader, source.record.size) : undefined;
     const upload = await services.uploads.get(bucket, key, uploadIdOf(call));
-    const wanted = upload.checksum?.algorithm as ChecksumAlgorithm | undefined;
     const computed = new Map<ChecksumAlgorithm, string>();
-    const data = verifyBody(source.read(range), { checksums: new Map() }, computed, services.crc, [...(wanted ? [wanted] : []), 'crc64nvme']);
-    const part = await services.uploads.putPart(bucket, key, uploadIdOf(call), partNumber, data, computed);
+    const data = verifyBody(source.read(range), { checksums: new Map() }, computed, services.crc, partChecksums(upload));
+    const part = await services.uploads.putPart(upload, partNumber, data, computed);
     const response = xmlResponse(200, xmlDocument('CopyPartResult', [['LastModified', isoDate(part.modifiedMs)], ['ETag', `"${part.etag}"`]]));
     Object.assign(response.headers, opened.headers);
     return response;
@@ -104,14 +105,8 @@ function wholeUploadChecksum(call: Call, asked: UploadChecksum | undefined): { a
   if (type !== undefined && type !== (asked?.type ?? 'FULL_OBJECT')) {
     throw new S3Error('InvalidRequest', `The upload was created using the ${asked?.type ?? 'FULL_OBJECT'} checksum mode. The complete request must use the same checksum mode.`);
   }
-  // An algorithm S3 does not have is refused here as on any upload.
-  const sent = Object.keys(call.req.headers).flatMap((name) => {
-    const algorithm = checksumHeaderAlgorithm(name);
-    const value = algorithm && header(call.req, name);
-    return algorithm && value !== undefined ? [{ algorithm: algorithm as string, value }] : [];
-  });
-  if (sent.length > 1) throw new S3Error('InvalidRequest', 'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.');
-  return sent[0];
+  const [sent] = checksumHeaders(call.req);
+  return sent && { algorithm: sent[0], value: sent[1] };
 }
 
 /**
@@ -156,7 +151,7 @@ export async function listParts(call: Call): Promise<S3Response> {
   const upload = await services.uploads.get(bucket, key, uploadId);
   const marker = wholeNumberParam(req.query, 'part-number-marker', 0);
   const max = Math.min(wholeNumberParam(req.query, 'max-parts', 1000), 1000);
-  const all = (await services.uploads.parts(bucket, key, uploadId)).filter((p) => p.partNumber > marker);
+  const all = (await services.uploads.parts(upload)).filter((p) => p.partNumber > marker);
   const page = all.slice(0, max);
   return xmlResponse(200, xmlDocument('ListPartsResult', [
     ['Bucket', bucket], ['Key', key], ['UploadId', uploadId],

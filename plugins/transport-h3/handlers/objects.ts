@@ -8,7 +8,7 @@ import { objectHeaders, putOptions } from '../object-headers.js';
 import { parseCopySource } from '../paths.js';
 import { parseRange, partRange } from '../ranges.js';
 import { requestBody } from '../body/request-body.js';
-import { verifyBody, type ChecksumAlgorithm } from '../body/checksums.js';
+import { CHECKSUM_ALGORITHMS, checksumElement, verifyBody, type ChecksumAlgorithm } from '../body/checksums.js';
 import { S3Error } from '../s3-error.js';
 import { addressedVersion, deleteAnswer, expirationHeader, versionedWrites, versionHeader, writtenVersionHeader } from '../versions.js';
 import { isoDate, xmlDocument, type XmlNode } from '../xml/xml-writer.js';
@@ -179,7 +179,6 @@ export async function deleteObject(call: Call): Promise<S3Response> {
 
 
 const ATTRIBUTES = new Set(['ETag', 'Checksum', 'ObjectParts', 'StorageClass', 'ObjectSize']);
-const CHECKSUM_ELEMENTS: Record<string, string> = { crc32: 'ChecksumCRC32', crc32c: 'ChecksumCRC32C', crc64nvme: 'ChecksumCRC64NVME', sha1: 'ChecksumSHA1', sha256: 'ChecksumSHA256' };
 
 /** GetObjectAttributes: the attributes named in x-amz-object-attributes, without the body. */
 export async function getObjectAttributes(call: Call): Promise<S3Response> {
@@ -191,9 +190,9 @@ export async function getObjectAttributes(call: Call): Promise<S3Response> {
   const { bucket, record } = await addressedRecord(call);
   const body: XmlNode[] = [];
   if (wanted.includes('ETag')) body.push(['ETag', record.etag]);
-  const checksums = Object.entries(record.checksums ?? {}).filter(([a]) => CHECKSUM_ELEMENTS[a]);
+  const checksums = Object.entries(record.checksums ?? {}).filter(([a]) => (CHECKSUM_ALGORITHMS as readonly string[]).includes(a));
   if (wanted.includes('Checksum') && checksums.length) {
-    body.push(['Checksum', [...checksums.map(([a, v]): XmlNode => [CHECKSUM_ELEMENTS[a]!, v]), ['ChecksumType', record.checksumType ?? 'FULL_OBJECT']]]);
+    body.push(['Checksum', [...checksums.map(([a, v]): XmlNode => [checksumElement(a), v]), ['ChecksumType', record.checksumType ?? 'FULL_OBJECT']]]);
   }
   if (wanted.includes('ObjectParts') && record.parts) {
     const marker = Number(header(req, 'x-amz-part-number-marker') ?? 0);
@@ -206,7 +205,7 @@ export async function getObjectAttributes(call: Call): Promise<S3Response> {
       ['PartsCount', record.parts.length], ['PartNumberMarker', marker],
       ...(page.length ? [['NextPartNumberMarker', page[page.length - 1]!.number] as XmlNode] : []),
       ['MaxParts', max], ['IsTruncated', numbered.length > max],
-      ...page.map((p): XmlNode => ['Part', [['PartNumber', p.number], ['Size', p.size], ...(p.checksum ? [[CHECKSUM_ELEMENTS[algorithm!]!, p.checksum] as XmlNode] : [])]]),
+      ...page.map((p): XmlNode => ['Part', [['PartNumber', p.number], ['Size', p.size], ...(p.checksum ? [[checksumElement(algorithm!), p.checksum] as XmlNode] : [])]]),
     ]]);
   }
   if (wanted.includes('StorageClass')) body.push(['StorageClass', 'STANDARD']);
