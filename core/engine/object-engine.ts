@@ -34,6 +34,8 @@ export const INLINE_MAX = 128 << 10;
 
 /** Stripes a get reads ahead of the one it sends (each about 1 MiB of memory). */
 const READ_AHEAD = 3;
+/** Tries of a read whose version each time was removed by a newer one before its files were opened. */
+const OPEN_ATTEMPTS = 16;
 
 /**
  * A write's precondition (If-Match, If-None-Match): called with the current
@@ -248,7 +250,8 @@ export class ObjectEngine extends EventEmitter {
    * they call `read` once, or `close` when they will not.
    */
   async open(bucket: string, key: string, version?: VersionSelector): Promise<OpenObject> {
-    for (let attempt = 0; ; attempt++) {
+    let gone: string | undefined;
+    for (let attempt = 1; ; attempt++) {
       const record = await this.head(bucket, key, version);
       const spans = dataSpans(record);
       const first = this.reader(record, spans[0]!);
@@ -256,7 +259,13 @@ export class ObjectEngine extends EventEmitter {
       // its record and opening its files. When data files are missing, the
       // parity files are opened at once too (held open, they stay readable):
       // if more than m are gone, the version is, and the newer one is read.
-      if (first && (await first.openData()) > 0 && (await first.openAll()) > spans[0]!.codec.m && attempt < 2) {
+      // Overwrites may follow each other faster than a busy reader, so it
+      // tries again as long as each try finds another version; the same
+      // version twice has really lost its data (its record is removed
+      // before its files), and reading it reports that.
+      if (first && record.versionId !== gone && attempt < OPEN_ATTEMPTS
+        && (await first.openData()) > 0 && (await first.openAll()) > spans[0]!.codec.m) {
+        gone = record.versionId;
         await first.close();
         continue;
       }

@@ -6,8 +6,9 @@ import { describe, expect, it } from 'vitest';
 
 import { NoSuchKeyError } from '../../core/errors.js';
 import { ROOT } from '../helpers/cli.js';
-import { collect, openStore, tempDir } from '../helpers/engine.js';
+import { chunked, collect, openStore, tempDir } from '../helpers/engine.js';
 import { testSeed } from '../helpers/seed.mjs';
+import { TOKENS } from '../../core/tokens.js';
 
 function client(nodePath: string, id: number, ops: number, seed: number): Promise<{ puts: number; gets: number; deletes: number; torn: number; errors: string[] }> {
   return new Promise((resolve, reject) => {
@@ -47,6 +48,33 @@ describe('several processes on the same nodes', () => {
         expect((await store.engine.list({ bucket: 'race', prefix: key, maxKeys: 10 })).entries).toEqual([]);
       }
     }
+    await store.close();
+  });
+});
+
+describe('a read racing overwrites', () => {
+  it('reads the newest version whole, however many overwrites in a row remove the one it just looked up', async () => {
+    const store = await openStore();
+    const metadata = store.container.resolve(TOKENS.MetadataStore);
+    const body = (n: number) => Buffer.alloc(300_000, n);
+    await store.engine.put('race', 'hot', chunked(body(0)));
+    // Each of the first six lookups of the reader is followed, before it
+    // opens the files, by a put that prunes the version it found.
+    const lookup = metadata.get.bind(metadata);
+    let overwrites = 0;
+    let writing = false;
+    metadata.get = async (...args: Parameters<typeof lookup>) => {
+      const found = await lookup(...args);
+      if (!writing && overwrites < 6) {
+        writing = true;
+        await store.engine.put('race', 'hot', chunked(body(++overwrites)));
+        writing = false;
+      }
+      return found;
+    };
+    const read = await collect((await store.engine.get('race', 'hot')).body);
+    expect(overwrites).toBe(6);
+    expect(read.equals(body(6))).toBe(true);
     await store.close();
   });
 });
