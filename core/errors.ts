@@ -231,3 +231,17 @@ export class LayoutOutdatedError extends KintsugiError {
     super('ERR_LAYOUT_OUTDATED', `this gateway uses cluster layout version ${using}, the nodes have version ${newest}: writes wait until it has moved to the newest`);
   }
 }
+
+/** Object Lock keeps the version: it cannot be deleted, or its retention loosened (S3's AccessDenied). */
+export class ObjectLockedError extends KintsugiError {
+  constructor(readonly key: string, why: string) {
+    super('ERR_OBJECT_LOCKED', `Access Denied because object protected by object lock: ${JSON.stringify(key)} ${why}`);
+  }
+}
+
+/** A bucket setting that the bucket's state forbids (suspending versioning under Object Lock, Object Lock without versioning). */
+export class BucketStateError extends KintsugiError {
+  constructor(message: string) {
+    super('ERR_BUCKET_STATE', message);
+  }
+}

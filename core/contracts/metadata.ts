@@ -25,6 +25,15 @@ export interface PartSpan extends DataSpan {
 export type ChecksumType = 'COMPOSITE' | 'FULL_OBJECT';
 
 /** The record kept for one object version (or a delete marker, `deleted`). */
+export const RETENTION_MODES = ['GOVERNANCE', 'COMPLIANCE'] as const;
+export type RetentionMode = (typeof RETENTION_MODES)[number];
+
+/** A version's Object Lock retention: kept until `untilMs`; COMPLIANCE against anyone, GOVERNANCE unless bypassed (core/engine/object-lock.ts). */
+export interface Retention {
+  readonly mode: RetentionMode;
+  readonly untilMs: number;
+}
+
 export interface ObjectRecord {
   readonly bucket: string;
   readonly key: string;
@@ -47,6 +56,10 @@ export interface ObjectRecord {
   readonly checksumType?: ChecksumType;
   /** the version's tag set, in the order it was put (absent: none) */
   readonly tags?: readonly (readonly [string, string])[];
+  /** Object Lock retention (absent: none) */
+  readonly retention?: Retention;
+  /** an Object Lock legal hold is on (absent: off) */
+  readonly legalHold?: boolean;
   /** the code the object was written with */
   readonly codec: CodecParams;
   /** object bytes per full stripe (a multiple of k; core/engine/geometry.ts) */
@@ -257,11 +270,11 @@ export interface MetadataStore {
    */
   put(record: ObjectRecord, shards?: readonly Uint8Array[]): Promise<{ firstVersion: boolean }>;
   /**
-   * Replaces one version's tag set (none: removes it) on every copy of its
-   * record, each copy keeping the inline shard it carries; returns the record
-   * as it is now, or undefined when the version is not there.
+   * Rewrites every copy of one version's record as `record` (same bucket,
+   * key and version id; what changed: its tags, its lock), each copy keeping
+   * the inline shard it carries. WriteQuorumError when too few copies took it.
    */
-  retag(record: ObjectRecord, tags: readonly (readonly [string, string])[] | undefined): Promise<ObjectRecord>;
+  revise(record: ObjectRecord): Promise<void>;
   /** Shard i of an inline record, from the copy on its node, or undefined when that copy is missing or rotten. */
   readShard(record: ObjectRecord, shard: number): Promise<Uint8Array | undefined>;
   /**

@@ -4,12 +4,13 @@ import { inject, injectable } from 'tsyringe';
 
 import type { MetadataStore } from '../contracts/metadata.js';
 import type { NodeSet } from '../contracts/nodes.js';
-import { BucketExistsError, BucketNotEmptyError, NoSuchBucketError } from '../errors.js';
+import { BucketExistsError, BucketNotEmptyError, BucketStateError, NoSuchBucketError } from '../errors.js';
 import { TOKENS } from '../tokens.js';
 import type { BucketEpoch } from './bucket-epoch.js';
 import type { CorsRule } from './cors-rules.js';
 import type { LifecycleRule } from './lifecycle-rules.js';
 import { assertBucketName } from './names.js';
+import type { ObjectLockConfig } from './object-lock.js';
 import { listOnMajority, readFromMajority, removeOnAll, writeOnAll } from './node-quorum.js';
 
 /** A deletion mark older than this was left by a DeleteBucket that never finished. */
@@ -32,6 +33,8 @@ export interface BucketInfo {
   policy?: string;
   /** the canned ACL public-read: anyone may list the bucket and read its objects */
   publicRead?: boolean;
+  /** Object Lock is enabled (for good: versioning can no longer be suspended), with its default retention if any */
+  objectLock?: ObjectLockConfig;
 }
 
 /**
@@ -114,10 +117,11 @@ export class BucketStore {
     }
   }
 
-  async create(name: string): Promise<void> {
+  /** `objectLock`: created with Object Lock enabled, and so with versioning enabled */
+  async create(name: string, objectLock = false): Promise<void> {
     assertBucketName(name);
     if (await this.get(name).then(() => true, () => false)) throw new BucketExistsError(name);
-    await this.write({ name, createdMs: Date.now() });
+    await this.write({ name, createdMs: Date.now(), ...(objectLock ? { versioning: 'Enabled', objectLock: {} } : {}) });
     // No process keeps a bucket's absence: nothing to wait for.
     this.kept.delete(name);
     this.epoch.changed();
@@ -147,7 +151,18 @@ export class BucketStore {
   }
 
   async setVersioning(name: string, versioning: 'Enabled' | 'Suspended'): Promise<void> {
-    await this.update(name, (info) => ({ ...info, versioning }));
+    await this.update(name, (info) => {
+      if (info.objectLock && versioning !== 'Enabled') throw new BucketStateError('An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.');
+      return { ...info, versioning };
+    });
+  }
+
+  /** Enables Object Lock (for good) with `config`'s default retention; versioning must be enabled already. */
+  async setObjectLock(name: string, config: ObjectLockConfig): Promise<void> {
+    await this.update(name, (info) => {
+      if (info.versioning !== 'Enabled') throw new BucketStateError('Versioning must be \'Enabled\' on the bucket to apply a Object Lock configuration');
+      return { ...info, objectLock: config };
+    });
   }
 
   /** Replaces the bucket's lifecycle rules (none: removes them). */

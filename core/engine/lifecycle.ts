@@ -5,6 +5,7 @@ import { inject, injectable } from 'tsyringe';
 import type { KintsugiConfig } from '../config.js';
 import type { Logger } from '../contracts/logger.js';
 import type { VersionEntry } from '../contracts/metadata.js';
+import { ObjectLockedError } from '../errors.js';
 import { TOKENS } from '../tokens.js';
 import { BucketStore, type BucketInfo } from './buckets.js';
 import { afterDays, needsTags, ruleMatches, type LifecycleRule, type TagPair } from './lifecycle-rules.js';
@@ -18,6 +19,8 @@ export interface LifecycleCounts {
   noncurrentExpired: number;
   deleteMarkersRemoved: number;
   uploadsAborted: number;
+  /** noncurrent versions due to expire that Object Lock kept */
+  lockedKept: number;
 }
 
 export interface LifecycleStatus {
@@ -28,7 +31,7 @@ export interface LifecycleStatus {
   lastPass?: LifecycleCounts & { finishedMs: number; seconds: number };
 }
 
-const zero = (): LifecycleCounts => ({ versionsScanned: 0, currentExpired: 0, noncurrentExpired: 0, deleteMarkersRemoved: 0, uploadsAborted: 0 });
+const zero = (): LifecycleCounts => ({ versionsScanned: 0, currentExpired: 0, noncurrentExpired: 0, deleteMarkersRemoved: 0, uploadsAborted: 0, lockedKept: 0 });
 
 /** A listing page of versions, and so the most held in memory for one key's versions at a time. */
 const PAGE = 1000;
@@ -172,8 +175,14 @@ export class LifecycleWorker {
           && i - 1 >= (r.noncurrentExpiration.newer ?? 0)
           && afterDays(since, r.noncurrentExpiration.days, this.dayMs) <= now);
         if (!expires) continue;
-        await this.engine.delete(bucket.name, key, { versionId: v.versionId });
-        counts.noncurrentExpired++;
+        try {
+          await this.engine.delete(bucket.name, key, { versionId: v.versionId, objectLock: bucket.objectLock !== undefined });
+          counts.noncurrentExpired++;
+        } catch (err) {
+          // Object Lock keeps it: expired when its lock ends, on a later pass.
+          if (!(err instanceof ObjectLockedError)) throw err;
+          counts.lockedKept++;
+        }
       }
     } catch (err) {
       this.log.warn('lifecycle action failed', { bucket: bucket.name, key, error: (err as Error).message });

@@ -16,6 +16,7 @@ import { TOKENS } from '../tokens.js';
 import { newVersionId, VERSION_ID_PATTERN } from '../version-id.js';
 import { assertBucketName, assertKey } from './names.js';
 import { metadataFields, ObjectEngine, type PutOptions, type WriteCondition } from './object-engine.js';
+import { defaultRetentionFrom, type DefaultRetention } from './object-lock.js';
 import { uploadChecksumValue, type UploadChecksum } from './upload-checksum.js';
 import { VersionWriter } from './version-writer.js';
 
@@ -134,7 +135,7 @@ export class MultipartUploads {
    */
   async complete(
     bucket: string, key: string, uploadId: string, requested: { partNumber: number; etag: string; checksums?: Record<string, string> }[],
-    options: { condition?: WriteCondition; versioned?: boolean; expected?: { algorithm: string; value: string } } = {},
+    options: { condition?: WriteCondition; versioned?: boolean; expected?: { algorithm: string; value: string }; defaultRetention?: DefaultRetention } = {},
   ): Promise<CompletedUpload> {
     let info: UploadInfo;
     try {
@@ -163,7 +164,7 @@ export class MultipartUploads {
       throw new ChecksumMismatchError(`The ${expected.algorithm.toUpperCase()} you specified for the whole upload did not match the one its parts make.`);
     }
 
-    return this.engine.guarded(bucket, key, options.condition, () => this.commitUpload(info, uploadId, chosen, options.versioned === true, checksum));
+    return this.engine.guarded(bucket, key, options.condition, () => this.commitUpload(info, uploadId, chosen, options, checksum));
   }
 
   /**
@@ -178,9 +179,11 @@ export class MultipartUploads {
     return value === undefined ? undefined : { ...want, value };
   }
 
-  private async commitUpload(info: UploadInfo, uploadId: string, chosen: PartInfo[], versioned: boolean, checksum: CompletedUpload['checksum']): Promise<CompletedUpload> {
+  private async commitUpload(
+    info: UploadInfo, uploadId: string, chosen: PartInfo[], options: { versioned?: boolean; defaultRetention?: DefaultRetention }, checksum: CompletedUpload['checksum'],
+  ): Promise<CompletedUpload> {
     const { bucket, key } = info;
-    const versionId = newVersionId(Date.now(), versioned);
+    const versionId = newVersionId(Date.now(), options.versioned === true);
     const data = objectDir(bucket, key);
     const moved = await Promise.all(this.nodes.drives.map((d) => d.rename(`${data}/${uploadDir(uploadId)}`, `${data}/${versionId}`).then(() => true, () => false)));
     if (moved.filter(Boolean).length < this.writer.writeQuorum) {
@@ -194,12 +197,17 @@ export class MultipartUploads {
     for (const p of chosen) md5s.update(Buffer.from(p.etag, 'hex'));
     const parts: PartSpan[] = chosen.map((p) => ({ ...p.span, dir: `${versionId}/${p.span.dir}`, partNumber: p.partNumber, etag: p.etag, ...(p.checksums ? { checksums: p.checksums } : {}) }));
     const first = parts[0]!;
+    const createdMs = Date.now();
+    // A bucket's default retention counts from the object's creation: now, not the upload's start.
+    const lock = options.defaultRetention && !info.options.lock?.retention
+      ? { ...info.options.lock, retention: defaultRetentionFrom(options.defaultRetention, createdMs) }
+      : info.options.lock;
     const record: ObjectRecord = {
       bucket, key, versionId,
       size: parts.reduce((a, p) => a + p.size, 0),
       etag: `${md5s.digest('hex')}-${parts.length}`,
-      createdMs: Date.now(),
-      ...metadataFields(info.options),
+      createdMs,
+      ...metadataFields({ ...info.options, ...(lock ? { lock } : {}) }),
       ...(checksum ? { checksums: { [checksum.algorithm]: checksum.value }, checksumType: checksum.type } : {}),
       codec: first.codec,
       stripeBytes: first.stripeBytes,

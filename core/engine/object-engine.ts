@@ -8,7 +8,9 @@ import { inject, injectable } from 'tsyringe';
 import type { KintsugiConfig } from '../config.js';
 import type { Codec, ErasureCoder } from '../contracts/codec.js';
 import type { Logger } from '../contracts/logger.js';
-import { dataFolders, dataSpans, type DataSpan, type ListPage, type ListRequest, type ListVersionsRequest, type MetadataStore, type ObjectRecord, type VersionPage, type VersionSelector } from '../contracts/metadata.js';
+import {
+  dataFolders, dataSpans, type DataSpan, type ListPage, type ListRequest, type ListVersionsRequest, type MetadataStore, type ObjectRecord, type Retention, type VersionPage, type VersionSelector,
+} from '../contracts/metadata.js';
 import type { NodeSet } from '../contracts/nodes.js';
 import { DeleteMarkerError, InvalidRangeError, InvalidVersionIdError, NoSuchKeyError, NoSuchVersionError } from '../errors.js';
 import { shardPath } from '../layout.js';
@@ -17,6 +19,7 @@ import { isNullVersion, newVersionId, VERSIONED_ID_PATTERN } from '../version-id
 import { Geometry, packetSizeFor } from './geometry.js';
 import { KeyLocks } from './key-lock.js';
 import { MemoryFile } from './memory-file.js';
+import { assertDeletable, assertRetentionChange, lockFields, type ObjectLock } from './object-lock.js';
 import { assertBucketName, assertKey } from './names.js';
 import { StripeBuffers } from './shard-format.js';
 import { StripeReader, type ReadDamage } from './stripe-reader.js';
@@ -56,6 +59,8 @@ export interface PutOptions {
   versioned?: boolean;
   /** the new version's tag set */
   tags?: readonly (readonly [string, string])[];
+  /** the new version's Object Lock retention and legal hold */
+  lock?: ObjectLock;
 }
 
 /** A bucket's versioning, as DELETE needs it: never set, Enabled or Suspended. */
@@ -66,6 +71,12 @@ export interface DeleteOptions {
   /** delete this version for good (an internal id, or `null`) */
   versionId?: string;
   versioning?: Versioning;
+  /** the bucket has Object Lock: a version deleted for good is checked against its lock with the key locked */
+  objectLock?: boolean;
+  /** x-amz-bypass-governance-retention from a user who may: GOVERNANCE retention does not keep the version */
+  bypassGovernance?: boolean;
+  /** a write taking back the version it just made and never acknowledged: no lock keeps that */
+  rollback?: boolean;
 }
 
 /** What a DELETE did: the version it removed or the marker it added (versionId), and whether that is a delete marker. */
@@ -302,15 +313,19 @@ export class ObjectEngine extends EventEmitter {
   async delete(bucket: string, key: string, options: DeleteOptions = {}): Promise<DeleteResult> {
     assertBucketName(bucket);
     assertKey(key);
-    return this.guarded(bucket, key, options.condition, () => (options.versionId !== undefined
-      ? this.deleteVersion(bucket, key, options.versionId)
-      : this.addMarker(bucket, key, options.versioning)));
+    const { versionId } = options;
+    if (versionId === undefined) return this.guarded(bucket, key, options.condition, () => this.addMarker(bucket, key, options.versioning));
+    const remove = () => this.deleteVersion(bucket, key, versionId, options);
+    // A lock changes under the key lock (see amend): checked and purged under it too, a version cannot be deleted the moment a hold went on.
+    if (options.objectLock && !options.condition) return this.locks.with(bucket, key, this.writer.placed(bucket, key).metadata, remove);
+    return this.guarded(bucket, key, options.condition, remove);
   }
 
-  private async deleteVersion(bucket: string, key: string, version: string): Promise<DeleteResult> {
+  private async deleteVersion(bucket: string, key: string, version: string, options: DeleteOptions): Promise<DeleteResult> {
     const record = await this.metadata.get(bucket, key, version);
     // Deleting a version that is not there succeeds, as in S3.
     if (!record) return { versionId: version, deleteMarker: false };
+    if (!options.rollback) assertDeletable(record, Date.now(), options.bypassGovernance === true);
     await this.metadata.purge(record);
     if (!record.inline && !record.deleted) {
       const everyNode = this.nodes.drives.map((d) => d.index);
@@ -334,8 +349,37 @@ export class ObjectEngine extends EventEmitter {
   }
 
   /** Replaces the tag set of the current version (or the version asked for); returns its record. */
-  async retag(bucket: string, key: string, version: VersionSelector, tags: readonly (readonly [string, string])[] | undefined): Promise<ObjectRecord> {
-    return this.metadata.retag(await this.head(bucket, key, version), tags);
+  retag(bucket: string, key: string, version: VersionSelector, tags: readonly (readonly [string, string])[] | undefined): Promise<ObjectRecord> {
+    return this.amend(bucket, key, version, ({ tags: _, ...record }) => (tags && tags.length > 0 ? { ...record, tags } : record));
+  }
+
+  /** Sets (or, undefined, removes) a version's Object Lock retention, as far as its current one allows (assertRetentionChange). */
+  setRetention(bucket: string, key: string, version: VersionSelector, retention: Retention | undefined, bypassGovernance: boolean): Promise<ObjectRecord> {
+    return this.amend(bucket, key, version, (record) => {
+      assertRetentionChange(record, retention, Date.now(), bypassGovernance);
+      const { retention: _, ...rest } = record;
+      return retention ? { ...rest, retention } : rest;
+    });
+  }
+
+  /** Puts a version's Object Lock legal hold on or off. */
+  setLegalHold(bucket: string, key: string, version: VersionSelector, on: boolean): Promise<ObjectRecord> {
+    return this.amend(bucket, key, version, ({ legalHold: _, ...record }) => (on ? { ...record, legalHold: true } : record));
+  }
+
+  /**
+   * Rewrites a version's record with `change` made, the key locked: two
+   * changes (tags and a legal hold) never undo each other, and a delete
+   * checks a lock no change is making.
+   */
+  private amend(bucket: string, key: string, version: VersionSelector, change: (record: ObjectRecord) => ObjectRecord): Promise<ObjectRecord> {
+    assertBucketName(bucket);
+    assertKey(key);
+    return this.locks.with(bucket, key, this.writer.placed(bucket, key).metadata, async () => {
+      const next = change(await this.head(bucket, key, version));
+      await this.metadata.revise(next);
+      return next;
+    });
   }
 
   list(request: ListRequest): Promise<ListPage> {
@@ -469,5 +513,6 @@ export function metadataFields(options: PutOptions): Partial<ObjectRecord> {
     ...(options.userMetadata && Object.keys(options.userMetadata).length ? { userMetadata: options.userMetadata } : {}),
     ...checksumField(options.checksums),
     ...(options.tags && options.tags.length ? { tags: options.tags } : {}),
+    ...lockFields(options.lock),
   };
 }

@@ -107,9 +107,7 @@ export class MsgpackMetadataStore implements MetadataStore {
     return { firstVersion: written.every((w) => w?.newFolder === true) };
   }
 
-  async retag(record: ObjectRecord, tags: readonly (readonly [string, string])[] | undefined): Promise<ObjectRecord> {
-    const { tags: _, ...rest } = record;
-    const tagged: ObjectRecord = tags && tags.length > 0 ? { ...rest, tags } : rest;
+  async revise(record: ObjectRecord): Promise<void> {
     const path = recordPath(record.bucket, record.key, record.versionId);
     const targets = this.targets(record.bucket, record.key, record.shardNodes);
     const meta = this.metaNodes(record.bucket, record.key);
@@ -119,14 +117,13 @@ export class MsgpackMetadataStore implements MetadataStore {
         const bytes = (await this.shelf(n).get(path))?.bytes;
         const copy = bytes && decodeCopy(bytes);
         if (!copy || copy.record.versionId !== record.versionId) return false;
-        await this.shelf(n).put([{ name: path, bytes: encodeRecord(tagged, copy.shard) }]);
+        await this.shelf(n).put([{ name: path, bytes: encodeRecord(record, copy.shard) }]);
         return true;
       } catch {
         return false;
       }
     }));
-    this.assertQuorum('tags', meta, targets, written);
-    return tagged;
+    this.assertQuorum('revised record', meta, targets, written);
   }
 
   /**

@@ -10,6 +10,7 @@ import { deleteObjects } from './handlers/delete-objects.js';
 import { listObjectVersions } from './handlers/list-versions.js';
 import { listBucket } from './handlers/listing.js';
 import * as multipart from './handlers/multipart.js';
+import * as objectLock from './handlers/object-lock.js';
 import * as objectTagging from './handlers/object-tagging.js';
 import * as objects from './handlers/objects.js';
 import { levelOf } from './paths.js';
@@ -128,7 +129,7 @@ export const ROUTES: readonly Route[] = [
   ...bucketConfig('website', { get: 'GetBucketWebsite', put: 'PutBucketWebsite', delete: 'DeleteBucketWebsite' }, { get: buckets.notConfigured('NoSuchWebsiteConfiguration') }),
   ...bucketConfig('replication', { get: 'GetBucketReplication', put: 'PutBucketReplication', delete: 'DeleteBucketReplication' }, { get: buckets.notConfigured('ReplicationConfigurationNotFoundError') }),
   ...bucketConfig('encryption', { get: 'GetBucketEncryption', put: 'PutBucketEncryption', delete: 'DeleteBucketEncryption' }, { get: buckets.notConfigured('ServerSideEncryptionConfigurationNotFoundError') }),
-  ...bucketConfig('object-lock', { get: 'GetObjectLockConfiguration', put: 'PutObjectLockConfiguration' }, { get: buckets.notConfigured('ObjectLockConfigurationNotFoundError') }),
+  ...bucketConfig('object-lock', { get: 'GetObjectLockConfiguration', put: 'PutObjectLockConfiguration' }, { get: objectLock.getObjectLockConfiguration, put: objectLock.putObjectLockConfiguration }),
   ...bucketConfig('ownershipControls', { get: 'GetBucketOwnershipControls', put: 'PutBucketOwnershipControls', delete: 'DeleteBucketOwnershipControls' }, { get: buckets.notConfigured('OwnershipControlsNotFoundError') }),
   ...bucketConfig('publicAccessBlock', { get: 'GetPublicAccessBlock', put: 'PutPublicAccessBlock', delete: 'DeletePublicAccessBlock' }, { get: buckets.notConfigured('NoSuchPublicAccessBlockConfiguration') }),
   ...bucketConfig('logging', { get: 'GetBucketLogging', put: 'PutBucketLogging' }, { get: buckets.defaultDocument('BucketLoggingStatus') }),
@@ -158,10 +159,10 @@ export const ROUTES: readonly Route[] = [
   route('GetObjectTagging', 'GET', 'object', ['tagging'], objectTagging.getObjectTagging),
   route('PutObjectTagging', 'PUT', 'object', ['tagging'], objectTagging.putObjectTagging),
   route('DeleteObjectTagging', 'DELETE', 'object', ['tagging'], objectTagging.deleteObjectTagging),
-  route('GetObjectRetention', 'GET', 'object', ['retention']),
-  route('PutObjectRetention', 'PUT', 'object', ['retention']),
-  route('GetObjectLegalHold', 'GET', 'object', ['legal-hold']),
-  route('PutObjectLegalHold', 'PUT', 'object', ['legal-hold']),
+  route('GetObjectRetention', 'GET', 'object', ['retention'], objectLock.getObjectRetention),
+  route('PutObjectRetention', 'PUT', 'object', ['retention'], objectLock.putObjectRetention),
+  route('GetObjectLegalHold', 'GET', 'object', ['legal-hold'], objectLock.getObjectLegalHold),
+  route('PutObjectLegalHold', 'PUT', 'object', ['legal-hold'], objectLock.putObjectLegalHold),
   route('GetObjectTorrent', 'GET', 'object', ['torrent']),
   route('RestoreObject', 'POST', 'object', ['restore']),
   route('SelectObjectContent', 'POST', 'object', ['select']),

@@ -23,6 +23,7 @@ const CATALOGUE = {
   InvalidAccessKeyId: [403, 'The AWS Access Key Id you provided does not exist in our records.'],
   InvalidArgument: [400, 'Invalid Argument'],
   InvalidBucketName: [400, 'The specified bucket is not valid.'],
+  InvalidBucketState: [409, 'The request is not valid with the current state of the bucket.'],
   InvalidDigest: [400, 'The Content-MD5 you specified is not valid.'],
   InvalidPolicyDocument: [400, 'The content of the form does not meet the conditions specified in the policy document.'],
   InvalidPart: [400, 'One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part\'s entity tag.'],
@@ -46,6 +47,7 @@ const CATALOGUE = {
   NoSuchCORSConfiguration: [404, 'The CORS configuration does not exist'],
   NoSuchKey: [404, 'The specified key does not exist.'],
   NoSuchLifecycleConfiguration: [404, 'The lifecycle configuration does not exist'],
+  NoSuchObjectLockConfiguration: [404, 'The specified object does not have a ObjectLock configuration'],
   NoSuchPublicAccessBlockConfiguration: [404, 'The public access block configuration was not found'],
   NoSuchTagSet: [404, 'The TagSet does not exist'],
   NoSuchUpload: [404, 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.'],
@@ -109,6 +111,8 @@ const BY_KINTSUGI_CODE: Readonly<Record<string, S3ErrorCode>> = {
   ERR_NO_SUCH_VERSION: 'NoSuchVersion',
   ERR_DELETE_MARKER_ADDRESSED: 'MethodNotAllowed',
   ERR_INVALID_VERSION_ID: 'InvalidArgument',
+  ERR_OBJECT_LOCKED: 'AccessDenied',
+  ERR_BUCKET_STATE: 'InvalidBucketState',
 };
 
 export function toS3Error(err: unknown): S3Error {

@@ -42,6 +42,13 @@ const REAL: Record<string, { status: number; code?: string; operation: string }>
   'GET bucket replication': { status: 404, code: 'ReplicationConfigurationNotFoundError', operation: 'GetBucketReplication' },
   'GET bucket encryption': { status: 404, code: 'ServerSideEncryptionConfigurationNotFoundError', operation: 'GetBucketEncryption' },
   'GET bucket object-lock': { status: 404, code: 'ObjectLockConfigurationNotFoundError', operation: 'GetObjectLockConfiguration' },
+  // The body is a tag set, not an Object Lock configuration.
+  'PUT bucket object-lock': { status: 400, code: 'MalformedXML', operation: 'PutObjectLockConfiguration' },
+  // The bucket has no Object Lock.
+  'GET object retention': { status: 400, code: 'InvalidRequest', operation: 'GetObjectRetention' },
+  'PUT object retention': { status: 400, code: 'InvalidRequest', operation: 'PutObjectRetention' },
+  'GET object legal-hold': { status: 400, code: 'InvalidRequest', operation: 'GetObjectLegalHold' },
+  'PUT object legal-hold': { status: 400, code: 'InvalidRequest', operation: 'PutObjectLegalHold' },
   'GET bucket ownershipControls': { status: 404, code: 'OwnershipControlsNotFoundError', operation: 'GetBucketOwnershipControls' },
   'GET bucket publicAccessBlock': { status: 404, code: 'NoSuchPublicAccessBlockConfiguration', operation: 'GetPublicAccessBlock' },
   'POST bucket delete': { status: 400, code: 'MalformedXML', operation: 'DeleteObjects' },
@@ -110,8 +117,8 @@ describe('one route table: a sub-resource is its own operation or 501, never the
   });
 
   it('names the operation in its 501 answer', async () => {
-    const retention = await request('PUT', '/routes/obj?retention');
-    expect(retention.body).toContain('PutObjectRetention is not implemented');
+    const restore = await request('POST', '/routes/obj?restore');
+    expect(restore.body).toContain('RestoreObject is not implemented');
     const website = await request('DELETE', '/empty?website');
     expect(website.body).toContain('DeleteBucketWebsite is not implemented');
     const odd = await request('POST', '/routes/obj?tagging');
@@ -122,10 +129,10 @@ describe('one route table: a sub-resource is its own operation or 501, never the
     // Each worker counts its own: scrape on fresh connections until both answered.
     let metrics = '';
     for (let i = 0; i < 6; i++) {
-      await request('PUT', '/routes/obj?retention');
+      await request('POST', '/routes/obj?restore');
       metrics += (await send(server.port, 'GET', '/_kintsugi/metrics', { connection: 'close' })).body;
     }
-    expect(metrics).toMatch(/kintsugi_requests_total\{[^}]*api="PutObjectRetention"[^}]*code="501"/);
+    expect(metrics).toMatch(/kintsugi_requests_total\{[^}]*api="RestoreObject"[^}]*code="501"/);
     expect(metrics).toMatch(/kintsugi_requests_total\{[^}]*api="GetObject"[^}]*code="200"/);
   });
 

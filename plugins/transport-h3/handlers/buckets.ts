@@ -37,19 +37,21 @@ async function readBucketConfiguration(call: Call): Promise<void> {
  */
 export async function createBucket(call: Call): Promise<S3Response> {
   const canned = cannedAcl(call, ['private', 'public-read']);
-  if (header(call.req, 'x-amz-bucket-object-lock-enabled')?.toLowerCase() === 'true') {
-    throw new S3Error('NotImplemented', 'Object Lock is not implemented: the bucket was not created');
-  }
+  const lockHeader = header(call.req, 'x-amz-bucket-object-lock-enabled')?.toLowerCase();
+  if (lockHeader !== undefined && lockHeader !== 'true' && lockHeader !== 'false') throw new S3Error('InvalidArgument', 'x-amz-bucket-object-lock-enabled must be true or false');
+  const objectLock = lockHeader === 'true';
   await readBucketConfiguration(call);
   // The store looks for the bucket before creating it: its refusal is how an existing one is found.
-  const created = await call.services.buckets.create(call.bucket).then(() => true, (err: unknown) => {
+  const created = await call.services.buckets.create(call.bucket, objectLock).then(() => true, (err: unknown) => {
     if (err instanceof BucketExistsError) return false;
     throw err;
   });
   if (created) {
     if (canned === 'public-read') await call.services.buckets.setPublicRead(call.bucket, true);
-  } else if (header(call.req, 'x-amz-acl') !== undefined && ((await call.services.buckets.get(call.bucket)).publicRead === true) !== (canned === 'public-read')) {
-    throw new S3Error('BucketAlreadyOwnedByYou');
+  } else {
+    const existing = await call.services.buckets.get(call.bucket);
+    const otherAcl = header(call.req, 'x-amz-acl') !== undefined && (existing.publicRead === true) !== (canned === 'public-read');
+    if (otherAcl || (objectLock && !existing.objectLock)) throw new S3Error('BucketAlreadyOwnedByYou');
   }
   return { status: 200, headers: { location: `/${call.bucket}` } };
 }

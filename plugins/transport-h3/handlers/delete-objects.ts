@@ -4,6 +4,7 @@ import { parseRequestXml, readSmallBody } from '../xml/xml-reader.js';
 import { S3Error, toS3Error } from '../s3-error.js';
 import { xmlDocument, type XmlNode } from '../xml/xml-writer.js';
 import { parseVersionId } from '../../../core/engine/object-engine.js';
+import { deleteLockOptions } from '../object-lock-headers.js';
 import { deleteAnswer } from '../versions.js';
 
 /** DeleteObjects: up to 1000 keys, each answered as deleted or with its error; Quiet leaves out the deleted. */
@@ -29,7 +30,7 @@ export async function deleteObjects(call: Call): Promise<S3Response> {
   for (const { key, versionId } of targets) {
     try {
       const asked = parseVersionId(versionId);
-      const done = await services.engine.delete(bucket, key, { versioning: info.versioning, ...(asked !== undefined ? { versionId: asked } : {}) });
+      const done = await services.engine.delete(bucket, key, { versioning: info.versioning, ...deleteLockOptions(req, info), ...(asked !== undefined ? { versionId: asked } : {}) });
       if (quiet) continue;
       const answer = deleteAnswer(info, asked, done);
       results.push(['Deleted', [

@@ -1,6 +1,7 @@
 import { checkCopyConditions, writeCondition } from '../conditions.js';
 import { header, OWNER_ELEMENTS, xmlResponse, type Call, type S3Response } from '../context.js';
 import { putOptions } from '../object-headers.js';
+import { writeLock } from '../object-lock-headers.js';
 import { wholeNumberParam } from '../query-params.js';
 import { parseCopyRange } from '../ranges.js';
 import { requestBody } from '../body/request-body.js';
@@ -56,8 +57,10 @@ function partChecksums(upload: UploadInfo): ChecksumAlgorithm[] {
 export async function createMultipartUpload(call: Call): Promise<S3Response> {
   const { bucket, key, services } = call;
   const checksum = askedChecksum(call);
-  await services.buckets.get(bucket);
-  const uploadId = await services.uploads.create(bucket, key, putOptions(call.req), checksum);
+  const info = await services.buckets.get(bucket);
+  // A default retention is counted at completion, when the object is made.
+  const lock = writeLock(call.req, info, Date.now(), { withBody: false, withDefault: false });
+  const uploadId = await services.uploads.create(bucket, key, { ...putOptions(call.req), ...(lock ? { lock } : {}) }, checksum);
   const response = xmlResponse(200, xmlDocument('InitiateMultipartUploadResult', [['Bucket', bucket], ['Key', key], ['UploadId', uploadId]]));
   Object.assign(response.headers, uploadChecksumHeaders(checksum));
   return response;
@@ -128,7 +131,10 @@ export async function completeMultipartUpload(call: Call): Promise<S3Response> {
   });
   if (requested.length === 0) throw new S3Error('MalformedXML', 'CompleteMultipartUpload names no Part');
   const expected = wholeUploadChecksum(call, (await services.uploads.get(bucket, key, uploadIdOf(call)).catch(() => undefined))?.checksum);
-  const done = await services.uploads.complete(bucket, key, uploadIdOf(call), requested, { versioned: versionedWrites(info), ...(condition ? { condition } : {}), ...(expected ? { expected } : {}) });
+  const done = await services.uploads.complete(bucket, key, uploadIdOf(call), requested, {
+    versioned: versionedWrites(info), ...(condition ? { condition } : {}), ...(expected ? { expected } : {}),
+    ...(info.objectLock?.defaultRetention ? { defaultRetention: info.objectLock.defaultRetention } : {}),
+  });
   await confirmBucket(call, done.versionId);
   const response = xmlResponse(200, xmlDocument('CompleteMultipartUploadResult', [
     ['Location', `/${bucket}/${key}`], ['Bucket', bucket], ['Key', key], ['ETag', `"${done.etag}"`],

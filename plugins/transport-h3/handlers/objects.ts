@@ -5,6 +5,7 @@ import { NoSuchBucketError } from '../../../core/errors.js';
 import { checkCopyConditions, checkReadConditions, writeCondition } from '../conditions.js';
 import { header, xmlResponse, type Call, type S3Response } from '../context.js';
 import { objectHeaders, putOptions } from '../object-headers.js';
+import { deleteLockOptions, lockHeaders, writeLock } from '../object-lock-headers.js';
 import { parseCopySource } from '../paths.js';
 import { parseRange, partRange } from '../ranges.js';
 import { requestBody } from '../body/request-body.js';
@@ -20,7 +21,7 @@ import { isoDate, xmlDocument, type XmlNode } from '../xml/xml-writer.js';
  */
 export async function confirmBucket(call: Call, versionId: string): Promise<void> {
   if (await call.services.buckets.stillExists(call.bucket)) return;
-  await call.services.engine.delete(call.bucket, call.key, { versionId }).catch(() => undefined);
+  await call.services.engine.delete(call.bucket, call.key, { versionId, rollback: true }).catch(() => undefined);
   throw new NoSuchBucketError(call.bucket);
 }
 
@@ -81,7 +82,8 @@ export async function putObject(call: Call): Promise<S3Response> {
   const info = await services.buckets.get(bucket);
   const condition = writeCondition(req, bucket, key);
   const { body, computed } = requestBody(call);
-  const record = await services.engine.put(bucket, key, body, { ...putOptions(req), checksums: computed, versioned: versionedWrites(info), ...(condition ? { condition } : {}) });
+  const lock = writeLock(req, info, Date.now(), { withBody: true, withDefault: true });
+  const record = await services.engine.put(bucket, key, body, { ...putOptions(req), checksums: computed, versioned: versionedWrites(info), ...(condition ? { condition } : {}), ...(lock ? { lock } : {}) });
   await confirmBucket(call, record.versionId);
   const headers: Record<string, string> = { etag: `"${record.etag}"`, ...writtenVersionHeader(record.versionId), ...expirationHeader(call, info, record) };
   for (const [a, v] of computed) headers[`x-amz-checksum-${a}`] = v;
@@ -93,6 +95,8 @@ export async function copyObject(call: Call): Promise<S3Response> {
   const { req, bucket, key, services } = call;
   const info = await services.buckets.get(bucket);
   const condition = writeCondition(req, bucket, key);
+  // The copy is a new version: its lock is the one asked for (or the bucket's default), never the source's.
+  const lock = writeLock(req, info, Date.now(), { withBody: false, withDefault: true });
   const from = parseCopySource(header(req, 'x-amz-copy-source')!);
   const opened = await openCopySource(call, from);
   return reading(opened.object, async (object) => {
@@ -114,7 +118,9 @@ export async function copyObject(call: Call): Promise<S3Response> {
     const computed = new Map<ChecksumAlgorithm, string>();
     const kept = source.checksums && Object.keys(source.checksums).length > 0;
     const data = kept ? object.read() : verifyBody(object.read(), { checksums: new Map() }, computed, services.crc);
-    const record = await services.engine.put(bucket, key, data, { ...options, checksums: kept ? source.checksums : computed, versioned: versionedWrites(info), ...(condition ? { condition } : {}) });
+    const record = await services.engine.put(bucket, key, data, {
+      ...options, checksums: kept ? source.checksums : computed, versioned: versionedWrites(info), ...(condition ? { condition } : {}), ...(lock ? { lock } : {}),
+    });
     await confirmBucket(call, record.versionId);
     const response = xmlResponse(200, xmlDocument('CopyObjectResult', [['LastModified', isoDate(record.createdMs)], ['ETag', `"${record.etag}"`]]));
     Object.assign(response.headers, opened.headers, writtenVersionHeader(record.versionId), expirationHeader(call, info, record));
@@ -131,7 +137,10 @@ function describe(call: Call, bucket: BucketInfo, record: ObjectRecord): { respo
   if (rangeHeader !== undefined && partNumber !== null) throw new S3Error('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter');
   const part = partNumber !== null ? partRange(record, partNumber) : undefined;
   // A checksum of the whole object does not describe a range: S3 leaves it out.
-  const headers = { ...objectHeaders(record, req, rangeHeader === undefined && part?.range === undefined), ...versionHeader(bucket, record.versionId), ...expirationHeader(call, bucket, record) };
+  const headers = {
+    ...objectHeaders(record, req, rangeHeader === undefined && part?.range === undefined), ...lockHeaders(record),
+    ...versionHeader(bucket, record.versionId), ...expirationHeader(call, bucket, record),
+  };
   if (notModified) return { response: { status: 304, headers: { etag: headers.etag!, 'last-modified': headers['last-modified']! } } };
   if (part?.partsCount !== undefined) headers['x-amz-mp-parts-count'] = String(part.partsCount);
   const range = part ? part.range : rangeHeader ? parseRange(rangeHeader, record.size) : undefined;
@@ -169,7 +178,9 @@ export async function deleteObject(call: Call): Promise<S3Response> {
   const versionId = addressedVersion(call);
   const info = await services.buckets.get(bucket);
   const condition = writeCondition(req, bucket, key, false);
-  const done = await services.engine.delete(bucket, key, { versioning: info.versioning, ...(versionId !== undefined ? { versionId } : {}), ...(condition ? { condition } : {}) });
+  const done = await services.engine.delete(bucket, key, {
+    versioning: info.versioning, ...deleteLockOptions(req, info), ...(versionId !== undefined ? { versionId } : {}), ...(condition ? { condition } : {}),
+  });
   const answer = deleteAnswer(info, versionId, done);
   return {
     status: 204,
