@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 
 import {
-  CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteBucketCommand, DeleteObjectCommand,
-  GetObjectCommand, HeadBucketCommand, PutObjectCommand, UploadPartCommand, type S3Client,
+  CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteBucketCommand, DeleteObjectCommand, DeleteObjectsCommand,
+  GetObjectCommand, GetObjectRetentionCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand, PutObjectLegalHoldCommand,
+  PutObjectLockConfigurationCommand, PutObjectRetentionCommand, UploadPartCommand, type S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -111,6 +112,37 @@ describe('two stateless gateways sharing seven `kintsugi node` processes', () =>
     expect((await failure(viaB.send(new HeadBucketCommand({ Bucket: 'short-lived' })))).status).toBe(404);
   }, 60_000);
 
+  /** Versions Object Lock keeps, checked again after nodes are lost and healed. */
+  const locked: { Key: string; VersionId: string; mode?: string; hold?: string }[] = [];
+  /** `deletes`: try deleting each (a cluster short of nodes refuses every delete, locked or not: 503). */
+  const stillLocked = async (client: S3Client, deletes = true) => {
+    for (const { Key, VersionId, mode, hold } of locked) {
+      const head = await client.send(new HeadObjectCommand({ Bucket: 'worm', Key, VersionId }));
+      expect([head.ObjectLockMode, head.ObjectLockLegalHoldStatus], Key).toEqual([mode, hold]);
+      if (deletes) expect(await failure(client.send(new DeleteObjectCommand({ Bucket: 'worm', Key, VersionId, BypassGovernanceRetention: true }))), Key).toEqual({ name: 'AccessDenied', status: 403 });
+    }
+  };
+
+  it('Object Lock set through one gateway holds through the other', async () => {
+    await viaA.send(new CreateBucketCommand({ Bucket: 'worm', ObjectLockEnabledForBucket: true }));
+    await viaA.send(new PutObjectLockConfigurationCommand({ Bucket: 'worm', ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 1 } } } }));
+    // B writes under A's default retention.
+    const byDefault = (await viaB.send(new PutObjectCommand({ Bucket: 'worm', Key: 'default', Body: randomBytes(1 << 20) }))).VersionId!;
+    expect((await viaA.send(new GetObjectRetentionCommand({ Bucket: 'worm', Key: 'default', VersionId: byDefault }))).Retention?.Mode).toBe('COMPLIANCE');
+    locked.push({ Key: 'default', VersionId: byDefault, mode: 'COMPLIANCE' });
+    // A puts a hold on a version B wrote with GOVERNANCE; B cannot delete it, even bypassing governance.
+    const governed = (await viaB.send(new PutObjectCommand({ Bucket: 'worm', Key: 'held', Body: 'small', ObjectLockMode: 'GOVERNANCE', ObjectLockRetainUntilDate: new Date(Date.now() + 86_400_000) }))).VersionId!;
+    await viaA.send(new PutObjectLegalHoldCommand({ Bucket: 'worm', Key: 'held', VersionId: governed, LegalHold: { Status: 'ON' } }));
+    locked.push({ Key: 'held', VersionId: governed, mode: 'GOVERNANCE', hold: 'ON' });
+    await stillLocked(viaB);
+    // B shortens A's governance retention only with the bypass; COMPLIANCE stays for both.
+    expect(await failure(viaB.send(new PutObjectRetentionCommand({ Bucket: 'worm', Key: 'held', VersionId: governed, Retention: { Mode: 'GOVERNANCE', RetainUntilDate: new Date(Date.now() + 3_600_000) } })))).toEqual({ name: 'AccessDenied', status: 403 });
+    expect(await failure(viaA.send(new PutObjectRetentionCommand({ Bucket: 'worm', Key: 'default', VersionId: byDefault, BypassGovernanceRetention: true, Retention: {} })))).toEqual({ name: 'AccessDenied', status: 403 });
+    const out = await viaA.send(new DeleteObjectsCommand({ Bucket: 'worm', Delete: { Objects: [{ Key: 'default', VersionId: byDefault }, { Key: 'held', VersionId: governed }] } }));
+    expect(out.Errors?.map((e) => e.Code)).toEqual(['AccessDenied', 'AccessDenied']);
+    await stillLocked(viaA);
+  }, 60_000);
+
   /** `kintsugi heal` from a third process, as a host of its own would run it. */
   const heal = () => {
     const run = runCli(['heal', '--json', '--grace=0'], { ...nodesEnv(), SYNC: 'off' });
@@ -141,6 +173,9 @@ describe('two stateless gateways sharing seven `kintsugi node` processes', () =>
     await readsAll(viaA);
     await readsAll(viaB);
     expect(await listAll(viaB)).toEqual([...acknowledged.keys()].sort());
+    // The healer rebuilt locked versions with their locks, and took none of them away.
+    await stillLocked(viaA, false);
     for (const i of [4, 5, 6]) nodes[i] = await restartNode(nodes[i]!);
+    await stillLocked(viaB);
   }, 240_000);
 });

@@ -150,6 +150,21 @@ describe('lifecycle rules (AWS SDK v3, LIFECYCLE_DAY_SECONDS=2)', () => {
     expect(marker.DeleteMarker).toBe(true);
   });
 
+  it('leaves the versions Object Lock keeps: of the noncurrent versions due, only the unlocked ones go', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'lc-lock', ObjectLockEnabledForBucket: true }));
+    const put = async (extra: Partial<ConstructorParameters<typeof PutObjectCommand>[0]> = {}) =>
+      (await s3.send(new PutObjectCommand({ Bucket: 'lc-lock', Key: 'doc', Body: 'x', ...extra }))).VersionId!;
+    const held = await put({ ObjectLockLegalHoldStatus: 'ON' });
+    const retained = await put({ ObjectLockMode: 'COMPLIANCE', ObjectLockRetainUntilDate: new Date(Date.now() + 86_400_000) });
+    const governed = await put({ ObjectLockMode: 'GOVERNANCE', ObjectLockRetainUntilDate: new Date(Date.now() + 86_400_000) });
+    const free = await put();
+    const current = await put();
+    await configure('lc-lock', [{ ID: 'noncurrent', Status: 'Enabled', Filter: {}, NoncurrentVersionExpiration: { NoncurrentDays: 1 } }]);
+    // One pass judges every version of the key: once the free one is gone, the locked ones were passed over.
+    await until(async () => !(await exists('lc-lock', 'doc', free)));
+    for (const v of [held, retained, governed, current]) expect(await exists('lc-lock', 'doc', v), v).toBe(true);
+  });
+
   it('aborts uploads left incomplete', async () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'lc-mpu' }));
     await configure('lc-mpu', [{ ID: 'abort', Status: 'Enabled', Filter: { Prefix: 'big/' }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }]);
