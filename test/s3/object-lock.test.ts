@@ -1,4 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 import {
   CompleteMultipartUploadCommand, CopyObjectCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteBucketCommand, DeleteObjectCommand,
@@ -8,7 +11,10 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { failure, startServer, type RunningServer } from '../helpers/server.js';
+import { ROOT } from '../helpers/cli.js';
+import { tempDir } from '../helpers/engine.js';
+import { pythonsWithBoto3 } from '../helpers/python.js';
+import { ACCESS_KEY, failure, SECRET_KEY, startServer, type RunningServer } from '../helpers/server.js';
 import { send, signedHeaders } from '../helpers/sign.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -247,4 +253,43 @@ describe('Object Lock (AWS SDK v3, 2 workers)', () => {
       await deleteVersion('ending', v);
     });
   });
+});
+
+describe('Object Lock through boto3 and the AWS CLI', () => {
+  let server: RunningServer;
+  beforeAll(async () => { server = await startServer(); });
+  afterAll(async () => { await server.stop(); });
+
+  it.each(pythonsWithBoto3().map((p, i) => [p, i] as const))('boto3 (%s): configuration, retention, legal hold, bypass, DeleteObjects', (python, i) => {
+    const r = spawnSync(python, [join(ROOT, 'test/s3/boto3-object-lock.py'), server.endpoint, ACCESS_KEY, SECRET_KEY, String(i)], { encoding: 'utf8', timeout: 90_000 });
+    expect(`${r.stdout}\n${r.stderr}`.slice(-3000)).toMatch(/boto3 object lock ok/);
+    expect(r.status).toBe(0);
+  }, 120_000);
+
+  it('the AWS CLI\'s s3api object-lock commands', () => {
+    const env = { ...process.env, HOME: tempDir('kintsugi-home-'), AWS_ACCESS_KEY_ID: ACCESS_KEY, AWS_SECRET_ACCESS_KEY: SECRET_KEY, AWS_DEFAULT_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true' };
+    const s3api = (...args: string[]) => {
+      const r = spawnSync('aws', ['--endpoint-url', server.endpoint, 's3api', ...args], { encoding: 'utf8', env, timeout: 60_000 });
+      return { ...r, json: () => JSON.parse(r.stdout) };
+    };
+    const ok = (r: ReturnType<typeof s3api>) => { expect(r.status, r.stderr).toBe(0); return r; };
+    ok(s3api('create-bucket', '--bucket', 'cli-worm', '--object-lock-enabled-for-bucket'));
+    ok(s3api('put-object-lock-configuration', '--bucket', 'cli-worm', '--object-lock-configuration', 'ObjectLockEnabled=Enabled,Rule={DefaultRetention={Mode=GOVERNANCE,Days=1}}'));
+    expect(ok(s3api('get-object-lock-configuration', '--bucket', 'cli-worm')).json().ObjectLockConfiguration)
+      .toEqual({ ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 1 } } });
+    const file = join(tempDir('kintsugi-cli-worm-'), 'body');
+    writeFileSync(file, 'locked bytes');
+    const until = new Date(Date.now() + 2 * 86_400_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const v = ok(s3api('put-object', '--bucket', 'cli-worm', '--key', 'k', '--body', file, '--object-lock-mode', 'COMPLIANCE', '--object-lock-retain-until-date', until)).json().VersionId as string;
+    expect(ok(s3api('get-object-retention', '--bucket', 'cli-worm', '--key', 'k', '--version-id', v)).json().Retention.Mode).toBe('COMPLIANCE');
+    expect(s3api('delete-object', '--bucket', 'cli-worm', '--key', 'k', '--version-id', v, '--bypass-governance-retention').stderr).toMatch(/AccessDenied/);
+    ok(s3api('put-object-legal-hold', '--bucket', 'cli-worm', '--key', 'k', '--version-id', v, '--legal-hold', 'Status=ON'));
+    expect(ok(s3api('get-object-legal-hold', '--bucket', 'cli-worm', '--key', 'k', '--version-id', v)).json().LegalHold).toEqual({ Status: 'ON' });
+    const head = ok(s3api('head-object', '--bucket', 'cli-worm', '--key', 'k', '--version-id', v)).json();
+    expect([head.ObjectLockMode, head.ObjectLockLegalHoldStatus]).toEqual(['COMPLIANCE', 'ON']);
+    const governed = ok(s3api('put-object', '--bucket', 'cli-worm', '--key', 'g', '--body', file)).json().VersionId as string;
+    expect(s3api('put-object-retention', '--bucket', 'cli-worm', '--key', 'g', '--version-id', governed, '--retention', '{}').stderr).toMatch(/AccessDenied/);
+    ok(s3api('put-object-retention', '--bucket', 'cli-worm', '--key', 'g', '--version-id', governed, '--retention', '{}', '--bypass-governance-retention'));
+    ok(s3api('delete-object', '--bucket', 'cli-worm', '--key', 'g', '--version-id', governed));
+  }, 120_000);
 });
