@@ -174,6 +174,25 @@ export async function listVersions(bucket: string, key: string): Promise<Version
 
 export const deleteObject = (bucket: string, key: string) => call('DELETE', s3Path(bucket, key));
 
+/** Whether the bucket has Object Lock (a bucket without it answers 404). */
+export async function objectLockEnabled(bucket: string): Promise<boolean> {
+  return call('GET', s3Path(bucket), { query: { 'object-lock': '' } }).then(() => true, () => false);
+}
+
+/** One version's Object Lock: its retention (if any) and legal hold, from its HEAD. */
+export interface VersionLock { mode?: string; until?: string; legalHold: boolean }
+
+export async function versionLock(bucket: string, key: string, versionId: string): Promise<VersionLock> {
+  const h = (await call('HEAD', s3Path(bucket, key), { query: { versionId } })).headers;
+  const mode = h.get('x-amz-object-lock-mode');
+  return { ...(mode ? { mode, until: h.get('x-amz-object-lock-retain-until-date') ?? '' } : {}), legalHold: h.get('x-amz-object-lock-legal-hold') === 'ON' };
+}
+
+export function setLegalHold(bucket: string, key: string, versionId: string, on: boolean): Promise<Response> {
+  const body = `<LegalHold xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>${on ? 'ON' : 'OFF'}</Status></LegalHold>`;
+  return call('PUT', s3Path(bucket, key), { query: { 'legal-hold': '', versionId }, body, headers: { 'content-type': 'application/xml' } });
+}
+
 /** A link that downloads the object through the signed-in session. */
 export function downloadUrl(bucket: string, key: string): string {
   const name = key.split('/').pop() || 'download';

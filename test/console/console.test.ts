@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, GetObjectLegalHoldCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -235,6 +235,27 @@ describe('the web console in Chromium (2 workers, 6 folders + 1 node process)', 
     expect(res.status).toBe(200);
     expect(await res.text()).toBe('second draft');
     await shot('08-share-link');
+  });
+
+  it('shows each version\'s Object Lock, and sets and clears a legal hold', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'console-worm', ObjectLockEnabledForBucket: true }));
+    const until = new Date(Date.now() + 3 * 86_400_000);
+    const { VersionId } = await s3.send(new PutObjectCommand({ Bucket: 'console-worm', Key: 'kept.txt', Body: 'kept', ObjectLockMode: 'COMPLIANCE', ObjectLockRetainUntilDate: until }));
+    await page.goto(url('#/o/console-worm/kept.txt'));
+    const cell = page.locator('[data-testid=versions] [data-testid=lock]');
+    await expect.poll(() => cell.textContent(), { timeout: 10_000 }).toContain('COMPLIANCE until');
+    const hold = async () => (await s3.send(new GetObjectLegalHoldCommand({ Bucket: 'console-worm', Key: 'kept.txt', VersionId }))).LegalHold?.Status;
+    await page.click('text=Set legal hold');
+    await expect.poll(() => cell.textContent(), { timeout: 10_000 }).toContain('Clear legal hold');
+    expect(await cell.textContent()).toContain('· legal hold');
+    expect(await hold()).toBe('ON');
+    await shot('08b-object-lock');
+    await page.click('text=Clear legal hold');
+    await expect.poll(() => cell.textContent(), { timeout: 10_000 }).toContain('Set legal hold');
+    expect(await hold()).toBe('OFF');
+    // Back where the next test starts.
+    await page.goto(url(`#/o/${BUCKET}/notes/today.txt`));
+    await page.waitForSelector('[data-testid=object-details]');
   });
 
   it('deletes an object; a bucket is deleted only once empty, and S3\'s refusal is shown', async () => {

@@ -1,6 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
 
-import { deleteObject, downloadUrl, headObject, listVersions, shareLink, type ObjectHead, type Version } from '../api';
+import {
+  deleteObject, downloadUrl, headObject, listVersions, objectLockEnabled, setLegalHold, shareLink, versionLock, type ObjectHead, type Version, type VersionLock,
+} from '../api';
 import { ErrorLine } from '../errors';
 import { bytes, when } from '../format';
 import { href } from '../router';
@@ -14,10 +16,27 @@ export function ObjectDetails(props: { bucket: string; objectKey: string }) {
   const [expires, setExpires] = useState(3600);
   const [link, setLink] = useState<{ url: string; expiresMs: number }>();
   const [error, setError] = useState<unknown>();
+  /** each version's lock, by version id, when the bucket has Object Lock */
+  const [locks, setLocks] = useState<Map<string, VersionLock>>();
+  const loadLocks = async (listed: Version[]) => {
+    if (!(await objectLockEnabled(bucket))) return;
+    const shown = listed.filter((v) => !v.deleteMarker);
+    const found = await Promise.all(shown.map((v) => versionLock(bucket, key, v.versionId)));
+    setLocks(new Map(shown.map((v, i) => [v.versionId, found[i]!])));
+  };
   useEffect(() => {
     headObject(bucket, key).then(setHead, setError);
-    listVersions(bucket, key).then(setVersions, () => setVersions([]));
+    listVersions(bucket, key).then((listed) => {
+      setVersions(listed);
+      loadLocks(listed).catch(setError);
+    }, () => setVersions([]));
   }, [bucket, key]);
+  const toggleHold = async (versionId: string, on: boolean) => {
+    try {
+      await setLegalHold(bucket, key, versionId, on);
+      await loadLocks(versions ?? []);
+    } catch (err) { setError(err); }
+  };
   const parent = key.includes('/') ? key.slice(0, key.lastIndexOf('/') + 1) : '';
   const share = async () => {
     try { setLink(await shareLink(bucket, key, expires)); } catch (err) { setError(err); }
@@ -62,10 +81,20 @@ export function ObjectDetails(props: { bucket: string; objectKey: string }) {
         <div class="card">
           <h3>Versions</h3>
           <table class="list" data-testid="versions">
-            <thead><tr><th>Version</th><th>Size</th><th class="wide">Modified</th></tr></thead>
-            <tbody>{versions.map((v) => (
-              <tr key={v.versionId}><td><code>{v.versionId}</code>{v.latest ? ' (latest)' : ''}{v.deleteMarker ? ' delete marker' : ''}</td><td>{v.deleteMarker ? '' : bytes(v.size)}</td><td class="wide">{when(v.modified)}</td></tr>
-            ))}</tbody>
+            <thead><tr><th>Version</th><th>Size</th><th class="wide">Modified</th>{locks && <th>Lock</th>}</tr></thead>
+            <tbody>{versions.map((v) => {
+              const lock = locks?.get(v.versionId);
+              return (
+                <tr key={v.versionId}>
+                  <td><code>{v.versionId}</code>{v.latest ? ' (latest)' : ''}{v.deleteMarker ? ' delete marker' : ''}</td><td>{v.deleteMarker ? '' : bytes(v.size)}</td><td class="wide">{when(v.modified)}</td>
+                  {locks && <td data-testid="lock">{lock && <>
+                    {lock.mode ? <span>{lock.mode} until {when(lock.until!)}</span> : <span class="muted">no retention</span>}
+                    {lock.legalHold && <span> · legal hold</span>}
+                    {' '}<button onClick={() => toggleHold(v.versionId, !lock.legalHold)}>{lock.legalHold ? 'Clear legal hold' : 'Set legal hold'}</button>
+                  </>}</td>}
+                </tr>
+              );
+            })}</tbody>
           </table>
         </div>
       )}
