@@ -245,3 +245,10 @@ export class BucketStateError extends KintsugiError {
     super('ERR_BUCKET_STATE', message);
   }
 }
+
+/** A write would take its bucket over its hard quota (403, naming the quota). */
+export class QuotaExceededError extends KintsugiError {
+  constructor(bucket: string, quota: number, used: number, adding: number) {
+    super('ERR_QUOTA_EXCEEDED', `Bucket ${bucket} is over its quota: a quota of ${quota} bytes, ${used} bytes used, ${adding} bytes more asked for`);
+  }
+}

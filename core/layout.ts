@@ -63,6 +63,20 @@ export function completedRecordPath(bucket: string, uploadId: string): string {
   return `uploads/${bucket}/${uploadId}.done`;
 }
 
+/** A bucket's newest usage count (core/engine/bucket-usage.ts), on every node. */
+export function usageRecordPath(bucket: string): string {
+  return `usage/${bucket}`;
+}
+
+/** The bytes one process committed into a bucket with a quota (core/engine/bucket-usage.ts), on every node. */
+export function usageLedgerDir(bucket: string): string {
+  return `usage-ledger/${bucket}`;
+}
+
+export function usageLedgerPath(bucket: string, writer: string): string {
+  return `${usageLedgerDir(bucket)}/${writer}`;
+}
+
 /** A key's lock file (core/engine/key-lock.ts), on its metadata nodes. */
 export function lockPath(bucket: string, key: string): string {
   return `locks/${bucket}/${objectHash(bucket, key)}`;

@@ -6,6 +6,7 @@ import { SETTINGS, type SettingSpec } from '../core/settings.js';
 import { createContainer } from '../core/container.js';
 import { KintsugiError } from '../core/errors.js';
 import { TOKENS } from '../core/tokens.js';
+import { BUCKET_HELP, runBucket } from './bucket.js';
 import { runDemo } from './demo.js';
 import { runHeal } from './heal.js';
 import { LAYOUT_HELP, runLayout } from './layout.js';
@@ -40,7 +41,7 @@ Commands:
                 the nodes, quorum and heal state of a running server (its
                 signed admin endpoint, with ACCESS_KEY and SECRET_KEY);
                 exit 0 when writes have their quorum, 1 when not
-  demo [FILE]   erasure-code FILE (default: 8 MiB of random bytes) onto the
+${BUCKET_HELP}  demo [FILE]   erasure-code FILE (default: 8 MiB of random bytes) onto the
                 nodes, destroy PARITY nodes' shards, reconstruct, verify
   config [--settings]
                 print the configuration in force (secrets shown as ***), or
@@ -79,6 +80,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'layout') return runLayout(config, rest);
   if (command === 'node') return runNode(config);
   if (command === 'status') return runStatus(config, rest);
+  if (command === 'bucket') return runBucket(config, rest);
   if (command === 'demo') {
     const container = await createContainer(config, PLUGINS);
     const ok = await runDemo(config, container.resolve(TOKENS.Codec), container.resolve(TOKENS.Placement), container.resolve(TOKENS.Nodes), rest[0]);

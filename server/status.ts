@@ -4,6 +4,7 @@ import type { KintsugiConfig } from '../core/config.js';
 import type { ClusterLayout } from '../core/cluster-layout.js';
 import type { NodeStatus } from '../core/contracts/nodes.js';
 import { deferredText, type RebalanceStatus } from '../core/engine/rebalancer.js';
+import type { BucketStatus } from '../plugins/transport-h3/admin-buckets.js';
 import { signHeaders } from '../plugins/transport-h3/auth/sigv4-sign.js';
 
 const STATUS_PATH = '/_kintsugi/admin/status';
@@ -21,6 +22,7 @@ interface ClusterStatus {
   };
   layout?: ClusterLayout & { newestVersion: number };
   rebalance?: RebalanceStatus;
+  buckets?: BucketStatus[];
 }
 
 function fetchStatus(config: KintsugiConfig, endpoint: URL): Promise<{ status: number; body: string }> {
@@ -35,6 +37,14 @@ function fetchStatus(config: KintsugiConfig, endpoint: URL): Promise<{ status: n
     req.on('error', reject);
     req.end();
   });
+}
+
+/** A bucket's usage (as last counted) and quota, on one line. */
+function bucketLine(b: BucketStatus, now: number): string {
+  const quota = b.quotaBytes !== undefined ? `, quota ${b.quotaBytes} bytes` : '';
+  if (!b.usage) return `${b.name} not counted yet${quota}`;
+  const u = b.usage;
+  return `${b.name} ${u.objects} objects, ${u.versions} versions, ${u.bytes} bytes (${u.storedBytes} stored), ${u.uploads} uploads of ${u.uploadBytes} bytes${quota}; counted ${ago(now - u.countedMs)} ago`;
 }
 
 const ago = (ms: number) => (ms < 90_000 ? `${Math.round(ms / 1000)} s` : ms < 5_400_000 ? `${Math.round(ms / 60_000)} min` : `${(ms / 3_600_000).toFixed(1)} h`);
@@ -107,6 +117,7 @@ export async function runStatus(config: KintsugiConfig, args: string[]): Promise
     out.push(`        rebalance ${r.state}: ${p.keys} keys, ${p.versionsMoved} versions moved (${p.shardsMoved} shards, ${mb(p.bytesMoved)}), ${deferredText(p)}${r.retryAtMs ? `, tried again in ${Math.ceil((r.retryAtMs - Date.now()) / 1000)} s` : ''}${r.objectsPerSecond !== undefined ? `, ${r.objectsPerSecond}/s` : ''} (at most ${r.rate || 'unlimited'}/s)`);
   }
   for (const d of r?.draining ?? []) out.push(`        node ${d.node} draining: ${d.empty ? 'empty, can be removed' : `${d.records} records, ${d.files} shard files left`}`);
+  for (const b of status.buckets ?? []) out.push(`bucket: ${bucketLine(b, now)}`);
   process.stdout.write(out.join('\n') + '\n');
   return writable >= need ? 0 : 1;
 }

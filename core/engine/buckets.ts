@@ -5,6 +5,7 @@ import { inject, injectable } from 'tsyringe';
 import type { MetadataStore } from '../contracts/metadata.js';
 import type { NodeSet } from '../contracts/nodes.js';
 import { BucketExistsError, BucketNotEmptyError, BucketStateError, NoSuchBucketError } from '../errors.js';
+import { usageLedgerDir, usageRecordPath } from '../layout.js';
 import { TOKENS } from '../tokens.js';
 import type { BucketEpoch } from './bucket-epoch.js';
 import type { CorsRule } from './cors-rules.js';
@@ -35,6 +36,8 @@ export interface BucketInfo {
   publicRead?: boolean;
   /** Object Lock is enabled (for good: versioning can no longer be suspended), with its default retention if any */
   objectLock?: ObjectLockConfig;
+  /** a hard quota on the bytes of every version and of incomplete uploads' parts (absent: none) */
+  quotaBytes?: number;
 }
 
 /**
@@ -142,6 +145,9 @@ export class BucketStore {
       throw new BucketNotEmptyError(name);
     }
     await removeOnAll(this.nodes, `buckets/${name}`);
+    // A bucket made again under the name starts with no usage counted.
+    await removeOnAll(this.nodes, usageRecordPath(name)).catch(() => undefined);
+    await removeOnAll(this.nodes, usageLedgerDir(name)).catch(() => undefined);
     await this.changed(name);
   }
 
@@ -183,6 +189,11 @@ export class BucketStore {
   /** Sets the canned ACL: public-read, or private. */
   async setPublicRead(name: string, publicRead: boolean): Promise<void> {
     await this.update(name, ({ publicRead: _, ...info }) => (publicRead ? { ...info, publicRead } : info));
+  }
+
+  /** Sets (or, undefined, removes) the bucket's hard quota in bytes. */
+  async setQuota(name: string, quotaBytes: number | undefined): Promise<void> {
+    await this.update(name, ({ quotaBytes: _, ...info }) => (quotaBytes !== undefined ? { ...info, quotaBytes } : info));
   }
 
   /** Rewrites the bucket's record with a setting changed; every worker sees it on its next request. */

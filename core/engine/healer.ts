@@ -6,6 +6,8 @@ import type { Logger } from '../contracts/logger.js';
 import type { MetadataStore, ObjectRecord, ScrubPace, ScrubReport } from '../contracts/metadata.js';
 import type { NodeSet } from '../contracts/nodes.js';
 import { TOKENS } from '../tokens.js';
+import { BucketUsage } from './bucket-usage.js';
+import { BucketStore } from './buckets.js';
 import { DEFAULT_GRACE_MS, emptySummary, type HealOptions, type HealSummary } from './heal-summary.js';
 import { ObjectEngine, type DegradedRead } from './object-engine.js';
 import { HealThrottle } from './heal-throttle.js';
@@ -71,6 +73,8 @@ export class Healer {
     @inject(TOKENS.MetadataStore) private readonly metadata: MetadataStore,
     @inject(TOKENS.Nodes) private readonly nodes: NodeSet,
     @inject(TOKENS.Logger) private readonly log: Logger,
+    @inject(BucketStore) private readonly buckets: BucketStore,
+    @inject(BucketUsage) private readonly usage: BucketUsage,
   ) {}
 
   /** Checks and repairs every version of one object; returns the versions' records. */
@@ -228,6 +232,10 @@ export class Healer {
       if (this.progress === progress) this.progress = undefined;
     }
     await this.orphans.sweep(live, graceMs, summary);
+    // Every bucket counted again: usage reconciled with what the pass found.
+    for (const bucket of await this.buckets.list().catch(() => [])) {
+      await this.usage.count(bucket.name).catch((err: Error) => this.log.warn('counting a bucket\'s usage failed', { bucket: bucket.name, error: err.message }));
+    }
     return summary;
   }
 }

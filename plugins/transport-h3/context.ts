@@ -1,4 +1,5 @@
 import type { CrcEngine } from '../../core/contracts/crc.js';
+import type { BucketUsage } from '../../core/engine/bucket-usage.js';
 import type { BucketStore } from '../../core/engine/buckets.js';
 import type { MultipartUploads } from '../../core/engine/multipart.js';
 import type { ObjectEngine } from '../../core/engine/object-engine.js';
@@ -34,6 +35,8 @@ export interface Services {
   readonly lifecycleDayMs: number;
   /** the CRCs of x-amz-checksum-* */
   readonly crc: CrcEngine;
+  /** bucket usage, and room under quotas */
+  readonly usage: BucketUsage;
 }
 
 /** One authenticated request, routed: what a handler gets. */

@@ -1,5 +1,6 @@
 import type { KintsugiConfig } from '../../core/config.js';
 import { BucketStore } from '../../core/engine/buckets.js';
+import { BucketUsage } from '../../core/engine/bucket-usage.js';
 import { Healer } from '../../core/engine/healer.js';
 import { Rebalancer } from '../../core/engine/rebalancer.js';
 import { LifecycleWorker } from '../../core/engine/lifecycle.js';
@@ -29,8 +30,8 @@ export const h3TransportPlugin: Plugin = {
         const credentials = credentialsFrom(config);
         const engine = c.resolve(ObjectEngine);
         return new H3Transport(
-          new S3Api({ engine, buckets: c.resolve(BucketStore), uploads: c.resolve(MultipartUploads), lifecycleDayMs: config.lifecycleDayS * 1000, crc: c.resolve(TOKENS.Crc) }, credentials),
-          new Operations(engine, c.resolve(Healer), c.resolve(LifecycleWorker), c.resolve(Rebalancer), c.resolve(TOKENS.Layout), c.resolve(TOKENS.Nodes), c.resolve(TOKENS.Codec), c.resolve(TOKENS.Metrics), credentials, config.metricsToken),
+          new S3Api({ engine, buckets: c.resolve(BucketStore), uploads: c.resolve(MultipartUploads), lifecycleDayMs: config.lifecycleDayS * 1000, crc: c.resolve(TOKENS.Crc), usage: c.resolve(BucketUsage) }, credentials),
+          new Operations(engine, c.resolve(Healer), c.resolve(LifecycleWorker), c.resolve(Rebalancer), c.resolve(TOKENS.Layout), c.resolve(TOKENS.Nodes), c.resolve(TOKENS.Codec), c.resolve(BucketStore), c.resolve(BucketUsage), c.resolve(TOKENS.Metrics), credentials, config.metricsToken),
           c.resolve(TOKENS.Logger),
           config.domain ? { domain: config.domain } : {},
           new ConsoleGateway(new ConsoleSessions(credentials)),

@@ -1,4 +1,6 @@
 import type { Codec } from '../../core/contracts/codec.js';
+import type { BucketUsage } from '../../core/engine/bucket-usage.js';
+import type { BucketStore } from '../../core/engine/buckets.js';
 import type { NodeSet, NodeState } from '../../core/contracts/nodes.js';
 import type { Healer } from '../../core/engine/healer.js';
 import type { Rebalancer } from '../../core/engine/rebalancer.js';
@@ -7,6 +9,7 @@ import { toPrimary } from '../../core/cluster-messages.js';
 import type { LifecycleWorker } from '../../core/engine/lifecycle.js';
 import type { DegradedRead, ObjectEngine } from '../../core/engine/object-engine.js';
 import type { Metrics } from '../../core/metrics.js';
+import { bucketsStatus, countedBucket, setQuota } from './admin-buckets.js';
 import { authenticate } from './auth/auth.js';
 import { header, type Credentials, type S3Request, type S3Response } from './context.js';
 import { S3Error } from './s3-error.js';
@@ -31,6 +34,8 @@ export class Operations {
     private readonly layout: LayoutView,
     private readonly nodes: NodeSet,
     private readonly codec: Codec,
+    private readonly buckets: BucketStore,
+    private readonly usage: BucketUsage,
     readonly metrics: Metrics,
     private readonly credentials: Credentials,
     /** METRICS_TOKEN, when metrics need a bearer token */
@@ -86,6 +91,16 @@ export class Operations {
       metrics.set('kintsugi_lifecycle_running', 'Whether a lifecycle pass is running', {}, lc.running ? 1 : 0);
       for (const [action, n] of Object.entries(lc.totals)) metrics.set('kintsugi_lifecycle_total', 'What lifecycle passes did (versions scanned, expired, aborted)', { action }, n);
       if (lc.lastPass) metrics.set('kintsugi_lifecycle_last_pass_finished_seconds', 'When the last lifecycle pass finished (Unix time)', {}, lc.lastPass.finishedMs / 1000);
+      for (const b of await bucketsStatus(this.buckets, this.usage).catch(() => [])) {
+        const bucket = { bucket: b.name };
+        if (b.quotaBytes !== undefined) metrics.set('kintsugi_bucket_quota_bytes', 'A bucket\'s hard quota', bucket, b.quotaBytes);
+        if (!b.usage) continue;
+        metrics.set('kintsugi_bucket_objects', 'Objects in a bucket (current versions), as last counted', bucket, b.usage.objects);
+        metrics.set('kintsugi_bucket_versions', 'Object versions in a bucket, current and noncurrent, as last counted', bucket, b.usage.versions);
+        metrics.set('kintsugi_bucket_bytes', 'Bytes of a bucket\'s versions, as last counted', bucket, b.usage.bytes);
+        metrics.set('kintsugi_bucket_stored_bytes', 'Bytes of a bucket\'s versions with parity, as last counted', bucket, b.usage.storedBytes);
+        metrics.set('kintsugi_bucket_upload_bytes', 'Bytes of a bucket\'s incomplete multipart uploads, as last counted', bucket, b.usage.uploadBytes);
+      }
     });
   }
 
@@ -132,7 +147,18 @@ export class Operations {
           readQuorum: this.engine.readQuorum,
         };
         const layout = { ...this.layout.layout, newestVersion: this.layout.newestVersion };
-        return text(200, JSON.stringify({ codec: this.codec.impl, nodes, quorum, heal: this.healer.status(), lifecycle: this.lifecycle.status(), layout, rebalance: this.rebalancer.status() }), 'application/json');
+        const buckets = await bucketsStatus(this.buckets, this.usage);
+        return text(200, JSON.stringify({ codec: this.codec.impl, nodes, quorum, heal: this.healer.status(), lifecycle: this.lifecycle.status(), layout, rebalance: this.rebalancer.status(), buckets }), 'application/json');
+      }
+      case 'admin/usage': {
+        authenticate(req, (k) => this.credentials.secretFor(k));
+        if (req.method !== 'GET') throw new S3Error('MethodNotAllowed', 'a bucket\'s usage is read with GET');
+        return text(200, JSON.stringify(await countedBucket(req, this.buckets, this.usage)), 'application/json');
+      }
+      case 'admin/quota': {
+        authenticate(req, (k) => this.credentials.secretFor(k));
+        if (req.method !== 'PUT') throw new S3Error('MethodNotAllowed', 'a bucket\'s quota is set with PUT');
+        return text(200, JSON.stringify(await setQuota(req, this.buckets)), 'application/json');
       }
       case 'admin/heal': {
         // The background passes' pace, changed while one runs (rate=OBJECTS_PER_SECOND, 0: no limit),

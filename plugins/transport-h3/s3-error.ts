@@ -57,6 +57,7 @@ const CATALOGUE = {
   ObjectLockConfigurationNotFoundError: [404, 'Object Lock configuration does not exist for this bucket'],
   OwnershipControlsNotFoundError: [404, 'The bucket ownership controls were not found'],
   PreconditionFailed: [412, 'At least one of the pre-conditions you specified did not hold'],
+  QuotaExceeded: [403, 'The bucket\'s quota would be exceeded.'],
   ReplicationConfigurationNotFoundError: [404, 'The replication configuration was not found'],
   RequestTimeTooSkewed: [403, 'The difference between the request time and the server\'s time is too large.'],
   ServerSideEncryptionConfigurationNotFoundError: [404, 'The server side encryption configuration was not found'],
@@ -113,6 +114,7 @@ const BY_KINTSUGI_CODE: Readonly<Record<string, S3ErrorCode>> = {
   ERR_INVALID_VERSION_ID: 'InvalidArgument',
   ERR_OBJECT_LOCKED: 'AccessDenied',
   ERR_BUCKET_STATE: 'InvalidBucketState',
+  ERR_QUOTA_EXCEEDED: 'QuotaExceeded',
 };
 
 export function toS3Error(err: unknown): S3Error {

@@ -2,6 +2,7 @@ import { checkCopyConditions, writeCondition } from '../conditions.js';
 import { header, OWNER_ELEMENTS, xmlResponse, type Call, type S3Response } from '../context.js';
 import { putOptions } from '../object-headers.js';
 import { writeLock } from '../object-lock-headers.js';
+import { admitWrite, committing, declaredSize } from '../quota.js';
 import { wholeNumberParam } from '../query-params.js';
 import { parseCopyRange } from '../ranges.js';
 import { requestBody } from '../body/request-body.js';
@@ -69,10 +70,15 @@ export async function createMultipartUpload(call: Call): Promise<S3Response> {
 export async function uploadPart(call: Call): Promise<S3Response> {
   const { bucket, key, services } = call;
   const partNumber = partNumberOf(call);
-  await services.buckets.get(bucket);
+  const info = await services.buckets.get(bucket);
   const upload = await services.uploads.get(bucket, key, uploadIdOf(call));
   const { body, computed, declared } = requestBody(call, partChecksums(upload));
-  const part = await services.uploads.putPart(upload, partNumber, body, computed);
+  const done = await admitWrite(call, info, declaredSize(call.req));
+  const part = await committing(done, services.uploads.putPart(upload, partNumber, body, computed), (p) => p.size);
+  return partAnswer(part, upload, computed, declared);
+}
+
+function partAnswer(part: { etag: string }, upload: UploadInfo, computed: ReadonlyMap<ChecksumAlgorithm, string>, declared: readonly ChecksumAlgorithm[]): S3Response {
   const headers: Record<string, string> = { etag: `"${part.etag}"` };
   const wanted = upload.checksum?.algorithm as ChecksumAlgorithm | undefined;
   for (const a of new Set([...declared, ...(wanted ? [wanted] : [])])) headers[`x-amz-checksum-${a}`] = computed.get(a)!;
@@ -82,16 +88,17 @@ export async function uploadPart(call: Call): Promise<S3Response> {
 export async function uploadPartCopy(call: Call): Promise<S3Response> {
   const { req, bucket, key, services } = call;
   const partNumber = partNumberOf(call);
-  await services.buckets.get(bucket);
+  const info = await services.buckets.get(bucket);
   const opened = await openCopySource(call);
   return reading(opened.object, async (source) => {
     checkCopyConditions(req, source.record);
     const rangeHeader = header(req, 'x-amz-copy-source-range');
     const range = rangeHeader !== undefined ? parseCopyRange(rangeHeader, source.record.size) : undefined;
     const upload = await services.uploads.get(bucket, key, uploadIdOf(call));
+    const done = await admitWrite(call, info, range ? range.end - range.start + 1 : source.record.size);
     const computed = new Map<ChecksumAlgorithm, string>();
     const data = verifyBody(source.read(range), { checksums: new Map() }, computed, services.crc, partChecksums(upload));
-    const part = await services.uploads.putPart(upload, partNumber, data, computed);
+    const part = await committing(done, services.uploads.putPart(upload, partNumber, data, computed), (p) => p.size);
     const response = xmlResponse(200, xmlDocument('CopyPartResult', [['LastModified', isoDate(part.modifiedMs)], ['ETag', `"${part.etag}"`]]));
     Object.assign(response.headers, opened.headers);
     return response;

@@ -6,6 +6,7 @@ import { checkCopyConditions, checkReadConditions, writeCondition } from '../con
 import { header, xmlResponse, type Call, type S3Response } from '../context.js';
 import { objectHeaders, putOptions } from '../object-headers.js';
 import { deleteLockOptions, lockHeaders, writeLock } from '../object-lock-headers.js';
+import { admitWrite, committing, declaredSize } from '../quota.js';
 import { parseCopySource } from '../paths.js';
 import { parseRange, partRange } from '../ranges.js';
 import { requestBody } from '../body/request-body.js';
@@ -81,9 +82,12 @@ export async function putObject(call: Call): Promise<S3Response> {
   const { req, bucket, key, services } = call;
   const info = await services.buckets.get(bucket);
   const condition = writeCondition(req, bucket, key);
-  const { body, computed } = requestBody(call);
   const lock = writeLock(req, info, Date.now(), { withBody: true, withDefault: true });
-  const record = await services.engine.put(bucket, key, body, { ...putOptions(req), checksums: computed, versioned: versionedWrites(info), ...(condition ? { condition } : {}), ...(lock ? { lock } : {}) });
+  // The body is not read yet: a write over the quota is refused before it is.
+  const { body, computed } = requestBody(call);
+  const done = await admitWrite(call, info, declaredSize(req));
+  const put = services.engine.put(bucket, key, body, { ...putOptions(req), checksums: computed, versioned: versionedWrites(info), ...(condition ? { condition } : {}), ...(lock ? { lock } : {}) });
+  const record = await committing(done, put, (r) => r.size);
   await confirmBucket(call, record.versionId);
   const headers: Record<string, string> = { etag: `"${record.etag}"`, ...writtenVersionHeader(record.versionId), ...expirationHeader(call, info, record) };
   for (const [a, v] of computed) headers[`x-amz-checksum-${a}`] = v;
@@ -117,10 +121,11 @@ export async function copyObject(call: Call): Promise<S3Response> {
     // A source stored before checksums were kept gets S3's own on the way through, as a new upload does.
     const computed = new Map<ChecksumAlgorithm, string>();
     const kept = source.checksums && Object.keys(source.checksums).length > 0;
+    const done = await admitWrite(call, info, source.size);
     const data = kept ? object.read() : verifyBody(object.read(), { checksums: new Map() }, computed, services.crc);
-    const record = await services.engine.put(bucket, key, data, {
+    const record = await committing(done, services.engine.put(bucket, key, data, {
       ...options, checksums: kept ? source.checksums : computed, versioned: versionedWrites(info), ...(condition ? { condition } : {}), ...(lock ? { lock } : {}),
-    });
+    }), (r) => r.size);
     await confirmBucket(call, record.versionId);
     const response = xmlResponse(200, xmlDocument('CopyObjectResult', [['LastModified', isoDate(record.createdMs)], ['ETag', `"${record.etag}"`]]));
     Object.assign(response.headers, opened.headers, writtenVersionHeader(record.versionId), expirationHeader(call, info, record));

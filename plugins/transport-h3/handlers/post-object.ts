@@ -4,6 +4,8 @@ import busboy from 'busboy';
 
 import { checksumHeaderAlgorithm, verifyBody, type ChecksumAlgorithm } from '../body/checksums.js';
 import { header, xmlResponse, type Credentials, type S3Request, type S3Response, type Services } from '../context.js';
+import { writeLock } from '../object-lock-headers.js';
+import { admitWrite, committing, declaredSize } from '../quota.js';
 import { confirmBucket } from './objects.js';
 import { objectAttributes } from '../object-headers.js';
 import { checkPostPolicy, parsePostPolicy, verifyPostSignature, type Condition } from '../auth/post-policy.js';
@@ -148,14 +150,20 @@ export async function postObject(req: S3Request, bucket: string, services: Servi
   const body = verifyBody(sized(), { checksums: declaredChecksums(fields), ...(contentMd5 !== undefined ? { contentMd5 } : {}) }, computed, services.crc);
   // The fields stand for the headers a PutObject would carry.
   const attributes = objectAttributes(Object.fromEntries(fields));
-  const record = await services.engine.put(bucket, key, body, {
+  // Lock fields are refused above: a new version gets the bucket's default retention, if any.
+  const lock = writeLock(req, info, Date.now(), { withBody: false, withDefault: true });
+  const call = { req, auth: { accessKey: '', payloadHash: UNSIGNED }, operation: 'PostObject', bucket, key, services };
+  // The form's length bounds the file's: a form that might not fit is refused before the file is read.
+  const done = await admitWrite(call, info, declaredSize(req));
+  const record = await committing(done, services.engine.put(bucket, key, body, {
     ...attributes,
     contentType: attributes.contentType ?? file.mimeType ?? 'binary/octet-stream',
     checksums: computed,
     versioned: versionedWrites(info),
     ...(tags ? { tags } : {}),
-  });
-  await confirmBucket({ req, auth: { accessKey: '', payloadHash: UNSIGNED }, operation: 'PostObject', bucket, key, services }, record.versionId);
+    ...(lock ? { lock } : {}),
+  }), (r) => r.size);
+  await confirmBucket(call, record.versionId);
   const etag = `"${record.etag}"`;
   const headers = { etag, location: `/${bucket}/${encodeURIComponent(key)}`, ...writtenVersionHeader(record.versionId) };
   if (redirect) {
