@@ -249,6 +249,7 @@ export interface ClusterStatus {
   };
   layout?: ClusterLayoutInfo;
   rebalance?: RebalanceInfo;
+  buckets?: BucketStatus[];
 }
 /** The cluster layout the server places data by (core/cluster-layout.ts). */
 export interface ClusterLayoutInfo {
@@ -264,6 +265,20 @@ export interface RebalanceInfo {
 export interface ScrubStatus {
   node: number; state: 'scrubbing' | 'waiting' | 'unavailable'; why?: string; passStartedMs?: number; bytes?: number; items?: number;
   lastPass?: { startedMs: number; finishedMs: number; bytes: number; items: number; damaged: number }; dueMs?: number; damagedReported: number;
+}
+
+/** What a count of a bucket found (core/engine/bucket-usage.ts). */
+export interface BucketUsage { objects: number; versions: number; bytes: number; storedBytes: number; uploads: number; uploadBytes: number; countedMs: number }
+export interface BucketStatus { name: string; usage?: BucketUsage; quotaBytes?: number }
+
+/** The bucket counted now, with its quota. */
+export async function bucketUsage(bucket: string): Promise<BucketStatus> {
+  return (await call('GET', `${BASE}/admin/usage`, { query: { bucket } })).json();
+}
+
+/** Sets (a number of bytes) or removes (undefined) a bucket's hard quota. */
+export function setQuota(bucket: string, bytes: number | undefined): Promise<Response> {
+  return call('PUT', `${BASE}/admin/quota`, { query: { bucket, bytes: bytes === undefined ? 'none' : String(bytes) } });
 }
 
 export async function clusterStatus(): Promise<ClusterStatus> {

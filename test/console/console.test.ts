@@ -237,6 +237,24 @@ describe('the web console in Chromium (2 workers, 6 folders + 1 node process)', 
     await shot('08-share-link');
   });
 
+  it('shows a bucket\'s usage and sets and removes its quota; the bucket list shows both', async () => {
+    await page.goto(url(`#/b/${BUCKET}/`));
+    await page.click('text=Bucket settings');
+    await expect.poll(() => page.textContent('[data-testid=usage]'), { timeout: 10_000 }).toMatch(/\d+ objects, \d+ versions/);
+    await page.fill('input[name=quota]', '2');
+    await page.click('text=Set quota');
+    await expect.poll(() => page.textContent('[data-testid=quota]'), { timeout: 10_000 }).toBe('2.00 GiB');
+    await page.goto(url('#/'));
+    const row = page.locator(`[data-testid=bucket-${BUCKET}]`);
+    await expect.poll(() => row.locator('[data-testid=quota]').textContent(), { timeout: 10_000 }).toBe('2.00 GiB');
+    expect(await row.locator('[data-testid=size]').textContent()).toMatch(/MiB/);
+    await shot('08a-bucket-usage');
+    await page.goto(url(`#/b/${BUCKET}/`));
+    await page.click('text=Bucket settings');
+    await page.click('text=Remove quota');
+    await expect.poll(() => page.textContent('[data-testid=quota]'), { timeout: 10_000 }).toBe('none');
+  });
+
   it('shows each version\'s Object Lock, and sets and clears a legal hold', async () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'console-worm', ObjectLockEnabledForBucket: true }));
     const until = new Date(Date.now() + 3 * 86_400_000);

@@ -1,7 +1,10 @@
 import { useEffect, useState } from 'preact/hooks';
 
-import { getBucketTags, getLifecycle, getVersioning, setVersioning, type LifecycleRule } from '../api';
+import { bucketUsage, getBucketTags, getLifecycle, getVersioning, setQuota, setVersioning, type BucketStatus, type LifecycleRule } from '../api';
 import { ErrorLine } from '../errors';
+import { bytes } from '../format';
+
+const GIB = 2 ** 30;
 
 /** Versioning (with its switch), lifecycle rules and tags of one bucket. */
 export function BucketSettings(props: { bucket: string }) {
@@ -10,7 +13,20 @@ export function BucketSettings(props: { bucket: string }) {
   const [rules, setRules] = useState<LifecycleRule[]>();
   const [tags, setTags] = useState<{ key: string; value: string }[]>();
   const [error, setError] = useState<unknown>();
+  const [usage, setUsage] = useState<BucketStatus>();
+  const [quotaGiB, setQuotaGiB] = useState('');
+  const count = () => bucketUsage(bucket).then(setUsage, setError);
+  const changeQuota = async (e: Event | undefined, remove = false) => {
+    e?.preventDefault();
+    setError(undefined);
+    try {
+      await setQuota(bucket, remove ? undefined : Math.round(Number(quotaGiB) * GIB));
+      setQuotaGiB('');
+      await count();
+    } catch (err) { setError(err); }
+  };
   useEffect(() => {
+    void count();
     getVersioning(bucket).then(setState, setError);
     getLifecycle(bucket).then(setRules, setError);
     getBucketTags(bucket).then(setTags, setError);
@@ -36,6 +52,17 @@ export function BucketSettings(props: { bucket: string }) {
         <dd>{rules === undefined ? '…' : rules.length === 0 ? 'no rules' : (
           <ul>{rules.map((r) => <li key={r.id}>{r.id || '(unnamed)'} — {r.status}{r.prefix ? `, prefix ${r.prefix}` : ''}: {r.what.join('; ') || 'no actions'}</li>)}</ul>
         )}</dd>
+        <dt>Usage</dt>
+        <dd data-testid="usage">{usage?.usage ? `${usage.usage.objects} objects, ${usage.usage.versions} versions, ${bytes(usage.usage.bytes)} (${bytes(usage.usage.storedBytes)} stored), ${usage.usage.uploads} uploads of ${bytes(usage.usage.uploadBytes)}` : '…'}</dd>
+        <dt>Quota</dt>
+        <dd>
+          <span data-testid="quota">{usage === undefined ? '…' : usage.quotaBytes !== undefined ? bytes(usage.quotaBytes) : 'none'}</span>
+          <form class="row" onSubmit={(e) => changeQuota(e)}>
+            <input name="quota" type="number" min="0.001" step="any" placeholder="GiB" value={quotaGiB} onInput={(e) => setQuotaGiB(e.currentTarget.value)} required />
+            <button type="submit">Set quota</button>
+            {usage?.quotaBytes !== undefined && <button type="button" onClick={() => changeQuota(undefined, true)}>Remove quota</button>}
+          </form>
+        </dd>
         <dt>Tags</dt>
         <dd>{tags === undefined ? '…' : tags.length === 0 ? 'none' : tags.map((t) => <span class="tag" key={t.key}>{t.key}={t.value}</span>)}</dd>
       </dl>

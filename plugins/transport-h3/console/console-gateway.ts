@@ -77,6 +77,10 @@ export class ConsoleGateway {
     if (!session) throw new S3Error('AccessDenied', 'sign in to the console first');
     if (api.startsWith('s3/')) return { forward: this.signed(req, session, `/${api.slice('s3/'.length)}`, this.s3Query(req.query)) };
     if (api === 'admin/status' && req.method === 'GET') return { forward: this.signed(req, session, `${OPS_PREFIX}admin/status`, new URLSearchParams()) };
+    // A bucket counted now, and its quota set: the admin endpoints check the query.
+    if ((api === 'admin/usage' && req.method === 'GET') || (api === 'admin/quota' && req.method === 'PUT')) {
+      return { forward: this.signed(req, session, `${OPS_PREFIX}${api}`, new URLSearchParams([...req.query].filter(([k]) => k === 'bucket' || k === 'bytes'))) };
+    }
     if (api === 'metrics' && req.method === 'GET') return { forward: this.signed(req, session, `${OPS_PREFIX}metrics`, new URLSearchParams()) };
     if (api === 'presign' && req.method === 'POST') return { response: await this.presign(req, session) };
     throw new S3Error('NoSuchKey', `the console has no call ${req.method} ${api}`);
