@@ -25,7 +25,7 @@ log() { [ "$quiet" = 1 ] || echo "[setup] $*"; }
 # playwright-core, Firefox over WebDriver BiDi; no browser is downloaded).
 # buildah and debootstrap build the container image and its base in the image test.
 BUILD_PACKAGES=(libjerasure-dev libgf-complete-dev emscripten dpkg-dev xz-utils g++ make python3)
-TEST_PACKAGES=(libisal-dev awscli rclone s3cmd python3-boto3 nginx-light iproute2 chromium firefox-esr buildah debootstrap)
+TEST_PACKAGES=(libisal-dev awscli rclone s3cmd python3-boto3 nginx-light iproute2 chromium firefox-esr buildah debootstrap libxml2-utils)
 APT_PACKAGES=("${BUILD_PACKAGES[@]}")
 [ "$image" = 1 ] || APT_PACKAGES+=("${TEST_PACKAGES[@]}")
 missing=()

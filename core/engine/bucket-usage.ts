@@ -130,8 +130,30 @@ export class BucketUsage {
     };
   }
 
+  /**
+   * What the cluster can hold of objects' bytes: its nodes' file systems
+   * (each counted once, however many node folders share it: those report
+   * the same free and total bytes) times the data share of a stripe, k/(k+m).
+   */
+  clusterSpace(): { capacityBytes: number; availableBytes: number } {
+    const seen = new Set<string>();
+    let total = 0;
+    let free = 0;
+    for (const n of this.nodes.health.status()) {
+      if (n.state === 'removed' || !n.space) continue;
+      const fs = `${n.space.totalBytes}/${n.space.freeBytes}`;
+      if (seen.has(fs)) continue;
+      seen.add(fs);
+      total += n.space.totalBytes;
+      free += n.space.freeBytes;
+    }
+    const share = this.config.data / (this.config.data + this.config.parity);
+    return { capacityBytes: Math.floor(total * share), availableBytes: Math.floor(free * share) };
+  }
+
   /** The quota's bytes now, as far as this process can tell: the newest count and what the ledger gained since. */
-  private async estimate(bucket: string): Promise<number> {
+  async estimate(bucket: string): Promise<number> {
+    if (!this.counts.has(bucket)) await this.count(bucket);
     const { figures, ledger: then } = this.counts.get(bucket)!;
     let gained = 0;
     for (const [writer, bytes] of await this.ledger(bucket)) gained += Math.max(0, bytes - (then.get(writer) ?? 0));

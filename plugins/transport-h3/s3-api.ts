@@ -2,11 +2,12 @@ import { randomHex } from '../../core/random-hex.js';
 
 import { admitAnonymous } from './auth/anonymous.js';
 import { authenticate, isAnonymous } from './auth/auth.js';
-import type { Credentials, S3Request, S3Response, Services } from './context.js';
+import type { Credentials, Handler, S3Request, S3Response, Services } from './context.js';
 import { bucketAndKey } from './paths.js';
 import { actualCorsHeaders, preflight } from './cors.js';
 import { postObject } from './handlers/post-object.js';
-import { matchRoute, POST_OBJECT, PREFLIGHT, type Match } from './routes.js';
+import { inSosapi, sosapiHandler } from './handlers/sosapi.js';
+import { matchRoute, POST_OBJECT, PREFLIGHT, type Match, type Route } from './routes.js';
 import { S3Error } from './s3-error.js';
 
 export type { Credentials, S3Request, S3Response } from './context.js';
@@ -35,7 +36,7 @@ export class S3Api {
     if (isAnonymous(req)) {
       const { bucket, key } = match.level === 'service' ? { bucket: '', key: '' } : bucketAndKey(req.rawPath, req.virtualBucket);
       const auth = await admitAnonymous(route?.needs?.(req), bucket, key, this.services);
-      return route!.handler!({ req, auth, operation: route!.name, bucket, key, services: this.services });
+      return handlerFor(route!, key)({ req, auth, operation: route!.name, bucket, key, services: this.services });
     }
     const auth = authenticate(req, (k) => this.credentials.secretFor(k), req.virtualBucket);
     if (!route) {
@@ -45,7 +46,7 @@ export class S3Api {
     }
     if (!route.handler) throw new S3Error('NotImplemented', `${route.name} is not implemented`);
     const { bucket, key } = route.level === 'service' ? { bucket: '', key: '' } : bucketAndKey(req.rawPath, req.virtualBucket);
-    return route.handler({ req, auth, operation: route.name, bucket, key, services: this.services });
+    return handlerFor(route, key)({ req, auth, operation: route.name, bucket, key, services: this.services });
   }
 
 
@@ -56,3 +57,8 @@ export class S3Api {
 }
 
 export const newRequestId = () => randomHex(8).toUpperCase();
+
+/** A route's handler; for an object under the Veeam SOSAPI folder, the virtual objects' (read-only). */
+function handlerFor(route: Route, key: string): Handler {
+  return route.level === 'object' && inSosapi(key) ? sosapiHandler(route.name) : route.handler!;
+}

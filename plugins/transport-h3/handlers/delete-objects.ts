@@ -5,6 +5,7 @@ import { S3Error, toS3Error } from '../s3-error.js';
 import { xmlDocument, type XmlNode } from '../xml/xml-writer.js';
 import { parseVersionId } from '../../../core/engine/object-engine.js';
 import { deleteLockOptions } from '../object-lock-headers.js';
+import { inSosapi, sosapiReadOnly } from './sosapi.js';
 import { deleteAnswer } from '../versions.js';
 
 /** DeleteObjects: up to 1000 keys, each answered as deleted or with its error; Quiet leaves out the deleted. */
@@ -29,6 +30,7 @@ export async function deleteObjects(call: Call): Promise<S3Response> {
   const results: XmlNode[] = [];
   for (const { key, versionId } of targets) {
     try {
+      if (inSosapi(key)) throw sosapiReadOnly();
       const asked = parseVersionId(versionId);
       const done = await services.engine.delete(bucket, key, { versioning: info.versioning, ...deleteLockOptions(req, info), ...(asked !== undefined ? { versionId: asked } : {}) });
       if (quiet) continue;

@@ -1,8 +1,8 @@
-import type { ObjectEngine } from '../../../core/engine/object-engine.js';
 import { OWNER_ELEMENTS, xmlResponse, type Call, type S3Response } from '../context.js';
 import { wholeNumberParam } from '../query-params.js';
 import { escapeXml, S3Error } from '../s3-error.js';
 import { isoDate, xmlDocument, xmlDocumentPart, type XmlNode } from '../xml/xml-writer.js';
+import { listsSosapi, sosapiEntries } from './sosapi.js';
 
 /** S3's url encoding of keys in listings (`encoding-type=url`): like encodeURIComponent, keeping '/'. */
 export const urlEncode = (s: string) => encodeURIComponent(s).replace(/%2F/g, '/').replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
@@ -10,7 +10,7 @@ export const urlEncode = (s: string) => encodeURIComponent(s).replace(/%2F/g, '/
 /** ListObjects and ListObjectsV2 of a bucket. */
 export async function listBucket(call: Call): Promise<S3Response> {
   await call.services.buckets.get(call.bucket);
-  return xmlResponse(200, await listObjects(call.services.engine, call.bucket, call.req.query));
+  return xmlResponse(200, await listObjects(call, call.req.query));
 }
 
 /** The parameters every listing takes: prefix, delimiter, encoding-type, max-keys. */
@@ -28,7 +28,8 @@ export function listingParams(q: URLSearchParams) {
  * ListObjectsV2 (list-type=2) and ListObjects (v1). Continuation tokens are
  * the base64 of the last key or common prefix given.
  */
-async function listObjects(engine: ObjectEngine, bucket: string, q: URLSearchParams): Promise<string> {
+async function listObjects(call: Call, q: URLSearchParams): Promise<string> {
+  const { bucket } = call;
   const listType = q.get('list-type');
   if (listType !== null && listType !== '2') throw new S3Error('InvalidArgument', `Invalid List Type "${listType}"`);
   const v2 = listType === '2';
@@ -49,9 +50,12 @@ async function listObjects(engine: ObjectEngine, bucket: string, q: URLSearchPar
     startAfter = q.get('marker') || undefined;
   }
 
+  // Nothing is stored under the SOSAPI folder: its listing is Veeam's virtual objects.
   const page = maxKeys === 0
     ? { entries: [], commonPrefixes: [], isTruncated: false, next: undefined }
-    : await engine.list({ bucket, prefix, delimiter, startAfter, maxKeys: Math.min(maxKeys, 1000) });
+    : listsSosapi(prefix)
+      ? { entries: (await sosapiEntries(call, prefix, startAfter)).slice(0, maxKeys), commonPrefixes: [], isTruncated: false, next: undefined }
+      : await call.services.engine.list({ bucket, prefix, delimiter, startAfter, maxKeys: Math.min(maxKeys, 1000) });
   const fetchOwner = !v2 || fetchOwnerParam === 'true';
   const ownerNode: XmlNode = ['Owner', OWNER_ELEMENTS];
 

@@ -7,6 +7,7 @@ import { header, xmlResponse, type Credentials, type S3Request, type S3Response,
 import { writeLock } from '../object-lock-headers.js';
 import { admitWrite, committing, declaredSize } from '../quota.js';
 import { confirmBucket } from './objects.js';
+import { inSosapi, sosapiReadOnly } from './sosapi.js';
 import { objectAttributes } from '../object-headers.js';
 import { checkPostPolicy, parsePostPolicy, verifyPostSignature, type Condition } from '../auth/post-policy.js';
 import { S3Error } from '../s3-error.js';
@@ -128,6 +129,7 @@ export async function postObject(req: S3Request, bucket: string, services: Servi
   const policy = parsePostPolicy(fields.get('policy')!);
   const key = fields.get('key')?.replace('${filename}', file.filename);
   if (!key) throw new S3Error('InvalidArgument', 'Bucket POST must contain a field named \'key\'.');
+  if (inSosapi(key)) throw sosapiReadOnly();
   // The policy's key conditions hold for the key as stored, the file's name filled in.
   fields.set('key', key);
   checkPostPolicy(policy, fields);

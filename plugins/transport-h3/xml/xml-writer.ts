@@ -27,9 +27,9 @@ function render(node: XmlNode, out: string): string {
   return `${out}<${name}>${typeof value === 'string' ? escapeXml(value) : String(value)}</${name}>`;
 }
 
-/** A whole S3 XML document with the S3 namespace on its root. */
-export function xmlDocument(root: string, children: XmlNode[]): string {
-  let out = `<?xml version="1.0" encoding="UTF-8"?>\n<${root} xmlns="${NS}">`;
+/** A whole S3 XML document with the S3 namespace on its root (or `namespace`; none when empty). */
+export function xmlDocument(root: string, children: XmlNode[], namespace = NS): string {
+  let out = `<?xml version="1.0" encoding="UTF-8"?>\n<${root}${namespace ? ` xmlns="${namespace}"` : ''}>`;
   for (const child of children) out = render(child, out);
   return `${out}</${root}>`;
 }
