@@ -169,6 +169,10 @@ describe('checksums', () => {
         expect(attributes.Checksum?.[field]).toBe(expected);
         expect(attributes.Checksum?.ChecksumType).toBe(type);
         expect(attributes.ObjectParts?.Parts?.map((p) => p[field])).toEqual(listed.Parts!.map((p) => p[field]));
+        // One part, checksum mode on: that part's checksum.
+        const second = await server.client().send(new HeadObjectCommand({ Bucket: 'sums', Key: key, PartNumber: 2, ChecksumMode: 'ENABLED' }));
+        expect(second[field]).toBe(listed.Parts![1]![field]);
+        expect(second.ContentLength).toBe(parts[1]!.length);
       },
     );
 

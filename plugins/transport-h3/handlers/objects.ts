@@ -148,6 +148,7 @@ function describe(call: Call, bucket: BucketInfo, record: ObjectRecord): { respo
   };
   if (notModified) return { response: { status: 304, headers: { etag: headers.etag!, 'last-modified': headers['last-modified']! } } };
   if (part?.partsCount !== undefined) headers['x-amz-mp-parts-count'] = String(part.partsCount);
+  if (part?.range && header(req, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') Object.assign(headers, partChecksumHeader(record, Number(partNumber)));
   const range = part ? part.range : rangeHeader ? parseRange(rangeHeader, record.size) : undefined;
   if (range) {
     headers['content-range'] = `bytes ${range.start}-${range.end}/${record.size}`;
@@ -156,6 +157,13 @@ function describe(call: Call, bucket: BucketInfo, record: ObjectRecord): { respo
     headers['content-length'] = String(record.size);
   }
   return { response: { status: range ? 206 : 200, headers }, ...(range ? { range } : {}) };
+}
+
+/** A part's checksum of the object's algorithm (what a GET or HEAD of one part, checksum mode on, answers). */
+function partChecksumHeader(record: ObjectRecord, partNumber: number): Record<string, string> {
+  const algorithm = Object.keys(record.checksums ?? {})[0];
+  const value = algorithm && record.parts?.[partNumber - 1]?.checksums?.[algorithm];
+  return value ? { [`x-amz-checksum-${algorithm}`]: value } : {};
 }
 
 export async function headObject(call: Call): Promise<S3Response> {
