@@ -15,7 +15,8 @@ function firstEncodes(technique: number): Promise<{ out: string; code: number | 
     });
     let out = '';
     child.stdout.on('data', (d) => { out += d; });
-    child.on('exit', (code, signal) => resolve({ out, code, signal }));
+    // 'close', not 'exit': the child's output may still be on its way when it has exited.
+    child.on('close', (code, signal) => resolve({ out, code, signal }));
   });
 }
 

@@ -16,7 +16,8 @@ function client(nodePath: string, id: number, ops: number, seed: number): Promis
     let out = '';
     child.stdout.on('data', (d) => { out += d; });
     child.on('error', reject);
-    child.on('exit', (code, signal) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`client ${id} exited ${code ?? signal}`))));
+    // 'close', not 'exit': its JSON line may still be on its way when it has exited.
+    child.on('close', (code, signal) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`client ${id} exited ${code ?? signal}`))));
   });
 }
 
