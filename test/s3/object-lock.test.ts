@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import {
@@ -11,7 +12,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { ROOT } from '../helpers/cli.js';
+import { ROOT, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/engine.js';
 import { pythonsWithBoto3 } from '../helpers/python.js';
 import { ACCESS_KEY, failure, SECRET_KEY, startServer, type RunningServer } from '../helpers/server.js';
@@ -291,5 +292,42 @@ describe('Object Lock through boto3 and the AWS CLI', () => {
     expect(s3api('put-object-retention', '--bucket', 'cli-worm', '--key', 'g', '--version-id', governed, '--retention', '{}').stderr).toMatch(/AccessDenied/);
     ok(s3api('put-object-retention', '--bucket', 'cli-worm', '--key', 'g', '--version-id', governed, '--retention', '{}', '--bypass-governance-retention'));
     ok(s3api('delete-object', '--bucket', 'cli-worm', '--key', 'g', '--version-id', governed));
+  }, 120_000);
+});
+
+describe('Object Lock and the healer', () => {
+  it('a wiped node is healed with every locked version and its lock; the heal takes none away', async () => {
+    const nodePath = tempDir('kintsugi-worm-heal-');
+    let server = await startServer({ NODEPATH: nodePath, HEAL_INTERVAL: '0' });
+    let s3 = server.client();
+    await s3.send(new CreateBucketCommand({ Bucket: 'healed', ObjectLockEnabledForBucket: true }));
+    const until = new Date(Math.floor((Date.now() + 86_400_000) / 1000) * 1000);
+    const locked: { Key: string; VersionId: string }[] = [];
+    for (const [Key, size] of [['small', 100], ['large', 3 << 20]] as const) {
+      for (const extra of [{ ObjectLockMode: 'COMPLIANCE' as const, ObjectLockRetainUntilDate: until }, { ObjectLockLegalHoldStatus: 'ON' as const }]) {
+        locked.push({ Key, VersionId: (await s3.send(new PutObjectCommand({ Bucket: 'healed', Key, Body: Buffer.alloc(size, 7), ...extra }))).VersionId! });
+      }
+      // A delete marker on top: the locked versions are noncurrent.
+      await s3.send(new DeleteObjectCommand({ Bucket: 'healed', Key }));
+    }
+    await server.stop();
+    await rm(join(nodePath, 'node-2'), { recursive: true, force: true });
+    const heal = runCli(['heal', '--grace=0'], { NODEPATH: nodePath, SYNC: 'off' });
+    expect(heal.status, heal.stderr).toBe(0);
+    // With the healed node in and two others gone, what is read must come from the healed copies too.
+    await rm(join(nodePath, 'node-0'), { recursive: true, force: true });
+    await rm(join(nodePath, 'node-1'), { recursive: true, force: true });
+    server = await startServer({ NODEPATH: nodePath, HEAL_INTERVAL: '0' });
+    s3 = server.client();
+    try {
+      for (const [i, { Key, VersionId }] of locked.entries()) {
+        const head = await s3.send(new HeadObjectCommand({ Bucket: 'healed', Key, VersionId }));
+        expect(i % 2 === 0 ? [head.ObjectLockMode, head.ObjectLockRetainUntilDate] : [head.ObjectLockLegalHoldStatus], Key).toEqual(i % 2 === 0 ? ['COMPLIANCE', until] : ['ON']);
+        expect(await failure(s3.send(new DeleteObjectCommand({ Bucket: 'healed', Key, VersionId, BypassGovernanceRetention: true })))).toEqual({ name: 'AccessDenied', status: 403 });
+        expect((await s3.send(new GetObjectCommand({ Bucket: 'healed', Key, VersionId }))).ContentLength).toBe(Key === 'small' ? 100 : 3 << 20);
+      }
+    } finally {
+      await server.stop();
+    }
   }, 120_000);
 });
