@@ -3,23 +3,10 @@ legal hold on write and after, what COMPLIANCE and GOVERNANCE allow, and
 DeleteObjects answering per key.
 Usage: boto3-object-lock.py ENDPOINT ACCESS_KEY SECRET_KEY BUCKET_SUFFIX"""
 import datetime
-import sys
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import ClientError
+from boto3_common import client_from_argv, error_of
 
-endpoint, access, secret, suffix = sys.argv[1:5]
-s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=access, aws_secret_access_key=secret,
-                  region_name="us-east-1", config=Config(s3={"addressing_style": "path"}))
-
-
-def error_of(call):
-    try:
-        call()
-    except ClientError as e:
-        return e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"]["Code"]
-    raise AssertionError("request succeeded")
+s3, suffix = client_from_argv()
 
 
 def days(n):

@@ -2,24 +2,11 @@
 suspended, paging ListObjectVersions, copy from a version), object tagging
 and lifecycle rules run by a server with short lifecycle days.
 Usage: boto3-versioning.py ENDPOINT ACCESS_KEY SECRET_KEY BUCKET_SUFFIX"""
-import sys
 import time
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import ClientError
+from boto3_common import client_from_argv, error_of
 
-endpoint, access, secret, suffix = sys.argv[1:5]
-s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=access, aws_secret_access_key=secret,
-                  region_name="us-east-1", config=Config(s3={"addressing_style": "path"}))
-
-
-def error_of(call):
-    try:
-        call()
-    except ClientError as e:
-        return e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"]["Code"]
-    raise AssertionError("request succeeded")
+s3, suffix = client_from_argv()
 
 
 def all_versions(bucket, **kw):
