@@ -42,6 +42,8 @@ export async function runHeal(config: KintsugiConfig, args: string[]): Promise<n
   const summary = await healer.pass({ ...(graceMs !== undefined ? { graceMs } : {}), ...(progress ? { onProgress: (done: number, current: string, found: HealSummary) => progress.update(done, current, found) } : {}), waitForIndexes: true, deep, rate });
   progress?.end();
   process.stdout.write(json ? JSON.stringify(summary) + '\n' : formatSummary(summary));
+  // Usage reconciled with what the pass found (after its figures: not part of its time).
+  await healer.countUsage();
   await container.resolve(TOKENS.MetadataStore).close();
   await container.resolve(TOKENS.Nodes).close();
   return summary.unrecoverable.length === 0 ? 0 : 1;

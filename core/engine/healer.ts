@@ -154,9 +154,11 @@ export class Healer {
         onPass?.(this.lastPass);
       } catch (err) {
         this.log.warn('heal pass failed', { error: (err as Error).message });
+        return;
       } finally {
         this.scanning = false;
       }
+      await this.countUsage();
     };
     if (intervalMs <= 0) return;
     this.scanner = setInterval(() => { void this.scanNow?.(); }, intervalMs);
@@ -232,10 +234,17 @@ export class Healer {
       if (this.progress === progress) this.progress = undefined;
     }
     await this.orphans.sweep(live, graceMs, summary);
-    // Every bucket counted again: usage reconciled with what the pass found.
+    return summary;
+  }
+
+  /**
+   * Counts every bucket's usage again (and publishes it): after each
+   * background pass, and after `kintsugi heal`'s, so that the figures are
+   * reconciled with what the pass found. Not part of the pass's time.
+   */
+  async countUsage(): Promise<void> {
     for (const bucket of await this.buckets.list().catch(() => [])) {
       await this.usage.count(bucket.name).catch((err: Error) => this.log.warn('counting a bucket\'s usage failed', { bucket: bucket.name, error: err.message }));
     }
-    return summary;
   }
 }
