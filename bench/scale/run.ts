@@ -242,6 +242,11 @@ async function measure(count: number): Promise<Figures> {
     set('load through S3 (1-4 KiB, 64 in flight)', await load(server, count), 'objects/s');
     set('full listing, pages of 1,000', (await listing(server, [])).msPerPage, 'ms/page');
     set('delimiter listing under a prefix', (await listing(server, [['prefix', 'obj/07/'], ['delimiter', '/']])).msPerPage, 'ms/page');
+    // A bucket's usage counted from its listing (GET admin/usage): what a quota check needing a fresh count costs.
+    const counting = performance.now();
+    const counted = ((await admin(server, 'GET', '/_kintsugi/admin/usage', { bucket: 'scale' })) as { usage: { versions: number } }).usage.versions;
+    if (counted !== count) throw new Error(`the usage count found ${counted} versions of ${count}`);
+    set('usage count of the bucket', count / ((performance.now() - counting) / 1000), 'versions/s');
     const nodes = Array.from({ length: 7 }, (_, n) => join(dir, `node-${n}`));
     set('space per object per node', nodes.reduce((sum, n) => sum + du(n), 0) / 7 / count, 'bytes');
 
