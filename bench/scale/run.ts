@@ -132,8 +132,19 @@ async function healPass(server: Server): Promise<{ objects: number; seconds: num
     await new Promise((r) => setTimeout(r, 200));
     const last = (await healStatus(server)).lastPass;
     if (last && last.finishedMs > before) {
+      // The buckets are counted after a pass (not in its time): what is measured next waits for that too.
+      await usageCountedSince(server, last.finishedMs);
       return { objects: last.objectsChecked, seconds: (last.finishedMs - last.startedMs!) / 1000, bytes: last.bytesRewritten, shards: last.shardsRebuilt, unrecoverable: last.unrecoverable.length };
     }
+  }
+}
+
+/** Waits until the bench's bucket has a usage count published since `ms`. */
+async function usageCountedSince(server: Server, ms: number): Promise<void> {
+  for (;;) {
+    const { buckets } = (await admin(server, 'GET', '/_kintsugi/admin/status')) as { buckets?: { name: string; usage?: { countedMs: number } }[] };
+    if ((buckets?.find((b) => b.name === 'scale')?.usage?.countedMs ?? 0) >= ms) return;
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
 
