@@ -1,5 +1,6 @@
 import type { KintsugiConfig } from '../core/config.js';
 import { createContainer } from '../core/container.js';
+import { BucketUsage } from '../core/engine/bucket-usage.js';
 import { BucketStore } from '../core/engine/buckets.js';
 import { Healer, type HealSummary } from '../core/engine/healer.js';
 import { TOKENS } from '../core/tokens.js';
@@ -43,7 +44,7 @@ export async function runHeal(config: KintsugiConfig, args: string[]): Promise<n
   progress?.end();
   process.stdout.write(json ? JSON.stringify(summary) + '\n' : formatSummary(summary));
   // Usage reconciled with what the pass found (after its figures: not part of its time).
-  await healer.countUsage();
+  await container.resolve(BucketUsage).countEvery();
   await container.resolve(TOKENS.MetadataStore).close();
   await container.resolve(TOKENS.Nodes).close();
   return summary.unrecoverable.length === 0 ? 0 : 1;

@@ -3,14 +3,16 @@ import 'reflect-metadata';
 import { inject, injectable } from 'tsyringe';
 
 import type { KintsugiConfig } from '../config.js';
+import type { Logger } from '../contracts/logger.js';
 import type { MetadataStore } from '../contracts/metadata.js';
 import type { NodeSet } from '../contracts/nodes.js';
 import { QuotaExceededError } from '../errors.js';
 import { usageLedgerDir, usageLedgerPath, usageRecordPath } from '../layout.js';
 import { randomHex } from '../random-hex.js';
 import { TOKENS } from '../tokens.js';
+import { BucketStore } from './buckets.js';
 import { MultipartUploads } from './multipart.js';
-import { listOnMajority, readFromMajority, writeOnAll } from './node-quorum.js';
+import { listOnMajority, readJsonFromMajority, writeOnAll } from './node-quorum.js';
 
 /** What a bucket holds, as one count found it. */
 export interface UsageFigures {
@@ -71,6 +73,8 @@ export class BucketUsage {
     @inject(TOKENS.MetadataStore) private readonly metadata: MetadataStore,
     @inject(TOKENS.Nodes) private readonly nodes: NodeSet,
     @inject(MultipartUploads) private readonly uploads: MultipartUploads,
+    @inject(BucketStore) private readonly buckets: BucketStore,
+    @inject(TOKENS.Logger) private readonly log: Logger,
   ) {}
 
   /** Counts the bucket now (one count at a time per bucket in this process) and publishes the figures. */
@@ -89,10 +93,19 @@ export class BucketUsage {
     return done;
   }
 
+  /**
+   * Counts every bucket again (and publishes the figures): after each heal
+   * pass, so that usage is reconciled with what the pass found.
+   */
+  async countEvery(): Promise<void> {
+    for (const bucket of await this.buckets.list().catch(() => [])) {
+      await this.count(bucket.name).catch((err: Error) => this.log.warn('counting a bucket\'s usage failed', { bucket: bucket.name, error: err.message }));
+    }
+  }
+
   /** The figures of the newest count published on the nodes (by any gateway or heal pass), if any. */
   async published(bucket: string): Promise<UsageFigures | undefined> {
-    const bytes = await readFromMajority(this.nodes, usageRecordPath(bucket)).catch(() => undefined);
-    return bytes && parsed<UsageFigures>(bytes);
+    return readJsonFromMajority<UsageFigures>(this.nodes, usageRecordPath(bucket)).catch(() => undefined);
   }
 
   /**
@@ -165,8 +178,8 @@ export class BucketUsage {
     const dir = usageLedgerDir(bucket);
     const names = await listOnMajority(this.nodes, dir);
     const entries = await Promise.all(names.map(async (name) => {
-      const bytes = await readFromMajority(this.nodes, `${dir}/${name}`).catch(() => undefined);
-      return [name, (bytes && parsed<{ bytes: number }>(bytes)?.bytes) ?? 0] as const;
+      const entry = await readJsonFromMajority<{ bytes: number }>(this.nodes, `${dir}/${name}`).catch(() => undefined);
+      return [name, entry?.bytes ?? 0] as const;
     }));
     return new Map(entries);
   }
@@ -195,13 +208,5 @@ export class BucketUsage {
     }
     figures.countedMs = Date.now();
     return figures;
-  }
-}
-
-function parsed<T>(bytes: Uint8Array): T | undefined {
-  try {
-    return JSON.parse(Buffer.from(bytes).toString('utf8')) as T;
-  } catch {
-    return undefined;
   }
 }

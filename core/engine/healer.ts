@@ -7,7 +7,6 @@ import type { MetadataStore, ObjectRecord, ScrubPace, ScrubReport } from '../con
 import type { NodeSet } from '../contracts/nodes.js';
 import { TOKENS } from '../tokens.js';
 import { BucketUsage } from './bucket-usage.js';
-import { BucketStore } from './buckets.js';
 import { DEFAULT_GRACE_MS, emptySummary, type HealOptions, type HealSummary } from './heal-summary.js';
 import { ObjectEngine, type DegradedRead } from './object-engine.js';
 import { HealThrottle } from './heal-throttle.js';
@@ -73,7 +72,6 @@ export class Healer {
     @inject(TOKENS.MetadataStore) private readonly metadata: MetadataStore,
     @inject(TOKENS.Nodes) private readonly nodes: NodeSet,
     @inject(TOKENS.Logger) private readonly log: Logger,
-    @inject(BucketStore) private readonly buckets: BucketStore,
     @inject(BucketUsage) private readonly usage: BucketUsage,
   ) {}
 
@@ -158,7 +156,8 @@ export class Healer {
       } finally {
         this.scanning = false;
       }
-      await this.countUsage();
+      // Usage reconciled with what the pass found (not part of the pass's time, nor does it hold off the next pass).
+      await this.usage.countEvery();
     };
     if (intervalMs <= 0) return;
     this.scanner = setInterval(() => { void this.scanNow?.(); }, intervalMs);
@@ -235,16 +234,5 @@ export class Healer {
     }
     await this.orphans.sweep(live, graceMs, summary);
     return summary;
-  }
-
-  /**
-   * Counts every bucket's usage again (and publishes it): after each
-   * background pass, and after `kintsugi heal`'s, so that the figures are
-   * reconciled with what the pass found. Not part of the pass's time.
-   */
-  async countUsage(): Promise<void> {
-    for (const bucket of await this.buckets.list().catch(() => [])) {
-      await this.usage.count(bucket.name).catch((err: Error) => this.log.warn('counting a bucket\'s usage failed', { bucket: bucket.name, error: err.message }));
-    }
   }
 }

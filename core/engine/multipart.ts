@@ -10,7 +10,7 @@ import type { NodeSet } from '../contracts/nodes.js';
 import {
   ChecksumMismatchError, EntityTooSmallError, InvalidPartError, InvalidPartOrderError, KintsugiError, NoSuchUploadError, WriteQuorumError,
 } from '../errors.js';
-import { listOnMajority, readFromMajority, removeOnAll, restoreOnAll, writeOnAll } from './node-quorum.js';
+import { listOnMajority, readJsonFromMajority, removeOnAll, restoreOnAll, writeOnAll } from './node-quorum.js';
 import { completedRecordPath, objectDir, partRecordDir, uploadDir, uploadRecordPath } from '../layout.js';
 import { TOKENS } from '../tokens.js';
 import { newVersionId, VERSION_ID_PATTERN } from '../version-id.js';
@@ -93,7 +93,7 @@ export class MultipartUploads {
 
   async get(bucket: string, key: string, uploadId: string): Promise<UploadInfo> {
     if (!VERSION_ID_PATTERN.test(uploadId)) throw new NoSuchUploadError(uploadId);
-    const info = await this.readMajority<UploadInfo>(uploadRecordPath(bucket, uploadId));
+    const info = await readJsonFromMajority<UploadInfo>(this.nodes, uploadRecordPath(bucket, uploadId));
     if (!info || info.key !== key) throw new NoSuchUploadError(uploadId);
     return info;
   }
@@ -124,7 +124,7 @@ export class MultipartUploads {
       const number = Number(name.slice(1, 6));
       if (!newest.has(number) || newest.get(number)! < name) newest.set(number, name);
     }
-    const parts = await Promise.all([...newest.values()].map((name) => this.readMajority<PartInfo>(`${dir}/${name}`)));
+    const parts = await Promise.all([...newest.values()].map((name) => readJsonFromMajority<PartInfo>(this.nodes, `${dir}/${name}`)));
     return parts.filter((p): p is PartInfo => !!p).map((p) => ({ ...p, span: withStripeBytes(p.span) })).sort((a, b) => a.partNumber - b.partNumber);
   }
 
@@ -234,7 +234,7 @@ export class MultipartUploads {
    */
   async healCompleted(bucket: string, uploadId: string): Promise<number> {
     const path = completedRecordPath(bucket, uploadId);
-    const done = await this.readMajority<CompletedUpload>(path);
+    const done = await readJsonFromMajority<CompletedUpload>(this.nodes, path);
     if (!done || Date.now() - done.completedMs >= COMPLETED_KEPT_MS) {
       await removeOnAll(this.nodes, path);
       return 0;
@@ -245,7 +245,7 @@ export class MultipartUploads {
   /** What a completion of this upload answered, when it completed within COMPLETED_KEPT_MS. */
   private async completed(bucket: string, key: string, uploadId: string): Promise<CompletedUpload | undefined> {
     if (!VERSION_ID_PATTERN.test(uploadId)) return undefined;
-    const done = await this.readMajority<CompletedUpload>(completedRecordPath(bucket, uploadId));
+    const done = await readJsonFromMajority<CompletedUpload>(this.nodes, completedRecordPath(bucket, uploadId));
     return done && done.key === key && Date.now() - done.completedMs < COMPLETED_KEPT_MS ? done : undefined;
   }
 
@@ -258,7 +258,7 @@ export class MultipartUploads {
   /** Uploads in progress in a bucket, by key then initiation. */
   async list(bucket: string): Promise<UploadInfo[]> {
     const ids = (await listOnMajority(this.nodes, `uploads/${bucket}`)).filter((n) => VERSION_ID_PATTERN.test(n));
-    const infos = await Promise.all(ids.map((id) => this.readMajority<UploadInfo>(uploadRecordPath(bucket, id))));
+    const infos = await Promise.all(ids.map((id) => readJsonFromMajority<UploadInfo>(this.nodes, uploadRecordPath(bucket, id))));
     return infos.filter((i): i is UploadInfo => !!i).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.uploadId < b.uploadId ? -1 : 1));
   }
 
@@ -269,15 +269,5 @@ export class MultipartUploads {
 
   private writeEverywhere(path: string, value: unknown): Promise<void> {
     return writeOnAll(this.nodes, path, Buffer.from(JSON.stringify(value)));
-  }
-
-  /** The JSON value a majority of the answering nodes hold, or undefined. */
-  private async readMajority<T>(path: string): Promise<T | undefined> {
-    const bytes = await readFromMajority(this.nodes, path);
-    try {
-      return bytes && (JSON.parse(Buffer.from(bytes).toString('utf8')) as T);
-    } catch {
-      return undefined;
-    }
   }
 }

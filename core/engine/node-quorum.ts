@@ -36,6 +36,16 @@ export async function readFromMajority(nodes: NodeSet, path: string): Promise<Ui
   return held.length > 0 && held.length > up.length / 2 ? held[0] : undefined;
 }
 
+/** The JSON value a majority of the answering nodes hold, or undefined (also when it does not parse). */
+export async function readJsonFromMajority<T>(nodes: NodeSet, path: string): Promise<T | undefined> {
+  const bytes = await readFromMajority(nodes, path);
+  try {
+    return bytes && (JSON.parse(Buffer.from(bytes).toString('utf8')) as T);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Names in a folder that a majority of the answering nodes list. */
 export async function listOnMajority(nodes: NodeSet, dir: string): Promise<string[]> {
   const listings = await Promise.all(nodes.drives.map((d) => (nodes.voter(d.index) ? d.list(dir).catch(() => null) : null)));

@@ -45,6 +45,11 @@ export function retained(record: Pick<ObjectRecord, 'retention'>, nowMs: number)
   return record.retention !== undefined && record.retention.untilMs > nowMs;
 }
 
+/** Whether anything keeps the version at `nowMs`: a legal hold, or a retention still running (of either mode). */
+export function locked(record: Pick<ObjectRecord, 'retention' | 'legalHold'>, nowMs: number): boolean {
+  return record.legalHold === true || retained(record, nowMs);
+}
+
 /**
  * Throws ObjectLockedError when the version may not be deleted for good:
  * under a legal hold, in COMPLIANCE retention, or in GOVERNANCE retention

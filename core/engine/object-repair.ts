@@ -16,7 +16,7 @@ import { BucketStore } from './buckets.js';
 import { Geometry } from './geometry.js';
 import { DEFAULT_GRACE_MS, type HealSummary } from './heal-summary.js';
 import { MultipartUploads } from './multipart.js';
-import { retained } from './object-lock.js';
+import { locked } from './object-lock.js';
 import { listOnMajority, restoreOnAll } from './node-quorum.js';
 import { VersionWriter } from './version-writer.js';
 import { frameBlock, readBlock, StripeBuffers, unframe } from './shard-format.js';
@@ -84,7 +84,7 @@ export class ObjectRepair {
     const newestNull = versions.find((r) => isNullVersion(r.versionId));
     const olderNulls = versions.filter((r) => r !== newestNull && isNullVersion(r.versionId));
     // Object Lock keeps a version from everyone, the healer included.
-    if (newestNull && olderNulls.length > 0 && !olderNulls.some((r) => r.legalHold || retained(r, Date.now()))) {
+    if (newestNull && olderNulls.length > 0 && !olderNulls.some((r) => locked(r, Date.now()))) {
       await this.writer.pruneOlder(bucket, key, newestNull.versionId, newestNull.shardNodes);
     }
     const healed: ObjectRecord[] = [];

@@ -9,22 +9,14 @@ import boto3
 import urllib3
 from botocore import UNSIGNED
 from botocore.config import Config
-from botocore.exceptions import ClientError
+
+from boto3_common import client, error_of
 
 endpoint, access, secret, keys_json, prefix = sys.argv[1:6]
 table = json.loads(keys_json)
 exact, neighbours = table["exact"], table["neighbours"]
-s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=access, aws_secret_access_key=secret,
-                  region_name="us-east-1", config=Config(s3={"addressing_style": "path"}))
+s3 = client(endpoint, access, secret)
 http = urllib3.PoolManager()
-
-
-def code_of(call):
-    try:
-        call()
-    except ClientError as e:
-        return e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"]["Code"]
-    raise AssertionError("request succeeded")
 
 
 def by_bytes(keys):
@@ -86,13 +78,13 @@ print("tag order ok")
 
 # --- CreateBucket of an owned bucket: 200 as in us-east-1, 409 when it asks for more --
 s3.create_bucket(Bucket=bucket)
-assert code_of(lambda: s3.create_bucket(Bucket=bucket, ACL="public-read")) == (409, "BucketAlreadyOwnedByYou")
+assert error_of(lambda: s3.create_bucket(Bucket=bucket, ACL="public-read")) == (409, "BucketAlreadyOwnedByYou")
 print("create bucket ok")
 
 # --- an anonymous PUT with Expect: 100-continue is refused at once (test_100_continue) --
 anonymous = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
                          config=Config(signature_version=UNSIGNED, s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
-assert code_of(lambda: anonymous.put_object(Bucket=bucket, Key="anonymous", Body=b"x" * (1 << 20))) == (403, "AccessDenied")
+assert error_of(lambda: anonymous.put_object(Bucket=bucket, Key="anonymous", Body=b"x" * (1 << 20))) == (403, "AccessDenied")
 print("100-continue ok")
 
 # --- special names copied in parts, then the bucket emptied by DeleteObjects (test_multipart_copy_special_names) --

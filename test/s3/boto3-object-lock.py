@@ -3,10 +3,12 @@ legal hold on write and after, what COMPLIANCE and GOVERNANCE allow, and
 DeleteObjects answering per key.
 Usage: boto3-object-lock.py ENDPOINT ACCESS_KEY SECRET_KEY BUCKET_SUFFIX"""
 import datetime
+import sys
 
-from boto3_common import client_from_argv, error_of
+from boto3_common import client, error_of
 
-s3, suffix = client_from_argv()
+endpoint, access, secret, suffix = sys.argv[1:5]
+s3 = client(endpoint, access, secret)
 
 
 def days(n):

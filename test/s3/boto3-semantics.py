@@ -4,21 +4,10 @@ skipped, and say so. Usage: boto3-semantics.py ENDPOINT ACCESS_KEY SECRET_KEY"""
 import hashlib
 import sys
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import ClientError
+from boto3_common import client, error_of
 
 endpoint, access, secret = sys.argv[1:4]
-s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=access, aws_secret_access_key=secret,
-                  region_name="us-east-1", config=Config(s3={"addressing_style": "path"}))
-
-
-def status_of(call):
-    try:
-        call()
-    except ClientError as e:
-        return e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"]["Code"]
-    raise AssertionError("request succeeded")
+s3 = client(endpoint, access, secret)
 
 
 def knows(operation, member):
@@ -29,7 +18,7 @@ s3.create_bucket(Bucket="boto-semantics")
 
 if knows("PutObject", "IfNoneMatch"):
     s3.put_object(Bucket="boto-semantics", Key="once", Body=b"first", IfNoneMatch="*")
-    assert status_of(lambda: s3.put_object(Bucket="boto-semantics", Key="once", Body=b"second", IfNoneMatch="*")) == (412, "PreconditionFailed")
+    assert error_of(lambda: s3.put_object(Bucket="boto-semantics", Key="once", Body=b"second", IfNoneMatch="*")) == (412, "PreconditionFailed")
     etag = s3.head_object(Bucket="boto-semantics", Key="once")["ETag"]
     s3.put_object(Bucket="boto-semantics", Key="once", Body=b"third", IfMatch=etag)
     assert s3.get_object(Bucket="boto-semantics", Key="once")["Body"].read() == b"third"
@@ -50,7 +39,7 @@ print("retried completion ok")
 
 got = s3.get_object(Bucket="boto-semantics", Key="mpu", PartNumber=2)
 assert got["ResponseMetadata"]["HTTPStatusCode"] == 206 and got["PartsCount"] == 2 and got["Body"].read() == part2
-assert status_of(lambda: s3.get_object(Bucket="boto-semantics", Key="mpu", PartNumber=3)) == (416, "InvalidPartNumber")
+assert error_of(lambda: s3.get_object(Bucket="boto-semantics", Key="mpu", PartNumber=3)) == (416, "InvalidPartNumber")
 print("partNumber ok")
 
 if hasattr(s3, "get_object_attributes"):

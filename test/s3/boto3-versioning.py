@@ -2,11 +2,13 @@
 suspended, paging ListObjectVersions, copy from a version), object tagging
 and lifecycle rules run by a server with short lifecycle days.
 Usage: boto3-versioning.py ENDPOINT ACCESS_KEY SECRET_KEY BUCKET_SUFFIX"""
+import sys
 import time
 
-from boto3_common import client_from_argv, error_of
+from boto3_common import client, error_of
 
-s3, suffix = client_from_argv()
+endpoint, access, secret, suffix = sys.argv[1:5]
+s3 = client(endpoint, access, secret)
 
 
 def all_versions(bucket, **kw):

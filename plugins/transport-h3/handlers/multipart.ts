@@ -75,10 +75,6 @@ export async function uploadPart(call: Call): Promise<S3Response> {
   const { body, computed, declared } = requestBody(call, partChecksums(upload));
   const done = await admitWrite(call, info, declaredSize(call.req));
   const part = await committing(done, services.uploads.putPart(upload, partNumber, body, computed), (p) => p.size);
-  return partAnswer(part, upload, computed, declared);
-}
-
-function partAnswer(part: { etag: string }, upload: UploadInfo, computed: ReadonlyMap<ChecksumAlgorithm, string>, declared: readonly ChecksumAlgorithm[]): S3Response {
   const headers: Record<string, string> = { etag: `"${part.etag}"` };
   const wanted = upload.checksum?.algorithm as ChecksumAlgorithm | undefined;
   for (const a of new Set([...declared, ...(wanted ? [wanted] : [])])) headers[`x-amz-checksum-${a}`] = computed.get(a)!;

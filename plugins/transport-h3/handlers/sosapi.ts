@@ -25,8 +25,8 @@ const CAPACITY = `${SOSAPI_FOLDER}capacity.xml`;
 /** Whether a key is under the SOSAPI folder (read-only, virtual). */
 export const inSosapi = (key: string): boolean => key.startsWith(SOSAPI_FOLDER);
 
-/** Whether a listing's prefix reaches into the SOSAPI folder (its listing is the virtual objects). */
-export const listsSosapi = (prefix: string): boolean => prefix.startsWith(SOSAPI_FOLDER) || (prefix.length > 0 && SOSAPI_FOLDER.startsWith(prefix) && prefix.startsWith('.system-'));
+/** Whether a listing's prefix is inside the SOSAPI folder (its listing is the virtual objects; a shorter prefix lists what is stored). */
+export const listsSosapi = (prefix: string): boolean => inSosapi(prefix);
 
 /** Veeam's documents name no XML namespace. */
 const NO_NAMESPACE = '';
